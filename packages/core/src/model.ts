@@ -1,0 +1,202 @@
+// The user-facing pieces: an Architecture (a pure description), a Model (architecture plus
+// validated weights) and a Runner (a model compiled for one backend, batch and input size).
+import type { Graph, GraphBuilder, Value } from './graph.js';
+import { GraphBuilder as Builder } from './graph.js';
+import type { Backend, Executable, ExecutionPlan } from './plan.js';
+import type { LoadWeightsOptions, WeightMap, WeightsSource } from './weights.js';
+import { decodeWeights, generateWeights, validateWeights } from './weights.js';
+import { lowerGraph } from './compile.js';
+import { summarize, type Summary } from './summary.js';
+import { ShapeError, formatShape } from './errors.js';
+import { Tensor, nchwToNhwc, nhwcToNchw } from './tensor.js';
+
+/** What torchvision's weights enums carry: how to preprocess, and what the weights score. */
+export interface Preprocessing {
+  readonly resizeSize: number;
+  readonly cropSize: number;
+  readonly interpolation: 'bilinear' | 'bicubic' | 'nearest';
+  readonly mean: readonly [number, number, number];
+  readonly std: readonly [number, number, number];
+}
+
+export interface ModelMetadata {
+  /** torchvision's weights enum entry these numbers describe, e.g. ResNet50_Weights.IMAGENET1K_V1 */
+  readonly weights?: string;
+  readonly preprocessing?: Preprocessing;
+  readonly top1?: number;
+  readonly top5?: number;
+  readonly parameters: number;
+  /** torchvision's "GFLOPS" figure (it counts multiply-adds) */
+  readonly gflops?: number;
+  readonly paper?: string;
+}
+
+export interface Architecture {
+  /** torchvision's builder name, e.g. 'resnet50' */
+  readonly name: string;
+  /** [c, h, w] the network was designed for */
+  readonly inputShape: readonly [number, number, number];
+  readonly metadata: ModelMetadata;
+  /** adds the network's layers after `input`; must declare a 'logits' output */
+  define(b: GraphBuilder, input: Value): void;
+}
+
+export function buildGraph(arch: Architecture, inputShape: readonly [number, number, number] = arch.inputShape): Graph {
+  const b = new Builder();
+  arch.define(b, b.input(inputShape));
+  return b.build();
+}
+
+export interface CompileOptions {
+  /** images per run; default 1 */
+  batch?: number;
+  /** [h, w]; default the architecture's native size */
+  inputSize?: readonly [number, number];
+  /** named outputs to return ('logits' and/or feature taps); default ['logits'] */
+  outputs?: readonly string[];
+}
+
+export class Model {
+  readonly architecture: Architecture;
+  private readonly graph: Graph;
+  private weights: WeightMap | undefined;
+
+  constructor(architecture: Architecture) {
+    this.architecture = architecture;
+    this.graph = buildGraph(architecture);
+  }
+
+  get name(): string {
+    return this.architecture.name;
+  }
+
+  /** Every parameter and buffer the model reads, by torchvision key. */
+  get parameters() {
+    return this.graph.parameters;
+  }
+
+  /** Named outputs: 'logits' and the feature taps. */
+  get outputNames(): string[] {
+    return [...this.graph.outputs.keys()];
+  }
+
+  get hasWeights(): boolean {
+    return this.weights !== undefined;
+  }
+
+  summary(inputSize?: readonly [number, number]): Summary {
+    return summarize(inputSize ? buildGraph(this.architecture, this.shapeFor(inputSize)) : this.graph);
+  }
+
+  /** Loads and validates weights (.safetensors bytes, URL, file path, or a tensor map). */
+  async loadWeights(source: WeightsSource, options: LoadWeightsOptions = {}): Promise<this> {
+    const decoded = await decodeWeights(source);
+    this.weights = validateWeights(this.graph.parameters, this.graph.ignoredKeys, decoded, options);
+    return this;
+  }
+
+  /** Fills every parameter from the seeded counter-based generator the golden tests use. */
+  useGeneratedWeights(seed = 1): this {
+    this.weights = generateWeights(this.graph.parameters, seed);
+    return this;
+  }
+
+  /** Lowers the model for one backend; the returned runner owns backend memory until disposed. */
+  plan(options: CompileOptions = {}): ExecutionPlan {
+    if (!this.weights) throw new Error(`${this.name}: load weights before compiling (loadWeights or useGeneratedWeights)`);
+    const batch = options.batch ?? 1;
+    if (!Number.isSafeInteger(batch) || batch < 1) throw new ShapeError(`batch must be a positive integer, got ${batch}`);
+    const graph = options.inputSize ? buildGraph(this.architecture, this.shapeFor(options.inputSize)) : this.graph;
+    return lowerGraph(graph, this.weights, { batch, outputs: options.outputs ?? ['logits'] });
+  }
+
+  async compile(backend: Backend, options: CompileOptions = {}): Promise<Runner> {
+    const plan = this.plan(options);
+    const executable = await backend.compile(plan);
+    const [c, h, w] = options.inputSize ? this.shapeFor(options.inputSize) : this.architecture.inputShape;
+    return new Runner(this.name, backend.name, plan, executable, [plan.batch, c, h, w], options.outputs ?? ['logits']);
+  }
+
+  private shapeFor(size: readonly [number, number]): [number, number, number] {
+    if (size.length !== 2 || !size.every((d) => Number.isSafeInteger(d) && d > 0)) {
+      throw new ShapeError(`inputSize must be [height, width], got ${JSON.stringify(size)}`);
+    }
+    return [this.architecture.inputShape[0], size[0], size[1]];
+  }
+}
+
+export class Runner {
+  constructor(
+    readonly modelName: string,
+    readonly backendName: string,
+    readonly plan: ExecutionPlan,
+    private readonly executable: Executable,
+    /** [n, c, h, w] the runner accepts */
+    readonly inputShape: readonly [number, number, number, number],
+    readonly outputNames: readonly string[],
+  ) {}
+
+  get arenaBytes(): number {
+    return this.executable.arenaBytes;
+  }
+  get weightBytes(): number {
+    return this.executable.weightBytes;
+  }
+
+  /** Runs one forward pass and returns the first requested output (the logits by default). */
+  async run(input: Tensor | Float32Array): Promise<Tensor> {
+    const outputs = await this.runAll(input);
+    return outputs[this.outputNames[0]];
+  }
+
+  /** Runs one forward pass and returns every requested output by name, in NCHW (or [n, f]). */
+  async runAll(input: Tensor | Float32Array): Promise<Record<string, Tensor>> {
+    const [n, c, h, w] = this.inputShape;
+    const data = this.check(input);
+    const results = await this.executable.run(nchwToNhwc(data, n, c, h, w));
+    const out: Record<string, Tensor> = {};
+    this.plan.outputs.forEach((slot, i) => {
+      const [sn, sh, sw, sc] = slot.shape;
+      const flat = sh === 1 && sw === 1 && this.isFlat(i);
+      out[this.outputNames[i]] = flat ? new Tensor([sn, sc], results[i]) : new Tensor([sn, sc, sh, sw], nhwcToNchw(results[i], sn, sc, sh, sw));
+    });
+    return out;
+  }
+
+  dispose(): void {
+    this.executable.dispose();
+  }
+
+  private isFlat(outputIndex: number): boolean {
+    // Linear layers and flatten produce [n, f]; everything else keeps [n, c, h, w].
+    const slot = this.plan.outputs[outputIndex];
+    const op = this.plan.ops.find((o) => o.output.id === slot.id);
+    return op?.kind === 'linear' || op === undefined;
+  }
+
+  private check(input: Tensor | Float32Array): Float32Array {
+    const expected = this.inputShape;
+    if (input instanceof Float32Array) {
+      const size = expected.reduce((a, b) => a * b, 1);
+      if (input.length !== size) {
+        throw new ShapeError(`${this.modelName}: expected ${size} values for input ${formatShape(expected)}, got ${input.length}`);
+      }
+      return input;
+    }
+    if (!(input instanceof Tensor)) throw new ShapeError(`${this.modelName}: input must be a Tensor or Float32Array`);
+    const s = input.shape;
+    if (s.length !== 4) throw new ShapeError(`${this.modelName}: expected a 4-D NCHW input ${formatShape(expected)}, got ${formatShape(s)}`);
+    if (s[1] !== expected[1]) {
+      throw new ShapeError(`${this.modelName}: expected ${expected[1]} input channel(s), got ${s[1]} (input ${formatShape(s)})`);
+    }
+    if (s[0] !== expected[0]) {
+      throw new ShapeError(`${this.modelName}: runner was compiled for batch ${expected[0]}, got batch ${s[0]} (compile with { batch: ${s[0]} })`);
+    }
+    if (s[2] !== expected[2] || s[3] !== expected[3]) {
+      throw new ShapeError(
+        `${this.modelName}: runner was compiled for ${expected[2]}x${expected[3]} images, got ${s[2]}x${s[3]} (compile with { inputSize: [${s[2]}, ${s[3]}] })`,
+      );
+    }
+    return input.data;
+  }
+}

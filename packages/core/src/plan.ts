@@ -1,0 +1,158 @@
+// The lowered, backend-facing form of a network: a flat list of fused ops over NHWC tensors
+// whose shapes and arena offsets are fixed at compile time. This is the whole backend contract.
+
+/** Activations a kernel may apply in its epilogue. Codes are shared with the wasm ABI. */
+export const ACTIVATIONS = [
+  'none',
+  'relu',
+  'relu6',
+  'tanh',
+  'sigmoid',
+  'silu',
+  'hardswish',
+  'hardsigmoid',
+  'gelu',
+] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+export function activationCode(a: Activation): number {
+  return ACTIVATIONS.indexOf(a);
+}
+
+/**
+ * A tensor living in the activation arena. Layout is always NHWC (channels-last);
+ * 2-D tensors (after flatten) are [n, 1, 1, c].
+ */
+export interface Slot {
+  readonly id: number;
+  /** [n, h, w, c] */
+  readonly shape: readonly [number, number, number, number];
+  /** offset in float32 elements from the arena start */
+  readonly offset: number;
+  /** number of float32 elements */
+  readonly size: number;
+}
+
+export interface Conv2dOp {
+  readonly kind: 'conv2d';
+  readonly input: Slot;
+  readonly output: Slot;
+  /** added after bias and before the activation (a fused residual connection) */
+  readonly residual?: Slot;
+  /** torchvision layout [outC, inC / groups, kh, kw], batch norm already folded in */
+  readonly weight: Float32Array;
+  /** [outC] (zeros when the layer had none) */
+  readonly bias: Float32Array;
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  /** [top, left]; bottom and right padding follow from the output shape */
+  readonly padding: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  readonly groups: number;
+  readonly activation: Activation;
+}
+
+/** y = act(x W^T + b (+ residual)), x: [n, 1, 1, inF] viewed as [n, inF]. */
+export interface LinearOp {
+  readonly kind: 'linear';
+  readonly input: Slot;
+  readonly output: Slot;
+  readonly residual?: Slot;
+  /** [outF, inF], columns already permuted to the NHWC flatten order of the input */
+  readonly weight: Float32Array;
+  readonly bias: Float32Array;
+  readonly activation: Activation;
+}
+
+export interface Pool2dOp {
+  readonly kind: 'pool2d';
+  readonly mode: 'max' | 'avg';
+  readonly input: Slot;
+  readonly output: Slot;
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  /** [top, left]; padded cells are -inf for max pooling */
+  readonly padding: readonly [number, number];
+  /** avg only: whether padded cells count in the divisor (PyTorch's count_include_pad) */
+  readonly countIncludePad: boolean;
+  readonly activation: Activation;
+}
+
+/** PyTorch's AdaptiveAvgPool2d: cell i spans [floor(i*H/oh), ceil((i+1)*H/oh)). */
+export interface AdaptiveAvgPool2dOp {
+  readonly kind: 'adaptiveAvgPool2d';
+  readonly input: Slot;
+  readonly output: Slot;
+}
+
+export interface AddOp {
+  readonly kind: 'add';
+  readonly a: Slot;
+  readonly b: Slot;
+  readonly output: Slot;
+  readonly activation: Activation;
+}
+
+/** y = act(x * scale[c] + shift[c]); a batch norm that could not be folded. */
+export interface ChannelAffineOp {
+  readonly kind: 'channelAffine';
+  readonly input: Slot;
+  readonly output: Slot;
+  readonly scale: Float32Array;
+  readonly shift: Float32Array;
+  readonly activation: Activation;
+}
+
+export interface ActivationOp {
+  readonly kind: 'activation';
+  readonly input: Slot;
+  readonly output: Slot;
+  readonly activation: Activation;
+}
+
+/** Copies the NHWC input into channels [channelOffset, channelOffset + inC) of the output. */
+export interface CopyChannelsOp {
+  readonly kind: 'copyChannels';
+  readonly input: Slot;
+  readonly output: Slot;
+  readonly channelOffset: number;
+}
+
+export type PlanOp =
+  | Conv2dOp
+  | LinearOp
+  | Pool2dOp
+  | AdaptiveAvgPool2dOp
+  | AddOp
+  | ChannelAffineOp
+  | ActivationOp
+  | CopyChannelsOp;
+
+export interface ExecutionPlan {
+  readonly batch: number;
+  readonly input: Slot;
+  /** requested outputs, in order */
+  readonly outputs: readonly Slot[];
+  readonly ops: readonly PlanOp[];
+  /** float32 elements the arena must hold */
+  readonly arenaSize: number;
+}
+
+/**
+ * A backend turns a plan into an executable once (packing weights, allocating buffers,
+ * building pipelines) and then runs it many times. Everything is asynchronous so that a
+ * GPU backend fits the same shape.
+ */
+export interface Backend {
+  readonly name: string;
+  compile(plan: ExecutionPlan): Promise<Executable>;
+}
+
+export interface Executable {
+  /** input in NHWC order, length plan.input.size; returns one NHWC array per plan output */
+  run(input: Float32Array): Promise<Float32Array[]>;
+  /** bytes held for packed weights */
+  readonly weightBytes: number;
+  /** bytes held for the activation arena */
+  readonly arenaBytes: number;
+  dispose(): void;
+}

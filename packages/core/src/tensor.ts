@@ -1,0 +1,63 @@
+// A dense float32 tensor in row-major (PyTorch) order; the only data type users hand us.
+import { ShapeError, formatShape } from './errors.js';
+
+export class Tensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+
+  constructor(shape: readonly number[], data?: Float32Array | readonly number[]) {
+    for (const d of shape) {
+      if (!Number.isSafeInteger(d) || d < 0) throw new ShapeError(`invalid tensor shape ${formatShape(shape)}`);
+    }
+    const size = shape.reduce((a, b) => a * b, 1);
+    const array = data === undefined ? new Float32Array(size) : data instanceof Float32Array ? data : Float32Array.from(data);
+    if (array.length !== size) {
+      throw new ShapeError(`tensor of shape ${formatShape(shape)} needs ${size} values, got ${array.length}`);
+    }
+    this.shape = [...shape];
+    this.data = array;
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** Index of the largest value along the last axis, per leading row. */
+  argmax(): number[] {
+    const last = this.shape[this.shape.length - 1] ?? 1;
+    const rows = this.size / last;
+    const out: number[] = [];
+    for (let r = 0; r < rows; r++) {
+      let best = 0;
+      for (let i = 1; i < last; i++) if (this.data[r * last + i] > this.data[r * last + best]) best = i;
+      out.push(best);
+    }
+    return out;
+  }
+}
+
+/** Reorders an [n, c, h, w] array into [n, h, w, c]. */
+export function nchwToNhwc(src: Float32Array, n: number, c: number, h: number, w: number, dst = new Float32Array(src.length)): Float32Array {
+  const hw = h * w;
+  for (let b = 0; b < n; b++) {
+    const s = b * c * hw;
+    for (let ch = 0; ch < c; ch++) {
+      const sc = s + ch * hw;
+      for (let p = 0; p < hw; p++) dst[s + p * c + ch] = src[sc + p];
+    }
+  }
+  return dst;
+}
+
+/** Reorders an [n, h, w, c] array into [n, c, h, w]. */
+export function nhwcToNchw(src: Float32Array, n: number, c: number, h: number, w: number, dst = new Float32Array(src.length)): Float32Array {
+  const hw = h * w;
+  for (let b = 0; b < n; b++) {
+    const s = b * c * hw;
+    for (let p = 0; p < hw; p++) {
+      const sp = s + p * c;
+      for (let ch = 0; ch < c; ch++) dst[s + ch * hw + p] = src[sp + ch];
+    }
+  }
+  return dst;
+}

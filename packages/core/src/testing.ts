@@ -1,0 +1,51 @@
+// Helpers for golden tests against torchvision fixtures (tools/golden/make_fixtures.py).
+// Exposed as @cnn/core/testing so every architecture package checks itself the same way.
+import type { Tensor } from './tensor.js';
+
+export interface GoldenTap {
+  shape: number[];
+  /** samples are every `stride`-th value of the NCHW-flattened tensor */
+  stride: number;
+  sample: number[];
+  sum: number;
+  absmax: number;
+}
+
+export interface GoldenFixture {
+  model: string;
+  case: string;
+  seed: number;
+  params: number;
+  macs: number;
+  input: { key: string; shape: number[] };
+  logits: { shape: number[]; data: number[] };
+  taps: Record<string, GoldenTap>;
+  [extra: string]: unknown;
+}
+
+/** max |a - b| / max |b|: the figure every backend's tolerance is stated in. */
+export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) throw new Error(`length mismatch: ${actual.length} vs ${expected.length}`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - Math.fround(expected[i])));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / (scale || 1);
+}
+
+/** Relative error of a tap against the fixture's strided sample. */
+export function tapError(actual: Tensor, tap: GoldenTap): number {
+  if (actual.shape.join(',') !== tap.shape.join(',')) {
+    throw new Error(`tap shape [${actual.shape.join(', ')}] differs from torchvision's [${tap.shape.join(', ')}]`);
+  }
+  const sampled = tap.sample.map((_, i) => actual.data[i * tap.stride]);
+  return Math.max(relativeError(sampled, tap.sample), Math.abs(sum(actual.data) - tap.sum) / (tap.absmax * Math.sqrt(actual.data.length) || 1));
+}
+
+function sum(a: Float32Array): number {
+  let s = 0;
+  for (const v of a) s += v;
+  return s;
+}

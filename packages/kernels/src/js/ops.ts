@@ -1,0 +1,168 @@
+// Reference kernels over a Float32Array arena: straightforward loops, double-precision
+// accumulation, no cleverness. The wasm and WebGPU backends are tested against these.
+import type {
+  AdaptiveAvgPool2dOp,
+  AddOp,
+  ActivationOp,
+  ChannelAffineOp,
+  Conv2dOp,
+  CopyChannelsOp,
+  LinearOp,
+  Pool2dOp,
+} from '@cnn/core';
+import { activationFunction } from './activations.js';
+
+export function conv2d(arena: Float32Array, op: Conv2dOp): void {
+  const [n, inH, inW, inC] = op.input.shape;
+  const [, outH, outW, outC] = op.output.shape;
+  const [kh, kw] = op.kernel;
+  const [sh, sw] = op.stride;
+  const [pt, pl] = op.padding;
+  const [dh, dw] = op.dilation;
+  const groups = op.groups;
+  const inCg = inC / groups;
+  const outCg = outC / groups;
+  const act = activationFunction(op.activation);
+  const x = op.input.offset;
+  const y = op.output.offset;
+  const r = op.residual?.offset;
+  const w = op.weight;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        const outBase = y + ((b * outH + oy) * outW + ox) * outC;
+        for (let oc = 0; oc < outC; oc++) {
+          const g = Math.floor(oc / outCg);
+          let acc = op.bias[oc];
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * sh - pt + ky * dh;
+            if (iy < 0 || iy >= inH) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * sw - pl + kx * dw;
+              if (ix < 0 || ix >= inW) continue;
+              const inBase = x + ((b * inH + iy) * inW + ix) * inC + g * inCg;
+              const wBase = ((oc * inCg) * kh + ky) * kw + kx;
+              for (let ic = 0; ic < inCg; ic++) {
+                acc += arena[inBase + ic] * w[wBase + ic * kh * kw];
+              }
+            }
+          }
+          if (r !== undefined) acc += arena[r + (outBase - y) + oc];
+          arena[outBase + oc] = act(acc);
+        }
+      }
+    }
+  }
+}
+
+export function linear(arena: Float32Array, op: LinearOp): void {
+  const n = op.input.shape[0];
+  const inF = op.input.size / n;
+  const outF = op.output.size / n;
+  const act = activationFunction(op.activation);
+  for (let b = 0; b < n; b++) {
+    const xi = op.input.offset + b * inF;
+    for (let o = 0; o < outF; o++) {
+      let acc = op.bias[o];
+      const wi = o * inF;
+      for (let i = 0; i < inF; i++) acc += arena[xi + i] * op.weight[wi + i];
+      if (op.residual) acc += arena[op.residual.offset + b * outF + o];
+      arena[op.output.offset + b * outF + o] = act(acc);
+    }
+  }
+}
+
+export function pool2d(arena: Float32Array, op: Pool2dOp): void {
+  const [n, inH, inW, c] = op.input.shape;
+  const [, outH, outW] = op.output.shape;
+  const [kh, kw] = op.kernel;
+  const [sh, sw] = op.stride;
+  const [pt, pl] = op.padding;
+  const act = activationFunction(op.activation);
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        const y0 = oy * sh - pt;
+        const x0 = ox * sw - pl;
+        // PyTorch's divisor for count_include_pad counts padding but not cells past it
+        // (ceil_mode windows are clipped to input + padding).
+        const padY1 = Math.min(y0 + kh, inH + pt);
+        const padX1 = Math.min(x0 + kw, inW + pl);
+        const padCount = (padY1 - y0) * (padX1 - x0);
+        for (let ch = 0; ch < c; ch++) {
+          let acc = op.mode === 'max' ? -Infinity : 0;
+          let count = 0;
+          for (let iy = Math.max(y0, 0); iy < Math.min(y0 + kh, inH); iy++) {
+            for (let ix = Math.max(x0, 0); ix < Math.min(x0 + kw, inW); ix++) {
+              const v = arena[op.input.offset + ((b * inH + iy) * inW + ix) * c + ch];
+              if (op.mode === 'max') acc = v > acc || Number.isNaN(v) ? v : acc;
+              else acc += v;
+              count++;
+            }
+          }
+          if (op.mode === 'avg') acc /= op.countIncludePad ? padCount : count;
+          arena[op.output.offset + ((b * outH + oy) * outW + ox) * c + ch] = act(acc);
+        }
+      }
+    }
+  }
+}
+
+export function adaptiveAvgPool2d(arena: Float32Array, op: AdaptiveAvgPool2dOp): void {
+  const [n, inH, inW, c] = op.input.shape;
+  const [, outH, outW] = op.output.shape;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = Math.floor((oy * inH) / outH);
+      const y1 = Math.ceil(((oy + 1) * inH) / outH);
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = Math.floor((ox * inW) / outW);
+        const x1 = Math.ceil(((ox + 1) * inW) / outW);
+        for (let ch = 0; ch < c; ch++) {
+          let acc = 0;
+          for (let iy = y0; iy < y1; iy++) {
+            for (let ix = x0; ix < x1; ix++) {
+              acc += arena[op.input.offset + ((b * inH + iy) * inW + ix) * c + ch];
+            }
+          }
+          arena[op.output.offset + ((b * outH + oy) * outW + ox) * c + ch] =
+            acc / ((y1 - y0) * (x1 - x0));
+        }
+      }
+    }
+  }
+}
+
+export function add(arena: Float32Array, op: AddOp): void {
+  const act = activationFunction(op.activation);
+  for (let i = 0; i < op.output.size; i++) {
+    arena[op.output.offset + i] = act(arena[op.a.offset + i] + arena[op.b.offset + i]);
+  }
+}
+
+export function channelAffine(arena: Float32Array, op: ChannelAffineOp): void {
+  const act = activationFunction(op.activation);
+  const c = op.input.shape[3];
+  for (let i = 0; i < op.output.size; i++) {
+    const ch = i % c;
+    arena[op.output.offset + i] = act(arena[op.input.offset + i] * op.scale[ch] + op.shift[ch]);
+  }
+}
+
+export function activation(arena: Float32Array, op: ActivationOp): void {
+  const act = activationFunction(op.activation);
+  for (let i = 0; i < op.output.size; i++) {
+    arena[op.output.offset + i] = act(arena[op.input.offset + i]);
+  }
+}
+
+export function copyChannels(arena: Float32Array, op: CopyChannelsOp): void {
+  const inC = op.input.shape[3];
+  const outC = op.output.shape[3];
+  const pixels = op.input.size / inC;
+  for (let p = 0; p < pixels; p++) {
+    for (let ch = 0; ch < inC; ch++) {
+      arena[op.output.offset + p * outC + op.channelOffset + ch] = arena[op.input.offset + p * inC + ch];
+    }
+  }
+}
