@@ -12,6 +12,7 @@ export const alias = {
   '@cnn/kernels': src('kernels'),
   '@cnn/lenet': src('lenet'),
   '@cnn/resnet': src('resnet'),
+  '@cnn/cli': src('cli'),
 };
 
 export default defineConfig({

@@ -14,3 +14,4 @@ export type { Summary, SummaryRow } from './summary.js';
 export { Model, Runner, buildGraph } from './model.js';
 export type { Architecture, CompileOptions, ModelMetadata, Preprocessing } from './model.js';
 export { counterParameter, counterInput, counterUniform, fmix32, keyHash } from './counter-weights.js';
+export { parseNpy, writeNpy } from './npy.js';

@@ -84,6 +84,12 @@ export class Model {
     return this.weights !== undefined;
   }
 
+  /** The loaded weights by torchvision key (after validation; float32). */
+  getWeights(): WeightMap {
+    if (!this.weights) throw new Error(`${this.name}: no weights loaded`);
+    return this.weights;
+  }
+
   summary(inputSize?: readonly [number, number]): Summary {
     return summarize(inputSize ? buildGraph(this.architecture, this.shapeFor(inputSize)) : this.graph);
   }

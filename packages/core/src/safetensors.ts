@@ -31,9 +31,10 @@ export function parseSafetensors(input: ArrayBuffer | ArrayBufferView): Safetens
     throw new WeightsError(`truncated safetensors file: expected at least 8 bytes for the header length, got ${bytes.length}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > bytes.length - 8) {
-    throw new WeightsError(`safetensors header length ${headerLength} exceeds the file: only ${bytes.length - 8} bytes follow the length field`);
+  const declaredLength = view.getBigUint64(0, true);
+  const headerLength = Number(declaredLength);
+  if (declaredLength > BigInt(bytes.length - 8)) {
+    throw new WeightsError(`safetensors header length ${declaredLength} exceeds the file: only ${bytes.length - 8} bytes follow the length field`);
   }
   if (headerLength > MAX_HEADER_BYTES) {
     throw new WeightsError(`safetensors header length ${headerLength} is larger than the ${MAX_HEADER_BYTES}-byte limit`);

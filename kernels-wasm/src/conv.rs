@@ -1,0 +1,303 @@
+//! Dense and grouped convolution as an indirect GEMM ("igemm"): the microkernel keeps an
+//! MR-pixel x 8-channel output tile in f32x4 accumulators and walks, for each kernel tap,
+//! one input row pointer per pixel. 1x1 stride-1 convolutions take plain NHWC rows (a GEMM);
+//! other shapes fill a small per-tile pointer table, where a padded tap points at a
+//! caller-provided zero row. There is no im2col copy.
+//!
+//! Packed weights, built once by `conv2d_pack_weights`, per group g and per block cb of 8
+//! output channels (tails zero-filled):
+//!   [bias: 8][tap = ky*kw + kx][input channel of the group: in_c_g][8 output channels]
+use crate::activation;
+use crate::simd::*;
+
+/// Output channels per microkernel tile: two f32x4 accumulators per pixel.
+pub const NR: usize = 8;
+/// Output pixels per microkernel tile (MR x 2 accumulators + 2 weight vectors + 1 splat).
+pub const MR: usize = 4;
+/// Pointer-table capacity in taps (7x7 = 49 fits; larger kernels refill it per block).
+const MAX_TAPS: usize = 64;
+/// Weight blocks visited per pass over the pixels, sized to stay cache resident.
+const WEIGHT_CHUNK_FLOATS: usize = 32 * 1024;
+
+#[inline(always)]
+fn block_floats(in_c_g: usize, taps: usize) -> usize {
+    NR + taps * in_c_g * NR
+}
+
+/// Floats needed by `conv2d_pack_weights` for a [out_c, in_c_g, kernel_h, kernel_w] weight.
+#[no_mangle]
+pub extern "C" fn conv2d_packed_len(
+    out_c: u32,
+    in_c_g: u32,
+    kernel_h: u32,
+    kernel_w: u32,
+    groups: u32,
+) -> u32 {
+    let out_c_g = (out_c / groups) as usize;
+    let blocks = out_c_g.div_ceil(NR);
+    let taps = (kernel_h * kernel_w) as usize;
+    (groups as usize * blocks * block_floats(in_c_g as usize, taps)) as u32
+}
+
+/// Packs torchvision-layout weights [out_c, in_c_g, kh, kw] and bias [out_c] into `dst`.
+#[no_mangle]
+pub unsafe extern "C" fn conv2d_pack_weights(
+    dst: *mut f32,
+    weight: *const f32,
+    bias: *const f32,
+    out_c: u32,
+    in_c_g: u32,
+    kernel_h: u32,
+    kernel_w: u32,
+    groups: u32,
+) {
+    let groups = groups as usize;
+    let out_c_g = out_c as usize / groups;
+    let k = in_c_g as usize;
+    let taps = (kernel_h * kernel_w) as usize;
+    let blocks = out_c_g.div_ceil(NR);
+    let mut d = dst;
+    for g in 0..groups {
+        for cb in 0..blocks {
+            for j in 0..NR {
+                let c = cb * NR + j;
+                *d.add(j) = if c < out_c_g { *bias.add(g * out_c_g + c) } else { 0.0 };
+            }
+            d = d.add(NR);
+            for t in 0..taps {
+                for i in 0..k {
+                    for j in 0..NR {
+                        let c = cb * NR + j;
+                        *d.add(j) = if c < out_c_g {
+                            *weight.add(((g * out_c_g + c) * k + i) * taps + t)
+                        } else {
+                            0.0
+                        };
+                    }
+                    d = d.add(NR);
+                }
+            }
+        }
+    }
+}
+
+struct Geometry {
+    in_h: isize,
+    in_w: isize,
+    in_c: usize,
+    out_hw: usize,
+    out_w: usize,
+    kernel_w: usize,
+    stride_h: isize,
+    stride_w: isize,
+    pad_top: isize,
+    pad_left: isize,
+    dilation_h: isize,
+    dilation_w: isize,
+}
+
+/// Fills `ind[(t - t0) * MR + p]` with the input row of tap t for the tile's pixel p.
+#[inline(always)]
+unsafe fn fill_pointer_table(
+    ind: &mut [*const f32; MAX_TAPS * MR],
+    geo: &Geometry,
+    x_group: *const f32,
+    zeros: *const f32,
+    rows: &[usize; MR],
+    t0: usize,
+    t1: usize,
+) {
+    for p in 0..MR {
+        let m = rows[p];
+        let b = m / geo.out_hw;
+        let rem = m - b * geo.out_hw;
+        let oy = (rem / geo.out_w) as isize;
+        let ox = (rem % geo.out_w) as isize;
+        let iy0 = oy * geo.stride_h - geo.pad_top;
+        let ix0 = ox * geo.stride_w - geo.pad_left;
+        let image = x_group.add(b * (geo.in_h * geo.in_w) as usize * geo.in_c);
+        for t in t0..t1 {
+            let ky = (t / geo.kernel_w) as isize;
+            let kx = (t % geo.kernel_w) as isize;
+            let iy = iy0 + ky * geo.dilation_h;
+            let ix = ix0 + kx * geo.dilation_w;
+            ind[(t - t0) * MR + p] = if iy >= 0 && iy < geo.in_h && ix >= 0 && ix < geo.in_w {
+                image.add((iy * geo.in_w + ix) as usize * geo.in_c)
+            } else {
+                zeros
+            };
+        }
+    }
+}
+
+/// The register-blocked core: acc[2p..2p+2] += sum over taps and k of a[tap][p][i] * w[tap][i][0..8].
+#[inline(always)]
+unsafe fn igemm_4x8_wasmsimd_splat(
+    acc: &mut [v128; 2 * MR],
+    ind: *const *const f32,
+    taps: usize,
+    k: usize,
+    mut w: *const f32,
+) {
+    let mut c = *acc;
+    for t in 0..taps {
+        let a: [*const f32; MR] = core::array::from_fn(|p| *ind.add(t * MR + p));
+        for i in 0..k {
+            let w0 = load(w);
+            let w1 = load(w.add(4));
+            w = w.add(NR);
+            for p in 0..MR {
+                let s = f32x4_splat(*a[p].add(i));
+                c[2 * p] = fmadd(c[2 * p], s, w0);
+                c[2 * p + 1] = fmadd(c[2 * p + 1], s, w1);
+            }
+        }
+    }
+    *acc = c;
+}
+
+/// Epilogue: + residual, activation, store the valid pixels and `nc` valid channels.
+#[inline(always)]
+pub unsafe fn store_tile_8(
+    acc: &[v128],
+    rows: &[usize],
+    valid: usize,
+    y: *mut f32,
+    residual: *const f32,
+    row_stride: usize,
+    c0: usize,
+    nc: usize,
+    act: u32,
+) {
+    for p in 0..valid {
+        let off = rows[p] * row_stride + c0;
+        let mut lo = acc[2 * p];
+        let mut hi = acc[2 * p + 1];
+        if !residual.is_null() {
+            lo = f32x4_add(lo, load(residual.add(off)));
+            hi = f32x4_add(hi, load(residual.add(off + 4)));
+        }
+        store8_partial(
+            y.add(off),
+            activation::apply(lo, act),
+            activation::apply(hi, act),
+            nc,
+        );
+    }
+}
+
+/// y = act(conv(x, W) + bias (+ residual)). `residual` 0 means none; `zeros` must hold
+/// in_c / groups zero floats (unused by 1x1 stride-1 unpadded convolutions).
+#[no_mangle]
+pub unsafe extern "C" fn conv2d_nhwc_f32(
+    x: *const f32,
+    y: *mut f32,
+    residual: *const f32,
+    packed: *const f32,
+    zeros: *const f32,
+    n: u32,
+    in_h: u32,
+    in_w: u32,
+    in_c: u32,
+    out_h: u32,
+    out_w: u32,
+    out_c: u32,
+    kernel_h: u32,
+    kernel_w: u32,
+    stride_h: u32,
+    stride_w: u32,
+    pad_top: u32,
+    pad_left: u32,
+    dilation_h: u32,
+    dilation_w: u32,
+    groups: u32,
+    activation: u32,
+) {
+    let groups = groups as usize;
+    let in_c = in_c as usize;
+    let out_c = out_c as usize;
+    let k = in_c / groups;
+    let out_c_g = out_c / groups;
+    let taps = (kernel_h * kernel_w) as usize;
+    let blocks = out_c_g.div_ceil(NR);
+    let bstride = block_floats(k, taps);
+    let chunk = (WEIGHT_CHUNK_FLOATS / bstride).max(1);
+    let m_total = (n * out_h * out_w) as usize;
+    let geo = Geometry {
+        in_h: in_h as isize,
+        in_w: in_w as isize,
+        in_c,
+        out_hw: (out_h * out_w) as usize,
+        out_w: out_w as usize,
+        kernel_w: kernel_w as usize,
+        stride_h: stride_h as isize,
+        stride_w: stride_w as isize,
+        pad_top: pad_top as isize,
+        pad_left: pad_left as isize,
+        dilation_h: dilation_h as isize,
+        dilation_w: dilation_w as isize,
+    };
+    let pointwise = taps == 1
+        && stride_h == 1
+        && stride_w == 1
+        && pad_top == 0
+        && pad_left == 0
+        && in_h == out_h
+        && in_w == out_w;
+    let table_once = taps <= MAX_TAPS;
+    let mut ind = [core::ptr::null::<f32>(); MAX_TAPS * MR];
+    let mut rows = [0usize; MR];
+
+    for g in 0..groups {
+        let x_group = x.add(g * k);
+        let w_group = packed.add(g * blocks * bstride);
+        let mut cb0 = 0;
+        while cb0 < blocks {
+            let cb1 = (cb0 + chunk).min(blocks);
+            let mut m0 = 0;
+            while m0 < m_total {
+                let valid = MR.min(m_total - m0);
+                // Tail pixels repeat the last valid one; only valid pixels are stored.
+                for p in 0..MR {
+                    rows[p] = m0 + p.min(valid - 1);
+                }
+                if pointwise {
+                    for p in 0..MR {
+                        ind[p] = x_group.add(rows[p] * in_c);
+                    }
+                } else if table_once {
+                    fill_pointer_table(&mut ind, &geo, x_group, zeros, &rows, 0, taps);
+                }
+                for cb in cb0..cb1 {
+                    let wb = w_group.add(cb * bstride);
+                    let b0 = load(wb);
+                    let b1 = load(wb.add(4));
+                    let mut acc: [v128; 2 * MR] =
+                        core::array::from_fn(|i| if i % 2 == 0 { b0 } else { b1 });
+                    if pointwise || table_once {
+                        igemm_4x8_wasmsimd_splat(&mut acc, ind.as_ptr(), taps, k, wb.add(NR));
+                    } else {
+                        let mut t0 = 0;
+                        while t0 < taps {
+                            let t1 = (t0 + MAX_TAPS).min(taps);
+                            fill_pointer_table(&mut ind, &geo, x_group, zeros, &rows, t0, t1);
+                            igemm_4x8_wasmsimd_splat(
+                                &mut acc,
+                                ind.as_ptr(),
+                                t1 - t0,
+                                k,
+                                wb.add(NR + t0 * k * NR),
+                            );
+                            t0 = t1;
+                        }
+                    }
+                    let c0 = g * out_c_g + cb * NR;
+                    let nc = NR.min(out_c_g - cb * NR);
+                    store_tile_8(&acc, &rows, valid, y, residual, out_c, c0, nc, activation);
+                }
+                m0 += MR;
+            }
+            cb0 = cb1;
+        }
+    }
+}

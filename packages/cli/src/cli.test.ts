@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { Tensor, counterInput, parseNpy, writeNpy } from '@cnn/core';
+import { relativeError } from '@cnn/core/testing';
+import { main } from './main.js';
+
+async function cnn(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'cnn-cli-'));
+
+describe('cnn command', () => {
+  it('lists models with torchvision parameter counts', async () => {
+    const r = await cnn('models');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/resnet50\s+@cnn\/resnet\s+3x224x224\s+25,557,032\s+4\.09/);
+    expect(r.out).toMatch(/lenet5/);
+    const json = JSON.parse((await cnn('models', '--json')).out);
+    expect(json.find((m: { name: string }) => m.name === 'resnet18').parameters).toBe(11_689_512);
+  });
+
+  it('prints a summary table and JSON whose totals are torchvision\'s', async () => {
+    const r = await cnn('summary', 'resnet50');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/total parameters: 25,557,032/);
+    expect(r.out).toMatch(/total multiply-adds: 4,089,184,256 \(4\.089 G\)/);
+    expect(r.out).toMatch(/layer4\.2\.conv3\s+conv2d\s+\[2048, 7, 7\]\s+1,048,576/);
+    const json = JSON.parse((await cnn('summary', 'lenet5', '--json')).out);
+    expect(json.totalParameters).toBe(61_706);
+    expect(json.rows[0]).toMatchObject({ name: 'c1', type: 'conv2d', outputShape: [6, 28, 28], parameters: 156, receptiveField: 5 });
+  });
+
+  it('runs a model from .safetensors and .npy files and writes .npy logits', async () => {
+    const weights = join(dir, 'lenet.safetensors');
+    const input = join(dir, 'x.npy');
+    const output = join(dir, 'y.npy');
+    expect((await cnn('generate-weights', 'lenet5', '--output', weights)).code).toBe(0);
+    expect((await cnn('make-input', 'lenet5', '--output', input, '--batch', '2')).code).toBe(0);
+    for (const backend of ['js', 'wasm']) {
+      const r = await cnn('run', 'lenet5', '--weights', weights, '--input', input, '--output', output, '--backend', backend);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toMatch(new RegExp(`lenet5 on ${backend}: input \\[2, 1, 32, 32\\] -> logits \\[2, 10\\]`));
+      const y = parseNpy(new Uint8Array(readFileSync(output)));
+      expect(y.shape).toEqual([2, 10]);
+      const fixture = JSON.parse(readFileSync(new URL('../../lenet/fixtures/lenet5.json', import.meta.url), 'utf8'));
+      // the first image of a batch-2 counter input is not the fixture's input, so compare a batch-1 run
+      const single = join(dir, 'x1.npy');
+      writeFileSync(single, writeNpy(new Tensor([1, 1, 32, 32], counterInput([1, 1, 32, 32], 1))));
+      await cnn('run', 'lenet5', '--weights', weights, '--input', single, '--output', output, '--backend', backend);
+      expect(relativeError(parseNpy(new Uint8Array(readFileSync(output))).data, fixture.logits.data)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('fails with a clear message on bad input', async () => {
+    const weights = join(dir, 'lenet-bad.safetensors');
+    writeFileSync(weights, new Uint8Array([1, 2, 3]));
+    const input = join(dir, 'rgb.npy');
+    writeFileSync(input, writeNpy(new Tensor([1, 3, 32, 32])));
+    let r = await cnn('run', 'lenet5', '--weights', weights, '--input', input, '--output', join(dir, 'o.npy'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/truncated safetensors file/);
+    await cnn('generate-weights', 'lenet5', '--output', weights);
+    r = await cnn('run', 'lenet5', '--weights', weights, '--input', input, '--output', join(dir, 'o.npy'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/lenet5 expects 1 channel\(s\), got 3/);
+    r = await cnn('run', 'lenet5', '--weights', weights, '--input', input, '--output', join(dir, 'o.npy'), '--backend', 'cuda');
+    expect(r.err).toMatch(/expects 1 channel|unknown backend 'cuda'/);
+    r = await cnn('summary', 'vgg99');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown model 'vgg99'. Available: lenet5, resnet18/);
+    r = await cnn('run', 'resnet18', '--weights', weights, '--input', input, '--output', join(dir, 'o.npy'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/missing \d+ key\(s\): 'conv1.weight'/);
+  });
+});

@@ -1,0 +1,152 @@
+// The cnn subcommands as functions from parsed arguments to printed text, so tests can call them.
+import { readFile, writeFile } from 'node:fs/promises';
+import { Tensor, counterInput, formatSummary, parseNpy, writeNpy, writeSafetensors, type Backend } from '@cnn/core';
+import { createJsBackend } from '@cnn/kernels/js';
+import { createWasmBackend } from '@cnn/kernels/wasm';
+import { MODELS, UsageError, findModel } from './registry.js';
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+export interface ParsedArgs {
+  positionals: string[];
+  flags: Map<string, string | true>;
+}
+
+const BOOLEAN_FLAGS = new Set(['json', 'allow-unexpected', 'help']);
+
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const positionals: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const [key, inline] = a.slice(2).split('=', 2);
+      if (inline !== undefined) flags.set(key, inline);
+      else if (BOOLEAN_FLAGS.has(key)) flags.set(key, true);
+      else {
+        const value = argv[i + 1];
+        if (value === undefined || value.startsWith('--')) throw new UsageError(`--${key} needs a value`);
+        flags.set(key, value);
+        i++;
+      }
+    } else positionals.push(a);
+  }
+  return { positionals, flags };
+}
+
+function flag(args: ParsedArgs, name: string): string | undefined {
+  const v = args.flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+function requireFlag(args: ParsedArgs, name: string, command: string): string {
+  const v = flag(args, name);
+  if (v === undefined) throw new UsageError(`cnn ${command}: --${name} is required`);
+  return v;
+}
+
+function parseSize(text: string | undefined): [number, number] | undefined {
+  if (text === undefined) return undefined;
+  const parts = text.split(/[,x]/).map(Number);
+  const size = parts.length === 1 ? [parts[0], parts[0]] : parts;
+  if (size.length !== 2 || !size.every((d) => Number.isSafeInteger(d) && d > 0)) throw new UsageError(`--size must be H,W or N, got '${text}'`);
+  return size as [number, number];
+}
+
+export async function createBackend(name: string): Promise<Backend> {
+  if (name === 'js') return createJsBackend();
+  if (name === 'wasm') return createWasmBackend();
+  throw new UsageError(`unknown backend '${name}'; expected js or wasm`);
+}
+
+export function modelsCommand(io: Io, args: ParsedArgs): void {
+  const rows = MODELS.map((m) => {
+    const model = m.create();
+    const meta = model.architecture.metadata;
+    return { name: m.name, package: m.package, input: model.architecture.inputShape.join('x'), parameters: meta.parameters, gflops: meta.gflops ?? null, top1: meta.top1 ?? null };
+  });
+  if (args.flags.has('json')) return io.out(JSON.stringify(rows, null, 2));
+  const header = ['model', 'package', 'input', 'params', 'GFLOPS', 'top-1'];
+  const table = rows.map((r) => [r.name, r.package, r.input, r.parameters.toLocaleString('en-US'), r.gflops?.toFixed(2) ?? '', r.top1?.toFixed(2) ?? '']);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
+  io.out(header.map((h, i) => h.padEnd(widths[i])).join('  '));
+  for (const t of table) io.out(t.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  '));
+}
+
+export function summaryCommand(io: Io, args: ParsedArgs): void {
+  const name = args.positionals[0];
+  if (!name) throw new UsageError('usage: cnn summary <model> [--json] [--size H,W]');
+  const model = findModel(name).create();
+  const summary = model.summary(parseSize(flag(args, 'size')));
+  if (args.flags.has('json')) {
+    io.out(JSON.stringify({ model: name, metadata: model.architecture.metadata, ...summary }, null, 2));
+    return;
+  }
+  io.out(formatSummary(name, summary));
+  const meta = model.architecture.metadata;
+  if (meta.gflops !== undefined) io.out(`torchvision: ${meta.parameters.toLocaleString('en-US')} parameters, ${meta.gflops} GFLOPS (${meta.weights})`);
+}
+
+export async function runCommand(io: Io, args: ParsedArgs): Promise<void> {
+  const name = args.positionals[0];
+  if (!name) throw new UsageError('usage: cnn run <model> (--weights W.safetensors | --generated-weights SEED) --input X.npy --output Y.npy [--backend js|wasm]');
+  const model = findModel(name).create();
+  const weights = flag(args, 'weights');
+  const generated = flag(args, 'generated-weights');
+  const inputPath = requireFlag(args, 'input', 'run');
+  const outputPath = requireFlag(args, 'output', 'run');
+  const backendName = flag(args, 'backend') ?? 'wasm';
+  const outputs = flag(args, 'outputs')?.split(',') ?? ['logits'];
+  if (outputs.length !== 1) throw new UsageError('--outputs takes one name per run (one .npy file is written)');
+
+  const t0 = performance.now();
+  if (weights !== undefined) await model.loadWeights(weights, { allowUnexpected: args.flags.has('allow-unexpected') });
+  else if (generated !== undefined) model.useGeneratedWeights(Number(generated));
+  else throw new UsageError('cnn run: --weights W.safetensors (or --generated-weights SEED) is required');
+  const input = parseNpy(new Uint8Array(await readFile(inputPath)));
+  if (input.shape.length !== 4) throw new UsageError(`${inputPath}: expected an NCHW array [n, c, h, w], got shape [${input.shape.join(', ')}]`);
+  const [n, c, h, w] = input.shape;
+  const expectedC = model.architecture.inputShape[0];
+  if (c !== expectedC) throw new UsageError(`${inputPath}: ${name} expects ${expectedC} channel(s), got ${c} (shape [${input.shape.join(', ')}])`);
+  const tLoad = performance.now();
+  const runner = await model.compile(await createBackend(backendName), { batch: n, inputSize: [h, w], outputs });
+  const tCompile = performance.now();
+  const result = await runner.run(input);
+  const tRun = performance.now();
+  await writeFile(outputPath, writeNpy(result));
+  io.err(
+    `${name} on ${backendName}: input [${input.shape.join(', ')}] -> ${outputs[0]} [${result.shape.join(', ')}]; ` +
+      `load ${(tLoad - t0).toFixed(0)} ms, compile ${(tCompile - tLoad).toFixed(0)} ms, forward ${(tRun - tCompile).toFixed(1)} ms`,
+  );
+  const top = result.shape.length === 2 ? result.argmax() : [];
+  if (top.length > 0) io.out(`top-1 class per image: ${top.join(', ')}`);
+  runner.dispose();
+}
+
+/** Writes the seeded generator's weights for a model as .safetensors (torchvision keys). */
+export async function weightsCommand(io: Io, args: ParsedArgs): Promise<void> {
+  const name = args.positionals[0];
+  if (!name) throw new UsageError('usage: cnn generate-weights <model> --output W.safetensors [--seed N]');
+  const outputPath = requireFlag(args, 'output', 'generate-weights');
+  const model = findModel(name).create().useGeneratedWeights(Number(flag(args, 'seed') ?? 1));
+  const tensors = model.getWeights();
+  const bytes = writeSafetensors(tensors, { format: 'pt', generator: 'cnn counter weights' });
+  await writeFile(outputPath, bytes);
+  io.out(`wrote ${tensors.size} tensors (${(bytes.length / 1e6).toFixed(1)} MB) to ${outputPath}`);
+}
+
+/** Writes the golden tests' deterministic input for a model as .npy. */
+export async function inputCommand(io: Io, args: ParsedArgs): Promise<void> {
+  const name = args.positionals[0];
+  if (!name) throw new UsageError('usage: cnn make-input <model> --output X.npy [--batch N] [--size H,W] [--seed N]');
+  const outputPath = requireFlag(args, 'output', 'make-input');
+  const model = findModel(name).create();
+  const [c, dh, dw] = model.architecture.inputShape;
+  const [h, w] = parseSize(flag(args, 'size')) ?? [dh, dw];
+  const shape = [Number(flag(args, 'batch') ?? 1), c, h, w];
+  await writeFile(outputPath, writeNpy(new Tensor(shape, counterInput(shape, Number(flag(args, 'seed') ?? 1)))));
+  io.out(`wrote input [${shape.join(', ')}] to ${outputPath}`);
+}

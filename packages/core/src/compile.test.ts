@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { Model, type Architecture } from './model.js';
+import { planArena } from './compile.js';
+import { Tensor } from './tensor.js';
+import { ShapeError } from './errors.js';
+import type { Backend, ExecutionPlan } from './plan.js';
+
+const block: Architecture = {
+  name: 'block',
+  inputShape: [4, 6, 6],
+  metadata: { parameters: 0 },
+  define(b, x) {
+    let y = b.relu(b.batchNorm2d(b.conv2d(x, 'conv1', { outChannels: 4, kernelSize: 3, padding: 1, bias: false }), 'bn1'));
+    y = b.batchNorm2d(b.conv2d(y, 'conv2', { outChannels: 4, kernelSize: 3, padding: 1, bias: false }), 'bn2');
+    const s = b.output('stage', b.relu(b.add(y, x)));
+    b.output('logits', b.linear(b.flatten(b.maxPool2d(s, { kernelSize: 2 })), 'fc', 3));
+  },
+};
+
+/** A backend that records the plan instead of running it. */
+function recorder(): Backend & { plan?: ExecutionPlan } {
+  const r: Backend & { plan?: ExecutionPlan } = {
+    name: 'recorder',
+    async compile(plan) {
+      r.plan = plan;
+      return { run: async () => plan.outputs.map((s) => new Float32Array(s.size)), weightBytes: 0, arenaBytes: 0, dispose() {} };
+    },
+  };
+  return r;
+}
+
+describe('lowerGraph', () => {
+  it('folds batch norm, fuses activation and residual add into the convolutions', () => {
+    const plan = new Model(block).useGeneratedWeights().plan();
+    expect(plan.ops.map((o) => o.kind)).toEqual(['conv2d', 'conv2d', 'pool2d', 'linear']);
+    const [c1, c2] = plan.ops as Extract<(typeof plan.ops)[number], { kind: 'conv2d' }>[];
+    expect(c1.activation).toBe('relu');
+    expect(c2.activation).toBe('relu');
+    expect(c2.residual?.id).toBe(plan.input.id);
+  });
+
+  it('keeps a tapped value materialised and returns taps without running the head', async () => {
+    const backend = recorder();
+    await new Model(block).useGeneratedWeights().compile(backend, { outputs: ['stage'] });
+    expect(backend.plan!.ops.map((o) => o.kind)).toEqual(['conv2d', 'conv2d']);
+    expect(backend.plan!.outputs[0].shape).toEqual([1, 6, 6, 4]);
+  });
+
+  it('permutes linear columns so NHWC flatten matches torch.flatten order', () => {
+    const plan = new Model(block).useGeneratedWeights().plan();
+    const fc = plan.ops[3] as Extract<(typeof plan.ops)[number], { kind: 'linear' }>;
+    const m = new Model(block).useGeneratedWeights();
+    const original = m.getWeights().get('fc.weight')!.data;
+    // torch column c*9 + p  ->  ours p*4 + c (c channels = 4, p pixels = 3x3)
+    expect(fc.weight[2 * 4 + 1]).toBe(original[1 * 9 + 2]);
+  });
+
+  it('reuses arena memory between values whose lifetimes do not overlap', () => {
+    // a chain a -> b -> c -> d: a and c can share, b and d can share
+    const offsets = planArena([100, 100, 100, 100], [-1, 0, 1, 2], [0, 1, 2, Infinity]);
+    expect(new Set(offsets).size).toBe(2);
+    const plan = new Model(block).useGeneratedWeights().plan({ batch: 2 });
+    const total = [plan.input, ...plan.ops.map((o) => o.output)].reduce((a, s) => a + s.size, 0);
+    expect(plan.arenaSize).toBeLessThan(total);
+  });
+
+  it('rejects wrong input shapes with what it expected', async () => {
+    const runner = await new Model(block).useGeneratedWeights().compile(recorder());
+    await expect(runner.run(new Tensor([1, 3, 6, 6]))).rejects.toThrow(/expected 4 input channel\(s\), got 3/);
+    await expect(runner.run(new Tensor([1, 4, 8, 8]))).rejects.toThrow(/compiled for 6x6 images, got 8x8 \(compile with \{ inputSize: \[8, 8\] \}\)/);
+    await expect(runner.run(new Tensor([2, 4, 6, 6]))).rejects.toThrow(/compiled for batch 1, got batch 2/);
+    await expect(runner.run(new Float32Array(5))).rejects.toThrow(ShapeError);
+  });
+
+  it('needs weights before compiling and names unknown outputs', () => {
+    expect(() => new Model(block).plan()).toThrow(/load weights before compiling/);
+    expect(() => new Model(block).useGeneratedWeights().plan({ outputs: ['layer9'] })).toThrow(/unknown output 'layer9'; this network has 'stage', 'logits'/);
+  });
+});

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { Tensor, counterInput, counterParameter, type Backend } from '@cnn/core';
+import { relativeError, tapError, type GoldenFixture } from '@cnn/core/testing';
+import { createJsBackend } from '@cnn/kernels/js';
+import { createWasmBackend } from '@cnn/kernels/wasm';
+import { RESNET_TAPS, RESNET_VARIANTS, resnet, resnet50, type ResNetVariant } from './index.js';
+
+const fixturesDir = new URL('../fixtures/', import.meta.url);
+const fixture = (name: string) => JSON.parse(readFileSync(new URL(name, fixturesDir), 'utf8')) as GoldenFixture;
+
+/**
+ * Tolerances, as max |ours - torchvision| / max |torchvision logit|:
+ * js accumulates in float64, so only torch's own float32 rounding separates us (1e-5);
+ * wasm accumulates in float32 in a different order than torch's kernels (1e-4).
+ */
+const TOLERANCE = { js: 1e-5, wasm: 1e-4 } as const;
+const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
+  js: async () => createJsBackend(),
+  wasm: () => createWasmBackend(),
+};
+
+describe('ResNet family', () => {
+  it('has torchvision parameter totals for every variant', () => {
+    for (const [name, v] of Object.entries(RESNET_VARIANTS)) {
+      expect(resnet(name as ResNetVariant).summary().totalParameters, name).toBe(v.metadata.parameters);
+    }
+    expect(resnet('resnet18').summary().totalParameters).toBe(11_689_512);
+    expect(resnet50().summary().totalParameters).toBe(25_557_032);
+    expect(resnet('resnet152').summary().totalParameters).toBe(60_192_808);
+  });
+
+  it('counts ~4.09 G multiply-adds for resnet50 at 224x224, as torchvision reports', () => {
+    const macs = resnet50().summary().totalMultiplyAdds;
+    expect(macs).toBe(4_089_184_256);
+    for (const [name, v] of Object.entries(RESNET_VARIANTS)) {
+      const g = resnet(name as ResNetVariant).summary().totalMultiplyAdds / 1e9;
+      expect(Math.abs(g - v.metadata.gflops) / v.metadata.gflops, name).toBeLessThan(0.01);
+    }
+  });
+
+  it('exposes the torchvision preprocessing preset with the builder', () => {
+    const p = resnet50().architecture.metadata.preprocessing!;
+    expect(p).toMatchObject({ resizeSize: 232, cropSize: 224, interpolation: 'bilinear' });
+    expect(p.mean).toEqual([0.485, 0.456, 0.406]);
+  });
+
+  const cases = readdirSync(fixturesDir).filter((f) => f.endsWith('.json')).map((f) => fixture(f));
+  for (const fx of cases) {
+    for (const backend of Object.keys(backends) as (keyof typeof backends)[]) {
+      it(`${fx.case}: matches torchvision logits and layer1-4 on the ${backend} backend`, async () => {
+        const [n, , h, w] = fx.input.shape;
+        const model = resnet(fx.model as ResNetVariant).useGeneratedWeights(fx.seed);
+        expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
+        const runner = await model.compile(await backends[backend](), { batch: n, inputSize: [h, w], outputs: ['logits', ...RESNET_TAPS] });
+        const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
+        expect(out.logits.shape).toEqual(fx.logits.shape);
+        expect(relativeError(out.logits.data, fx.logits.data)).toBeLessThan(TOLERANCE[backend]);
+        for (const tap of RESNET_TAPS) expect(tapError(out[tap], fx.taps[tap]), tap).toBeLessThan(TOLERANCE[backend]);
+        runner.dispose();
+      });
+    }
+  }
+
+  it('loads the exact .safetensors file torch wrote for resnet18 (I64 counters included)', async () => {
+    const fx = fixture('resnet18_64.json');
+    const meta = fx.safetensors as { header: string; byteLength: number; sha256: string };
+    const bytes = rebuildF32File(meta.header, fx.seed);
+    expect(bytes.length).toBe(meta.byteLength);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(meta.sha256);
+    const model = await resnet('resnet18').loadWeights(bytes);
+    const runner = await model.compile(await createWasmBackend(), { inputSize: [64, 64] });
+    const logits = await runner.run(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
+    expect(relativeError(logits.data, fx.logits.data)).toBeLessThan(TOLERANCE.wasm);
+  });
+});
+
+/** Rebuilds the golden script's file byte for byte: its header, then generator values (I64 zeros). */
+function rebuildF32File(header: string, seed: number): Uint8Array {
+  const headerBytes = new TextEncoder().encode(header);
+  const entries = JSON.parse(header) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  delete entries.__metadata__;
+  const dataLength = Math.max(...Object.values(entries).map((e) => e.data_offsets[1]));
+  const out = new Uint8Array(8 + headerBytes.length + dataLength);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  for (const [key, e] of Object.entries(entries)) {
+    if (e.dtype !== 'F32') continue; // I64 num_batches_tracked stay zero, as torch wrote them
+    const values = counterParameter(key, e.shape, seed);
+    out.set(new Uint8Array(values.buffer), 8 + headerBytes.length + e.data_offsets[0]);
+  }
+  return out;
+}
