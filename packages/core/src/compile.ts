@@ -225,7 +225,7 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
       case 'linear': {
         const x = inputValue(node);
         const out = newValue(nhwc(node.shape));
-        let w = Float32Array.from(weight(`${op.name}.weight`));
+        let w: Float32Array = Float32Array.from(weight(`${op.name}.weight`));
         const from = x.flattenedFrom;
         if (from && from[1] * from[2] > 1) w = permuteColumnsToChannelsLast(w, op.outFeatures, from);
         emit({

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Quick start on a fresh Debian 12 machine (as root, or with sudo): installs the toolchains and
+# dependencies, builds every package (Rust → wasm included), then runs the main job: the
+# resnet50 layer summary and one forward pass on the wasm backend with generated weights.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+need_apt=()
+for pkg in rustc-web cargo-web rust-web-src lld-14 binaryen; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "==> apt-get install ${need_apt[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need_apt[@]}"
+fi
+
+if [ "$(pnpm --version 2>/dev/null || true)" != "12.4.2" ]; then
+  echo "==> npm i -g pnpm@12.4.2"
+  $SUDO npm i -g pnpm@12.4.2
+fi
+
+export TURBO_TELEMETRY_DISABLED=1
+echo "==> pnpm install"
+pnpm install --frozen-lockfile
+echo "==> build"
+pnpm exec turbo run build --output-logs=errors-only
+
+echo "==> cnn summary resnet50"
+pnpm --silent cnn summary resnet50 | tail -n 12
+
+work="${TMPDIR:-/tmp}/cnn-quickstart"
+mkdir -p "$work"
+echo "==> cnn run resnet50 (wasm backend, generated weights)"
+pnpm --silent cnn generate-weights resnet50 --output "$work/resnet50.safetensors"
+pnpm --silent cnn make-input resnet50 --output "$work/input.npy"
+pnpm --silent cnn run resnet50 --weights "$work/resnet50.safetensors" --input "$work/input.npy" --output "$work/logits.npy" --backend wasm
