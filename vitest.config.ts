@@ -1,26 +1,31 @@
 import { defineConfig } from 'vitest/config';
+import { readdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const src = (p: string) => fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url));
+const root = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
-// Tests run against the sources; only the wasm binary has to be built first.
-export const alias = {
-  '@cnn/core/testing': fileURLToPath(new URL('./packages/core/src/testing.ts', import.meta.url)),
-  '@cnn/core': src('core'),
-  '@cnn/kernels/js': fileURLToPath(new URL('./packages/kernels/src/js/index.ts', import.meta.url)),
-  '@cnn/kernels/wasm': fileURLToPath(new URL('./packages/kernels/src/wasm/index.ts', import.meta.url)),
-  '@cnn/kernels': src('kernels'),
-  '@cnn/lenet': src('lenet'),
-  '@cnn/resnet': src('resnet'),
-  '@cnn/cli': src('cli'),
-};
+// Tests run against the sources (only the wasm binary has to be built first): every
+// packages/<name>/src/index.ts is @cnn/<name>, plus the sub-path entry points below.
+const packageAliases = Object.fromEntries(
+  readdirSync(root('./packages'))
+    .filter((name) => existsSync(root(`./packages/${name}/src/index.ts`)))
+    .map((name) => [`@cnn/${name}`, root(`./packages/${name}/src/index.ts`)]),
+);
+
+export const alias = [
+  { find: '@cnn/core/testing', replacement: root('./packages/core/src/testing.ts') },
+  { find: '@cnn/kernels/js', replacement: root('./packages/kernels/src/js/index.ts') },
+  { find: '@cnn/kernels/wasm', replacement: root('./packages/kernels/src/wasm/index.ts') },
+  { find: '@cnn/kernels/webgpu', replacement: root('./packages/kernels/src/webgpu/index.ts') },
+  ...Object.entries(packageAliases).map(([find, replacement]) => ({ find: new RegExp(`^${find}$`), replacement })),
+];
 
 export default defineConfig({
   resolve: { alias },
   test: {
     pool: 'threads',
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     include: ['packages/*/src/**/*.test.ts', 'benchmarks/**/*.test.ts'],
   },
 });

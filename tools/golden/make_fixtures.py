@@ -195,6 +195,25 @@ EXPECTED_PARAMS = {
     'resnet152': 60_192_808,
 }
 
+
+
+def _load_case_modules():
+    """Each tools/golden/cases/<package>.py adds its own CASES (and EXPECTED_PARAMS), so packages
+    can be added without editing this file. Case modules may define models in PyTorch."""
+    import glob
+    import importlib.util
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'cases')
+    for path in sorted(glob.glob(os.path.join(folder, '*.py'))):
+        name = 'golden_cases_' + os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        CASES.update(module.CASES)
+        EXPECTED_PARAMS.update(getattr(module, 'EXPECTED_PARAMS', {}))
+
+
+_load_case_modules()
+
 # --------------------------------------------------------------------------------------------
 # Serialisation helpers
 # --------------------------------------------------------------------------------------------

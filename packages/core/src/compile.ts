@@ -31,7 +31,10 @@ type LOp =
   | (Omit<Mutable<Extract<PlanOp, { kind: 'add' }>>, 'a' | 'b' | 'output'> & { a: ValueRef; b: ValueRef; output: ValueRef })
   | (Omit<Mutable<Extract<PlanOp, { kind: 'channelAffine' }>>, 'input' | 'output'> & { input: ValueRef; output: ValueRef })
   | (Omit<Mutable<Extract<PlanOp, { kind: 'activation' }>>, 'input' | 'output'> & { input: ValueRef; output: ValueRef })
-  | (Omit<Mutable<Extract<PlanOp, { kind: 'copyChannels' }>>, 'input' | 'output'> & { input: ValueRef; output: ValueRef });
+  | (Omit<Mutable<Extract<PlanOp, { kind: 'copyChannels' }>>, 'input' | 'output'> & { input: ValueRef; output: ValueRef })
+  | (Omit<Mutable<Extract<PlanOp, { kind: 'scaleChannels' }>>, 'input' | 'scale' | 'output'> & { input: ValueRef; scale: ValueRef; output: ValueRef })
+  | (Omit<Mutable<Extract<PlanOp, { kind: 'layerNorm' }>>, 'input' | 'output'> & { input: ValueRef; output: ValueRef })
+  | (Omit<Mutable<Extract<PlanOp, { kind: 'localResponseNorm' }>>, 'input' | 'output'> & { input: ValueRef; output: ValueRef });
 
 /** Arena offsets are aligned to this many floats (64 bytes) for vector loads. */
 const ALIGN = 16;
@@ -222,6 +225,76 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
         valueOfNode.set(node.id, out);
         break;
       }
+      case 'pointwiseLinear': {
+        // nn.Linear over channels is a 1x1 convolution: [out, in] is already [out, in, 1, 1].
+        const out = newValue(nhwc(node.shape));
+        emit({
+          kind: 'conv2d',
+          input: inputValue(node).id,
+          output: out.id,
+          weight: Float32Array.from(weight(`${op.name}.weight`)),
+          bias: op.bias ? Float32Array.from(weight(`${op.name}.bias`)) : new Float32Array(op.outFeatures),
+          kernel: [1, 1],
+          stride: [1, 1],
+          padding: [0, 0],
+          dilation: [1, 1],
+          groups: 1,
+          activation: 'none',
+        });
+        valueOfNode.set(node.id, out);
+        break;
+      }
+      case 'layerNorm2d': {
+        const out = newValue(nhwc(node.shape));
+        emit({
+          kind: 'layerNorm',
+          input: inputValue(node).id,
+          output: out.id,
+          weight: Float32Array.from(weight(`${op.name}.weight`)),
+          bias: Float32Array.from(weight(`${op.name}.bias`)),
+          eps: op.eps,
+          activation: 'none',
+        });
+        valueOfNode.set(node.id, out);
+        break;
+      }
+      case 'layerScale': {
+        const x = inputValue(node);
+        const gamma = weight(op.key);
+        const p = producerOp(x);
+        if (p && (p.kind === 'conv2d' || p.kind === 'linear') && p.activation === 'none' && p.residual === undefined && fusable(node.inputs[0])) {
+          // Fold the scale into the producing layer's rows: (Wx + b)·g = (gW)x + gb.
+          const per = p.weight.length / op.channels;
+          for (let c = 0; c < op.channels; c++) {
+            for (let i = 0; i < per; i++) p.weight[c * per + i] *= gamma[c];
+            p.bias[c] *= gamma[c];
+          }
+          valueOfNode.set(node.id, x);
+        } else {
+          const out = newValue(nhwc(node.shape));
+          emit({ kind: 'channelAffine', input: x.id, output: out.id, scale: Float32Array.from(gamma), shift: new Float32Array(op.channels), activation: 'none' });
+          valueOfNode.set(node.id, out);
+        }
+        break;
+      }
+      case 'scaleChannels': {
+        const out = newValue(nhwc(node.shape));
+        emit({ kind: 'scaleChannels', input: inputValue(node, 0).id, scale: inputValue(node, 1).id, output: out.id });
+        valueOfNode.set(node.id, out);
+        break;
+      }
+      case 'channelAffine': {
+        const out = newValue(nhwc(node.shape));
+        emit({ kind: 'channelAffine', input: inputValue(node).id, output: out.id, scale: Float32Array.from(op.scale), shift: Float32Array.from(op.shift), activation: 'none' });
+        valueOfNode.set(node.id, out);
+        break;
+      }
+      case 'localResponseNorm': {
+        const out = newValue(nhwc(node.shape));
+        emit({ kind: 'localResponseNorm', input: inputValue(node).id, output: out.id, size: op.size, alpha: op.alpha, beta: op.beta, k: op.k });
+        valueOfNode.set(node.id, out);
+        break;
+      }
       case 'linear': {
         const x = inputValue(node);
         const out = newValue(nhwc(node.shape));
@@ -276,6 +349,8 @@ function opValueRefs(op: LOp): ValueRef[] {
   switch (op.kind) {
     case 'add':
       return [op.a, op.b, op.output];
+    case 'scaleChannels':
+      return [op.input, op.scale, op.output];
     case 'conv2d':
     case 'linear':
       return op.residual === undefined ? [op.input, op.output] : [op.input, op.residual, op.output];
@@ -288,6 +363,8 @@ function attachSlots(op: LOp, slots: Slot[]): PlanOp {
   switch (op.kind) {
     case 'add':
       return { ...op, a: slots[op.a], b: slots[op.b], output: slots[op.output] };
+    case 'scaleChannels':
+      return { ...op, input: slots[op.input], scale: slots[op.scale], output: slots[op.output] };
     case 'conv2d':
     case 'linear': {
       const { residual, ...rest } = op;

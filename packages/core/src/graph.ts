@@ -44,7 +44,16 @@ export type NodeOp =
   | { readonly type: 'add' }
   | { readonly type: 'concat' }
   | { readonly type: 'flatten' }
-  | { readonly type: 'linear'; readonly name: string; readonly inFeatures: number; readonly outFeatures: number; readonly bias: boolean };
+  | { readonly type: 'linear'; readonly name: string; readonly inFeatures: number; readonly outFeatures: number; readonly bias: boolean }
+  /** nn.Linear applied to the channels of every pixel (channels-last MLPs, as in ConvNeXt) */
+  | { readonly type: 'pointwiseLinear'; readonly name: string; readonly inFeatures: number; readonly outFeatures: number; readonly bias: boolean }
+  | { readonly type: 'layerNorm2d'; readonly name: string; readonly channels: number; readonly eps: number }
+  /** multiplies each channel by a learned [c, 1, 1] parameter stored under `key` */
+  | { readonly type: 'layerScale'; readonly key: string; readonly channels: number }
+  /** x * gate, gate [c, 1, 1] broadcast over the spatial dims */
+  | { readonly type: 'scaleChannels' }
+  | { readonly type: 'channelAffine'; readonly scale: readonly number[]; readonly shift: readonly number[] }
+  | { readonly type: 'localResponseNorm'; readonly size: number; readonly alpha: number; readonly beta: number; readonly k: number };
 
 export interface GraphNode {
   readonly id: number;
@@ -204,6 +213,57 @@ export class GraphBuilder {
     this.param(`${name}.weight`, [outFeatures, inFeatures]);
     if (bias) this.param(`${name}.bias`, [outFeatures]);
     return this.push({ type: 'linear', name, inFeatures, outFeatures, bias }, [x.id], [outFeatures], name);
+  }
+
+  /** nn.Linear over the channel dimension of a [c, h, w] map; parameters `${name}.weight` [out, c]. */
+  pointwiseLinear(x: Value, name: string, outFeatures: number, bias = true): Value {
+    const [c, h, w] = this.feature(x, name);
+    this.param(`${name}.weight`, [outFeatures, c]);
+    if (bias) this.param(`${name}.bias`, [outFeatures]);
+    return this.push({ type: 'pointwiseLinear', name, inFeatures: c, outFeatures, bias }, [x.id], [outFeatures, h, w], name);
+  }
+
+  /** LayerNorm over channels at every pixel (torchvision's LayerNorm2d), or over features of a flat value. */
+  layerNorm2d(x: Value, name: string, eps = 1e-6): Value {
+    const c = x.shape[0];
+    if (x.shape.length !== 3 && x.shape.length !== 1) throw new ShapeError(`${name}: expects [c, h, w] or [f], got ${formatShape(x.shape)}`);
+    this.param(`${name}.weight`, [c]);
+    this.param(`${name}.bias`, [c]);
+    return this.push({ type: 'layerNorm2d', name, channels: c, eps }, [x.id], x.shape, name);
+  }
+
+  /** Per-channel learned scale (ConvNeXt's layer_scale), parameter `key` of shape [c, 1, 1]. */
+  layerScale(x: Value, key: string): Value {
+    const [c] = this.feature(x, key);
+    this.param(key, [c, 1, 1]);
+    return this.push({ type: 'layerScale', key, channels: c }, [x.id], x.shape, key);
+  }
+
+  /** x * gate with gate [c, 1, 1] (squeeze-and-excitation). */
+  scaleChannels(x: Value, gate: Value): Value {
+    const [c] = this.feature(x, 'scaleChannels');
+    if (formatShape(gate.shape) !== formatShape([c, 1, 1])) {
+      throw new ShapeError(`scaleChannels: gate must be ${formatShape([c, 1, 1])}, got ${formatShape(gate.shape)}`);
+    }
+    return this.push({ type: 'scaleChannels' }, [x.id, gate.id], x.shape, this.label('mul'));
+  }
+
+  /** A fixed per-channel affine map, y_c = x_c * scale_c + shift_c (e.g. Inception's transform_input). */
+  channelAffine(x: Value, scale: readonly number[], shift: readonly number[]): Value {
+    const [c] = this.feature(x, 'channelAffine');
+    if (scale.length !== c || shift.length !== c) throw new ShapeError(`channelAffine: needs ${c} scales and shifts`);
+    return this.push({ type: 'channelAffine', scale, shift }, [x.id], x.shape, this.label('affine'));
+  }
+
+  /** torch.nn.LocalResponseNorm across channels. */
+  localResponseNorm(x: Value, size: number, alpha = 1e-4, beta = 0.75, k = 1): Value {
+    this.feature(x, 'localResponseNorm');
+    return this.push({ type: 'localResponseNorm', size, alpha, beta, k }, [x.id], x.shape, this.label('lrn'));
+  }
+
+  /** Dropout and stochastic depth are the identity at inference; kept for reading like the paper. */
+  dropout(x: Value): Value {
+    return x;
   }
 
   /** Marks a value as a named output (a feature tap, or 'logits'). */

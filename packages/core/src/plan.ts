@@ -117,7 +117,44 @@ export interface CopyChannelsOp {
   readonly channelOffset: number;
 }
 
+/** y[n, h, w, c] = act(x[n, h, w, c] * scale[n, 0, 0, c]): squeeze-and-excitation gating. */
+export interface ScaleChannelsOp {
+  readonly kind: 'scaleChannels';
+  readonly input: Slot;
+  /** [n, 1, 1, c] */
+  readonly scale: Slot;
+  readonly output: Slot;
+}
+
+/** LayerNorm over the channels of each pixel (ConvNeXt's LayerNorm2d), with affine weight and bias. */
+export interface LayerNormOp {
+  readonly kind: 'layerNorm';
+  readonly input: Slot;
+  readonly output: Slot;
+  readonly weight: Float32Array;
+  readonly bias: Float32Array;
+  readonly eps: number;
+  readonly activation: Activation;
+}
+
+/**
+ * Local response normalisation across channels, as torch.nn.LocalResponseNorm:
+ * y_c = x_c / (k + alpha / size * sum_{c' = c - floor(size/2)}^{c + floor((size-1)/2)} x_c'^2)^beta
+ */
+export interface LocalResponseNormOp {
+  readonly kind: 'localResponseNorm';
+  readonly input: Slot;
+  readonly output: Slot;
+  readonly size: number;
+  readonly alpha: number;
+  readonly beta: number;
+  readonly k: number;
+}
+
 export type PlanOp =
+  | ScaleChannelsOp
+  | LayerNormOp
+  | LocalResponseNormOp
   | Conv2dOp
   | LinearOp
   | Pool2dOp

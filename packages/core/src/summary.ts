@@ -41,6 +41,7 @@ export function summarize(graph: Graph): Summary {
     if ('name' in node.op) {
       for (const [key, n] of trainable) if (key.startsWith(`${node.op.name}.`) && !key.slice(node.op.name.length + 1).includes('.')) parameters += n;
     }
+    if (node.op.type === 'layerScale') parameters += trainable.get(node.op.key) ?? 0;
     const multiplyAdds = macs(node, graph);
     totalParameters += parameters;
     totalMultiplyAdds += multiplyAdds;
@@ -55,7 +56,10 @@ export function summarize(graph: Graph): Summary {
   }
   // Parameters declared outside layers (custom ops) still count.
   const counted = new Set<string>();
-  for (const node of graph.nodes) if ('name' in node.op) for (const key of trainable.keys()) if (key.startsWith(`${node.op.name}.`)) counted.add(key);
+  for (const node of graph.nodes) {
+    if (node.op.type === 'layerScale') counted.add(node.op.key);
+    if ('name' in node.op) for (const key of trainable.keys()) if (key.startsWith(`${node.op.name}.`) && !key.slice(node.op.name.length + 1).includes('.')) counted.add(key);
+  }
   for (const [key, n] of trainable) if (!counted.has(key)) totalParameters += n;
   return { rows, totalParameters, totalMultiplyAdds, inputShape: graph.nodes[0].shape };
 }
@@ -84,6 +88,7 @@ function macs(node: GraphNode, graph: Graph): number {
     return c * h * w * (op.inChannels / op.groups) * op.kernel[0] * op.kernel[1];
   }
   if (op.type === 'linear') return op.inFeatures * op.outFeatures;
+  if (op.type === 'pointwiseLinear') return op.inFeatures * op.outFeatures * (node.shape[1] ?? 1) * (node.shape[2] ?? 1);
   void graph;
   return 0;
 }

@@ -20,6 +20,12 @@ function runOp(arena: Float32Array, op: PlanOp): void {
       return ops.activation(arena, op);
     case 'copyChannels':
       return ops.copyChannels(arena, op);
+    case 'scaleChannels':
+      return ops.scaleChannels(arena, op);
+    case 'layerNorm':
+      return ops.layerNorm(arena, op);
+    case 'localResponseNorm':
+      return ops.localResponseNorm(arena, op);
   }
 }
 
@@ -33,6 +39,7 @@ class JsExecutable implements Executable {
     let w = 0;
     for (const op of plan.ops) {
       if (op.kind === 'conv2d' || op.kind === 'linear') w += op.weight.byteLength + op.bias.byteLength;
+      else if (op.kind === 'layerNorm') w += op.weight.byteLength + op.bias.byteLength;
       else if (op.kind === 'channelAffine') w += op.scale.byteLength + op.shift.byteLength;
     }
     this.weightBytes = w;

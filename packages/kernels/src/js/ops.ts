@@ -7,8 +7,11 @@ import type {
   ChannelAffineOp,
   Conv2dOp,
   CopyChannelsOp,
+  LayerNormOp,
   LinearOp,
+  LocalResponseNormOp,
   Pool2dOp,
+  ScaleChannelsOp,
 } from '@cnn/core';
 import { activationFunction } from './activations.js';
 
@@ -163,6 +166,54 @@ export function copyChannels(arena: Float32Array, op: CopyChannelsOp): void {
   for (let p = 0; p < pixels; p++) {
     for (let ch = 0; ch < inC; ch++) {
       arena[op.output.offset + p * outC + op.channelOffset + ch] = arena[op.input.offset + p * inC + ch];
+    }
+  }
+}
+
+export function scaleChannels(arena: Float32Array, op: ScaleChannelsOp): void {
+  const [n, h, w, c] = op.input.shape;
+  for (let b = 0; b < n; b++) {
+    for (let p = 0; p < h * w; p++) {
+      const base = (b * h * w + p) * c;
+      for (let ch = 0; ch < c; ch++) {
+        arena[op.output.offset + base + ch] = arena[op.input.offset + base + ch] * arena[op.scale.offset + b * c + ch];
+      }
+    }
+  }
+}
+
+export function layerNorm(arena: Float32Array, op: LayerNormOp): void {
+  const c = op.input.shape[3];
+  const pixels = op.input.size / c;
+  const act = activationFunction(op.activation);
+  for (let p = 0; p < pixels; p++) {
+    const base = p * c;
+    let mean = 0;
+    for (let ch = 0; ch < c; ch++) mean += arena[op.input.offset + base + ch];
+    mean /= c;
+    let variance = 0;
+    for (let ch = 0; ch < c; ch++) variance += (arena[op.input.offset + base + ch] - mean) ** 2;
+    variance /= c;
+    const inv = 1 / Math.sqrt(variance + op.eps);
+    for (let ch = 0; ch < c; ch++) {
+      const v = (arena[op.input.offset + base + ch] - mean) * inv;
+      arena[op.output.offset + base + ch] = act(v * op.weight[ch] + op.bias[ch]);
+    }
+  }
+}
+
+export function localResponseNorm(arena: Float32Array, op: LocalResponseNormOp): void {
+  const c = op.input.shape[3];
+  const pixels = op.input.size / c;
+  const before = Math.floor(op.size / 2);
+  const after = Math.floor((op.size - 1) / 2);
+  for (let p = 0; p < pixels; p++) {
+    const base = p * c;
+    for (let ch = 0; ch < c; ch++) {
+      let sum = 0;
+      for (let j = Math.max(0, ch - before); j <= Math.min(c - 1, ch + after); j++) sum += arena[op.input.offset + base + j] ** 2;
+      const div = (op.k + (op.alpha * sum) / op.size) ** op.beta;
+      arena[op.output.offset + base + ch] = arena[op.input.offset + base + ch] / div;
     }
   }
 }
