@@ -273,6 +273,11 @@ export class GraphBuilder {
     return x;
   }
 
+  /** Declares a key that weight files may carry and the network does not use (e.g. an auxiliary head). */
+  ignore(key: string): void {
+    this.ignored.add(key);
+  }
+
   /** Declares a parameter the network reads directly (for custom ops). */
   param(key: string, shape: Shape, trainable = true): void {
     if (this.paramKeys.has(key)) throw new Error(`parameter '${key}' declared twice`);

@@ -1,0 +1,278 @@
+// Every wasm kernel against the js reference, op by op, on odd shapes.
+// Pass criterion everywhere: max |wasm - js| / max |js| <= 1e-5 over each op's output.
+import { describe, it, expect } from 'vitest';
+import { ACTIVATIONS, type Activation, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
+import { createWasmBackend } from './index.js';
+import { ArenaBuilder, compareWithReference, randomFloats } from './test-helpers.js';
+
+const TOLERANCE = 1e-5;
+const backend = createWasmBackend();
+
+type Pair = readonly [number, number];
+interface ConvCase {
+  n?: number;
+  inHW: Pair;
+  inC: number;
+  outC: number;
+  kernel: Pair;
+  stride?: Pair;
+  padding?: Pair;
+  /** extra bottom/right padding, which only shows up in the output shape */
+  padEnd?: Pair;
+  dilation?: Pair;
+  groups?: number;
+  residual?: boolean;
+  activation?: Activation;
+}
+
+let seed = 100;
+
+function convOutSize(inSize: number, k: number, s: number, p0: number, p1: number, d: number): number {
+  return Math.floor((inSize + p0 + p1 - d * (k - 1) - 1) / s) + 1;
+}
+
+function makeConv(a: ArenaBuilder, c: ConvCase): Conv2dOp {
+  const n = c.n ?? 1;
+  const [stride, padding, dilation] = [c.stride ?? [1, 1], c.padding ?? [0, 0], c.dilation ?? [1, 1]];
+  const padEnd = c.padEnd ?? padding;
+  const groups = c.groups ?? 1;
+  const outH = convOutSize(c.inHW[0], c.kernel[0], stride[0], padding[0], padEnd[0], dilation[0]);
+  const outW = convOutSize(c.inHW[1], c.kernel[1], stride[1], padding[1], padEnd[1], dilation[1]);
+  const input = a.slot([n, c.inHW[0], c.inHW[1], c.inC]);
+  const output = a.slot([n, outH, outW, c.outC]);
+  const residual = c.residual ? a.slot([n, outH, outW, c.outC]) : undefined;
+  const fanIn = (c.inC / groups) * c.kernel[0] * c.kernel[1];
+  return {
+    kind: 'conv2d',
+    input,
+    output,
+    residual,
+    weight: randomFloats(c.outC * fanIn, seed++, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn)),
+    bias: randomFloats(c.outC, seed++),
+    kernel: c.kernel,
+    stride,
+    padding,
+    dilation,
+    groups,
+    activation: c.activation ?? 'none',
+  };
+}
+
+async function checkConv(c: ConvCase): Promise<void> {
+  const a = new ArenaBuilder();
+  const op = makeConv(a, c);
+  expect(await compareWithReference(backend, [op], a.size + 5, seed++)).toBeLessThanOrEqual(TOLERANCE);
+}
+
+describe('wasm conv2d matches the js reference', () => {
+  const cases: [string, ConvCase][] = [
+    ['3x3 pad 1, odd channels 5 -> 6, batch 2, relu', { n: 2, inHW: [7, 9], inC: 5, outC: 6, kernel: [3, 3], padding: [1, 1], activation: 'relu' }],
+    ['1x1 stride 1 (GEMM path), 17 -> 10, batch 3, residual', { n: 3, inHW: [5, 7], inC: 17, outC: 10, kernel: [1, 1], residual: true }],
+    ['1x1 GEMM with many output blocks (weight chunking), 520 -> 70', { inHW: [3, 5], inC: 520, outC: 70, kernel: [1, 1], activation: 'relu' }],
+    ['1x1 stride 2 (downsample), 12 -> 24', { inHW: [9, 8], inC: 12, outC: 24, kernel: [1, 1], stride: [2, 2] }],
+    ['7x7 stride 2 pad 3 (stem), 3 -> 8', { inHW: [15, 13], inC: 3, outC: 8, kernel: [7, 7], stride: [2, 2], padding: [3, 3], activation: 'relu' }],
+    ['3x3 dilation 2 pad 2, 4 -> 5', { inHW: [9, 10], inC: 4, outC: 5, kernel: [3, 3], padding: [2, 2], dilation: [2, 2] }],
+    ['asymmetric 1x7 pad [0, 3], 6 -> 3', { inHW: [5, 11], inC: 6, outC: 3, kernel: [1, 7], padding: [0, 3] }],
+    ['asymmetric 3x1 stride [2, 1], 8 -> 9', { inHW: [10, 4], inC: 8, outC: 9, kernel: [3, 1], stride: [2, 1], padding: [1, 0] }],
+    ['2x2 "same" padding only at the bottom/right', { inHW: [6, 5], inC: 3, outC: 7, kernel: [2, 2], padEnd: [1, 1] }],
+    ['5x5 stride 3 with uneven padding, dilation [1, 2]', { inHW: [13, 17], inC: 7, outC: 11, kernel: [5, 5], stride: [3, 3], padding: [2, 1], padEnd: [0, 3], dilation: [1, 2] }],
+    ['9x9 kernel (81 taps: pointer table refilled per block)', { inHW: [10, 10], inC: 3, outC: 9, kernel: [9, 9], padding: [4, 4] }],
+    ['wide input channels, 3x3, 300 -> 16, residual, relu6', { inHW: [4, 5], inC: 300, outC: 16, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu6' }],
+    ['ResNeXt groups: 32 groups of 4, 3x3 stride 2', { inHW: [9, 9], inC: 128, outC: 128, kernel: [3, 3], stride: [2, 2], padding: [1, 1], groups: 32, activation: 'relu' }],
+    ['groups 4 with 3 -> 5 channels per group', { inHW: [6, 7], inC: 12, outC: 20, kernel: [3, 3], padding: [1, 1], groups: 4, residual: true }],
+    ['depthwise 3x3 pad 1, 13 channels', { inHW: [8, 9], inC: 13, outC: 13, kernel: [3, 3], padding: [1, 1], groups: 13, activation: 'relu6' }],
+    ['depthwise 5x5 stride 2 pad 2, 24 channels, residual, batch 2', { n: 2, inHW: [11, 10], inC: 24, outC: 24, kernel: [5, 5], stride: [2, 2], padding: [2, 2], groups: 24, residual: true }],
+    ['depthwise 7x7 pad 3 (ConvNeXt), 3 channels', { inHW: [9, 8], inC: 3, outC: 3, kernel: [7, 7], padding: [3, 3], groups: 3 }],
+    ['depthwise dilation 2, padding only at the end', { inHW: [7, 9], inC: 10, outC: 10, kernel: [3, 3], padEnd: [4, 4], dilation: [2, 2], groups: 10, activation: 'hardswish' }],
+    ['depthwise with channel multiplier 2 (generic path)', { inHW: [6, 6], inC: 4, outC: 8, kernel: [3, 3], padding: [1, 1], groups: 4 }],
+    ['single pixel output', { inHW: [3, 3], inC: 2, outC: 3, kernel: [3, 3] }],
+  ];
+  for (const [name, c] of cases) it(name, () => checkConv(c));
+
+  it('fuses every activation into the epilogue (after bias and residual)', async () => {
+    const a = new ArenaBuilder();
+    const ops: PlanOp[] = ACTIVATIONS.map((activation) =>
+      makeConv(a, { inHW: [5, 6], inC: 7, outC: 10, kernel: [3, 3], padding: [1, 1], residual: true, activation }),
+    );
+    expect(await compareWithReference(backend, ops, a.size, seed++, [-3, 3])).toBeLessThanOrEqual(TOLERANCE);
+  });
+});
+
+describe('wasm linear matches the js reference', () => {
+  const cases: [string, number, number, number, boolean, Activation][] = [
+    ['odd inF 37, outF 10, batch 3', 3, 37, 10, false, 'none'],
+    ['inF 7 (all tail), outF 5, residual, gelu', 2, 7, 5, true, 'gelu'],
+    ['inF 2048 -> 1000 (ResNet head)', 1, 2048, 1000, false, 'none'],
+    ['inF 129, outF 1, sigmoid', 4, 129, 1, false, 'sigmoid'],
+  ];
+  for (const [name, n, inF, outF, residual, activation] of cases) {
+    it(name, async () => {
+      const a = new ArenaBuilder();
+      const op: PlanOp = {
+        kind: 'linear',
+        input: a.slot([n, 1, 1, inF]),
+        output: a.slot([n, 1, 1, outF]),
+        residual: residual ? a.slot([n, 1, 1, outF]) : undefined,
+        weight: randomFloats(outF * inF, seed++, -0.1, 0.1),
+        bias: randomFloats(outF, seed++),
+        activation,
+      };
+      expect(await compareWithReference(backend, [op], a.size, seed++)).toBeLessThanOrEqual(TOLERANCE);
+    });
+  }
+});
+
+describe('wasm pooling matches the js reference', () => {
+  function pool(
+    a: ArenaBuilder,
+    mode: 'max' | 'avg',
+    inHW: Pair,
+    c: number,
+    outHW: Pair,
+    kernel: Pair,
+    stride: Pair,
+    padding: Pair,
+    countIncludePad = true,
+    activation: Activation = 'none',
+  ): PlanOp {
+    return {
+      kind: 'pool2d',
+      mode,
+      input: a.slot([2, inHW[0], inHW[1], c]),
+      output: a.slot([2, outHW[0], outHW[1], c]),
+      kernel,
+      stride,
+      padding,
+      countIncludePad,
+      activation,
+    };
+  }
+  it('max 3x3 stride 2 pad 1 (ResNet), 5 channels', async () => {
+    const a = new ArenaBuilder();
+    const op = pool(a, 'max', [9, 9], 5, [5, 5], [3, 3], [2, 2], [1, 1]);
+    expect(await compareWithReference(backend, [op], a.size, seed++)).toBeLessThanOrEqual(TOLERANCE);
+  });
+  it('max with ceil-mode output (clipped last window) and relu', async () => {
+    const a = new ArenaBuilder();
+    const op = pool(a, 'max', [8, 8], 7, [4, 4], [3, 3], [2, 2], [0, 0], true, 'relu');
+    expect(await compareWithReference(backend, [op], a.size, seed++)).toBeLessThanOrEqual(TOLERANCE);
+  });
+  for (const countIncludePad of [true, false]) {
+    it(`avg 3x3 stride 2 pad 1, ceil-mode shape, count_include_pad=${countIncludePad}`, async () => {
+      const a = new ArenaBuilder();
+      const ops = [
+        pool(a, 'avg', [6, 6], 10, [4, 4], [3, 3], [2, 2], [1, 1], countIncludePad),
+        pool(a, 'avg', [7, 5], 3, [4, 3], [3, 2], [2, 2], [1, 1], countIncludePad, 'relu6'),
+        pool(a, 'avg', [5, 5], 4, [2, 2], [2, 2], [2, 2], [0, 0], countIncludePad),
+      ];
+      expect(await compareWithReference(backend, ops, a.size, seed++)).toBeLessThanOrEqual(TOLERANCE);
+    });
+  }
+  for (const [inHW, outHW, c] of [
+    [[7, 7], [3, 3], 9],
+    [[5, 5], [2, 2], 4],
+    [[7, 5], [3, 2], 6],
+    [[4, 4], [6, 6], 3],
+    [[7, 7], [1, 1], 2048],
+  ] as [Pair, Pair, number][]) {
+    it(`adaptive avg ${inHW.join('x')} -> ${outHW.join('x')}, ${c} channels`, async () => {
+      const a = new ArenaBuilder();
+      const op: PlanOp = {
+        kind: 'adaptiveAvgPool2d',
+        input: a.slot([2, inHW[0], inHW[1], c]),
+        output: a.slot([2, outHW[0], outHW[1], c]),
+      };
+      expect(await compareWithReference(backend, [op], a.size, seed++)).toBeLessThanOrEqual(TOLERANCE);
+    });
+  }
+});
+
+describe('wasm element-wise ops match the js reference', () => {
+  it('add with every activation, odd lengths', async () => {
+    const a = new ArenaBuilder();
+    const ops: PlanOp[] = ACTIVATIONS.map((activation, i) => {
+      const shape = [1, 3, 5, 7 + i] as const;
+      return { kind: 'add', a: a.slot(shape), b: a.slot(shape), output: a.slot(shape), activation };
+    });
+    expect(await compareWithReference(backend, ops, a.size, seed++, [-4, 4])).toBeLessThanOrEqual(TOLERANCE);
+  });
+  it('add in place (output aliases a)', async () => {
+    const a = new ArenaBuilder();
+    const x = a.slot([1, 2, 3, 5]);
+    const op: PlanOp = { kind: 'add', a: x, b: a.slot([1, 2, 3, 5]), output: x, activation: 'relu' };
+    expect(await compareWithReference(backend, [op], a.size, seed++)).toBeLessThanOrEqual(TOLERANCE);
+  });
+  it('channel affine, 3 and 19 channels', async () => {
+    const a = new ArenaBuilder();
+    const ops: PlanOp[] = [3, 19].map((c) => ({
+      kind: 'channelAffine',
+      input: a.slot([2, 3, 4, c]),
+      output: a.slot([2, 3, 4, c]),
+      scale: randomFloats(c, seed++),
+      shift: randomFloats(c, seed++),
+      activation: 'silu',
+    }));
+    expect(await compareWithReference(backend, ops, a.size, seed++)).toBeLessThanOrEqual(TOLERANCE);
+  });
+  it('standalone activations, every code, in place and not', async () => {
+    const a = new ArenaBuilder();
+    const ops: PlanOp[] = ACTIVATIONS.flatMap((activation, i) => {
+      const x = a.slot([1, 1, 1, 1001 + i]);
+      const y = a.slot([1, 1, 1, 1001 + i]);
+      return [
+        { kind: 'activation', input: x, output: y, activation },
+        { kind: 'activation', input: x, output: x, activation },
+      ] as PlanOp[];
+    });
+    expect(await compareWithReference(backend, ops, a.size, seed++, [-10, 10])).toBeLessThanOrEqual(TOLERANCE);
+  });
+  it('copyChannels into a concatenation at odd channel offsets', async () => {
+    const a = new ArenaBuilder();
+    const out = a.slot([2, 3, 3, 16]);
+    const ops: PlanOp[] = [
+      { kind: 'copyChannels', input: a.slot([2, 3, 3, 5]), output: out, channelOffset: 0 },
+      { kind: 'copyChannels', input: a.slot([2, 3, 3, 8]), output: out, channelOffset: 5 },
+      { kind: 'copyChannels', input: a.slot([2, 3, 3, 3]), output: out, channelOffset: 13 },
+    ];
+    expect(await compareWithReference(backend, ops, a.size, seed++)).toBeLessThanOrEqual(TOLERANCE);
+  });
+});
+
+describe('wasm activation functions are accurate', () => {
+  // A stricter, per-element check of the polynomial/rational approximations themselves.
+  it('each activation is within 1e-6 relative (or 1e-30 absolute) of the double-precision reference', async () => {
+    const { activationFunction } = await import('../js/activations.js');
+    const xs: number[] = [];
+    for (let x = -30; x <= 30; x += 0.0137) xs.push(x);
+    for (let e = -30; e <= 2; e += 0.25) xs.push(2 ** e, -(2 ** e));
+    xs.push(0, 88, -88, 100, -100, 0.625, -0.625, 0.7071, -0.7071, 3, -3);
+    const values = Float32Array.from(xs);
+    const a = new ArenaBuilder();
+    const slots: [Activation, Slot, Slot][] = ACTIVATIONS.map((act) => [
+      act,
+      a.slot([1, 1, 1, values.length]),
+      a.slot([1, 1, 1, values.length]),
+    ]);
+    const arena = new Float32Array(a.size);
+    for (const [, x] of slots) arena.set(values, x.offset);
+    const { wholeArenaPlan } = await import('./test-helpers.js');
+    const ops: PlanOp[] = slots.map(([activation, input, output]) => ({ kind: 'activation', input, output, activation }));
+    const exe = await backend.compile(wholeArenaPlan(ops, a.size));
+    const [got] = await exe.run(arena);
+    exe.dispose();
+    const worst: Record<string, number> = {};
+    for (const [act, , y] of slots) {
+      const f = activationFunction(act);
+      let w = 0;
+      values.forEach((x, i) => {
+        const ref = f(x);
+        const err = Math.abs(got[y.offset + i] - ref);
+        const rel = err <= 1e-30 ? 0 : err / Math.abs(ref);
+        if (rel > w && process.env.DEBUG_ACT) console.log(act, x, ref, got[y.offset + i], rel);
+        w = Math.max(w, rel);
+      });
+      worst[act] = w;
+    }
+    for (const act of ACTIVATIONS) expect(worst[act], `${act}: ${worst[act]}`).toBeLessThanOrEqual(1e-6);
+  });
+});
