@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { Tensor, counterInput, generateWeights, type Backend } from '@cnn/core';
+import { relativeError, tapError, type GoldenFixture } from '@cnn/core/testing';
+import { createJsBackend } from '@cnn/kernels/js';
+import { createWasmBackend } from '@cnn/kernels/wasm';
+import { GOOGLENET_TAPS, INCEPTION_VARIANTS, INCEPTION_V3_TAPS, googlenet, inception, inception_v3, type InceptionOptions, type InceptionVariant } from './index.js';
+
+const fixturesDir = new URL('../fixtures/', import.meta.url);
+const fixture = (name: string) => JSON.parse(readFileSync(new URL(`${name}.json`, fixturesDir), 'utf8')) as GoldenFixture;
+
+/** max |ours - torchvision| / max |torchvision|: js accumulates in float64, wasm in float32. */
+const TOLERANCE = { js: 1e-5, wasm: 1e-4 } as const;
+type BackendName = keyof typeof TOLERANCE;
+const backends: Record<BackendName, () => Promise<Backend>> = {
+  js: async () => createJsBackend(),
+  wasm: async () => createWasmBackend(),
+};
+
+const TAPS = { googlenet: GOOGLENET_TAPS, inception_v3: INCEPTION_V3_TAPS } as const;
+const AUX_OUTPUTS = { googlenet: ['aux1', 'aux2'], inception_v3: ['aux'] } as const;
+
+/**
+ * Every fixture, the builder options torchvision ran it with, and where it runs: the js
+ * reference on reduced inputs (inception_v3's smallest is 75x75), wasm at native resolution.
+ */
+const CASES: Record<string, { variant: InceptionVariant; options: InceptionOptions; backends: BackendName[] }> = {
+  googlenet_224: { variant: 'googlenet', options: {}, backends: ['wasm'] },
+  googlenet_64: { variant: 'googlenet', options: {}, backends: ['js', 'wasm'] },
+  googlenet_notransform_64: { variant: 'googlenet', options: { transformInput: false }, backends: ['js', 'wasm'] },
+  googlenet_aux_64: { variant: 'googlenet', options: { auxLogits: true }, backends: ['js', 'wasm'] },
+  inception_v3_299: { variant: 'inception_v3', options: {}, backends: ['wasm'] },
+  inception_v3_75: { variant: 'inception_v3', options: {}, backends: ['js'] },
+  inception_v3_notransform_75: { variant: 'inception_v3', options: { transformInput: false }, backends: ['js', 'wasm'] },
+  // the aux head needs Mixed_6e at 17x17, i.e. the full 299x299 input
+  inception_v3_aux_299: { variant: 'inception_v3', options: { auxLogits: true }, backends: ['wasm'] },
+};
+
+describe('Inception family', () => {
+  it('has torchvision parameter totals, with and without the auxiliary heads', () => {
+    // GoogLeNet_Weights' num_params is the model as returned (aux heads dropped) ...
+    expect(googlenet().summary().totalParameters).toBe(INCEPTION_VARIANTS.googlenet.metadata.parameters);
+    expect(googlenet().summary().totalParameters).toBe(6_624_904);
+    expect(googlenet({ auxLogits: true }).summary().totalParameters).toBe(13_004_888);
+    // ... Inception_V3_Weights' counts the AuxLogits head its weights file carries.
+    expect(inception_v3({ auxLogits: true }).summary().totalParameters).toBe(INCEPTION_VARIANTS.inception_v3.metadata.parameters);
+    expect(inception_v3({ auxLogits: true }).summary().totalParameters).toBe(27_161_264);
+    expect(inception_v3().summary().totalParameters).toBe(23_834_568);
+    for (const name of Object.keys(CASES)) {
+      const { variant, options } = CASES[name];
+      expect(inception(variant, options).summary().totalParameters, name).toBe(fixture(name).params);
+    }
+  });
+
+  it('counts torchvision\'s published GFLOPS at native resolution (aux heads excluded)', () => {
+    expect(googlenet().summary().totalMultiplyAdds).toBe(1_498_376_192);
+    expect(inception_v3().summary().totalMultiplyAdds).toBe(5_713_216_096);
+    for (const [name, v] of Object.entries(INCEPTION_VARIANTS)) {
+      const g = inception(name as InceptionVariant).summary().totalMultiplyAdds / 1e9;
+      expect(Math.abs(g - v.metadata.gflops) / v.metadata.gflops, name).toBeLessThan(0.01);
+    }
+  });
+
+  it('exposes the torchvision preprocessing presets', () => {
+    expect(googlenet().architecture.metadata.preprocessing).toMatchObject({ resizeSize: 256, cropSize: 224, interpolation: 'bilinear' });
+    const p = inception_v3().architecture.metadata.preprocessing!;
+    expect(p).toMatchObject({ resizeSize: 342, cropSize: 299, interpolation: 'bilinear' });
+    expect(p.mean).toEqual([0.485, 0.456, 0.406]);
+    expect(p.std).toEqual([0.229, 0.224, 0.225]);
+    expect(inception_v3().architecture.inputShape).toEqual([3, 299, 299]);
+  });
+
+  it('names the feature taps and aux outputs, and declares aux outputs only on request', () => {
+    expect(googlenet().outputNames.sort()).toEqual(['logits', ...GOOGLENET_TAPS].sort());
+    expect(googlenet({ auxLogits: true }).outputNames.sort()).toEqual(['logits', 'aux1', 'aux2', ...GOOGLENET_TAPS].sort());
+    expect(inception_v3({ auxLogits: true }).outputNames.sort()).toEqual(['logits', 'aux', ...INCEPTION_V3_TAPS].sort());
+    expect(googlenet().parameters.some((p) => p.key.startsWith('aux1.'))).toBe(false);
+    expect(inception_v3().parameters.some((p) => p.key.startsWith('AuxLogits.'))).toBe(false);
+  });
+
+  it('accepts and ignores the aux-head keys of a full torchvision state dict by default', async () => {
+    for (const variant of ['googlenet', 'inception_v3'] as const) {
+      const full = inception(variant, { auxLogits: true });
+      const state = generateWeights(full.parameters, 1);
+      // the aux heads' parameters are accepted and dropped ...
+      const model = await inception(variant).loadWeights(state);
+      expect(model.getWeights().size).toBe(inception(variant).parameters.length);
+      expect([...model.getWeights().keys()].some((k) => k.startsWith('aux') || k.startsWith('AuxLogits'))).toBe(false);
+      // ... but not a key that belongs to neither network
+      const bogus = new Map(state).set('aux3.fc.weight', { shape: [1], data: new Float32Array(1) });
+      await expect(inception(variant).loadWeights(bogus)).rejects.toThrow(/unexpected 1 key/);
+    }
+  });
+
+  for (const [name, { variant, options, backends: runOn }] of Object.entries(CASES)) {
+    for (const backend of runOn) {
+      it(`${name}: matches torchvision logits and taps on the ${backend} backend`, async () => {
+        const fx = fixture(name);
+        const [n, , h, w] = fx.input.shape;
+        const model = inception(variant, options).useGeneratedWeights(fx.seed);
+        expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
+        const taps = Object.keys(fx.taps);
+        expect(taps.sort()).toEqual([...TAPS[variant], ...(options.auxLogits ? AUX_OUTPUTS[variant] : [])].sort());
+        const runner = await model.compile(await backends[backend](), { batch: n, inputSize: [h, w], outputs: ['logits', ...taps] });
+        const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
+        expect(out.logits.shape).toEqual(fx.logits.shape);
+        expect(relativeError(out.logits.data, fx.logits.data)).toBeLessThan(TOLERANCE[backend]);
+        for (const tap of taps) expect(tapError(out[tap], fx.taps[tap]), tap).toBeLessThan(TOLERANCE[backend]);
+        runner.dispose();
+      });
+    }
+  }
+
+  it('transform_input changes the result exactly as re-normalising the input does', async () => {
+    // (x * std + mean - 0.5) / 0.5 fed to transformInput: false equals x fed to the default
+    const fx = fixture('googlenet_64');
+    const shape = fx.input.shape as [number, number, number, number];
+    const x = counterInput(shape, fx.seed);
+    const mean = [0.485, 0.456, 0.406];
+    const std = [0.229, 0.224, 0.225];
+    const y = x.map((v, i) => {
+      const c = Math.floor(i / (shape[2] * shape[3])) % 3;
+      return v * (std[c] / 0.5) + (mean[c] - 0.5) / 0.5;
+    });
+    const js = createJsBackend();
+    const plain = await googlenet({ transformInput: false }).useGeneratedWeights(fx.seed).compile(js, { inputSize: [shape[2], shape[3]] });
+    const out = await plain.run(new Tensor(shape, y));
+    expect(relativeError(out.data, fx.logits.data)).toBeLessThan(TOLERANCE.js);
+  });
+});
