@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { Tensor, WeightsError, counterInput, type Backend, type Model } from '@cnn/core';
+import { relativeError, tapError, type GoldenFixture } from '@cnn/core/testing';
+import { createJsBackend } from '@cnn/kernels/js';
+import { createWasmBackend } from '@cnn/kernels/wasm';
+import {
+  DENSENET_TAPS,
+  DENSENET_VARIANTS,
+  densenet,
+  densenet121,
+  modernDenseNetKey,
+  renameLegacyDenseNetKeys,
+  type DenseNetVariant,
+} from './index.js';
+
+const fixturesDir = new URL('../fixtures/', import.meta.url);
+const fixtures = readdirSync(fixturesDir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(new URL(f, fixturesDir), 'utf8')) as GoldenFixture);
+
+/**
+ * Tolerances, as max |ours - torchvision| / max |torchvision logit|: js accumulates in float64
+ * (1e-5), wasm in float32 in another order than torch (1e-4). The js reference runs the 64 px
+ * fixtures, wasm the native 224 ones.
+ */
+const TOLERANCE = { js: 1e-5, wasm: 1e-4 } as const;
+const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
+  js: async () => createJsBackend(),
+  wasm: async () => createWasmBackend(),
+};
+const backendFor = (fx: GoldenFixture): keyof typeof TOLERANCE => (fx.input.shape[2] >= 224 ? 'wasm' : 'js');
+
+let cached: { key: string; model: Model } | undefined;
+function generatedModel(variant: DenseNetVariant, seed: number): Model {
+  const key = `${variant}/${seed}`;
+  if (cached?.key !== key) cached = { key, model: densenet(variant).useGeneratedWeights(seed) };
+  return cached.model;
+}
+
+describe('DenseNet family', () => {
+  const variants = Object.keys(DENSENET_VARIANTS) as DenseNetVariant[];
+
+  it('has torchvision parameter totals for every variant', () => {
+    for (const name of variants) {
+      const total = densenet(name).summary().totalParameters;
+      expect(total, name).toBe(DENSENET_VARIANTS[name].metadata.parameters);
+      for (const fx of fixtures.filter((f) => f.model === name)) expect(total, fx.case).toBe(fx.params);
+    }
+    expect(densenet121().summary().totalParameters).toBe(7_978_856);
+  });
+
+  it('counts multiply-adds within 1% of torchvision’s GFLOPS for every variant', () => {
+    expect(densenet121().summary().totalMultiplyAdds).toBe(2_834_161_664);
+    for (const name of variants) {
+      const g = densenet(name).summary().totalMultiplyAdds / 1e9;
+      const published = DENSENET_VARIANTS[name].metadata.gflops;
+      expect(Math.abs(g - published) / published, name).toBeLessThan(0.01);
+    }
+  });
+
+  it('exposes the torchvision preprocessing preset with the builder', () => {
+    for (const name of variants) {
+      expect(densenet(name).architecture.metadata.preprocessing, name).toMatchObject({
+        resizeSize: 256,
+        cropSize: 224,
+        interpolation: 'bilinear',
+        mean: [0.485, 0.456, 0.406],
+        std: [0.229, 0.224, 0.225],
+      });
+    }
+  });
+
+  it('uses torchvision’s module names (norm1/conv1/norm2/conv2, transitionN, norm5, classifier)', () => {
+    const keys = densenet121().parameters.map((p) => p.key);
+    expect(keys.slice(0, 5)).toEqual(['features.conv0.weight', 'features.norm0.weight', 'features.norm0.bias', 'features.norm0.running_mean', 'features.norm0.running_var']);
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'features.denseblock1.denselayer1.norm1.weight',
+        'features.denseblock1.denselayer1.conv1.weight',
+        'features.denseblock1.denselayer6.norm2.running_var',
+        'features.denseblock3.denselayer24.conv2.weight',
+        'features.transition1.norm.weight',
+        'features.transition3.conv.weight',
+        'features.norm5.running_mean',
+        'classifier.weight',
+        'classifier.bias',
+      ]),
+    );
+    expect(keys.some((k) => k.includes('transition4'))).toBe(false);
+    // 121 = stem conv + 2 convs x 58 dense layers + 3 transitions + classifier
+    expect(densenet121().summary().rows.filter((r) => r.type === 'conv2d' || r.type === 'linear').length).toBe(121);
+  });
+
+  it('exposes the dense blocks and the final features as taps, with their channel counts', () => {
+    const model = densenet121();
+    expect(new Set(model.outputNames)).toEqual(new Set(['logits', ...DENSENET_TAPS]));
+    const rows = model.summary().rows;
+    const concatWidths = rows.filter((r) => r.type === 'concat').map((r) => r.outputShape[0]);
+    for (const c of [256, 512, 1024]) expect(concatWidths).toContain(c);
+    expect(rows.find((r) => r.name === 'classifier')!.parameters).toBe(1024 * 1000 + 1000);
+    expect(densenet('densenet161').summary().rows.find((r) => r.name === 'classifier')!.parameters).toBe(2208 * 1000 + 1000);
+  });
+
+  it('renames legacy checkpoint keys (norm.1 -> norm1) as torchvision’s loader does', async () => {
+    expect(modernDenseNetKey('features.denseblock2.denselayer10.norm.1.weight')).toBe('features.denseblock2.denselayer10.norm1.weight');
+    expect(modernDenseNetKey('features.denseblock4.denselayer3.conv.2.weight')).toBe('features.denseblock4.denselayer3.conv2.weight');
+    expect(modernDenseNetKey('features.denseblock1.denselayer1.norm.2.running_var')).toBe('features.denseblock1.denselayer1.norm2.running_var');
+    expect(modernDenseNetKey('features.transition1.norm.weight')).toBe('features.transition1.norm.weight');
+    expect(modernDenseNetKey('features.norm5.bias')).toBe('features.norm5.bias');
+
+    const modern = densenet121().useGeneratedWeights(3).getWeights();
+    const legacy = new Map([...modern].map(([k, v]) => [k.replace(/(denselayer\d+\.(?:norm|conv))([12])\./, '$1.$2.'), v]));
+    expect(legacy.has('features.denseblock1.denselayer1.norm.1.weight')).toBe(true);
+    await expect(densenet121().loadWeights(legacy)).rejects.toThrow(WeightsError);
+    const loaded = await densenet121().loadWeights(renameLegacyDenseNetKeys(legacy));
+    expect(loaded.getWeights().get('features.denseblock1.denselayer1.norm1.weight')!.data).toEqual(modern.get('features.denseblock1.denselayer1.norm1.weight')!.data);
+  });
+
+  it('builds other class counts and inputs down to 29x29', () => {
+    const model = densenet121({ numClasses: 10 });
+    expect(model.summary().totalParameters).toBe(7_978_856 - 990 * 1025);
+    expect(model.summary([29, 29]).rows.at(-1)!.outputShape).toEqual([10]);
+  });
+
+  for (const fx of fixtures) {
+    const backend = backendFor(fx);
+    it(`${fx.case}: matches torchvision logits, denseblock1-4 and features on the ${backend} backend`, async () => {
+      const [n, , h, w] = fx.input.shape;
+      const model = generatedModel(fx.model as DenseNetVariant, fx.seed);
+      expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
+      const runner = await model.compile(await backends[backend](), { batch: n, inputSize: [h, w], outputs: ['logits', ...DENSENET_TAPS] });
+      try {
+        const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
+        expect(out.logits.shape).toEqual(fx.logits.shape);
+        expect(relativeError(out.logits.data, fx.logits.data)).toBeLessThan(TOLERANCE[backend]);
+        for (const tap of DENSENET_TAPS) expect(tapError(out[tap], fx.taps[tap]), tap).toBeLessThan(TOLERANCE[backend]);
+      } finally {
+        runner.dispose();
+      }
+    });
+  }
+
+  it('has a 64 px (js) and a 224 (wasm) golden fixture for every variant', () => {
+    for (const name of variants) {
+      const sizes = fixtures.filter((f) => f.model === name).map((f) => f.input.shape[2]).sort((a, b) => a - b);
+      expect(sizes, name).toEqual([64, 224]);
+    }
+  });
+});

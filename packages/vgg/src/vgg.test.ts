@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { Tensor, counterInput, type Backend, type Model } from '@cnn/core';
+import { relativeError, tapError, type GoldenFixture } from '@cnn/core/testing';
+import { createJsBackend } from '@cnn/kernels/js';
+import { createWasmBackend } from '@cnn/kernels/wasm';
+import { VGG_VARIANTS, vgg, vgg16, vgg19_bn, vggTaps, type VggVariant } from './index.js';
+
+const fixturesDir = new URL('../fixtures/', import.meta.url);
+const fixtures = readdirSync(fixturesDir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(new URL(f, fixturesDir), 'utf8')) as GoldenFixture);
+
+/**
+ * Tolerances, as max |ours - torchvision| / max |torchvision logit|: js accumulates in float64
+ * (1e-5), wasm in float32 in another order than torch (1e-4). The js reference runs the reduced
+ * fixtures (32 or 64 px), wasm the native 224 ones.
+ */
+const TOLERANCE = { js: 1e-5, wasm: 1e-4 } as const;
+const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
+  js: async () => createJsBackend(),
+  wasm: async () => createWasmBackend(),
+};
+const backendFor = (fx: GoldenFixture): keyof typeof TOLERANCE => (fx.input.shape[2] >= 224 ? 'wasm' : 'js');
+
+/** Generating 130-140 M parameters takes seconds: keep the last variant's weights for its next fixture. */
+let cached: { key: string; model: Model } | undefined;
+function generatedModel(variant: VggVariant, seed: number): Model {
+  const key = `${variant}/${seed}`;
+  if (cached?.key !== key) {
+    cached = undefined;
+    cached = { key, model: vgg(variant).useGeneratedWeights(seed) };
+  }
+  return cached.model;
+}
+
+describe('VGG family', () => {
+  const variants = Object.keys(VGG_VARIANTS) as VggVariant[];
+
+  it('has torchvision parameter totals for every variant', () => {
+    for (const name of variants) {
+      const total = vgg(name).summary().totalParameters;
+      expect(total, name).toBe(VGG_VARIANTS[name].metadata.parameters);
+      for (const fx of fixtures.filter((f) => f.model === name)) expect(total, fx.case).toBe(fx.params);
+    }
+    expect(vgg16().summary().totalParameters).toBe(138_357_544);
+  });
+
+  it('counts multiply-adds within 1% of torchvision’s GFLOPS for every variant', () => {
+    expect(vgg16().summary().totalMultiplyAdds).toBe(15_470_264_320);
+    for (const name of variants) {
+      const g = vgg(name).summary().totalMultiplyAdds / 1e9;
+      const published = VGG_VARIANTS[name].metadata.gflops;
+      expect(Math.abs(g - published) / published, name).toBeLessThan(0.01);
+    }
+  });
+
+  it('exposes the torchvision preprocessing preset with the builder', () => {
+    for (const name of variants) {
+      expect(vgg(name).architecture.metadata.preprocessing, name).toMatchObject({
+        resizeSize: 256,
+        cropSize: 224,
+        interpolation: 'bilinear',
+        mean: [0.485, 0.456, 0.406],
+        std: [0.229, 0.224, 0.225],
+      });
+    }
+  });
+
+  it('names feature taps by the paper: convS_I after ReLU, poolS after each stage', () => {
+    const taps16 = vggTaps('vgg16');
+    expect(taps16).toEqual([
+      ...['conv1_1', 'conv1_2', 'pool1', 'conv2_1', 'conv2_2', 'pool2'],
+      ...['conv3_1', 'conv3_2', 'conv3_3', 'pool3', 'conv4_1', 'conv4_2', 'conv4_3', 'pool4'],
+      ...['conv5_1', 'conv5_2', 'conv5_3', 'pool5'],
+    ]);
+    expect(vggTaps('vgg11')).toEqual(['conv1_1', 'pool1', 'conv2_1', 'pool2', 'conv3_1', 'conv3_2', 'pool3', 'conv4_1', 'conv4_2', 'pool4', 'conv5_1', 'conv5_2', 'pool5']);
+    expect(vggTaps('vgg19')).toContain('conv5_4');
+    for (const name of variants) {
+      const outputs = vgg(name).outputNames;
+      if (/^vgg1[69]/.test(name)) for (const tap of ['conv3_3', 'conv4_3', 'pool5']) expect(outputs, name).toContain(tap);
+      expect(new Set(outputs), name).toEqual(new Set(['logits', ...vggTaps(name)]));
+    }
+    // conv3_3 and conv4_3 (the perceptual-loss layers) are checked against torch by the golden tests below
+  });
+
+  it('keeps torchvision’s Sequential indices as keys, with batch norm shifting them', () => {
+    const keys = (v: VggVariant) => vgg(v).parameters.map((p) => p.key);
+    expect(keys('vgg16')).toEqual(expect.arrayContaining(['features.0.weight', 'features.28.bias', 'classifier.0.weight', 'classifier.3.weight', 'classifier.6.bias']));
+    expect(keys('vgg16_bn')).toEqual(expect.arrayContaining(['features.1.running_var', 'features.40.weight', 'features.41.running_mean']));
+    const convs = vgg('vgg16_bn').summary().rows.filter((r) => r.type === 'conv2d');
+    expect(convs.map((r) => r.name).at(-1)).toBe('features.40');
+  });
+
+  it('builds other class counts and input sizes down to 32x32', () => {
+    const model = vgg19_bn({ numClasses: 10 });
+    expect(model.summary().totalParameters).toBe(143_678_248 - 990 * 4097);
+    expect(model.summary([32, 32]).rows.at(-1)!.outputShape).toEqual([10]);
+    expect(() => model.summary([16, 16])).toThrow(/too small|smaller than/);
+  });
+
+  for (const fx of fixtures) {
+    const backend = backendFor(fx);
+    it(`${fx.case}: matches torchvision logits and ${Object.keys(fx.taps).join(', ')} on the ${backend} backend`, async () => {
+      const [n, , h, w] = fx.input.shape;
+      const model = generatedModel(fx.model as VggVariant, fx.seed);
+      expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
+      const taps = Object.keys(fx.taps);
+      const runner = await model.compile(await backends[backend](), { batch: n, inputSize: [h, w], outputs: ['logits', ...taps] });
+      try {
+        const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
+        expect(out.logits.shape).toEqual(fx.logits.shape);
+        expect(relativeError(out.logits.data, fx.logits.data)).toBeLessThan(TOLERANCE[backend]);
+        for (const tap of taps) expect(tapError(out[tap], fx.taps[tap]), tap).toBeLessThan(TOLERANCE[backend]);
+      } finally {
+        runner.dispose();
+      }
+    });
+  }
+
+  it('has a reduced (js) and a 224 (wasm) golden fixture for every variant', () => {
+    for (const name of variants) {
+      const sizes = fixtures.filter((f) => f.model === name).map((f) => f.input.shape[2]);
+      expect(sizes.some((s) => s < 224), name).toBe(true);
+      expect(sizes, name).toContain(224);
+    }
+  });
+});
