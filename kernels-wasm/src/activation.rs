@@ -62,6 +62,24 @@ pub fn exp(x: v128) -> v128 {
     exp_sum(x, f32x4_splat(0.0))
 }
 
+/// Natural log for positive normal inputs: ln(m 2^e) = e ln 2 + 2 atanh((m - 1) / (m + 1)),
+/// m in [sqrt(1/2), sqrt(2)), where the atanh series converges to 1e-10 in five terms.
+#[inline(always)]
+pub fn ln(x: v128) -> v128 {
+    let bits = x;
+    let mut e = i32x4_sub(u32x4_shr(bits, 23), i32x4_splat(127));
+    let mut m = v128_or(v128_and(bits, i32x4_splat(0x007f_ffff)), i32x4_splat(0x3f80_0000));
+    let big = f32x4_gt(m, splat(core::f32::consts::SQRT_2));
+    m = v128_bitselect(f32x4_mul(m, splat(0.5)), m, big);
+    e = i32x4_sub(e, big); // big lanes are -1
+    let ef = f32x4_convert_i32x4(e);
+    let s = f32x4_div(f32x4_sub(m, splat(1.0)), f32x4_add(m, splat(1.0)));
+    let s2 = f32x4_mul(s, s);
+    let series = horner(s2, &[2.0, 2.0 / 3.0, 2.0 / 5.0, 2.0 / 7.0, 2.0 / 9.0]);
+    let ln_m = f32x4_mul(s, series);
+    f32x4_add(f32x4_mul(ef, splat(LN2_HI)), fmadd(ln_m, ef, splat(LN2_LO)))
+}
+
 #[inline(always)]
 fn copysign(magnitude: v128, sign_of: v128) -> v128 {
     let sign = i32x4_splat(i32::MIN);
@@ -145,11 +163,14 @@ pub fn gelu(x: v128) -> v128 {
     ];
     let t = f32x4_div(splat(1.0), fmadd(splat(1.0), splat(0.4), az));
     let q = horner(t, &Q);
-    // e^(-z^2) with z^2 carried as zh^2 (exact: zh keeps 12 significant bits) plus a small rest,
-    // so the result keeps its relative accuracy deep into the tail.
-    let zh = v128_and(az, i32x4_splat(0xffff_f000u32 as i32));
-    let rest = f32x4_mul(f32x4_sub(az, zh), f32x4_add(az, zh));
-    let e = exp_sum(f32x4_neg(f32x4_mul(zh, zh)), f32x4_neg(rest));
+    // e^(-z^2) = e^(-x^2 / 2), with x^2 carried as xh^2 (exact: xh keeps 12 significant bits)
+    // plus a small rest, so the tail keeps its relative accuracy (rounding z itself would cost
+    // 2 |z|^2 ulp there).
+    let ax = f32x4_pmin(f32x4_abs(x), splat(10.0 * core::f32::consts::SQRT_2));
+    let xh = v128_and(ax, i32x4_splat(0xffff_f000u32 as i32));
+    let hi = f32x4_mul(f32x4_mul(xh, xh), splat(-0.5));
+    let lo = f32x4_mul(f32x4_mul(f32x4_sub(ax, xh), f32x4_add(ax, xh)), splat(-0.5));
+    let e = exp_sum(hi, lo);
     let half_erfc = f32x4_mul(f32x4_mul(e, splat(0.5)), f32x4_mul(t, q));
     let phi_big = v128_bitselect(
         f32x4_sub(splat(1.0), half_erfc),

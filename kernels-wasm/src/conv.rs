@@ -130,6 +130,47 @@ unsafe fn fill_pointer_table(
     }
 }
 
+/// Row mode (groups 1, dilation_w 1): when every pixel of the tile has its whole kernel row
+/// inside the input, the kw taps of a kernel row are one contiguous run of kw * in_c floats in
+/// NHWC, and so are their packed weights. One pointer per (kernel row, pixel) then covers them,
+/// which makes the inner loop kw times longer (the 7x7 stem with 3 channels: 21 instead of 3).
+/// Returns false, leaving `ind` untouched, when some pixel's row crosses the left/right edge.
+#[inline(always)]
+unsafe fn fill_row_table(
+    ind: &mut [*const f32; MAX_TAPS * MR],
+    geo: &Geometry,
+    x: *const f32,
+    zeros: *const f32,
+    rows: &[usize; MR],
+    kernel_h: usize,
+) -> bool {
+    let mut origin = [(0usize, 0isize, 0isize); MR];
+    for p in 0..MR {
+        let m = rows[p];
+        let b = m / geo.out_hw;
+        let rem = m - b * geo.out_hw;
+        let iy0 = (rem / geo.out_w) as isize * geo.stride_h - geo.pad_top;
+        let ix0 = (rem % geo.out_w) as isize * geo.stride_w - geo.pad_left;
+        if ix0 < 0 || ix0 + geo.kernel_w as isize > geo.in_w {
+            return false;
+        }
+        origin[p] = (b, iy0, ix0);
+    }
+    for p in 0..MR {
+        let (b, iy0, ix0) = origin[p];
+        let image = x.add(b * (geo.in_h * geo.in_w) as usize * geo.in_c);
+        for ky in 0..kernel_h {
+            let iy = iy0 + ky as isize * geo.dilation_h;
+            ind[ky * MR + p] = if iy >= 0 && iy < geo.in_h {
+                image.add((iy * geo.in_w + ix0) as usize * geo.in_c)
+            } else {
+                zeros
+            };
+        }
+    }
+    true
+}
+
 /// The register-blocked core: acc[2p..2p+2] += sum over taps and k of a[tap][p][i] * w[tap][i][0..8].
 #[inline(always)]
 unsafe fn igemm_4x8_wasmsimd_splat(
@@ -187,7 +228,7 @@ pub unsafe fn store_tile_8(
 }
 
 /// y = act(conv(x, W) + bias (+ residual)). `residual` 0 means none; `zeros` must hold
-/// in_c / groups zero floats (unused by 1x1 stride-1 unpadded convolutions).
+/// kernel_w * in_c zero floats when groups == 1, else in_c / groups (see `fill_row_table`).
 #[no_mangle]
 pub unsafe extern "C" fn conv2d_nhwc_f32(
     x: *const f32,
@@ -245,6 +286,7 @@ pub unsafe extern "C" fn conv2d_nhwc_f32(
         && in_h == out_h
         && in_w == out_w;
     let table_once = taps <= MAX_TAPS;
+    let row_mode = groups == 1 && dilation_w == 1 && kernel_w > 1 && (kernel_h as usize) <= MAX_TAPS;
     let mut ind = [core::ptr::null::<f32>(); MAX_TAPS * MR];
     let mut rows = [0usize; MR];
 
@@ -261,21 +303,28 @@ pub unsafe extern "C" fn conv2d_nhwc_f32(
                 for p in 0..MR {
                     rows[p] = m0 + p.min(valid - 1);
                 }
-                if pointwise {
+                // (taps, floats per tap) of the filled table, or None to fill it per block.
+                let table = if pointwise {
                     for p in 0..MR {
                         ind[p] = x_group.add(rows[p] * in_c);
                     }
+                    Some((1, k))
+                } else if row_mode && fill_row_table(&mut ind, &geo, x, zeros, &rows, kernel_h as usize) {
+                    Some((kernel_h as usize, kernel_w as usize * k))
                 } else if table_once {
                     fill_pointer_table(&mut ind, &geo, x_group, zeros, &rows, 0, taps);
-                }
+                    Some((taps, k))
+                } else {
+                    None
+                };
                 for cb in cb0..cb1 {
                     let wb = w_group.add(cb * bstride);
                     let b0 = load(wb);
                     let b1 = load(wb.add(4));
                     let mut acc: [v128; 2 * MR] =
                         core::array::from_fn(|i| if i % 2 == 0 { b0 } else { b1 });
-                    if pointwise || table_once {
-                        igemm_4x8_wasmsimd_splat(&mut acc, ind.as_ptr(), taps, k, wb.add(NR));
+                    if let Some((table_taps, tap_k)) = table {
+                        igemm_4x8_wasmsimd_splat(&mut acc, ind.as_ptr(), table_taps, tap_k, wb.add(NR));
                     } else {
                         let mut t0 = 0;
                         while t0 < taps {

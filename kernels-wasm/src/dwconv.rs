@@ -43,6 +43,40 @@ pub unsafe extern "C" fn dwconv2d_pack_weights(
     }
 }
 
+/// Accumulates P horizontally adjacent output pixels of one 8-channel block. Every pixel uses
+/// kernel rows [ky0, ky1) and columns [kx0, kx1), so P > 1 is only used where no column clips;
+/// the P pixels then share each weight load.
+#[inline(always)]
+unsafe fn dw_tile<const P: usize>(
+    acc: &mut [v128],
+    image: *const f32,
+    wb: *const f32,
+    c: usize,
+    in_w: isize,
+    iy0: isize,
+    ix0: isize,
+    stride_w: isize,
+    dh: isize,
+    dw: isize,
+    kw: isize,
+    (ky0, ky1): (isize, isize),
+    (kx0, kx1): (isize, isize),
+) {
+    for ky in ky0..ky1 {
+        let row = image.add(((iy0 + ky * dh) * in_w) as usize * c);
+        let wrow = wb.add(CB + (ky * kw) as usize * CB);
+        for kx in kx0..kx1 {
+            let wp = wrow.add(kx as usize * CB);
+            let (w0, w1) = (load(wp), load(wp.add(4)));
+            for p in 0..P {
+                let xp = row.add((ix0 + p as isize * stride_w + kx * dw) as usize * c);
+                acc[2 * p] = fmadd(acc[2 * p], load(xp), w0);
+                acc[2 * p + 1] = fmadd(acc[2 * p + 1], load(xp.add(4)), w1);
+            }
+        }
+    }
+}
+
 /// y = act(depthwise_conv(x, W) + bias (+ residual)); `residual` 0 means none.
 #[no_mangle]
 pub unsafe extern "C" fn dwconv2d_nhwc_f32(
@@ -66,43 +100,50 @@ pub unsafe extern "C" fn dwconv2d_nhwc_f32(
     dilation_w: u32,
     activation: u32,
 ) {
+    const P: usize = 4;
     let c = channels as usize;
     let (in_h, in_w) = (in_h as isize, in_w as isize);
     let (kh, kw) = (kernel_h as isize, kernel_w as isize);
+    let (dh, dw) = (dilation_h as isize, dilation_w as isize);
+    let (sw, out_w) = (stride_w as isize, out_w as usize);
     let taps = (kernel_h * kernel_w) as usize;
     let bstride = CB + taps * CB;
     let blocks = c.div_ceil(CB);
-    let out_hw = (out_h * out_w) as usize;
+    let out_hw = out_h as usize * out_w;
+    // Valid kernel indices k for an input origin o: 0 <= o + k * d < size.
+    let valid = |o: isize, d: isize, size: isize, k: isize| {
+        let k0 = if o < 0 { (-o + d - 1) / d } else { 0 };
+        (k0, k.min((size - o + d - 1) / d).max(k0))
+    };
     for b in 0..n as usize {
         let image = x.add(b * (in_h * in_w) as usize * c);
-        for oy in 0..out_h as isize {
-            let iy0 = oy * stride_h as isize - pad_top as isize;
-            // Valid kernel rows: 0 <= iy0 + ky * dilation < in_h.
-            let dh = dilation_h as isize;
-            let ky0 = if iy0 < 0 { (-iy0 + dh - 1) / dh } else { 0 };
-            let ky1 = kh.min((in_h - iy0 + dh - 1) / dh).max(ky0);
-            for ox in 0..out_w as isize {
-                let ix0 = ox * stride_w as isize - pad_left as isize;
-                let dw = dilation_w as isize;
-                let kx0 = if ix0 < 0 { (-ix0 + dw - 1) / dw } else { 0 };
-                let kx1 = kw.min((in_w - ix0 + dw - 1) / dw).max(kx0);
-                let m = b * out_hw + (oy as usize) * out_w as usize + ox as usize;
+        for oy in 0..out_h as usize {
+            let iy0 = oy as isize * stride_h as isize - pad_top as isize;
+            let krows = valid(iy0, dh, in_h, kh);
+            let mut ox = 0;
+            while ox < out_w {
+                let ix0 = ox as isize * sw - pad_left as isize;
+                let m = b * out_hw + oy * out_w + ox;
+                // P pixels at once when none of them has a clipped kernel column.
+                let last = ix0 + (P as isize - 1) * sw;
+                let wide = ox + P <= out_w && ix0 >= 0 && last + (kw - 1) * dw < in_w;
+                let rows: [usize; P] = core::array::from_fn(|p| m + p);
                 for cb in 0..blocks {
                     let wb = packed.add(cb * bstride);
-                    let mut acc = [load(wb), load(wb.add(4))];
-                    for ky in ky0..ky1 {
-                        let row = image.add(((iy0 + ky * dh) * in_w) as usize * c + cb * CB);
-                        let wrow = wb.add(CB + (ky * kw) as usize * CB);
-                        for kx in kx0..kx1 {
-                            let xp = row.add((ix0 + kx * dw) as usize * c);
-                            let wp = wrow.add(kx as usize * CB);
-                            acc[0] = fmadd(acc[0], load(xp), load(wp));
-                            acc[1] = fmadd(acc[1], load(xp.add(4)), load(wp.add(4)));
-                        }
-                    }
+                    let (b0, b1) = (load(wb), load(wb.add(4)));
+                    let mut acc: [v128; 2 * P] = core::array::from_fn(|i| if i % 2 == 0 { b0 } else { b1 });
+                    let xb = image.add(cb * CB);
                     let nc = CB.min(c - cb * CB);
-                    store_tile_8(&acc, &[m], 1, y, residual, c, cb * CB, nc, activation);
+                    if wide {
+                        dw_tile::<P>(&mut acc, xb, wb, c, in_w, iy0, ix0, sw, dh, dw, kw, krows, (0, kw));
+                        store_tile_8(&acc, &rows, P, y, residual, c, cb * CB, nc, activation);
+                    } else {
+                        let kcols = valid(ix0, dw, in_w, kw);
+                        dw_tile::<1>(&mut acc, xb, wb, c, in_w, iy0, ix0, sw, dh, dw, kw, krows, kcols);
+                        store_tile_8(&acc, &rows, 1, y, residual, c, cb * CB, nc, activation);
+                    }
                 }
+                ox += if wide { P } else { 1 };
             }
         }
     }

@@ -12,6 +12,7 @@ mod conv;
 mod dwconv;
 mod elementwise;
 mod linear;
+mod normalization;
 mod pool;
 mod simd;
 

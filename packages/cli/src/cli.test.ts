@@ -73,7 +73,7 @@ describe('cnn command', () => {
     expect(r.err).toMatch(/expects 1 channel|unknown backend 'cuda'/);
     r = await cnn('summary', 'vgg99');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/unknown model 'vgg99'. Available: lenet5, resnet18/);
+    expect(r.err).toMatch(/unknown model 'vgg99'. Available: lenet5, alexnet, alexnet2012, vgg11/);
     r = await cnn('run', 'resnet18', '--weights', weights, '--input', input, '--output', join(dir, 'o.npy'));
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/missing \d+ key\(s\): 'conv1.weight'/);

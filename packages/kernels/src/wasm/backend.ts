@@ -85,6 +85,7 @@ function validateOp(op: PlanOp, index: number, arenaSize: number): void {
   const where = `plan.ops[${index}] (${op.kind})`;
   const slots: [string, Slot][] =
     op.kind === 'add' ? [['a', op.a], ['b', op.b], ['output', op.output]] : [['input', op.input], ['output', op.output]];
+  if (op.kind === 'scaleChannels') slots.push(['scale', op.scale]);
   if ((op.kind === 'conv2d' || op.kind === 'linear') && op.residual) slots.push(['residual', op.residual]);
   for (const [name, slot] of slots) checkSlot(where, name, slot, arenaSize);
   if ('activation' in op) checkActivation(where, op.activation);
@@ -160,6 +161,27 @@ function validateOp(op: PlanOp, index: number, arenaSize: number): void {
       }
       return;
     }
+    case 'scaleChannels': {
+      const [n, , , c] = op.input.shape;
+      if (op.input.size !== op.output.size) fail(where, `input (${op.input.size}) and output (${op.output.size}) sizes differ`);
+      if (op.scale.size !== n * c) {
+        fail(where, `scale [${op.scale.shape.join(', ')}] must be [${n}, 1, 1, ${c}]`);
+      }
+      return;
+    }
+    case 'layerNorm': {
+      const c = op.input.shape[3];
+      if (op.input.size !== op.output.size) fail(where, `input (${op.input.size}) and output (${op.output.size}) sizes differ`);
+      checkLength(where, 'weight', op.weight.length, c, `channels ${c}`);
+      checkLength(where, 'bias', op.bias.length, c, `channels ${c}`);
+      if (!(op.eps >= 0)) fail(where, `eps must be >= 0, got ${op.eps}`);
+      return;
+    }
+    case 'localResponseNorm':
+      if (op.input.size !== op.output.size) fail(where, `input (${op.input.size}) and output (${op.output.size}) sizes differ`);
+      if (!isCount(op.size, 1)) fail(where, `size must be a positive integer, got ${op.size}`);
+      if (!(op.k > 0)) fail(where, `k must be > 0 (the wasm kernel takes a logarithm of k + ...), got ${op.k}`);
+      return;
     default:
       fail(where, `unsupported op kind '${(op as { kind: string }).kind}'`);
   }
@@ -192,7 +214,8 @@ function planConv(k: KernelExports, op: Conv2dOp): OpPlan {
   return {
     weightFloats: depthwise ? k.dwconv2d_packed_len(outC, kh, kw) : k.conv2d_packed_len(outC, inCg, kh, kw, op.groups),
     stagingFloats: alignUp(op.weight.length, ALIGN_FLOATS) + op.bias.length,
-    zeroFloats: depthwise ? 0 : inCg,
+    // conv2d_nhwc_f32 reads whole kernel rows (kw * inC floats) from the zero row when groups == 1.
+    zeroFloats: depthwise ? 0 : op.groups === 1 ? kw * inC : inCg,
     fill(k, heap, at, staging) {
       const biasAt = staging + alignUp(op.weight.length, ALIGN_FLOATS);
       heap().set(op.weight, staging);
@@ -307,6 +330,45 @@ function planOp(k: KernelExports, op: PlanOp): OpPlan {
         prepare(k, _at, slot) {
           const [x, y] = [slot(op.input), slot(op.output)];
           return () => k.activation_f32(x, y, op.output.size, act);
+        },
+      };
+    }
+    case 'scaleChannels': {
+      const [n, h, w, c] = op.input.shape;
+      return {
+        ...none,
+        prepare(k, _at, slot) {
+          const [x, s, y] = [slot(op.input), slot(op.scale), slot(op.output)];
+          return () => k.scale_channels_f32(x, s, y, n, h * w, c);
+        },
+      };
+    }
+    case 'layerNorm': {
+      const c = op.input.shape[3];
+      const biasOffset = alignUp(c, ALIGN_FLOATS);
+      const act = activationCode(op.activation);
+      return {
+        weightFloats: biasOffset + c,
+        stagingFloats: 0,
+        zeroFloats: 0,
+        fill(_k, heap, at) {
+          heap().set(op.weight, at);
+          heap().set(op.bias, at + biasOffset);
+        },
+        prepare(k, at, slot) {
+          const [x, y] = [slot(op.input), slot(op.output)];
+          const [gamma, beta] = [at, at + biasOffset].map((f) => f * BYTES_PER_FLOAT);
+          return () => k.layer_norm_f32(x, y, gamma, beta, op.input.size / c, c, op.eps, act);
+        },
+      };
+    }
+    case 'localResponseNorm': {
+      const c = op.input.shape[3];
+      return {
+        ...none,
+        prepare(k, _at, slot) {
+          const [x, y] = [slot(op.input), slot(op.output)];
+          return () => k.local_response_norm_f32(x, y, op.input.size / c, c, op.size, op.alpha, op.beta, op.k);
         },
       };
     }

@@ -57,6 +57,13 @@ export interface KernelExports {
   channel_affine_f32(x: Ptr, y: Ptr, scale: Ptr, shift: Ptr, pixels: U32, channels: U32, activation: U32): void;
   activation_f32(x: Ptr, y: Ptr, len: U32, activation: U32): void;
   copy_channels_nhwc(x: Ptr, y: Ptr, pixels: U32, inC: U32, outC: U32, channelOffset: U32): void;
+  scale_channels_f32(x: Ptr, scale: Ptr, y: Ptr, n: U32, pixels: U32, channels: U32): void;
+  layer_norm_f32(
+    x: Ptr, y: Ptr, gamma: Ptr, beta: Ptr, pixels: U32, channels: U32, eps: number, activation: U32,
+  ): void;
+  local_response_norm_f32(
+    x: Ptr, y: Ptr, pixels: U32, channels: U32, size: U32, alpha: number, beta: number, k: number,
+  ): void;
 }
 
 const REQUIRED_FUNCTIONS = [
@@ -75,6 +82,9 @@ const REQUIRED_FUNCTIONS = [
   'channel_affine_f32',
   'activation_f32',
   'copy_channels_nhwc',
+  'scale_channels_f32',
+  'layer_norm_f32',
+  'local_response_norm_f32',
 ] as const;
 
 /** Where to get the kernels: bytes, a URL, or a path/URL string (paths are read from disk in Node). */
