@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The test command: build what the tests need (the wasm binary), run every vitest project once,
-// and close with the plain "N passed, N failed" line CI reads.
+// The test command: build (the wasm binary included), check types and package hygiene (tsc,
+// publint), run every vitest project once, and close with the plain "N passed, N failed" line
+// CI reads. A failed hygiene step counts as one failed test.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 
 const env = { ...process.env, NO_COLOR: '1', TURBO_TELEMETRY_DISABLED: '1' };
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env }).status ?? 1;
@@ -11,12 +12,17 @@ if (run('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']) 
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
+const hygieneFailed = run('pnpm', ['exec', 'turbo', 'run', 'typecheck', 'lint:package', '--output-logs=errors-only']) !== 0 ? 1 : 0;
+if (hygieneFailed) console.error('typecheck or publint failed (see above)');
+
 mkdirSync('reports', { recursive: true });
+rmSync('reports/vitest.json', { force: true });
 const status = run('pnpm', ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=reports/vitest.json', ...process.argv.slice(2)]);
 if (!existsSync('reports/vitest.json')) {
-  console.log('0 passed, 1 failed');
+  console.log(`0 passed, ${1 + hygieneFailed} failed`);
   process.exit(1);
 }
 const r = JSON.parse(readFileSync('reports/vitest.json', 'utf8'));
-console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);
-process.exit(status === 0 && r.numFailedTests === 0 && r.numTotalTests > 0 ? 0 : 1);
+const failed = r.numFailedTests + hygieneFailed;
+console.log(`${r.numPassedTests} passed, ${failed} failed`);
+process.exit(status === 0 && failed === 0 && r.numTotalTests > 0 ? 0 : 1);

@@ -119,6 +119,18 @@ export function formatSummary(title: string, s: Summary): string {
   const line = (cells: string[]) => cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   const out = [`${title}  input [${s.inputShape.join(', ')}]`, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)];
   out.push('');
+  // Where parameters and compute live: they are rarely the same layers (AlexNet's FC6 holds
+  // 62% of the parameters and under 6% of the multiply-adds).
+  const share = (n: number, total: number) => `${((100 * n) / (total || 1)).toFixed(1)}%`;
+  const top = (key: 'parameters' | 'multiplyAdds', total: number, fmt: (n: number) => string) =>
+    [...s.rows]
+      .filter((r) => r[key] > 0)
+      .sort((a, b) => b[key] - a[key])
+      .slice(0, 3)
+      .map((r) => `${r.name} ${fmt(r[key])} (${share(r[key], total)})`)
+      .join(', ');
+  out.push(`most parameters: ${top('parameters', s.totalParameters, fmtCount)}`);
+  out.push(`most multiply-adds: ${top('multiplyAdds', s.totalMultiplyAdds, fmtMacs)}`);
   out.push(`total parameters: ${fmtCount(s.totalParameters)}`);
   out.push(`total multiply-adds: ${fmtCount(s.totalMultiplyAdds)} (${(s.totalMultiplyAdds / 1e9).toFixed(3)} G)`);
   return out.join('\n');
