@@ -9,7 +9,8 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 need_apt=()
-for pkg in rustc-web cargo-web rust-web-src lld-14 binaryen; do
+# chromium brings the SwiftShader Vulkan driver the WebGPU tests run on, and the browser for the browser test
+for pkg in rustc-web cargo-web rust-web-src lld-14 binaryen chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -171,31 +171,47 @@ unsafe fn fill_row_table(
     true
 }
 
-/// The register-blocked core: acc[2p..2p+2] += sum over taps and k of a[tap][p][i] * w[tap][i][0..8].
-#[inline(always)]
-unsafe fn igemm_4x8_wasmsimd_splat(
-    acc: &mut [v128; 2 * MR],
-    ind: *const *const f32,
-    taps: usize,
-    k: usize,
-    mut w: *const f32,
-) {
-    let mut c = *acc;
-    for t in 0..taps {
-        let a: [*const f32; MR] = core::array::from_fn(|p| *ind.add(t * MR + p));
-        for i in 0..k {
-            let w0 = load(w);
-            let w1 = load(w.add(4));
-            w = w.add(NR);
-            for p in 0..MR {
-                let s = f32x4_splat(*a[p].add(i));
-                c[2 * p] = fmadd(c[2 * p], s, w0);
-                c[2 * p + 1] = fmadd(c[2 * p + 1], s, w1);
+/// Generates an igemm microkernel from the one template: an MR-pixel x 8-channel tile in
+/// 2 * MR f32x4 accumulators; per reduction step, one splatted input value per pixel times two
+/// f32x4 weight vectors. `$madd` is the instruction set's multiply-add.
+macro_rules! igemm_microkernel {
+    ($name:ident, mr = $mr:literal, madd = $madd:path) => {
+        /// acc[2p..2p+2] += sum over taps t and k of a[t][p][i] * w[t][i][0..8].
+        #[inline(always)]
+        unsafe fn $name(
+            acc: &mut [v128; 2 * $mr],
+            ind: *const *const f32,
+            taps: usize,
+            k: usize,
+            mut w: *const f32,
+        ) {
+            let mut c = *acc;
+            for t in 0..taps {
+                let a: [*const f32; $mr] = core::array::from_fn(|p| *ind.add(t * $mr + p));
+                for i in 0..k {
+                    let w0 = load(w);
+                    let w1 = load(w.add(4));
+                    w = w.add(NR);
+                    for p in 0..$mr {
+                        let s = f32x4_splat(*a[p].add(i));
+                        c[2 * p] = $madd(c[2 * p], s, w0);
+                        c[2 * p + 1] = $madd(c[2 * p + 1], s, w1);
+                    }
+                }
             }
+            *acc = c;
         }
-    }
-    *acc = c;
+    };
 }
+
+#[cfg(not(target_feature = "relaxed-simd"))]
+igemm_microkernel!(igemm_4x8_wasmsimd_splat, mr = 4, madd = madd_wasmsimd);
+#[cfg(not(target_feature = "relaxed-simd"))]
+use igemm_4x8_wasmsimd_splat as igemm_4x8;
+#[cfg(target_feature = "relaxed-simd")]
+igemm_microkernel!(igemm_4x8_wasmrelaxedsimd_fma_splat, mr = 4, madd = madd_wasmrelaxedsimd);
+#[cfg(target_feature = "relaxed-simd")]
+use igemm_4x8_wasmrelaxedsimd_fma_splat as igemm_4x8;
 
 /// Epilogue: + residual, activation, store the valid pixels and `nc` valid channels.
 #[inline(always)]
@@ -227,126 +243,150 @@ pub unsafe fn store_tile_8(
     }
 }
 
-/// y = act(conv(x, W) + bias (+ residual)). `residual` 0 means none; `zeros` must hold
-/// kernel_w * in_c zero floats when groups == 1, else in_c / groups (see `fill_row_table`).
-#[no_mangle]
-pub unsafe extern "C" fn conv2d_nhwc_f32(
-    x: *const f32,
-    y: *mut f32,
-    residual: *const f32,
-    packed: *const f32,
-    zeros: *const f32,
-    n: u32,
-    in_h: u32,
-    in_w: u32,
-    in_c: u32,
-    out_h: u32,
-    out_w: u32,
-    out_c: u32,
-    kernel_h: u32,
-    kernel_w: u32,
-    stride_h: u32,
-    stride_w: u32,
-    pad_top: u32,
-    pad_left: u32,
-    dilation_h: u32,
-    dilation_w: u32,
-    groups: u32,
-    activation: u32,
-) {
-    let groups = groups as usize;
-    let in_c = in_c as usize;
-    let out_c = out_c as usize;
+/// One convolution as JS writes it into an op descriptor (pointers are byte offsets).
+#[repr(C)]
+pub struct Conv2dArgs {
+    pub x: u32,
+    pub y: u32,
+    /// 0: none
+    pub residual: u32,
+    pub packed: u32,
+    /// kernel_w * in_c zero floats when groups == 1, else in_c / groups (see `fill_row_table`)
+    pub zeros: u32,
+    pub n: u32,
+    pub in_h: u32,
+    pub in_w: u32,
+    pub in_c: u32,
+    pub out_h: u32,
+    pub out_w: u32,
+    pub out_c: u32,
+    pub kernel_h: u32,
+    pub kernel_w: u32,
+    pub stride_h: u32,
+    pub stride_w: u32,
+    pub pad_top: u32,
+    pub pad_left: u32,
+    pub dilation_h: u32,
+    pub dilation_w: u32,
+    pub groups: u32,
+    pub activation: u32,
+}
+
+impl Conv2dArgs {
+    /// Pixel tiles of MR output pixels.
+    pub fn pixel_tiles(&self) -> usize {
+        ((self.n * self.out_h * self.out_w) as usize).div_ceil(MR)
+    }
+    /// Weight blocks of NR output channels, over all groups.
+    pub fn channel_blocks(&self) -> usize {
+        self.groups as usize * ((self.out_c / self.groups) as usize).div_ceil(NR)
+    }
+    pub fn packed_bytes(&self) -> usize {
+        let k = (self.in_c / self.groups) as usize;
+        self.channel_blocks() * block_floats(k, (self.kernel_h * self.kernel_w) as usize) * 4
+    }
+    pub fn input_bytes(&self) -> usize {
+        (self.n * self.in_h * self.in_w * self.in_c) as usize * 4
+    }
+}
+
+/// y = act(conv(x, W) + bias (+ residual)) for pixel tiles [tiles.0, tiles.1) and weight
+/// blocks [blocks.0, blocks.1) (block j is group j / blocks-per-group).
+pub unsafe fn conv2d_nhwc_f32(a: &Conv2dArgs, tiles: (usize, usize), blocks: (usize, usize)) {
+    let x = a.x as *const f32;
+    let y = a.y as *mut f32;
+    let residual = a.residual as *const f32;
+    let packed = a.packed as *const f32;
+    let zeros = a.zeros as *const f32;
+    let groups = a.groups as usize;
+    let in_c = a.in_c as usize;
+    let out_c = a.out_c as usize;
     let k = in_c / groups;
     let out_c_g = out_c / groups;
-    let taps = (kernel_h * kernel_w) as usize;
-    let blocks = out_c_g.div_ceil(NR);
+    let (kernel_h, kernel_w) = (a.kernel_h as usize, a.kernel_w as usize);
+    let taps = kernel_h * kernel_w;
+    let blocks_g = out_c_g.div_ceil(NR);
     let bstride = block_floats(k, taps);
     let chunk = (WEIGHT_CHUNK_FLOATS / bstride).max(1);
-    let m_total = (n * out_h * out_w) as usize;
+    let m_total = (a.n * a.out_h * a.out_w) as usize;
     let geo = Geometry {
-        in_h: in_h as isize,
-        in_w: in_w as isize,
+        in_h: a.in_h as isize,
+        in_w: a.in_w as isize,
         in_c,
-        out_hw: (out_h * out_w) as usize,
-        out_w: out_w as usize,
-        kernel_w: kernel_w as usize,
-        stride_h: stride_h as isize,
-        stride_w: stride_w as isize,
-        pad_top: pad_top as isize,
-        pad_left: pad_left as isize,
-        dilation_h: dilation_h as isize,
-        dilation_w: dilation_w as isize,
+        out_hw: (a.out_h * a.out_w) as usize,
+        out_w: a.out_w as usize,
+        kernel_w,
+        stride_h: a.stride_h as isize,
+        stride_w: a.stride_w as isize,
+        pad_top: a.pad_top as isize,
+        pad_left: a.pad_left as isize,
+        dilation_h: a.dilation_h as isize,
+        dilation_w: a.dilation_w as isize,
     };
     let pointwise = taps == 1
-        && stride_h == 1
-        && stride_w == 1
-        && pad_top == 0
-        && pad_left == 0
-        && in_h == out_h
-        && in_w == out_w;
+        && a.stride_h == 1
+        && a.stride_w == 1
+        && a.pad_top == 0
+        && a.pad_left == 0
+        && a.in_h == a.out_h
+        && a.in_w == a.out_w;
     let table_once = taps <= MAX_TAPS;
-    let row_mode = groups == 1 && dilation_w == 1 && kernel_w > 1 && (kernel_h as usize) <= MAX_TAPS;
+    let row_mode = groups == 1 && a.dilation_w == 1 && kernel_w > 1 && kernel_h <= MAX_TAPS;
     let mut ind = [core::ptr::null::<f32>(); MAX_TAPS * MR];
     let mut rows = [0usize; MR];
+    let (m_lo, m_hi) = (tiles.0 * MR, (tiles.1 * MR).min(m_total));
 
-    for g in 0..groups {
+    let mut j0 = blocks.0;
+    while j0 < blocks.1 {
+        let g = j0 / blocks_g;
+        let j1 = blocks.1.min((g + 1) * blocks_g).min(j0 + chunk);
         let x_group = x.add(g * k);
-        let w_group = packed.add(g * blocks * bstride);
-        let mut cb0 = 0;
-        while cb0 < blocks {
-            let cb1 = (cb0 + chunk).min(blocks);
-            let mut m0 = 0;
-            while m0 < m_total {
-                let valid = MR.min(m_total - m0);
-                // Tail pixels repeat the last valid one; only valid pixels are stored.
-                for p in 0..MR {
-                    rows[p] = m0 + p.min(valid - 1);
-                }
-                // (taps, floats per tap) of the filled table, or None to fill it per block.
-                let table = if pointwise {
-                    for p in 0..MR {
-                        ind[p] = x_group.add(rows[p] * in_c);
-                    }
-                    Some((1, k))
-                } else if row_mode && fill_row_table(&mut ind, &geo, x, zeros, &rows, kernel_h as usize) {
-                    Some((kernel_h as usize, kernel_w as usize * k))
-                } else if table_once {
-                    fill_pointer_table(&mut ind, &geo, x_group, zeros, &rows, 0, taps);
-                    Some((taps, k))
-                } else {
-                    None
-                };
-                for cb in cb0..cb1 {
-                    let wb = w_group.add(cb * bstride);
-                    let b0 = load(wb);
-                    let b1 = load(wb.add(4));
-                    let mut acc: [v128; 2 * MR] =
-                        core::array::from_fn(|i| if i % 2 == 0 { b0 } else { b1 });
-                    if let Some((table_taps, tap_k)) = table {
-                        igemm_4x8_wasmsimd_splat(&mut acc, ind.as_ptr(), table_taps, tap_k, wb.add(NR));
-                    } else {
-                        let mut t0 = 0;
-                        while t0 < taps {
-                            let t1 = (t0 + MAX_TAPS).min(taps);
-                            fill_pointer_table(&mut ind, &geo, x_group, zeros, &rows, t0, t1);
-                            igemm_4x8_wasmsimd_splat(
-                                &mut acc,
-                                ind.as_ptr(),
-                                t1 - t0,
-                                k,
-                                wb.add(NR + t0 * k * NR),
-                            );
-                            t0 = t1;
-                        }
-                    }
-                    let c0 = g * out_c_g + cb * NR;
-                    let nc = NR.min(out_c_g - cb * NR);
-                    store_tile_8(&acc, &rows, valid, y, residual, out_c, c0, nc, activation);
-                }
-                m0 += MR;
+        let w_group = packed.add(g * blocks_g * bstride);
+        let mut m0 = m_lo;
+        while m0 < m_hi {
+            let valid = MR.min(m_hi - m0);
+            // Tail pixels repeat the last valid one; only valid pixels are stored.
+            for p in 0..MR {
+                rows[p] = m0 + p.min(valid - 1);
             }
-            cb0 = cb1;
+            // (taps, floats per tap) of the filled table, or None to fill it per block.
+            let table = if pointwise {
+                for p in 0..MR {
+                    ind[p] = x_group.add(rows[p] * in_c);
+                }
+                Some((1, k))
+            } else if row_mode && fill_row_table(&mut ind, &geo, x, zeros, &rows, kernel_h) {
+                Some((kernel_h, kernel_w * k))
+            } else if table_once {
+                fill_pointer_table(&mut ind, &geo, x_group, zeros, &rows, 0, taps);
+                Some((taps, k))
+            } else {
+                None
+            };
+            for j in j0..j1 {
+                let cb = j - g * blocks_g;
+                let wb = w_group.add(cb * bstride);
+                let b0 = load(wb);
+                let b1 = load(wb.add(4));
+                let mut acc: [v128; 2 * MR] =
+                    core::array::from_fn(|i| if i % 2 == 0 { b0 } else { b1 });
+                if let Some((table_taps, tap_k)) = table {
+                    igemm_4x8(&mut acc, ind.as_ptr(), table_taps, tap_k, wb.add(NR));
+                } else {
+                    let mut t0 = 0;
+                    while t0 < taps {
+                        let t1 = (t0 + MAX_TAPS).min(taps);
+                        fill_pointer_table(&mut ind, &geo, x_group, zeros, &rows, t0, t1);
+                        igemm_4x8(&mut acc, ind.as_ptr(), t1 - t0, k, wb.add(NR + t0 * k * NR));
+                        t0 = t1;
+                    }
+                }
+                let c0 = g * out_c_g + cb * NR;
+                let nc = NR.min(out_c_g - cb * NR);
+                store_tile_8(&acc, &rows, valid, y, residual, out_c, c0, nc, a.activation);
+            }
+            m0 += MR;
         }
+        j0 = j1;
     }
 }

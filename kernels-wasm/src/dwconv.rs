@@ -43,107 +43,208 @@ pub unsafe extern "C" fn dwconv2d_pack_weights(
     }
 }
 
-/// Accumulates P horizontally adjacent output pixels of one 8-channel block. Every pixel uses
-/// kernel rows [ky0, ky1) and columns [kx0, kx1), so P > 1 is only used where no column clips;
-/// the P pixels then share each weight load.
-#[inline(always)]
-unsafe fn dw_tile<const P: usize>(
-    acc: &mut [v128],
-    image: *const f32,
-    wb: *const f32,
-    c: usize,
-    in_w: isize,
-    iy0: isize,
-    ix0: isize,
-    stride_w: isize,
-    dh: isize,
-    dw: isize,
-    kw: isize,
-    (ky0, ky1): (isize, isize),
-    (kx0, kx1): (isize, isize),
-) {
-    for ky in ky0..ky1 {
-        let row = image.add(((iy0 + ky * dh) * in_w) as usize * c);
-        let wrow = wb.add(CB + (ky * kw) as usize * CB);
-        for kx in kx0..kx1 {
-            let wp = wrow.add(kx as usize * CB);
-            let (w0, w1) = (load(wp), load(wp.add(4)));
-            for p in 0..P {
-                let xp = row.add((ix0 + p as isize * stride_w + kx * dw) as usize * c);
-                acc[2 * p] = fmadd(acc[2 * p], load(xp), w0);
-                acc[2 * p + 1] = fmadd(acc[2 * p + 1], load(xp.add(4)), w1);
+/// One depthwise convolution as JS writes it into an op descriptor.
+#[repr(C)]
+pub struct DwConv2dArgs {
+    pub x: u32,
+    pub y: u32,
+    /// 0: none
+    pub residual: u32,
+    pub packed: u32,
+    pub n: u32,
+    pub in_h: u32,
+    pub in_w: u32,
+    pub channels: u32,
+    pub out_h: u32,
+    pub out_w: u32,
+    pub kernel_h: u32,
+    pub kernel_w: u32,
+    pub stride_h: u32,
+    pub stride_w: u32,
+    pub pad_top: u32,
+    pub pad_left: u32,
+    pub dilation_h: u32,
+    pub dilation_w: u32,
+    pub activation: u32,
+}
+
+impl DwConv2dArgs {
+    /// Output rows over the batch.
+    pub fn rows(&self) -> usize {
+        (self.n * self.out_h) as usize
+    }
+    pub fn channel_blocks(&self) -> usize {
+        (self.channels as usize).div_ceil(CB)
+    }
+}
+
+/// Output pixels per strip in the unclipped interior of a row.
+const P: usize = 4;
+
+/// Generates a depthwise strip microkernel from the one template: P horizontally adjacent
+/// output pixels x 8 channels in 2P f32x4 accumulators, for `krows` kernel rows from the
+/// first valid one (`origin` and `w` point at it) and all `$kw` columns (unrolled when `$kw`
+/// is a literal), each weight pair shared by the P pixels.
+macro_rules! dwconv_strip_microkernel {
+    ($name:ident, kw = $kw:expr, madd = $madd:path) => {
+        #[inline(always)]
+        unsafe fn $name(
+            acc: &mut [v128; 2 * P],
+            origin: *const f32,
+            w: *const f32,
+            kw: usize,
+            krows: usize,
+            row_step: usize,
+            pixel_step: usize,
+            tap_step: usize,
+        ) {
+            let _ = kw;
+            let mut c = *acc;
+            for ky in 0..krows {
+                let row = origin.add(ky * row_step);
+                let wrow = w.add(ky * $kw * CB);
+                for kx in 0..$kw {
+                    let (w0, w1) = (load(wrow.add(kx * CB)), load(wrow.add(kx * CB + 4)));
+                    let col = row.add(kx * tap_step);
+                    for p in 0..P {
+                        let xp = col.add(p * pixel_step);
+                        c[2 * p] = $madd(c[2 * p], load(xp), w0);
+                        c[2 * p + 1] = $madd(c[2 * p + 1], load(xp.add(4)), w1);
+                    }
+                }
             }
+            *acc = c;
+        }
+    };
+}
+
+#[cfg(not(target_feature = "relaxed-simd"))]
+mod strips {
+    use super::*;
+    dwconv_strip_microkernel!(dwconv_4x8_3x3_wasmsimd, kw = 3, madd = madd_wasmsimd);
+    dwconv_strip_microkernel!(dwconv_4x8_5x5_wasmsimd, kw = 5, madd = madd_wasmsimd);
+    dwconv_strip_microkernel!(dwconv_4x8_kxk_wasmsimd, kw = kw, madd = madd_wasmsimd);
+    pub use dwconv_4x8_3x3_wasmsimd as k3;
+    pub use dwconv_4x8_5x5_wasmsimd as k5;
+    pub use dwconv_4x8_kxk_wasmsimd as any;
+}
+#[cfg(target_feature = "relaxed-simd")]
+mod strips {
+    use super::*;
+    dwconv_strip_microkernel!(dwconv_4x8_3x3_wasmrelaxedsimd_fma, kw = 3, madd = madd_wasmrelaxedsimd);
+    dwconv_strip_microkernel!(dwconv_4x8_5x5_wasmrelaxedsimd_fma, kw = 5, madd = madd_wasmrelaxedsimd);
+    dwconv_strip_microkernel!(dwconv_4x8_kxk_wasmrelaxedsimd_fma, kw = kw, madd = madd_wasmrelaxedsimd);
+    pub use dwconv_4x8_3x3_wasmrelaxedsimd_fma as k3;
+    pub use dwconv_4x8_5x5_wasmrelaxedsimd_fma as k5;
+    pub use dwconv_4x8_kxk_wasmrelaxedsimd_fma as any;
+}
+
+/// One output pixel of one 8-channel block with clipped kernel rows and columns (row ends);
+/// `origin` and `w` point at the first valid tap.
+#[inline(always)]
+unsafe fn dw_pixel(
+    acc: &mut [v128; 2],
+    origin: *const f32,
+    w: *const f32,
+    kw: usize,
+    krows: usize,
+    kcols: usize,
+    row_step: usize,
+    tap_step: usize,
+) {
+    for ky in 0..krows {
+        for kx in 0..kcols {
+            let wp = w.add((ky * kw + kx) * CB);
+            let xp = origin.add(ky * row_step + kx * tap_step);
+            acc[0] = fmadd(acc[0], load(xp), load(wp));
+            acc[1] = fmadd(acc[1], load(xp.add(4)), load(wp.add(4)));
         }
     }
 }
 
-/// y = act(depthwise_conv(x, W) + bias (+ residual)); `residual` 0 means none.
-#[no_mangle]
-pub unsafe extern "C" fn dwconv2d_nhwc_f32(
-    x: *const f32,
-    y: *mut f32,
-    residual: *const f32,
-    packed: *const f32,
-    n: u32,
-    in_h: u32,
-    in_w: u32,
-    channels: u32,
-    out_h: u32,
-    out_w: u32,
-    kernel_h: u32,
-    kernel_w: u32,
-    stride_h: u32,
-    stride_w: u32,
-    pad_top: u32,
-    pad_left: u32,
-    dilation_h: u32,
-    dilation_w: u32,
-    activation: u32,
-) {
-    const P: usize = 4;
-    let c = channels as usize;
-    let (in_h, in_w) = (in_h as isize, in_w as isize);
-    let (kh, kw) = (kernel_h as isize, kernel_w as isize);
-    let (dh, dw) = (dilation_h as isize, dilation_w as isize);
-    let (sw, out_w) = (stride_w as isize, out_w as usize);
-    let taps = (kernel_h * kernel_w) as usize;
+/// y = act(depthwise_conv(x, W) + bias (+ residual)) for output rows [rows.0, rows.1) (over
+/// the batch) and 8-channel blocks [blocks.0, blocks.1). Padded taps are skipped: only the
+/// pixels at a row's ends take the clipped per-pixel path, the rest go P at a time.
+pub unsafe fn dwconv2d_nhwc_f32(a: &DwConv2dArgs, rows: (usize, usize), blocks: (usize, usize)) {
+    let x = a.x as *const f32;
+    let y = a.y as *mut f32;
+    let residual = a.residual as *const f32;
+    let packed = a.packed as *const f32;
+    let c = a.channels as usize;
+    let (in_h, in_w) = (a.in_h as isize, a.in_w as isize);
+    let (kh, kw) = (a.kernel_h as isize, a.kernel_w as isize);
+    let (dh, dw) = (a.dilation_h as isize, a.dilation_w as isize);
+    let (sh, sw) = (a.stride_h as isize, a.stride_w as isize);
+    let (out_h, out_w) = (a.out_h as usize, a.out_w as usize);
+    let taps = (kh * kw) as usize;
     let bstride = CB + taps * CB;
-    let blocks = c.div_ceil(CB);
-    let out_hw = out_h as usize * out_w;
+    let (pt, pl) = (a.pad_top as isize, a.pad_left as isize);
     // Valid kernel indices k for an input origin o: 0 <= o + k * d < size.
     let valid = |o: isize, d: isize, size: isize, k: isize| {
         let k0 = if o < 0 { (-o + d - 1) / d } else { 0 };
         (k0, k.min((size - o + d - 1) / d).max(k0))
     };
-    for b in 0..n as usize {
+    // Interior output columns [ox_lo, ox_hi): no kernel column clips.
+    let ox_lo = ((pl + sw - 1) / sw) as usize;
+    let ox_hi = {
+        let last = in_w - (kw - 1) * dw - 1 + pl; // ox * sw <= last
+        if last < 0 { 0 } else { (last / sw + 1) as usize }
+    }
+    .min(out_w)
+    .max(ox_lo.min(out_w));
+    let row_step = (dh * in_w) as usize * c;
+    let tap_step = dw as usize * c;
+    let pixel_step = sw as usize * c;
+    let kw_u = kw as usize;
+    for r in rows.0..rows.1 {
+        let b = r / out_h;
+        let oy = r - b * out_h;
         let image = x.add(b * (in_h * in_w) as usize * c);
-        for oy in 0..out_h as usize {
-            let iy0 = oy as isize * stride_h as isize - pad_top as isize;
-            let krows = valid(iy0, dh, in_h, kh);
+        let iy0 = oy as isize * sh - pt;
+        let (ky0, ky1) = valid(iy0, dh, in_h, kh);
+        let (ky0, ky1) = (ky0 as usize, ky1 as usize);
+        let out_row = r * out_w;
+        for cb in blocks.0..blocks.1 {
+            let wb = packed.add(cb * bstride);
+            let (b0, b1) = (load(wb), load(wb.add(4)));
+            let wt = wb.add(CB);
+            let nc = CB.min(c - cb * CB);
+            let xb = image.add(cb * CB);
+            // The input under tap (ky0, kx0) of output column ox.
+            let iy = iy0 + ky0 as isize * dh;
+            let origin = |ox: usize, kx0: usize| {
+                let ix = ox as isize * sw - pl + kx0 as isize * dw;
+                xb.add((iy * in_w + ix) as usize * c)
+            };
+            let wt = wt.add(ky0 * kw_u * CB);
+            let krows = ky1 - ky0;
             let mut ox = 0;
             while ox < out_w {
-                let ix0 = ox as isize * sw - pad_left as isize;
-                let m = b * out_hw + oy * out_w + ox;
-                // P pixels at once when none of them has a clipped kernel column.
-                let last = ix0 + (P as isize - 1) * sw;
-                let wide = ox + P <= out_w && ix0 >= 0 && last + (kw - 1) * dw < in_w;
-                let rows: [usize; P] = core::array::from_fn(|p| m + p);
-                for cb in 0..blocks {
-                    let wb = packed.add(cb * bstride);
-                    let (b0, b1) = (load(wb), load(wb.add(4)));
+                if ox >= ox_lo && ox + P <= ox_hi {
                     let mut acc: [v128; 2 * P] = core::array::from_fn(|i| if i % 2 == 0 { b0 } else { b1 });
-                    let xb = image.add(cb * CB);
-                    let nc = CB.min(c - cb * CB);
-                    if wide {
-                        dw_tile::<P>(&mut acc, xb, wb, c, in_w, iy0, ix0, sw, dh, dw, kw, krows, (0, kw));
-                        store_tile_8(&acc, &rows, P, y, residual, c, cb * CB, nc, activation);
-                    } else {
-                        let kcols = valid(ix0, dw, in_w, kw);
-                        dw_tile::<1>(&mut acc, xb, wb, c, in_w, iy0, ix0, sw, dh, dw, kw, krows, kcols);
-                        store_tile_8(&acc, &rows, 1, y, residual, c, cb * CB, nc, activation);
+                    if krows > 0 {
+                        let o = origin(ox, 0);
+                        match kw_u {
+                            3 => strips::k3(&mut acc, o, wt, 3, krows, row_step, pixel_step, tap_step),
+                            5 => strips::k5(&mut acc, o, wt, 5, krows, row_step, pixel_step, tap_step),
+                            _ => strips::any(&mut acc, o, wt, kw_u, krows, row_step, pixel_step, tap_step),
+                        }
                     }
+                    let rows_p: [usize; P] = core::array::from_fn(|p| out_row + ox + p);
+                    store_tile_8(&acc, &rows_p, P, y, residual, c, cb * CB, nc, a.activation);
+                    ox += P;
+                } else {
+                    let ix0 = ox as isize * sw - pl;
+                    let (kx0, kx1) = valid(ix0, dw, in_w, kw);
+                    let (kx0, kx1) = (kx0 as usize, kx1 as usize);
+                    let mut acc = [b0, b1];
+                    if krows > 0 && kx1 > kx0 {
+                        let o = origin(ox, kx0);
+                        dw_pixel(&mut acc, o, wt.add(kx0 * CB), kw_u, krows, kx1 - kx0, row_step, tap_step);
+                    }
+                    store_tile_8(&acc, &[out_row + ox], 1, y, residual, c, cb * CB, nc, a.activation);
+                    ox += 1;
                 }
-                ox += if wide { P } else { 1 };
             }
         }
     }

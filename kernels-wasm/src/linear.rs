@@ -4,29 +4,36 @@
 use crate::activation;
 use crate::simd::*;
 
-/// `residual` 0 means none. `bias` is read 4 floats at a time (slack after it is fine).
-#[no_mangle]
-pub unsafe extern "C" fn linear_f32(
-    x: *const f32,
-    y: *mut f32,
-    residual: *const f32,
-    weight: *const f32,
-    bias: *const f32,
-    n: u32,
-    in_f: u32,
-    out_f: u32,
-    activation: u32,
-) {
-    let (n, in_f, out_f) = (n as usize, in_f as usize, out_f as usize);
+/// One fully connected layer as JS writes it into an op descriptor. `bias` is read 4 floats
+/// at a time (slack after it is fine).
+#[repr(C)]
+pub struct LinearArgs {
+    pub x: u32,
+    pub y: u32,
+    /// 0: none
+    pub residual: u32,
+    pub weight: u32,
+    pub bias: u32,
+    pub n: u32,
+    pub in_f: u32,
+    pub out_f: u32,
+    pub activation: u32,
+}
+
+/// Output rows [rows.0, rows.1) of every batch row (rows.0 a multiple of 4).
+pub unsafe fn linear_f32(a: &LinearArgs, rows: (usize, usize)) {
+    let (x, y, residual) = (a.x as *const f32, a.y as *mut f32, a.residual as *const f32);
+    let (weight, bias) = (a.weight as *const f32, a.bias as *const f32);
+    let (n, in_f, out_f) = (a.n as usize, a.in_f as usize, a.out_f as usize);
     let in_f8 = in_f & !7;
     for b in 0..n {
         let xr = x.add(b * in_f);
-        let mut o0 = 0;
-        while o0 < out_f {
-            let rows = 4.min(out_f - o0);
+        let mut o0 = rows.0;
+        while o0 < rows.1 {
+            let rows_valid = 4.min(rows.1 - o0);
             // Tail rows repeat the last valid one and are not stored.
             let w: [*const f32; 4] =
-                core::array::from_fn(|j| weight.add((o0 + j.min(rows - 1)) * in_f));
+                core::array::from_fn(|j| weight.add((o0 + j.min(rows_valid - 1)) * in_f));
             let mut acc = [f32x4_splat(0.0); 8];
             let mut i = 0;
             while i < in_f8 {
@@ -52,7 +59,7 @@ pub unsafe extern "C" fn linear_f32(
             if !residual.is_null() {
                 v = f32x4_add(v, load(residual.add(off)));
             }
-            store_partial(y.add(off), activation::apply(v, activation), rows);
+            store_partial(y.add(off), activation::apply(v, a.activation), rows_valid);
             o0 += 4;
         }
     }

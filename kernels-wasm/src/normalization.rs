@@ -4,48 +4,54 @@
 use crate::activation;
 use crate::simd::*;
 
-/// y[b, p, c] = x[b, p, c] * scale[b, c] over `n` images of `pixels` pixels.
-#[no_mangle]
-pub unsafe extern "C" fn scale_channels_f32(
-    x: *const f32,
-    scale: *const f32,
-    y: *mut f32,
-    n: u32,
-    pixels: u32,
-    channels: u32,
-) {
-    let (pixels, c) = (pixels as usize, channels as usize);
-    for b in 0..n as usize {
-        let s = scale.add(b * c);
-        for p in 0..pixels {
-            let off = (b * pixels + p) * c;
-            let mut ch = 0;
-            while ch < c {
-                let v = f32x4_mul(load(x.add(off + ch)), load(s.add(ch)));
-                store_partial(y.add(off + ch), v, c - ch);
-                ch += 4;
-            }
+#[repr(C)]
+pub struct ScaleChannelsArgs {
+    pub x: u32,
+    pub scale: u32,
+    pub y: u32,
+    pub n: u32,
+    pub pixels: u32,
+    pub channels: u32,
+}
+
+/// y[b, p, c] = x[b, p, c] * scale[b, c] for pixels [range.0, range.1) of all n * pixels.
+pub unsafe fn scale_channels_f32(a: &ScaleChannelsArgs, range: (usize, usize)) {
+    let (x, scale, y) = (a.x as *const f32, a.scale as *const f32, a.y as *mut f32);
+    let (pixels, c) = (a.pixels as usize, a.channels as usize);
+    for q in range.0..range.1 {
+        let s = scale.add(q / pixels * c);
+        let off = q * c;
+        let mut ch = 0;
+        while ch < c {
+            let v = f32x4_mul(load(x.add(off + ch)), load(s.add(ch)));
+            store_partial(y.add(off + ch), v, c - ch);
+            ch += 4;
         }
     }
 }
 
 /// y = act((x - mean) / sqrt(var + eps) * gamma + beta) over the channels of each pixel
 /// (biased variance, two passes for accuracy).
-#[no_mangle]
-pub unsafe extern "C" fn layer_norm_f32(
-    x: *const f32,
-    y: *mut f32,
-    gamma: *const f32,
-    beta: *const f32,
-    pixels: u32,
-    channels: u32,
-    eps: f32,
-    activation: u32,
-) {
-    let c = channels as usize;
+#[repr(C)]
+pub struct LayerNormArgs {
+    pub x: u32,
+    pub y: u32,
+    pub gamma: u32,
+    pub beta: u32,
+    pub pixels: u32,
+    pub channels: u32,
+    pub eps: f32,
+    pub activation: u32,
+}
+
+/// Pixels [range.0, range.1).
+pub unsafe fn layer_norm_f32(a: &LayerNormArgs, range: (usize, usize)) {
+    let (x, y) = (a.x as *const f32, a.y as *mut f32);
+    let (gamma, beta, eps, activation) = (a.gamma as *const f32, a.beta as *const f32, a.eps, a.activation);
+    let c = a.channels as usize;
     let c4 = c & !3;
     let inv_c = 1.0 / c as f32;
-    for p in 0..pixels as usize {
+    for p in range.0..range.1 {
         let (xp, yp) = (x.add(p * c), y.add(p * c));
         let mut acc = f32x4_splat(0.0);
         let mut ch = 0;
@@ -82,22 +88,27 @@ pub unsafe extern "C" fn layer_norm_f32(
 }
 
 /// y_c = x_c / (k + alpha / size * sum of x_j^2 over j in [c - size/2, c + (size-1)/2])^beta.
-#[no_mangle]
-pub unsafe extern "C" fn local_response_norm_f32(
-    x: *const f32,
-    y: *mut f32,
-    pixels: u32,
-    channels: u32,
-    size: u32,
-    alpha: f32,
-    beta: f32,
-    k: f32,
-) {
-    let c = channels as isize;
+#[repr(C)]
+pub struct LocalResponseNormArgs {
+    pub x: u32,
+    pub y: u32,
+    pub pixels: u32,
+    pub channels: u32,
+    pub size: u32,
+    pub alpha: f32,
+    pub beta: f32,
+    pub k: f32,
+}
+
+/// Pixels [range.0, range.1).
+pub unsafe fn local_response_norm_f32(a: &LocalResponseNormArgs, range: (usize, usize)) {
+    let (x, y) = (a.x as *const f32, a.y as *mut f32);
+    let (size, alpha, beta, k) = (a.size, a.alpha, a.beta, a.k);
+    let c = a.channels as isize;
     let before = (size / 2) as isize;
     let after = ((size.max(1) - 1) / 2) as isize;
     let scale = alpha / size as f32;
-    for p in 0..pixels as usize {
+    for p in range.0..range.1 {
         let (xp, yp) = (x.add(p * c as usize), y.add(p * c as usize));
         let mut ch = 0;
         while ch < c {

@@ -1,4 +1,6 @@
-//! Small f32x4 helpers shared by every kernel family.
+//! Small f32x4 helpers shared by every kernel family, and the one place where the binary's
+//! instruction set shows: `fmadd` is a fused multiply-add (relaxed SIMD) in the relaxed
+//! binaries and a multiply then add in the baseline simd128 ones.
 pub use core::arch::wasm32::*;
 
 #[inline(always)]
@@ -16,11 +18,25 @@ pub fn splat(x: f32) -> v128 {
     f32x4_splat(x)
 }
 
+/// acc + a * b as a multiply then an add (two roundings): baseline simd128.
 #[inline(always)]
-pub fn fmadd(acc: v128, a: v128, b: v128) -> v128 {
-    // No fused multiply-add in baseline simd128; relaxed-simd would need an engine flag in Node 20.
+pub fn madd_wasmsimd(acc: v128, a: v128, b: v128) -> v128 {
     f32x4_add(acc, f32x4_mul(a, b))
 }
+
+/// acc + a * b as relaxed SIMD's madd, which the engine fuses (one rounding) where the CPU
+/// has FMA.
+#[cfg(target_feature = "relaxed-simd")]
+#[inline(always)]
+pub fn madd_wasmrelaxedsimd(acc: v128, a: v128, b: v128) -> v128 {
+    f32x4_relaxed_madd(a, b, acc)
+}
+
+/// The binary's multiply-add, used by every kernel outside the named microkernels.
+#[cfg(target_feature = "relaxed-simd")]
+pub use madd_wasmrelaxedsimd as fmadd;
+#[cfg(not(target_feature = "relaxed-simd"))]
+pub use madd_wasmsimd as fmadd;
 
 /// Stores the first `n` lanes of `v` (n >= 4 stores all four).
 #[inline(always)]
@@ -56,4 +72,13 @@ pub fn hsum(v: v128) -> f32 {
     let s = f32x4_add(v, i32x4_shuffle::<2, 3, 0, 1>(v, v));
     let s = f32x4_add(s, i32x4_shuffle::<1, 0, 3, 2>(s, s));
     f32x4_extract_lane::<0>(s)
+}
+
+/// Part `i` of `parts` near-equal parts of [0, total), rounded to multiples of `align`.
+#[inline(always)]
+pub fn part(total: usize, parts: usize, i: usize, align: usize) -> (usize, usize) {
+    let units = total.div_ceil(align);
+    let lo = (units * i / parts * align).min(total);
+    let hi = (units * (i + 1) / parts * align).min(total);
+    (lo, hi)
 }
