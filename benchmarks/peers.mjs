@@ -1,0 +1,558 @@
+// pnpm bench:peers — batch-1 forward passes of ten torchvision CNNs on @cnn's wasm backend and its peers
+// (onnxruntime-web wasm, tfjs-backend-wasm, and onnxruntime-node as the native ceiling), same weights.
+//
+// Method (see README.md for how to read the output):
+// 1. Correctness first. Every engine computes the logits of the counter input with the counter
+//    weights and must match torchvision (benchmarks/models/<name>.logits.json, written by
+//    tools/onnx/export.py) to max|diff| / max|ref| <= 1e-4; an engine that fails is reported and not
+//    timed. @cnn uses model.useGeneratedWeights(1), onnxruntime the exported ONNX, and tfjs the same
+//    counter weights loaded by torchvision key into a tf.layers model (peers/tfjs-models.mjs).
+// 2. One child process per (model, engine) (peers/worker.mjs), so peak RSS is attributable. For a
+//    model, every engine's child is started and checked one after another (each alone on the CPU:
+//    that is the first-inference time), then all stay alive, idle between batches.
+// 3. Interleaving: after one warm-up batch each (>= 2 runs and >= --warmup-ms), the parent runs
+//    rounds; in each round every engine runs one batch of back-to-back forward passes, sized to
+//    about budget/6 ms, and the order of the engines rotates by one per round. So slow drifts in
+//    machine load (this is a shared 2-core machine) hit every engine alike instead of whichever
+//    happened to run last. Rounds go on until each engine has spent --budget-ms in timed runs
+//    (and has >= --min-reps runs). Only one child computes at a time; a 5 ms pause between
+//    batches lets thread pools that spin after a run (onnxruntime's) go idle first.
+// 4. Reported per engine: min and median ms, spread = IQR / median, runs, GFLOP/s (2 × @cnn's
+//    summary().totalMultiplyAdds / min), CPU time / wall time during the timed runs (~1 per busy
+//    thread: shows whether a 2-thread setting really used 2 cores), first-inference ms, peak RSS.
+//    The ratio that matters: @cnn's min ÷ the best web peer's min (ort-web or tfjs-wasm, same
+//    thread count); > 1 means @cnn is slower.
+//
+// Run: pnpm bench:peers [--models a,b] [--engines cnn-wasm,ort-web@2,...] [--budget-ms 4000] [--quick]
+// Needs the ONNX exports first: /usr/bin/python3 tools/onnx/export.py
+import { fork, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
+import { CNN_WASM, ROOT, bundleCnn } from './peers/bundle.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const MODELS_DIR = join(HERE, 'models');
+const require = createRequire(import.meta.url);
+
+export const ALL_MODELS = ['resnet50', 'resnet18', 'mobilenet_v2', 'mobilenet_v3_large', 'efficientnet_b0', 'convnext_tiny', 'densenet121', 'googlenet', 'vgg16', 'alexnet'];
+/** engine -> { label, web: a browser-capable peer, ours } */
+export const ENGINES = {
+  'cnn-wasm': { label: '@cnn wasm', ours: true },
+  'cnn-js': { label: '@cnn js', ours: true },
+  'ort-web': { label: 'ort-web wasm', web: true },
+  'tfjs-wasm': { label: 'tfjs-wasm', web: true },
+  'ort-node': { label: 'ort-node cpu', native: true },
+};
+const TOLERANCE = 1e-4;
+
+// ------------------------------------------------------------------------------------------------
+// Options
+// ------------------------------------------------------------------------------------------------
+
+const USAGE = `pnpm bench:peers [options]
+  --models a,b        models (default: all ten: ${ALL_MODELS.join(',')})
+  --engines e,f       engine specs <engine>[@threads][:flag] (default: cnn-wasm@1, cnn-wasm@2 when the
+                      wasm backend has a 'threads' option, ort-web@1, ort-web@2, tfjs-wasm@1,
+                      ort-node@1, ort-node@2); engines: ${Object.keys(ENGINES).join(', ')};
+                      flags: cnn-wasm:relaxed (relaxed-SIMD binary, Node run with
+                      --experimental-wasm-relaxed-simd)
+  --cnn-options JSON  extra createWasmBackend options for every cnn-wasm config, e.g. '{"foo":1}'
+  --budget-ms N       timed-run budget per engine per model (default 4000; --quick 400)
+  --min-reps N        at least N timed runs per engine (default 5; --quick 3)
+  --max-reps N        at most N timed runs per engine (default 300)
+  --warmup-ms N       warm-up per engine, after >= 2 runs (default 500; --quick 0)
+  --quick             smoke mode: mobilenet_v3_large only (unless --models), short budget, writes nothing
+  --out PATH          write PATH.md and PATH.json (default results/peers; --quick: nothing)
+  --list              list models and engines`;
+
+export function parseArgs(argv) {
+  const o = { models: null, engines: null, budgetMs: null, minReps: null, maxReps: 300, warmupMs: null, quick: false, out: undefined, cnnOptions: {}, list: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    const num = () => {
+      const v = Number(next());
+      if (!Number.isFinite(v) || v < 0) throw new Error(`${a} needs a non-negative number`);
+      return v;
+    };
+    if (a === '--') continue;
+    else if (a === '--models') o.models = next().split(',').filter(Boolean);
+    else if (a === '--engines') o.engines = next().split(',').filter(Boolean);
+    else if (a === '--budget-ms') o.budgetMs = num();
+    else if (a === '--min-reps') o.minReps = num();
+    else if (a === '--max-reps') o.maxReps = num();
+    else if (a === '--warmup-ms') o.warmupMs = num();
+    else if (a === '--quick') o.quick = true;
+    else if (a === '--out') o.out = next();
+    else if (a === '--cnn-options') o.cnnOptions = JSON.parse(next());
+    else if (a === '--list') o.list = true;
+    else if (a === '--help' || a === '-h') o.help = true;
+    else throw new Error(`unknown option ${a}\n${USAGE}`);
+  }
+  o.models ??= o.quick ? ['mobilenet_v3_large'] : ALL_MODELS;
+  o.budgetMs ??= o.quick ? 400 : 4000;
+  o.minReps ??= o.quick ? 3 : 5;
+  o.warmupMs ??= o.quick ? 0 : 500;
+  if (o.out === undefined) o.out = o.quick ? null : join(HERE, 'results', 'peers');
+  for (const m of o.models) if (!ALL_MODELS.includes(m)) throw new Error(`unknown model ${m}; known: ${ALL_MODELS.join(', ')}`);
+  return o;
+}
+
+/** engine -> flag -> what it does to the worker: Node flags and backend options */
+const ENGINE_FLAGS = {
+  'cnn-wasm': {
+    // the relaxed-SIMD binary (fused multiply-add); Chromium has relaxed SIMD, Node 20 needs a flag
+    relaxed: { execArgv: ['--experimental-wasm-relaxed-simd'], options: { relaxedSimd: true } },
+  },
+};
+
+/**
+ * '<engine>[@threads][:flag...]', e.g. 'ort-web@2' -> { id: 'ort-web@2', engine: 'ort-web', threads: 2, flags: [] },
+ * 'cnn-wasm@1:relaxed' (flags: see ENGINE_FLAGS).
+ */
+export function parseEngineSpec(spec) {
+  const m = /^([a-z-]+)(?:@(\d+))?((?::[a-z0-9-]+)*)$/.exec(spec);
+  if (!m || !ENGINES[m[1]]) throw new Error(`bad engine spec '${spec}': expected <engine>[@threads][:flag], engine one of ${Object.keys(ENGINES).join(', ')}`);
+  const threads = m[2] === undefined ? 1 : Number(m[2]);
+  if (threads < 1) throw new Error(`${spec}: threads must be >= 1`);
+  const flags = m[3].split(':').filter(Boolean);
+  for (const flag of flags) {
+    if (!ENGINE_FLAGS[m[1]]?.[flag]) throw new Error(`${spec}: unknown flag '${flag}' for ${m[1]} (known: ${Object.keys(ENGINE_FLAGS[m[1]] ?? {}).join(', ') || 'none'})`);
+  }
+  return { id: `${m[1]}@${threads}${flags.map((f) => `:${f}`).join('')}`, engine: m[1], threads, flags };
+}
+
+/** Does the wasm backend declare a `threads` option (WasmBackendOptions)? */
+export function cnnHasThreadsOption() {
+  const src = readFileSync(join(ROOT, 'packages/kernels/src/wasm/backend.ts'), 'utf8');
+  const iface = /export interface WasmBackendOptions\s*{([\s\S]*?)\n}/.exec(src);
+  return !!iface && /\bthreads\??\s*:/.test(iface[1]);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Statistics
+// ------------------------------------------------------------------------------------------------
+
+export function quantile(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+export function stats(times) {
+  const s = [...times].sort((a, b) => a - b);
+  const median = quantile(s, 0.5);
+  return {
+    runs: s.length,
+    min: s[0],
+    median,
+    p25: quantile(s, 0.25),
+    p75: quantile(s, 0.75),
+    max: s[s.length - 1],
+    spreadPct: (100 * (quantile(s, 0.75) - quantile(s, 0.25))) / median,
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Workers
+// ------------------------------------------------------------------------------------------------
+
+class Worker {
+  constructor(spec, cfg, execArgv = []) {
+    this.spec = spec;
+    this.output = '';
+    this.child = fork(join(HERE, 'peers', 'worker.mjs'), [JSON.stringify(cfg)], { silent: true, serialization: 'advanced', execArgv });
+    const keep = (d) => {
+      this.output = (this.output + d).slice(-4000);
+    };
+    this.child.stdout.on('data', keep);
+    this.child.stderr.on('data', keep);
+    this.pending = null;
+    this.child.on('message', (m) => {
+      const p = this.pending;
+      this.pending = null;
+      if (!p) return;
+      if (m.type === 'error') p.reject(new Error(m.message));
+      else p.resolve(m);
+    });
+    this.child.on('exit', (code, signal) => {
+      this.exited = true;
+      const p = this.pending;
+      this.pending = null;
+      p?.reject(new Error(`worker exited (${signal ?? code})\n${this.output.trim().split('\n').slice(-15).join('\n')}`));
+    });
+  }
+
+  /** waits for the next message (optionally sending one first) */
+  request(msg, timeoutMs = 15 * 60_000) {
+    if (this.exited) return Promise.reject(new Error('worker has exited'));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+      this.pending = {
+        resolve: (m) => (clearTimeout(timer), resolve(m)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      };
+      if (msg) this.child.send(msg);
+    });
+  }
+
+  kill() {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function benchModel(model, specs, opts, ctx, log) {
+  const refPath = join(MODELS_DIR, `${model}.logits.json`);
+  const ref = JSON.parse(readFileSync(refPath, 'utf8'));
+  const rows = specs.map((spec) => ({ model, ...spec, label: ENGINES[spec.engine].label }));
+  const workers = new Map();
+  // 1. start and check, one at a time
+  for (const row of rows) {
+    const flagged = row.flags.map((flag) => ENGINE_FLAGS[row.engine][flag]);
+    const cfg = {
+      engine: row.engine,
+      threads: row.threads,
+      model,
+      bundle: ctx.bundle,
+      options: row.engine === 'cnn-wasm'
+        ? Object.assign({ ...opts.cnnOptions, ...(ctx.cnnThreads ? { threads: row.threads } : {}) }, ...flagged.map((x) => x.options ?? {}))
+        : {},
+      onnx: join(MODELS_DIR, `${model}.onnx`),
+      logits: refPath,
+      inputShape: ref.input.shape,
+      tolerance: TOLERANCE,
+    };
+    const w = new Worker(row, cfg, flagged.flatMap((x) => x.execArgv ?? []));
+    try {
+      const ready = await w.request(null);
+      Object.assign(row, { firstMs: ready.firstMs, prepMs: ready.prepMs, check: ready.check, info: ready.info, osThreads: ready.osThreads, baselineRssMiB: ready.baselineRssKiB / 1024 });
+      if (ready.info.variant) row.label += ` (${ready.info.variant})`;
+      if (ready.info.threadsFallbackReason) {
+        row.note = `ran on 1 thread: ${ready.info.threadsFallbackReason}`;
+        log(`  ${row.id.padEnd(12)} note: ${row.note}`);
+      }
+      if (row.engine === 'tfjs-wasm' && ready.info.tfjsMacs !== ctx.macs[model]) {
+        row.check.ok = false;
+        row.check.note = `tfjs model has ${ready.info.tfjsMacs} multiply-adds, @cnn ${ctx.macs[model]}`;
+      }
+      log(`  ${row.id.padEnd(12)} ready: first inference ${row.firstMs.toFixed(0)} ms, check rel ${row.check.rel.toExponential(1)} ${row.check.ok ? 'ok' : 'FAILED'}`);
+      if (row.check.ok) workers.set(row, w);
+      else {
+        row.error = row.check.note ?? `logits differ from torchvision: max|diff|/max|ref| = ${row.check.rel}`;
+        await w.request({ type: 'exit' }).catch(() => {});
+        w.kill();
+      }
+    } catch (e) {
+      row.error = e.message.split('\n').slice(0, 6).join(' | ');
+      log(`  ${row.id.padEnd(12)} FAILED: ${row.error}`);
+      w.kill();
+    }
+  }
+  const live = [...workers.keys()];
+  // 2. warm-up, round-robin
+  const estimate = new Map();
+  for (const row of live) {
+    const m = await workers.get(row).request({ type: 'run', reps: 2, minMs: opts.warmupMs });
+    estimate.set(row, stats(m.times).median);
+    row.warmupRuns = m.times.length;
+    await sleep(5);
+  }
+  // 3. interleaved rounds
+  const timed = new Map(live.map((r) => [r, { times: [], wallMs: 0, cpuMs: 0, batches: 0 }]));
+  const batchMs = opts.budgetMs / 6;
+  const done = (row) => {
+    const t = timed.get(row);
+    const spent = t.times.reduce((a, b) => a + b, 0);
+    return t.times.length >= opts.maxReps || (spent >= opts.budgetMs && t.times.length >= opts.minReps);
+  };
+  for (let round = 0; live.some((r) => !done(r)); round++) {
+    const order = live.map((_, i) => live[(i + round) % live.length]);
+    for (const row of order) {
+      if (done(row)) continue;
+      const t = timed.get(row);
+      const reps = Math.max(1, Math.min(opts.maxReps - t.times.length, Math.round(batchMs / estimate.get(row))));
+      try {
+        const m = await workers.get(row).request({ type: 'run', reps });
+        t.times.push(...m.times);
+        t.wallMs += m.wallMs;
+        t.cpuMs += m.cpuMs;
+        t.batches += 1;
+        estimate.set(row, stats(t.times).median);
+      } catch (e) {
+        row.error = e.message.split('\n').slice(0, 6).join(' | ');
+        live.splice(live.indexOf(row), 1);
+        workers.get(row).kill();
+        workers.delete(row);
+        break;
+      }
+      await sleep(5);
+    }
+  }
+  // 4. peak memory, then stop
+  for (const [row, w] of workers) {
+    try {
+      const m = await w.request({ type: 'exit' }, 60_000);
+      row.peakRssMiB = m.maxRssKiB / 1024;
+      row.osThreadsEnd = m.osThreads;
+    } catch (e) {
+      row.error ??= e.message;
+    }
+    w.kill();
+  }
+  for (const row of rows) {
+    const t = timed.get(row);
+    if (!t || t.times.length === 0) continue;
+    row.times = t.times.map((x) => +x.toFixed(3));
+    row.batches = t.batches;
+    row.stats = stats(t.times);
+    row.cpuPerWall = t.cpuMs / t.wallMs;
+    row.gflops = (2 * ctx.macs[model]) / (row.stats.min * 1e6);
+  }
+  return rows;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Report
+// ------------------------------------------------------------------------------------------------
+
+const f = (v, d = 1) => (v === undefined || v === null || Number.isNaN(v) ? '–' : v.toFixed(d));
+const ms = (v) => (v === undefined ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+function mdTable(header, rows, align) {
+  const a = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'));
+  const out = [`| ${header.join(' | ')} |`, `|${a.map((x) => (x === 'l' ? ':---' : '---:')).join('|')}|`];
+  for (const r of rows) out.push(`| ${r.join(' | ')} |`);
+  return out.join('\n');
+}
+
+/** best (lowest min) timed row among `pred`, with a passed check */
+function best(rows, pred) {
+  return rows.filter((r) => r.stats && !r.error && pred(r)).sort((a, b) => a.stats.min - b.stats.min)[0];
+}
+
+export function summarise(rows) {
+  const out = [];
+  for (const ours of rows.filter((r) => ENGINES[r.engine].ours && r.stats)) {
+    const mine = rows.filter((r) => r.model === ours.model);
+    const webSame = best(mine, (r) => ENGINES[r.engine].web && r.threads === ours.threads);
+    const webAny = best(mine, (r) => ENGINES[r.engine].web);
+    const nativeSame = best(mine, (r) => ENGINES[r.engine].native && r.threads === ours.threads);
+    out.push({
+      model: ours.model,
+      ours: ours.id,
+      oursMin: ours.stats.min,
+      oursMedian: ours.stats.median,
+      bestWeb: webSame?.id,
+      bestWebMin: webSame?.stats.min,
+      ratioVsBestWeb: webSame ? ours.stats.min / webSame.stats.min : undefined,
+      ratioVsBestWebMedian: webSame ? ours.stats.median / webSame.stats.median : undefined,
+      bestWebAnyThreads: webAny?.id,
+      ratioVsBestWebAnyThreads: webAny ? ours.stats.min / webAny.stats.min : undefined,
+      native: nativeSame?.id,
+      ratioVsNative: nativeSame ? ours.stats.min / nativeSame.stats.min : undefined,
+    });
+  }
+  return out;
+}
+
+function binarySizes() {
+  const sized = (engine, path, note) => {
+    if (!existsSync(path)) return { engine, file: relative(ROOT, path), missing: true, note };
+    const bytes = readFileSync(path);
+    return { engine, file: relative(ROOT, path).replace(/^node_modules\/\.pnpm\/[^/]+\/node_modules\//, ''), bytes: bytes.length, gzipBytes: gzipSync(bytes, { level: 9 }).length, note };
+  };
+  const out = [];
+  const cnnDir = dirname(CNN_WASM);
+  for (const name of existsSync(cnnDir) ? readdirSync(cnnDir).filter((n) => n.endsWith('.wasm')) : []) out.push(sized('@cnn wasm', join(cnnDir, name), name === 'cnn_kernels.wasm' ? 'the whole backend (SIMD)' : 'the whole backend, a build variant (see packages/kernels/build.sh)'));
+  const ortDist = join(dirname(require.resolve('onnxruntime-web')), '.');
+  out.push(sized('ort-web wasm', join(ortDist, 'ort-wasm-simd-threaded.wasm'), 'the wasm EP binary (1 or n threads); the .jsep/.jspi/.asyncify variants serve WebGPU/WebNN'));
+  const tfDist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+  out.push(sized('tfjs-wasm', join(tfDist, 'tfjs-backend-wasm-simd.wasm'), 'used with 1 thread'));
+  out.push(sized('tfjs-wasm', join(tfDist, 'tfjs-backend-wasm-threaded-simd.wasm'), 'used with threads'));
+  const ortBin = join(dirname(require.resolve('onnxruntime-node')), '..', 'bin');
+  for (const napi of existsSync(ortBin) ? readdirSync(ortBin) : []) {
+    const dir = join(ortBin, napi, process.platform, process.arch);
+    for (const n of existsSync(dir) ? readdirSync(dir) : []) out.push(sized('ort-node', join(dir, n), 'native shared library, for reference'));
+  }
+  return out;
+}
+
+/** name -> { bytes, sha256 (12 hex), mtime } of every @cnn kernels binary */
+function cnnWasmFiles() {
+  const dir = dirname(CNN_WASM);
+  const out = {};
+  for (const name of existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.wasm')).sort() : []) {
+    const bytes = readFileSync(join(dir, name));
+    out[name] = { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex').slice(0, 12), mtime: statSync(join(dir, name)).mtime.toISOString() };
+  }
+  return out;
+}
+
+function environment(argv) {
+  const git = (...a) => {
+    try {
+      return execFileSync('git', a, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return null;
+    }
+  };
+  const version = (p) => {
+    try {
+      return JSON.parse(readFileSync(require.resolve(`${p}/package.json`), 'utf8')).version;
+    } catch {
+      return null;
+    }
+  };
+  return {
+    date: new Date().toISOString(),
+    command: `pnpm bench:peers${argv.length ? ' ' + argv.join(' ') : ''}`,
+    node: process.version,
+    cpu: `${cpus()[0]?.model ?? '?'} × ${cpus().length}`,
+    memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    loadavgStart: loadavg().map((x) => +x.toFixed(2)),
+    git: { commit: git('rev-parse', '--short', 'HEAD'), dirty: (git('status', '--porcelain', '--', 'packages', 'kernels-wasm') ?? '') !== '' },
+    cnnWasm: cnnWasmFiles(),
+    versions: {
+      'onnxruntime-web': version('onnxruntime-web'),
+      'onnxruntime-node': version('onnxruntime-node'),
+      '@tensorflow/tfjs-core': version('@tensorflow/tfjs-core'),
+      '@tensorflow/tfjs-backend-wasm': version('@tensorflow/tfjs-backend-wasm'),
+    },
+  };
+}
+
+function report(env, opts, rows, summary, sizes, macs) {
+  const lines = [];
+  lines.push('# @cnn vs peers: batch-1 forward pass, same weights');
+  lines.push('');
+  lines.push(`\`${env.command}\` — ${env.date}, Node ${env.node}, ${env.cpu}, load average ${env.loadavgStart.join(' ')} at start and ${env.loadavgEnd.join(' ')} at end. ` +
+    `@cnn ${env.git.commit}${env.git.dirty ? ' (working tree with uncommitted changes)' : ''}, kernels ${Object.entries(env.cnnWasm).map(([n, w]) => `${n} sha256 ${w.sha256}`).join(', ') || 'missing'}. ` +
+    (env.cnnWasmChanged ? `**The @cnn kernels binaries changed during the run (${env.cnnWasmChanged}); rows before and after differ in code.** ` : '') +
+    `Budget ${opts.budgetMs} ms of timed runs per engine per model, interleaved in rotating rounds; total ${(env.totalMs / 1000).toFixed(0)} s. ` +
+    'The machine is shared and noisy: compare rows of one run, not numbers across runs.');
+  lines.push('');
+  lines.push('## Summary: @cnn time ÷ best web peer time (min ms; > 1 means @cnn is slower)');
+  lines.push('');
+  lines.push(mdTable(
+    ['model', 'GMACs', '@cnn', '@cnn ms', 'best web peer (same threads)', 'peer ms', '**@cnn ÷ best web**', '÷ best web, any threads', '÷ ort-node (same threads)'],
+    summary.map((s) => [s.model, f(macs[s.model] / 1e9, 2), s.ours, ms(s.oursMin), s.bestWeb ?? '–', ms(s.bestWebMin), s.ratioVsBestWeb ? `**${f(s.ratioVsBestWeb, 2)}**` : '–',
+      s.ratioVsBestWebAnyThreads ? `${f(s.ratioVsBestWebAnyThreads, 2)} (${s.bestWebAnyThreads})` : '–', s.ratioVsNative ? f(s.ratioVsNative, 2) : '–']),
+  ));
+  if (summary.length === 0) lines.push('', '(No @cnn engine produced timings in this run: see the failures below.)');
+  lines.push('');
+  lines.push('## All engines');
+  lines.push('');
+  lines.push('check: logits vs torchvision on the same weights, max|diff| / max|ref| (must be ≤ 1e-4; tfjs runs the same counter weights loaded by torchvision key). ' +
+    'spread: interquartile range / median. cpu/wall: process CPU time ÷ wall time over the timed runs (≈ threads kept busy). ' +
+    'first: engine start + model compile/session + first run, weights already in memory. peak RSS: the child process\'s maxRSS (one engine, one model).');
+  lines.push('');
+  lines.push(mdTable(
+    ['model', 'engine', 'thr', 'check', 'min ms', 'median ms', 'spread %', 'runs', 'GFLOP/s', 'cpu/wall', 'first ms', 'peak RSS MiB'],
+    rows.map((r) => r.error && !r.stats
+      ? [r.model, r.label, String(r.threads), r.check ? `✗ ${r.check.rel?.toExponential(1)}` : '✗', '–', '–', '–', '–', '–', '–', ms(r.firstMs), `failed: ${r.error.slice(0, 120).replace(/\|/g, '/')}`]
+      : [r.model, r.label, r.note ? `${r.threads} (ran 1)` : String(r.threads), `✓ ${r.check.rel.toExponential(1)}`, ms(r.stats.min), ms(r.stats.median), f(r.stats.spreadPct), String(r.stats.runs), f(r.gflops), f(r.cpuPerWall, 2), ms(r.firstMs), f(r.peakRssMiB, 0)]),
+    ['l', 'l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+  ));
+  lines.push('');
+  lines.push('## WebAssembly binary per engine');
+  lines.push('');
+  lines.push(mdTable(['engine', 'file', 'bytes', 'gzip -9 bytes', 'note'],
+    sizes.map((s) => [s.engine, `\`${s.file}\``, s.missing ? 'missing' : s.bytes.toLocaleString('en-US'), s.missing ? '–' : s.gzipBytes.toLocaleString('en-US'), s.note ?? '']),
+    ['l', 'l', 'r', 'r', 'l']));
+  lines.push('');
+  return lines.join('\n');
+}
+
+// ------------------------------------------------------------------------------------------------
+
+async function main() {
+  const argv = process.argv.slice(2).filter((a) => a !== '--');
+  const opts = parseArgs(argv);
+  if (opts.help) return console.log(USAGE);
+  const cnnThreads = cnnHasThreadsOption();
+  const defaultEngines = ['cnn-wasm@1', ...(cnnThreads ? ['cnn-wasm@2'] : []), 'ort-web@1', 'ort-web@2', 'tfjs-wasm@1', 'ort-node@1', 'ort-node@2'];
+  if (opts.list) {
+    console.log(`models: ${ALL_MODELS.join(', ')}\nengines: ${Object.keys(ENGINES).join(', ')}\ndefault engine specs: ${defaultEngines.join(', ')}`);
+    return;
+  }
+  const specs = (opts.engines ?? defaultEngines).map(parseEngineSpec);
+  for (const s of specs) {
+    if (s.engine === 'cnn-wasm' && s.threads > 1 && !cnnThreads) {
+      throw new Error(`${s.id}: the @cnn wasm backend has no 'threads' option yet (WasmBackendOptions in packages/kernels/src/wasm/backend.ts)`);
+    }
+  }
+  const missing = opts.models.filter((m) => !existsSync(join(MODELS_DIR, `${m}.onnx`)) || !existsSync(join(MODELS_DIR, `${m}.logits.json`)));
+  if (missing.length) {
+    console.error(`missing benchmarks/models/<name>.onnx / .logits.json for ${missing.join(', ')}. Export them first:\n  /usr/bin/python3 tools/onnx/export.py ${missing.join(' ')}`);
+    process.exit(2);
+  }
+  const cnnWasmDir = dirname(CNN_WASM);
+  if (specs.some((s) => s.engine === 'cnn-wasm') && !(existsSync(cnnWasmDir) && readdirSync(cnnWasmDir).some((n) => n.endsWith('.wasm')))) {
+    console.error(`no wasm kernels in ${relative(ROOT, cnnWasmDir)}: build them with packages/kernels/build.sh`);
+    process.exit(2);
+  }
+  const t0 = performance.now();
+  const env = environment(argv);
+  const bundle = await bundleCnn();
+  const lib = await import(bundle);
+  const macs = Object.fromEntries(opts.models.map((m) => [m, lib.MODELS[m]().summary().totalMultiplyAdds]));
+  const ctx = { bundle, macs, cnnThreads };
+  const log = (s) => console.log(s);
+  log(`${env.command}\n${env.cpu}, Node ${env.node}, load average ${env.loadavgStart.join(' ')}; engines ${specs.map((s) => s.id).join(', ')}; budget ${opts.budgetMs} ms per engine per model`);
+  const rows = [];
+  const wasmStamp = () => JSON.stringify(Object.entries(cnnWasmFiles()).map(([n, w]) => [n, w.sha256]));
+  const stampAtStart = wasmStamp();
+  for (const model of opts.models) {
+    if (!env.cnnWasmChanged && wasmStamp() !== stampAtStart) {
+      env.cnnWasmChanged = `before ${model}`;
+      log(`  warning: the @cnn kernels binaries changed (rebuilt) before ${model}`);
+    }
+    const ref = JSON.parse(readFileSync(join(MODELS_DIR, `${model}.logits.json`), 'utf8'));
+    if (ref.macs !== macs[model]) log(`  note: torchvision counts ${ref.macs} multiply-adds for ${model}, @cnn ${macs[model]}`);
+    log(`${model} (${(macs[model] / 1e9).toFixed(2)} GMACs)`);
+    const t = performance.now();
+    const modelRows = await benchModel(model, specs, opts, ctx, log);
+    rows.push(...modelRows);
+    for (const r of modelRows.filter((x) => x.stats)) {
+      log(`  ${r.id.padEnd(12)} min ${ms(r.stats.min).padStart(6)} ms  median ${ms(r.stats.median).padStart(6)} ms  spread ${f(r.stats.spreadPct).padStart(5)} %  runs ${String(r.stats.runs).padStart(3)}  cpu/wall ${f(r.cpuPerWall, 2)}  peak ${f(r.peakRssMiB, 0)} MiB`);
+    }
+    log(`  (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+  }
+  if (!env.cnnWasmChanged && wasmStamp() !== stampAtStart) env.cnnWasmChanged = 'during the last model';
+  env.loadavgEnd = loadavg().map((x) => +x.toFixed(2));
+  env.totalMs = performance.now() - t0;
+  const summary = summarise(rows);
+  const sizes = binarySizes();
+  const md = report(env, opts, rows, summary, sizes, macs);
+  console.log(`\n${md}`);
+  if (opts.out) {
+    mkdirSync(dirname(opts.out), { recursive: true });
+    writeFileSync(`${opts.out}.md`, md);
+    writeFileSync(`${opts.out}.json`, `${JSON.stringify({ environment: env, options: { ...opts, out: undefined }, macs, summary, rows, binaries: sizes }, null, 1)}\n`);
+    console.log(`wrote ${relative(process.cwd(), opts.out)}.md and .json`);
+  }
+  const failed = rows.filter((r) => r.error);
+  if (failed.length) {
+    console.error(`${failed.length} engine/model pair(s) failed: ${failed.map((r) => `${r.model}/${r.id}`).join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e) => {
+    console.error(e?.stack ?? e);
+    process.exit(1);
+  });
+}
