@@ -1,0 +1,133 @@
+// Checks a plan before any GPU work, so a kernel never sees inconsistent shapes and errors
+// name the op, the field, what was expected and what was found.
+import { ACTIVATIONS, ShapeError, type ExecutionPlan, type PlanOp, type Slot } from '@cnn/core';
+
+function fail(where: string, message: string): never {
+  throw new ShapeError(`${where}: ${message}`);
+}
+
+const isCount = (v: number, min: number) => Number.isInteger(v) && v >= min;
+
+function checkSlot(where: string, name: string, s: Slot, arenaSize: number): void {
+  if (!s || !Array.isArray(s.shape) || s.shape.length !== 4 || !s.shape.every((d) => isCount(d, 1))) {
+    fail(where, `${name} shape must be four positive integers [n, h, w, c], got ${JSON.stringify(s?.shape)}`);
+  }
+  const size = s.shape[0] * s.shape[1] * s.shape[2] * s.shape[3];
+  if (s.size !== size) fail(where, `${name} size ${s.size} does not match its shape [${s.shape.join(', ')}] (${size})`);
+  if (!isCount(s.offset, 0) || s.offset + s.size > arenaSize) {
+    fail(where, `${name} [${s.offset}, ${s.offset + s.size}) lies outside the arena of ${arenaSize} floats`);
+  }
+}
+
+function checkPair(where: string, name: string, v: readonly number[], min: number): void {
+  if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => isCount(x, min))) {
+    fail(where, `${name} must be two integers >= ${min}, got ${JSON.stringify(v)}`);
+  }
+}
+
+function checkLength(where: string, name: string, got: ArrayLike<number> | undefined, expected: number, how: string): void {
+  if (!(got instanceof Float32Array)) fail(where, `${name} must be a Float32Array`);
+  if (got.length !== expected) fail(where, `${name} has ${got.length} floats, expected ${expected} (${how})`);
+}
+
+function sameSize(where: string, a: Slot, b: Slot, names: string): void {
+  if (a.size !== b.size) fail(where, `${names} sizes differ (${a.size} vs ${b.size})`);
+}
+
+function validateOp(op: PlanOp, i: number, arenaSize: number): void {
+  const where = `plan.ops[${i}] (${op.kind})`;
+  const slots: [string, Slot][] = op.kind === 'add' ? [['a', op.a], ['b', op.b], ['output', op.output]] : [['input', op.input], ['output', op.output]];
+  if (op.kind === 'scaleChannels') slots.push(['scale', op.scale]);
+  if ((op.kind === 'conv2d' || op.kind === 'linear') && op.residual) slots.push(['residual', op.residual]);
+  for (const [name, slot] of slots) checkSlot(where, name, slot, arenaSize);
+  if ('activation' in op && !ACTIVATIONS.includes(op.activation)) {
+    fail(where, `unknown activation '${op.activation}' (expected one of ${ACTIVATIONS.join(', ')})`);
+  }
+  if ((op.kind === 'conv2d' || op.kind === 'linear') && op.residual) sameSize(where, op.residual, op.output, 'residual and output');
+  switch (op.kind) {
+    case 'conv2d': {
+      const [n, , , inC] = op.input.shape;
+      const [on, , , outC] = op.output.shape;
+      if (on !== n) fail(where, `output batch ${on} differs from input batch ${n}`);
+      checkPair(where, 'kernel', op.kernel, 1);
+      checkPair(where, 'stride', op.stride, 1);
+      checkPair(where, 'dilation', op.dilation, 1);
+      checkPair(where, 'padding', op.padding, 0);
+      if (!isCount(op.groups, 1) || inC % op.groups !== 0 || outC % op.groups !== 0) {
+        fail(where, `groups ${op.groups} must divide inC ${inC} and outC ${outC}`);
+      }
+      const inCg = inC / op.groups;
+      checkLength(where, 'weight', op.weight, outC * inCg * op.kernel[0] * op.kernel[1], `[outC ${outC}, inC/groups ${inCg}, ${op.kernel.join(', ')}]`);
+      checkLength(where, 'bias', op.bias, outC, `outC ${outC}`);
+      return;
+    }
+    case 'linear': {
+      const n = op.input.shape[0];
+      if (op.output.shape[0] !== n) fail(where, `output batch ${op.output.shape[0]} differs from input batch ${n}`);
+      const inF = op.input.size / n;
+      const outF = op.output.size / n;
+      checkLength(where, 'weight', op.weight, outF * inF, `[outF ${outF}, inF ${inF}]`);
+      checkLength(where, 'bias', op.bias, outF, `outF ${outF}`);
+      return;
+    }
+    case 'pool2d':
+      checkPair(where, 'kernel', op.kernel, 1);
+      checkPair(where, 'stride', op.stride, 1);
+      checkPair(where, 'padding', op.padding, 0);
+      if (op.mode !== 'max' && op.mode !== 'avg') fail(where, `mode must be 'max' or 'avg', got '${op.mode}'`);
+    // falls through: pooling keeps batch and channels
+    case 'adaptiveAvgPool2d':
+      if (op.output.shape[0] !== op.input.shape[0] || op.output.shape[3] !== op.input.shape[3]) {
+        fail(where, `output [${op.output.shape.join(', ')}] must keep the batch and channels of input [${op.input.shape.join(', ')}]`);
+      }
+      return;
+    case 'add':
+      sameSize(where, op.a, op.output, 'a and output');
+      sameSize(where, op.b, op.output, 'b and output');
+      return;
+    case 'channelAffine':
+      sameSize(where, op.input, op.output, 'input and output');
+      checkLength(where, 'scale', op.scale, op.input.shape[3], `channels ${op.input.shape[3]}`);
+      checkLength(where, 'shift', op.shift, op.input.shape[3], `channels ${op.input.shape[3]}`);
+      return;
+    case 'activation':
+      sameSize(where, op.input, op.output, 'input and output');
+      return;
+    case 'copyChannels': {
+      const inC = op.input.shape[3];
+      const outC = op.output.shape[3];
+      if (op.input.size / inC !== op.output.size / outC) fail(where, `input has ${op.input.size / inC} pixels, output ${op.output.size / outC}`);
+      if (!isCount(op.channelOffset, 0) || op.channelOffset + inC > outC) {
+        fail(where, `channels [${op.channelOffset}, ${op.channelOffset + inC}) do not fit output channels ${outC}`);
+      }
+      return;
+    }
+    case 'scaleChannels':
+      sameSize(where, op.input, op.output, 'input and output');
+      if (op.scale.size !== op.input.shape[0] * op.input.shape[3]) {
+        fail(where, `scale [${op.scale.shape.join(', ')}] must be [${op.input.shape[0]}, 1, 1, ${op.input.shape[3]}]`);
+      }
+      return;
+    case 'layerNorm':
+      sameSize(where, op.input, op.output, 'input and output');
+      checkLength(where, 'weight', op.weight, op.input.shape[3], `channels ${op.input.shape[3]}`);
+      checkLength(where, 'bias', op.bias, op.input.shape[3], `channels ${op.input.shape[3]}`);
+      if (!(op.eps >= 0)) fail(where, `eps must be >= 0, got ${op.eps}`);
+      return;
+    case 'localResponseNorm':
+      sameSize(where, op.input, op.output, 'input and output');
+      if (!isCount(op.size, 1)) fail(where, `size must be a positive integer, got ${op.size}`);
+      if (![op.alpha, op.beta, op.k].every(Number.isFinite)) fail(where, 'alpha, beta and k must be finite');
+      return;
+    default:
+      fail(where, `unsupported op kind '${(op as { kind: string }).kind}'`);
+  }
+}
+
+export function validatePlan(plan: ExecutionPlan): void {
+  if (!isCount(plan.arenaSize, 0)) fail('plan', `arenaSize must be a non-negative integer, got ${plan.arenaSize}`);
+  checkSlot('plan.input', 'input', plan.input, plan.arenaSize);
+  if (plan.outputs.length === 0) fail('plan.outputs', 'at least one output is required');
+  plan.outputs.forEach((s, i) => checkSlot(`plan.outputs[${i}]`, 'output', s, plan.arenaSize));
+  plan.ops.forEach((op, i) => validateOp(op, i, plan.arenaSize));
+}
