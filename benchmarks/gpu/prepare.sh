@@ -27,7 +27,7 @@ fi
 # 3. The Vulkan loader, for a machine that has the NVIDIA driver but no libvulkan.so.1.
 if ! ls "$CARRY"/debs/libvulkan1_*.deb >/dev/null 2>&1; then
   APT_OPTS=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64)
-  (cd "$CARRY/debs" && apt-get "${APT_OPTS[@]}" download libvulkan1) || {
+  (cd "$CARRY/debs" && apt-get "${APT_OPTS[@]}" download libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libgles2 libopengl0) || {
     echo "apt-get download libvulkan1 failed: run apt-get update first" >&2
     exit 1
   }

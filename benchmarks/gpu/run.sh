@@ -30,10 +30,11 @@ if [ "$SMOKE" = 1 ]; then
   set -- --models resnet50,efficientnet_b0 --batches 1,2 --size 64 --reps 2 --budget 0 "$@"
 else
   # The loader: the machine's own, else the carried Debian one (unpacked over /, as the device notes say).
-  if ! ldconfig -p | grep -q 'libvulkan\.so\.1 '; then
-    for f in "$CARRY"/debs/*.deb; do dpkg -x "$f" /; done
-    ldconfig
-  fi
+  # Always unpack the carried glvnd + Vulkan loader: the NVIDIA ICD (libGLX_nvidia) needs
+  # libGLdispatch from libglvnd0 even where a Vulkan loader is already installed (seen on an H200).
+  for f in "$CARRY"/debs/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+  export __EGL_VENDOR_LIBRARY_FILENAMES=${__EGL_VENDOR_LIBRARY_FILENAMES:-/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json}
   # The driver: point the loader at NVIDIA's ICD where none is registered in the usual places.
   NV_ICD=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   if [ -z "${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:-}" ] && [ -f "$NV_ICD" ] \
