@@ -12,7 +12,9 @@ use crate::simd::*;
 
 /// Output channels per microkernel tile: two f32x4 accumulators per pixel.
 pub const NR: usize = 8;
-/// Output pixels per microkernel tile (MR x 2 accumulators + 2 weight vectors + 1 splat).
+/// Output pixels per microkernel tile: MR x 2 accumulators + 2 weight vectors + 1 splat
+/// (+ 1 product temporary without FMA) fit the 15 vector registers V8 allocates on x64. With
+/// relaxed SIMD, 5x8 and 6x8 tiles measured 25-35% slower than 4x8 (spills), so both ISAs use 4.
 pub const MR: usize = 4;
 /// Pointer-table capacity in taps (7x7 = 49 fits; larger kernels refill it per block).
 const MAX_TAPS: usize = 64;
@@ -175,7 +177,7 @@ unsafe fn fill_row_table(
 /// 2 * MR f32x4 accumulators; per reduction step, one splatted input value per pixel times two
 /// f32x4 weight vectors. `$madd` is the instruction set's multiply-add.
 macro_rules! igemm_microkernel {
-    ($name:ident, mr = $mr:literal, madd = $madd:path) => {
+    ($name:ident, mr = $mr:tt, madd = $madd:path) => {
         /// acc[2p..2p+2] += sum over taps t and k of a[t][p][i] * w[t][i][0..8].
         #[inline(always)]
         unsafe fn $name(
@@ -204,14 +206,25 @@ macro_rules! igemm_microkernel {
     };
 }
 
+// One binary per ISA (build.sh), so each compiles only its own instance of the template.
 #[cfg(not(target_feature = "relaxed-simd"))]
 igemm_microkernel!(igemm_4x8_wasmsimd_splat, mr = 4, madd = madd_wasmsimd);
 #[cfg(not(target_feature = "relaxed-simd"))]
-use igemm_4x8_wasmsimd_splat as igemm_4x8;
+use igemm_4x8_wasmsimd_splat as igemm;
 #[cfg(target_feature = "relaxed-simd")]
 igemm_microkernel!(igemm_4x8_wasmrelaxedsimd_fma_splat, mr = 4, madd = madd_wasmrelaxedsimd);
 #[cfg(target_feature = "relaxed-simd")]
-use igemm_4x8_wasmrelaxedsimd_fma_splat as igemm_4x8;
+use igemm_4x8_wasmrelaxedsimd_fma_splat as igemm;
+
+/// See `bench_igemm_peak` in lib.rs.
+pub unsafe fn bench_igemm_l1(table: *const f32, k: usize, iters: usize) -> f32 {
+    let ind = [table; MR];
+    let mut acc = [f32x4_splat(0.0); 2 * MR];
+    for _ in 0..iters {
+        igemm(&mut acc, ind.as_ptr(), 1, k, table.add(k));
+    }
+    acc.iter().map(|v| hsum(*v)).sum()
+}
 
 /// Epilogue: + residual, activation, store the valid pixels and `nc` valid channels.
 #[inline(always)]
@@ -292,6 +305,7 @@ impl Conv2dArgs {
 
 /// y = act(conv(x, W) + bias (+ residual)) for pixel tiles [tiles.0, tiles.1) and weight
 /// blocks [blocks.0, blocks.1) (block j is group j / blocks-per-group).
+#[inline(never)]
 pub unsafe fn conv2d_nhwc_f32(a: &Conv2dArgs, tiles: (usize, usize), blocks: (usize, usize)) {
     let x = a.x as *const f32;
     let y = a.y as *mut f32;
@@ -371,13 +385,13 @@ pub unsafe fn conv2d_nhwc_f32(a: &Conv2dArgs, tiles: (usize, usize), blocks: (us
                 let mut acc: [v128; 2 * MR] =
                     core::array::from_fn(|i| if i % 2 == 0 { b0 } else { b1 });
                 if let Some((table_taps, tap_k)) = table {
-                    igemm_4x8(&mut acc, ind.as_ptr(), table_taps, tap_k, wb.add(NR));
+                    igemm(&mut acc, ind.as_ptr(), table_taps, tap_k, wb.add(NR));
                 } else {
                     let mut t0 = 0;
                     while t0 < taps {
                         let t1 = (t0 + MAX_TAPS).min(taps);
                         fill_pointer_table(&mut ind, &geo, x_group, zeros, &rows, t0, t1);
-                        igemm_4x8(&mut acc, ind.as_ptr(), t1 - t0, k, wb.add(NR + t0 * k * NR));
+                        igemm(&mut acc, ind.as_ptr(), t1 - t0, k, wb.add(NR + t0 * k * NR));
                         t0 = t1;
                     }
                 }

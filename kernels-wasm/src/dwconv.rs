@@ -1,8 +1,14 @@
-//! Depthwise convolution (groups == in_c == out_c), vectorised over channels: each output
-//! pixel accumulates 8 channels per step in two f32x4 registers; padded taps are skipped.
+//! Depthwise convolution (groups == in_c == out_c), vectorised over channels; padded taps
+//! are skipped. Per output row and block of 8 channels, the columns whose window does not
+//! clip take one of two microkernel families, both generated from templates per ISA:
+//! - 3x3 and 5x5, stride 1: row tiles (`dwconv_rowtile_4c_*`), 8 or 6 pixels x 4 channels,
+//!   each input column loaded once per kernel row and the row's weights held in registers;
+//! - other shapes: strips (`dwconv_4x8_*`), 4 pixels x 8 channels sharing each weight load.
+//! Columns at the row's ends (clipped windows) go one pixel at a time.
 //!
 //! Packed weights, built once by `dwconv2d_pack_weights`, per block cb of 8 channels
 //! (tails zero-filled): [bias: 8][tap = ky*kw + kx][8 channels]
+use crate::activation;
 use crate::conv::store_tile_8;
 use crate::simd::*;
 
@@ -86,24 +92,30 @@ const P: usize = 4;
 /// first valid one (`origin` and `w` point at it) and all `$kw` columns (unrolled when `$kw`
 /// is a literal), each weight pair shared by the P pixels.
 macro_rules! dwconv_strip_microkernel {
-    ($name:ident, kw = $kw:expr, madd = $madd:path) => {
+    ($name:ident, kw = any, madd = $madd:path) => {
+        dwconv_strip_microkernel!(@body $name, |kw| kw, $madd);
+    };
+    ($name:ident, kw = $kw:literal, madd = $madd:path) => {
+        dwconv_strip_microkernel!(@body $name, |_kw| $kw, $madd);
+    };
+    (@body $name:ident, |$kw_param:ident| $kw:expr, $madd:path) => {
         #[inline(always)]
-        unsafe fn $name(
+        pub unsafe fn $name(
             acc: &mut [v128; 2 * P],
             origin: *const f32,
             w: *const f32,
-            kw: usize,
+            $kw_param: usize,
             krows: usize,
             row_step: usize,
             pixel_step: usize,
             tap_step: usize,
         ) {
-            let _ = kw;
+            let kw: usize = $kw;
             let mut c = *acc;
             for ky in 0..krows {
                 let row = origin.add(ky * row_step);
-                let wrow = w.add(ky * $kw * CB);
-                for kx in 0..$kw {
+                let wrow = w.add(ky * kw * CB);
+                for kx in 0..kw {
                     let (w0, w1) = (load(wrow.add(kx * CB)), load(wrow.add(kx * CB + 4)));
                     let col = row.add(kx * tap_step);
                     for p in 0..P {
@@ -123,7 +135,7 @@ mod strips {
     use super::*;
     dwconv_strip_microkernel!(dwconv_4x8_3x3_wasmsimd, kw = 3, madd = madd_wasmsimd);
     dwconv_strip_microkernel!(dwconv_4x8_5x5_wasmsimd, kw = 5, madd = madd_wasmsimd);
-    dwconv_strip_microkernel!(dwconv_4x8_kxk_wasmsimd, kw = kw, madd = madd_wasmsimd);
+    dwconv_strip_microkernel!(dwconv_4x8_kxk_wasmsimd, kw = any, madd = madd_wasmsimd);
     pub use dwconv_4x8_3x3_wasmsimd as k3;
     pub use dwconv_4x8_5x5_wasmsimd as k5;
     pub use dwconv_4x8_kxk_wasmsimd as any;
@@ -133,7 +145,7 @@ mod strips {
     use super::*;
     dwconv_strip_microkernel!(dwconv_4x8_3x3_wasmrelaxedsimd_fma, kw = 3, madd = madd_wasmrelaxedsimd);
     dwconv_strip_microkernel!(dwconv_4x8_5x5_wasmrelaxedsimd_fma, kw = 5, madd = madd_wasmrelaxedsimd);
-    dwconv_strip_microkernel!(dwconv_4x8_kxk_wasmrelaxedsimd_fma, kw = kw, madd = madd_wasmrelaxedsimd);
+    dwconv_strip_microkernel!(dwconv_4x8_kxk_wasmrelaxedsimd_fma, kw = any, madd = madd_wasmrelaxedsimd);
     pub use dwconv_4x8_3x3_wasmrelaxedsimd_fma as k3;
     pub use dwconv_4x8_5x5_wasmrelaxedsimd_fma as k5;
     pub use dwconv_4x8_kxk_wasmrelaxedsimd_fma as any;
@@ -162,9 +174,128 @@ unsafe fn dw_pixel(
     }
 }
 
+/// Generates the row-tile microkernel of a depthwise `KW`-wide, stride-`S` (dilation 1)
+/// convolution from the one template: P adjacent output pixels x 4 channels (one f32x4 each).
+/// Each input column of a kernel row is loaded once and feeds every pixel whose window covers
+/// it, with that row's KW weights held in registers: (P - 1) S + KW loads instead of P KW.
+macro_rules! dwconv_rowtile_microkernel {
+    ($name:ident, madd = $madd:path) => {
+        #[inline(always)]
+        pub unsafe fn $name<const P: usize, const KW: usize, const S: usize>(
+            origin: *const f32,
+            w: *const f32,
+            bias: v128,
+            krows: usize,
+            row_step: usize,
+            c: usize,
+        ) -> [v128; P] {
+            let mut acc = [bias; P];
+            for ky in 0..krows {
+                let row = origin.add(ky * row_step);
+                let wr = w.add(ky * KW * CB);
+                let wv: [v128; KW] = core::array::from_fn(|kx| load(wr.add(kx * CB)));
+                for j in 0..(P - 1) * S + KW {
+                    let xv = load(row.add(j * c));
+                    for kx in 0..KW {
+                        if j >= kx && (j - kx) % S == 0 && (j - kx) / S < P {
+                            let p = (j - kx) / S;
+                            acc[p] = $madd(acc[p], xv, wv[kx]);
+                        }
+                    }
+                }
+            }
+            acc
+        }
+    };
+}
+
+#[cfg(not(target_feature = "relaxed-simd"))]
+dwconv_rowtile_microkernel!(dwconv_rowtile_4c_wasmsimd, madd = madd_wasmsimd);
+#[cfg(not(target_feature = "relaxed-simd"))]
+use dwconv_rowtile_4c_wasmsimd as rowtile;
+#[cfg(target_feature = "relaxed-simd")]
+dwconv_rowtile_microkernel!(dwconv_rowtile_4c_wasmrelaxedsimd_fma, madd = madd_wasmrelaxedsimd);
+#[cfg(target_feature = "relaxed-simd")]
+use dwconv_rowtile_4c_wasmrelaxedsimd_fma as rowtile;
+
+/// Epilogue of a row tile: + residual, activation, store `nc` (1..=4) channels of each pixel.
+/// Not inlined: one copy of the activation code serves every tile shape.
+#[inline(never)]
+unsafe fn store_rowtile(
+    acc: &[v128],
+    y: *mut f32,
+    residual: *const f32,
+    off: usize,
+    c: usize,
+    nc: usize,
+    act: u32,
+) {
+    for (p, &v) in acc.iter().enumerate() {
+        let o = off + p * c;
+        let mut v = v;
+        if !residual.is_null() {
+            v = f32x4_add(v, load(residual.add(o)));
+        }
+        store_partial(y.add(o), activation::apply(v, act), nc);
+    }
+}
+
+/// Row tiles of P pixels over both 4-channel halves of a block (the second half finds the
+/// first one's cache lines in L1), from column `ox` while P fit before `ox1`; returns the
+/// first column left over.
+#[inline(always)]
+unsafe fn rowtiles<const P: usize, const KW: usize, const S: usize>(
+    mut ox: usize,
+    ox1: usize,
+    t: &RowTiles,
+) -> usize {
+    while ox + P <= ox1 {
+        let origin = t.x.wrapping_add(ox * t.pixel_step);
+        let off = (t.out_row + ox) * t.c + t.ch0;
+        for half in 0..t.halves {
+            let acc = rowtile::<P, KW, S>(origin.add(4 * half), t.w.add(4 * half), t.bias[half], t.krows, t.row_step, t.c);
+            store_rowtile(&acc, t.y, t.residual, off + 4 * half, t.c, t.nc - 4 * half, t.act);
+        }
+        ox += P;
+    }
+    ox
+}
+
+/// What the row tiles of one output row and one 8-channel block share. `x` is the input
+/// under the first valid tap of output column 0 (which may itself lie left of the image:
+/// only interior columns are ever added to it).
+struct RowTiles {
+    x: *const f32,
+    w: *const f32,
+    bias: [v128; 2],
+    halves: usize,
+    krows: usize,
+    row_step: usize,
+    pixel_step: usize,
+    c: usize,
+    out_row: usize,
+    /// the block's first channel
+    ch0: usize,
+    y: *mut f32,
+    residual: *const f32,
+    nc: usize,
+    act: u32,
+}
+
+/// The interior columns [ox0, ox1) of one output row and block: tiles of PB pixels, then
+/// 4, 2 and 1.
+#[inline(always)]
+unsafe fn rowtile_run<const PB: usize, const KW: usize, const S: usize>(ox0: usize, ox1: usize, t: &RowTiles) {
+    let ox = rowtiles::<PB, KW, S>(ox0, ox1, t);
+    let ox = rowtiles::<4, KW, S>(ox, ox1, t);
+    let ox = rowtiles::<2, KW, S>(ox, ox1, t);
+    rowtiles::<1, KW, S>(ox, ox1, t);
+}
+
 /// y = act(depthwise_conv(x, W) + bias (+ residual)) for output rows [rows.0, rows.1) (over
 /// the batch) and 8-channel blocks [blocks.0, blocks.1). Padded taps are skipped: only the
 /// pixels at a row's ends take the clipped per-pixel path, the rest go P at a time.
+#[inline(never)]
 pub unsafe fn dwconv2d_nhwc_f32(a: &DwConv2dArgs, rows: (usize, usize), blocks: (usize, usize)) {
     let x = a.x as *const f32;
     let y = a.y as *mut f32;
@@ -196,6 +327,9 @@ pub unsafe fn dwconv2d_nhwc_f32(a: &DwConv2dArgs, rows: (usize, usize), blocks: 
     let tap_step = dw as usize * c;
     let pixel_step = sw as usize * c;
     let kw_u = kw as usize;
+    // 3x3 and 5x5, stride 1, no dilation, rows of 8+ interior pixels: the row-tile
+    // microkernels. (With stride 2, or on 7-pixel rows, the 8-channel strips measured faster.)
+    let rowtile_shape = (kw == 3 || kw == 5) && dw == 1 && sw == 1 && ox_hi >= ox_lo + 8;
     for r in rows.0..rows.1 {
         let b = r / out_h;
         let oy = r - b * out_h;
@@ -218,8 +352,36 @@ pub unsafe fn dwconv2d_nhwc_f32(a: &DwConv2dArgs, rows: (usize, usize), blocks: 
             };
             let wt = wt.add(ky0 * kw_u * CB);
             let krows = ky1 - ky0;
+            let rowtiles = rowtile_shape && krows > 0;
             let mut ox = 0;
             while ox < out_w {
+                if rowtiles && ox == ox_lo && ox_lo < ox_hi {
+                    let t = RowTiles {
+                        // Column 0's origin, offset by whole pixels: computed with wrapping
+                        // arithmetic, then only ever moved back inside the image.
+                        x: xb.wrapping_offset((iy * in_w - pl) * c as isize),
+                        w: wt,
+                        bias: [b0, b1],
+                        halves: if nc > 4 { 2 } else { 1 },
+                        krows,
+                        row_step,
+                        pixel_step,
+                        c,
+                        out_row,
+                        ch0: cb * CB,
+                        y,
+                        residual,
+                        nc,
+                        act: a.activation,
+                    };
+                    if kw_u == 3 {
+                        rowtile_run::<8, 3, 1>(ox_lo, ox_hi, &t);
+                    } else {
+                        rowtile_run::<6, 5, 1>(ox_lo, ox_hi, &t);
+                    }
+                    ox = ox_hi;
+                    continue;
+                }
                 if ox >= ox_lo && ox + P <= ox_hi {
                     let mut acc: [v128; 2 * P] = core::array::from_fn(|i| if i % 2 == 0 { b0 } else { b1 });
                     if krows > 0 {

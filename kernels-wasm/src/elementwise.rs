@@ -14,6 +14,7 @@ pub struct AddArgs {
 }
 
 /// y = act(a + b) over floats [range.0, range.1) (y may alias a or b; range.0 % 4 == 0).
+#[inline(never)]
 pub unsafe fn add_f32(args: &AddArgs, range: (usize, usize)) {
     let (a, b, y) = (args.a as *const f32, args.b as *const f32, args.y as *mut f32);
     let mut i = range.0;
@@ -36,6 +37,7 @@ pub struct ChannelAffineArgs {
 }
 
 /// y = act(x * scale[c] + shift[c]) over NHWC pixels [range.0, range.1).
+#[inline(never)]
 pub unsafe fn channel_affine_f32(a: &ChannelAffineArgs, range: (usize, usize)) {
     let (x, y) = (a.x as *const f32, a.y as *mut f32);
     let (scale, shift) = (a.scale as *const f32, a.shift as *const f32);
@@ -60,6 +62,7 @@ pub struct ActivationArgs {
 }
 
 /// y = act(x) over floats [range.0, range.1) (y may alias x; range.0 % 4 == 0).
+#[inline(never)]
 pub unsafe fn activation_f32(a: &ActivationArgs, range: (usize, usize)) {
     let (x, y) = (a.x as *const f32, a.y as *mut f32);
     let mut i = range.0;
@@ -80,6 +83,7 @@ pub struct CopyChannelsArgs {
 }
 
 /// Copies pixels [range.0, range.1)'s `in_c` channels into channels [offset, offset + in_c) of y.
+#[inline(never)]
 pub unsafe fn copy_channels_nhwc(a: &CopyChannelsArgs, range: (usize, usize)) {
     let (x, y) = (a.x as *const f32, a.y as *mut f32);
     let (in_c, out_c) = (a.in_c as usize, a.out_c as usize);

@@ -1,11 +1,16 @@
 //! f32 SIMD kernels for the @cnn wasm backend, exported with a raw C ABI.
 //!
-//! JavaScript owns the memory layout: every pointer argument is a byte offset into this
-//! module's linear memory, and every tensor is NHWC float32. Kernels never allocate, and
-//! they assume the caller validated shapes and left at least 64 bytes of readable slack
-//! after the last tensor (channel tails are computed with full-width loads whose extra
-//! lanes are discarded, never stored).
+//! JavaScript owns the memory layout: every pointer argument is a byte offset into linear
+//! memory, and every tensor is NHWC float32. Kernels never allocate, and they assume the
+//! caller validated shapes and left at least 64 bytes of readable slack after the last
+//! tensor (channel tails are computed with full-width loads whose extra lanes are discarded,
+//! never stored).
+//!
+//! One source, four binaries (packages/kernels/build.sh): baseline simd128 or relaxed SIMD
+//! (`fmadd` and the microkernels named `*_wasmrelaxedsimd_fma`), each single-threaded
+//! (own memory) or threaded (+atomics, imported shared memory, `threads`).
 #![no_std]
+#![cfg_attr(target_feature = "atomics", feature(stdarch_wasm_atomic_wait))]
 
 mod activation;
 mod conv;
@@ -13,16 +18,33 @@ mod dwconv;
 mod elementwise;
 mod linear;
 mod normalization;
+mod plan;
 mod pool;
 mod simd;
+#[cfg(target_feature = "atomics")]
+mod threads;
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     core::arch::wasm32::unreachable()
 }
 
-/// ABI version, bumped whenever an export's signature or a packed layout changes.
+/// ABI version, bumped whenever an export's signature, a descriptor or a packed layout changes.
 #[no_mangle]
 pub extern "C" fn cnn_kernels_abi_version() -> u32 {
-    1
+    2
+}
+
+/// What this binary was built with: bit 0 relaxed SIMD, bit 1 threads.
+#[no_mangle]
+pub extern "C" fn cnn_kernels_features() -> u32 {
+    (cfg!(target_feature = "relaxed-simd") as u32) | ((cfg!(target_feature = "atomics") as u32) << 1)
+}
+
+/// The compute ceiling this binary reaches on one thread, for benchmarks: the igemm 4x8
+/// microkernel on L1-resident operands (4 rows of `k` floats from `table`, then k x 8 weights),
+/// `iters` times; 64 k flops per round. Returns a value that keeps the work alive.
+#[no_mangle]
+pub unsafe extern "C" fn bench_igemm_peak(table: *const f32, k: u32, iters: u32) -> f32 {
+    conv::bench_igemm_l1(table, k as usize, iters as usize)
 }

@@ -21,6 +21,7 @@ pub struct LinearArgs {
 }
 
 /// Output rows [rows.0, rows.1) of every batch row (rows.0 a multiple of 4).
+#[inline(never)]
 pub unsafe fn linear_f32(a: &LinearArgs, rows: (usize, usize)) {
     let (x, y, residual) = (a.x as *const f32, a.y as *mut f32, a.residual as *const f32);
     let (weight, bias) = (a.weight as *const f32, a.bias as *const f32);

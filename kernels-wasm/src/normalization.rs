@@ -15,6 +15,7 @@ pub struct ScaleChannelsArgs {
 }
 
 /// y[b, p, c] = x[b, p, c] * scale[b, c] for pixels [range.0, range.1) of all n * pixels.
+#[inline(never)]
 pub unsafe fn scale_channels_f32(a: &ScaleChannelsArgs, range: (usize, usize)) {
     let (x, scale, y) = (a.x as *const f32, a.scale as *const f32, a.y as *mut f32);
     let (pixels, c) = (a.pixels as usize, a.channels as usize);
@@ -45,6 +46,7 @@ pub struct LayerNormArgs {
 }
 
 /// Pixels [range.0, range.1).
+#[inline(never)]
 pub unsafe fn layer_norm_f32(a: &LayerNormArgs, range: (usize, usize)) {
     let (x, y) = (a.x as *const f32, a.y as *mut f32);
     let (gamma, beta, eps, activation) = (a.gamma as *const f32, a.beta as *const f32, a.eps, a.activation);
@@ -101,6 +103,7 @@ pub struct LocalResponseNormArgs {
 }
 
 /// Pixels [range.0, range.1).
+#[inline(never)]
 pub unsafe fn local_response_norm_f32(a: &LocalResponseNormArgs, range: (usize, usize)) {
     let (x, y) = (a.x as *const f32, a.y as *mut f32);
     let (size, alpha, beta, k) = (a.size, a.alpha, a.beta, a.k);

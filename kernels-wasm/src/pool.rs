@@ -84,10 +84,12 @@ unsafe fn pool2d(mode: Mode, a: &Pool2dArgs, rows: (usize, usize)) {
     }
 }
 
+#[inline(never)]
 pub unsafe fn maxpool2d_nhwc(a: &Pool2dArgs, rows: (usize, usize)) {
     pool2d(Mode::Max, a, rows)
 }
 
+#[inline(never)]
 pub unsafe fn avgpool2d_nhwc(a: &Pool2dArgs, rows: (usize, usize)) {
     pool2d(Mode::Avg { count_include_pad: a.count_include_pad != 0 }, a, rows)
 }
@@ -107,6 +109,7 @@ pub struct AdaptiveAvgPool2dArgs {
 
 /// PyTorch's AdaptiveAvgPool2d: output cell i spans [floor(i*H/oh), ceil((i+1)*H/oh)).
 /// Output rows [rows.0, rows.1) over the batch.
+#[inline(never)]
 pub unsafe fn adaptive_avgpool2d_nhwc(a: &AdaptiveAvgPool2dArgs, rows: (usize, usize)) {
     let (x, y) = (a.x as *const f32, a.y as *mut f32);
     let c = a.channels as usize;

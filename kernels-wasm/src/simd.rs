@@ -19,6 +19,7 @@ pub fn splat(x: f32) -> v128 {
 }
 
 /// acc + a * b as a multiply then an add (two roundings): baseline simd128.
+#[cfg_attr(target_feature = "relaxed-simd", allow(dead_code))]
 #[inline(always)]
 pub fn madd_wasmsimd(acc: v128, a: v128, b: v128) -> v128 {
     f32x4_add(acc, f32x4_mul(a, b))

@@ -1,32 +1,65 @@
 #!/usr/bin/env bash
-# Builds kernels-wasm (Rust, no_std, simd128) into packages/kernels/wasm/cnn_kernels.wasm.
-# Recipe: /work/shared/TOOLCHAIN.md section 7 (Debian cargo 1.96, build-std, wasm-ld-14, wasm-opt).
+# Builds kernels-wasm (Rust, no_std) into the four binaries of packages/kernels/wasm/, one
+# per variant the loader can pick (src/wasm/variants.ts):
+#   cnn_kernels.wasm                       simd                  simd128
+#   cnn_kernels-relaxed-simd.wasm          relaxed-simd          + relaxed-simd (FMA microkernels)
+#   cnn_kernels-simd-threads.wasm          simd-threads          + atomics, imported shared memory
+#   cnn_kernels-relaxed-simd-threads.wasm  relaxed-simd-threads  both
+# Recipe: /work/shared/TOOLCHAIN.md section 7 (Debian cargo 1.96, build-std, wasm-ld-14).
+# Usage: build.sh [variant...]   (default: all four)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 crate="$(cd "$here/../../kernels-wasm" && pwd)"
 out_dir="$here/wasm"
-out="$out_dir/cnn_kernels.wasm"
+target_root="${CARGO_TARGET_DIR:-$crate/target}"
+max_bytes=153600 # each binary must stay within 150 kB
 
 # Debian's cargo/rustc (1.96, with rust-src) must win over rustup's x86_64-only toolchains.
 export PATH="/usr/bin:$PATH"
 export RUSTC_BOOTSTRAP=1
-export RUSTFLAGS="-C target-feature=+simd128 -C linker=wasm-ld-14"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$crate/target}"
 
-# cargo finds .cargo/config.toml (the vendored-source replacement) from the working directory.
-cd "$crate"
-cargo build --release --offline \
-  --target wasm32-unknown-unknown -Z build-std=core,panic_abort
+threads_link="-C link-arg=--shared-memory -C link-arg=--import-memory \
+  -C link-arg=--max-memory=4294967296 -C link-arg=--export=__stack_pointer"
 
-raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/cnn_kernels.wasm"
-mkdir -p "$out_dir"
-# Skip wasm-opt when the optimised file is newer than cargo's output (cached rebuilds).
-if [[ ! -f "$out" || "$raw" -nt "$out" ]]; then
-  wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
-    --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types \
-    --strip-debug --strip-producers --strip-target-features \
-    "$raw" -o "$out.tmp"
+build_variant() {
+  local variant="$1" features file link=""
+  case "$variant" in
+    simd) features="+simd128"; file="cnn_kernels.wasm" ;;
+    relaxed-simd) features="+simd128,+relaxed-simd"; file="cnn_kernels-relaxed-simd.wasm" ;;
+    simd-threads) features="+simd128,+atomics,+bulk-memory,+mutable-globals"; link="$threads_link"
+      file="cnn_kernels-simd-threads.wasm" ;;
+    relaxed-simd-threads) features="+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals"
+      link="$threads_link"; file="cnn_kernels-relaxed-simd-threads.wasm" ;;
+    *) echo "build.sh: unknown variant '$variant'" >&2; exit 2 ;;
+  esac
+  local target_dir="$target_root/$variant"
+  # cargo finds .cargo/config.toml (the vendored-source replacement) from the working directory.
+  # Kernels need a few KiB of stack; 256 KiB instead of Rust's default 1 MiB keeps memory small.
+  # rustc warns that `atomics` is an unstable target feature (expected: TOOLCHAIN.md 7(b)).
+  (cd "$crate" && RUSTFLAGS="-C target-feature=$features -C linker=wasm-ld-14 -C link-arg=-zstack-size=262144 $link" \
+    CARGO_TARGET_DIR="$target_dir" cargo build --release --offline --quiet \
+    --target wasm32-unknown-unknown -Z build-std=core,panic_abort) 2>&1 |
+    { grep -v -e "unstable feature specified for \`-Ctarget-feature\`: \`atomics\`" \
+      -e 'this feature is not stably supported' -e '^ *|$' -e '^$' || true; } >&2
+  local raw="$target_dir/wasm32-unknown-unknown/release/cnn_kernels.wasm"
+  local out="$out_dir/$file"
+  # No wasm-opt: its -O3 inlines every kernel back into the plan runner's dispatch, one huge
+  # function that V8 compiled 30% slower (conv layers) than rustc's output, where each kernel
+  # stays its own function (kernels-wasm/src/plan.rs). It also cannot read relaxed SIMD
+  # (Debian's binaryen 108 predates the final opcodes). rustc's output is LTO'd and stripped.
+  cp "$raw" "$out.tmp"
   mv "$out.tmp" "$out"
-fi
-echo "cnn_kernels.wasm: $(wc -c <"$out") bytes"
+  local size
+  size=$(wc -c <"$out")
+  echo "$file ($variant): $size bytes"
+  if ((size > max_bytes)); then
+    echo "build.sh: $file is $size bytes, over the $max_bytes-byte budget" >&2
+    exit 1
+  fi
+}
+
+mkdir -p "$out_dir"
+variants=("$@")
+((${#variants[@]})) || variants=(simd relaxed-simd simd-threads relaxed-simd-threads)
+for v in "${variants[@]}"; do build_variant "$v"; done

@@ -1,6 +1,9 @@
 // The WebAssembly backend: lays out one wasm memory per executable as
-// [packed weights | activation arena | scratch], packs every weight once at compile time,
-// and runs a plan as a list of prepared kernel calls.
+// [worker stacks | thread control | op descriptors | packed weights | activation arena | zero row],
+// packs every weight once at compile time, writes one descriptor per op, and runs the whole plan
+// in one call into wasm (kernels-wasm/src/plan.rs), shared between threads on the threaded
+// binaries (kernels-wasm/src/threads.rs, workers.ts). Which binary runs is decided once per
+// backend by feature detection (loader.ts).
 import {
   activationCode,
   ShapeError,
@@ -11,13 +14,48 @@ import {
   type PlanOp,
   type Slot,
 } from '@cnn/core';
-import { checkKernelModule, instantiateKernels, loadKernelModule, type KernelExports, type WasmSource } from './loader.js';
+import {
+  checkKernelModule,
+  FEATURE_RELAXED_SIMD,
+  FEATURE_THREADS,
+  hasRelaxedSimd,
+  instantiateKernels,
+  isNode,
+  isThreadedModule,
+  loadKernelModule,
+  sharedMemoryUnavailableReason,
+  type KernelExports,
+  type WasmSource,
+  type WasmVariant,
+} from './loader.js';
+import { startWorkerPool, type WorkerPool } from './workers.js';
 
 export interface WasmBackendOptions {
-  /** The kernels binary: bytes, a URL, or a path/URL string. Defaults to the packaged file. */
+  /**
+   * The kernels binary: bytes, a URL, or a path/URL string. Defaults to the packaged binary
+   * of the variant chosen by feature detection. A binary passed here decides the variant.
+   */
   wasm?: WasmSource;
   /** An already compiled kernels module (takes precedence over `wasm`). */
   module?: WebAssembly.Module;
+  /**
+   * Threads that share every op: the calling thread plus `threads - 1` workers (Node
+   * worker_threads or Web Workers), started by compile() and stopped by dispose().
+   * Default 1. 'auto': the machine's logical cores, at most 8. More than one needs
+   * SharedArrayBuffer, which browsers grant only to cross-origin isolated pages; without it
+   * the backend runs on one thread and says why in `threadsFallbackReason`.
+   */
+  threads?: number | 'auto';
+  /**
+   * Run the relaxed-SIMD binary (fused multiply-add microkernels). Default 'auto': when the
+   * engine validates relaxed SIMD (Chromium does; Node 20 needs --experimental-wasm-relaxed-simd).
+   * true throws where it is unsupported; false always runs the simd128 binary.
+   */
+  relaxedSimd?: boolean | 'auto';
+  /** false: act as if SharedArrayBuffer were unavailable (one thread, with a reason). Default true. */
+  sharedMemory?: boolean;
+  /** Share even ops too small to be worth waking workers for (for tests of the splitting). */
+  shareTinyOps?: boolean;
 }
 
 const BYTES_PER_FLOAT = 4;
@@ -187,21 +225,59 @@ function validateOp(op: PlanOp, index: number, arenaSize: number): void {
   }
 }
 
-/** Host-side plan for one op: weight floats to reserve, how to fill them, and the call. */
+const OP = {
+  conv2d: 1,
+  dwconv2d: 2,
+  linear: 3,
+  maxpool2d: 4,
+  avgpool2d: 5,
+  adaptiveAvgpool2d: 6,
+  add: 7,
+  channelAffine: 8,
+  activation: 9,
+  copyChannels: 10,
+  scaleChannels: 11,
+  layerNorm: 12,
+  localResponseNorm: 13,
+} as const;
+
+/** An f32 argument of a descriptor (every other argument is a u32). */
+class F32 {
+  constructor(readonly value: number) {}
+}
+
+/** One op's descriptor: its kind and its arguments in the order of the kernel's `*Args` struct. */
+interface Descriptor {
+  kind: number;
+  args: (number | F32)[];
+}
+
+/** u32 words per descriptor (kernels-wasm/src/plan.rs DESC_WORDS) and where the arguments start. */
+const DESC_WORDS = 32;
+const DESC_ARGS_WORD = 4;
+
+/** Host-side plan for one op: weight floats to reserve, how to fill them, and its descriptor. */
 interface OpPlan {
   /** floats to reserve in the weight region (0 for weightless ops) */
   weightFloats: number;
-  /** raw floats staged in scratch for the wasm packer (0 if JS copies directly) */
+  /**
+   * The fewest raw floats the wasm packer can take at once (0 if JS copies directly): weights
+   * are staged in the arena region, in as few slices as fit there.
+   */
   stagingFloats: number;
   /** floats the zero row must hold */
   zeroFloats: number;
-  /** fills the op's weight region starting at float index `at` */
-  fill(k: KernelExports, heap: () => Float32Array, at: number, staging: number): void;
-  /** returns the prepared call; `slot` maps a slot to its byte address */
-  prepare(k: KernelExports, at: number, slot: (s: Slot) => number, zeros: number): () => void;
+  /** checks `weightFloats` against the binary's own count */
+  checkPackedLength?(k: KernelExports): void;
+  /** fills the op's weight region starting at float index `at`, staging at most `capacity` floats at `staging` */
+  fill(k: KernelExports, heap: Float32Array, at: number, staging: number, capacity: number): void;
+  /** the op's descriptor; `slot` maps a slot to its byte address */
+  describe(at: number, slot: (s: Slot) => number, zeros: number): Descriptor;
 }
 
-function planConv(k: KernelExports, op: Conv2dOp): OpPlan {
+const NR = 8;
+
+function planConv(op: Conv2dOp): OpPlan {
   const [n, inH, inW, inC] = op.input.shape;
   const [, outH, outW, outC] = op.output.shape;
   const [kh, kw] = op.kernel;
@@ -211,38 +287,61 @@ function planConv(k: KernelExports, op: Conv2dOp): OpPlan {
   const act = activationCode(op.activation);
   const depthwise = isDepthwise(op);
   const inCg = inC / op.groups;
+  const taps = kh * kw;
+  const outCg = outC / op.groups;
+  // Packed layouts: kernels-wasm/src/conv.rs and dwconv.rs (bias, then taps, per block of 8).
+  // A unit is the fewest output channels that pack on their own: a block of 8 channels, or a
+  // whole group of a grouped convolution (whose blocks restart at each group).
+  const unit = depthwise || op.groups === 1 ? NR : outCg;
+  const unitPackedFloats = depthwise
+    ? NR + taps * NR
+    : Math.ceil(unit / NR) * (NR + taps * inCg * NR);
+  const weightFloats = Math.ceil(outC / unit) * unitPackedFloats;
   return {
-    weightFloats: depthwise ? k.dwconv2d_packed_len(outC, kh, kw) : k.conv2d_packed_len(outC, inCg, kh, kw, op.groups),
-    stagingFloats: alignUp(op.weight.length, ALIGN_FLOATS) + op.bias.length,
-    // conv2d_nhwc_f32 reads whole kernel rows (kw * inC floats) from the zero row when groups == 1.
+    weightFloats,
+    stagingFloats: alignUp(unit * inCg * taps, ALIGN_FLOATS) + unit,
+    // conv2d reads whole kernel rows (kw * inC floats) from the zero row when groups == 1.
     zeroFloats: depthwise ? 0 : op.groups === 1 ? kw * inC : inCg,
-    fill(k, heap, at, staging) {
-      const biasAt = staging + alignUp(op.weight.length, ALIGN_FLOATS);
-      heap().set(op.weight, staging);
-      heap().set(op.bias, biasAt);
-      const [dst, w, b] = [at, staging, biasAt].map((f) => f * BYTES_PER_FLOAT);
-      if (depthwise) k.dwconv2d_pack_weights(dst, w, b, outC, kh, kw);
-      else k.conv2d_pack_weights(dst, w, b, outC, inCg, kh, kw, op.groups);
+    checkPackedLength(k) {
+      const fromWasm = depthwise ? k.dwconv2d_packed_len(outC, kh, kw) : k.conv2d_packed_len(outC, inCg, kh, kw, op.groups);
+      if (fromWasm !== weightFloats) throw new Error(`packed weight size mismatch (js ${weightFloats}, wasm ${fromWasm}): rebuild the kernels`);
     },
-    prepare(k, at, slot, zeros) {
+    fill(k, heap, at, staging, capacity) {
+      // Slices of whole units of output channels, each packed into its own run of blocks.
+      const rowFloats = inCg * taps;
+      const perSlice = Math.max(1, Math.floor(capacity / (alignUp(unit * rowFloats, ALIGN_FLOATS) + unit)));
+      for (let c0 = 0; c0 < outC; c0 += perSlice * unit) {
+        const cs = Math.min(perSlice * unit, outC - c0);
+        const biasAt = staging + alignUp(cs * rowFloats, ALIGN_FLOATS);
+        heap.set(op.weight.subarray(c0 * rowFloats, (c0 + cs) * rowFloats), staging);
+        heap.set(op.bias.subarray(c0, c0 + cs), biasAt);
+        const dst = at + (c0 / unit) * unitPackedFloats;
+        const [d, w, b] = [dst, staging, biasAt].map((f) => f * BYTES_PER_FLOAT);
+        if (depthwise) k.dwconv2d_pack_weights(d, w, b, cs, kh, kw);
+        else k.conv2d_pack_weights(d, w, b, cs, inCg, kh, kw, op.groups === 1 ? 1 : cs / outCg);
+      }
+    },
+    describe(at, slot, zeros) {
       const x = slot(op.input);
       const y = slot(op.output);
       const r = op.residual ? slot(op.residual) : 0;
       const w = at * BYTES_PER_FLOAT;
       if (depthwise) {
-        return () => k.dwconv2d_nhwc_f32(x, y, r, w, n, inH, inW, inC, outH, outW, kh, kw, sh, sw, pt, pl, dh, dw, act);
+        return { kind: OP.dwconv2d, args: [x, y, r, w, n, inH, inW, inC, outH, outW, kh, kw, sh, sw, pt, pl, dh, dw, act] };
       }
-      return () =>
-        k.conv2d_nhwc_f32(x, y, r, w, zeros, n, inH, inW, inC, outH, outW, outC, kh, kw, sh, sw, pt, pl, dh, dw, op.groups, act);
+      return {
+        kind: OP.conv2d,
+        args: [x, y, r, w, zeros, n, inH, inW, inC, outH, outW, outC, kh, kw, sh, sw, pt, pl, dh, dw, op.groups, act],
+      };
     },
   };
 }
 
-function planOp(k: KernelExports, op: PlanOp): OpPlan {
+function planOp(op: PlanOp): OpPlan {
   const none = { weightFloats: 0, stagingFloats: 0, zeroFloats: 0, fill() {} };
   switch (op.kind) {
     case 'conv2d':
-      return planConv(k, op);
+      return planConv(op);
     case 'linear': {
       const n = op.input.shape[0];
       const inF = op.input.size / n;
@@ -255,13 +354,13 @@ function planOp(k: KernelExports, op: PlanOp): OpPlan {
         zeroFloats: 0,
         // [outF, inF] is already the layout linear_f32 reads: no packing.
         fill(_k, heap, at) {
-          heap().set(op.weight, at);
-          heap().set(op.bias, at + biasOffset);
+          heap.set(op.weight, at);
+          heap.set(op.bias, at + biasOffset);
         },
-        prepare(k, at, slot) {
+        describe(at, slot) {
           const [x, y, r] = [slot(op.input), slot(op.output), op.residual ? slot(op.residual) : 0];
           const [w, b] = [at, at + biasOffset].map((f) => f * BYTES_PER_FLOAT);
-          return () => k.linear_f32(x, y, r, w, b, n, inF, outF, act);
+          return { kind: OP.linear, args: [x, y, r, w, b, n, inF, outF, act] };
         },
       };
     }
@@ -275,11 +374,9 @@ function planOp(k: KernelExports, op: PlanOp): OpPlan {
       const countIncludePad = op.countIncludePad ? 1 : 0;
       return {
         ...none,
-        prepare(k, _at, slot) {
-          const [x, y] = [slot(op.input), slot(op.output)];
-          if (op.mode === 'max') return () => k.maxpool2d_nhwc(x, y, n, inH, inW, c, outH, outW, kh, kw, sh, sw, pt, pl, act);
-          return () =>
-            k.avgpool2d_nhwc(x, y, n, inH, inW, c, outH, outW, kh, kw, sh, sw, pt, pl, countIncludePad, act);
+        describe(_at, slot) {
+          const kind = op.mode === 'max' ? OP.maxpool2d : OP.avgpool2d;
+          return { kind, args: [slot(op.input), slot(op.output), n, inH, inW, c, outH, outW, kh, kw, sh, sw, pt, pl, countIncludePad, act] };
         },
       };
     }
@@ -288,77 +385,65 @@ function planOp(k: KernelExports, op: PlanOp): OpPlan {
       const [, outH, outW] = op.output.shape;
       return {
         ...none,
-        prepare(k, _at, slot) {
-          const [x, y] = [slot(op.input), slot(op.output)];
-          return () => k.adaptive_avgpool2d_nhwc(x, y, n, inH, inW, c, outH, outW);
-        },
+        describe: (_at, slot) => ({ kind: OP.adaptiveAvgpool2d, args: [slot(op.input), slot(op.output), n, inH, inW, c, outH, outW] }),
       };
     }
-    case 'add': {
-      const act = activationCode(op.activation);
+    case 'add':
       return {
         ...none,
-        prepare(k, _at, slot) {
-          const [a, b, y] = [slot(op.a), slot(op.b), slot(op.output)];
-          return () => k.add_f32(a, b, y, op.output.size, act);
-        },
+        describe: (_at, slot) => ({
+          kind: OP.add,
+          args: [slot(op.a), slot(op.b), slot(op.output), op.output.size, activationCode(op.activation)],
+        }),
       };
-    }
     case 'channelAffine': {
       const c = op.input.shape[3];
       const shiftOffset = alignUp(c, ALIGN_FLOATS);
-      const act = activationCode(op.activation);
       return {
         weightFloats: shiftOffset + c,
         stagingFloats: 0,
         zeroFloats: 0,
         fill(_k, heap, at) {
-          heap().set(op.scale, at);
-          heap().set(op.shift, at + shiftOffset);
+          heap.set(op.scale, at);
+          heap.set(op.shift, at + shiftOffset);
         },
-        prepare(k, at, slot) {
-          const [x, y] = [slot(op.input), slot(op.output)];
+        describe(at, slot) {
           const [scale, shift] = [at, at + shiftOffset].map((f) => f * BYTES_PER_FLOAT);
-          return () => k.channel_affine_f32(x, y, scale, shift, op.input.size / c, c, act);
+          const args = [slot(op.input), slot(op.output), scale, shift, op.input.size / c, c, activationCode(op.activation)];
+          return { kind: OP.channelAffine, args };
         },
       };
     }
-    case 'activation': {
-      const act = activationCode(op.activation);
+    case 'activation':
       return {
         ...none,
-        prepare(k, _at, slot) {
-          const [x, y] = [slot(op.input), slot(op.output)];
-          return () => k.activation_f32(x, y, op.output.size, act);
-        },
+        describe: (_at, slot) => ({
+          kind: OP.activation,
+          args: [slot(op.input), slot(op.output), op.output.size, activationCode(op.activation)],
+        }),
       };
-    }
     case 'scaleChannels': {
       const [n, h, w, c] = op.input.shape;
       return {
         ...none,
-        prepare(k, _at, slot) {
-          const [x, s, y] = [slot(op.input), slot(op.scale), slot(op.output)];
-          return () => k.scale_channels_f32(x, s, y, n, h * w, c);
-        },
+        describe: (_at, slot) => ({ kind: OP.scaleChannels, args: [slot(op.input), slot(op.scale), slot(op.output), n, h * w, c] }),
       };
     }
     case 'layerNorm': {
       const c = op.input.shape[3];
       const biasOffset = alignUp(c, ALIGN_FLOATS);
-      const act = activationCode(op.activation);
       return {
         weightFloats: biasOffset + c,
         stagingFloats: 0,
         zeroFloats: 0,
         fill(_k, heap, at) {
-          heap().set(op.weight, at);
-          heap().set(op.bias, at + biasOffset);
+          heap.set(op.weight, at);
+          heap.set(op.bias, at + biasOffset);
         },
-        prepare(k, at, slot) {
-          const [x, y] = [slot(op.input), slot(op.output)];
+        describe(at, slot) {
           const [gamma, beta] = [at, at + biasOffset].map((f) => f * BYTES_PER_FLOAT);
-          return () => k.layer_norm_f32(x, y, gamma, beta, op.input.size / c, c, op.eps, act);
+          const args = [slot(op.input), slot(op.output), gamma, beta, op.input.size / c, c, new F32(op.eps), activationCode(op.activation)];
+          return { kind: OP.layerNorm, args };
         },
       };
     }
@@ -366,10 +451,10 @@ function planOp(k: KernelExports, op: PlanOp): OpPlan {
       const c = op.input.shape[3];
       return {
         ...none,
-        prepare(k, _at, slot) {
-          const [x, y] = [slot(op.input), slot(op.output)];
-          return () => k.local_response_norm_f32(x, y, op.input.size / c, c, op.size, op.alpha, op.beta, op.k);
-        },
+        describe: (_at, slot) => ({
+          kind: OP.localResponseNorm,
+          args: [slot(op.input), slot(op.output), op.input.size / c, c, op.size, new F32(op.alpha), new F32(op.beta), new F32(op.k)],
+        }),
       };
     }
     case 'copyChannels': {
@@ -377,122 +462,325 @@ function planOp(k: KernelExports, op: PlanOp): OpPlan {
       const outC = op.output.shape[3];
       return {
         ...none,
-        prepare(k, _at, slot) {
-          const [x, y] = [slot(op.input), slot(op.output)];
-          return () => k.copy_channels_nhwc(x, y, op.input.size / inC, inC, outC, op.channelOffset);
-        },
+        describe: (_at, slot) => ({
+          kind: OP.copyChannels,
+          args: [slot(op.input), slot(op.output), op.input.size / inC, inC, outC, op.channelOffset],
+        }),
       };
     }
   }
 }
 
-class WasmExecutable implements Executable {
+/**
+ * The threaded binaries keep their data and the main thread's stack (256 KiB, set in
+ * build.sh) below this address (checked at compile).
+ */
+const THREADED_MODULE_BYTES = 512 * 1024;
+/** Stack bytes per worker: kernels use a few KiB (the igemm pointer table is 1 KiB). */
+const WORKER_STACK_BYTES = 128 * 1024;
+const CONTROL_FLOATS = 32;
+
+/** How compile() runs a plan. */
+interface RunConfig {
+  threads: number;
+  shareTinyOps: boolean;
+}
+
+/** Shuts down the pools of executables that were dropped without dispose(). */
+const abandonedPools = new FinalizationRegistry<() => void>((stop) => stop());
+
+/** A compiled plan on the wasm backend. */
+export interface WasmExecutable extends Executable {
+  /** The binary this executable runs. */
+  readonly variant: WasmVariant;
+  /** Threads that share each op: the calling thread and `threads - 1` workers. */
+  readonly threads: number;
+  /** Bytes of wasm memory held: weights, arena, descriptors, stacks and the module's own data. */
+  readonly memoryBytes: number;
+  /** Resolves once every worker has exited after dispose() (at once when there are none). */
+  readonly workersExited: Promise<void>;
+  /** Runs once, op by op, and returns each op's milliseconds (for benchmarks; slower than run()). */
+  profile(input: Float32Array): Promise<number[]>;
+}
+
+class WasmPlanExecutable implements WasmExecutable {
   readonly weightBytes: number;
   readonly arenaBytes: number;
+  readonly memoryBytes: number;
+  readonly variant: WasmVariant;
+  readonly threads: number;
+  workersExited: Promise<void> = Promise.resolve();
   private kernels: KernelExports | undefined;
-  private readonly calls: (() => void)[];
-  private readonly arenaStart: number;
+  private stop: (() => void) | undefined;
   private view: Float32Array;
 
-  constructor(module: WebAssembly.Module, private readonly plan: ExecutionPlan) {
+  private constructor(
+    k: KernelExports,
+    memory: WebAssembly.Memory,
+    private readonly input: Slot,
+    private readonly outputs: readonly Slot[],
+    private readonly arenaStart: number,
+    private readonly descriptors: number,
+    private readonly opCount: number,
+    private readonly control: number,
+    sizes: { weightBytes: number; arenaBytes: number },
+    threads: number,
+  ) {
+    this.kernels = k;
+    this.view = new Float32Array(memory.buffer);
+    this.memoryBytes = memory.buffer.byteLength;
+    this.weightBytes = sizes.weightBytes;
+    this.arenaBytes = sizes.arenaBytes;
+    this.threads = threads;
+    const features = k.cnn_kernels_features();
+    const isa = features & FEATURE_RELAXED_SIMD ? 'relaxed-simd' : 'simd';
+    this.variant = features & FEATURE_THREADS ? `${isa}-threads` : isa;
+  }
+
+  static async create(module: WebAssembly.Module, plan: ExecutionPlan, config: RunConfig): Promise<WasmPlanExecutable> {
     if (!isCount(plan.arenaSize, 0)) fail('plan', `arenaSize must be a non-negative integer, got ${plan.arenaSize}`);
     checkSlot('plan.input', 'input', plan.input, plan.arenaSize);
     plan.outputs.forEach((s, i) => checkSlot(`plan.outputs[${i}]`, 'output', s, plan.arenaSize));
     plan.ops.forEach((op, i) => validateOp(op, i, plan.arenaSize));
 
-    const k = instantiateKernels(module);
-    const memory = k.memory;
-    const heapBase = Number(k.__heap_base.value);
-    const opPlans = plan.ops.map((op) => planOp(k, op));
+    const threaded = isThreadedModule(module);
+    const threads = threaded ? config.threads : 1;
+    const noSharing = threaded ? sharedMemoryUnavailableReason() : undefined;
+    if (noSharing) throw new Error(`This kernel binary is a threaded one, which needs shared memory, but ${noSharing}.`);
+    let k: KernelExports | undefined;
+    let baseBytes = THREADED_MODULE_BYTES;
+    if (!threaded) {
+      k = instantiateKernels(module);
+      baseBytes = Number(k.__heap_base.value);
+    }
+    const opPlans = plan.ops.map(planOp);
 
-    const layout = new FloatLayout(Math.ceil(heapBase / BYTES_PER_FLOAT));
+    // [worker stacks | control | descriptors | packed weights | arena | zero row | slack]
+    const layout = new FloatLayout(Math.ceil(baseBytes / BYTES_PER_FLOAT));
+    const stackFloats = WORKER_STACK_BYTES / BYTES_PER_FLOAT;
+    const stacks = layout.reserve((threads - 1) * stackFloats);
+    const control = layout.reserve(CONTROL_FLOATS);
+    const descriptors = layout.reserve(opPlans.length * DESC_WORDS);
     const weightsStart = layout.reserve(0);
     const weightAt = opPlans.map((p) => (p.weightFloats > 0 ? layout.reserve(p.weightFloats) : 0));
     const weightsEnd = layout.end;
-    this.arenaStart = layout.reserve(plan.arenaSize);
+    const arenaStart = layout.reserve(plan.arenaSize);
     const zeros = layout.reserve(Math.max(ALIGN_FLOATS, ...opPlans.map((p) => p.zeroFloats)));
     layout.reserve(SLACK_FLOATS);
-    // Raw weights are staged where the arena will be, before the arena is in use.
-    const staging = this.arenaStart;
-    const maxStaging = Math.max(0, ...opPlans.map((p) => p.stagingFloats));
-    const endFloats = Math.max(layout.end, staging + maxStaging + SLACK_FLOATS);
-
+    // Raw weights are staged where the arena will be, before the arena is in use, in slices
+    // that fit there (memory only extends past it for a plan whose arena is smaller than one slice).
+    const staging = arenaStart;
+    const capacity = Math.max(layout.end - SLACK_FLOATS - staging, ...opPlans.map((p) => p.stagingFloats));
+    const endFloats = Math.max(layout.end, staging + capacity + SLACK_FLOATS);
     const needBytes = endFloats * BYTES_PER_FLOAT;
-    const havePages = memory.buffer.byteLength / WASM_PAGE_BYTES;
     const needPages = Math.ceil(needBytes / WASM_PAGE_BYTES);
-    if (needPages > havePages) {
+    const tooBig = (e: unknown) =>
+      new Error(
+        `The wasm backend needs ${(needBytes / 2 ** 20).toFixed(1)} MiB of wasm memory ` +
+          `(weights ${(((weightsEnd - weightsStart) * 4) / 2 ** 20).toFixed(1)} MiB, arena ` +
+          `${((plan.arenaSize * 4) / 2 ** 20).toFixed(1)} MiB), more than this engine grants ` +
+          `(wasm32 allows at most 4 GiB): ${(e as Error).message}`,
+      );
+
+    let memory: WebAssembly.Memory;
+    if (k) {
+      memory = k.memory!;
+      const havePages = memory.buffer.byteLength / WASM_PAGE_BYTES;
       try {
-        memory.grow(needPages - havePages);
+        if (needPages > havePages) memory.grow(needPages - havePages);
       } catch (e) {
-        throw new Error(
-          `The wasm backend needs ${(needBytes / 2 ** 20).toFixed(1)} MiB of wasm memory ` +
-            `(weights ${(((weightsEnd - weightsStart) * 4) / 2 ** 20).toFixed(1)} MiB, arena ` +
-            `${((plan.arenaSize * 4) / 2 ** 20).toFixed(1)} MiB), more than this engine grants ` +
-            `(wasm32 allows at most 4 GiB): ${(e as Error).message}`,
-        );
+        throw tooBig(e);
+      }
+    } else {
+      try {
+        memory = new WebAssembly.Memory({ initial: needPages, maximum: needPages, shared: true });
+      } catch (e) {
+        throw tooBig(e);
+      }
+      k = instantiateKernels(module, memory);
+      const heapBase = Number(k.__heap_base.value);
+      if (heapBase > THREADED_MODULE_BYTES) {
+        throw new Error(`The threaded kernel binary's data ends at ${heapBase} bytes, past the ${THREADED_MODULE_BYTES} it is laid out for.`);
       }
     }
-    this.view = new Float32Array(memory.buffer);
-    const heap = () => this.heap();
+    const kernels = k;
+    const heap = new Float32Array(memory.buffer);
     opPlans.forEach((p, i) => {
-      if (p.weightFloats > 0) p.fill(k, heap, weightAt[i], staging);
+      p.checkPackedLength?.(kernels);
+      if (p.weightFloats > 0) p.fill(kernels, heap, weightAt[i], staging, capacity);
     });
-    this.heap().fill(0, this.arenaStart, endFloats);
+    heap.fill(0, arenaStart, endFloats);
+    heap.fill(0, control, control + CONTROL_FLOATS);
 
-    const slot = (s: Slot) => (this.arenaStart + s.offset) * BYTES_PER_FLOAT;
-    this.calls = opPlans.map((p, i) => p.prepare(k, weightAt[i], slot, zeros * BYTES_PER_FLOAT));
-    this.kernels = k;
-    this.weightBytes = (weightsEnd - weightsStart) * BYTES_PER_FLOAT;
-    this.arenaBytes = plan.arenaSize * BYTES_PER_FLOAT;
-  }
+    const slot = (s: Slot) => (arenaStart + s.offset) * BYTES_PER_FLOAT;
+    const words = new Uint32Array(memory.buffer);
+    opPlans.forEach((p, i) => {
+      const { kind, args } = p.describe(weightAt[i], slot, zeros * BYTES_PER_FLOAT);
+      const at = descriptors + i * DESC_WORDS;
+      words.fill(0, at, at + DESC_WORDS);
+      words[at] = kind;
+      args.forEach((v, j) => {
+        if (v instanceof F32) heap[at + DESC_ARGS_WORD + j] = v.value;
+        else words[at + DESC_ARGS_WORD + j] = v;
+      });
+    });
+    const known = kernels.plan_prepare(descriptors * BYTES_PER_FLOAT, opPlans.length, threads, config.shareTinyOps ? 1 : 0);
+    if (known !== opPlans.length) throw new Error(`plan.ops[${known}] (${plan.ops[known].kind}) is unknown to this kernel binary`);
 
-  private heap(): Float32Array {
-    // A grown memory detaches old views; re-create lazily.
-    if (this.view.byteLength === 0 && this.kernels) this.view = new Float32Array(this.kernels.memory.buffer);
-    return this.view;
+    const exe = new WasmPlanExecutable(
+      kernels, memory, plan.input, plan.outputs, arenaStart, descriptors * BYTES_PER_FLOAT, opPlans.length,
+      threads > 1 ? control * BYTES_PER_FLOAT : 0,
+      { weightBytes: (weightsEnd - weightsStart) * BYTES_PER_FLOAT, arenaBytes: plan.arenaSize * BYTES_PER_FLOAT },
+      threads,
+    );
+    if (threads > 1) {
+      const controlPtr = control * BYTES_PER_FLOAT;
+      const shutdown = () => kernels.threads_shutdown!(controlPtr);
+      const stackTops = Array.from({ length: threads - 1 }, (_, i) => (stacks + (i + 1) * stackFloats) * BYTES_PER_FLOAT);
+      let pool: WorkerPool;
+      try {
+        pool = await startWorkerPool({ module, memory, control: controlPtr, stackTops });
+      } catch (e) {
+        shutdown();
+        throw e;
+      }
+      const stop = () => {
+        shutdown();
+        pool.terminate();
+      };
+      exe.stop = stop;
+      exe.workersExited = pool.exited;
+      abandonedPools.register(exe, stop, exe);
+    }
+    return exe;
   }
 
   async run(input: Float32Array): Promise<Float32Array[]> {
-    if (!this.kernels) throw new Error('This wasm executable was disposed; compile the plan again.');
-    const { plan } = this;
-    if (!(input instanceof Float32Array) || input.length !== plan.input.size) {
+    const k = this.kernels;
+    if (!k) throw new Error('This wasm executable was disposed; compile the plan again.');
+    if (!(input instanceof Float32Array) || input.length !== this.input.size) {
       throw new ShapeError(
-        `run() expects a Float32Array of ${plan.input.size} floats (NHWC [${plan.input.shape.join(', ')}]), ` +
+        `run() expects a Float32Array of ${this.input.size} floats (NHWC [${this.input.shape.join(', ')}]), ` +
           `got ${input instanceof Float32Array ? `${input.length} floats` : String(input)}`,
       );
     }
-    const heap = this.heap();
-    heap.set(input, this.arenaStart + plan.input.offset);
-    for (const call of this.calls) call();
-    const out = this.heap();
-    return plan.outputs.map((s) => out.slice(this.arenaStart + s.offset, this.arenaStart + s.offset + s.size));
+    const heap = this.view;
+    heap.set(input, this.arenaStart + this.input.offset);
+    k.plan_run(this.descriptors, 0, this.opCount, this.control);
+    return this.outputs.map((s) => heap.slice(this.arenaStart + s.offset, this.arenaStart + s.offset + s.size));
+  }
+
+  async profile(input: Float32Array): Promise<number[]> {
+    await this.run(input);
+    const k = this.kernels!;
+    const ms: number[] = [];
+    for (let i = 0; i < this.opCount; i++) {
+      const t = performance.now();
+      k.plan_run(this.descriptors, i, 1, this.control);
+      ms.push(performance.now() - t);
+    }
+    return ms;
   }
 
   dispose(): void {
+    if (this.stop) {
+      abandonedPools.unregister(this);
+      this.stop();
+      this.stop = undefined;
+    }
     this.kernels = undefined;
-    this.calls.length = 0;
     this.view = new Float32Array(0);
   }
 }
 
+/** The wasm backend, with the choices it made for this engine. */
+export interface WasmBackend extends Backend {
+  /**
+   * The binary compile() uses. With `options.wasm` or `options.module` it is what was asked
+   * for until the first compile() has loaded the binary, and what the binary is after that.
+   */
+  readonly variant: WasmVariant;
+  /** Threads that share each op (1 when threads were not asked for or are unavailable). */
+  readonly threads: number;
+  /** Why fewer threads run than were asked for; undefined when nothing was dropped. */
+  readonly threadsFallbackReason: string | undefined;
+  compile(plan: ExecutionPlan): Promise<WasmExecutable>;
+}
+
+function logicalCores(): number {
+  const p = globalThis.process as { getBuiltinModule?: (id: string) => { availableParallelism?: () => number } } | undefined;
+  const os = isNode ? p?.getBuiltinModule?.('node:os') : undefined;
+  const n = os?.availableParallelism?.() ?? (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return Number.isInteger(n) && n! > 0 ? n! : 1;
+}
+
+/** 'auto' uses every logical core up to this many. */
+const AUTO_THREADS_MAX = 8;
+
+function resolveThreads(threads: WasmBackendOptions['threads']): number {
+  if (threads === undefined) return 1;
+  if (threads === 'auto') return Math.min(logicalCores(), AUTO_THREADS_MAX);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+    throw new RangeError(`createWasmBackend: threads must be 'auto' or an integer in [1, 256], got ${String(threads)}`);
+  }
+  return threads;
+}
+
 /**
- * Creates the WebAssembly SIMD backend. The kernels module is compiled once, on the first
- * `compile()`, and shared by every executable; each executable gets its own instance and memory.
+ * Creates the WebAssembly SIMD backend. The binary is picked once, here, by feature detection
+ * (relaxed SIMD, shared memory), compiled on the first `compile()`, and shared by every
+ * executable; each executable gets its own instance, memory and (threaded) workers, which
+ * start in compile() and stop in dispose().
  */
-export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
+export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
+  const requested = resolveThreads(options.threads);
+  let threads = requested;
+  let threadsFallbackReason: string | undefined;
+  if (requested > 1) {
+    threadsFallbackReason =
+      options.sharedMemory === false ? 'shared memory was turned off (sharedMemory: false)' : sharedMemoryUnavailableReason();
+    if (threadsFallbackReason) threads = 1;
+  }
+  const relaxedSupported = hasRelaxedSimd();
+  if (options.relaxedSimd === true && !relaxedSupported) {
+    throw new Error(
+      'createWasmBackend: relaxedSimd: true, but this engine rejects relaxed SIMD ' +
+        "(Node 20 needs --experimental-wasm-relaxed-simd); use relaxedSimd: 'auto' to fall back to simd128.",
+    );
+  }
+  const relaxed = options.relaxedSimd === false ? false : relaxedSupported;
+  let variant: WasmVariant = `${relaxed ? 'relaxed-simd' : 'simd'}${threads > 1 ? '-threads' : ''}`;
+  const custom = options.module !== undefined || options.wasm !== undefined;
+
   let module: Promise<WebAssembly.Module> | undefined;
   const getModule = () => {
     module ??= options.module
       ? Promise.resolve(options.module).then((m) => (checkKernelModule(m, 'options.module'), m))
-      : loadKernelModule(options.wasm);
+      : loadKernelModule(options.wasm, variant);
     // Let a later compile() retry after a failed load (e.g. the binary was built meanwhile).
     module.catch(() => (module = undefined));
     return module;
   };
   return {
     name: 'wasm',
-    async compile(plan: ExecutionPlan): Promise<Executable> {
-      return new WasmExecutable(await getModule(), plan);
+    get variant() {
+      return variant;
+    },
+    get threads() {
+      return threads;
+    },
+    get threadsFallbackReason() {
+      return threadsFallbackReason;
+    },
+    async compile(plan: ExecutionPlan): Promise<WasmExecutable> {
+      const m = await getModule();
+      if (custom && threads > 1 && !isThreadedModule(m)) {
+        threads = 1;
+        threadsFallbackReason = 'the binary passed in the options is single-threaded';
+      }
+      const exe = await WasmPlanExecutable.create(m, plan, { threads, shareTinyOps: options.shareTinyOps === true });
+      if (custom) variant = exe.variant;
+      return exe;
     },
   };
 }

@@ -1,91 +1,67 @@
-// Finds, fetches, checks and compiles cnn_kernels.wasm, and types its raw C ABI.
+// Finds, fetches, checks and compiles the kernel binaries, and types their raw C ABI.
 //
-// Where the binary is by default: packages/kernels/wasm/cnn_kernels.wasm (written by build.sh).
-// The bundle lives at dist/wasm.js, where that file is `../wasm/cnn_kernels.wasm`; the sources
-// (run directly by vitest or a TS-aware bundler) live at src/wasm/*.ts, where it is
-// `../../wasm/cnn_kernels.wasm`. Both candidates are written as `new URL(literal,
-// import.meta.url)` so bundlers can see them, and they are tried in that order.
+// There are four binaries, one per variant (packages/kernels/build.sh):
+//   cnn_kernels.wasm                       'simd'                  baseline simd128
+//   cnn_kernels-relaxed-simd.wasm          'relaxed-simd'          FMA microkernels (relaxed SIMD)
+//   cnn_kernels-simd-threads.wasm          'simd-threads'          + atomics on imported shared memory
+//   cnn_kernels-relaxed-simd-threads.wasm  'relaxed-simd-threads'
+// They live in packages/kernels/wasm/. The bundle lives at dist/wasm.js, where that folder is
+// `../wasm/`; the sources (run directly by vitest or a TS-aware bundler) live at src/wasm/*.ts,
+// where it is `../../wasm/`. Every candidate is written as `new URL(literal, import.meta.url)`
+// so bundlers can see them, and they are tried in that order.
 
-/** Bumped with any change to an export's signature or a packed layout (see kernels-wasm). */
-export const KERNELS_ABI_VERSION = 1;
+/** Bumped with any change to an export's signature, a descriptor or a packed layout (see kernels-wasm). */
+export const KERNELS_ABI_VERSION = 2;
+
+/** Which binary runs: instruction set, and whether it shares one op across threads. */
+export type WasmVariant = 'simd' | 'relaxed-simd' | 'simd-threads' | 'relaxed-simd-threads';
 
 type Ptr = number;
 type U32 = number;
 
-/** The raw exports of cnn_kernels.wasm. Pointers are byte offsets into `memory`. */
+/** The raw exports of the kernel binaries. Pointers are byte offsets into the memory. */
 export interface KernelExports {
-  readonly memory: WebAssembly.Memory;
+  /** exported by the single-threaded binaries; the threaded ones import theirs */
+  readonly memory?: WebAssembly.Memory;
   readonly __heap_base: WebAssembly.Global;
+  /** threaded binaries: each thread's instance gets its own stack */
+  readonly __stack_pointer?: WebAssembly.Global;
   cnn_kernels_abi_version(): number;
+  /** bit 0: relaxed SIMD, bit 1: threads */
+  cnn_kernels_features(): number;
   conv2d_packed_len(outC: U32, inCPerGroup: U32, kernelH: U32, kernelW: U32, groups: U32): number;
   conv2d_pack_weights(
     dst: Ptr, weight: Ptr, bias: Ptr,
     outC: U32, inCPerGroup: U32, kernelH: U32, kernelW: U32, groups: U32,
   ): void;
-  conv2d_nhwc_f32(
-    x: Ptr, y: Ptr, residual: Ptr, packed: Ptr, zeros: Ptr,
-    n: U32, inH: U32, inW: U32, inC: U32, outH: U32, outW: U32, outC: U32,
-    kernelH: U32, kernelW: U32, strideH: U32, strideW: U32, padTop: U32, padLeft: U32,
-    dilationH: U32, dilationW: U32, groups: U32, activation: U32,
-  ): void;
   dwconv2d_packed_len(channels: U32, kernelH: U32, kernelW: U32): number;
   dwconv2d_pack_weights(dst: Ptr, weight: Ptr, bias: Ptr, channels: U32, kernelH: U32, kernelW: U32): void;
-  dwconv2d_nhwc_f32(
-    x: Ptr, y: Ptr, residual: Ptr, packed: Ptr,
-    n: U32, inH: U32, inW: U32, channels: U32, outH: U32, outW: U32,
-    kernelH: U32, kernelW: U32, strideH: U32, strideW: U32, padTop: U32, padLeft: U32,
-    dilationH: U32, dilationW: U32, activation: U32,
-  ): void;
-  linear_f32(
-    x: Ptr, y: Ptr, residual: Ptr, weight: Ptr, bias: Ptr,
-    n: U32, inF: U32, outF: U32, activation: U32,
-  ): void;
-  maxpool2d_nhwc(
-    x: Ptr, y: Ptr, n: U32, inH: U32, inW: U32, channels: U32, outH: U32, outW: U32,
-    kernelH: U32, kernelW: U32, strideH: U32, strideW: U32, padTop: U32, padLeft: U32,
-    activation: U32,
-  ): void;
-  avgpool2d_nhwc(
-    x: Ptr, y: Ptr, n: U32, inH: U32, inW: U32, channels: U32, outH: U32, outW: U32,
-    kernelH: U32, kernelW: U32, strideH: U32, strideW: U32, padTop: U32, padLeft: U32,
-    countIncludePad: U32, activation: U32,
-  ): void;
-  adaptive_avgpool2d_nhwc(
-    x: Ptr, y: Ptr, n: U32, inH: U32, inW: U32, channels: U32, outH: U32, outW: U32,
-  ): void;
-  add_f32(a: Ptr, b: Ptr, y: Ptr, len: U32, activation: U32): void;
-  channel_affine_f32(x: Ptr, y: Ptr, scale: Ptr, shift: Ptr, pixels: U32, channels: U32, activation: U32): void;
-  activation_f32(x: Ptr, y: Ptr, len: U32, activation: U32): void;
-  copy_channels_nhwc(x: Ptr, y: Ptr, pixels: U32, inC: U32, outC: U32, channelOffset: U32): void;
-  scale_channels_f32(x: Ptr, scale: Ptr, y: Ptr, n: U32, pixels: U32, channels: U32): void;
-  layer_norm_f32(
-    x: Ptr, y: Ptr, gamma: Ptr, beta: Ptr, pixels: U32, channels: U32, eps: number, activation: U32,
-  ): void;
-  local_response_norm_f32(
-    x: Ptr, y: Ptr, pixels: U32, channels: U32, size: U32, alpha: number, beta: number, k: number,
-  ): void;
+  /**
+   * Decides each op's work items for `threads` threads (flags bit 0: share even tiny ops);
+   * returns the first unknown op or `count`.
+   */
+  plan_prepare(descriptors: Ptr, count: U32, threads: U32, flags: U32): number;
+  /** Runs descriptors [first, first + count); `control` 0 runs on the calling thread only. */
+  plan_run(descriptors: Ptr, first: U32, count: U32, control: Ptr): void;
+  threads_control_size?(): number;
+  threads_worker_loop?(control: Ptr): void;
+  threads_shutdown?(control: Ptr): void;
 }
 
 const REQUIRED_FUNCTIONS = [
   'cnn_kernels_abi_version',
+  'cnn_kernels_features',
   'conv2d_packed_len',
   'conv2d_pack_weights',
-  'conv2d_nhwc_f32',
   'dwconv2d_packed_len',
   'dwconv2d_pack_weights',
-  'dwconv2d_nhwc_f32',
-  'linear_f32',
-  'maxpool2d_nhwc',
-  'avgpool2d_nhwc',
-  'adaptive_avgpool2d_nhwc',
-  'add_f32',
-  'channel_affine_f32',
-  'activation_f32',
-  'copy_channels_nhwc',
-  'scale_channels_f32',
-  'layer_norm_f32',
-  'local_response_norm_f32',
+  'plan_prepare',
+  'plan_run',
 ] as const;
+const THREAD_FUNCTIONS = ['threads_control_size', 'threads_worker_loop', 'threads_shutdown'] as const;
+
+export const FEATURE_RELAXED_SIMD = 1;
+export const FEATURE_THREADS = 2;
 
 /** Where to get the kernels: bytes, a URL, or a path/URL string (paths are read from disk in Node). */
 export type WasmSource = BufferSource | URL | string;
@@ -109,14 +85,72 @@ export function assertWasmSimdSupport(): void {
   }
 }
 
-function defaultLocations(): URL[] {
-  return [
-    new URL('../wasm/cnn_kernels.wasm', import.meta.url),
-    new URL('../../wasm/cnn_kernels.wasm', import.meta.url),
-  ];
+// (module (func (result v128) f32.const 0 f32x4.splat (x3) f32x4.relaxed_madd))
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03,
+  0x02, 0x01, 0x00, 0x0a, 0x1c, 0x01, 0x1a, 0x00, 0x43, 0x00, 0x00, 0x00, 0x00, 0xfd, 0x13, 0x43,
+  0x00, 0x00, 0x00, 0x00, 0xfd, 0x13, 0x43, 0x00, 0x00, 0x00, 0x00, 0xfd, 0x13, 0xfd, 0x85, 0x02,
+  0x0b,
+]);
+
+/** Whether this engine runs relaxed SIMD (Chromium does; Node 20 needs --experimental-wasm-relaxed-simd). */
+export function hasRelaxedSimd(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_SIMD_PROBE);
 }
 
-const isNode =
+/** Why this engine cannot share wasm memory between threads, or undefined when it can. */
+export function sharedMemoryUnavailableReason(): string | undefined {
+  const g = globalThis as { crossOriginIsolated?: boolean; Worker?: unknown };
+  if (typeof SharedArrayBuffer !== 'function') {
+    return g.crossOriginIsolated === false
+      ? 'SharedArrayBuffer is unavailable: the page is not cross-origin isolated (serve it with ' +
+          'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)'
+      : 'SharedArrayBuffer is unavailable in this JavaScript engine';
+  }
+  if (g.crossOriginIsolated === false) {
+    return 'the page is not cross-origin isolated (crossOriginIsolated is false), so wasm memory cannot be shared';
+  }
+  if (!isNode && typeof g.Worker !== 'function') return 'this environment has no Web Workers';
+  try {
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  } catch (e) {
+    return `this engine cannot create shared wasm memory: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+/** The file name of a variant's binary. */
+export function variantFileName(variant: WasmVariant): string {
+  return variant === 'simd' ? 'cnn_kernels.wasm' : `cnn_kernels-${variant}.wasm`;
+}
+
+function defaultLocations(variant: WasmVariant): URL[] {
+  // Literal URLs, so that bundlers find and copy each binary.
+  switch (variant) {
+    case 'simd':
+      return [
+        new URL('../wasm/cnn_kernels.wasm', import.meta.url),
+        new URL('../../wasm/cnn_kernels.wasm', import.meta.url),
+      ];
+    case 'relaxed-simd':
+      return [
+        new URL('../wasm/cnn_kernels-relaxed-simd.wasm', import.meta.url),
+        new URL('../../wasm/cnn_kernels-relaxed-simd.wasm', import.meta.url),
+      ];
+    case 'simd-threads':
+      return [
+        new URL('../wasm/cnn_kernels-simd-threads.wasm', import.meta.url),
+        new URL('../../wasm/cnn_kernels-simd-threads.wasm', import.meta.url),
+      ];
+    case 'relaxed-simd-threads':
+      return [
+        new URL('../wasm/cnn_kernels-relaxed-simd-threads.wasm', import.meta.url),
+        new URL('../../wasm/cnn_kernels-relaxed-simd-threads.wasm', import.meta.url),
+      ];
+  }
+}
+
+export const isNode =
   typeof process === 'object' && process !== null && typeof process.versions?.node === 'string';
 
 function toBytes(source: BufferSource): Uint8Array {
@@ -170,7 +204,7 @@ export async function compileKernelBytes(bytes: Uint8Array, from: string): Promi
   if (bytes.length < 8 || magic.some((b, i) => bytes[i] !== b)) {
     const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new Error(
-      `cnn_kernels.wasm from ${from} is not a WebAssembly binary: expected the header ` +
+      `The kernel binary from ${from} is not a WebAssembly binary: expected the header ` +
         `00 61 73 6d 01 00 00 00 ("\\0asm", version 1), got ${bytes.length} bytes starting ` +
         `[${head}]. Rebuild it with packages/kernels/build.sh.`,
     );
@@ -181,7 +215,7 @@ export async function compileKernelBytes(bytes: Uint8Array, from: string): Promi
     module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   } catch (e) {
     throw new Error(
-      `cnn_kernels.wasm from ${from} (${bytes.length} bytes) is not a valid WebAssembly module ` +
+      `The kernel binary from ${from} (${bytes.length} bytes) is not a valid WebAssembly module ` +
         `(truncated or corrupt?): ${(e as Error).message}. Rebuild it with packages/kernels/build.sh.`,
     );
   }
@@ -189,29 +223,41 @@ export async function compileKernelBytes(bytes: Uint8Array, from: string): Promi
   return module;
 }
 
+/** Whether a compiled kernel module is a threaded one (it imports its shared memory). */
+export function isThreadedModule(module: WebAssembly.Module): boolean {
+  return WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
+}
+
 /** Checks that a compiled module has every export this loader calls. */
 export function checkKernelModule(module: WebAssembly.Module, from: string): void {
   const exports = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
-  const missing = REQUIRED_FUNCTIONS.filter((name) => exports.get(name) !== 'function');
-  if (exports.get('memory') !== 'memory') missing.unshift('memory' as never);
+  const imports = WebAssembly.Module.imports(module);
+  const threaded = imports.length === 1 && imports[0].kind === 'memory' && imports[0].module === 'env' && imports[0].name === 'memory';
+  const missing: string[] = REQUIRED_FUNCTIONS.filter((name) => exports.get(name) !== 'function');
+  if (threaded) {
+    missing.push(...THREAD_FUNCTIONS.filter((name) => exports.get(name) !== 'function'));
+    if (exports.get('__stack_pointer') !== 'global') missing.push('__stack_pointer');
+  } else if (exports.get('memory') !== 'memory') {
+    missing.unshift('memory');
+  }
   if (missing.length > 0) {
     throw new Error(
       `${from} is not the cnn_kernels module this loader expects (ABI ${KERNELS_ABI_VERSION}): ` +
         `missing exports ${missing.join(', ')}; it exports ${[...exports.keys()].join(', ') || 'nothing'}.`,
     );
   }
-  if (WebAssembly.Module.imports(module).length > 0) {
-    const names = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`);
-    throw new Error(`${from}: expected a module with no imports, got imports ${names.join(', ')}.`);
+  if (imports.length > 0 && !threaded) {
+    const names = imports.map((i) => `${i.module}.${i.name}`);
+    throw new Error(`${from}: expected a module with no imports (or only env.memory), got imports ${names.join(', ')}.`);
   }
 }
 
-/** Loads and compiles the kernels from `source`, or from the default locations. */
-export async function loadKernelModule(source?: WasmSource): Promise<WebAssembly.Module> {
+/** Loads and compiles a variant's kernels from `source`, or from the default locations. */
+export async function loadKernelModule(source?: WasmSource, variant: WasmVariant = 'simd'): Promise<WebAssembly.Module> {
   if (source !== undefined && typeof source !== 'string' && !(source instanceof URL)) {
     return compileKernelBytes(toBytes(source), 'the bytes passed as options.wasm');
   }
-  const locations = source === undefined ? defaultLocations() : [source];
+  const locations = source === undefined ? defaultLocations(variant) : [source];
   const failures: string[] = [];
   for (const location of locations) {
     const from = describe(location);
@@ -224,19 +270,23 @@ export async function loadKernelModule(source?: WasmSource): Promise<WebAssembly
     }
     return 'module' in fetched ? fetched.module : compileKernelBytes(fetched.bytes, from);
   }
+  const file = source === undefined ? variantFileName(variant) : describe(source).split(/[\\/]/).pop() || describe(source);
   throw new Error(
-    `Could not read cnn_kernels.wasm. Tried:\n  ${failures.join('\n  ')}\n` +
+    `Could not read ${file}. Tried:\n  ${failures.join('\n  ')}\n` +
       'Build it with packages/kernels/build.sh, or pass createWasmBackend({ wasm }) a path, URL or bytes.',
   );
 }
 
-/** Instantiates a compiled kernel module: each instance owns its own memory. */
-export function instantiateKernels(module: WebAssembly.Module): KernelExports {
-  const instance = new WebAssembly.Instance(module, {});
+/**
+ * Instantiates a compiled kernel module. Single-threaded modules own their memory; threaded
+ * ones take the shared `memory` every thread's instance uses.
+ */
+export function instantiateKernels(module: WebAssembly.Module, memory?: WebAssembly.Memory): KernelExports {
+  const instance = new WebAssembly.Instance(module, memory ? { env: { memory } } : {});
   const exports = instance.exports as unknown as KernelExports;
   const abi = exports.cnn_kernels_abi_version();
   if (abi !== KERNELS_ABI_VERSION) {
-    throw new Error(`cnn_kernels.wasm has ABI version ${abi}, but this loader expects ${KERNELS_ABI_VERSION}.`);
+    throw new Error(`The kernel binary has ABI version ${abi}, but this loader expects ${KERNELS_ABI_VERSION}.`);
   }
   return exports;
 }

@@ -1,12 +1,25 @@
-// Every wasm kernel against the js reference, op by op, on odd shapes.
+// Every wasm kernel against the js reference, op by op, on odd shapes, for every variant this
+// engine runs: simd, simd-threads, and (where relaxed SIMD validates, e.g. with
+// NODE_OPTIONS=--experimental-wasm-relaxed-simd) relaxed-simd and relaxed-simd-threads.
+// The threaded runs share every op, however small, so the work splitting itself is tested.
 // Pass criterion everywhere: max |wasm - js| / max |js| <= 1e-5 over each op's output.
-import { describe, it, expect } from 'vitest';
+import { beforeAll, describe, it, expect } from 'vitest';
 import { ACTIVATIONS, type Activation, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
-import { createWasmBackend } from './index.js';
+import { createWasmBackend, hasRelaxedSimd, type WasmBackendOptions } from './index.js';
 import { ArenaBuilder, compareWithReference, randomFloats } from './test-helpers.js';
 
 const TOLERANCE = 1e-5;
-const backend = createWasmBackend();
+const VARIANTS: [string, WasmBackendOptions][] = [
+  ['simd', { relaxedSimd: false }],
+  ['simd-threads', { relaxedSimd: false, threads: 3, shareTinyOps: true }],
+  ...(hasRelaxedSimd()
+    ? ([
+        ['relaxed-simd', { relaxedSimd: true }],
+        ['relaxed-simd-threads', { relaxedSimd: true, threads: 2, shareTinyOps: true }],
+      ] as [string, WasmBackendOptions][])
+    : []),
+];
+let backend = createWasmBackend();
 
 type Pair = readonly [number, number];
 interface ConvCase {
@@ -66,6 +79,17 @@ async function checkConv(c: ConvCase): Promise<void> {
   expect(await compareWithReference(backend, [op], a.size + 5, seed++)).toBeLessThanOrEqual(TOLERANCE);
 }
 
+for (const [variant, options] of VARIANTS) {
+  describe(`${variant} binary`, () => {
+    beforeAll(() => {
+      backend = createWasmBackend(options);
+      expect(backend.variant).toBe(variant);
+    });
+    registerSuites();
+  });
+}
+
+function registerSuites(): void {
 describe('wasm conv2d matches the js reference', () => {
   const cases: [string, ConvCase][] = [
     ['3x3 pad 1, odd channels 5 -> 6, batch 2, relu', { n: 2, inHW: [7, 9], inC: 5, outC: 6, kernel: [3, 3], padding: [1, 1], activation: 'relu' }],
@@ -87,6 +111,9 @@ describe('wasm conv2d matches the js reference', () => {
     ['depthwise 3x3 pad 1, 13 channels', { inHW: [8, 9], inC: 13, outC: 13, kernel: [3, 3], padding: [1, 1], groups: 13, activation: 'relu6' }],
     ['depthwise 5x5 stride 2 pad 2, 24 channels, residual, batch 2', { n: 2, inHW: [11, 10], inC: 24, outC: 24, kernel: [5, 5], stride: [2, 2], padding: [2, 2], groups: 24, residual: true }],
     ['depthwise 3x3 stride 2 on a wide image (4-pixel tiles), 20 channels, silu', { inHW: [7, 30], inC: 20, outC: 20, kernel: [3, 3], stride: [2, 2], padding: [1, 1], groups: 20, activation: 'silu' }],
+    ['depthwise 3x3 stride 1 on a wide image (8-pixel row tiles + single pixels), 12 channels, residual', { inHW: [5, 37], inC: 12, outC: 12, kernel: [3, 3], padding: [1, 1], groups: 12, residual: true, activation: 'relu6' }],
+    ['depthwise 5x5 stride 1 on a wide image (6-pixel row tiles), 21 channels, batch 2', { n: 2, inHW: [6, 29], inC: 21, outC: 21, kernel: [5, 5], padding: [2, 2], groups: 21 }],
+    ['depthwise 5x5 stride 2 pad 2 on a wide image, 3 channels (one partial half block)', { inHW: [7, 40], inC: 3, outC: 3, kernel: [5, 5], stride: [2, 2], padding: [2, 2], groups: 3, activation: 'hardswish' }],
     ['depthwise 7x7 pad 3 on a wide image, 9 channels, batch 2', { n: 2, inHW: [8, 25], inC: 9, outC: 9, kernel: [7, 7], padding: [3, 3], groups: 9, residual: true }],
     ['depthwise 7x7 pad 3 (ConvNeXt), 3 channels', { inHW: [9, 8], inC: 3, outC: 3, kernel: [7, 7], padding: [3, 3], groups: 3 }],
     ['depthwise dilation 2, padding only at the end', { inHW: [7, 9], inC: 10, outC: 10, kernel: [3, 3], padEnd: [4, 4], dilation: [2, 2], groups: 10, activation: 'hardswish' }],
@@ -339,3 +366,4 @@ describe('wasm activation functions are accurate', () => {
     for (const act of ACTIVATIONS) expect(worst[act], `${act}: ${worst[act]}`).toBeLessThanOrEqual(1e-6);
   });
 });
+}

@@ -1,0 +1,93 @@
+// Memory of one model on the wasm backend: the planned arena beside the activations it must
+// hold, the wasm memory actually taken, and whether anything grows over many runs (RSS, JS
+// heap, external/array buffers and wasm memory printed at intervals).
+// Run: pnpm --filter @cnn/benchmarks bench:memory [-- --model resnet50 --runs 1000 --every 100 --threads 1]
+// Add --expose-gc (node --expose-gc memory.mjs) to collect garbage before each sample.
+import { Tensor, counterInput } from '@cnn/core';
+import { createWasmBackend } from '@cnn/kernels/wasm';
+import { resnet18, resnet50 } from '@cnn/resnet';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const name = args.model ?? 'resnet50';
+const runs = Number(args.runs ?? 1000);
+const every = Number(args.every ?? 100);
+const threads = args.threads === 'auto' ? 'auto' : Number(args.threads ?? 1);
+const MiB = (bytes) => (bytes / 2 ** 20).toFixed(1);
+
+const model = { resnet18, resnet50 }[name]().useGeneratedWeights(1);
+const plan = model.plan();
+
+// Activations: the largest pair one op reads and writes (input or residual, and output), and
+// the most that is ever live at once (the lower bound for any arena).
+const slotsOf = (op) => [op.input, op.a, op.b, op.residual, op.scale, op.output].filter(Boolean);
+let largestPair = 0;
+for (const op of plan.ops) {
+  const inputs = slotsOf(op).filter((s) => s !== op.output).map((s) => s.size);
+  largestPair = Math.max(largestPair, Math.max(0, ...inputs) + op.output.size);
+}
+// Live slots per op (by value id: first write to last read, outputs to the end), and the arena
+// floats they cover together (slots of in-place ops share floats, counted once).
+const first = new Map();
+const last = new Map();
+plan.ops.forEach((op, i) => {
+  for (const s of slotsOf(op)) {
+    if (!first.has(s.id)) first.set(s.id, [i, s]);
+    last.set(s.id, i);
+  }
+});
+first.set(plan.input.id, [-1, plan.input]);
+for (const s of plan.outputs) last.set(s.id, Infinity);
+let peakLive = 0;
+plan.ops.forEach((_, i) => {
+  const ranges = [...first.values()].filter(([f, s]) => f <= i && last.get(s.id) >= i).map(([, s]) => [s.offset, s.offset + s.size]).sort((x, y) => x[0] - y[0]);
+  let covered = 0;
+  let end = -Infinity;
+  for (const [lo, hi] of ranges) {
+    if (hi > end) covered += hi - Math.max(lo, end);
+    end = Math.max(end, hi);
+  }
+  peakLive = Math.max(peakLive, covered);
+});
+
+const backend = createWasmBackend({ threads });
+const runner = await model.compile(backend);
+const shape = [1, ...model.architecture.inputShape];
+const input = new Tensor(shape, counterInput(shape, 1));
+// The wasm executable the runner wraps (a TypeScript-private field, plain JS here).
+const exe = runner.executable;
+const weights = runner.weightBytes;
+const pairBytes = largestPair * 4;
+const bound = weights + 1.5 * pairBytes;
+console.log(`${name} on ${backend.variant} (${backend.threads} thread${backend.threads > 1 ? 's' : ''}), batch 1`);
+console.log(`  packed weights                         ${MiB(weights)} MiB`);
+console.log(`  largest pair of live activations       ${MiB(pairBytes)} MiB`);
+console.log(`  most activations live at once          ${MiB(peakLive * 4)} MiB (lower bound for any arena)`);
+console.log(`  planned arena (plan.arenaSize)         ${MiB(plan.arenaSize * 4)} MiB`);
+console.log(`  wasm memory taken                      ${MiB(exe.memoryBytes)} MiB (weights, arena, staging, descriptors, stacks, module data)`);
+console.log(`  target: weights + 1.5 x largest pair   ${MiB(bound)} MiB -> wasm memory is ${exe.memoryBytes <= bound ? 'within' : 'OVER'} it`);
+console.log('');
+
+const gc = globalThis.gc ?? (() => {});
+const sample = (run, ms) => {
+  gc();
+  const m = process.memoryUsage();
+  return [run, MiB(m.rss), MiB(m.heapUsed), MiB(m.external), MiB(m.arrayBuffers), MiB(exe.memoryBytes), ms];
+};
+const rows = [sample(0, '')];
+let t = performance.now();
+for (let i = 1; i <= runs; i++) {
+  await runner.run(input);
+  if (i % every === 0 || i === runs) {
+    const ms = ((performance.now() - t) / every).toFixed(1);
+    rows.push(sample(i, ms));
+    t = performance.now();
+  }
+}
+runner.dispose();
+await exe.workersExited;
+const header = ['runs', 'RSS MiB', 'heap MiB', 'external MiB', 'arrayBuffers MiB', 'wasm MiB', 'ms/run'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+console.log(header.map((h, i) => h.padStart(widths[i])).join('  '));
+for (const r of rows) console.log(r.map((c, i) => String(c).padStart(widths[i])).join('  '));
+const rss = rows.slice(1).map((r) => Number(r[1]));
+console.log(`\nRSS from run ${rows[1][0]} to ${rows.at(-1)[0]}: ${(rss.at(-1) - rss[0]).toFixed(1)} MiB; wasm memory constant: ${new Set(rows.map((r) => r[5])).size === 1}`);

@@ -1,0 +1,254 @@
+//! The plan runner. JS writes one descriptor per op (a header, then the kernel's `*Args`
+//! struct), `plan_prepare` decides once how each op splits into work items, and `plan_run`
+//! executes the whole plan in one call: items in order on one thread, or shared by the
+//! threads of `crate::threads` in the threaded binaries.
+//!
+//! Items are independent output regions (pixel tiles x weight blocks for convolutions, rows
+//! or float ranges elsewhere), and every output value is computed by the same arithmetic
+//! whatever the split, so threaded results equal single-threaded ones bit for bit.
+use crate::conv::{conv2d_nhwc_f32, Conv2dArgs};
+use crate::dwconv::{dwconv2d_nhwc_f32, DwConv2dArgs};
+use crate::elementwise::*;
+use crate::linear::{linear_f32, LinearArgs};
+use crate::normalization::*;
+use crate::pool::*;
+use crate::simd::part;
+
+/// u32 words per descriptor: a 4-word header, then the op's arguments.
+pub const DESC_WORDS: usize = 32;
+const ARGS_WORD: usize = 4;
+
+pub const OP_CONV2D: u32 = 1;
+pub const OP_DWCONV2D: u32 = 2;
+pub const OP_LINEAR: u32 = 3;
+pub const OP_MAXPOOL2D: u32 = 4;
+pub const OP_AVGPOOL2D: u32 = 5;
+pub const OP_ADAPTIVE_AVGPOOL2D: u32 = 6;
+pub const OP_ADD: u32 = 7;
+pub const OP_CHANNEL_AFFINE: u32 = 8;
+pub const OP_ACTIVATION: u32 = 9;
+pub const OP_COPY_CHANNELS: u32 = 10;
+pub const OP_SCALE_CHANNELS: u32 = 11;
+pub const OP_LAYER_NORM: u32 = 12;
+pub const OP_LOCAL_RESPONSE_NORM: u32 = 13;
+
+#[repr(C)]
+struct Header {
+    kind: u32,
+    /// work items, written by `plan_prepare`
+    items: u32,
+    /// convolutions: parts along the weight-block (channel) axis; items / split along pixels
+    split: u32,
+    _reserved: u32,
+}
+
+#[inline(always)]
+unsafe fn args<T>(d: *const u32) -> &'static T {
+    &*(d.add(ARGS_WORD) as *const T)
+}
+
+/// Below this much work (in multiply-adds or floats touched) an op stays on one thread:
+/// waking the others would cost more than it saves.
+const MIN_PARALLEL_MACS: usize = 1 << 19;
+const MIN_PARALLEL_FLOATS: usize = 1 << 15;
+
+/// Parts along two axes (a, b) for about `target` items, preferring axis a.
+fn grid(a_units: usize, b_units: usize, target: usize) -> (usize, usize) {
+    let pa = a_units.min(target).max(1);
+    let pb = b_units.min(target.div_ceil(pa)).max(1);
+    (pa, pb)
+}
+
+/// (items, split) for one op run by `threads` threads. Several items per thread let fast
+/// threads take over from ones the OS delays. `share_all` ignores the minimum work (tests).
+unsafe fn split_op(d: *const u32, threads: usize, share_all: bool) -> (usize, usize) {
+    if threads <= 1 {
+        return (1, 1);
+    }
+    let target = threads * 4;
+    let (min_macs, min_floats) =
+        if share_all { (0, 0) } else { (MIN_PARALLEL_MACS, MIN_PARALLEL_FLOATS) };
+    let one_d = |units: usize, work: usize| {
+        if work < min_floats { (1, 1) } else { (units.min(target).max(1), 1) }
+    };
+    match (*(d as *const Header)).kind {
+        OP_CONV2D => {
+            let a = args::<Conv2dArgs>(d);
+            let macs = (a.n * a.out_h * a.out_w * a.out_c) as usize
+                * (a.in_c / a.groups * a.kernel_h * a.kernel_w) as usize;
+            if macs < min_macs {
+                return (1, 1);
+            }
+            let (tiles, blocks) = (a.pixel_tiles(), a.channel_blocks());
+            // Split the axis whose operand is larger, so each item re-reads the smaller one.
+            let (pm, pc) = if a.packed_bytes() > a.input_bytes() && blocks >= 2 * threads {
+                let (pc, pm) = grid(blocks, tiles, target);
+                (pm, pc)
+            } else {
+                grid(tiles, blocks, target)
+            };
+            (pm * pc, pc)
+        }
+        OP_DWCONV2D => {
+            let a = args::<DwConv2dArgs>(d);
+            let macs = (a.n * a.out_h * a.out_w * a.channels * a.kernel_h * a.kernel_w) as usize;
+            if macs < min_macs / 4 {
+                return (1, 1);
+            }
+            let (pr, pc) = grid(a.rows(), a.channel_blocks(), target);
+            (pr * pc, pc)
+        }
+        OP_LINEAR => {
+            let a = args::<LinearArgs>(d);
+            let macs = (a.n * a.in_f * a.out_f) as usize;
+            if macs < min_macs {
+                return (1, 1);
+            }
+            ((a.out_f as usize).div_ceil(4).min(target), 1)
+        }
+        OP_MAXPOOL2D | OP_AVGPOOL2D => {
+            let a = args::<Pool2dArgs>(d);
+            let work = (a.n * a.out_h * a.out_w * a.channels * a.kernel_h * a.kernel_w) as usize;
+            one_d((a.n * a.out_h) as usize, work)
+        }
+        OP_ADAPTIVE_AVGPOOL2D => {
+            let a = args::<AdaptiveAvgPool2dArgs>(d);
+            one_d((a.n * a.out_h) as usize, (a.n * a.in_h * a.in_w * a.channels) as usize)
+        }
+        OP_ADD => {
+            let a = args::<AddArgs>(d);
+            one_d((a.len as usize).div_ceil(1024), a.len as usize)
+        }
+        OP_ACTIVATION => {
+            let a = args::<ActivationArgs>(d);
+            one_d((a.len as usize).div_ceil(1024), a.len as usize * 4)
+        }
+        OP_CHANNEL_AFFINE => {
+            let a = args::<ChannelAffineArgs>(d);
+            one_d(a.pixels as usize, (a.pixels * a.channels) as usize * 4)
+        }
+        OP_COPY_CHANNELS => {
+            let a = args::<CopyChannelsArgs>(d);
+            one_d(a.pixels as usize, (a.pixels * a.in_c) as usize)
+        }
+        OP_SCALE_CHANNELS => {
+            let a = args::<ScaleChannelsArgs>(d);
+            one_d((a.n * a.pixels) as usize, (a.n * a.pixels * a.channels) as usize)
+        }
+        OP_LAYER_NORM => {
+            let a = args::<LayerNormArgs>(d);
+            one_d(a.pixels as usize, (a.pixels * a.channels) as usize * 4)
+        }
+        OP_LOCAL_RESPONSE_NORM => {
+            let a = args::<LocalResponseNormArgs>(d);
+            one_d(a.pixels as usize, (a.pixels * a.channels * a.size) as usize)
+        }
+        _ => (1, 1),
+    }
+}
+
+/// Runs work item `item` of the op at `d`. Every kernel entry is `#[inline(never)]`: one
+/// function holding all of them inlined measured 20% slower in V8 (conv layers, simd128)
+/// unless wasm-opt reworked it, which it cannot do for the relaxed-SIMD binaries.
+pub unsafe fn run_item(d: *const u32, item: usize) {
+    let h = &*(d as *const Header);
+    let items = h.items as usize;
+    match h.kind {
+        OP_CONV2D => {
+            let a = args::<Conv2dArgs>(d);
+            let pc = h.split as usize;
+            let pm = items / pc;
+            let (im, ic) = (item / pc, item % pc);
+            conv2d_nhwc_f32(a, part(a.pixel_tiles(), pm, im, 1), part(a.channel_blocks(), pc, ic, 1));
+        }
+        OP_DWCONV2D => {
+            let a = args::<DwConv2dArgs>(d);
+            let pc = h.split as usize;
+            let pr = items / pc;
+            let (ir, ic) = (item / pc, item % pc);
+            dwconv2d_nhwc_f32(a, part(a.rows(), pr, ir, 1), part(a.channel_blocks(), pc, ic, 1));
+        }
+        OP_LINEAR => {
+            let a = args::<LinearArgs>(d);
+            linear_f32(a, part(a.out_f as usize, items, item, 4));
+        }
+        OP_MAXPOOL2D => {
+            let a = args::<Pool2dArgs>(d);
+            maxpool2d_nhwc(a, part((a.n * a.out_h) as usize, items, item, 1));
+        }
+        OP_AVGPOOL2D => {
+            let a = args::<Pool2dArgs>(d);
+            avgpool2d_nhwc(a, part((a.n * a.out_h) as usize, items, item, 1));
+        }
+        OP_ADAPTIVE_AVGPOOL2D => {
+            let a = args::<AdaptiveAvgPool2dArgs>(d);
+            adaptive_avgpool2d_nhwc(a, part((a.n * a.out_h) as usize, items, item, 1));
+        }
+        OP_ADD => {
+            let a = args::<AddArgs>(d);
+            add_f32(a, part(a.len as usize, items, item, 4));
+        }
+        OP_ACTIVATION => {
+            let a = args::<ActivationArgs>(d);
+            activation_f32(a, part(a.len as usize, items, item, 4));
+        }
+        OP_CHANNEL_AFFINE => {
+            let a = args::<ChannelAffineArgs>(d);
+            channel_affine_f32(a, part(a.pixels as usize, items, item, 1));
+        }
+        OP_COPY_CHANNELS => {
+            let a = args::<CopyChannelsArgs>(d);
+            copy_channels_nhwc(a, part(a.pixels as usize, items, item, 1));
+        }
+        OP_SCALE_CHANNELS => {
+            let a = args::<ScaleChannelsArgs>(d);
+            scale_channels_f32(a, part((a.n * a.pixels) as usize, items, item, 1));
+        }
+        OP_LAYER_NORM => {
+            let a = args::<LayerNormArgs>(d);
+            layer_norm_f32(a, part(a.pixels as usize, items, item, 1));
+        }
+        OP_LOCAL_RESPONSE_NORM => {
+            let a = args::<LocalResponseNormArgs>(d);
+            local_response_norm_f32(a, part(a.pixels as usize, items, item, 1));
+        }
+        _ => {}
+    }
+}
+
+/// Decides each op's work items for `threads` threads (1: every op is one item); `flags`
+/// bit 0 shares even ops too small to be worth it (tests). Returns the number of the first
+/// descriptor with an unknown kind, or `count` when all are known.
+#[no_mangle]
+pub unsafe extern "C" fn plan_prepare(descs: *mut u32, count: u32, threads: u32, flags: u32) -> u32 {
+    for i in 0..count as usize {
+        let d = descs.add(i * DESC_WORDS);
+        let h = &mut *(d as *mut Header);
+        if h.kind == 0 || h.kind > OP_LOCAL_RESPONSE_NORM {
+            return i as u32;
+        }
+        let (items, split) = split_op(d, threads as usize, flags & 1 != 0);
+        h.items = items as u32;
+        h.split = split as u32;
+    }
+    count
+}
+
+/// Runs descriptors [first, first + count). `control` is the thread pool's control block
+/// (threaded binaries; 0 runs everything on the calling thread).
+#[no_mangle]
+pub unsafe extern "C" fn plan_run(descs: *const u32, first: u32, count: u32, control: u32) {
+    let _ = control;
+    for i in first as usize..(first + count) as usize {
+        let d = descs.add(i * DESC_WORDS);
+        let items = (*(d as *const Header)).items as usize;
+        #[cfg(target_feature = "atomics")]
+        if control != 0 && items > 1 {
+            crate::threads::share(control as *mut crate::threads::Control, d, items);
+            continue;
+        }
+        for item in 0..items {
+            run_item(d, item);
+        }
+    }
+}
