@@ -2,7 +2,7 @@
 // validated weights) and a Runner (a model compiled for one backend, batch and input size).
 import type { Graph, GraphBuilder, Value } from './graph.js';
 import { GraphBuilder as Builder } from './graph.js';
-import type { Backend, Executable, ExecutionPlan } from './plan.js';
+import type { Backend, Executable, ExecutionPlan, Slot } from './plan.js';
 import type { LoadWeightsOptions, WeightMap, WeightsSource } from './weights.js';
 import { decodeWeights, generateWeights, validateWeights } from './weights.js';
 import { lowerGraph } from './compile.js';
@@ -132,15 +132,28 @@ export class Model {
 }
 
 export class Runner {
+  /** where each requested output lives, and whether it is [n, f] (after a linear or flatten) */
+  private readonly outputSlots: readonly { readonly slot: Slot; readonly flat: boolean }[];
+  /** float32 elements of the activation arena the plan needs */
+  readonly plannedArenaSize: number;
+
   constructor(
     readonly modelName: string,
     readonly backendName: string,
-    readonly plan: ExecutionPlan,
+    plan: ExecutionPlan,
     private readonly executable: Executable,
     /** [n, c, h, w] the runner accepts */
     readonly inputShape: readonly [number, number, number, number],
     readonly outputNames: readonly string[],
-  ) {}
+  ) {
+    // Keep only the slots: the plan holds folded copies of every weight, which the backend has
+    // packed by now, so holding the plan here would double the memory of a loaded model.
+    this.outputSlots = plan.outputs.map((slot) => {
+      const op = plan.ops.find((o) => o.output.id === slot.id);
+      return { slot, flat: slot.shape[1] === 1 && slot.shape[2] === 1 && (op === undefined || op.kind === 'linear') };
+    });
+    this.plannedArenaSize = plan.arenaSize;
+  }
 
   get arenaBytes(): number {
     return this.executable.arenaBytes;
@@ -161,9 +174,8 @@ export class Runner {
     const data = this.check(input);
     const results = await this.executable.run(nchwToNhwc(data, n, c, h, w));
     const out: Record<string, Tensor> = {};
-    this.plan.outputs.forEach((slot, i) => {
+    this.outputSlots.forEach(({ slot, flat }, i) => {
       const [sn, sh, sw, sc] = slot.shape;
-      const flat = sh === 1 && sw === 1 && this.isFlat(i);
       out[this.outputNames[i]] = flat ? new Tensor([sn, sc], results[i]) : new Tensor([sn, sc, sh, sw], nhwcToNchw(results[i], sn, sc, sh, sw));
     });
     return out;
@@ -171,13 +183,6 @@ export class Runner {
 
   dispose(): void {
     this.executable.dispose();
-  }
-
-  private isFlat(outputIndex: number): boolean {
-    // Linear layers and flatten produce [n, f]; everything else keeps [n, c, h, w].
-    const slot = this.plan.outputs[outputIndex];
-    const op = this.plan.ops.find((o) => o.output.id === slot.id);
-    return op?.kind === 'linear' || op === undefined;
   }
 
   private check(input: Tensor | Float32Array): Float32Array {
