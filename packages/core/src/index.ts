@@ -15,3 +15,5 @@ export { Model, Runner, buildGraph } from './model.js';
 export type { Architecture, CompileOptions, ModelMetadata, Preprocessing } from './model.js';
 export { counterParameter, counterInput, counterUniform, fmix32, keyHash } from './counter-weights.js';
 export { parseNpy, writeNpy } from './npy.js';
+export { convNormActivation, makeDivisible } from './layers.js';
+export type { ConvNormOptions } from './layers.js';

@@ -1,41 +1,9 @@
 // The mobile inverted bottleneck (MBConv) of Tan & Le (2019) and its squeeze-and-excitation
 // gate, named as torchvision's modules so that parameter keys are its state_dict keys.
-import type { Activation, GraphBuilder, Value } from '@cnn/core';
+import { convNormActivation, makeDivisible, type GraphBuilder, type Value } from '@cnn/core';
 
-/** torchvision's _make_divisible: round to the nearest multiple of `divisor`, never losing over 10%. */
-export function makeDivisible(v: number, divisor = 8, minValue = divisor): number {
-  const rounded = Math.max(minValue, Math.floor(Math.trunc(v + divisor / 2) / divisor) * divisor);
-  return rounded < 0.9 * v ? rounded + divisor : rounded;
-}
-
-export interface ConvNormOptions {
-  outChannels: number;
-  kernelSize: number;
-  stride?: number;
-  groups?: number;
-  /** batch norm epsilon (1e-5 for B0-B4, 1e-3 for B5-B7) */
-  eps: number;
-  /** 'none' for the linear projection */
-  activation: Activation;
-}
-
-/**
- * Conv2dNormActivation: a bias-free convolution with "same" padding (`${name}.0`), batch norm
- * (`${name}.1`) and an activation.
- */
-export function convNormActivation(b: GraphBuilder, x: Value, name: string, o: ConvNormOptions): Value {
-  const padding = (o.kernelSize - 1) >> 1;
-  const conv = b.conv2d(x, `${name}.0`, {
-    outChannels: o.outChannels,
-    kernelSize: o.kernelSize,
-    stride: o.stride ?? 1,
-    padding,
-    groups: o.groups ?? 1,
-    bias: false,
-  });
-  const y = b.batchNorm2d(conv, `${name}.1`, o.eps);
-  return o.activation === 'none' ? y : b.activation(y, o.activation);
-}
+export { convNormActivation, makeDivisible } from '@cnn/core';
+export type { ConvNormOptions } from '@cnn/core';
 
 /**
  * Squeeze-and-excitation (Hu et al. 2018): a per-channel gate computed from the global average,
@@ -71,10 +39,9 @@ export function mbConv(b: GraphBuilder, x: Value, name: string, cfg: MBConvConfi
   const next = () => `${name}.block.${index++}`;
   let out = x;
   if (expanded !== inChannels) {
-    out = convNormActivation(b, out, next(), { outChannels: expanded, kernelSize: 1, eps: cfg.eps, activation: 'silu' });
+    out = convNormActivation(b, out, next(), expanded, { kernelSize: 1, eps: cfg.eps, activation: 'silu' });
   }
-  out = convNormActivation(b, out, next(), {
-    outChannels: expanded,
+  out = convNormActivation(b, out, next(), expanded, {
     kernelSize: cfg.kernel,
     stride: cfg.stride,
     groups: expanded,
@@ -82,7 +49,7 @@ export function mbConv(b: GraphBuilder, x: Value, name: string, cfg: MBConvConfi
     activation: 'silu',
   });
   out = squeezeExcitation(b, out, next(), Math.max(1, Math.floor(inChannels / 4)));
-  out = convNormActivation(b, out, next(), { outChannels: cfg.outChannels, kernelSize: 1, eps: cfg.eps, activation: 'none' });
+  out = convNormActivation(b, out, next(), cfg.outChannels, { kernelSize: 1, eps: cfg.eps, activation: 'none' });
   if (cfg.stride === 1 && inChannels === cfg.outChannels) return b.add(b.dropout(out), x);
   return out;
 }

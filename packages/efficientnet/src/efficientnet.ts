@@ -50,7 +50,7 @@ export function efficientnetArchitecture(name: string, config: EfficientNetConfi
     inputShape: [3, config.resolution, config.resolution],
     metadata,
     define(b, input) {
-      let x = convNormActivation(b, input, 'features.0', { outChannels: width(B0_STAGES[0].inChannels), kernelSize: 3, stride: 2, eps, activation: 'silu' });
+      let x = convNormActivation(b, input, 'features.0', width(B0_STAGES[0].inChannels), { kernelSize: 3, stride: 2, eps, activation: 'silu' });
       B0_STAGES.forEach((stage, s) => {
         const outChannels = width(stage.outChannels);
         for (let i = 0; i < depth(stage.layers); i++) {
@@ -60,7 +60,7 @@ export function efficientnetArchitecture(name: string, config: EfficientNetConfi
         b.output(EFFICIENTNET_TAPS[s], x);
       });
       const last = B0_STAGES.length + 1;
-      x = convNormActivation(b, x, `features.${last}`, { outChannels: 4 * x.shape[0], kernelSize: 1, eps, activation: 'silu' });
+      x = convNormActivation(b, x, `features.${last}`, 4 * x.shape[0], { kernelSize: 1, eps, activation: 'silu' });
       b.output('features', x);
       x = b.dropout(b.flatten(b.adaptiveAvgPool2d(x, 1)));
       b.output('logits', b.linear(x, 'classifier.1', config.numClasses ?? 1000));

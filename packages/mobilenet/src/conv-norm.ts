@@ -1,33 +1,9 @@
-// Pieces every MobileNet shares: torchvision's Conv2dNormActivation and _make_divisible.
-import type { Activation, GraphBuilder, Value } from '@cnn/core';
+// Pieces every MobileNet shares: stride-named feature taps, and the shared conv + norm block.
+import type { GraphBuilder, Value } from '@cnn/core';
 
-export interface ConvNormOptions {
-  kernelSize?: number;
-  stride?: number;
-  groups?: number;
-  /** applied after batch norm; 'none' for the linear bottleneck projections */
-  activation: Activation;
-  /** batch norm epsilon: PyTorch's 1e-5 by default, 0.001 in MobileNet v3 */
-  eps?: number;
-}
-
-/** Convolution (no bias, "same" padding) + batch norm + activation: keys `${name}.0`, `${name}.1`. */
-export function convNormActivation(b: GraphBuilder, x: Value, name: string, outChannels: number, o: ConvNormOptions): Value {
-  const kernelSize = o.kernelSize ?? 3;
-  const conv = b.conv2d(x, `${name}.0`, { outChannels, kernelSize, stride: o.stride ?? 1, padding: (kernelSize - 1) >> 1, groups: o.groups ?? 1, bias: false });
-  const y = b.batchNorm2d(conv, `${name}.1`, o.eps ?? 1e-5);
-  return o.activation === 'none' ? y : b.activation(y, o.activation);
-}
-
-/**
- * The channel rounding of the TensorFlow MobileNet code that torchvision reproduces: the nearest
- * multiple of `divisor` (at least `minValue`), bumped up one step if that loses more than 10%.
- */
-export function makeDivisible(v: number, divisor = 8, minValue = divisor): number {
-  let rounded = Math.max(minValue, Math.floor(Math.floor(v + divisor / 2) / divisor) * divisor);
-  if (rounded < 0.9 * v) rounded += divisor;
-  return rounded;
-}
+// Conv2dNormActivation and _make_divisible live in @cnn/core (EfficientNet uses them too).
+export { convNormActivation, makeDivisible } from '@cnn/core';
+export type { ConvNormOptions } from '@cnn/core';
 
 /**
  * Collects feature taps named by output stride: after each feature layer, `stride${s}` is
