@@ -5,6 +5,7 @@
 // Run: pnpm --filter @cnn/benchmarks bench:kernels [-- --variants simd,simd-threads --threads 2 --families dw3x3]
 // Relaxed-SIMD variants need the engine flag in Node 20: node --experimental-wasm-relaxed-simd kernels.mjs
 // The machine may be shared and noisy: compare rows of one run, and repeat.
+// --winograd on,off times each variant twice, the second time with Winograd 3x3 convolutions off.
 import { createWasmBackend, hasRelaxedSimd, loadKernelModule } from '@cnn/kernels/wasm';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
@@ -44,6 +45,10 @@ const FAMILIES = {
     ['ResNet-50 layer2', 28, 128, 128, 3, 1],
     ['ResNet-50 layer3', 14, 256, 256, 3, 1],
     ['ResNet-50 layer4', 7, 512, 512, 3, 1],
+    ['VGG-16 conv1_2', 224, 64, 64, 3, 1],
+    ['DenseNet-121 block1 128->32', 56, 128, 32, 3, 1],
+    ['DenseNet-121 block4 128->32', 7, 128, 32, 3, 1],
+    ['GoogLeNet 3a 16->32', 28, 16, 32, 3, 1],
     ['ResNet-50 layer3 s2', 28, 256, 256, 3, 2],
     ['MobileNetV2 stem s2', 224, 3, 32, 3, 2],
   ],
@@ -134,16 +139,17 @@ async function ceilingGflops(isa) {
 }
 
 const pad = (s, n, left = false) => (left ? String(s).padEnd(n) : String(s).padStart(n));
-for (const variant of variants) {
+const winogradModes = (args.winograd ?? 'on').split(',');
+for (const [variant, mode] of variants.flatMap((v) => winogradModes.map((m) => [v, m]))) {
   const threaded = variant.endsWith('-threads');
   const isa = variant.replace(/-threads$/, '');
-  const backend = createWasmBackend({ relaxedSimd: isa === 'relaxed-simd', threads: threaded ? threads : 1 });
+  const backend = createWasmBackend({ relaxedSimd: isa === 'relaxed-simd', threads: threaded ? threads : 1, winograd: mode !== 'off' });
   if (backend.variant !== variant) {
     console.log(`\n${variant}: unavailable here (got ${backend.variant}${backend.threadsFallbackReason ? `: ${backend.threadsFallbackReason}` : ''})`);
     continue;
   }
   const ceiling = (await ceilingGflops(isa)) * backend.threads;
-  console.log(`\n${variant}, ${backend.threads} thread${backend.threads > 1 ? 's' : ''}: ceiling ${ceiling.toFixed(1)} GFLOP/s (igemm microkernel on L1-resident operands${backend.threads > 1 ? `, x${backend.threads}` : ''})`);
+  console.log(`\n${variant}${mode === 'off' ? ' (winograd off)' : ''}, ${backend.threads} thread${backend.threads > 1 ? 's' : ''}: ceiling ${ceiling.toFixed(1)} GFLOP/s (igemm microkernel on L1-resident operands${backend.threads > 1 ? `, x${backend.threads}` : ''})`);
   console.log(`${pad('family', 9, true)} ${pad('shape', 30, true)} ${pad('ms/op', 8)} ${pad('GFLOP/s', 8)} ${pad('% ceil', 7)}`);
   for (const family of families) {
     let flopsSum = 0;

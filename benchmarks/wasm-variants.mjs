@@ -3,14 +3,17 @@
 // in interleaved rounds, so load from other processes hits all of them alike.
 // Run: pnpm --filter @cnn/benchmarks bench:variants [-- --models resnet50,mobilenet_v2 --threads 1,2 --rounds 5]
 // (relaxed-SIMD rows need the flag in Node 20: node --experimental-wasm-relaxed-simd wasm-variants.mjs)
+// --winograd on,off adds rows with Winograd 3x3 convolutions turned off (the direct igemm path).
 import { Tensor, counterInput } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd } from '@cnn/kernels/wasm';
 import { resnet18, resnet50 } from '@cnn/resnet';
 // Not a dependency of this package (adding one needs an install): loaded from the workspace build.
 const { mobilenet_v2, mobilenet_v3_large } = await import('../packages/mobilenet/dist/index.js');
+const { vgg16 } = await import('../packages/vgg/dist/index.js');
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
-const factories = { resnet18, resnet50, mobilenet_v2, mobilenet_v3_large };
+const factories = { resnet18, resnet50, mobilenet_v2, mobilenet_v3_large, vgg16 };
+const winogradModes = (args.winograd ?? 'on').split(',');
 const models = (args.models ?? 'resnet50,mobilenet_v2').split(',');
 const threadCounts = (args.threads ?? '1,2').split(',').map(Number);
 const isas = (args.isa ?? (hasRelaxedSimd() ? 'simd,relaxed-simd' : 'simd')).split(',');
@@ -26,10 +29,13 @@ for (const name of models) {
   const configs = [];
   for (const isa of isas) {
     for (const threads of threadCounts) {
-      const backend = createWasmBackend({ relaxedSimd: isa === 'relaxed-simd', threads });
-      const runner = await model.compile(backend);
-      const logits = (await runner.run(input)).data;
-      configs.push({ isa, threads, variant: backend.variant, runner, times: [], reason: backend.threadsFallbackReason, logits });
+      for (const mode of winogradModes) {
+        const backend = createWasmBackend({ relaxedSimd: isa === 'relaxed-simd', threads, winograd: mode !== 'off' });
+        const runner = await model.compile(backend);
+        const logits = (await runner.run(input)).data;
+        const reason = [backend.threadsFallbackReason, mode === 'off' ? 'winograd off' : undefined].filter(Boolean).join('; ') || undefined;
+        configs.push({ isa, threads, mode, variant: backend.variant, runner, times: [], reason, logits });
+      }
     }
   }
   for (let r = 0; r < rounds; r++) {
@@ -44,7 +50,7 @@ for (const name of models) {
   const base = configs[0];
   // Threads change no arithmetic: their logits must equal the one-thread run of the same binary.
   for (const c of configs) {
-    const single = configs.find((o) => o.isa === c.isa && o.threads === 1);
+    const single = configs.find((o) => o.isa === c.isa && o.mode === c.mode && o.threads === 1);
     if (single && c !== single && !c.logits.every((v, i) => v === single.logits[i])) c.reason = `${c.reason ?? ''} LOGITS DIFFER FROM 1 THREAD`.trim();
   }
   const min = (c) => Math.min(...c.times);

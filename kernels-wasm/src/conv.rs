@@ -3,6 +3,8 @@
 //! one input row pointer per pixel. 1x1 stride-1 convolutions take plain NHWC rows (a GEMM);
 //! other shapes fill a small per-tile pointer table, where a padded tap points at a
 //! caller-provided zero row. There is no im2col copy.
+//! (3x3 stride-1 convolutions with enough channels take Winograd F(4x4, 3x3) instead, in
+//! winograd.rs, which shares this file's microkernel and `Conv2dArgs`.)
 //!
 //! Packed weights, built once by `conv2d_pack_weights`, per group g and per block cb of 8
 //! output channels (tails zero-filled):
@@ -180,7 +182,7 @@ macro_rules! igemm_microkernel {
     ($name:ident, mr = $mr:tt, madd = $madd:path) => {
         /// acc[2p..2p+2] += sum over taps t and k of a[t][p][i] * w[t][i][0..8].
         #[inline(always)]
-        unsafe fn $name(
+        pub(crate) unsafe fn $name(
             acc: &mut [v128; 2 * $mr],
             ind: *const *const f32,
             taps: usize,
@@ -210,11 +212,11 @@ macro_rules! igemm_microkernel {
 #[cfg(not(target_feature = "relaxed-simd"))]
 igemm_microkernel!(igemm_4x8_wasmsimd_splat, mr = 4, madd = madd_wasmsimd);
 #[cfg(not(target_feature = "relaxed-simd"))]
-use igemm_4x8_wasmsimd_splat as igemm;
+pub(crate) use igemm_4x8_wasmsimd_splat as igemm;
 #[cfg(target_feature = "relaxed-simd")]
 igemm_microkernel!(igemm_4x8_wasmrelaxedsimd_fma_splat, mr = 4, madd = madd_wasmrelaxedsimd);
 #[cfg(target_feature = "relaxed-simd")]
-use igemm_4x8_wasmrelaxedsimd_fma_splat as igemm;
+pub(crate) use igemm_4x8_wasmrelaxedsimd_fma_splat as igemm;
 
 /// See `bench_igemm_peak` in lib.rs.
 pub unsafe fn bench_igemm_l1(table: *const f32, k: usize, iters: usize) -> f32 {
@@ -283,6 +285,9 @@ pub struct Conv2dArgs {
     pub dilation_w: u32,
     pub groups: u32,
     pub activation: u32,
+    /// 0: direct convolution. Else the Winograd transformed-input buffer (winograd.rs), and
+    /// `packed` holds Winograd-packed weights.
+    pub scratch: u32,
 }
 
 impl Conv2dArgs {

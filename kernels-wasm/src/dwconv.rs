@@ -1,8 +1,9 @@
 //! Depthwise convolution (groups == in_c == out_c), vectorised over channels; padded taps
 //! are skipped. Per output row and block of 8 channels, the columns whose window does not
 //! clip take one of two microkernel families, both generated from templates per ISA:
-//! - 3x3 and 5x5, stride 1: row tiles (`dwconv_rowtile_4c_*`), 8 or 6 pixels x 4 channels,
-//!   each input column loaded once per kernel row and the row's weights held in registers;
+//! - 3x3 and 5x5, stride 1 or 2: row tiles (`dwconv_rowtile_4c_*`), 8 or 6 pixels (stride 1)
+//!   or 4 pixels (stride 2) x 4 channels, each input column loaded once per kernel row and
+//!   the row's weights held in registers;
 //! - other shapes: strips (`dwconv_4x8_*`), 4 pixels x 8 channels sharing each weight load.
 //! Columns at the row's ends (clipped windows) go one pixel at a time.
 //!
@@ -327,9 +328,11 @@ pub unsafe fn dwconv2d_nhwc_f32(a: &DwConv2dArgs, rows: (usize, usize), blocks: 
     let tap_step = dw as usize * c;
     let pixel_step = sw as usize * c;
     let kw_u = kw as usize;
-    // 3x3 and 5x5, stride 1, no dilation, rows of 8+ interior pixels: the row-tile
-    // microkernels. (With stride 2, or on 7-pixel rows, the 8-channel strips measured faster.)
-    let rowtile_shape = (kw == 3 || kw == 5) && dw == 1 && sw == 1 && ox_hi >= ox_lo + 8;
+    // 3x3 and 5x5, stride 1 or 2, no dilation, rows of 8+ interior pixels: the row-tile
+    // microkernels (on 7-pixel rows the 8-channel strips measured faster). With stride 2,
+    // 4-pixel tiles beat 8 (3x3) and 6 (5x5) ones: 1.4x and 1.15x the strips
+    // (benchmarks/kernels.mjs, MobileNetV2 112x112x96 s2, EfficientNet-B0 56x56x144 s2).
+    let rowtile_shape = (kw == 3 || kw == 5) && dw == 1 && (sw == 1 || sw == 2) && ox_hi >= ox_lo + 8;
     for r in rows.0..rows.1 {
         let b = r / out_h;
         let oy = r - b * out_h;
@@ -374,10 +377,11 @@ pub unsafe fn dwconv2d_nhwc_f32(a: &DwConv2dArgs, rows: (usize, usize), blocks: 
                         nc,
                         act: a.activation,
                     };
-                    if kw_u == 3 {
-                        rowtile_run::<8, 3, 1>(ox_lo, ox_hi, &t);
-                    } else {
-                        rowtile_run::<6, 5, 1>(ox_lo, ox_hi, &t);
+                    match (kw_u, sw) {
+                        (3, 1) => rowtile_run::<8, 3, 1>(ox_lo, ox_hi, &t),
+                        (5, 1) => rowtile_run::<6, 5, 1>(ox_lo, ox_hi, &t),
+                        (3, _) => rowtile_run::<4, 3, 2>(ox_lo, ox_hi, &t),
+                        _ => rowtile_run::<4, 5, 2>(ox_lo, ox_hi, &t),
                     }
                     ox = ox_hi;
                     continue;

@@ -3,6 +3,9 @@
 //! executes the whole plan in one call: items in order on one thread, or shared by the
 //! threads of `crate::threads` in the threaded binaries.
 //!
+//! An op may have a first phase (Winograd's input transform): its first `first_items` items
+//! all finish before any later one starts.
+//!
 //! Items are independent output regions (pixel tiles x weight blocks for convolutions, rows
 //! or float ranges elsewhere), and every output value is computed by the same arithmetic
 //! whatever the split, so threaded results equal single-threaded ones bit for bit.
@@ -13,6 +16,7 @@ use crate::linear::{linear_f32, LinearArgs};
 use crate::normalization::*;
 use crate::pool::*;
 use crate::simd::part;
+use crate::winograd::{winograd_gemm_output, winograd_input_transform};
 
 /// u32 words per descriptor: a 4-word header, then the op's arguments.
 pub const DESC_WORDS: usize = 32;
@@ -39,7 +43,8 @@ struct Header {
     items: u32,
     /// convolutions: parts along the weight-block (channel) axis; items / split along pixels
     split: u32,
-    _reserved: u32,
+    /// items of a first phase that must all finish before the others start (0: none)
+    first_items: u32,
 }
 
 #[inline(always)]
@@ -59,9 +64,38 @@ fn grid(a_units: usize, b_units: usize, target: usize) -> (usize, usize) {
     (pa, pb)
 }
 
+/// (items, split, first-phase items) for one op run by `threads` threads.
+unsafe fn split_op(d: *const u32, threads: usize, share_all: bool) -> (usize, usize, usize) {
+    if (*(d as *const Header)).kind == OP_CONV2D && args::<Conv2dArgs>(d).scratch != 0 {
+        return split_winograd(args::<Conv2dArgs>(d), threads, share_all);
+    }
+    let (items, split) = split_direct(d, threads, share_all);
+    (items, split, 0)
+}
+
+/// Winograd convolutions: the input transform split along tiles, then the GEMM and output
+/// transform along tile groups x weight blocks, like a direct convolution.
+fn split_winograd(a: &Conv2dArgs, threads: usize, share_all: bool) -> (usize, usize, usize) {
+    let tiles = a.winograd_tiles();
+    let macs = tiles * 36 * (a.in_c * a.out_c) as usize;
+    if threads <= 1 || (!share_all && macs < MIN_PARALLEL_MACS) {
+        return (2, 1, 1);
+    }
+    let target = threads * 4;
+    let (groups, blocks) = (a.winograd_tile_groups(), a.channel_blocks());
+    let (pm, pc) = if a.winograd_packed_bytes() > tiles * 36 * a.in_c as usize * 4 && blocks >= 2 * threads {
+        let (pc, pm) = grid(blocks, groups, target);
+        (pm, pc)
+    } else {
+        grid(groups, blocks, target)
+    };
+    let first = tiles.min(target);
+    (first + pm * pc, pc, first)
+}
+
 /// (items, split) for one op run by `threads` threads. Several items per thread let fast
 /// threads take over from ones the OS delays. `share_all` ignores the minimum work (tests).
-unsafe fn split_op(d: *const u32, threads: usize, share_all: bool) -> (usize, usize) {
+unsafe fn split_direct(d: *const u32, threads: usize, share_all: bool) -> (usize, usize) {
     if threads <= 1 {
         return (1, 1);
     }
@@ -154,6 +188,22 @@ pub unsafe fn run_item(d: *const u32, item: usize) {
     let h = &*(d as *const Header);
     let items = h.items as usize;
     match h.kind {
+        OP_CONV2D if h.first_items != 0 => {
+            let a = args::<Conv2dArgs>(d);
+            let first = h.first_items as usize;
+            if item < first {
+                winograd_input_transform(a, part(a.winograd_tiles(), first, item, 1));
+            } else {
+                let pc = h.split as usize;
+                let pm = (items - first) / pc;
+                let (im, ic) = ((item - first) / pc, (item - first) % pc);
+                winograd_gemm_output(
+                    a,
+                    part(a.winograd_tile_groups(), pm, im, 1),
+                    part(a.channel_blocks(), pc, ic, 1),
+                );
+            }
+        }
         OP_CONV2D => {
             let a = args::<Conv2dArgs>(d);
             let pc = h.split as usize;
@@ -227,9 +277,10 @@ pub unsafe extern "C" fn plan_prepare(descs: *mut u32, count: u32, threads: u32,
         if h.kind == 0 || h.kind > OP_LOCAL_RESPONSE_NORM {
             return i as u32;
         }
-        let (items, split) = split_op(d, threads as usize, flags & 1 != 0);
+        let (items, split, first) = split_op(d, threads as usize, flags & 1 != 0);
         h.items = items as u32;
         h.split = split as u32;
+        h.first_items = first as u32;
     }
     count
 }
@@ -244,7 +295,12 @@ pub unsafe extern "C" fn plan_run(descs: *const u32, first: u32, count: u32, con
         let items = (*(d as *const Header)).items as usize;
         #[cfg(target_feature = "atomics")]
         if control != 0 && items > 1 {
-            crate::threads::share(control as *mut crate::threads::Control, d, items);
+            let control = control as *mut crate::threads::Control;
+            let first = (*(d as *const Header)).first_items as usize;
+            if first > 0 {
+                crate::threads::share(control, d, 0, first);
+            }
+            crate::threads::share(control, d, first, items);
             continue;
         }
         for item in 0..items {

@@ -20,7 +20,7 @@ pub struct Control {
     shutdown: AtomicU32,
     /// the descriptor of the op being shared
     descriptor: AtomicU32,
-    /// total items << 24 | next item to claim
+    /// end of the items to run << 24 | next item to claim
     work: AtomicU64,
     /// items finished
     done: AtomicU32,
@@ -43,12 +43,13 @@ unsafe fn drain(c: &Control) {
     }
 }
 
-/// Runs the `items` items of the op at `d` on every thread; returns when all are done.
-pub unsafe fn share(control: *mut Control, d: *const u32, items: usize) {
+/// Runs items [first, end) of the op at `d` on every thread; returns when all are done.
+pub unsafe fn share(control: *mut Control, d: *const u32, first: usize, end: usize) {
     let c = &*control;
+    let items = end - first;
     c.descriptor.store(d as u32, SeqCst);
     c.done.store(0, SeqCst);
-    c.work.store((items as u64) << 24, SeqCst);
+    c.work.store((end as u64) << 24 | first as u64, SeqCst);
     c.generation.fetch_add(1, SeqCst);
     if c.sleepers.load(SeqCst) > 0 {
         memory_atomic_notify(c.generation.as_ptr() as *mut i32, u32::MAX);

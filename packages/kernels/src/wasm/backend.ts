@@ -1,5 +1,6 @@
 // The WebAssembly backend: lays out one wasm memory per executable as
-// [worker stacks | thread control | op descriptors | packed weights | activation arena | zero row],
+// [worker stacks | thread control | op descriptors | packed weights | activation arena | zero row
+// | Winograd scratch],
 // packs every weight once at compile time, writes one descriptor per op, and runs the whole plan
 // in one call into wasm (kernels-wasm/src/plan.rs), shared between threads on the threaded
 // binaries (kernels-wasm/src/threads.rs, workers.ts). Which binary runs is decided once per
@@ -56,6 +57,11 @@ export interface WasmBackendOptions {
   sharedMemory?: boolean;
   /** Share even ops too small to be worth waking workers for (for tests of the splitting). */
   shareTinyOps?: boolean;
+  /**
+   * Run eligible 3x3 stride-1 convolutions by Winograd F(4x4, 3x3) (see `usesWinograd`).
+   * Default true; false keeps every convolution on the direct igemm path (tests, benchmarks).
+   */
+  winograd?: boolean;
 }
 
 const BYTES_PER_FLOAT = 4;
@@ -267,17 +273,49 @@ interface OpPlan {
   stagingFloats: number;
   /** floats the zero row must hold */
   zeroFloats: number;
+  /** floats of scratch the op needs while it runs (one region, shared by all ops) */
+  scratchFloats?: number;
   /** checks `weightFloats` against the binary's own count */
   checkPackedLength?(k: KernelExports): void;
   /** fills the op's weight region starting at float index `at`, staging at most `capacity` floats at `staging` */
   fill(k: KernelExports, heap: Float32Array, at: number, staging: number, capacity: number): void;
   /** the op's descriptor; `slot` maps a slot to its byte address */
-  describe(at: number, slot: (s: Slot) => number, zeros: number): Descriptor;
+  describe(at: number, slot: (s: Slot) => number, zeros: number, scratch: number): Descriptor;
 }
 
 const NR = 8;
+/** Winograd F(4x4, 3x3): output pixels per tile side, and transformed positions per tile. */
+const WINOGRAD_TILE = 4;
+const WINOGRAD_POSITIONS = 36;
+/**
+ * Smallest input and output channel counts, and output height and width, for Winograd
+ * (benchmarks/kernels.mjs, 'conv 3x3'; one thread): it ran 3.2x the direct igemm path at
+ * 56x56 and 28x28, 2.1x at 14x14 and 1.35x at 7x7 (ResNet-50, 64-512 channels), where its 4x
+ * larger packed weights are streamed for only four tiles. Smaller outputs would be mostly
+ * empty 4x4 tiles, and fewer channels leave the transforms too little GEMM to amortise.
+ * Outputs under 64 pixels (ResNet's 7x7 stage) stay direct: there the 1.35x would cost
+ * 4x the weight memory of the widest layers (+113 MB for ResNet-50's layer4) for ~2% of time.
+ */
+const WINOGRAD_MIN_CHANNELS = 16;
+const WINOGRAD_MIN_SIZE = 7;
+const WINOGRAD_MIN_PIXELS = 64;
 
-function planConv(op: Conv2dOp): OpPlan {
+/** Whether the wasm backend runs this convolution by Winograd F(4x4, 3x3) (kernels-wasm/src/winograd.rs). */
+export function usesWinograd(op: Conv2dOp): boolean {
+  const [, , , inC] = op.input.shape;
+  const [, outH, outW, outC] = op.output.shape;
+  return (
+    op.groups === 1 &&
+    op.kernel[0] === 3 && op.kernel[1] === 3 &&
+    op.stride[0] === 1 && op.stride[1] === 1 &&
+    op.dilation[0] === 1 && op.dilation[1] === 1 &&
+    inC >= WINOGRAD_MIN_CHANNELS && outC >= WINOGRAD_MIN_CHANNELS &&
+    outH >= WINOGRAD_MIN_SIZE && outW >= WINOGRAD_MIN_SIZE &&
+    outH * outW >= WINOGRAD_MIN_PIXELS
+  );
+}
+
+function planConv(op: Conv2dOp, winogradEnabled: boolean): OpPlan {
   const [n, inH, inW, inC] = op.input.shape;
   const [, outH, outW, outC] = op.output.shape;
   const [kh, kw] = op.kernel;
@@ -286,6 +324,7 @@ function planConv(op: Conv2dOp): OpPlan {
   const [dh, dw] = op.dilation;
   const act = activationCode(op.activation);
   const depthwise = isDepthwise(op);
+  const winograd = winogradEnabled && usesWinograd(op);
   const inCg = inC / op.groups;
   const taps = kh * kw;
   const outCg = outC / op.groups;
@@ -293,18 +332,30 @@ function planConv(op: Conv2dOp): OpPlan {
   // A unit is the fewest output channels that pack on their own: a block of 8 channels, or a
   // whole group of a grouped convolution (whose blocks restart at each group).
   const unit = depthwise || op.groups === 1 ? NR : outCg;
+  // Winograd: per block, bias then [36 positions][inC][8] (kernels-wasm/src/winograd.rs).
   const unitPackedFloats = depthwise
     ? NR + taps * NR
-    : Math.ceil(unit / NR) * (NR + taps * inCg * NR);
+    : winograd
+      ? NR + WINOGRAD_POSITIONS * inC * NR
+      : Math.ceil(unit / NR) * (NR + taps * inCg * NR);
   const weightFloats = Math.ceil(outC / unit) * unitPackedFloats;
+  const tiles = n * Math.ceil(outH / WINOGRAD_TILE) * Math.ceil(outW / WINOGRAD_TILE);
+  const scratchFloats = winograd ? tiles * WINOGRAD_POSITIONS * alignUp(inC, 4) : 0;
   return {
     weightFloats,
+    scratchFloats,
     stagingFloats: alignUp(unit * inCg * taps, ALIGN_FLOATS) + unit,
     // conv2d reads whole kernel rows (kw * inC floats) from the zero row when groups == 1.
     zeroFloats: depthwise ? 0 : op.groups === 1 ? kw * inC : inCg,
     checkPackedLength(k) {
-      const fromWasm = depthwise ? k.dwconv2d_packed_len(outC, kh, kw) : k.conv2d_packed_len(outC, inCg, kh, kw, op.groups);
+      const fromWasm = depthwise
+        ? k.dwconv2d_packed_len(outC, kh, kw)
+        : winograd
+          ? k.conv2d_winograd_packed_len(outC, inC)
+          : k.conv2d_packed_len(outC, inCg, kh, kw, op.groups);
       if (fromWasm !== weightFloats) throw new Error(`packed weight size mismatch (js ${weightFloats}, wasm ${fromWasm}): rebuild the kernels`);
+      const scratchFromWasm = winograd ? k.conv2d_winograd_scratch_len(n, outH, outW, inC) : 0;
+      if (scratchFromWasm !== scratchFloats) throw new Error(`Winograd scratch size mismatch (js ${scratchFloats}, wasm ${scratchFromWasm}): rebuild the kernels`);
     },
     fill(k, heap, at, staging, capacity) {
       // Slices of whole units of output channels, each packed into its own run of blocks.
@@ -318,10 +369,11 @@ function planConv(op: Conv2dOp): OpPlan {
         const dst = at + (c0 / unit) * unitPackedFloats;
         const [d, w, b] = [dst, staging, biasAt].map((f) => f * BYTES_PER_FLOAT);
         if (depthwise) k.dwconv2d_pack_weights(d, w, b, cs, kh, kw);
+        else if (winograd) k.conv2d_winograd_pack_weights(d, w, b, cs, inC);
         else k.conv2d_pack_weights(d, w, b, cs, inCg, kh, kw, op.groups === 1 ? 1 : cs / outCg);
       }
     },
-    describe(at, slot, zeros) {
+    describe(at, slot, zeros, scratch) {
       const x = slot(op.input);
       const y = slot(op.output);
       const r = op.residual ? slot(op.residual) : 0;
@@ -331,17 +383,17 @@ function planConv(op: Conv2dOp): OpPlan {
       }
       return {
         kind: OP.conv2d,
-        args: [x, y, r, w, zeros, n, inH, inW, inC, outH, outW, outC, kh, kw, sh, sw, pt, pl, dh, dw, op.groups, act],
+        args: [x, y, r, w, zeros, n, inH, inW, inC, outH, outW, outC, kh, kw, sh, sw, pt, pl, dh, dw, op.groups, act, winograd ? scratch : 0],
       };
     },
   };
 }
 
-function planOp(op: PlanOp): OpPlan {
+function planOp(op: PlanOp, config: RunConfig): OpPlan {
   const none = { weightFloats: 0, stagingFloats: 0, zeroFloats: 0, fill() {} };
   switch (op.kind) {
     case 'conv2d':
-      return planConv(op);
+      return planConv(op, config.winograd);
     case 'linear': {
       const n = op.input.shape[0];
       const inF = op.input.size / n;
@@ -484,6 +536,7 @@ const CONTROL_FLOATS = 32;
 interface RunConfig {
   threads: number;
   shareTinyOps: boolean;
+  winograd: boolean;
 }
 
 /** Shuts down the pools of executables that were dropped without dispose(). */
@@ -553,9 +606,9 @@ class WasmPlanExecutable implements WasmExecutable {
       k = instantiateKernels(module);
       baseBytes = Number(k.__heap_base.value);
     }
-    const opPlans = plan.ops.map(planOp);
+    const opPlans = plan.ops.map((op) => planOp(op, config));
 
-    // [worker stacks | control | descriptors | packed weights | arena | zero row | slack]
+    // [worker stacks | control | descriptors | packed weights | arena | zero row | scratch | slack]
     const layout = new FloatLayout(Math.ceil(baseBytes / BYTES_PER_FLOAT));
     const stackFloats = WORKER_STACK_BYTES / BYTES_PER_FLOAT;
     const stacks = layout.reserve((threads - 1) * stackFloats);
@@ -566,6 +619,7 @@ class WasmPlanExecutable implements WasmExecutable {
     const weightsEnd = layout.end;
     const arenaStart = layout.reserve(plan.arenaSize);
     const zeros = layout.reserve(Math.max(ALIGN_FLOATS, ...opPlans.map((p) => p.zeroFloats)));
+    const scratch = layout.reserve(Math.max(0, ...opPlans.map((p) => p.scratchFloats ?? 0)));
     layout.reserve(SLACK_FLOATS);
     // Raw weights are staged where the arena will be, before the arena is in use, in slices
     // that fit there (memory only extends past it for a plan whose arena is smaller than one slice).
@@ -615,7 +669,7 @@ class WasmPlanExecutable implements WasmExecutable {
     const slot = (s: Slot) => (arenaStart + s.offset) * BYTES_PER_FLOAT;
     const words = new Uint32Array(memory.buffer);
     opPlans.forEach((p, i) => {
-      const { kind, args } = p.describe(weightAt[i], slot, zeros * BYTES_PER_FLOAT);
+      const { kind, args } = p.describe(weightAt[i], slot, zeros * BYTES_PER_FLOAT, scratch * BYTES_PER_FLOAT);
       const at = descriptors + i * DESC_WORDS;
       words.fill(0, at, at + DESC_WORDS);
       words[at] = kind;
@@ -778,7 +832,11 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
         threads = 1;
         threadsFallbackReason = 'the binary passed in the options is single-threaded';
       }
-      const exe = await WasmPlanExecutable.create(m, plan, { threads, shareTinyOps: options.shareTinyOps === true });
+      const exe = await WasmPlanExecutable.create(m, plan, {
+        threads,
+        shareTinyOps: options.shareTinyOps === true,
+        winograd: options.winograd !== false,
+      });
       if (custom) variant = exe.variant;
       return exe;
     },

@@ -1,0 +1,295 @@
+//! 3x3 stride-1 dense convolution by Winograd F(4x4, 3x3): each 4x4 output tile comes from a
+//! 6x6 input tile, turning its 16 * 9 multiply-adds per channel pair into 36 (a 4x cut).
+//!
+//! Two phases, each split into work items (plan.rs runs all of the first before the second):
+//!   1. input transform: V[tile][xi][c] = (B^T d B)[xi] for every 6x6 input tile d, into the
+//!      caller's scratch buffer (rows of `in_c` rounded up to 4 floats);
+//!   2. for 4 tiles x 8 output channels at a time, 36 small GEMMs (one per position xi) with
+//!      the igemm 4x8 microkernel of conv.rs, then the output transform A^T M A fused with the
+//!      conv epilogue (bias, residual, activation).
+//! Weights are transformed once at pack time (G g G^T, in f64), per block of 8 output channels:
+//!   [bias: 8][position xi: 36][input channel: in_c][8 output channels]
+use crate::activation;
+use crate::conv::{igemm, Conv2dArgs, MR, NR};
+use crate::simd::*;
+
+/// Output pixels per tile side.
+const TILE: usize = 4;
+/// Transformed positions per tile (6 x 6).
+const POS: usize = 36;
+/// Weight blocks visited per pass over the tiles, sized to stay cache resident.
+const WEIGHT_CHUNK_FLOATS: usize = 144 * 1024;
+
+#[inline(always)]
+fn block_floats(in_c: usize) -> usize {
+    NR + POS * in_c * NR
+}
+
+/// Floats of one transformed-input row (one tile, one position).
+#[inline(always)]
+fn row_floats(in_c: usize) -> usize {
+    in_c.div_ceil(4) * 4
+}
+
+/// Floats needed by `conv2d_winograd_pack_weights` for a [out_c, in_c, 3, 3] weight.
+#[no_mangle]
+pub extern "C" fn conv2d_winograd_packed_len(out_c: u32, in_c: u32) -> u32 {
+    ((out_c as usize).div_ceil(NR) * block_floats(in_c as usize)) as u32
+}
+
+/// Floats of transformed input (the scratch buffer) for an [n, out_h, out_w] output and in_c.
+#[no_mangle]
+pub extern "C" fn conv2d_winograd_scratch_len(n: u32, out_h: u32, out_w: u32, in_c: u32) -> u32 {
+    let tiles = n as usize * (out_h as usize).div_ceil(TILE) * (out_w as usize).div_ceil(TILE);
+    (tiles * POS * row_floats(in_c as usize)) as u32
+}
+
+/// G (6x3) of F(4, 3) with interpolation points 0, 1, -1, 2, -2 and infinity.
+const G: [[f64; 3]; 6] = [
+    [1.0 / 4.0, 0.0, 0.0],
+    [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+    [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+    [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
+    [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
+    [0.0, 0.0, 1.0],
+];
+
+/// Packs torchvision-layout weights [out_c, in_c, 3, 3] and bias [out_c] into `dst`.
+#[no_mangle]
+pub unsafe extern "C" fn conv2d_winograd_pack_weights(
+    dst: *mut f32,
+    weight: *const f32,
+    bias: *const f32,
+    out_c: u32,
+    in_c: u32,
+) {
+    let (out_c, in_c) = (out_c as usize, in_c as usize);
+    let bstride = block_floats(in_c);
+    for cb in 0..out_c.div_ceil(NR) {
+        let d = dst.add(cb * bstride);
+        for j in 0..NR {
+            let c = cb * NR + j;
+            *d.add(j) = if c < out_c { *bias.add(c) } else { 0.0 };
+            for i in 0..in_c {
+                let mut u = [[0.0f64; 6]; 6];
+                if c < out_c {
+                    let g = weight.add((c * in_c + i) * 9);
+                    // t = G g (6x3), then u = t G^T (6x6)
+                    let mut t = [[0.0f64; 3]; 6];
+                    for r in 0..6 {
+                        for q in 0..3 {
+                            t[r][q] = (0..3).map(|s| G[r][s] * *g.add(s * 3 + q) as f64).sum();
+                        }
+                    }
+                    for r in 0..6 {
+                        for q in 0..6 {
+                            u[r][q] = (0..3).map(|s| t[r][s] * G[q][s]).sum();
+                        }
+                    }
+                }
+                for xi in 0..POS {
+                    *d.add(NR + (xi * in_c + i) * NR + j) = u[xi / 6][xi % 6] as f32;
+                }
+            }
+        }
+    }
+}
+
+/// B^T applied to one column of six vectors.
+#[inline(always)]
+fn input_transform_6(d: [v128; 6]) -> [v128; 6] {
+    let (four, five, two) = (splat(4.0), splat(5.0), splat(2.0));
+    let d42 = f32x4_sub(d[4], d[2]);
+    let d31 = f32x4_sub(d[3], d[1]);
+    [
+        f32x4_add(f32x4_sub(f32x4_mul(four, d[0]), f32x4_mul(five, d[2])), d[4]),
+        f32x4_sub(f32x4_add(d[3], d[4]), f32x4_mul(four, f32x4_add(d[1], d[2]))),
+        f32x4_add(f32x4_sub(d[4], d[3]), f32x4_mul(four, f32x4_sub(d[1], d[2]))),
+        f32x4_add(d42, f32x4_mul(two, d31)),
+        f32x4_sub(d42, f32x4_mul(two, d31)),
+        f32x4_add(f32x4_sub(f32x4_mul(four, d[1]), f32x4_mul(five, d[3])), d[5]),
+    ]
+}
+
+/// A^T applied to one column of six vectors.
+#[inline(always)]
+fn output_transform_6(m: [v128; 6]) -> [v128; 4] {
+    let (p12, m12) = (f32x4_add(m[1], m[2]), f32x4_sub(m[1], m[2]));
+    let (p34, m34) = (f32x4_add(m[3], m[4]), f32x4_sub(m[3], m[4]));
+    [
+        f32x4_add(f32x4_add(m[0], p12), p34),
+        f32x4_add(m12, f32x4_mul(splat(2.0), m34)),
+        f32x4_add(p12, f32x4_mul(splat(4.0), p34)),
+        f32x4_add(f32x4_add(m12, f32x4_mul(splat(8.0), m34)), m[5]),
+    ]
+}
+
+struct TileGrid {
+    tiles_h: usize,
+    tiles_w: usize,
+}
+
+impl Conv2dArgs {
+    fn tile_grid(&self) -> TileGrid {
+        TileGrid {
+            tiles_h: (self.out_h as usize).div_ceil(TILE),
+            tiles_w: (self.out_w as usize).div_ceil(TILE),
+        }
+    }
+    /// Winograd tiles over the batch.
+    pub fn winograd_tiles(&self) -> usize {
+        let g = self.tile_grid();
+        self.n as usize * g.tiles_h * g.tiles_w
+    }
+    /// Groups of MR tiles, the pixel axis of the GEMM phase.
+    pub fn winograd_tile_groups(&self) -> usize {
+        self.winograd_tiles().div_ceil(MR)
+    }
+    pub fn winograd_packed_bytes(&self) -> usize {
+        self.channel_blocks() * block_floats(self.in_c as usize) * 4
+    }
+}
+
+/// Phase 1: transforms the input tiles [tiles.0, tiles.1) into the scratch buffer.
+#[inline(never)]
+pub unsafe fn winograd_input_transform(a: &Conv2dArgs, tiles: (usize, usize)) {
+    let x = a.x as *const f32;
+    let v = a.scratch as *mut f32;
+    let in_c = a.in_c as usize;
+    let rf = row_floats(in_c);
+    let (in_h, in_w) = (a.in_h as isize, a.in_w as isize);
+    let grid = a.tile_grid();
+    let per_image = grid.tiles_h * grid.tiles_w;
+    for t in tiles.0..tiles.1 {
+        let b = t / per_image;
+        let r = t - b * per_image;
+        let iy0 = ((r / grid.tiles_w) * TILE) as isize - a.pad_top as isize;
+        let ix0 = ((r % grid.tiles_w) * TILE) as isize - a.pad_left as isize;
+        let image = x.add(b * (in_h * in_w) as usize * in_c);
+        // Offsets of the tile's 36 input pixels, or -1 outside the image (zero padding).
+        let mut off = [-1isize; POS];
+        for i in 0..6 {
+            let iy = iy0 + i as isize;
+            for j in 0..6 {
+                let ix = ix0 + j as isize;
+                if iy >= 0 && iy < in_h && ix >= 0 && ix < in_w {
+                    off[i * 6 + j] = (iy * in_w + ix) * in_c as isize;
+                }
+            }
+        }
+        let out = v.add(t * POS * rf);
+        let mut c = 0;
+        while c < in_c {
+            let mut rows = [[splat(0.0); 6]; 6];
+            for j in 0..6 {
+                let col: [v128; 6] = core::array::from_fn(|i| {
+                    let o = off[i * 6 + j];
+                    if o >= 0 { load(image.offset(o).add(c)) } else { splat(0.0) }
+                });
+                let tc = input_transform_6(col);
+                for i in 0..6 {
+                    rows[i][j] = tc[i];
+                }
+            }
+            for i in 0..6 {
+                let vr = input_transform_6(rows[i]);
+                for j in 0..6 {
+                    store(out.add((i * 6 + j) * rf + c), vr[j]);
+                }
+            }
+            c += 4;
+        }
+    }
+}
+
+/// Phase 2: y = act(winograd conv + bias (+ residual)) for tile groups [groups.0, groups.1)
+/// and weight blocks [blocks.0, blocks.1).
+#[inline(never)]
+pub unsafe fn winograd_gemm_output(a: &Conv2dArgs, groups: (usize, usize), blocks: (usize, usize)) {
+    let v = a.scratch as *const f32;
+    let y = a.y as *mut f32;
+    let residual = a.residual as *const f32;
+    let packed = a.packed as *const f32;
+    let in_c = a.in_c as usize;
+    let out_c = a.out_c as usize;
+    let (out_h, out_w) = (a.out_h as usize, a.out_w as usize);
+    let rf = row_floats(in_c);
+    let bstride = block_floats(in_c);
+    let chunk = (WEIGHT_CHUNK_FLOATS / bstride).max(1);
+    let grid = a.tile_grid();
+    let per_image = grid.tiles_h * grid.tiles_w;
+    let total = a.winograd_tiles();
+    let mut m = [[splat(0.0); 2 * MR]; POS];
+    let mut ind = [core::ptr::null::<f32>(); MR];
+    let mut tile = [0usize; MR];
+
+    let mut j0 = blocks.0;
+    while j0 < blocks.1 {
+        let j1 = blocks.1.min(j0 + chunk);
+        for tg in groups.0..groups.1 {
+            let t0 = tg * MR;
+            let valid = MR.min(total - t0);
+            for p in 0..MR {
+                tile[p] = t0 + p.min(valid - 1);
+            }
+            for j in j0..j1 {
+                let wb = packed.add(j * bstride);
+                for xi in 0..POS {
+                    for p in 0..MR {
+                        ind[p] = v.add((tile[p] * POS + xi) * rf);
+                    }
+                    let mut acc = [splat(0.0); 2 * MR];
+                    igemm(&mut acc, ind.as_ptr(), 1, in_c, wb.add(NR + xi * in_c * NR));
+                    m[xi] = acc;
+                }
+                let c0 = j * NR;
+                let nc = NR.min(out_c - c0);
+                let bias = [load(wb), load(wb.add(4))];
+                for p in 0..valid {
+                    let t = tile[p];
+                    let b = t / per_image;
+                    let r = t - b * per_image;
+                    let oy0 = (r / grid.tiles_w) * TILE;
+                    let ox0 = (r % grid.tiles_w) * TILE;
+                    let mut out = [[splat(0.0); 2]; TILE * TILE];
+                    for h in 0..2 {
+                        // s = A^T M (4x6), then out = s A (4x4)
+                        let mut s = [[splat(0.0); 6]; TILE];
+                        for j in 0..6 {
+                            let col = core::array::from_fn(|i| m[i * 6 + j][2 * p + h]);
+                            let sc = output_transform_6(col);
+                            for i in 0..TILE {
+                                s[i][j] = sc[i];
+                            }
+                        }
+                        for i in 0..TILE {
+                            let o = output_transform_6(s[i]);
+                            for j in 0..TILE {
+                                out[i * TILE + j][h] = f32x4_add(o[j], bias[h]);
+                            }
+                        }
+                    }
+                    let rows = (out_h - oy0).min(TILE);
+                    let cols = (out_w - ox0).min(TILE);
+                    for i in 0..rows {
+                        for j in 0..cols {
+                            let off = ((b * out_h + oy0 + i) * out_w + ox0 + j) * out_c + c0;
+                            let [mut lo, mut hi] = out[i * TILE + j];
+                            if !residual.is_null() {
+                                lo = f32x4_add(lo, load(residual.add(off)));
+                                hi = f32x4_add(hi, load(residual.add(off + 4)));
+                            }
+                            store8_partial(
+                                y.add(off),
+                                activation::apply(lo, a.activation),
+                                activation::apply(hi, a.activation),
+                                nc,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        j0 = j1;
+    }
+}
