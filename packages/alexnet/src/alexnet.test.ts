@@ -1,24 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { Model, Tensor, counterInput, type Architecture, type Backend } from '@cnn/core';
-import { relativeError, tapError, type GoldenFixture } from '@cnn/core/testing';
+import { relativeError, tapError, type GoldenFixture, GOLDEN_TOLERANCE, readFixture } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { ALEXNET_LRN_TAPS, ALEXNET_TAPS, ALEXNET_VARIANTS, PAPER_LRN, alexnet, alexnet2012, alexnetModel, type AlexNetVariant } from './index.js';
 
 const fixturesDir = new URL('../fixtures/', import.meta.url);
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(name, fixturesDir), 'utf8')) as GoldenFixture;
+const fixture = (name: string) => readFixture(fixturesDir, name);
 const networkFixtures = readdirSync(fixturesDir)
   .filter((f) => f.startsWith('alexnet') && f.endsWith('.json'))
   .sort()
   .map(fixture);
 
-/**
- * Tolerances, as max |ours - torchvision| / max |torchvision logit|: js accumulates in float64
- * (1e-5), wasm in float32 in another order than torch (1e-4). The js reference runs the 64 px
- * fixtures, wasm the native 224 ones.
- */
-const TOLERANCE = { js: 1e-5, wasm: 1e-4 } as const;
+// js 1e-5, wasm 1e-4 of torchvision (why: GOLDEN_TOLERANCE in @cnn/core/testing)
+const TOLERANCE = { js: GOLDEN_TOLERANCE.js, wasm: GOLDEN_TOLERANCE.wasm };
 const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
   js: async () => createJsBackend(),
   wasm: async () => createWasmBackend(),

@@ -1,5 +1,6 @@
 // Helpers for golden tests against torchvision fixtures (tools/golden/make_fixtures.py).
 // Exposed as @cnn/core/testing so every architecture package checks itself the same way.
+import { readFileSync, readdirSync } from 'node:fs';
 import type { Tensor } from './tensor.js';
 
 export interface GoldenTap {
@@ -48,4 +49,25 @@ function sum(a: Float32Array): number {
   let s = 0;
   for (const v of a) s += v;
   return s;
+}
+
+/**
+ * Golden tolerances, as max |ours - torchvision| / max |torchvision|. The js reference
+ * accumulates in float64, so only torch's own float32 rounding separates us; wasm and WebGPU
+ * accumulate in float32 in another order than torch's kernels (and Winograd transforms).
+ */
+export const GOLDEN_TOLERANCE = { js: 1e-5, wasm: 1e-4, webgpu: 1e-4 } as const;
+
+/** Every golden fixture in a package's fixtures folder, by file name. */
+export function readFixtures(dir: URL): GoldenFixture[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => readFixture(dir, f));
+}
+
+/** One fixture; `name` with or without `.json`. */
+export function readFixture(dir: URL, name: string): GoldenFixture {
+  const file = name.endsWith('.json') ? name : `${name}.json`;
+  return JSON.parse(readFileSync(new URL(file, dir), 'utf8')) as GoldenFixture;
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync } from 'node:fs';
 import { Tensor, counterInput, type Backend } from '@cnn/core';
-import { relativeError, tapError, type GoldenFixture } from '@cnn/core/testing';
+import { relativeError, tapError, GOLDEN_TOLERANCE, readFixtures } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import {
@@ -16,16 +15,11 @@ import {
 } from './index.js';
 
 const fixturesDir = new URL('../fixtures/', import.meta.url);
-const fixtures = readdirSync(fixturesDir)
-  .filter((f) => f.endsWith('.json'))
-  .map((f) => JSON.parse(readFileSync(new URL(f, fixturesDir), 'utf8')) as GoldenFixture);
+const fixtures = readFixtures(fixturesDir);
 const variants = Object.keys(EFFICIENTNET_VARIANTS) as EfficientNetVariant[];
 
-/**
- * Tolerances, as max |ours - torchvision| / max |torchvision value|: js accumulates in float64
- * (1e-5 leaves room for torch's own float32 rounding), wasm in float32 in another order (1e-4).
- */
-const TOLERANCE = { js: 1e-5, wasm: 1e-4 } as const;
+// js 1e-5, wasm 1e-4 of torchvision (why: GOLDEN_TOLERANCE in @cnn/core/testing)
+const TOLERANCE = { js: GOLDEN_TOLERANCE.js, wasm: GOLDEN_TOLERANCE.wasm };
 const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
   js: async () => createJsBackend(),
   wasm: async () => createWasmBackend(),

@@ -1,16 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { Tensor, counterInput, generateWeights, type Backend } from '@cnn/core';
-import { relativeError, tapError, type GoldenFixture } from '@cnn/core/testing';
+import { relativeError, tapError, GOLDEN_TOLERANCE, readFixture } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { GOOGLENET_TAPS, INCEPTION_VARIANTS, INCEPTION_V3_TAPS, googlenet, inception, inception_v3, type InceptionOptions, type InceptionVariant } from './index.js';
 
 const fixturesDir = new URL('../fixtures/', import.meta.url);
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(`${name}.json`, fixturesDir), 'utf8')) as GoldenFixture;
+const fixture = (name: string) => readFixture(fixturesDir, name);
 
-/** max |ours - torchvision| / max |torchvision|: js accumulates in float64, wasm in float32. */
-const TOLERANCE = { js: 1e-5, wasm: 1e-4 } as const;
+// js 1e-5, wasm 1e-4 of torchvision (why: GOLDEN_TOLERANCE in @cnn/core/testing)
+const TOLERANCE = { js: GOLDEN_TOLERANCE.js, wasm: GOLDEN_TOLERANCE.wasm };
 type BackendName = keyof typeof TOLERANCE;
 const backends: Record<BackendName, () => Promise<Backend>> = {
   js: async () => createJsBackend(),

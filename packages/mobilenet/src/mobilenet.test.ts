@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { Tensor, counterInput, type Backend, type Model } from '@cnn/core';
-import { relativeError, tapError, type GoldenFixture } from '@cnn/core/testing';
+import { relativeError, tapError, GOLDEN_TOLERANCE, readFixture } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import {
@@ -17,10 +16,10 @@ import {
 } from './index.js';
 
 const fixturesDir = new URL('../fixtures/', import.meta.url);
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(`${name}.json`, fixturesDir), 'utf8')) as GoldenFixture;
+const fixture = (name: string) => readFixture(fixturesDir, name);
 
-/** max |ours - torchvision| / max |torchvision|: js accumulates in float64, wasm in float32. */
-const TOLERANCE = { js: 1e-5, wasm: 1e-4 } as const;
+// js 1e-5, wasm 1e-4 of torchvision (why: GOLDEN_TOLERANCE in @cnn/core/testing)
+const TOLERANCE = { js: GOLDEN_TOLERANCE.js, wasm: GOLDEN_TOLERANCE.wasm };
 const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
   js: async () => createJsBackend(),
   wasm: async () => createWasmBackend(),

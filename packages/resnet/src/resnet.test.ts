@@ -1,21 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Tensor, counterInput, counterParameter, type Backend } from '@cnn/core';
-import { relativeError, tapError, type GoldenFixture } from '@cnn/core/testing';
+import { relativeError, tapError, GOLDEN_TOLERANCE, readFixture, readFixtures } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { RESNET_TAPS, RESNET_VARIANTS, resnet, resnet50, type ResNetVariant } from './index.js';
 
 const fixturesDir = new URL('../fixtures/', import.meta.url);
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(name, fixturesDir), 'utf8')) as GoldenFixture;
+const fixture = (name: string) => readFixture(fixturesDir, name);
 
-/**
- * Tolerances, as max |ours - torchvision| / max |torchvision logit|:
- * js accumulates in float64, so only torch's own float32 rounding separates us (1e-5);
- * wasm accumulates in float32 in a different order than torch's kernels (1e-4).
- */
-const TOLERANCE = { js: 1e-5, wasm: 1e-4 } as const;
+// js 1e-5, wasm 1e-4 of torchvision (why: GOLDEN_TOLERANCE in @cnn/core/testing)
+const TOLERANCE = { js: GOLDEN_TOLERANCE.js, wasm: GOLDEN_TOLERANCE.wasm };
 const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
   js: async () => createJsBackend(),
   wasm: async () => createWasmBackend(),
@@ -46,7 +41,7 @@ describe('ResNet family', () => {
     expect(p.mean).toEqual([0.485, 0.456, 0.406]);
   });
 
-  const cases = readdirSync(fixturesDir).filter((f) => f.endsWith('.json')).map((f) => fixture(f));
+  const cases = readFixtures(fixturesDir);
   for (const fx of cases) {
     // The js reference is slow (about 1 GMAC/s): it checks the reduced-size cases; wasm checks all.
     const which = (Object.keys(backends) as (keyof typeof backends)[]).filter((b) => b === 'wasm' || fx.macs < 2e9);

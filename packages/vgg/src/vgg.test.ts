@@ -1,23 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync } from 'node:fs';
 import { Tensor, counterInput, type Backend, type Model } from '@cnn/core';
-import { relativeError, tapError, type GoldenFixture } from '@cnn/core/testing';
+import { relativeError, tapError, type GoldenFixture, GOLDEN_TOLERANCE, readFixtures } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { VGG_VARIANTS, vgg, vgg16, vgg19_bn, vggTaps, type VggVariant } from './index.js';
 
 const fixturesDir = new URL('../fixtures/', import.meta.url);
-const fixtures = readdirSync(fixturesDir)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(new URL(f, fixturesDir), 'utf8')) as GoldenFixture);
+const fixtures = readFixtures(fixturesDir);
 
-/**
- * Tolerances, as max |ours - torchvision| / max |torchvision logit|: js accumulates in float64
- * (1e-5), wasm in float32 in another order than torch (1e-4). The js reference runs the reduced
- * fixtures (32 or 64 px), wasm the native 224 ones.
- */
-const TOLERANCE = { js: 1e-5, wasm: 1e-4 } as const;
+// js 1e-5, wasm 1e-4 of torchvision (why: GOLDEN_TOLERANCE in @cnn/core/testing)
+const TOLERANCE = { js: GOLDEN_TOLERANCE.js, wasm: GOLDEN_TOLERANCE.wasm };
 const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
   js: async () => createJsBackend(),
   wasm: async () => createWasmBackend(),
