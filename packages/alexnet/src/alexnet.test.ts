@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
-import { Model, Tensor, counterInput, type Architecture, type Backend } from '@cnn/core';
-import { relativeError, tapError, type GoldenFixture, GOLDEN_TOLERANCE, readFixture } from '@cnn/core/testing';
+import { Model, type Architecture, type Backend } from '@cnn/core';
+import { type GoldenFixture, GOLDEN_TOLERANCE, readFixture, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { ALEXNET_LRN_TAPS, ALEXNET_TAPS, ALEXNET_VARIANTS, PAPER_LRN, alexnet, alexnet2012, alexnetModel, type AlexNetVariant } from './index.js';
@@ -28,19 +28,14 @@ function generatedModel(variant: AlexNetVariant, seed: number): Model {
   return cached.model;
 }
 
-async function runGolden(model: Model, fx: GoldenFixture, backend: keyof typeof TOLERANCE): Promise<void> {
+async function checkGolden(model: Model, fx: GoldenFixture, backend: keyof typeof TOLERANCE): Promise<void> {
   const [n, , h, w] = fx.input.shape;
   expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
   const taps = Object.keys(fx.taps);
-  const runner = await model.compile(await backends[backend](), { batch: n, inputSize: [h, w], outputs: ['logits', ...taps] });
-  try {
-    const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
-    expect(out.logits.shape).toEqual(fx.logits.shape);
-    expect(relativeError(out.logits.data, fx.logits.data)).toBeLessThan(TOLERANCE[backend]);
-    for (const tap of taps) expect(tapError(out[tap], fx.taps[tap]), tap).toBeLessThan(TOLERANCE[backend]);
-  } finally {
-    runner.dispose();
-  }
+  const r = await runGolden(model, fx, await backends[backend](), taps);
+  expect(r.logitsShape).toEqual(fx.logits.shape);
+  expect(r.logitsError).toBeLessThan(TOLERANCE[backend]);
+  for (const tap of taps) expect(r.tapErrors[tap], tap).toBeLessThan(TOLERANCE[backend]);
 }
 
 describe('AlexNet', () => {
@@ -119,7 +114,7 @@ describe('AlexNet', () => {
   for (const fx of networkFixtures) {
     const backend = backendFor(fx);
     it(`${fx.case}: matches torchvision logits and ${Object.keys(fx.taps).join(', ')} on the ${backend} backend`, async () => {
-      await runGolden(generatedModel(fx.model as AlexNetVariant, fx.seed), fx, backend);
+      await checkGolden(generatedModel(fx.model as AlexNetVariant, fx.seed), fx, backend);
     });
   }
 
@@ -147,7 +142,7 @@ describe('AlexNet', () => {
       const fx = fixture('lrn_probe.json');
       const model = new Model(lrnProbe).useGeneratedWeights(fx.seed);
       expect(model.summary().totalParameters).toBe(fx.params);
-      await runGolden(model, fx, backend);
+      await checkGolden(model, fx, backend);
     });
   }
 });

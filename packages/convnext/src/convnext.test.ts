@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, counterInput, type Backend } from '@cnn/core';
-import { relativeError, tapError, GOLDEN_TOLERANCE, readFixtures } from '@cnn/core/testing';
+import { GOLDEN_TOLERANCE, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { CONVNEXT_TAPS, CONVNEXT_VARIANTS, convnext, convnext_large, convnext_tiny, type ConvNeXtVariant } from './index.js';
@@ -89,12 +89,10 @@ describe('ConvNeXt family', () => {
       it(`${fx.case}: matches torchvision logits and stage taps on the ${backend} backend`, async () => {
         const model = convnext(fx.model as ConvNeXtVariant).useGeneratedWeights(fx.seed);
         expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
-        const runner = await model.compile(await backends[backend](), { batch: n, inputSize: [h, w], outputs: ['logits', ...CONVNEXT_TAPS] });
-        const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
-        expect(out.logits.shape).toEqual(fx.logits.shape);
-        expect(relativeError(out.logits.data, fx.logits.data)).toBeLessThan(TOLERANCE[backend]);
-        for (const tap of CONVNEXT_TAPS) expect(tapError(out[tap], fx.taps[tap]), tap).toBeLessThan(TOLERANCE[backend]);
-        runner.dispose();
+        const r = await runGolden(model, fx, await backends[backend](), CONVNEXT_TAPS);
+        expect(r.logitsShape).toEqual(fx.logits.shape);
+        expect(r.logitsError).toBeLessThan(TOLERANCE[backend]);
+        for (const tap of CONVNEXT_TAPS) expect(r.tapErrors[tap], tap).toBeLessThan(TOLERANCE[backend]);
       });
     }
   }

@@ -17,3 +17,4 @@ export { counterParameter, counterInput, counterUniform, fmix32, keyHash } from 
 export { parseNpy, writeNpy } from './npy.js';
 export { convNormActivation, makeDivisible } from './layers.js';
 export type { ConvNormOptions } from './layers.js';
+export { validatePlan } from './validate-plan.js';

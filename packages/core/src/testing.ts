@@ -1,7 +1,10 @@
 // Helpers for golden tests against torchvision fixtures (tools/golden/make_fixtures.py).
 // Exposed as @cnn/core/testing so every architecture package checks itself the same way.
 import { readFileSync, readdirSync } from 'node:fs';
-import type { Tensor } from './tensor.js';
+import { Tensor } from './tensor.js';
+import { counterInput } from './counter-weights.js';
+import type { Model } from './model.js';
+import type { Backend } from './plan.js';
 
 export interface GoldenTap {
   shape: number[];
@@ -70,4 +73,30 @@ export function readFixtures(dir: URL): GoldenFixture[] {
 export function readFixture(dir: URL, name: string): GoldenFixture {
   const file = name.endsWith('.json') ? name : `${name}.json`;
   return JSON.parse(readFileSync(new URL(file, dir), 'utf8')) as GoldenFixture;
+}
+
+export interface GoldenRun {
+  /** shape of the logits the runner returned */
+  logitsShape: readonly number[];
+  /** relativeError of the logits against the fixture */
+  logitsError: number;
+  /** tapError of each requested tap */
+  tapErrors: Record<string, number>;
+}
+
+/**
+ * Compiles `model` (weights already loaded) for the fixture's batch and size on `backend`, runs
+ * the fixture's counter input once, and measures the logits and `taps` against torchvision.
+ */
+export async function runGolden(model: Model, fx: GoldenFixture, backend: Backend, taps: readonly string[] = Object.keys(fx.taps)): Promise<GoldenRun> {
+  const [n, , h, w] = fx.input.shape;
+  const runner = await model.compile(backend, { batch: n, inputSize: [h, w], outputs: ['logits', ...taps] });
+  try {
+    const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
+    const tapErrors: Record<string, number> = {};
+    for (const tap of taps) tapErrors[tap] = tapError(out[tap], fx.taps[tap]);
+    return { logitsShape: out.logits.shape, logitsError: relativeError(out.logits.data, fx.logits.data), tapErrors };
+  } finally {
+    runner.dispose();
+  }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Tensor, WeightsError, counterInput, type Backend, type Model } from '@cnn/core';
-import { relativeError, tapError, type GoldenFixture, GOLDEN_TOLERANCE, readFixtures } from '@cnn/core/testing';
+import { WeightsError, type Backend, type Model } from '@cnn/core';
+import { type GoldenFixture, GOLDEN_TOLERANCE, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import {
@@ -122,15 +122,10 @@ describe('DenseNet family', () => {
       const [n, , h, w] = fx.input.shape;
       const model = generatedModel(fx.model as DenseNetVariant, fx.seed);
       expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
-      const runner = await model.compile(await backends[backend](), { batch: n, inputSize: [h, w], outputs: ['logits', ...DENSENET_TAPS] });
-      try {
-        const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
-        expect(out.logits.shape).toEqual(fx.logits.shape);
-        expect(relativeError(out.logits.data, fx.logits.data)).toBeLessThan(TOLERANCE[backend]);
-        for (const tap of DENSENET_TAPS) expect(tapError(out[tap], fx.taps[tap]), tap).toBeLessThan(TOLERANCE[backend]);
-      } finally {
-        runner.dispose();
-      }
+      const r = await runGolden(model, fx, await backends[backend](), DENSENET_TAPS);
+      expect(r.logitsShape).toEqual(fx.logits.shape);
+      expect(r.logitsError).toBeLessThan(TOLERANCE[backend]);
+      for (const tap of DENSENET_TAPS) expect(r.tapErrors[tap], tap).toBeLessThan(TOLERANCE[backend]);
     });
   }
 

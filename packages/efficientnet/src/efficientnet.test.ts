@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, counterInput, type Backend } from '@cnn/core';
-import { relativeError, tapError, GOLDEN_TOLERANCE, readFixtures } from '@cnn/core/testing';
+import { GOLDEN_TOLERANCE, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import {
@@ -108,12 +108,10 @@ describe('EfficientNet family', () => {
       it(`${fx.case}: matches torchvision logits and stage taps on the ${backend} backend`, async () => {
         const model = efficientnet(fx.model as EfficientNetVariant).useGeneratedWeights(fx.seed);
         expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
-        const runner = await model.compile(await backends[backend](), { batch: n, inputSize: [h, w], outputs: ['logits', ...EFFICIENTNET_TAPS] });
-        const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
-        expect(out.logits.shape).toEqual(fx.logits.shape);
-        expect(relativeError(out.logits.data, fx.logits.data)).toBeLessThan(TOLERANCE[backend]);
-        for (const tap of EFFICIENTNET_TAPS) expect(tapError(out[tap], fx.taps[tap]), tap).toBeLessThan(TOLERANCE[backend]);
-        runner.dispose();
+        const r = await runGolden(model, fx, await backends[backend](), EFFICIENTNET_TAPS);
+        expect(r.logitsShape).toEqual(fx.logits.shape);
+        expect(r.logitsError).toBeLessThan(TOLERANCE[backend]);
+        for (const tap of EFFICIENTNET_TAPS) expect(r.tapErrors[tap], tap).toBeLessThan(TOLERANCE[backend]);
       });
     }
   }

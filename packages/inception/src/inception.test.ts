@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, counterInput, generateWeights, type Backend } from '@cnn/core';
-import { relativeError, tapError, GOLDEN_TOLERANCE, readFixture } from '@cnn/core/testing';
+import { relativeError, GOLDEN_TOLERANCE, readFixture, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { GOOGLENET_TAPS, INCEPTION_VARIANTS, INCEPTION_V3_TAPS, googlenet, inception, inception_v3, type InceptionOptions, type InceptionVariant } from './index.js';
@@ -100,12 +100,10 @@ describe('Inception family', () => {
         expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
         const taps = Object.keys(fx.taps);
         expect(taps.sort()).toEqual([...TAPS[variant], ...(options.auxLogits ? AUX_OUTPUTS[variant] : [])].sort());
-        const runner = await model.compile(await backends[backend](), { batch: n, inputSize: [h, w], outputs: ['logits', ...taps] });
-        const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
-        expect(out.logits.shape).toEqual(fx.logits.shape);
-        expect(relativeError(out.logits.data, fx.logits.data)).toBeLessThan(TOLERANCE[backend]);
-        for (const tap of taps) expect(tapError(out[tap], fx.taps[tap]), tap).toBeLessThan(TOLERANCE[backend]);
-        runner.dispose();
+        const r = await runGolden(model, fx, await backends[backend](), taps);
+        expect(r.logitsShape).toEqual(fx.logits.shape);
+        expect(r.logitsError).toBeLessThan(TOLERANCE[backend]);
+        for (const tap of taps) expect(r.tapErrors[tap], tap).toBeLessThan(TOLERANCE[backend]);
       });
     }
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Tensor, counterInput, type Backend, type Model } from '@cnn/core';
-import { relativeError, tapError, GOLDEN_TOLERANCE, readFixture } from '@cnn/core/testing';
+import { type Backend, type Model } from '@cnn/core';
+import { GOLDEN_TOLERANCE, readFixture, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import {
@@ -126,12 +126,10 @@ describe('MobileNet family', () => {
         const model = build().useGeneratedWeights(fx.seed);
         expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
         expect(Object.keys(fx.taps).sort()).toEqual([...MOBILENET_TAPS].sort());
-        const runner = await model.compile(await backends[backend](), { batch: n, inputSize: [h, w], outputs: ['logits', ...MOBILENET_TAPS] });
-        const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
-        expect(out.logits.shape).toEqual(fx.logits.shape);
-        expect(relativeError(out.logits.data, fx.logits.data)).toBeLessThan(TOLERANCE[backend]);
-        for (const tap of MOBILENET_TAPS) expect(tapError(out[tap], fx.taps[tap]), tap).toBeLessThan(TOLERANCE[backend]);
-        runner.dispose();
+        const r = await runGolden(model, fx, await backends[backend](), MOBILENET_TAPS);
+        expect(r.logitsShape).toEqual(fx.logits.shape);
+        expect(r.logitsError).toBeLessThan(TOLERANCE[backend]);
+        for (const tap of MOBILENET_TAPS) expect(r.tapErrors[tap], tap).toBeLessThan(TOLERANCE[backend]);
       });
     }
   }

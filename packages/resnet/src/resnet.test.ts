@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { Tensor, counterInput, counterParameter, type Backend } from '@cnn/core';
-import { relativeError, tapError, GOLDEN_TOLERANCE, readFixture, readFixtures } from '@cnn/core/testing';
+import { relativeError, GOLDEN_TOLERANCE, readFixture, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { RESNET_TAPS, RESNET_VARIANTS, resnet, resnet50, type ResNetVariant } from './index.js';
@@ -50,12 +50,10 @@ describe('ResNet family', () => {
         const [n, , h, w] = fx.input.shape;
         const model = resnet(fx.model as ResNetVariant).useGeneratedWeights(fx.seed);
         expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
-        const runner = await model.compile(await backends[backend](), { batch: n, inputSize: [h, w], outputs: ['logits', ...RESNET_TAPS] });
-        const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
-        expect(out.logits.shape).toEqual(fx.logits.shape);
-        expect(relativeError(out.logits.data, fx.logits.data)).toBeLessThan(TOLERANCE[backend]);
-        for (const tap of RESNET_TAPS) expect(tapError(out[tap], fx.taps[tap]), tap).toBeLessThan(TOLERANCE[backend]);
-        runner.dispose();
+        const r = await runGolden(model, fx, await backends[backend](), RESNET_TAPS);
+        expect(r.logitsShape).toEqual(fx.logits.shape);
+        expect(r.logitsError).toBeLessThan(TOLERANCE[backend]);
+        for (const tap of RESNET_TAPS) expect(r.tapErrors[tap], tap).toBeLessThan(TOLERANCE[backend]);
       });
     }
   }

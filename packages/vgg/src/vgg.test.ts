@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Tensor, counterInput, type Backend, type Model } from '@cnn/core';
-import { relativeError, tapError, type GoldenFixture, GOLDEN_TOLERANCE, readFixtures } from '@cnn/core/testing';
+import { type Backend, type Model } from '@cnn/core';
+import { type GoldenFixture, GOLDEN_TOLERANCE, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { VGG_VARIANTS, vgg, vgg16, vgg19_bn, vggTaps, type VggVariant } from './index.js';
@@ -99,15 +99,10 @@ describe('VGG family', () => {
       const model = generatedModel(fx.model as VggVariant, fx.seed);
       expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
       const taps = Object.keys(fx.taps);
-      const runner = await model.compile(await backends[backend](), { batch: n, inputSize: [h, w], outputs: ['logits', ...taps] });
-      try {
-        const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
-        expect(out.logits.shape).toEqual(fx.logits.shape);
-        expect(relativeError(out.logits.data, fx.logits.data)).toBeLessThan(TOLERANCE[backend]);
-        for (const tap of taps) expect(tapError(out[tap], fx.taps[tap]), tap).toBeLessThan(TOLERANCE[backend]);
-      } finally {
-        runner.dispose();
-      }
+      const r = await runGolden(model, fx, await backends[backend](), taps);
+      expect(r.logitsShape).toEqual(fx.logits.shape);
+      expect(r.logitsError).toBeLessThan(TOLERANCE[backend]);
+      for (const tap of taps) expect(r.tapErrors[tap], tap).toBeLessThan(TOLERANCE[backend]);
     });
   }
 

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { ExecutionPlan, PlanOp, Slot } from '@cnn/core';
 import { createJsBackend } from '../js/index.js';
 import { createWasmBackend, loadKernelModule } from './index.js';
-import { ArenaBuilder, randomFloats } from './test-helpers.js';
+import { ArenaBuilder, randomFloats } from '../test-helpers.js';
 
 const binaryUrl = new URL('../../wasm/cnn_kernels.wasm', import.meta.url);
 

@@ -8,6 +8,7 @@
 import {
   activationCode,
   ShapeError,
+  validatePlan,
   type Backend,
   type Conv2dOp,
   type Executable,
@@ -87,148 +88,17 @@ function fail(where: string, message: string): never {
   throw new ShapeError(`${where}: ${message}`);
 }
 
-function isCount(v: number, min: number): boolean {
-  return Number.isInteger(v) && v >= min;
-}
-
-function checkSlot(where: string, name: string, slot: Slot, arenaSize: number): void {
-  const [n, h, w, c] = slot.shape;
-  if (![n, h, w, c].every((d) => isCount(d, 1))) {
-    fail(where, `${name} shape [${slot.shape.join(', ')}] must have positive integer dimensions`);
-  }
-  if (slot.size !== n * h * w * c) {
-    fail(where, `${name} size ${slot.size} does not match its shape [${slot.shape.join(', ')}] (${n * h * w * c})`);
-  }
-  if (!isCount(slot.offset, 0) || slot.offset + slot.size > arenaSize) {
-    fail(where, `${name} [${slot.offset}, ${slot.offset + slot.size}) lies outside the arena of ${arenaSize} floats`);
-  }
-}
-
-function checkPair(where: string, name: string, v: readonly number[], min: number): void {
-  if (v.length !== 2 || !v.every((x) => isCount(x, min))) {
-    fail(where, `${name} must be two integers >= ${min}, got [${v.join(', ')}]`);
-  }
-}
-
-function checkLength(where: string, name: string, got: number, expected: number, how: string): void {
-  if (got !== expected) fail(where, `${name} has ${got} floats, expected ${expected} (${how})`);
-}
-
-function checkActivation(where: string, activation: string): number {
-  const code = activationCode(activation as never);
-  if (code < 0) fail(where, `unknown activation '${activation}'`);
-  return code;
-}
-
 function isDepthwise(op: Conv2dOp): boolean {
   return op.groups === op.input.shape[3] && op.groups === op.output.shape[3];
 }
 
-/** Validates an op's shapes and parameters so the kernels never see inconsistent input. */
-function validateOp(op: PlanOp, index: number, arenaSize: number): void {
-  const where = `plan.ops[${index}] (${op.kind})`;
-  const slots: [string, Slot][] =
-    op.kind === 'add' ? [['a', op.a], ['b', op.b], ['output', op.output]] : [['input', op.input], ['output', op.output]];
-  if (op.kind === 'scaleChannels') slots.push(['scale', op.scale]);
-  if ((op.kind === 'conv2d' || op.kind === 'linear') && op.residual) slots.push(['residual', op.residual]);
-  for (const [name, slot] of slots) checkSlot(where, name, slot, arenaSize);
-  if ('activation' in op) checkActivation(where, op.activation);
-  if ((op.kind === 'conv2d' || op.kind === 'linear') && op.residual && op.residual.size !== op.output.size) {
-    fail(where, `residual shape [${op.residual.shape.join(', ')}] differs from output [${op.output.shape.join(', ')}]`);
-  }
-  switch (op.kind) {
-    case 'conv2d': {
-      const [n, , , inC] = op.input.shape;
-      const [on, , , outC] = op.output.shape;
-      if (on !== n) fail(where, `output batch ${on} differs from input batch ${n}`);
-      checkPair(where, 'kernel', op.kernel, 1);
-      checkPair(where, 'stride', op.stride, 1);
-      checkPair(where, 'dilation', op.dilation, 1);
-      checkPair(where, 'padding', op.padding, 0);
-      if (!isCount(op.groups, 1) || inC % op.groups !== 0 || outC % op.groups !== 0) {
-        fail(where, `groups ${op.groups} must divide inC ${inC} and outC ${outC}`);
-      }
-      const [kh, kw] = op.kernel;
-      const inCg = inC / op.groups;
-      checkLength(where, 'weight', op.weight.length, outC * inCg * kh * kw,
-        `[outC ${outC}, inC/groups ${inCg}, ${kh}, ${kw}]`);
-      checkLength(where, 'bias', op.bias.length, outC, `outC ${outC}`);
-      return;
+/** What the wasm kernels need beyond the shared contract (validatePlan in @cnn/core). */
+function checkWasmLimits(plan: ExecutionPlan): void {
+  plan.ops.forEach((op, i) => {
+    if (op.kind === 'localResponseNorm' && !(op.k > 0)) {
+      fail(`plan.ops[${i}] (localResponseNorm)`, `k must be > 0 (the wasm kernel takes a logarithm of k + ...), got ${op.k}`);
     }
-    case 'linear': {
-      const n = op.input.shape[0];
-      if (op.output.shape[0] !== n) fail(where, `output batch ${op.output.shape[0]} differs from input batch ${n}`);
-      const inF = op.input.size / n;
-      const outF = op.output.size / n;
-      checkLength(where, 'weight', op.weight.length, outF * inF, `[outF ${outF}, inF ${inF}]`);
-      checkLength(where, 'bias', op.bias.length, outF, `outF ${outF}`);
-      return;
-    }
-    case 'pool2d': {
-      if (op.output.shape[0] !== op.input.shape[0] || op.output.shape[3] !== op.input.shape[3]) {
-        fail(where, `output [${op.output.shape.join(', ')}] must keep the batch and channels of input [${op.input.shape.join(', ')}]`);
-      }
-      checkPair(where, 'kernel', op.kernel, 1);
-      checkPair(where, 'stride', op.stride, 1);
-      checkPair(where, 'padding', op.padding, 0);
-      if (op.mode !== 'max' && op.mode !== 'avg') fail(where, `mode must be 'max' or 'avg', got '${op.mode}'`);
-      return;
-    }
-    case 'adaptiveAvgPool2d':
-      if (op.output.shape[0] !== op.input.shape[0] || op.output.shape[3] !== op.input.shape[3]) {
-        fail(where, `output [${op.output.shape.join(', ')}] must keep the batch and channels of input [${op.input.shape.join(', ')}]`);
-      }
-      return;
-    case 'add':
-      if (op.a.size !== op.output.size || op.b.size !== op.output.size) {
-        fail(where, `a (${op.a.size}), b (${op.b.size}) and output (${op.output.size}) sizes differ`);
-      }
-      return;
-    case 'channelAffine': {
-      const c = op.input.shape[3];
-      if (op.input.size !== op.output.size) fail(where, `input (${op.input.size}) and output (${op.output.size}) sizes differ`);
-      checkLength(where, 'scale', op.scale.length, c, `channels ${c}`);
-      checkLength(where, 'shift', op.shift.length, c, `channels ${c}`);
-      return;
-    }
-    case 'activation':
-      if (op.input.size !== op.output.size) fail(where, `input (${op.input.size}) and output (${op.output.size}) sizes differ`);
-      return;
-    case 'copyChannels': {
-      const inC = op.input.shape[3];
-      const outC = op.output.shape[3];
-      if (op.input.size / inC !== op.output.size / outC) {
-        fail(where, `input has ${op.input.size / inC} pixels, output ${op.output.size / outC}`);
-      }
-      if (!isCount(op.channelOffset, 0) || op.channelOffset + inC > outC) {
-        fail(where, `channels [${op.channelOffset}, ${op.channelOffset + inC}) do not fit output channels ${outC}`);
-      }
-      return;
-    }
-    case 'scaleChannels': {
-      const [n, , , c] = op.input.shape;
-      if (op.input.size !== op.output.size) fail(where, `input (${op.input.size}) and output (${op.output.size}) sizes differ`);
-      if (op.scale.size !== n * c) {
-        fail(where, `scale [${op.scale.shape.join(', ')}] must be [${n}, 1, 1, ${c}]`);
-      }
-      return;
-    }
-    case 'layerNorm': {
-      const c = op.input.shape[3];
-      if (op.input.size !== op.output.size) fail(where, `input (${op.input.size}) and output (${op.output.size}) sizes differ`);
-      checkLength(where, 'weight', op.weight.length, c, `channels ${c}`);
-      checkLength(where, 'bias', op.bias.length, c, `channels ${c}`);
-      if (!(op.eps >= 0)) fail(where, `eps must be >= 0, got ${op.eps}`);
-      return;
-    }
-    case 'localResponseNorm':
-      if (op.input.size !== op.output.size) fail(where, `input (${op.input.size}) and output (${op.output.size}) sizes differ`);
-      if (!isCount(op.size, 1)) fail(where, `size must be a positive integer, got ${op.size}`);
-      if (!(op.k > 0)) fail(where, `k must be > 0 (the wasm kernel takes a logarithm of k + ...), got ${op.k}`);
-      return;
-    default:
-      fail(where, `unsupported op kind '${(op as { kind: string }).kind}'`);
-  }
+  });
 }
 
 const OP = {
@@ -591,10 +461,8 @@ class WasmPlanExecutable implements WasmExecutable {
   }
 
   static async create(module: WebAssembly.Module, plan: ExecutionPlan, config: RunConfig): Promise<WasmPlanExecutable> {
-    if (!isCount(plan.arenaSize, 0)) fail('plan', `arenaSize must be a non-negative integer, got ${plan.arenaSize}`);
-    checkSlot('plan.input', 'input', plan.input, plan.arenaSize);
-    plan.outputs.forEach((s, i) => checkSlot(`plan.outputs[${i}]`, 'output', s, plan.arenaSize));
-    plan.ops.forEach((op, i) => validateOp(op, i, plan.arenaSize));
+    validatePlan(plan);
+    checkWasmLimits(plan);
 
     const threaded = isThreadedModule(module);
     const threads = threaded ? config.threads : 1;

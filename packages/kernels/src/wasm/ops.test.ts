@@ -6,7 +6,7 @@
 import { beforeAll, describe, it, expect } from 'vitest';
 import { ACTIVATIONS, type Activation, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd, usesWinograd, type WasmBackendOptions } from './index.js';
-import { ArenaBuilder, compareWithReference, randomFloats } from './test-helpers.js';
+import { ArenaBuilder, compareWithReference, randomFloats } from '../test-helpers.js';
 
 const TOLERANCE = 1e-5;
 /**
@@ -414,7 +414,7 @@ describe('wasm activation functions are accurate', () => {
     ]);
     const arena = new Float32Array(a.size);
     for (const [, x] of slots) arena.set(values, x.offset);
-    const { wholeArenaPlan } = await import('./test-helpers.js');
+    const { wholeArenaPlan } = await import('../test-helpers.js');
     const ops: PlanOp[] = slots.map(([activation, input, output]) => ({ kind: 'activation', input, output, activation }));
     const exe = await backend.compile(wholeArenaPlan(ops, a.size));
     const [got] = await exe.run(arena);

@@ -2,7 +2,7 @@
 // (Web Workers from a Blob URL, shared memory) and publishes what happened as `cnnResult`.
 import type { ExecutionPlan, PlanOp, Slot } from '@cnn/core';
 import { createWasmBackend } from './index.js';
-import { ArenaBuilder, randomFloats } from './test-helpers.js';
+import { ArenaBuilder, randomFloats } from '../test-helpers.js';
 
 function plan(): ExecutionPlan {
   const a = new ArenaBuilder();

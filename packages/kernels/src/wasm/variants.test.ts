@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionPlan, PlanOp, Slot } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd, sharedMemoryUnavailableReason } from './index.js';
-import { ArenaBuilder, randomFloats } from './test-helpers.js';
+import { ArenaBuilder, randomFloats } from '../test-helpers.js';
 
 /** A small MobileNet/ResNet-like network big enough that every op is shared between threads. */
 function mixedPlan(batch: number): ExecutionPlan {

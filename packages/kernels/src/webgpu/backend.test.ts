@@ -5,7 +5,7 @@ import { ShapeError, type Backend, type ExecutionPlan, type PlanOp, type Slot } 
 import { createJsBackend } from '../js/index.js';
 import { createWebGpuBackend, WebGpuUnavailableError, type WebGpuBackend, type WebGpuExecutable } from './index.js';
 import { nodeGpu } from './test-gpu.js';
-import { ArenaBuilder, randomFloats } from './test-helpers.js';
+import { ArenaBuilder, randomFloats } from '../test-helpers.js';
 
 /** A tiny ResNet-like network: stem, max pool, a residual block, SE gating, global pool, classifier. */
 function tinyResNetPlan(batch: number): ExecutionPlan {

@@ -1,10 +1,9 @@
 // A plan compiled for one GPUDevice: weights uploaded once, the activation arena in one
 // storage buffer (each dispatch binds the window of it that its slots occupy), one command
 // encoder per forward pass and a single read-back at the end.
-import { ShapeError, type Executable, type ExecutionPlan } from '@cnn/core';
+import { ShapeError, validatePlan, type Executable, type ExecutionPlan } from '@cnn/core';
 import { toHalfBits } from './half.js';
 import { lowerOp, type LowerContext, type Step } from './lower.js';
-import { validatePlan } from './validate.js';
 import type { Kernel, Precision } from './wgsl/common.js';
 import { stageInKernel, stageOutKernel } from './wgsl/elementwise.js';
 

@@ -13,7 +13,7 @@ import { mobilenet_v3_small } from '../../../mobilenet/src/index.js';
 import { resnet } from '../../../resnet/src/index.js';
 import { createWebGpuBackend, type WebGpuBackend } from './index.js';
 import { nodeGpu } from './test-gpu.js';
-import { ArenaBuilder, compareWithReference, randomFloats } from './test-helpers.js';
+import { ArenaBuilder, compareWithReference, randomFloats } from '../test-helpers.js';
 
 const gpu = await nodeGpu();
 const adapter = await gpu.requestAdapter();

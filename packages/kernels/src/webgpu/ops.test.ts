@@ -6,7 +6,7 @@ import { ACTIVATIONS, type Activation, type Conv2dOp, type LinearOp, type PlanOp
 import { createWebGpuBackend, type WebGpuBackend, type WebGpuExecutable } from './index.js';
 import { planConvGemm } from './wgsl/matmul.js';
 import { nodeGpu } from './test-gpu.js';
-import { ArenaBuilder, compareWithReference as compare, randomFloats } from './test-helpers.js';
+import { ArenaBuilder, compareWithReference as compare, randomFloats } from '../test-helpers.js';
 import { fromHalfBits, toHalfBits } from './half.js';
 
 export const TOLERANCE = 1e-5;

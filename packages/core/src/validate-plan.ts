@@ -1,6 +1,8 @@
-// Checks a plan before any GPU work, so a kernel never sees inconsistent shapes and errors
-// name the op, the field, what was expected and what was found.
-import { ACTIVATIONS, ShapeError, type ExecutionPlan, type PlanOp, type Slot } from '@cnn/core';
+// Checks a plan against the backend contract before a backend touches it, so no kernel ever
+// sees inconsistent shapes; errors name the op, the field, what was expected and what came.
+// Every backend calls this once in compile(); backend-specific limits are checked there too.
+import { ACTIVATIONS, type ExecutionPlan, type PlanOp, type Slot } from './plan.js';
+import { ShapeError } from './errors.js';
 
 function fail(where: string, message: string): never {
   throw new ShapeError(`${where}: ${message}`);
@@ -124,6 +126,7 @@ function validateOp(op: PlanOp, i: number, arenaSize: number): void {
   }
 }
 
+/** Throws a ShapeError naming the first inconsistency in `plan`. */
 export function validatePlan(plan: ExecutionPlan): void {
   if (!isCount(plan.arenaSize, 0)) fail('plan', `arenaSize must be a non-negative integer, got ${plan.arenaSize}`);
   checkSlot('plan.input', 'input', plan.input, plan.arenaSize);
