@@ -29,16 +29,25 @@ fn horner(x: v128, c: &[f32]) -> v128 {
     acc
 }
 
-/// e^(hi + lo) for |lo| <= 0.1: range reduction uses the exactly representable `hi`,
-/// so callers can pass an argument carried as an unevaluated sum (see `gelu`).
+/// n = round(x log2 e) and 2^n for |x| <= 87.3, by the float's own rounding: past 1.5 * 2^23
+/// the spacing of floats is 1, and the extra 127 leaves n's biased exponent n + 127 in the
+/// low mantissa bits, so shifting the same bits left by 23 gives 2^n.
 #[inline(always)]
-fn exp_sum(hi: v128, lo: v128) -> v128 {
-    // e^-104 is below the smallest subnormal; e^88.8 overflows to +inf through the scaling.
-    let x = f32x4_pmin(f32x4_pmax(hi, splat(-104.0)), splat(88.8));
-    let n = f32x4_nearest(f32x4_mul(x, splat(LOG2E)));
-    let r = f32x4_sub(f32x4_sub(x, f32x4_mul(n, splat(LN2_HI))), f32x4_mul(n, splat(LN2_LO)));
-    let r = f32x4_add(r, lo);
-    // e^r = 1 + r + r^2 q(r) on |r| <= 0.45, relative error 4e-9 before rounding.
+fn exp_reduce(x: v128) -> (v128, v128) {
+    const MAGIC: f32 = 12_583_039.0; // 1.5 * 2^23 + 127
+    let biased = fmadd(splat(MAGIC), x, splat(LOG2E));
+    (f32x4_sub(biased, splat(MAGIC)), i32x4_shl(biased, 23))
+}
+
+/// x - n ln 2 in two steps (n LN2_HI is exact), small enough for `exp_poly`.
+#[inline(always)]
+fn exp_remainder(x: v128, n: v128) -> v128 {
+    f32x4_sub(f32x4_sub(x, f32x4_mul(n, splat(LN2_HI))), f32x4_mul(n, splat(LN2_LO)))
+}
+
+/// 2^n e^r for |r| <= 0.45: e^r = 1 + r + r^2 q(r), relative error 4e-9 before rounding.
+#[inline(always)]
+fn exp_poly(r: v128, scale: v128) -> v128 {
     const Q: [f32; 5] = [
         0.499_999_689_078_220_7,
         0.166_662_544_232_008,
@@ -47,19 +56,51 @@ fn exp_sum(hi: v128, lo: v128) -> v128 {
         0.001_376_502_076_053_193_2,
     ];
     let q = horner(r, &Q);
-    let p = f32x4_add(splat(1.0), fmadd(r, f32x4_mul(r, r), q));
-    // 2^n applied as two factors so that n in [-150, 128] never leaves the normal range.
-    let ni = i32x4_trunc_sat_f32x4(n);
-    let n1 = i32x4_shr(ni, 1);
-    let n2 = i32x4_sub(ni, n1);
-    let s1 = i32x4_shl(i32x4_add(n1, i32x4_splat(127)), 23);
-    let s2 = i32x4_shl(i32x4_add(n2, i32x4_splat(127)), 23);
-    f32x4_mul(f32x4_mul(p, s1), s2)
+    f32x4_mul(f32x4_add(splat(1.0), fmadd(r, f32x4_mul(r, r), q)), scale)
 }
 
+/// e^x for |x| <= 87.3 (callers clamp), where 2^n stays normal.
+#[inline(always)]
+fn exp_in_range(x: v128) -> v128 {
+    let (n, scale) = exp_reduce(x);
+    exp_poly(exp_remainder(x, n), scale)
+}
+
+/// e^(hi + lo) for hi <= 0 and |lo| <= 0.1, flushed to 0 once hi < -87.3 (where the result
+/// leaves the normal range). Range reduction uses the exactly representable `hi`, so the
+/// argument can be an unevaluated sum (see `gelu`).
+#[inline(always)]
+fn exp_sum_nonpositive(hi: v128, lo: v128) -> v128 {
+    let (n, scale) = exp_reduce(hi);
+    let e = exp_poly(f32x4_add(exp_remainder(hi, n), lo), scale);
+    v128_andnot(e, f32x4_lt(hi, splat(-87.3)))
+}
+
+/// Clamps to [-87.3, 87.3], where `exp_in_range` applies. Sigmoid-like functions clamp their
+/// argument there: past it they are within 1e-37 of their limits.
+#[inline(always)]
+fn clamp_exp_range(x: v128) -> v128 {
+    f32x4_pmin(f32x4_pmax(x, splat(-87.3)), splat(87.3))
+}
+
+/// e^x for any x, as 1 / e^-x for positive lanes (overflowing to +inf from x = 87.3, a little
+/// before float32 must).
 #[inline(always)]
 pub fn exp(x: v128) -> v128 {
-    exp_sum(x, f32x4_splat(0.0))
+    let e = exp_sum_nonpositive(neg_abs(x), splat(0.0));
+    v128_bitselect(e, f32x4_div(splat(1.0), e), sign_mask(x))
+}
+
+/// Lanes of all ones where x's sign bit is set (negative numbers, -0 and negative NaNs).
+#[inline(always)]
+fn sign_mask(x: v128) -> v128 {
+    i32x4_shr(x, 31)
+}
+
+/// -|x|
+#[inline(always)]
+fn neg_abs(x: v128) -> v128 {
+    v128_or(x, i32x4_splat(i32::MIN))
 }
 
 /// Natural log for positive normal inputs: ln(m 2^e) = e ln 2 + 2 atanh((m - 1) / (m + 1)),
@@ -88,7 +129,6 @@ fn copysign(magnitude: v128, sign_of: v128) -> v128 {
 
 #[inline(always)]
 pub fn tanh(x: v128) -> v128 {
-    let ax = f32x4_abs(x);
     let s = f32x4_mul(x, x);
     // |x| < 0.625: x + x^3 P(x^2), relative error 4e-9 before rounding.
     const P: [f32; 5] = [
@@ -99,20 +139,25 @@ pub fn tanh(x: v128) -> v128 {
         -0.005_704_978_372_858_205,
     ];
     let small = fmadd(x, f32x4_mul(x, s), horner(s, &P));
-    // otherwise 1 - 2 / (e^(2|x|) + 1), which no longer cancels badly.
-    let e = exp(f32x4_add(ax, ax));
-    let big = f32x4_sub(splat(1.0), f32x4_div(splat(2.0), f32x4_add(e, splat(1.0))));
-    v128_bitselect(small, copysign(big, x), f32x4_lt(ax, splat(0.625)))
+    // otherwise tanh |x| = (1 - e) / (1 + e) with e = e^-2|x| <= 0.29, which does not cancel.
+    let m = neg_abs(x);
+    let e = exp_sum_nonpositive(f32x4_add(m, m), splat(0.0));
+    let big = f32x4_div(f32x4_sub(splat(1.0), e), f32x4_add(splat(1.0), e));
+    v128_bitselect(small, copysign(big, x), f32x4_gt(m, splat(-0.625)))
 }
 
+/// 1 / (1 + e^-x), the argument clamped to where e^-x is normal.
 #[inline(always)]
 pub fn sigmoid(x: v128) -> v128 {
-    f32x4_div(splat(1.0), f32x4_add(splat(1.0), exp(f32x4_neg(x))))
+    let e = exp_in_range(clamp_exp_range(f32x4_neg(x)));
+    f32x4_div(splat(1.0), f32x4_add(splat(1.0), e))
 }
 
+/// x / (1 + e^-x), the exponent clamped like sigmoid's.
 #[inline(always)]
 pub fn silu(x: v128) -> v128 {
-    f32x4_div(x, f32x4_add(splat(1.0), exp(f32x4_neg(x))))
+    let e = exp_in_range(clamp_exp_range(f32x4_neg(x)));
+    f32x4_div(x, f32x4_add(splat(1.0), e))
 }
 
 #[inline(always)]
@@ -130,55 +175,88 @@ pub fn hardsigmoid(x: v128) -> v128 {
     f32x4_div(relu6_of(f32x4_add(x, splat(3.0))), splat(6.0))
 }
 
-/// Exact GELU, x * Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2.
+/// Exact GELU, x Phi(x), from the lower tail h = Phi(-|x|): Phi(x) = h for x < 0, 1 - h
+/// otherwise, so neither side cancels. h = e^(-x^2 / 2) R(|x|), where R falls smoothly from
+/// 1/2 like 1 / (|x| sqrt(2 pi)): R(a) = t Q(t) with t = 1 / (1 + 0.3 a) (Q fitted by
+/// tools/fit/gelu_tail.py, relative error 3.2e-7 evaluated in float32, on all of [0, 13.3]).
 #[inline(always)]
 pub fn gelu(x: v128) -> v128 {
-    let z = f32x4_mul(x, splat(core::f32::consts::FRAC_1_SQRT_2));
-    // Past |z| = 10, erfc is below the smallest subnormal anyway.
-    let az = f32x4_pmin(f32x4_abs(z), splat(10.0));
-
-    // |z| < 0.5: Phi = 1/2 + erf(z)/2 with erf(z) = z P(z^2), relative error 1.4e-9.
-    const P: [f32; 5] = [
-        1.128_379_165_567_336,
-        -0.376_126_085_727_586_1,
-        0.112_828_228_082_283_25,
-        -0.026_757_184_164_604_916,
-        0.004_717_989_863_171_711,
+    const Q: [f32; 10] = [
+        0.11968648433685303,
+        0.1195756196975708,
+        0.11020547151565552,
+        0.0785222128033638,
+        0.09579223394393921,
+        -0.07877576351165771,
+        0.19103960692882538,
+        -0.22767764329910278,
+        0.1122162789106369,
+        -0.02058449387550354,
     ];
-    let s = f32x4_mul(z, z);
-    let erf_small = f32x4_mul(z, horner(s, &P));
-    let phi_small = fmadd(splat(0.5), splat(0.5), erf_small);
+    // Past |x| = 13.2, h is below float32's normal range and flushes to 0.
+    let a = f32x4_pmin(f32x4_abs(x), splat(13.5));
+    let t = f32x4_div(splat(1.0), fmadd(splat(1.0), a, splat(0.3)));
+    let r = f32x4_mul(t, horner(t, &Q));
+    // e^(-a^2 / 2) with a^2 carried as ah^2 (exact: ah keeps 12 significant bits) plus a
+    // small rest, so the tail keeps its relative accuracy (rounding a^2 would cost a^2 ulp).
+    let ah = v128_and(a, i32x4_splat(0xffff_f000u32 as i32));
+    let hi = f32x4_mul(f32x4_mul(ah, ah), splat(-0.5));
+    let lo = f32x4_mul(f32x4_mul(f32x4_sub(a, ah), f32x4_add(a, ah)), splat(-0.5));
+    let h = f32x4_mul(exp_sum_nonpositive(hi, lo), r);
+    f32x4_mul(x, v128_bitselect(h, f32x4_sub(splat(1.0), h), sign_mask(x)))
+}
 
-    // |z| >= 0.5: erfc(|z|) = e^(-z^2) t Q(t), t = 1 / (1 + 0.4 |z|), relative error 4e-9.
-    const Q: [f32; 9] = [
-        0.225_678_837_097_579_02,
-        0.225_573_940_886_101_9,
-        0.209_000_273_252_914_2,
-        0.161_450_158_829_635_37,
-        0.165_979_971_690_199_73,
-        -0.055_559_929_083_853_69,
-        0.228_195_770_213_793_77,
-        -0.220_487_364_814_522_94,
-        0.060_180_333_944_679_025,
-    ];
-    let t = f32x4_div(splat(1.0), fmadd(splat(1.0), splat(0.4), az));
-    let q = horner(t, &Q);
-    // e^(-z^2) = e^(-x^2 / 2), with x^2 carried as xh^2 (exact: xh keeps 12 significant bits)
-    // plus a small rest, so the tail keeps its relative accuracy (rounding z itself would cost
-    // 2 |z|^2 ulp there).
-    let ax = f32x4_pmin(f32x4_abs(x), splat(10.0 * core::f32::consts::SQRT_2));
-    let xh = v128_and(ax, i32x4_splat(0xffff_f000u32 as i32));
-    let hi = f32x4_mul(f32x4_mul(xh, xh), splat(-0.5));
-    let lo = f32x4_mul(f32x4_mul(f32x4_sub(ax, xh), f32x4_add(ax, xh)), splat(-0.5));
-    let e = exp_sum(hi, lo);
-    let half_erfc = f32x4_mul(f32x4_mul(e, splat(0.5)), f32x4_mul(t, q));
-    let phi_big = v128_bitselect(
-        f32x4_sub(splat(1.0), half_erfc),
-        half_erfc,
-        f32x4_ge(z, splat(0.0)),
-    );
-    let phi = v128_bitselect(phi_small, phi_big, f32x4_lt(az, splat(0.5)));
-    f32x4_mul(x, phi)
+/// One activation as a type, so a kernel's loop can be compiled once per activation
+/// (`with_activation!`) instead of choosing the function again for every vector.
+pub trait Activation {
+    fn apply(v: v128) -> v128;
+}
+
+macro_rules! activation_types {
+    ($($name:ident = |$v:ident| $body:expr;)*) => {
+        $(
+            pub struct $name;
+            impl Activation for $name {
+                #[inline(always)]
+                fn apply($v: v128) -> v128 {
+                    $body
+                }
+            }
+        )*
+    };
+}
+
+activation_types! {
+    Identity = |v| v;
+    // pmax(0, v) maps NaN to 0 like the reference's `x > 0 ? x : 0`.
+    Relu = |v| f32x4_pmax(splat(0.0), v);
+    Relu6 = |v| relu6_of(v);
+    Tanh = |v| tanh(v);
+    Sigmoid = |v| sigmoid(v);
+    Silu = |v| silu(v);
+    HardSwish = |v| hardswish(v);
+    HardSigmoid = |v| hardsigmoid(v);
+    Gelu = |v| gelu(v);
+}
+
+/// Runs `$body` with the type `$A` standing for activation `$code` (unknown codes act as
+/// identity; JS validates them), so the body's loops are specialised per activation.
+#[macro_export]
+macro_rules! with_activation {
+    ($code:expr, $A:ident => $body:expr) => {{
+        use $crate::activation::*;
+        match $code {
+            ACT_RELU => { type $A = Relu; $body }
+            ACT_RELU6 => { type $A = Relu6; $body }
+            ACT_TANH => { type $A = Tanh; $body }
+            ACT_SIGMOID => { type $A = Sigmoid; $body }
+            ACT_SILU => { type $A = Silu; $body }
+            ACT_HARDSWISH => { type $A = HardSwish; $body }
+            ACT_HARDSIGMOID => { type $A = HardSigmoid; $body }
+            ACT_GELU => { type $A = Gelu; $body }
+            _ => { type $A = Identity; $body }
+        }
+    }};
 }
 
 /// Applies activation `code` (unknown codes act as identity; JS validates them).
@@ -197,3 +275,4 @@ pub fn apply(v: v128, code: u32) -> v128 {
         ACT_NONE | _ => v,
     }
 }
+

@@ -124,8 +124,10 @@ pub unsafe fn local_response_norm_f32(a: &LocalResponseNormArgs, range: (usize, 
                 }
             }
             let base = fmadd(splat(k), splat(scale), f32x4(sums[0], sums[1], sums[2], sums[3]));
-            let div = activation::exp(f32x4_mul(splat(beta), activation::ln(base)));
-            let v = f32x4_div(load(xp.add(ch as usize)), div);
+            // x / base^beta as x * e^(-beta ln base): base >= k > 0, and for base >= 1 (AlexNet's
+            // k = 2) the exponent is non-positive, exp's direct case.
+            let inv = activation::exp(f32x4_mul(splat(-beta), activation::ln(base)));
+            let v = f32x4_mul(load(xp.add(ch as usize)), inv);
             store_partial(yp.add(ch as usize), v, (c - ch) as usize);
             ch += 4;
         }

@@ -1,0 +1,83 @@
+// Where one model's time goes on the wasm backend: every op timed on its own (the best of
+// several passes), summed by family (1x1 / 3x3 Winograd / 3x3 direct / depthwise k x k /
+// linear / SE gating / ...), with each family's share, GFLOP/s, and the slowest single ops.
+// Run: pnpm --filter @cnn/benchmarks bench:profile [-- --model efficientnet_b0 --passes 20 --top 12 --threads 1]
+// Op-by-op timing adds a call per op, so the total is a little above a plain forward pass.
+import { Tensor, counterInput } from '@cnn/core';
+import { findModel } from '@cnn/cli';
+import { createWasmBackend, usesWinograd } from '@cnn/kernels/wasm';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const name = args.model ?? 'efficientnet_b0';
+const passes = Number(args.passes ?? 20);
+const top = Number(args.top ?? 12);
+const threads = Number(args.threads ?? 1);
+const winograd = args.winograd !== 'off';
+
+const model = findModel(name).create().useGeneratedWeights(1);
+const plan = model.plan();
+const backend = createWasmBackend({ threads, winograd });
+const exe = await backend.compile(plan);
+const shape = [1, ...model.architecture.inputShape];
+// The plan's input is NHWC and this is NCHW data: the values do not matter for timing.
+const input = counterInput(shape, 1);
+
+/** Family and multiply-adds of one op. */
+function describe(op) {
+  const out = op.output.shape;
+  const outPixels = out.length === 4 ? out[0] * out[1] * out[2] : out[0];
+  switch (op.kind) {
+    case 'conv2d': {
+      const [kh, kw] = op.kernel;
+      const inC = op.input.shape[3];
+      const outC = out[3];
+      const macs = outPixels * outC * (inC / op.groups) * kh * kw;
+      if (op.groups === inC && op.groups === outC && op.groups > 1) return [`depthwise ${kh}x${kw}${op.stride[0] > 1 ? ' s2' : ''}`, macs];
+      if (kh === 1 && kw === 1) return ['conv 1x1', macs];
+      if (winograd && usesWinograd(op)) return ['conv 3x3 winograd', macs];
+      return [`conv ${kh}x${kw}${op.groups > 1 ? ' grouped' : ''}`, macs];
+    }
+    case 'linear':
+      return [out[0] === 1 && op.input.shape.length === 4 ? 'linear (1x1 on pooled)' : 'linear', op.weight.length];
+    case 'scaleChannels':
+      return ['scale channels (SE gate)', 0];
+    case 'pool2d':
+      return [`${op.mode ?? 'pool'} pool`, 0];
+    case 'activation':
+      return [`activation ${op.activation}`, 0];
+    default:
+      return [op.kind, 0];
+  }
+}
+
+await exe.run(input);
+const best = new Array(plan.ops.length).fill(Infinity);
+for (let p = 0; p < passes; p++) {
+  const ms = await exe.profile(input);
+  ms.forEach((m, i) => (best[i] = Math.min(best[i], m)));
+}
+const total = best.reduce((a, b) => a + b, 0);
+const families = new Map();
+const ops = plan.ops.map((op, i) => {
+  const [family, macs] = describe(op);
+  const f = families.get(family) ?? { ms: 0, macs: 0, count: 0 };
+  f.ms += best[i];
+  f.macs += macs;
+  f.count++;
+  families.set(family, f);
+  return { i, family, macs, ms: best[i], shape: `${op.input.shape.join('x')} -> ${op.output.shape.join('x')}` };
+});
+
+const pad = (s, n) => String(s).padStart(n);
+console.log(`${name} on ${backend.variant} (${backend.threads} thread${backend.threads > 1 ? 's' : ''}), ${plan.ops.length} ops, best of ${passes} op-by-op passes: ${total.toFixed(2)} ms`);
+console.log(`${'family'.padEnd(28)} ${pad('ops', 4)} ${pad('ms', 8)} ${pad('share', 6)} ${pad('GMACs', 7)} ${pad('GFLOP/s', 8)}`);
+for (const [family, f] of [...families].sort((a, b) => b[1].ms - a[1].ms)) {
+  const gflops = f.macs ? ((2 * f.macs) / f.ms / 1e6).toFixed(1) : '';
+  console.log(`${family.padEnd(28)} ${pad(f.count, 4)} ${pad(f.ms.toFixed(3), 8)} ${pad(((100 * f.ms) / total).toFixed(1) + '%', 6)} ${pad((f.macs / 1e9).toFixed(3), 7)} ${pad(gflops, 8)}`);
+}
+console.log(`\nslowest ${top} ops`);
+for (const o of [...ops].sort((a, b) => b.ms - a.ms).slice(0, top)) {
+  const gflops = o.macs ? ((2 * o.macs) / o.ms / 1e6).toFixed(1) : '';
+  console.log(`${pad(o.i, 4)} ${o.family.padEnd(28)} ${o.shape.padEnd(34)} ${pad(o.ms.toFixed(3), 7)} ms ${pad(gflops, 6)} GFLOP/s`);
+}
+exe.dispose();
