@@ -206,59 +206,6 @@ pub fn gelu(x: v128) -> v128 {
     f32x4_mul(x, v128_bitselect(h, f32x4_sub(splat(1.0), h), sign_mask(x)))
 }
 
-/// One activation as a type, so a kernel's loop can be compiled once per activation
-/// (`with_activation!`) instead of choosing the function again for every vector.
-pub trait Activation {
-    fn apply(v: v128) -> v128;
-}
-
-macro_rules! activation_types {
-    ($($name:ident = |$v:ident| $body:expr;)*) => {
-        $(
-            pub struct $name;
-            impl Activation for $name {
-                #[inline(always)]
-                fn apply($v: v128) -> v128 {
-                    $body
-                }
-            }
-        )*
-    };
-}
-
-activation_types! {
-    Identity = |v| v;
-    // pmax(0, v) maps NaN to 0 like the reference's `x > 0 ? x : 0`.
-    Relu = |v| f32x4_pmax(splat(0.0), v);
-    Relu6 = |v| relu6_of(v);
-    Tanh = |v| tanh(v);
-    Sigmoid = |v| sigmoid(v);
-    Silu = |v| silu(v);
-    HardSwish = |v| hardswish(v);
-    HardSigmoid = |v| hardsigmoid(v);
-    Gelu = |v| gelu(v);
-}
-
-/// Runs `$body` with the type `$A` standing for activation `$code` (unknown codes act as
-/// identity; JS validates them), so the body's loops are specialised per activation.
-#[macro_export]
-macro_rules! with_activation {
-    ($code:expr, $A:ident => $body:expr) => {{
-        use $crate::activation::*;
-        match $code {
-            ACT_RELU => { type $A = Relu; $body }
-            ACT_RELU6 => { type $A = Relu6; $body }
-            ACT_TANH => { type $A = Tanh; $body }
-            ACT_SIGMOID => { type $A = Sigmoid; $body }
-            ACT_SILU => { type $A = Silu; $body }
-            ACT_HARDSWISH => { type $A = HardSwish; $body }
-            ACT_HARDSIGMOID => { type $A = HardSigmoid; $body }
-            ACT_GELU => { type $A = Gelu; $body }
-            _ => { type $A = Identity; $body }
-        }
-    }};
-}
-
 /// Applies activation `code` (unknown codes act as identity; JS validates them).
 #[inline(always)]
 pub fn apply(v: v128, code: u32) -> v128 {

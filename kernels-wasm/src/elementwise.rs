@@ -65,13 +65,11 @@ pub struct ActivationArgs {
 #[inline(never)]
 pub unsafe fn activation_f32(a: &ActivationArgs, range: (usize, usize)) {
     let (x, y) = (a.x as *const f32, a.y as *mut f32);
-    crate::with_activation!(a.activation, A => {
-        let mut i = range.0;
-        while i < range.1 {
-            store_partial(y.add(i), A::apply(load(x.add(i))), range.1 - i);
-            i += 4;
-        }
-    })
+    let mut i = range.0;
+    while i < range.1 {
+        store_partial(y.add(i), activation::apply(load(x.add(i)), a.activation), range.1 - i);
+        i += 4;
+    }
 }
 
 #[repr(C)]
