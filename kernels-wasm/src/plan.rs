@@ -74,7 +74,8 @@ unsafe fn split_op(d: *const u32, threads: usize, share_all: bool) -> (usize, us
 }
 
 /// Winograd convolutions: the input transform split along tiles, then the GEMM and output
-/// transform along tile groups x weight blocks, like a direct convolution.
+/// transform along tile groups x weight blocks. Blocks split first: an item transforms the
+/// weight blocks it uses, so splitting along tile groups would repeat those transforms.
 fn split_winograd(a: &Conv2dArgs, threads: usize, share_all: bool) -> (usize, usize, usize) {
     let tiles = a.winograd_tiles();
     let macs = tiles * 36 * (a.in_c * a.out_c) as usize;
@@ -83,7 +84,7 @@ fn split_winograd(a: &Conv2dArgs, threads: usize, share_all: bool) -> (usize, us
     }
     let target = threads * 4;
     let (groups, blocks) = (a.winograd_tile_groups(), a.channel_blocks());
-    let (pm, pc) = if a.winograd_packed_bytes() > tiles * 36 * a.in_c as usize * 4 && blocks >= 2 * threads {
+    let (pm, pc) = if blocks >= 2 * threads {
         let (pc, pm) = grid(blocks, groups, target);
         (pm, pc)
     } else {
@@ -184,7 +185,8 @@ unsafe fn split_direct(d: *const u32, threads: usize, share_all: bool) -> (usize
 /// Runs work item `item` of the op at `d`. Every kernel entry is `#[inline(never)]`: one
 /// function holding all of them inlined measured 20% slower in V8 (conv layers, simd128)
 /// unless wasm-opt reworked it, which it cannot do for the relaxed-SIMD binaries.
-pub unsafe fn run_item(d: *const u32, item: usize) {
+/// `thread` (0 for the calling thread) picks the thread's own part of a scratch buffer.
+pub unsafe fn run_item(d: *const u32, item: usize, thread: usize) {
     let h = &*(d as *const Header);
     let items = h.items as usize;
     match h.kind {
@@ -201,6 +203,7 @@ pub unsafe fn run_item(d: *const u32, item: usize) {
                     a,
                     part(a.winograd_tile_groups(), pm, im, 1),
                     part(a.channel_blocks(), pc, ic, 1),
+                    thread,
                 );
             }
         }
@@ -304,7 +307,7 @@ pub unsafe extern "C" fn plan_run(descs: *const u32, first: u32, count: u32, con
             continue;
         }
         for item in 0..items {
-            run_item(d, item);
+            run_item(d, item, 0);
         }
     }
 }

@@ -30,15 +30,16 @@ const ITEM_MASK: u64 = (1 << 24) - 1;
 /// Polls of `generation` before a worker goes to sleep (tens of microseconds).
 const SPINS: u32 = 1 << 16;
 
-/// Claims and runs items of the current op until none are left.
-unsafe fn drain(c: &Control) {
+/// Claims and runs items of the current op until none are left; `thread` is 0 for the
+/// calling thread and 1.. for the workers.
+unsafe fn drain(c: &Control, thread: usize) {
     loop {
         let v = c.work.fetch_add(1, SeqCst);
         let (next, total) = (v & ITEM_MASK, (v >> 24) & ITEM_MASK);
         if next >= total {
             return;
         }
-        run_item(c.descriptor.load(SeqCst) as *const u32, next as usize);
+        run_item(c.descriptor.load(SeqCst) as *const u32, next as usize, thread);
         c.done.fetch_add(1, SeqCst);
     }
 }
@@ -54,15 +55,16 @@ pub unsafe fn share(control: *mut Control, d: *const u32, first: usize, end: usi
     if c.sleepers.load(SeqCst) > 0 {
         memory_atomic_notify(c.generation.as_ptr() as *mut i32, u32::MAX);
     }
-    drain(c);
+    drain(c, 0);
     while (c.done.load(SeqCst) as usize) < items {
         core::hint::spin_loop();
     }
 }
 
-/// A worker's whole life: returns only after `threads_shutdown`.
+/// A worker's whole life: returns only after `threads_shutdown`. `thread` numbers the
+/// workers from 1 (the calling thread is 0).
 #[no_mangle]
-pub unsafe extern "C" fn threads_worker_loop(control: *mut Control) {
+pub unsafe extern "C" fn threads_worker_loop(control: *mut Control, thread: u32) {
     let c = &*control;
     let mut seen = c.generation.load(SeqCst);
     loop {
@@ -84,7 +86,7 @@ pub unsafe extern "C" fn threads_worker_loop(control: *mut Control) {
         if c.shutdown.load(SeqCst) != 0 {
             return;
         }
-        drain(c);
+        drain(c, thread as usize);
     }
 }
 

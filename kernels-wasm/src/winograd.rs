@@ -7,8 +7,13 @@
 //!   2. for 4 tiles x 8 output channels at a time, 36 small GEMMs (one per position xi) with
 //!      the igemm 4x8 microkernel of conv.rs, then the output transform A^T M A fused with the
 //!      conv epilogue (bias, residual, activation).
-//! Weights are transformed once at pack time (G g G^T, in f64), per block of 8 output channels:
-//!   [bias: 8][position xi: 36][input channel: in_c][8 output channels]
+//! Weights stay 3x3 in memory, per block of 8 output channels:
+//!   [bias: 8][tap: 9][input channel: in_c][8 output channels]
+//! and phase 2 transforms them (G g G^T) a chunk of blocks at a time into the running
+//! thread's own part of the scratch buffer, [position xi: 36][in_c][8] (+ padding) per block, which then
+//! serves every tile group of the item. Transformed weights would take 4x the memory
+//! (36 / 9) for the whole model; the transform costs about as much as the GEMM of a few
+//! tiles, once per block per item.
 use crate::activation;
 use crate::conv::{igemm, Conv2dArgs, MR, NR};
 use crate::simd::*;
@@ -17,12 +22,34 @@ use crate::simd::*;
 const TILE: usize = 4;
 /// Transformed positions per tile (6 x 6).
 const POS: usize = 36;
-/// Weight blocks visited per pass over the tiles, sized to stay cache resident.
+/// Transformed weight blocks per pass over the tiles: as many as fit in this many floats
+/// (at least one), so they stay cache resident while every tile group reads them.
 const WEIGHT_CHUNK_FLOATS: usize = 144 * 1024;
 
+/// Floats of one packed (3x3) weight block.
 #[inline(always)]
 fn block_floats(in_c: usize) -> usize {
-    NR + POS * in_c * NR
+    NR + 9 * in_c * NR
+}
+
+/// Floats from one position's weights to the next in a transformed block: in_c x 8, plus one
+/// cache line so that the 36 rows the transform writes at once never share a cache set
+/// (with in_c a multiple of 16 they would all be 4 KiB apart).
+#[inline(always)]
+fn transformed_row_floats(in_c: usize) -> usize {
+    in_c * NR + 16
+}
+
+/// Floats of one transformed weight block.
+#[inline(always)]
+fn transformed_block_floats(in_c: usize) -> usize {
+    POS * transformed_row_floats(in_c)
+}
+
+/// Transformed blocks per chunk for a layer of `blocks` weight blocks.
+#[inline(always)]
+fn chunk_blocks(in_c: usize, blocks: usize) -> usize {
+    (WEIGHT_CHUNK_FLOATS / transformed_block_floats(in_c)).clamp(1, blocks.max(1))
 }
 
 /// Floats of one transformed-input row (one tile, one position).
@@ -37,22 +64,21 @@ pub extern "C" fn conv2d_winograd_packed_len(out_c: u32, in_c: u32) -> u32 {
     ((out_c as usize).div_ceil(NR) * block_floats(in_c as usize)) as u32
 }
 
-/// Floats of transformed input (the scratch buffer) for an [n, out_h, out_w] output and in_c.
+/// Floats of transformed input, the start of the scratch buffer, for an [n, out_h, out_w]
+/// output and in_c.
 #[no_mangle]
 pub extern "C" fn conv2d_winograd_scratch_len(n: u32, out_h: u32, out_w: u32, in_c: u32) -> u32 {
     let tiles = n as usize * (out_h as usize).div_ceil(TILE) * (out_w as usize).div_ceil(TILE);
     (tiles * POS * row_floats(in_c as usize)) as u32
 }
 
-/// G (6x3) of F(4, 3) with interpolation points 0, 1, -1, 2, -2 and infinity.
-const G: [[f64; 3]; 6] = [
-    [1.0 / 4.0, 0.0, 0.0],
-    [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
-    [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
-    [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
-    [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
-    [0.0, 0.0, 1.0],
-];
+/// Floats of transformed weights each thread needs after the transformed input (thread t's
+/// part starts t times this far past it).
+#[no_mangle]
+pub extern "C" fn conv2d_winograd_thread_scratch_len(out_c: u32, in_c: u32) -> u32 {
+    let in_c = in_c as usize;
+    (chunk_blocks(in_c, (out_c as usize).div_ceil(NR)) * transformed_block_floats(in_c)) as u32
+}
 
 /// Packs torchvision-layout weights [out_c, in_c, 3, 3] and bias [out_c] into `dst`.
 #[no_mangle]
@@ -71,24 +97,51 @@ pub unsafe extern "C" fn conv2d_winograd_pack_weights(
             let c = cb * NR + j;
             *d.add(j) = if c < out_c { *bias.add(c) } else { 0.0 };
             for i in 0..in_c {
-                let mut u = [[0.0f64; 6]; 6];
-                if c < out_c {
-                    let g = weight.add((c * in_c + i) * 9);
-                    // t = G g (6x3), then u = t G^T (6x6)
-                    let mut t = [[0.0f64; 3]; 6];
-                    for r in 0..6 {
-                        for q in 0..3 {
-                            t[r][q] = (0..3).map(|s| G[r][s] * *g.add(s * 3 + q) as f64).sum();
-                        }
-                    }
-                    for r in 0..6 {
-                        for q in 0..6 {
-                            u[r][q] = (0..3).map(|s| t[r][s] * G[q][s]).sum();
-                        }
-                    }
+                for tap in 0..9 {
+                    *d.add(NR + (tap * in_c + i) * NR + j) =
+                        if c < out_c { *weight.add((c * in_c + i) * 9 + tap) } else { 0.0 };
                 }
-                for xi in 0..POS {
-                    *d.add(NR + (xi * in_c + i) * NR + j) = u[xi / 6][xi % 6] as f32;
+            }
+        }
+    }
+}
+
+/// G (6x3) of F(4, 3), interpolation points 0, 1, -1, 2, -2 and infinity, applied to one
+/// column of three vectors.
+#[inline(always)]
+fn kernel_transform_3(a: v128, b: v128, c: v128) -> [v128; 6] {
+    let ac = f32x4_add(a, c);
+    let outer = fmadd(f32x4_mul(a, splat(1.0 / 24.0)), c, splat(1.0 / 6.0));
+    let mid = f32x4_mul(b, splat(1.0 / 12.0));
+    [
+        f32x4_mul(a, splat(0.25)),
+        f32x4_mul(f32x4_add(ac, b), splat(-1.0 / 6.0)),
+        f32x4_mul(f32x4_sub(ac, b), splat(-1.0 / 6.0)),
+        f32x4_add(outer, mid),
+        f32x4_sub(outer, mid),
+        c,
+    ]
+}
+
+/// Transforms packed blocks [j0, j1) (their 3x3 taps) into `dst`, [36][in_c][8] per block.
+#[inline(never)]
+unsafe fn transform_weight_blocks(packed: *const f32, in_c: usize, (j0, j1): (usize, usize), dst: *mut f32) {
+    let bstride = block_floats(in_c);
+    let tstride = transformed_block_floats(in_c);
+    let row = transformed_row_floats(in_c);
+    for j in j0..j1 {
+        let taps = packed.add(j * bstride + NR);
+        let out = dst.add((j - j0) * tstride);
+        for i in 0..in_c {
+            for h in 0..2 {
+                let g: [v128; 9] = core::array::from_fn(|t| load(taps.add((t * in_c + i) * NR + 4 * h)));
+                // t = G g (6x3), by columns; then u = t G^T (6x6), by rows.
+                let cols: [[v128; 6]; 3] = core::array::from_fn(|q| kernel_transform_3(g[q], g[3 + q], g[6 + q]));
+                for r in 0..6 {
+                    let u = kernel_transform_3(cols[0][r], cols[1][r], cols[2][r]);
+                    for q in 0..6 {
+                        store(out.add((r * 6 + q) * row + i * NR + 4 * h), u[q]);
+                    }
                 }
             }
         }
@@ -145,9 +198,6 @@ impl Conv2dArgs {
     pub fn winograd_tile_groups(&self) -> usize {
         self.winograd_tiles().div_ceil(MR)
     }
-    pub fn winograd_packed_bytes(&self) -> usize {
-        self.channel_blocks() * block_floats(self.in_c as usize) * 4
-    }
 }
 
 /// Phase 1: transforms the input tiles [tiles.0, tiles.1) into the scratch buffer.
@@ -203,9 +253,10 @@ pub unsafe fn winograd_input_transform(a: &Conv2dArgs, tiles: (usize, usize)) {
 }
 
 /// Phase 2: y = act(winograd conv + bias (+ residual)) for tile groups [groups.0, groups.1)
-/// and weight blocks [blocks.0, blocks.1).
+/// and weight blocks [blocks.0, blocks.1), run by thread `thread` (which owns its part of the
+/// scratch buffer's transformed weights).
 #[inline(never)]
-pub unsafe fn winograd_gemm_output(a: &Conv2dArgs, groups: (usize, usize), blocks: (usize, usize)) {
+pub unsafe fn winograd_gemm_output(a: &Conv2dArgs, groups: (usize, usize), blocks: (usize, usize), thread: usize) {
     let v = a.scratch as *const f32;
     let y = a.y as *mut f32;
     let residual = a.residual as *const f32;
@@ -215,7 +266,9 @@ pub unsafe fn winograd_gemm_output(a: &Conv2dArgs, groups: (usize, usize), block
     let (out_h, out_w) = (a.out_h as usize, a.out_w as usize);
     let rf = row_floats(in_c);
     let bstride = block_floats(in_c);
-    let chunk = (WEIGHT_CHUNK_FLOATS / bstride).max(1);
+    let tstride = transformed_block_floats(in_c);
+    let chunk = chunk_blocks(in_c, a.channel_blocks());
+    let transformed = v.add(a.winograd_tiles() * POS * rf + thread * chunk * tstride) as *mut f32;
     let grid = a.tile_grid();
     let per_image = grid.tiles_h * grid.tiles_w;
     let total = a.winograd_tiles();
@@ -226,6 +279,7 @@ pub unsafe fn winograd_gemm_output(a: &Conv2dArgs, groups: (usize, usize), block
     let mut j0 = blocks.0;
     while j0 < blocks.1 {
         let j1 = blocks.1.min(j0 + chunk);
+        transform_weight_blocks(packed, in_c, (j0, j1), transformed);
         for tg in groups.0..groups.1 {
             let t0 = tg * MR;
             let valid = MR.min(total - t0);
@@ -233,17 +287,18 @@ pub unsafe fn winograd_gemm_output(a: &Conv2dArgs, groups: (usize, usize), block
                 tile[p] = t0 + p.min(valid - 1);
             }
             for j in j0..j1 {
-                let wb = packed.add(j * bstride);
+                let wt = transformed.add((j - j0) * tstride);
                 for xi in 0..POS {
                     for p in 0..MR {
                         ind[p] = v.add((tile[p] * POS + xi) * rf);
                     }
                     let mut acc = [splat(0.0); 2 * MR];
-                    igemm(&mut acc, ind.as_ptr(), 1, in_c, wb.add(NR + xi * in_c * NR));
+                    igemm(&mut acc, ind.as_ptr(), 1, in_c, wt.add(xi * transformed_row_floats(in_c)));
                     m[xi] = acc;
                 }
                 let c0 = j * NR;
                 let nc = NR.min(out_c - c0);
+                let wb = packed.add(j * bstride);
                 let bias = [load(wb), load(wb.add(4))];
                 for p in 0..valid {
                     let t = tile[p];

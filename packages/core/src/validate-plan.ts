@@ -3,6 +3,7 @@
 // Every backend calls this once in compile(); backend-specific limits are checked there too.
 import { ACTIVATIONS, type ExecutionPlan, type PlanOp, type Slot } from './plan.js';
 import { ShapeError } from './errors.js';
+import { opSlotEntries } from './scratch.js';
 
 function fail(where: string, message: string): never {
   throw new ShapeError(`${where}: ${message}`);
@@ -38,10 +39,7 @@ function sameSize(where: string, a: Slot, b: Slot, names: string): void {
 
 function validateOp(op: PlanOp, i: number, arenaSize: number): void {
   const where = `plan.ops[${i}] (${op.kind})`;
-  const slots: [string, Slot][] = op.kind === 'add' ? [['a', op.a], ['b', op.b], ['output', op.output]] : [['input', op.input], ['output', op.output]];
-  if (op.kind === 'scaleChannels') slots.push(['scale', op.scale]);
-  if ((op.kind === 'conv2d' || op.kind === 'linear') && op.residual) slots.push(['residual', op.residual]);
-  for (const [name, slot] of slots) checkSlot(where, name, slot, arenaSize);
+  for (const [name, slot] of opSlotEntries(op)) checkSlot(where, name, slot, arenaSize);
   if ('activation' in op && !ACTIVATIONS.includes(op.activation)) {
     fail(where, `unknown activation '${op.activation}' (expected one of ${ACTIVATIONS.join(', ')})`);
   }

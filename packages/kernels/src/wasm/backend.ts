@@ -1,12 +1,14 @@
 // The WebAssembly backend: lays out one wasm memory per executable as
-// [worker stacks | thread control | op descriptors | packed weights | activation arena | zero row
-// | Winograd scratch],
+// [worker stacks | thread control | op descriptors | packed weights | activation arena | zero row]
+// (op-local scratch, such as a Winograd convolution's transformed input and weights, lies in
+// arena space that no activation occupies while that op runs: @cnn/core placeScratch),
 // packs every weight once at compile time, writes one descriptor per op, and runs the whole plan
 // in one call into wasm (kernels-wasm/src/plan.rs), shared between threads on the threaded
 // binaries (kernels-wasm/src/threads.rs, workers.ts). Which binary runs is decided once per
 // backend by feature detection (loader.ts).
 import {
   activationCode,
+  placeScratch,
   ShapeError,
   validatePlan,
   type Backend,
@@ -143,7 +145,7 @@ interface OpPlan {
   stagingFloats: number;
   /** floats the zero row must hold */
   zeroFloats: number;
-  /** floats of scratch the op needs while it runs (one region, shared by all ops) */
+  /** floats of scratch the op needs while it runs, placed in the arena (`placeScratch`) */
   scratchFloats?: number;
   /** checks `weightFloats` against the binary's own count */
   checkPackedLength?(k: KernelExports): void;
@@ -157,18 +159,17 @@ const NR = 8;
 /** Winograd F(4x4, 3x3): output pixels per tile side, and transformed positions per tile. */
 const WINOGRAD_TILE = 4;
 const WINOGRAD_POSITIONS = 36;
+/** Transformed weight blocks per pass: as many as fit in this many floats (kernels-wasm/src/winograd.rs). */
+const WINOGRAD_WEIGHT_CHUNK_FLOATS = 144 * 1024;
 /**
  * Smallest input and output channel counts, and output height and width, for Winograd
- * (benchmarks/kernels.mjs, 'conv 3x3'; one thread): it ran 3.2x the direct igemm path at
- * 56x56 and 28x28, 2.1x at 14x14 and 1.35x at 7x7 (ResNet-50, 64-512 channels), where its 4x
- * larger packed weights are streamed for only four tiles. Smaller outputs would be mostly
+ * (benchmarks/kernels.mjs, 'conv 3x3'; one thread, weights transformed on the fly): it ran
+ * 3.4x the direct igemm path at 56x56 and 28x28, 2.4x at 14x14 and 1.8x at 7x7 (ResNet-50,
+ * 64-512 channels; 1.8x for DenseNet's 7x7 128 -> 32 too). Smaller outputs would be mostly
  * empty 4x4 tiles, and fewer channels leave the transforms too little GEMM to amortise.
- * Outputs under 64 pixels (ResNet's 7x7 stage) stay direct: there the 1.35x would cost
- * 4x the weight memory of the widest layers (+113 MB for ResNet-50's layer4) for ~2% of time.
  */
 const WINOGRAD_MIN_CHANNELS = 16;
 const WINOGRAD_MIN_SIZE = 7;
-const WINOGRAD_MIN_PIXELS = 64;
 
 /** Whether the wasm backend runs this convolution by Winograd F(4x4, 3x3) (kernels-wasm/src/winograd.rs). */
 export function usesWinograd(op: Conv2dOp): boolean {
@@ -180,12 +181,11 @@ export function usesWinograd(op: Conv2dOp): boolean {
     op.stride[0] === 1 && op.stride[1] === 1 &&
     op.dilation[0] === 1 && op.dilation[1] === 1 &&
     inC >= WINOGRAD_MIN_CHANNELS && outC >= WINOGRAD_MIN_CHANNELS &&
-    outH >= WINOGRAD_MIN_SIZE && outW >= WINOGRAD_MIN_SIZE &&
-    outH * outW >= WINOGRAD_MIN_PIXELS
+    outH >= WINOGRAD_MIN_SIZE && outW >= WINOGRAD_MIN_SIZE
   );
 }
 
-function planConv(op: Conv2dOp, winogradEnabled: boolean): OpPlan {
+function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number): OpPlan {
   const [n, inH, inW, inC] = op.input.shape;
   const [, outH, outW, outC] = op.output.shape;
   const [kh, kw] = op.kernel;
@@ -202,15 +202,17 @@ function planConv(op: Conv2dOp, winogradEnabled: boolean): OpPlan {
   // A unit is the fewest output channels that pack on their own: a block of 8 channels, or a
   // whole group of a grouped convolution (whose blocks restart at each group).
   const unit = depthwise || op.groups === 1 ? NR : outCg;
-  // Winograd: per block, bias then [36 positions][inC][8] (kernels-wasm/src/winograd.rs).
-  const unitPackedFloats = depthwise
-    ? NR + taps * NR
-    : winograd
-      ? NR + WINOGRAD_POSITIONS * inC * NR
-      : Math.ceil(unit / NR) * (NR + taps * inCg * NR);
+  // Winograd keeps the same [bias][taps][inC][8] blocks (as [bias][9][inC][8]); its scratch is
+  // the transformed input, then each thread's chunk of transformed weight blocks
+  // ([36][inC * 8 + 16] each), kernels-wasm/src/winograd.rs.
+  const unitPackedFloats = depthwise ? NR + taps * NR : Math.ceil(unit / NR) * (NR + taps * inCg * NR);
   const weightFloats = Math.ceil(outC / unit) * unitPackedFloats;
   const tiles = n * Math.ceil(outH / WINOGRAD_TILE) * Math.ceil(outW / WINOGRAD_TILE);
-  const scratchFloats = winograd ? tiles * WINOGRAD_POSITIONS * alignUp(inC, 4) : 0;
+  const transformedInputFloats = tiles * WINOGRAD_POSITIONS * alignUp(inC, 4);
+  const transformedBlockFloats = WINOGRAD_POSITIONS * (inC * NR + 16);
+  const chunkBlocks = Math.min(Math.max(1, Math.floor(WINOGRAD_WEIGHT_CHUNK_FLOATS / transformedBlockFloats)), Math.ceil(outC / NR));
+  const threadScratchFloats = chunkBlocks * transformedBlockFloats;
+  const scratchFloats = winograd ? transformedInputFloats + threads * threadScratchFloats : 0;
   return {
     weightFloats,
     scratchFloats,
@@ -224,8 +226,15 @@ function planConv(op: Conv2dOp, winogradEnabled: boolean): OpPlan {
           ? k.conv2d_winograd_packed_len(outC, inC)
           : k.conv2d_packed_len(outC, inCg, kh, kw, op.groups);
       if (fromWasm !== weightFloats) throw new Error(`packed weight size mismatch (js ${weightFloats}, wasm ${fromWasm}): rebuild the kernels`);
-      const scratchFromWasm = winograd ? k.conv2d_winograd_scratch_len(n, outH, outW, inC) : 0;
-      if (scratchFromWasm !== scratchFloats) throw new Error(`Winograd scratch size mismatch (js ${scratchFloats}, wasm ${scratchFromWasm}): rebuild the kernels`);
+      if (!winograd) return;
+      const input = k.conv2d_winograd_scratch_len(n, outH, outW, inC);
+      const perThread = k.conv2d_winograd_thread_scratch_len(outC, inC);
+      if (input !== transformedInputFloats || perThread !== threadScratchFloats) {
+        throw new Error(
+          `Winograd scratch size mismatch (js ${transformedInputFloats} + ${threadScratchFloats} per thread, ` +
+            `wasm ${input} + ${perThread}): rebuild the kernels`,
+        );
+      }
     },
     fill(k, heap, at, staging, capacity) {
       // Slices of whole units of output channels, each packed into its own run of blocks.
@@ -263,7 +272,7 @@ function planOp(op: PlanOp, config: RunConfig): OpPlan {
   const none = { weightFloats: 0, stagingFloats: 0, zeroFloats: 0, fill() {} };
   switch (op.kind) {
     case 'conv2d':
-      return planConv(op, config.winograd);
+      return planConv(op, config.winograd, config.threads);
     case 'linear': {
       const n = op.input.shape[0];
       const inF = op.input.size / n;
@@ -485,9 +494,9 @@ class WasmPlanExecutable implements WasmExecutable {
     const weightsStart = layout.reserve(0);
     const weightAt = opPlans.map((p) => (p.weightFloats > 0 ? layout.reserve(p.weightFloats) : 0));
     const weightsEnd = layout.end;
-    const arenaStart = layout.reserve(plan.arenaSize);
+    const scratch = placeScratch(plan, opPlans.map((p) => p.scratchFloats ?? 0), ALIGN_FLOATS);
+    const arenaStart = layout.reserve(scratch.arenaSize);
     const zeros = layout.reserve(Math.max(ALIGN_FLOATS, ...opPlans.map((p) => p.zeroFloats)));
-    const scratch = layout.reserve(Math.max(0, ...opPlans.map((p) => p.scratchFloats ?? 0)));
     layout.reserve(SLACK_FLOATS);
     // Raw weights are staged where the arena will be, before the arena is in use, in slices
     // that fit there (memory only extends past it for a plan whose arena is smaller than one slice).
@@ -537,7 +546,8 @@ class WasmPlanExecutable implements WasmExecutable {
     const slot = (s: Slot) => (arenaStart + s.offset) * BYTES_PER_FLOAT;
     const words = new Uint32Array(memory.buffer);
     opPlans.forEach((p, i) => {
-      const { kind, args } = p.describe(weightAt[i], slot, zeros * BYTES_PER_FLOAT, scratch * BYTES_PER_FLOAT);
+      const scratchAt = scratch.offsets[i] >= 0 ? (arenaStart + scratch.offsets[i]) * BYTES_PER_FLOAT : 0;
+      const { kind, args } = p.describe(weightAt[i], slot, zeros * BYTES_PER_FLOAT, scratchAt);
       const at = descriptors + i * DESC_WORDS;
       words.fill(0, at, at + DESC_WORDS);
       words[at] = kind;

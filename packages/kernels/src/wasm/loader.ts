@@ -11,7 +11,7 @@
 // so bundlers can see them, and they are tried in that order.
 
 /** Bumped with any change to an export's signature, a descriptor or a packed layout (see kernels-wasm). */
-export const KERNELS_ABI_VERSION = 3;
+export const KERNELS_ABI_VERSION = 4;
 
 /** Which binary runs: instruction set, and whether it shares one op across threads. */
 export type WasmVariant = 'simd' | 'relaxed-simd' | 'simd-threads' | 'relaxed-simd-threads';
@@ -39,7 +39,10 @@ export interface KernelExports {
   /** Winograd F(4x4, 3x3) convolutions (kernels-wasm/src/winograd.rs). */
   conv2d_winograd_packed_len(outC: U32, inC: U32): number;
   conv2d_winograd_pack_weights(dst: Ptr, weight: Ptr, bias: Ptr, outC: U32, inC: U32): void;
+  /** floats of transformed input at the start of a Winograd op's scratch */
   conv2d_winograd_scratch_len(n: U32, outH: U32, outW: U32, inC: U32): number;
+  /** floats of transformed weights each thread needs after them */
+  conv2d_winograd_thread_scratch_len(outC: U32, inC: U32): number;
   /**
    * Decides each op's work items for `threads` threads (flags bit 0: share even tiny ops);
    * returns the first unknown op or `count`.
@@ -48,7 +51,8 @@ export interface KernelExports {
   /** Runs descriptors [first, first + count); `control` 0 runs on the calling thread only. */
   plan_run(descriptors: Ptr, first: U32, count: U32, control: Ptr): void;
   threads_control_size?(): number;
-  threads_worker_loop?(control: Ptr): void;
+  /** `thread` numbers the workers from 1 (the calling thread is 0) */
+  threads_worker_loop?(control: Ptr, thread: U32): void;
   threads_shutdown?(control: Ptr): void;
 }
 
@@ -62,6 +66,7 @@ const REQUIRED_FUNCTIONS = [
   'conv2d_winograd_packed_len',
   'conv2d_winograd_pack_weights',
   'conv2d_winograd_scratch_len',
+  'conv2d_winograd_thread_scratch_len',
   'plan_prepare',
   'plan_run',
 ] as const;

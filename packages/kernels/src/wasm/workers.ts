@@ -20,7 +20,7 @@ function start(post, init) {
     return false;
   }
   post({ ready: true });
-  exports.threads_worker_loop(init.control);
+  exports.threads_worker_loop(init.control, init.thread);
   return true;
 }
 if (typeof process === 'object' && process !== null && process.versions && process.versions.node) {
@@ -44,7 +44,7 @@ export interface WorkerInit {
   memory: WebAssembly.Memory;
   /** byte address of the control block (kernels-wasm/src/threads.rs `Control`) */
   control: number;
-  /** top of each worker's stack region (16-byte aligned), one per worker */
+  /** top of each worker's stack region (16-byte aligned), one per worker; worker i + 1 gets stackTops[i] */
   stackTops: number[];
 }
 
@@ -81,7 +81,7 @@ async function startNodeWorker(init: Omit<WorkerInit, 'stackTops'>, stackTop: nu
     worker.once('error', reject);
     void exited.then(() => reject(new Error('a kernel worker exited before it was ready')));
   });
-  worker.postMessage({ ...init, stackTop });
+  worker.postMessage({ ...init, stackTop, thread: index });
   // Once serving, a worker must not keep the process alive if an executable is never disposed.
   void ready.then(() => worker.unref(), () => {});
   return { ready, exited, terminate: () => void worker.terminate() };
@@ -100,7 +100,7 @@ function startWebWorker(url: string, init: Omit<WorkerInit, 'stackTops'>, stackT
     };
     worker.onerror = (event) => reject(new Error(`a kernel worker failed: ${event.message}`));
   });
-  worker.postMessage({ ...init, stackTop });
+  worker.postMessage({ ...init, stackTop, thread: index });
   return {
     ready,
     exited,
