@@ -22,9 +22,14 @@ use crate::simd::*;
 const TILE: usize = 4;
 /// Transformed positions per tile (6 x 6).
 const POS: usize = 36;
-/// Transformed weight blocks per pass over the tiles: as many as fit in this many floats
-/// (at least one), so they stay cache resident while every tile group reads them.
-const WEIGHT_CHUNK_FLOATS: usize = 144 * 1024;
+/// Transformed weight blocks per pass over the tiles: as many as fit in a budget of an eighth
+/// of the transformed input, within these bounds (at least one block). Each pass reads all of
+/// the transformed input again, which costs little while it is cache-sized (one 76 KiB block
+/// serves ResNet's 56x56 layer) and a lot when it is not (VGG's 224x224 layers: 29 MB, read
+/// 8 times with one block per pass ran 25% slower than twice); the chunk is scratch memory
+/// per thread, hence the upper bound.
+const MIN_CHUNK_FLOATS: usize = 32 * 1024;
+const MAX_CHUNK_FLOATS: usize = 144 * 1024;
 
 /// Floats of one packed (3x3) weight block.
 #[inline(always)]
@@ -46,10 +51,12 @@ fn transformed_block_floats(in_c: usize) -> usize {
     POS * transformed_row_floats(in_c)
 }
 
-/// Transformed blocks per chunk for a layer of `blocks` weight blocks.
+/// Transformed blocks per chunk for a layer of `blocks` weight blocks whose transformed
+/// input takes `input_floats`.
 #[inline(always)]
-fn chunk_blocks(in_c: usize, blocks: usize) -> usize {
-    (WEIGHT_CHUNK_FLOATS / transformed_block_floats(in_c)).clamp(1, blocks.max(1))
+fn chunk_blocks(in_c: usize, blocks: usize, input_floats: usize) -> usize {
+    let budget = (input_floats / 8).clamp(MIN_CHUNK_FLOATS, MAX_CHUNK_FLOATS);
+    (budget / transformed_block_floats(in_c)).clamp(1, blocks.max(1))
 }
 
 /// Floats of one transformed-input row (one tile, one position).
@@ -75,9 +82,10 @@ pub extern "C" fn conv2d_winograd_scratch_len(n: u32, out_h: u32, out_w: u32, in
 /// Floats of transformed weights each thread needs after the transformed input (thread t's
 /// part starts t times this far past it).
 #[no_mangle]
-pub extern "C" fn conv2d_winograd_thread_scratch_len(out_c: u32, in_c: u32) -> u32 {
+pub extern "C" fn conv2d_winograd_thread_scratch_len(n: u32, out_h: u32, out_w: u32, out_c: u32, in_c: u32) -> u32 {
+    let input = conv2d_winograd_scratch_len(n, out_h, out_w, in_c) as usize;
     let in_c = in_c as usize;
-    (chunk_blocks(in_c, (out_c as usize).div_ceil(NR)) * transformed_block_floats(in_c)) as u32
+    (chunk_blocks(in_c, (out_c as usize).div_ceil(NR), input) * transformed_block_floats(in_c)) as u32
 }
 
 /// Packs torchvision-layout weights [out_c, in_c, 3, 3] and bias [out_c] into `dst`.
@@ -267,7 +275,7 @@ pub unsafe fn winograd_gemm_output(a: &Conv2dArgs, groups: (usize, usize), block
     let rf = row_floats(in_c);
     let bstride = block_floats(in_c);
     let tstride = transformed_block_floats(in_c);
-    let chunk = chunk_blocks(in_c, a.channel_blocks());
+    let chunk = chunk_blocks(in_c, a.channel_blocks(), a.winograd_tiles() * POS * rf);
     let transformed = v.add(a.winograd_tiles() * POS * rf + thread * chunk * tstride) as *mut f32;
     let grid = a.tile_grid();
     let per_image = grid.tiles_h * grid.tiles_w;

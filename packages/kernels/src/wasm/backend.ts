@@ -159,8 +159,9 @@ const NR = 8;
 /** Winograd F(4x4, 3x3): output pixels per tile side, and transformed positions per tile. */
 const WINOGRAD_TILE = 4;
 const WINOGRAD_POSITIONS = 36;
-/** Transformed weight blocks per pass: as many as fit in this many floats (kernels-wasm/src/winograd.rs). */
-const WINOGRAD_WEIGHT_CHUNK_FLOATS = 144 * 1024;
+/** Transformed weight blocks per pass: as many as fit in an eighth of the transformed input, within these bounds (kernels-wasm/src/winograd.rs). */
+const WINOGRAD_MIN_CHUNK_FLOATS = 32 * 1024;
+const WINOGRAD_MAX_CHUNK_FLOATS = 144 * 1024;
 /**
  * Smallest input and output channel counts, and output height and width, for Winograd
  * (benchmarks/kernels.mjs, 'conv 3x3'; one thread, weights transformed on the fly): it ran
@@ -210,7 +211,8 @@ function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number): OpPl
   const tiles = n * Math.ceil(outH / WINOGRAD_TILE) * Math.ceil(outW / WINOGRAD_TILE);
   const transformedInputFloats = tiles * WINOGRAD_POSITIONS * alignUp(inC, 4);
   const transformedBlockFloats = WINOGRAD_POSITIONS * (inC * NR + 16);
-  const chunkBlocks = Math.min(Math.max(1, Math.floor(WINOGRAD_WEIGHT_CHUNK_FLOATS / transformedBlockFloats)), Math.ceil(outC / NR));
+  const chunkBudget = Math.min(Math.max(Math.floor(transformedInputFloats / 8), WINOGRAD_MIN_CHUNK_FLOATS), WINOGRAD_MAX_CHUNK_FLOATS);
+  const chunkBlocks = Math.min(Math.max(1, Math.floor(chunkBudget / transformedBlockFloats)), Math.ceil(outC / NR));
   const threadScratchFloats = chunkBlocks * transformedBlockFloats;
   const scratchFloats = winograd ? transformedInputFloats + threads * threadScratchFloats : 0;
   return {
@@ -228,7 +230,7 @@ function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number): OpPl
       if (fromWasm !== weightFloats) throw new Error(`packed weight size mismatch (js ${weightFloats}, wasm ${fromWasm}): rebuild the kernels`);
       if (!winograd) return;
       const input = k.conv2d_winograd_scratch_len(n, outH, outW, inC);
-      const perThread = k.conv2d_winograd_thread_scratch_len(outC, inC);
+      const perThread = k.conv2d_winograd_thread_scratch_len(n, outH, outW, outC, inC);
       if (input !== transformedInputFloats || perThread !== threadScratchFloats) {
         throw new Error(
           `Winograd scratch size mismatch (js ${transformedInputFloats} + ${threadScratchFloats} per thread, ` +

@@ -42,7 +42,7 @@ export interface KernelExports {
   /** floats of transformed input at the start of a Winograd op's scratch */
   conv2d_winograd_scratch_len(n: U32, outH: U32, outW: U32, inC: U32): number;
   /** floats of transformed weights each thread needs after them */
-  conv2d_winograd_thread_scratch_len(outC: U32, inC: U32): number;
+  conv2d_winograd_thread_scratch_len(n: U32, outH: U32, outW: U32, outC: U32, inC: U32): number;
   /**
    * Decides each op's work items for `threads` threads (flags bit 0: share even tiny ops);
    * returns the first unknown op or `count`.
