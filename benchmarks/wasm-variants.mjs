@@ -7,9 +7,8 @@
 import { Tensor, counterInput } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd } from '@cnn/kernels/wasm';
 import { resnet18, resnet50 } from '@cnn/resnet';
-// Not a dependency of this package (adding one needs an install): loaded from the workspace build.
-const { mobilenet_v2, mobilenet_v3_large } = await import('../packages/mobilenet/dist/index.js');
-const { vgg16 } = await import('../packages/vgg/dist/index.js');
+import { mobilenet_v2, mobilenet_v3_large } from '@cnn/mobilenet';
+import { vgg16 } from '@cnn/vgg';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const factories = { resnet18, resnet50, mobilenet_v2, mobilenet_v3_large, vgg16 };
