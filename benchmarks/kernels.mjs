@@ -2,6 +2,7 @@
 // linear) on the layer shapes of ResNet-50, MobileNetV2 and EfficientNet-B0 at 224x224,
 // batch 1, for each variant binary. Prints ms per op, GFLOP/s, and the share of the ceiling:
 // what the same binary's igemm microkernel reaches on L1-resident operands (times the threads).
+// Also prints the bare multiply-add peak of each instruction set (what relaxed SIMD can gain here).
 // Run: pnpm --filter @cnn/benchmarks bench:kernels [-- --variants simd,simd-threads --threads 2 --families dw3x3]
 // Relaxed-SIMD variants need the engine flag in Node 20: node --experimental-wasm-relaxed-simd kernels.mjs
 // The machine may be shared and noisy: compare rows of one run, and repeat.
@@ -117,29 +118,40 @@ async function bestMs(exe, input) {
 }
 
 /**
- * GFLOP/s of the igemm microkernel on L1-resident operands (`bench_igemm_peak`: no memory
- * traffic, no epilogue), in the single-threaded binary of the same instruction set.
+ * GFLOP/s of one thread in the single-threaded binary of instruction set `isa`:
+ * - igemm: the igemm microkernel on L1-resident operands (`bench_igemm_peak`: no memory
+ *   traffic, no epilogue), the ceiling the kernels are measured against;
+ * - madd: the bare multiply-add peak (`bench_madd_peak`: 12 register chains, no loads), what
+ *   the CPU itself allows this instruction set (a multiply and an add, or relaxed SIMD's FMA).
  */
 async function ceilingGflops(isa) {
   const instance = new WebAssembly.Instance(await loadKernelModule(undefined, isa));
-  const { memory, __heap_base, bench_igemm_peak } = instance.exports;
+  const { memory, __heap_base, bench_igemm_peak, bench_madd_peak } = instance.exports;
   const k = 256;
   const table = Math.ceil(__heap_base.value / 64) * 64;
   memory.grow(1);
   // Normal floats (denormal operands would measure the CPU's slow path instead).
   new Float32Array(memory.buffer, table, 9 * k).fill(1e-3);
+  const best = (f) => {
+    let ms = Infinity;
+    for (let i = 0; i < 7; i++) {
+      const t = performance.now();
+      f();
+      ms = Math.min(ms, performance.now() - t);
+    }
+    return ms;
+  };
   const iters = 20_000;
-  let best = Infinity;
-  for (let i = 0; i < 7; i++) {
-    const t = performance.now();
-    bench_igemm_peak(table, k, iters);
-    best = Math.min(best, performance.now() - t);
-  }
-  return (iters * 64 * k) / best / 1e6;
+  const rounds = 2_000_000;
+  return {
+    igemm: (iters * 64 * k) / best(() => bench_igemm_peak(table, k, iters)) / 1e6,
+    madd: (rounds * 96) / best(() => bench_madd_peak(rounds)) / 1e6,
+  };
 }
 
 const pad = (s, n, left = false) => (left ? String(s).padEnd(n) : String(s).padStart(n));
 const winogradModes = (args.winograd ?? 'on').split(',');
+const peaksByIsa = {};
 for (const [variant, mode] of variants.flatMap((v) => winogradModes.map((m) => [v, m]))) {
   const threaded = variant.endsWith('-threads');
   const isa = variant.replace(/-threads$/, '');
@@ -148,8 +160,14 @@ for (const [variant, mode] of variants.flatMap((v) => winogradModes.map((m) => [
     console.log(`\n${variant}: unavailable here (got ${backend.variant}${backend.threadsFallbackReason ? `: ${backend.threadsFallbackReason}` : ''})`);
     continue;
   }
-  const ceiling = (await ceilingGflops(isa)) * backend.threads;
-  console.log(`\n${variant}${mode === 'off' ? ' (winograd off)' : ''}, ${backend.threads} thread${backend.threads > 1 ? 's' : ''}: ceiling ${ceiling.toFixed(1)} GFLOP/s (igemm microkernel on L1-resident operands${backend.threads > 1 ? `, x${backend.threads}` : ''})`);
+  const peaks = await ceilingGflops(isa);
+  peaksByIsa[isa] = peaks;
+  const ceiling = peaks.igemm * backend.threads;
+  console.log(
+    `\n${variant}${mode === 'off' ? ' (winograd off)' : ''}, ${backend.threads} thread${backend.threads > 1 ? 's' : ''}: ` +
+      `ceiling ${ceiling.toFixed(1)} GFLOP/s (igemm microkernel on L1-resident operands${backend.threads > 1 ? `, x${backend.threads}` : ''}); ` +
+      `bare multiply-add peak ${peaks.madd.toFixed(1)} GFLOP/s per thread`,
+  );
   console.log(`${pad('family', 9, true)} ${pad('shape', 30, true)} ${pad('ms/op', 8)} ${pad('GFLOP/s', 8)} ${pad('% ceil', 7)}`);
   for (const family of families) {
     let flopsSum = 0;
@@ -167,4 +185,14 @@ for (const [variant, mode] of variants.flatMap((v) => winogradModes.map((m) => [
     const gflops = flopsSum / msSum / 1e6;
     console.log(`${pad(family, 9, true)} ${pad('(all shapes above)', 30, true)} ${pad(msSum.toFixed(3), 8)} ${pad(gflops.toFixed(1), 8)} ${pad(((100 * gflops) / ceiling).toFixed(0), 7)}`);
   }
+}
+
+if (peaksByIsa.simd && peaksByIsa['relaxed-simd']) {
+  const r = peaksByIsa['relaxed-simd'];
+  const p = peaksByIsa.simd;
+  console.log(
+    `\nrelaxed SIMD over simd128 on this CPU: bare multiply-add peak ${(r.madd / p.madd).toFixed(2)}x, ` +
+      `igemm microkernel ${(r.igemm / p.igemm).toFixed(2)}x (FMA only pays where the CPU runs fewer multiply-adds ` +
+      'per cycle as separate instructions than fused)',
+  );
 }

@@ -49,3 +49,24 @@ pub extern "C" fn cnn_kernels_features() -> u32 {
 pub unsafe extern "C" fn bench_igemm_peak(table: *const f32, k: u32, iters: u32) -> f32 {
     conv::bench_igemm_l1(table, k as usize, iters as usize)
 }
+
+/// The arithmetic peak of this binary's multiply-add on one thread, for benchmarks: 12
+/// independent f32x4 chains (enough to cover a fused multiply-add's latency on current x86
+/// and ARM cores) and no memory traffic, `iters` rounds of 96 flops. Baseline binaries issue a
+/// multiply and an add per step, relaxed-SIMD ones one fused instruction. Returns a value that
+/// keeps the work alive.
+#[no_mangle]
+pub extern "C" fn bench_madd_peak(iters: u32) -> f32 {
+    use simd::*;
+    // acc = acc * a + b: each step depends on the last through the multiply; a^iters stays
+    // near e, far from overflow and denormals.
+    let a = f32x4_splat(1.0 + 1.0 / (iters as f32 + 3.0));
+    let b = f32x4_splat(1e-3);
+    let mut acc: [v128; 12] = core::array::from_fn(|i| f32x4_splat(1.0 + i as f32));
+    for _ in 0..iters {
+        for v in acc.iter_mut() {
+            *v = fmadd(b, *v, a);
+        }
+    }
+    acc.iter().map(|v| hsum(*v)).sum()
+}
