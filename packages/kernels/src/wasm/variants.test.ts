@@ -5,10 +5,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionPlan, PlanOp, Slot } from '@cnn/core';
-import { createWasmBackend, hasRelaxedSimd, sharedMemoryUnavailableReason } from './index.js';
+import { createWasmBackend, hasRelaxedSimd, sharedMemoryUnavailableReason, usesWinograd } from './index.js';
 import { ArenaBuilder, randomFloats } from '../test-helpers.js';
 
-/** A small MobileNet/ResNet-like network big enough that every op is shared between threads. */
+/**
+ * A small MobileNet/ResNet-like network big enough that every op is shared between threads;
+ * its two 3x3 stride-1 convolutions run by Winograd, the second with 8 weight blocks, so
+ * threads transform weights into their own scratch at the same time.
+ */
 function mixedPlan(batch: number): ExecutionPlan {
   const a = new ArenaBuilder();
   const input = a.slot([batch, 40, 36, 3]);
@@ -18,6 +22,7 @@ function mixedPlan(batch: number): ExecutionPlan {
   const project = a.slot([batch, 20, 18, 24]);
   const dw5 = a.slot([batch, 10, 9, 24]);
   const conv3 = a.slot([batch, 10, 9, 40]);
+  const wide = a.slot([batch, 10, 9, 64]);
   const pooled = a.slot([batch, 5, 5, 40]);
   const gap = a.slot([batch, 1, 1, 40]);
   const logits = a.slot([batch, 1, 1, 37]);
@@ -36,11 +41,12 @@ function mixedPlan(batch: number): ExecutionPlan {
     conv(dw, project, 1, 1, 1, stem),
     conv(project, dw5, 5, 2, 24),
     conv(dw5, conv3, 3, 1),
+    conv(conv3, wide, 3, 1),
     { kind: 'pool2d', mode: 'max', input: conv3, output: pooled, kernel: [3, 3], stride: [2, 2], padding: [1, 1], countIncludePad: true, activation: 'none' },
     { kind: 'adaptiveAvgPool2d', input: pooled, output: gap },
     { kind: 'linear', input: gap, output: logits, weight: randomFloats(40 * 37, seed++), bias: randomFloats(37, seed++), activation: 'none' },
   ];
-  return { batch, input, outputs: [logits, dw, conv3], ops, arenaSize: a.size };
+  return { batch, input, outputs: [logits, dw, conv3, wide], ops, arenaSize: a.size };
 }
 
 const sharedMemory = sharedMemoryUnavailableReason() === undefined;
@@ -104,6 +110,7 @@ describe('wasm backend variant selection', () => {
 describe.runIf(sharedMemory)('wasm backend on threads', () => {
   it('gives the same results as one thread (within 1e-6 relative; in fact bit for bit), for 2 and 3 threads', async () => {
     const plan = mixedPlan(2);
+    expect(plan.ops.filter((op) => op.kind === 'conv2d' && usesWinograd(op))).toHaveLength(2);
     const input = randomFloats(plan.input.size, 5);
     const single = await createWasmBackend({ relaxedSimd: false }).compile(plan);
     const ref = await single.run(input);
