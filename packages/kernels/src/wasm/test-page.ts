@@ -1,12 +1,14 @@
 // Browser page for browser.test.ts: runs a small plan on the wasm backend with 1 and 2 threads
 // (Web Workers from a Blob URL, shared memory) and publishes what happened as `cnnResult`.
+// The first convolution (16 -> 32 channels, 3x3) runs by Winograd, so the workers transform
+// weights into their own scratch.
 import type { ExecutionPlan, PlanOp, Slot } from '@cnn/core';
 import { createWasmBackend } from './index.js';
 import { ArenaBuilder, randomFloats } from '../test-helpers.js';
 
 function plan(): ExecutionPlan {
   const a = new ArenaBuilder();
-  const input = a.slot([1, 24, 20, 8]);
+  const input = a.slot([1, 24, 20, 16]);
   const mid = a.slot([1, 24, 20, 32]);
   const dw = a.slot([1, 24, 20, 32]);
   const out = a.slot([1, 24, 20, 16]);
