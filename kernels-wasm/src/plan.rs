@@ -139,7 +139,7 @@ unsafe fn split_direct(d: *const u32, threads: usize, share_all: bool) -> (usize
             if macs < min_macs {
                 return (1, 1);
             }
-            ((a.out_f as usize).div_ceil(4).min(target), 1)
+            ((a.out_f as usize).div_ceil(16).min(target), 1)
         }
         OP_MAXPOOL2D | OP_AVGPOOL2D => {
             let a = args::<Pool2dArgs>(d);
@@ -223,7 +223,7 @@ pub unsafe fn run_item(d: *const u32, item: usize, thread: usize) {
         }
         OP_LINEAR => {
             let a = args::<LinearArgs>(d);
-            linear_f32(a, part(a.out_f as usize, items, item, 4));
+            linear_f32(a, part(a.out_f as usize, items, item, 16));
         }
         OP_MAXPOOL2D => {
             let a = args::<Pool2dArgs>(d);

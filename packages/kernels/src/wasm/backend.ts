@@ -156,6 +156,8 @@ interface OpPlan {
 }
 
 const NR = 8;
+/** Output rows per packed block of a fully connected layer (kernels-wasm/src/linear.rs). */
+const LINEAR_ROWS = 16;
 /** Winograd F(4x4, 3x3): output pixels per tile side, and transformed positions per tile. */
 const WINOGRAD_TILE = 4;
 const WINOGRAD_POSITIONS = 36;
@@ -279,15 +281,28 @@ function planOp(op: PlanOp, config: RunConfig): OpPlan {
       const n = op.input.shape[0];
       const inF = op.input.size / n;
       const outF = op.output.size / n;
-      const biasOffset = alignUp(op.weight.length, ALIGN_FLOATS);
+      // Blocks of LINEAR_ROWS rows, [inF / 4][rows][4], tails zero-filled (kernels-wasm/src/linear.rs).
+      const blockFloats = alignUp(inF, 4) * LINEAR_ROWS;
+      const packedFloats = Math.ceil(outF / LINEAR_ROWS) * blockFloats;
+      const biasOffset = alignUp(packedFloats, ALIGN_FLOATS);
       const act = activationCode(op.activation);
       return {
         weightFloats: biasOffset + op.bias.length,
-        stagingFloats: 0,
+        stagingFloats: LINEAR_ROWS * inF,
         zeroFloats: 0,
-        // [outF, inF] is already the layout linear_f32 reads: no packing.
-        fill(_k, heap, at) {
-          heap.set(op.weight, at);
+        checkPackedLength(k) {
+          const fromWasm = k.linear_packed_len(outF, inF);
+          if (fromWasm !== packedFloats) throw new Error(`packed weight size mismatch (js ${packedFloats}, wasm ${fromWasm}): rebuild the kernels`);
+        },
+        fill(k, heap, at, staging, capacity) {
+          // Slices of whole blocks of rows, staged raw and packed by the kernel binary.
+          const perSlice = Math.max(1, Math.floor(capacity / (LINEAR_ROWS * inF))) * LINEAR_ROWS;
+          for (let r0 = 0; r0 < outF; r0 += perSlice) {
+            const rows = Math.min(perSlice, outF - r0);
+            heap.set(op.weight.subarray(r0 * inF, (r0 + rows) * inF), staging);
+            const dst = at + (r0 / LINEAR_ROWS) * blockFloats;
+            k.linear_pack_weights(dst * BYTES_PER_FLOAT, staging * BYTES_PER_FLOAT, rows, inF);
+          }
           heap.set(op.bias, at + biasOffset);
         },
         describe(at, slot) {

@@ -11,7 +11,7 @@
 // so bundlers can see them, and they are tried in that order.
 
 /** Bumped with any change to an export's signature, a descriptor or a packed layout (see kernels-wasm). */
-export const KERNELS_ABI_VERSION = 4;
+export const KERNELS_ABI_VERSION = 5;
 
 /** Which binary runs: instruction set, and whether it shares one op across threads. */
 export type WasmVariant = 'simd' | 'relaxed-simd' | 'simd-threads' | 'relaxed-simd-threads';
@@ -36,6 +36,9 @@ export interface KernelExports {
   ): void;
   dwconv2d_packed_len(channels: U32, kernelH: U32, kernelW: U32): number;
   dwconv2d_pack_weights(dst: Ptr, weight: Ptr, bias: Ptr, channels: U32, kernelH: U32, kernelW: U32): void;
+  /** fully connected layers: blocks of 16 rows, [inF / 4][16][4] (kernels-wasm/src/linear.rs) */
+  linear_packed_len(outF: U32, inF: U32): number;
+  linear_pack_weights(dst: Ptr, weight: Ptr, rows: U32, inF: U32): void;
   /** Winograd F(4x4, 3x3) convolutions (kernels-wasm/src/winograd.rs). */
   conv2d_winograd_packed_len(outC: U32, inC: U32): number;
   conv2d_winograd_pack_weights(dst: Ptr, weight: Ptr, bias: Ptr, outC: U32, inC: U32): void;
@@ -63,6 +66,8 @@ const REQUIRED_FUNCTIONS = [
   'conv2d_pack_weights',
   'dwconv2d_packed_len',
   'dwconv2d_pack_weights',
+  'linear_packed_len',
+  'linear_pack_weights',
   'conv2d_winograd_packed_len',
   'conv2d_winograd_pack_weights',
   'conv2d_winograd_scratch_len',
