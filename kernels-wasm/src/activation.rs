@@ -59,11 +59,16 @@ fn exp_poly(r: v128, scale: v128) -> v128 {
     f32x4_mul(f32x4_add(splat(1.0), fmadd(r, f32x4_mul(r, r), q)), scale)
 }
 
-/// e^x for |x| <= 87.3 (callers clamp), where 2^n stays normal.
+/// e^x for |x| <= 87.3 (callers clamp), where 2^n stays normal. Without a `lo` part the
+/// remainder stays within ln 2 / 2, where one term less suffices: e^r = 1 + r + r^2 q(r),
+/// relative error 1.1e-7 before rounding (1.6e-7 evaluated in float32).
 #[inline(always)]
 fn exp_in_range(x: v128) -> v128 {
+    const Q: [f32; 4] = [0.499_992_31, 0.166_671_16, 0.041_890_18, 0.008_312_475];
     let (n, scale) = exp_reduce(x);
-    exp_poly(exp_remainder(x, n), scale)
+    let r = exp_remainder(x, n);
+    let q = horner(r, &Q);
+    f32x4_mul(f32x4_add(splat(1.0), fmadd(r, f32x4_mul(r, r), q)), scale)
 }
 
 /// e^(hi + lo) for hi <= 0 and |lo| <= 0.1, flushed to 0 once hi < -87.3 (where the result
