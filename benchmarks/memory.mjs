@@ -5,7 +5,7 @@
 // Add --expose-gc (node --expose-gc memory.mjs) to collect garbage before each sample.
 import { Tensor, counterInput } from '@cnn/core';
 import { createWasmBackend } from '@cnn/kernels/wasm';
-import { resnet18, resnet50 } from '@cnn/resnet';
+import { findModel } from '@cnn/cli';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const name = args.model ?? 'resnet50';
@@ -14,7 +14,7 @@ const every = Number(args.every ?? 100);
 const threads = args.threads === 'auto' ? 'auto' : Number(args.threads ?? 1);
 const MiB = (bytes) => (bytes / 2 ** 20).toFixed(1);
 
-const model = { resnet18, resnet50 }[name]().useGeneratedWeights(1);
+const model = findModel(name).create().useGeneratedWeights(1);
 const plan = model.plan();
 
 // Activations: the largest pair one op reads and writes (input or residual, and output), and
