@@ -3,7 +3,7 @@
 // heap, external/array buffers and wasm memory printed at intervals).
 // Run: pnpm --filter @cnn/benchmarks bench:memory [-- --model resnet50 --runs 1000 --every 100 --threads 1]
 // Add --expose-gc (node --expose-gc memory.mjs) to collect garbage before each sample.
-import { Tensor, counterInput } from '@cnn/core';
+import { Tensor, counterInput, opSlotEntries } from '@cnn/core';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { findModel } from '@cnn/cli';
 
@@ -19,7 +19,7 @@ const plan = model.plan();
 
 // Activations: the largest pair one op reads and writes (input or residual, and output), and
 // the most that is ever live at once (the lower bound for any arena).
-const slotsOf = (op) => [op.input, op.a, op.b, op.residual, op.scale, op.output].filter(Boolean);
+const slotsOf = (op) => opSlotEntries(op).map(([, s]) => s);
 let largestPair = 0;
 for (const op of plan.ops) {
   const inputs = slotsOf(op).filter((s) => s !== op.output).map((s) => s.size);

@@ -308,9 +308,11 @@ pub struct Conv2dArgs {
     pub dilation_w: u32,
     pub groups: u32,
     pub activation: u32,
-    /// 0: direct convolution. Else the Winograd transformed-input buffer (winograd.rs), and
-    /// `packed` holds Winograd-packed weights.
+    /// 0: direct convolution. Else the Winograd scratch buffer (winograd.rs), and `packed`
+    /// holds Winograd-packed weights.
     pub scratch: u32,
+    /// Winograd: tiles per band, or 0 for the two-phase split (winograd.rs).
+    pub winograd_band: u32,
 }
 
 impl Conv2dArgs {

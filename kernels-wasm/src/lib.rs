@@ -33,7 +33,7 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 /// ABI version, bumped whenever an export's signature, a descriptor or a packed layout changes.
 #[no_mangle]
 pub extern "C" fn cnn_kernels_abi_version() -> u32 {
-    5
+    6
 }
 
 /// What this binary was built with: bit 0 relaxed SIMD, bit 1 threads.

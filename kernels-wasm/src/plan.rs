@@ -16,7 +16,7 @@ use crate::linear::{linear_f32, LinearArgs};
 use crate::normalization::*;
 use crate::pool::*;
 use crate::simd::part;
-use crate::winograd::{winograd_gemm_output, winograd_input_transform};
+use crate::winograd::winograd_run_item;
 
 /// u32 words per descriptor: a 4-word header, then the op's arguments.
 pub const DESC_WORDS: usize = 32;
@@ -78,6 +78,10 @@ unsafe fn split_op(d: *const u32, threads: usize, share_all: bool) -> (usize, us
 /// weight blocks it uses, so splitting along tile groups would repeat those transforms.
 fn split_winograd(a: &Conv2dArgs, threads: usize, share_all: bool) -> (usize, usize, usize) {
     let tiles = a.winograd_tiles();
+    if a.winograd_band != 0 {
+        // One item per band (JS made enough bands for the threads).
+        return (tiles.div_ceil(a.winograd_band as usize), 1, 0);
+    }
     let macs = tiles * 36 * (a.in_c * a.out_c) as usize;
     if threads <= 1 || (!share_all && macs < MIN_PARALLEL_MACS) {
         return (2, 1, 1);
@@ -190,22 +194,9 @@ pub unsafe fn run_item(d: *const u32, item: usize, thread: usize) {
     let h = &*(d as *const Header);
     let items = h.items as usize;
     match h.kind {
-        OP_CONV2D if h.first_items != 0 => {
-            let a = args::<Conv2dArgs>(d);
-            let first = h.first_items as usize;
-            if item < first {
-                winograd_input_transform(a, part(a.winograd_tiles(), first, item, 1));
-            } else {
-                let pc = h.split as usize;
-                let pm = (items - first) / pc;
-                let (im, ic) = ((item - first) / pc, (item - first) % pc);
-                winograd_gemm_output(
-                    a,
-                    part(a.winograd_tile_groups(), pm, im, 1),
-                    part(a.channel_blocks(), pc, ic, 1),
-                    thread,
-                );
-            }
+        OP_CONV2D if args::<Conv2dArgs>(d).scratch != 0 => {
+            let (first, split) = (h.first_items as usize, h.split as usize);
+            winograd_run_item(args::<Conv2dArgs>(d), item, items, first, split, thread);
         }
         OP_CONV2D => {
             let a = args::<Conv2dArgs>(d);

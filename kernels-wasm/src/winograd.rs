@@ -7,6 +7,12 @@
 //!   2. for 4 tiles x 8 output channels at a time, 36 small GEMMs (one per position xi) with
 //!      the igemm 4x8 microkernel of conv.rs, then the output transform A^T M A fused with the
 //!      conv epilogue (bias, residual, activation).
+//! Two ways to share the work, chosen by JS per convolution (`winograd_band`):
+//! - two phases (band 0): all tiles' transformed input in one shared buffer, written by the
+//!   first phase's items, then GEMM items over tile groups x weight blocks;
+//! - bands of `winograd_band` tiles (large outputs, whose shared buffer would be larger than
+//!   the activations): one item per band transforms its tiles into the running thread's own
+//!   buffer, cache-sized, and runs every weight block over them.
 //! Weights stay 3x3 in memory, per block of 8 output channels:
 //!   [bias: 8][tap: 9][input channel: in_c][8 output channels]
 //! and phase 2 transforms them (G g G^T) a chunk of blocks at a time into the running
@@ -79,13 +85,19 @@ pub extern "C" fn conv2d_winograd_scratch_len(n: u32, out_h: u32, out_w: u32, in
     (tiles * POS * row_floats(in_c as usize)) as u32
 }
 
-/// Floats of transformed weights each thread needs after the transformed input (thread t's
-/// part starts t times this far past it).
+/// Floats of scratch each thread owns (thread t's part starts t times this far in): with
+/// `band` 0, its transformed weights, after the shared transformed input; with bands of
+/// `band` tiles, the transformed input of one band and then its transformed weights.
 #[no_mangle]
-pub extern "C" fn conv2d_winograd_thread_scratch_len(n: u32, out_h: u32, out_w: u32, out_c: u32, in_c: u32) -> u32 {
-    let input = conv2d_winograd_scratch_len(n, out_h, out_w, in_c) as usize;
+pub extern "C" fn conv2d_winograd_thread_scratch_len(n: u32, out_h: u32, out_w: u32, out_c: u32, in_c: u32, band: u32) -> u32 {
+    let input = if band == 0 {
+        conv2d_winograd_scratch_len(n, out_h, out_w, in_c) as usize
+    } else {
+        band as usize * POS * row_floats(in_c as usize)
+    };
     let in_c = in_c as usize;
-    (chunk_blocks(in_c, (out_c as usize).div_ceil(NR), input) * transformed_block_floats(in_c)) as u32
+    let weights = chunk_blocks(in_c, (out_c as usize).div_ceil(NR), input) * transformed_block_floats(in_c);
+    (if band == 0 { weights } else { input + weights }) as u32
 }
 
 /// Packs torchvision-layout weights [out_c, in_c, 3, 3] and bias [out_c] into `dst`.
@@ -206,13 +218,55 @@ impl Conv2dArgs {
     pub fn winograd_tile_groups(&self) -> usize {
         self.winograd_tiles().div_ceil(MR)
     }
+    /// Floats of one transformed-input buffer: all tiles, or one band.
+    fn winograd_input_floats(&self) -> usize {
+        let tiles = if self.winograd_band == 0 { self.winograd_tiles() } else { self.winograd_band as usize };
+        tiles * POS * row_floats(self.in_c as usize)
+    }
+    /// Floats of scratch each thread owns (`conv2d_winograd_thread_scratch_len`).
+    fn winograd_thread_floats(&self) -> usize {
+        let in_c = self.in_c as usize;
+        let input = self.winograd_input_floats();
+        let weights = chunk_blocks(in_c, self.channel_blocks(), input) * transformed_block_floats(in_c);
+        if self.winograd_band == 0 { weights } else { input + weights }
+    }
 }
 
-/// Phase 1: transforms the input tiles [tiles.0, tiles.1) into the scratch buffer.
+/// Runs work item `item` of a Winograd convolution on thread `thread`: `first` items of
+/// input transform then (items - first) GEMM items split `split` ways along weight blocks, or
+/// with bands, one band per item.
+pub unsafe fn winograd_run_item(a: &Conv2dArgs, item: usize, items: usize, first: usize, split: usize, thread: usize) {
+    let scratch = a.scratch as *mut f32;
+    let own = a.winograd_thread_floats();
+    let band = a.winograd_band as usize;
+    if band != 0 {
+        let region = scratch.add(thread * own);
+        let tiles = (item * band, ((item + 1) * band).min(a.winograd_tiles()));
+        winograd_input_transform(a, tiles, region, tiles.0);
+        let groups = (tiles.0 / MR, tiles.1.div_ceil(MR));
+        let transformed = region.add(a.winograd_input_floats());
+        winograd_gemm_output(a, groups, (0, a.channel_blocks()), region, tiles.0, transformed);
+    } else if item < first {
+        winograd_input_transform(a, part(a.winograd_tiles(), first, item, 1), scratch, 0);
+    } else {
+        let pm = (items - first) / split;
+        let (im, ic) = ((item - first) / split, (item - first) % split);
+        let transformed = scratch.add(a.winograd_input_floats() + thread * own);
+        winograd_gemm_output(
+            a,
+            part(a.winograd_tile_groups(), pm, im, 1),
+            part(a.channel_blocks(), split, ic, 1),
+            scratch,
+            0,
+            transformed,
+        );
+    }
+}
+
+/// Transforms the input tiles [tiles.0, tiles.1) into `v`, whose first row is tile `first`.
 #[inline(never)]
-pub unsafe fn winograd_input_transform(a: &Conv2dArgs, tiles: (usize, usize)) {
+unsafe fn winograd_input_transform(a: &Conv2dArgs, tiles: (usize, usize), v: *mut f32, first: usize) {
     let x = a.x as *const f32;
-    let v = a.scratch as *mut f32;
     let in_c = a.in_c as usize;
     let rf = row_floats(in_c);
     let (in_h, in_w) = (a.in_h as isize, a.in_w as isize);
@@ -235,7 +289,7 @@ pub unsafe fn winograd_input_transform(a: &Conv2dArgs, tiles: (usize, usize)) {
                 }
             }
         }
-        let out = v.add(t * POS * rf);
+        let out = v.add((t - first) * POS * rf);
         let mut c = 0;
         while c < in_c {
             let mut rows = [[splat(0.0); 6]; 6];
@@ -260,12 +314,18 @@ pub unsafe fn winograd_input_transform(a: &Conv2dArgs, tiles: (usize, usize)) {
     }
 }
 
-/// Phase 2: y = act(winograd conv + bias (+ residual)) for tile groups [groups.0, groups.1)
-/// and weight blocks [blocks.0, blocks.1), run by thread `thread` (which owns its part of the
-/// scratch buffer's transformed weights).
+/// y = act(winograd conv + bias (+ residual)) for tile groups [groups.0, groups.1) and weight
+/// blocks [blocks.0, blocks.1), from transformed input `v` (whose first row is tile `first`),
+/// transforming weight chunks into `transformed` (the running thread's own).
 #[inline(never)]
-pub unsafe fn winograd_gemm_output(a: &Conv2dArgs, groups: (usize, usize), blocks: (usize, usize), thread: usize) {
-    let v = a.scratch as *const f32;
+unsafe fn winograd_gemm_output(
+    a: &Conv2dArgs,
+    groups: (usize, usize),
+    blocks: (usize, usize),
+    v: *const f32,
+    first: usize,
+    transformed: *mut f32,
+) {
     let y = a.y as *mut f32;
     let residual = a.residual as *const f32;
     let packed = a.packed as *const f32;
@@ -275,8 +335,7 @@ pub unsafe fn winograd_gemm_output(a: &Conv2dArgs, groups: (usize, usize), block
     let rf = row_floats(in_c);
     let bstride = block_floats(in_c);
     let tstride = transformed_block_floats(in_c);
-    let chunk = chunk_blocks(in_c, a.channel_blocks(), a.winograd_tiles() * POS * rf);
-    let transformed = v.add(a.winograd_tiles() * POS * rf + thread * chunk * tstride) as *mut f32;
+    let chunk = chunk_blocks(in_c, a.channel_blocks(), a.winograd_input_floats());
     let grid = a.tile_grid();
     let per_image = grid.tiles_h * grid.tiles_w;
     let total = a.winograd_tiles();
@@ -298,7 +357,7 @@ pub unsafe fn winograd_gemm_output(a: &Conv2dArgs, groups: (usize, usize), block
                 let wt = transformed.add((j - j0) * tstride);
                 for xi in 0..POS {
                     for p in 0..MR {
-                        ind[p] = v.add((tile[p] * POS + xi) * rf);
+                        ind[p] = v.add(((tile[p] - first) * POS + xi) * rf);
                     }
                     let mut acc = [splat(0.0); 2 * MR];
                     igemm(&mut acc, ind.as_ptr(), 1, in_c, wt.add(xi * transformed_row_floats(in_c)));

@@ -163,6 +163,10 @@ const WINOGRAD_TILE = 4;
 const WINOGRAD_POSITIONS = 36;
 /** Transformed weight blocks per pass: as many as fit in an eighth of the transformed input, within these bounds (kernels-wasm/src/winograd.rs). */
 const WINOGRAD_MIN_CHUNK_FLOATS = 32 * 1024;
+/** Transformed input per band, and tiles per GEMM tile group (kernels-wasm MR). */
+const WINOGRAD_BAND_FLOATS = 144 * 1024;
+const WINOGRAD_MIN_BAND = 32;
+const WINOGRAD_GROUP = 4;
 const WINOGRAD_MAX_CHUNK_FLOATS = 144 * 1024;
 /**
  * Smallest input and output channel counts, and output height and width, for Winograd
@@ -188,6 +192,24 @@ export function usesWinograd(op: Conv2dOp): boolean {
   );
 }
 
+/**
+ * Winograd tiles per band, or 0 to transform all tiles into one shared buffer first. Bands
+ * keep a large output's transformed input per thread and cache-sized (VGG's 224x224 layers
+ * would need 29 MB of shared buffer, more than their activations). Only outputs whose shared
+ * buffer would exceed 4 x WINOGRAD_BAND_FLOATS take bands: each band transforms every weight
+ * block again, so a band has at least WINOGRAD_MIN_BAND tiles (then the weight transforms
+ * cost about a fifth of the GEMM, less for fewer output channels), as many as fit in
+ * WINOGRAD_BAND_FLOATS beyond that, and there are at least two per thread.
+ */
+export function winogradBand(tiles: number, inC: number, threads: number): number {
+  const tileFloats = WINOGRAD_POSITIONS * alignUp(inC, 4);
+  if (tiles * tileFloats <= 4 * WINOGRAD_BAND_FLOATS) return 0;
+  const fit = Math.floor(WINOGRAD_BAND_FLOATS / tileFloats / WINOGRAD_GROUP) * WINOGRAD_GROUP;
+  const perThreads = Math.ceil(tiles / (2 * threads) / WINOGRAD_GROUP) * WINOGRAD_GROUP;
+  const band = Math.max(WINOGRAD_MIN_BAND, Math.min(fit, perThreads));
+  return tiles > 2 * band ? band : 0;
+}
+
 function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number): OpPlan {
   const [n, inH, inW, inC] = op.input.shape;
   const [, outH, outW, outC] = op.output.shape;
@@ -205,18 +227,21 @@ function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number): OpPl
   // A unit is the fewest output channels that pack on their own: a block of 8 channels, or a
   // whole group of a grouped convolution (whose blocks restart at each group).
   const unit = depthwise || op.groups === 1 ? NR : outCg;
-  // Winograd keeps the same [bias][taps][inC][8] blocks (as [bias][9][inC][8]); its scratch is
-  // the transformed input, then each thread's chunk of transformed weight blocks
-  // ([36][inC * 8 + 16] each), kernels-wasm/src/winograd.rs.
+  // Winograd keeps the same [bias][taps][inC][8] blocks (as [bias][9][inC][8]). Its scratch
+  // (kernels-wasm/src/winograd.rs): for two phases, all tiles' transformed input, then each
+  // thread's chunk of transformed weight blocks ([36][inC * 8 + 16] each); with bands, per
+  // thread one band's transformed input and its chunk.
   const unitPackedFloats = depthwise ? NR + taps * NR : Math.ceil(unit / NR) * (NR + taps * inCg * NR);
   const weightFloats = Math.ceil(outC / unit) * unitPackedFloats;
   const tiles = n * Math.ceil(outH / WINOGRAD_TILE) * Math.ceil(outW / WINOGRAD_TILE);
-  const transformedInputFloats = tiles * WINOGRAD_POSITIONS * alignUp(inC, 4);
+  const tileFloats = WINOGRAD_POSITIONS * alignUp(inC, 4);
+  const band = winograd ? winogradBand(tiles, inC, threads) : 0;
+  const transformedInputFloats = (band || tiles) * tileFloats;
   const transformedBlockFloats = WINOGRAD_POSITIONS * (inC * NR + 16);
   const chunkBudget = Math.min(Math.max(Math.floor(transformedInputFloats / 8), WINOGRAD_MIN_CHUNK_FLOATS), WINOGRAD_MAX_CHUNK_FLOATS);
   const chunkBlocks = Math.min(Math.max(1, Math.floor(chunkBudget / transformedBlockFloats)), Math.ceil(outC / NR));
-  const threadScratchFloats = chunkBlocks * transformedBlockFloats;
-  const scratchFloats = winograd ? transformedInputFloats + threads * threadScratchFloats : 0;
+  const threadScratchFloats = (band ? transformedInputFloats : 0) + chunkBlocks * transformedBlockFloats;
+  const scratchFloats = !winograd ? 0 : (band ? 0 : transformedInputFloats) + threads * threadScratchFloats;
   return {
     weightFloats,
     scratchFloats,
@@ -231,11 +256,11 @@ function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number): OpPl
           : k.conv2d_packed_len(outC, inCg, kh, kw, op.groups);
       if (fromWasm !== weightFloats) throw new Error(`packed weight size mismatch (js ${weightFloats}, wasm ${fromWasm}): rebuild the kernels`);
       if (!winograd) return;
-      const input = k.conv2d_winograd_scratch_len(n, outH, outW, inC);
-      const perThread = k.conv2d_winograd_thread_scratch_len(n, outH, outW, outC, inC);
-      if (input !== transformedInputFloats || perThread !== threadScratchFloats) {
+      const input = band ? 0 : k.conv2d_winograd_scratch_len(n, outH, outW, inC);
+      const perThread = k.conv2d_winograd_thread_scratch_len(n, outH, outW, outC, inC, band);
+      if (input !== (band ? 0 : transformedInputFloats) || perThread !== threadScratchFloats) {
         throw new Error(
-          `Winograd scratch size mismatch (js ${transformedInputFloats} + ${threadScratchFloats} per thread, ` +
+          `Winograd scratch size mismatch (js ${band ? 0 : transformedInputFloats} + ${threadScratchFloats} per thread, ` +
             `wasm ${input} + ${perThread}): rebuild the kernels`,
         );
       }
@@ -266,7 +291,7 @@ function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number): OpPl
       }
       return {
         kind: OP.conv2d,
-        args: [x, y, r, w, zeros, n, inH, inW, inC, outH, outW, outC, kh, kw, sh, sw, pt, pl, dh, dw, op.groups, act, winograd ? scratch : 0],
+        args: [x, y, r, w, zeros, n, inH, inW, inC, outH, outW, outC, kh, kw, sh, sw, pt, pl, dh, dw, op.groups, act, winograd ? scratch : 0, winograd ? band : 0],
       };
     },
   };

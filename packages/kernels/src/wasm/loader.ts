@@ -11,7 +11,7 @@
 // so bundlers can see them, and they are tried in that order.
 
 /** Bumped with any change to an export's signature, a descriptor or a packed layout (see kernels-wasm). */
-export const KERNELS_ABI_VERSION = 5;
+export const KERNELS_ABI_VERSION = 6;
 
 /** Which binary runs: instruction set, and whether it shares one op across threads. */
 export type WasmVariant = 'simd' | 'relaxed-simd' | 'simd-threads' | 'relaxed-simd-threads';
@@ -45,7 +45,7 @@ export interface KernelExports {
   /** floats of transformed input at the start of a Winograd op's scratch */
   conv2d_winograd_scratch_len(n: U32, outH: U32, outW: U32, inC: U32): number;
   /** floats of transformed weights each thread needs after them */
-  conv2d_winograd_thread_scratch_len(n: U32, outH: U32, outW: U32, outC: U32, inC: U32): number;
+  conv2d_winograd_thread_scratch_len(n: U32, outH: U32, outW: U32, outC: U32, inC: U32, band: U32): number;
   /**
    * Decides each op's work items for `threads` threads (flags bit 0: share even tiny ops);
    * returns the first unknown op or `count`.

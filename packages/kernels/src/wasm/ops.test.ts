@@ -7,6 +7,7 @@ import { beforeAll, describe, it, expect } from 'vitest';
 import { ACTIVATIONS, type Activation, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd, usesWinograd, type WasmBackendOptions } from './index.js';
 import { ArenaBuilder, compareWithReference, randomFloats } from '../test-helpers.js';
+import { winogradBand } from './backend.js';
 
 const TOLERANCE = 1e-5;
 /**
@@ -151,7 +152,9 @@ describe('wasm Winograd F(4x4, 3x3) convolutions match the js reference', () => 
     ['7x10 output, 35 -> 18, residual', { inHW: [7, 10], inC: 35, outC: 18, kernel: [3, 3], padding: [1, 1], residual: true }],
     ['ResNet layer3 shape, 14x14, 256 -> 256, residual + relu', { inHW: [14, 14], inC: 256, outC: 256, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu' }],
     ['ResNet layer1 shape, 56x56, 64 -> 64, relu', { inHW: [56, 56], inC: 64, outC: 64, kernel: [3, 3], padding: [1, 1], activation: 'relu' }],
-    ['8x8 (the smallest eligible output), 512 -> 512, residual + relu', { inHW: [8, 8], inC: 512, outC: 512, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu' }],
+    ['8x8, 512 -> 512, residual + relu', { inHW: [8, 8], inC: 512, outC: 512, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu' }],
+    // 648 tiles of 64 channels: transformed in bands of 64 tiles, one crossing the images.
+    ['in bands: 72x72, batch 2, 64 -> 40, residual + relu6', { n: 2, inHW: [72, 72], inC: 64, outC: 40, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu6' }],
   ];
   for (const [name, c] of cases) {
     it(name, async () => {
@@ -159,6 +162,15 @@ describe('wasm Winograd F(4x4, 3x3) convolutions match the js reference', () => 
       await checkConv(c);
     });
   }
+
+  it('takes bands only for large outputs, of at least 32 tiles and two per thread', () => {
+    expect(winogradBand(196, 64, 1)).toBe(0); // ResNet layer1: 1.7 MiB shared, kept
+    expect(winogradBand(648, 64, 1)).toBe(64);
+    expect(winogradBand(3136, 64, 2)).toBe(64); // VGG conv1_2
+    expect(winogradBand(196, 256, 2)).toBe(32); // VGG conv3: 16 would fit, 32 is the least
+    expect(winogradBand(784, 128, 8)).toBe(32);
+    expect(winogradBand(60, 512, 1)).toBe(0); // large, but two bands of 32 are not worth it
+  });
 
   it('fuses every activation into the epilogue (after bias and residual)', async () => {
     const a = new ArenaBuilder();
