@@ -18,5 +18,5 @@ export { parseNpy, writeNpy } from './npy.js';
 export { convNormActivation, makeDivisible } from './layers.js';
 export type { ConvNormOptions } from './layers.js';
 export { validatePlan } from './validate-plan.js';
-export { opSlotEntries, placeScratch } from './scratch.js';
+export { arenaGaps, opSlotEntries, placeScratch } from './scratch.js';
 export type { ScratchPlacement } from './scratch.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { placeScratch } from './scratch.js';
+import { arenaGaps, placeScratch } from './scratch.js';
 import type { ExecutionPlan, PlanOp, Slot } from './plan.js';
 
 let nextId = 0;
@@ -38,5 +38,14 @@ describe('placeScratch', () => {
     // y is a plan output: scratch for the last op may not reuse [30, 60) even though no later op reads y.
     const { offsets } = placeScratch(plan, [0, 0, 30], 1);
     expect(offsets[2]).toBe(60);
+  });
+
+  it('reports the largest free run at each op (aligned), what placeScratch can use without growing the arena', () => {
+    // op 0: x [0, 40), a [40, 70) live; op 1: a, b [0, 30); op 2: b, y [30, 60).
+    expect(arenaGaps(plan, 1)).toEqual([30, 30, 40]);
+    expect(arenaGaps(plan, 16)).toEqual([20, 20, 36]);
+    const gaps = arenaGaps(plan, 16);
+    expect(placeScratch(plan, gaps, 16).arenaSize).toBe(100);
+    expect(placeScratch(plan, gaps.map((g) => g + 1), 16).arenaSize).toBeGreaterThan(100);
   });
 });

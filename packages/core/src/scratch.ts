@@ -23,14 +23,8 @@ export interface ScratchPlacement {
 
 const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
 
-/**
- * Places `floats[i]` floats of scratch for each op i (0: none) in arena space that no slot
- * live at op i occupies (a slot lives from its first op to its last; the input from the start,
- * the outputs to the end), at the lowest such offset aligned to `align` floats. Scratch that
- * fits nowhere inside goes right after the arena, which grows by the largest such scratch.
- * Scratch is only valid while its op runs: ops never share it.
- */
-export function placeScratch(plan: ExecutionPlan, floats: readonly number[], align = 16): ScratchPlacement {
+/** Per op, the [start, end) float ranges of the slots live at it, sorted by start. */
+function busyRanges(plan: ExecutionPlan): (readonly (readonly [number, number])[])[] {
   const first = new Map<number, number>();
   const last = new Map<number, number>();
   const bySlot = new Map<number, Slot>();
@@ -42,23 +36,51 @@ export function placeScratch(plan: ExecutionPlan, floats: readonly number[], ali
   touch(plan.input, -1);
   plan.ops.forEach((op, i) => opSlotEntries(op).forEach(([, s]) => touch(s, i)));
   for (const s of plan.outputs) touch(s, Infinity);
+  const slots = [...bySlot.values()];
+  return plan.ops.map((_, i) =>
+    slots
+      .filter((s) => first.get(s.id)! <= i && i <= last.get(s.id)!)
+      .map((s) => [s.offset, s.offset + s.size] as const)
+      .sort((x, y) => x[0] - y[0]),
+  );
+}
 
+/** The free runs between `busy` ranges inside [0, size), as aligned [start, end) pairs. */
+function freeRuns(busy: readonly (readonly [number, number])[], size: number, align: number): [number, number][] {
+  const runs: [number, number][] = [];
+  let at = 0;
+  for (const [lo, hi] of [...busy, [size, size] as const]) {
+    const start = alignUp(at, align);
+    if (lo > start) runs.push([start, Math.min(lo, size)]);
+    at = Math.max(at, hi);
+  }
+  return runs;
+}
+
+/**
+ * The largest run of arena floats (starting at a multiple of `align`) that no slot live at
+ * op i occupies, for each op: how much scratch op i can have without growing the arena.
+ */
+export function arenaGaps(plan: ExecutionPlan, align = 16): number[] {
+  return busyRanges(plan).map((busy) => Math.max(0, ...freeRuns(busy, plan.arenaSize, align).map(([lo, hi]) => hi - lo)));
+}
+
+/**
+ * Places `floats[i]` floats of scratch for each op i (0: none) in arena space that no slot
+ * live at op i occupies (a slot lives from its first op to its last; the input from the start,
+ * the outputs to the end), at the lowest such offset aligned to `align` floats. Scratch that
+ * fits nowhere inside goes right after the arena, which grows by the largest such scratch.
+ * Scratch is only valid while its op runs: ops never share it.
+ */
+export function placeScratch(plan: ExecutionPlan, floats: readonly number[], align = 16): ScratchPlacement {
+  const busy = busyRanges(plan);
   const base = alignUp(plan.arenaSize, align);
   let arenaSize = plan.arenaSize;
   const offsets = plan.ops.map((_, i) => {
     const need = floats[i] ?? 0;
     if (need <= 0) return -1;
-    const busy = [...bySlot.values()]
-      .filter((s) => first.get(s.id)! <= i && i <= last.get(s.id)!)
-      .map((s) => [s.offset, s.offset + s.size] as const)
-      .sort((a, b) => a[0] - b[0]);
-    let at = 0;
-    for (const [lo, hi] of busy) {
-      if (alignUp(at, align) + need <= lo) break;
-      at = Math.max(at, hi);
-    }
-    at = alignUp(at, align);
-    if (at + need <= plan.arenaSize) return at;
+    const run = freeRuns(busy[i], plan.arenaSize, align).find(([lo, hi]) => hi - lo >= need);
+    if (run) return run[0];
     arenaSize = Math.max(arenaSize, base + need);
     return base;
   });

@@ -8,6 +8,7 @@
 // backend by feature detection (loader.ts).
 import {
   activationCode,
+  arenaGaps,
   placeScratch,
   ShapeError,
   validatePlan,
@@ -195,22 +196,24 @@ export function usesWinograd(op: Conv2dOp): boolean {
 /**
  * Winograd tiles per band, or 0 to transform all tiles into one shared buffer first. Bands
  * keep a large output's transformed input per thread and cache-sized (VGG's 224x224 layers
- * would need 29 MB of shared buffer, more than their activations). Only outputs whose shared
- * buffer would exceed 4 x WINOGRAD_BAND_FLOATS take bands: each band transforms every weight
- * block again, so a band has at least WINOGRAD_MIN_BAND tiles (then the weight transforms
- * cost about a fifth of the GEMM, less for fewer output channels), as many as fit in
+ * would need 29 MB of shared buffer, more than their activations). Outputs take bands when
+ * their shared buffer would exceed 4 x WINOGRAD_BAND_FLOATS, or when it would not fit in the
+ * arena's free space at that op (`sharedFits` false). Each band transforms every weight block
+ * again, so a band has at least WINOGRAD_MIN_BAND tiles (then the weight transforms cost
+ * about a fifth of the GEMM, less for fewer output channels), as many as fit in
  * WINOGRAD_BAND_FLOATS beyond that, and there are at least two per thread.
  */
-export function winogradBand(tiles: number, inC: number, threads: number): number {
+export function winogradBand(tiles: number, inC: number, threads: number, sharedFits = true): number {
   const tileFloats = WINOGRAD_POSITIONS * alignUp(inC, 4);
-  if (tiles * tileFloats <= 4 * WINOGRAD_BAND_FLOATS) return 0;
+  if (sharedFits && tiles * tileFloats <= 4 * WINOGRAD_BAND_FLOATS) return 0;
   const fit = Math.floor(WINOGRAD_BAND_FLOATS / tileFloats / WINOGRAD_GROUP) * WINOGRAD_GROUP;
   const perThreads = Math.ceil(tiles / (2 * threads) / WINOGRAD_GROUP) * WINOGRAD_GROUP;
   const band = Math.max(WINOGRAD_MIN_BAND, Math.min(fit, perThreads));
   return tiles > 2 * band ? band : 0;
 }
 
-function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number): OpPlan {
+/** `gap`: the arena floats free while this op runs (`arenaGaps`). */
+function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number, gap: number): OpPlan {
   const [n, inH, inW, inC] = op.input.shape;
   const [, outH, outW, outC] = op.output.shape;
   const [kh, kw] = op.kernel;
@@ -235,12 +238,15 @@ function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number): OpPl
   const weightFloats = Math.ceil(outC / unit) * unitPackedFloats;
   const tiles = n * Math.ceil(outH / WINOGRAD_TILE) * Math.ceil(outW / WINOGRAD_TILE);
   const tileFloats = WINOGRAD_POSITIONS * alignUp(inC, 4);
-  const band = winograd ? winogradBand(tiles, inC, threads) : 0;
-  const transformedInputFloats = (band || tiles) * tileFloats;
   const transformedBlockFloats = WINOGRAD_POSITIONS * (inC * NR + 16);
-  const chunkBudget = Math.min(Math.max(Math.floor(transformedInputFloats / 8), WINOGRAD_MIN_CHUNK_FLOATS), WINOGRAD_MAX_CHUNK_FLOATS);
-  const chunkBlocks = Math.min(Math.max(1, Math.floor(chunkBudget / transformedBlockFloats)), Math.ceil(outC / NR));
-  const threadScratchFloats = (band ? transformedInputFloats : 0) + chunkBlocks * transformedBlockFloats;
+  const chunkFloats = (inputFloats: number) => {
+    const budget = Math.min(Math.max(Math.floor(inputFloats / 8), WINOGRAD_MIN_CHUNK_FLOATS), WINOGRAD_MAX_CHUNK_FLOATS);
+    return Math.min(Math.max(1, Math.floor(budget / transformedBlockFloats)), Math.ceil(outC / NR)) * transformedBlockFloats;
+  };
+  const sharedFits = tiles * tileFloats + threads * chunkFloats(tiles * tileFloats) <= gap;
+  const band = winograd ? winogradBand(tiles, inC, threads, sharedFits) : 0;
+  const transformedInputFloats = (band || tiles) * tileFloats;
+  const threadScratchFloats = (band ? transformedInputFloats : 0) + chunkFloats(transformedInputFloats);
   const scratchFloats = !winograd ? 0 : (band ? 0 : transformedInputFloats) + threads * threadScratchFloats;
   return {
     weightFloats,
@@ -297,11 +303,11 @@ function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number): OpPl
   };
 }
 
-function planOp(op: PlanOp, config: RunConfig): OpPlan {
+function planOp(op: PlanOp, config: RunConfig, gap: number): OpPlan {
   const none = { weightFloats: 0, stagingFloats: 0, zeroFloats: 0, fill() {} };
   switch (op.kind) {
     case 'conv2d':
-      return planConv(op, config.winograd, config.threads);
+      return planConv(op, config.winograd, config.threads, gap);
     case 'linear': {
       const n = op.input.shape[0];
       const inF = op.input.size / n;
@@ -525,7 +531,8 @@ class WasmPlanExecutable implements WasmExecutable {
       k = instantiateKernels(module);
       baseBytes = Number(k.__heap_base.value);
     }
-    const opPlans = plan.ops.map((op) => planOp(op, config));
+    const gaps = arenaGaps(plan, ALIGN_FLOATS);
+    const opPlans = plan.ops.map((op, i) => planOp(op, config, gaps[i]));
 
     // [worker stacks | control | descriptors | packed weights | arena | zero row | scratch | slack]
     const layout = new FloatLayout(Math.ceil(baseBytes / BYTES_PER_FLOAT));

@@ -163,8 +163,10 @@ describe('wasm Winograd F(4x4, 3x3) convolutions match the js reference', () => 
     });
   }
 
-  it('takes bands only for large outputs, of at least 32 tiles and two per thread', () => {
+  it('takes bands for large outputs or where the arena has no room, of at least 32 tiles and two per thread', () => {
     expect(winogradBand(196, 64, 1)).toBe(0); // ResNet layer1: 1.7 MiB shared, kept
+    expect(winogradBand(196, 64, 1, false)).toBe(64); // ... unless the arena has no room for it
+    expect(winogradBand(196, 64, 2, false)).toBe(52);
     expect(winogradBand(648, 64, 1)).toBe(64);
     expect(winogradBand(3136, 64, 2)).toBe(64); // VGG conv1_2
     expect(winogradBand(196, 256, 2)).toBe(32); // VGG conv3: 16 would fit, 32 is the least
