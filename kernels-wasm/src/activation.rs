@@ -45,30 +45,30 @@ fn exp_remainder(x: v128, n: v128) -> v128 {
     f32x4_sub(f32x4_sub(x, f32x4_mul(n, splat(LN2_HI))), f32x4_mul(n, splat(LN2_LO)))
 }
 
-/// 2^n e^r for |r| <= 0.45: e^r = 1 + r + r^2 q(r), relative error 4e-9 before rounding.
+/// 2^n e^r with e^r = 1 + r + r^2 q(r), q's coefficients given lowest first.
 #[inline(always)]
-fn exp_poly(r: v128, scale: v128) -> v128 {
-    const Q: [f32; 5] = [
-        0.499_999_689_078_220_7,
-        0.166_662_544_232_008,
-        0.041_671_516_554_121_7,
-        0.008_392_860_041_291_65,
-        0.001_376_502_076_053_193_2,
-    ];
-    let q = horner(r, &Q);
-    f32x4_mul(f32x4_add(splat(1.0), fmadd(r, f32x4_mul(r, r), q)), scale)
+fn exp_poly(r: v128, scale: v128, q: &[f32]) -> v128 {
+    f32x4_mul(f32x4_add(splat(1.0), fmadd(r, f32x4_mul(r, r), horner(r, q))), scale)
 }
 
-/// e^x for |x| <= 87.3 (callers clamp), where 2^n stays normal. Without a `lo` part the
-/// remainder stays within ln 2 / 2, where one term less suffices: e^r = 1 + r + r^2 q(r),
-/// relative error 1.1e-7 before rounding (1.6e-7 evaluated in float32).
+/// q for |r| <= 0.45 (remainders carrying a `lo` part): relative error 4e-9 before rounding.
+const EXP_Q_WIDE: [f32; 5] = [
+    0.499_999_689_078_220_7,
+    0.166_662_544_232_008,
+    0.041_671_516_554_121_7,
+    0.008_392_860_041_291_65,
+    0.001_376_502_076_053_193_2,
+];
+
+/// q for |r| <= ln 2 / 2 (plain remainders), one term less: relative error 1.1e-7 before
+/// rounding (1.6e-7 evaluated in float32).
+const EXP_Q_NARROW: [f32; 4] = [0.499_992_31, 0.166_671_16, 0.041_890_18, 0.008_312_475];
+
+/// e^x for |x| <= 87.3 (callers clamp), where 2^n stays normal.
 #[inline(always)]
 fn exp_in_range(x: v128) -> v128 {
-    const Q: [f32; 4] = [0.499_992_31, 0.166_671_16, 0.041_890_18, 0.008_312_475];
     let (n, scale) = exp_reduce(x);
-    let r = exp_remainder(x, n);
-    let q = horner(r, &Q);
-    f32x4_mul(f32x4_add(splat(1.0), fmadd(r, f32x4_mul(r, r), q)), scale)
+    exp_poly(exp_remainder(x, n), scale, &EXP_Q_NARROW)
 }
 
 /// e^(hi + lo) for hi <= 0 and |lo| <= 0.1, flushed to 0 once hi < -87.3 (where the result
@@ -77,7 +77,7 @@ fn exp_in_range(x: v128) -> v128 {
 #[inline(always)]
 fn exp_sum_nonpositive(hi: v128, lo: v128) -> v128 {
     let (n, scale) = exp_reduce(hi);
-    let e = exp_poly(f32x4_add(exp_remainder(hi, n), lo), scale);
+    let e = exp_poly(f32x4_add(exp_remainder(hi, n), lo), scale, &EXP_Q_WIDE);
     v128_andnot(e, f32x4_lt(hi, splat(-87.3)))
 }
 

@@ -81,8 +81,13 @@ pub extern "C" fn conv2d_winograd_packed_len(out_c: u32, in_c: u32) -> u32 {
 /// output and in_c.
 #[no_mangle]
 pub extern "C" fn conv2d_winograd_scratch_len(n: u32, out_h: u32, out_w: u32, in_c: u32) -> u32 {
-    let tiles = n as usize * (out_h as usize).div_ceil(TILE) * (out_w as usize).div_ceil(TILE);
-    (tiles * POS * row_floats(in_c as usize)) as u32
+    input_floats(tile_count(n, out_h, out_w), in_c as usize, 0) as u32
+}
+
+/// 4x4 output tiles of an [n, out_h, out_w] output.
+#[inline(always)]
+fn tile_count(n: u32, out_h: u32, out_w: u32) -> usize {
+    n as usize * (out_h as usize).div_ceil(TILE) * (out_w as usize).div_ceil(TILE)
 }
 
 /// Floats of scratch each thread owns (thread t's part starts t times this far in): with
@@ -90,14 +95,23 @@ pub extern "C" fn conv2d_winograd_scratch_len(n: u32, out_h: u32, out_w: u32, in
 /// `band` tiles, the transformed input of one band and then its transformed weights.
 #[no_mangle]
 pub extern "C" fn conv2d_winograd_thread_scratch_len(n: u32, out_h: u32, out_w: u32, out_c: u32, in_c: u32, band: u32) -> u32 {
-    let input = if band == 0 {
-        conv2d_winograd_scratch_len(n, out_h, out_w, in_c) as usize
-    } else {
-        band as usize * POS * row_floats(in_c as usize)
-    };
-    let in_c = in_c as usize;
-    let weights = chunk_blocks(in_c, (out_c as usize).div_ceil(NR), input) * transformed_block_floats(in_c);
-    (if band == 0 { weights } else { input + weights }) as u32
+    let (in_c, blocks) = (in_c as usize, (out_c as usize).div_ceil(NR));
+    let input = input_floats(tile_count(n, out_h, out_w), in_c, band as usize);
+    thread_scratch_floats(in_c, blocks, input, band != 0) as u32
+}
+
+/// Floats of one transformed-input buffer: all `tiles`, or one band of `band` tiles.
+#[inline(always)]
+fn input_floats(tiles: usize, in_c: usize, band: usize) -> usize {
+    (if band == 0 { tiles } else { band }) * POS * row_floats(in_c)
+}
+
+/// Floats each thread owns: its chunk of transformed weights, after its band's transformed
+/// input when `banded`.
+#[inline(always)]
+fn thread_scratch_floats(in_c: usize, blocks: usize, input: usize, banded: bool) -> usize {
+    let weights = chunk_blocks(in_c, blocks, input) * transformed_block_floats(in_c);
+    if banded { input + weights } else { weights }
 }
 
 /// Packs torchvision-layout weights [out_c, in_c, 3, 3] and bias [out_c] into `dst`.
@@ -211,8 +225,7 @@ impl Conv2dArgs {
     }
     /// Winograd tiles over the batch.
     pub fn winograd_tiles(&self) -> usize {
-        let g = self.tile_grid();
-        self.n as usize * g.tiles_h * g.tiles_w
+        tile_count(self.n, self.out_h, self.out_w)
     }
     /// Groups of MR tiles, the pixel axis of the GEMM phase.
     pub fn winograd_tile_groups(&self) -> usize {
@@ -220,15 +233,12 @@ impl Conv2dArgs {
     }
     /// Floats of one transformed-input buffer: all tiles, or one band.
     fn winograd_input_floats(&self) -> usize {
-        let tiles = if self.winograd_band == 0 { self.winograd_tiles() } else { self.winograd_band as usize };
-        tiles * POS * row_floats(self.in_c as usize)
+        input_floats(self.winograd_tiles(), self.in_c as usize, self.winograd_band as usize)
     }
     /// Floats of scratch each thread owns (`conv2d_winograd_thread_scratch_len`).
     fn winograd_thread_floats(&self) -> usize {
-        let in_c = self.in_c as usize;
         let input = self.winograd_input_floats();
-        let weights = chunk_blocks(in_c, self.channel_blocks(), input) * transformed_block_floats(in_c);
-        if self.winograd_band == 0 { weights } else { input + weights }
+        thread_scratch_floats(self.in_c as usize, self.channel_blocks(), input, self.winograd_band != 0)
     }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { Model, type Architecture, type Backend } from '@cnn/core';
-import { type GoldenFixture, GOLDEN_TOLERANCE, readFixture, runGolden } from '@cnn/core/testing';
+import { type GoldenFixture, GOLDEN_TOLERANCE, lastGeneratedModel, readFixture, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { ALEXNET_LRN_TAPS, ALEXNET_TAPS, ALEXNET_VARIANTS, PAPER_LRN, alexnet, alexnet2012, alexnetModel, type AlexNetVariant } from './index.js';
@@ -21,12 +21,7 @@ const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
 };
 const backendFor = (fx: GoldenFixture): keyof typeof TOLERANCE => (fx.input.shape[2] >= 224 ? 'wasm' : 'js');
 
-let cached: { key: string; model: Model } | undefined;
-function generatedModel(variant: AlexNetVariant, seed: number): Model {
-  const key = `${variant}/${seed}`;
-  if (cached?.key !== key) cached = { key, model: alexnetModel(variant).useGeneratedWeights(seed) };
-  return cached.model;
-}
+const generatedModel = lastGeneratedModel((variant: AlexNetVariant) => alexnetModel(variant));
 
 async function checkGolden(model: Model, fx: GoldenFixture, backend: keyof typeof TOLERANCE): Promise<void> {
   const [n, , h, w] = fx.input.shape;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, counterInput, type Backend } from '@cnn/core';
-import { GOLDEN_TOLERANCE, readFixtures, runGolden } from '@cnn/core/testing';
+import { GOLDEN_TOLERANCE, matchesPublishedGflops, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { CONVNEXT_TAPS, CONVNEXT_VARIANTS, convnext, convnext_large, convnext_tiny, type ConvNeXtVariant } from './index.js';
@@ -18,11 +18,6 @@ const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
 /** The js reference backend is slow (~0.7 GMAC/s): it runs the reduced cases only. */
 const JS_MAX_SIDE = 64;
 
-/** torchvision's GFLOPS are rounded to two decimals: within 1%, or half a unit of the last digit. */
-function closeToPublished(ours: number, published: number): boolean {
-  return Math.abs(ours - published) / published < 0.01 || Math.abs(ours - published) <= 0.005 + 1e-12;
-}
-
 describe('ConvNeXt family', () => {
   it('has torchvision parameter totals for every variant', () => {
     for (const name of variants) {
@@ -36,7 +31,7 @@ describe('ConvNeXt family', () => {
   it('counts the published GFLOPS (convolutions and linears) at 224x224', () => {
     for (const name of variants) {
       const g = convnext(name).summary().totalMultiplyAdds / 1e9;
-      expect(closeToPublished(g, CONVNEXT_VARIANTS[name].metadata.gflops), `${name}: ${g}`).toBe(true);
+      expect(matchesPublishedGflops(g, CONVNEXT_VARIANTS[name].metadata.gflops), `${name}: ${g}`).toBe(true);
     }
     expect(convnext_tiny().summary().totalMultiplyAdds).toBe(4_455_531_264);
     expect(convnext_large().summary().totalMultiplyAdds).toBe(34_361_433_600);

@@ -100,3 +100,27 @@ export async function runGolden(model: Model, fx: GoldenFixture, backend: Backen
     runner.dispose();
   }
 }
+
+/**
+ * Whether a multiply-add count (in G) matches torchvision's published GFLOPS, which are
+ * rounded to two decimals: within 1%, or within half a unit of the last digit.
+ */
+export function matchesPublishedGflops(ours: number, published: number): boolean {
+  return Math.abs(ours - published) / published < 0.01 || Math.abs(ours - published) <= 0.005 + 1e-12;
+}
+
+/**
+ * `make(variant).useGeneratedWeights(seed)`, keeping only the last model: generating tens of
+ * millions of parameters takes seconds, and a package's fixtures come variant by variant.
+ */
+export function lastGeneratedModel<V extends string>(make: (variant: V) => Model): (variant: V, seed: number) => Model {
+  let cached: { key: string; model: Model } | undefined;
+  return (variant, seed) => {
+    const key = `${variant}/${seed}`;
+    if (cached?.key !== key) {
+      cached = undefined; // let the previous model's weights go before generating the next
+      cached = { key, model: make(variant).useGeneratedWeights(seed) };
+    }
+    return cached.model;
+  };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { WeightsError, type Backend, type Model } from '@cnn/core';
-import { type GoldenFixture, GOLDEN_TOLERANCE, readFixtures, runGolden } from '@cnn/core/testing';
+import { WeightsError, type Backend } from '@cnn/core';
+import { type GoldenFixture, GOLDEN_TOLERANCE, lastGeneratedModel, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import {
@@ -24,12 +24,7 @@ const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
 };
 const backendFor = (fx: GoldenFixture): keyof typeof TOLERANCE => (fx.input.shape[2] >= 224 ? 'wasm' : 'js');
 
-let cached: { key: string; model: Model } | undefined;
-function generatedModel(variant: DenseNetVariant, seed: number): Model {
-  const key = `${variant}/${seed}`;
-  if (cached?.key !== key) cached = { key, model: densenet(variant).useGeneratedWeights(seed) };
-  return cached.model;
-}
+const generatedModel = lastGeneratedModel((variant: DenseNetVariant) => densenet(variant));
 
 describe('DenseNet family', () => {
   const variants = Object.keys(DENSENET_VARIANTS) as DenseNetVariant[];

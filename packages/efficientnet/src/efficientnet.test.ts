@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, counterInput, type Backend } from '@cnn/core';
-import { GOLDEN_TOLERANCE, readFixtures, runGolden } from '@cnn/core/testing';
+import { GOLDEN_TOLERANCE, matchesPublishedGflops, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import {
@@ -27,11 +27,6 @@ const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
 /** The js reference backend is slow (~0.7 GMAC/s): it runs the reduced 64x64 cases only. */
 const JS_MAX_SIDE = 64;
 
-/** torchvision's GFLOPS are rounded to two decimals: within 1%, or half a unit of the last digit. */
-function closeToPublished(ours: number, published: number): boolean {
-  return Math.abs(ours - published) / published < 0.01 || Math.abs(ours - published) <= 0.005 + 1e-12;
-}
-
 describe('EfficientNet family', () => {
   it('rounds widths like torchvision (_make_divisible)', () => {
     expect([32, 16, 24, 40, 80, 112, 192, 320].map((c) => makeDivisible(c * 1.1))).toEqual([32, 16, 24, 48, 88, 120, 208, 352]);
@@ -51,7 +46,7 @@ describe('EfficientNet family', () => {
   it('counts the published GFLOPS at each native resolution', () => {
     for (const name of variants) {
       const g = efficientnet(name).summary().totalMultiplyAdds / 1e9;
-      expect(closeToPublished(g, EFFICIENTNET_VARIANTS[name].metadata.gflops), `${name}: ${g}`).toBe(true);
+      expect(matchesPublishedGflops(g, EFFICIENTNET_VARIANTS[name].metadata.gflops), `${name}: ${g}`).toBe(true);
     }
     expect(efficientnet_b0().summary().totalMultiplyAdds).toBe(385_814_752);
     expect(efficientnet_b7().summary().totalMultiplyAdds).toBe(37_745_884_192);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Backend, type Model } from '@cnn/core';
-import { GOLDEN_TOLERANCE, readFixture, runGolden } from '@cnn/core/testing';
+import { GOLDEN_TOLERANCE, matchesPublishedGflops, readFixture, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import {
@@ -66,9 +66,7 @@ describe('MobileNet family', () => {
   it('counts torchvision\'s published GFLOPS (and the v1 paper\'s mult-adds) at 224x224', () => {
     for (const [name, v] of Object.entries(MOBILENET_VARIANTS)) {
       const g = BUILDERS[name as MobileNetVariant]().summary().totalMultiplyAdds / 1e9;
-      // published to two decimals: within 1%, or within half a unit of the last digit
-      const ok = Math.abs(g - v.metadata.gflops) / v.metadata.gflops < 0.01 || Math.abs(g - v.metadata.gflops) <= 0.005;
-      expect(ok, `${name}: ${g} vs ${v.metadata.gflops}`).toBe(true);
+      expect(matchesPublishedGflops(g, v.metadata.gflops), `${name}: ${g} vs ${v.metadata.gflops}`).toBe(true);
     }
     expect(mobilenet_v2().summary().totalMultiplyAdds).toBe(300_774_272);
     expect(mobilenet_v3_large().summary().totalMultiplyAdds).toBe(216_589_760);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Backend, type Model } from '@cnn/core';
-import { type GoldenFixture, GOLDEN_TOLERANCE, readFixtures, runGolden } from '@cnn/core/testing';
+import { type Backend } from '@cnn/core';
+import { type GoldenFixture, GOLDEN_TOLERANCE, lastGeneratedModel, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { VGG_VARIANTS, vgg, vgg16, vgg19_bn, vggTaps, type VggVariant } from './index.js';
@@ -17,15 +17,7 @@ const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
 const backendFor = (fx: GoldenFixture): keyof typeof TOLERANCE => (fx.input.shape[2] >= 224 ? 'wasm' : 'js');
 
 /** Generating 130-140 M parameters takes seconds: keep the last variant's weights for its next fixture. */
-let cached: { key: string; model: Model } | undefined;
-function generatedModel(variant: VggVariant, seed: number): Model {
-  const key = `${variant}/${seed}`;
-  if (cached?.key !== key) {
-    cached = undefined;
-    cached = { key, model: vgg(variant).useGeneratedWeights(seed) };
-  }
-  return cached.model;
-}
+const generatedModel = lastGeneratedModel((variant: VggVariant) => vgg(variant));
 
 describe('VGG family', () => {
   const variants = Object.keys(VGG_VARIANTS) as VggVariant[];
