@@ -8,9 +8,17 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
+# Every Debian package the build and the tests need, so a bare Debian 12 machine passes
+# (scripts/fresh-machine.sh checks that in a debootstrap root):
+# - rustc-web, cargo-web, rust-web-src, lld-14, binaryen: Rust to WebAssembly (build-std, wasm-ld, wasm-opt)
+# - chromium: the browser tests, and the SwiftShader Vulkan driver the WebGPU tests run Dawn on
+# - libvulkan1: the system Vulkan loader Dawn (npm `webgpu`) opens; chromium only carries a private copy
+# - python3-torch, python3-torchvision, python3-pil, python3-skimage: the torchvision oracle the golden,
+#   checkpoint and image tests compare against, and real photographs
+# - dataset-fashion-mnist: the data LeNet-5 is trained and checked on
 need_apt=()
-# chromium brings the SwiftShader Vulkan driver the WebGPU tests run on, and the browser for the browser test
-for pkg in rustc-web cargo-web rust-web-src lld-14 binaryen chromium; do
+for pkg in rustc-web cargo-web rust-web-src lld-14 binaryen chromium libvulkan1 \
+  python3-torch python3-torchvision python3-pil python3-skimage dataset-fashion-mnist; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
