@@ -9,7 +9,8 @@ Usage:
 Every float parameter and float buffer of the model's state_dict() is overwritten with
 counterParameter(key, shape) and the input is counterInput(shape); both are a numpy port of
 packages/core/src/counter-weights.ts, which is the shared spec. The TypeScript tests regenerate
-the same weights from the key names, so no weights are committed and CI needs no Python.
+the same weights from the key names, so no weights are committed. Batch-norm running statistics
+are calibrated (tools/golden/calibrate.py) and recomputed by the tests through the same script.
 """
 
 import argparse
@@ -30,6 +31,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 OUT_DIR = os.path.join(ROOT, 'tools', 'golden', 'out')
 SEED = 1
 SAMPLES = 256
+# max |logits(input seed 2) - logits(input seed 1)| / max |logits(seed 1)| every case must reach
+MIN_INPUT_SENSITIVITY = 0.01
 
 # --------------------------------------------------------------------------------------------
 # The counter-based generator (port of packages/core/src/counter-weights.ts, bit for bit)
@@ -111,12 +114,12 @@ def counter_input(shape, seed=SEED, key='input'):
     return (2 * u - 1).astype(np.float32).reshape([int(d) for d in shape])
 
 
-def fill_state_dict(model, seed=SEED):
-    """Overwrite every float parameter and float buffer; integer buffers (num_batches_tracked)
-    keep their value (0)."""
+def fill_state_dict(model, seed=SEED, skip=frozenset()):
+    """Overwrite every float parameter and float buffer but the keys in `skip`; integer buffers
+    (num_batches_tracked) keep their value (0)."""
     with torch.no_grad():
         for key, t in model.state_dict(keep_vars=False).items():
-            if t.is_floating_point():
+            if t.is_floating_point() and key not in skip:
                 t.copy_(torch.from_numpy(counter_parameter(key, list(t.shape), seed)))
 
 
@@ -358,12 +361,21 @@ def run_case(case):
     torch.manual_seed(0)
     model = ctor().float().eval()
     fill_state_dict(model)
+    import calibrate  # imports this module; loaded here so the two can share CASES
+    stats = calibrate.calibrated_statistics(case)
+    calibrate.apply_statistics(model, stats)
+    if stats:
+        calibrate.write_statistics(case, stats)
     params = sum(p.numel() for p in model.parameters())
     if model_name in EXPECTED_PARAMS:
         assert params == EXPECTED_PARAMS[model_name], (model_name, params)
     x = torch.from_numpy(counter_input(shape))
     with torch.no_grad():
         y, captured, macs = count_macs_and_run(model, x, taps)
+        # A golden case must be able to fail: its logits must depend on its input.
+        y2 = model(torch.from_numpy(counter_input(shape, seed=SEED + 1)))
+    sensitivity = float((y2 - y).abs().max() / y.abs().max())
+    assert sensitivity >= MIN_INPUT_SENSITIVITY, f'{case}: logits change by only {sensitivity:.2e} between two inputs'
     fixture = {
         'model': model_name,
         'case': case,
@@ -373,6 +385,9 @@ def run_case(case):
         'params': params,
         'macs': macs,
         'input': {'key': 'input', 'shape': list(shape)},
+        # running statistics from tools/golden/calibrate.py (0 keys: the model has no batch norm)
+        'calibration': {'keys': len(stats), 'shape': calibrate.calibration_shape(case) if stats else None},
+        'inputSensitivity': sensitivity,
         'logits': {'shape': list(y.shape), 'data': f32_list(y.numpy())},
         'taps': {name: tap_summary(captured[name]) for name in taps},
     }
@@ -400,7 +415,7 @@ def run_case(case):
         f.write(text)
     size = len(text.encode('utf-8'))
     warn = '' if size < 40_000 or 'size_ok' in extras else '  (over 40 kB!)'
-    print(f'{case:22s} params={params:>11,d} macs={macs:>15,d} '
+    print(f'{case:22s} params={params:>11,d} macs={macs:>15,d} sens={sensitivity:.3f} '
           f'{os.path.relpath(path, ROOT)} {size:,d} B {time.time() - t0:.1f}s{warn}', flush=True)
     return path
 

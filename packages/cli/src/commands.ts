@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Tensor, counterInput, formatSummary, parseNpy, writeNpy, writeSafetensors, type Backend } from '@cnn/core';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
-import { MODELS, UsageError, findModel } from './registry.js';
+import { CliError, MODELS, UsageError, findModel } from './registry.js';
 
 export interface Io {
   out: (line: string) => void;
@@ -56,10 +56,39 @@ function parseSize(text: string | undefined): [number, number] | undefined {
   return size as [number, number];
 }
 
+export const BACKENDS = ['js', 'wasm', 'webgpu'] as const;
+
 export async function createBackend(name: string): Promise<Backend> {
   if (name === 'js') return createJsBackend();
   if (name === 'wasm') return createWasmBackend();
-  throw new UsageError(`unknown backend '${name}'; expected js or wasm`);
+  if (name === 'webgpu') return createNodeWebGpuBackend();
+  throw new UsageError(`unknown backend '${name}'; expected ${BACKENDS.join(', ')}`);
+}
+
+/**
+ * WebGPU in Node comes from Dawn (the npm package `webgpu`), an optional peer dependency: the
+ * command works without it on the other backends, and says what to install when asked for this one.
+ */
+async function createNodeWebGpuBackend(): Promise<Backend> {
+  let dawn: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    dawn = (await import(/* webpackIgnore: true */ 'webgpu')) as typeof dawn;
+  } catch (e) {
+    throw new CliError(
+      `--backend webgpu needs Dawn for Node, the 'webgpu' package, which could not be loaded (${(e as Error).message.split('\n')[0]}); install it beside @cnn/cli: npm install webgpu`,
+    );
+  }
+  Object.assign(globalThis, dawn.globals);
+  const { createWebGpuBackend, WebGpuUnavailableError } = await import('@cnn/kernels/webgpu');
+  try {
+    return await createWebGpuBackend({ gpu: dawn.create([]) });
+  } catch (e) {
+    if (!(e instanceof WebGpuUnavailableError)) throw e;
+    throw new CliError(
+      `--backend webgpu: ${e.message}. Dawn reaches GPUs through the system Vulkan loader (Debian: libvulkan1) and a Vulkan driver; ` +
+        `without a GPU, Chromium's SwiftShader driver works: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json`,
+    );
+  }
 }
 
 export function modelsCommand(io: Io, args: ParsedArgs): void {
@@ -92,7 +121,7 @@ export function summaryCommand(io: Io, args: ParsedArgs): void {
 
 export async function runCommand(io: Io, args: ParsedArgs): Promise<void> {
   const name = args.positionals[0];
-  if (!name) throw new UsageError('usage: cnn run <model> (--weights W.safetensors | --generated-weights SEED) --input X.npy --output Y.npy [--backend js|wasm]');
+  if (!name) throw new UsageError('usage: cnn run <model> (--weights W.safetensors | --generated-weights SEED) --input X.npy --output Y.npy [--backend js|wasm|webgpu]');
   const model = findModel(name).create();
   const weights = flag(args, 'weights');
   const generated = flag(args, 'generated-weights');
@@ -107,10 +136,10 @@ export async function runCommand(io: Io, args: ParsedArgs): Promise<void> {
   else if (generated !== undefined) model.useGeneratedWeights(Number(generated));
   else throw new UsageError('cnn run: --weights W.safetensors (or --generated-weights SEED) is required');
   const input = parseNpy(new Uint8Array(await readFile(inputPath)));
-  if (input.shape.length !== 4) throw new UsageError(`${inputPath}: expected an NCHW array [n, c, h, w], got shape [${input.shape.join(', ')}]`);
+  if (input.shape.length !== 4) throw new CliError(`${inputPath}: expected an NCHW array [n, c, h, w], got shape [${input.shape.join(', ')}]`);
   const [n, c, h, w] = input.shape;
   const expectedC = model.architecture.inputShape[0];
-  if (c !== expectedC) throw new UsageError(`${inputPath}: ${name} expects ${expectedC} channel(s), got ${c} (shape [${input.shape.join(', ')}])`);
+  if (c !== expectedC) throw new CliError(`${inputPath}: ${name} expects ${expectedC} channel(s), got ${c} (shape [${input.shape.join(', ')}])`);
   const tLoad = performance.now();
   const runner = await model.compile(await createBackend(backendName), { batch: n, inputSize: [h, w], outputs });
   const tCompile = performance.now();

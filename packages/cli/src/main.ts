@@ -6,13 +6,16 @@ export const USAGE = `cnn: run classic CNNs with @cnn
 
   cnn models [--json]                       list every architecture and variant
   cnn summary <model> [--json] [--size H,W] layer table: output shapes, parameters, multiply-adds, receptive field
-  cnn run <model> --weights W.safetensors --input X.npy --output Y.npy [--backend js|wasm] [--outputs NAME]
+  cnn run <model> --weights W.safetensors --input X.npy --output Y.npy [--backend js|wasm|webgpu] [--outputs NAME]
                                             float32 NCHW .npy in, float32 .npy out (logits [n, classes] by default)
   cnn generate-weights <model> --output W.safetensors [--seed N]
                                             the seeded test weights, written with torchvision keys
   cnn make-input <model> --output X.npy [--batch N] [--size H,W] [--seed N]`;
 
-/** Runs the command; returns the process exit code (0 ok, 1 failure, 2 usage). */
+/**
+ * Runs the command; returns the process exit code: 0 ok; 1 the work failed (unreadable or unsuitable
+ * files or data, no device); 2 usage (unknown command, model, backend or flag; a missing or malformed flag).
+ */
 export async function main(argv: readonly string[], io: Io = { out: console.log, err: console.error }): Promise<number> {
   try {
     const args = parseArgs(argv);

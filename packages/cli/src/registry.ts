@@ -47,3 +47,8 @@ export function findModel(name: string): ModelEntry {
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** A failure while doing the work (unreadable or unsuitable files, no device): exit code 1. */
+export class CliError extends Error {
+  override name = 'CliError';
+}

@@ -1,10 +1,14 @@
 // Helpers for golden tests against torchvision fixtures (tools/golden/make_fixtures.py).
 // Exposed as @cnn/core/testing so every architecture package checks itself the same way.
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Tensor } from './tensor.js';
 import { counterInput } from './counter-weights.js';
+import { parseSafetensors, readFloat32 } from './safetensors.js';
 import type { Model } from './model.js';
 import type { Backend } from './plan.js';
+import type { WeightTensor } from './weights.js';
 
 export interface GoldenTap {
   shape: number[];
@@ -24,8 +28,13 @@ export interface GoldenFixture {
   input: { key: string; shape: number[] };
   logits: { shape: number[]; data: number[] };
   taps: Record<string, GoldenTap>;
+  /** tensors tools/golden/calibrate.py replaces in the generated state (0 keys: none) */
+  calibration?: { keys: number; shape: number[] | null };
   [extra: string]: unknown;
 }
+
+/** Every golden case's logits must change at least this much (relative to max |logit|) between two inputs. */
+export const MIN_INPUT_SENSITIVITY = 0.01;
 
 /** max |a - b| / max |b|: the figure every backend's tolerance is stated in. */
 export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
@@ -69,10 +78,64 @@ export function readFixtures(dir: URL): GoldenFixture[] {
     .map((f) => readFixture(dir, f));
 }
 
+const fixtureDirs = new WeakMap<GoldenFixture, URL>();
+
 /** One fixture; `name` with or without `.json`. */
 export function readFixture(dir: URL, name: string): GoldenFixture {
   const file = name.endsWith('.json') ? name : `${name}.json`;
-  return JSON.parse(readFileSync(new URL(file, dir), 'utf8')) as GoldenFixture;
+  const fx = JSON.parse(readFileSync(new URL(file, dir), 'utf8')) as GoldenFixture;
+  fixtureDirs.set(fx, dir);
+  return fx;
+}
+
+// The golden tools live at <repository>/tools/golden; fixtures at <repository>/packages/<name>/fixtures/.
+const goldenTools = (fx: GoldenFixture) => new URL('../../../tools/golden/', fixtureDirs.get(fx) ?? new URL('../../', import.meta.url));
+/** The Python with torch and torchvision (Debian's python3-torch); CNN_PYTHON overrides it. */
+const python = () => process.env.CNN_PYTHON ?? '/usr/bin/python3';
+
+/**
+ * The tensors calibration replaces in the fixture's generated state (batch-norm running statistics,
+ * or centred biases; see tools/golden/calibrate.py), computed by torchvision on first use and kept
+ * under tools/golden/out/calibration/. The first call for a package calibrates every case of its
+ * fixtures folder that lacks a file, in one Python process.
+ */
+export function calibrationOverrides(fx: GoldenFixture): Map<string, WeightTensor> {
+  const out = new Map<string, WeightTensor>();
+  if (!fx.calibration || fx.calibration.keys === 0) return out;
+  const tools = goldenTools(fx);
+  const fileOf = (c: string) => new URL(`out/calibration/${c}.safetensors`, tools);
+  if (!existsSync(fileOf(fx.case))) {
+    const dir = fixtureDirs.get(fx);
+    const siblings = dir ? readFixtures(dir).filter((f) => (f.calibration?.keys ?? 0) > 0).map((f) => f.case) : [];
+    const missing = [...new Set([fx.case, ...siblings])].filter((c) => !existsSync(fileOf(c)));
+    try {
+      execFileSync(python(), [fileURLToPath(new URL('calibrate.py', tools)), ...missing], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (e) {
+      const stderr = String((e as { stderr?: unknown }).stderr ?? '').trim().split('\n').slice(-3).join('\n');
+      throw new Error(
+        `calibrating golden case ${fx.case} needs ${python()} with torch and torchvision (Debian's python3-torch, python3-torchvision; scripts/quickstart.sh installs them): ${stderr || (e as Error).message}`,
+      );
+    }
+  }
+  const file = parseSafetensors(readFileSync(fileOf(fx.case)));
+  for (const entry of file.entries.values()) out.set(entry.key, { shape: entry.shape, data: readFloat32(file, entry) });
+  if (out.size !== fx.calibration.keys) {
+    throw new Error(`calibration of ${fx.case}: ${out.size} tensors in ${fileURLToPath(fileOf(fx.case))}, the fixture was made with ${fx.calibration.keys}; delete the file to recompute it`);
+  }
+  return out;
+}
+
+/** Replaces the calibrated tensors in a model that holds generated weights (no-op without calibration). */
+export async function applyCalibration(model: Model, fx: GoldenFixture): Promise<Model> {
+  const overrides = calibrationOverrides(fx);
+  if (overrides.size === 0) return model;
+  const merged = new Map(model.getWeights());
+  for (const [key, t] of overrides) {
+    if (!merged.has(key)) throw new Error(`calibration of ${fx.case} sets '${key}', which ${model.name} does not have`);
+    merged.set(key, t);
+  }
+  await model.loadWeights(merged);
+  return model;
 }
 
 export interface GoldenRun {
@@ -82,20 +145,32 @@ export interface GoldenRun {
   logitsError: number;
   /** tapError of each requested tap */
   tapErrors: Record<string, number>;
+  /** max |logits(second input) - logits(fixture input)| / max |logits(fixture input)|, at least MIN_INPUT_SENSITIVITY */
+  inputSensitivity: number;
 }
 
 /**
- * Compiles `model` (weights already loaded) for the fixture's batch and size on `backend`, runs
- * the fixture's counter input once, and measures the logits and `taps` against torchvision.
+ * Compiles `model` (generated weights, seeded as the fixture says) for the fixture's batch and size
+ * on `backend`, after replacing its calibrated tensors (applyCalibration); runs the fixture's
+ * counter input and measures the logits and `taps` against torchvision. It also runs a second
+ * input and throws when the logits barely move: a comparison of input-independent logits could
+ * not fail, whatever the backend got wrong.
  */
 export async function runGolden(model: Model, fx: GoldenFixture, backend: Backend, taps: readonly string[] = Object.keys(fx.taps)): Promise<GoldenRun> {
+  await applyCalibration(model, fx);
   const [n, , h, w] = fx.input.shape;
   const runner = await model.compile(backend, { batch: n, inputSize: [h, w], outputs: ['logits', ...taps] });
   try {
     const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
     const tapErrors: Record<string, number> = {};
     for (const tap of taps) tapErrors[tap] = tapError(out[tap], fx.taps[tap]);
-    return { logitsShape: out.logits.shape, logitsError: relativeError(out.logits.data, fx.logits.data), tapErrors };
+    const logits = Float32Array.from(out.logits.data);
+    const other = await runner.run(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed + 1)));
+    const inputSensitivity = relativeError(other.data, logits);
+    if (!(inputSensitivity >= MIN_INPUT_SENSITIVITY)) {
+      throw new Error(`${fx.case} on ${backend.name}: logits change by only ${inputSensitivity.toExponential(2)} of max |logit| between two inputs (at least ${MIN_INPUT_SENSITIVITY} needed); the comparison could not fail`);
+    }
+    return { logitsShape: out.logits.shape, logitsError: relativeError(logits, fx.logits.data), tapErrors, inputSensitivity };
   } finally {
     runner.dispose();
   }

@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Batch-norm calibration for the golden cases: the running statistics a trained network would have.
+
+Counter-generated weights give every BatchNorm running statistics unrelated to the activations it
+normalises, so deep layers saturate or vanish and the logits barely depend on the input (a golden
+comparison of such logits cannot fail). Calibration fixes that the way a trained network gets its
+statistics: the model, with its counter-generated weights, runs in float64 with only its BatchNorm
+layers in training mode (cumulative average, momentum=None) over a few generated images; dropout
+and stochastic depth stay in eval mode, so nothing is random. Networks with no normalisation layer
+at all get their biases centred instead (center_biases).
+
+The result depends only on the case (constructor, input size), the counter generator and torch's
+float64 arithmetic, so it is recomputed wherever it is needed instead of committed: the statistics
+of the large variants run to megabytes. Float64 keeps machines in agreement far below float32
+resolution. Written as tools/golden/out/calibration/<case>.safetensors (F32, the statistics keys
+only), which the TypeScript golden tests read through @cnn/core/testing.
+
+Usage:
+    /usr/bin/python3 tools/golden/calibrate.py CASE [CASE ...]   # writes the missing files
+    /usr/bin/python3 tools/golden/calibrate.py --force CASE ...   # rewrites them
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+import make_fixtures as mf
+
+CALIBRATION_DIR = os.path.join(mf.OUT_DIR, 'calibration')
+IMAGES = 4
+# Large inputs are calibrated at a reduced size (statistics are per channel, so a smaller image of
+# the same content distribution gives nearly the same ones, at a fraction of the float64 cost).
+MAX_SIDE = 96
+
+
+def calibration_shape(case):
+    shape = mf.CASES[case][3]
+    _, c, h, w = shape
+    scale = min(1.0, MAX_SIDE / max(h, w))
+    return [IMAGES, c, max(1, round(h * scale)), max(1, round(w * scale))]
+
+
+def batch_norms(model):
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+def has_layer_norm(model):
+    return any(isinstance(m, (nn.LayerNorm, nn.GroupNorm)) for m in model.modules())
+
+
+def center_biases(model, x):
+    """For networks without normalisation layers (VGG, AlexNet, LeNet): every convolution's and
+    linear layer's bias absorbs the mean of its output over the calibration batch, in forward
+    order, so no layer's output is dominated by a constant offset (which is what made their logits
+    nearly input-independent). Returns the module names whose bias changed."""
+    layers = {name: m for name, m in model.named_modules()
+              if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None}
+    handles = []
+
+    def hook(m, _inp, out):
+        dims = [d for d in range(out.dim()) if d != 1]
+        mean = out.mean(dim=dims)
+        m.bias -= mean
+        shape = [1, -1] + [1] * (out.dim() - 2)
+        return out - mean.reshape(shape)  # later layers see the corrected output in this same pass
+
+    for m in layers.values():
+        handles.append(m.register_forward_hook(hook))
+    try:
+        model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return {f'{name}.bias' for name in layers}
+
+
+def calibrated_statistics(case):
+    """{state_dict key: float32 array}: the tensors calibration replaces in the case's counter-
+    generated state. With batch norm: every running_mean/running_var. Without any normalisation
+    layer: the biases (center_biases). Otherwise (LayerNorm networks, well conditioned as they
+    are): nothing."""
+    _, _, ctor, _, _, _ = mf.CASES[case]
+    torch.manual_seed(0)
+    model = ctor().float().eval()
+    norms = batch_norms(model)
+    if not norms and has_layer_norm(model):
+        return {}
+    # Batch-norm statistics depend only on what runs before the norms; in these networks the
+    # linear layers (classifiers, auxiliary heads) never do, and generating them is most of the
+    # cost (VGG's 120 M). They stay zero here; the fixtures and the tests both use this function,
+    # so its result is what they agree on either way.
+    skip = {f'{n}.weight' for n, m in model.named_modules() if isinstance(m, nn.Linear)} if norms else set()
+    mf.fill_state_dict(model, skip=skip)
+    model = model.double()
+    shape = calibration_shape(case)
+    x = torch.from_numpy(mf.counter_input(shape, key='calibration').astype(np.float64))
+    if norms:
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over every batch seen
+            m.train()
+        with torch.no_grad():
+            model(x)
+        keys = {k for k in model.state_dict() if k.endswith(('.running_mean', '.running_var'))}
+    else:
+        with torch.no_grad():
+            keys = center_biases(model, x)
+    return {k: t.detach().numpy().astype(np.float32) for k, t in model.state_dict().items() if k in keys}
+
+
+def apply_statistics(model, stats):
+    """Copies calibrated statistics into a float32 model's state."""
+    with torch.no_grad():
+        state = model.state_dict()
+        for key, a in stats.items():
+            state[key].copy_(torch.from_numpy(a))
+
+
+def path_of(case):
+    return os.path.join(CALIBRATION_DIR, f'{case}.safetensors')
+
+
+def write_statistics(case, stats):
+    entries = [(k, 'F32', a.shape, a.astype('<f4').tobytes()) for k, a in stats.items()]
+    tmp = path_of(case) + f'.tmp{os.getpid()}'
+    mf.write_safetensors(tmp, entries)
+    os.replace(tmp, path_of(case))  # readers never see a half-written file
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('cases', nargs='+')
+    ap.add_argument('--force', action='store_true', help='recompute files that exist')
+    args = ap.parse_args()
+    unknown = [c for c in args.cases if c not in mf.CASES]
+    if unknown:
+        sys.exit(f'calibrate.py: unknown case(s) {unknown}')
+    torch.set_grad_enabled(False)
+    for case in args.cases:
+        if args.force or not os.path.exists(path_of(case)):
+            write_statistics(case, calibrated_statistics(case))
+
+
+if __name__ == '__main__':
+    main()
