@@ -1,0 +1,100 @@
+// What an app can hand the classifier: raw pixels anywhere, and in browsers the DOM's image
+// objects and Blobs. DOM globals are only touched behind `typeof X !== 'undefined'` guards, so
+// this module loads in Node, where only pixels are accepted.
+import { ImageDecodeError } from './errors.js';
+import { toPixels, type Pixels, type PixelsInput } from './pixels.js';
+
+/** Anything that can be turned into 8-bit pixels. */
+export type ImageInput =
+  | PixelsInput
+  | ImageData
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | HTMLVideoElement
+  | OffscreenCanvas
+  | ImageBitmap
+  | VideoFrame
+  | Blob;
+
+type Drawable = HTMLImageElement | HTMLCanvasElement | HTMLVideoElement | OffscreenCanvas | ImageBitmap | VideoFrame;
+
+const has = (name: string): boolean => typeof (globalThis as Record<string, unknown>)[name] !== 'undefined';
+
+function isInstance<T>(name: string, v: unknown): v is T {
+  return has(name) && v instanceof ((globalThis as Record<string, unknown>)[name] as abstract new (...args: never[]) => T);
+}
+
+/** Width and height of a drawable at its natural (decoded) size. */
+function naturalSize(source: Drawable): [number, number] {
+  if (isInstance<HTMLImageElement>('HTMLImageElement', source)) return [source.naturalWidth, source.naturalHeight];
+  if (isInstance<HTMLVideoElement>('HTMLVideoElement', source)) return [source.videoWidth, source.videoHeight];
+  if (isInstance<VideoFrame>('VideoFrame', source)) return [source.displayWidth, source.displayHeight];
+  return [source.width, source.height];
+}
+
+type Context2D = CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
+
+function readable(source: Drawable, width: number, height: number): Context2D {
+  const settings = { willReadFrequently: true } as const;
+  if (has('OffscreenCanvas')) {
+    const ctx = new OffscreenCanvas(width, height).getContext('2d', settings);
+    if (ctx) return ctx;
+  }
+  if (has('document')) {
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    const ctx = canvas.getContext('2d', settings);
+    if (ctx) return ctx;
+  }
+  throw new ImageDecodeError(`reading pixels of a ${source.constructor?.name ?? 'image'} needs a 2D canvas, and none is available here`);
+}
+
+/** Draws a DOM image source at its natural size and reads back RGBA. */
+async function drawablePixels(source: Drawable): Promise<Pixels> {
+  if (isInstance<HTMLImageElement>('HTMLImageElement', source) && !(source.complete && source.naturalWidth > 0)) {
+    try {
+      await source.decode();
+    } catch {
+      throw new ImageDecodeError(`the <img> at ${source.currentSrc || source.src || '(no src)'} could not be decoded`);
+    }
+  }
+  const [width, height] = naturalSize(source);
+  if (!(width > 0 && height > 0)) throw new ImageDecodeError(`${source.constructor?.name ?? 'image'} has no pixels yet (${width}x${height})`);
+  // A canvas can be read directly, without a copy through another canvas.
+  const own = isInstance<HTMLCanvasElement>('HTMLCanvasElement', source) || isInstance<OffscreenCanvas>('OffscreenCanvas', source) ? source.getContext('2d') : null;
+  const ctx = own && 'getImageData' in own ? (own as Context2D) : readable(source, width, height);
+  if (ctx !== own) ctx.drawImage(source as CanvasImageSource, 0, 0);
+  const image = ctx.getImageData(0, 0, width, height);
+  return toPixels({ data: image.data, width, height, channels: 4 });
+}
+
+/**
+ * Turns an image into 8-bit pixels. Browsers decode Blobs with createImageBitmap (no colour-space
+ * conversion, so the stored values are read as Pillow reads them); a canvas keeps colours
+ * premultiplied by alpha, so fully transparent pixels read back black where Pillow keeps their colour.
+ */
+export async function imageToPixels(input: ImageInput): Promise<Pixels> {
+  if (input === null || typeof input !== 'object') throw new ImageDecodeError(`expected an image, got ${input === null ? 'null' : typeof input}`);
+  if (isInstance<Blob>('Blob', input)) {
+    if (!has('createImageBitmap')) throw new ImageDecodeError('decoding a Blob needs createImageBitmap (a browser); in Node use readImage or decodeImage from @cnn/vision/node');
+    let bitmap: ImageBitmap;
+    try {
+      bitmap = await createImageBitmap(input, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+    } catch (e) {
+      throw new ImageDecodeError(`a Blob of type '${input.type || 'unknown'}' (${input.size} bytes) could not be decoded: ${(e as Error).message}`);
+    }
+    try {
+      return await drawablePixels(bitmap);
+    } finally {
+      bitmap.close();
+    }
+  }
+  for (const name of ['HTMLImageElement', 'HTMLCanvasElement', 'HTMLVideoElement', 'OffscreenCanvas', 'ImageBitmap', 'VideoFrame']) {
+    if (isInstance<Drawable>(name, input)) return drawablePixels(input);
+  }
+  if ('data' in input && 'width' in input && 'height' in input) return toPixels(input as PixelsInput);
+  throw new ImageDecodeError(
+    `expected pixels { data, width, height, channels? } or a browser image (HTMLImageElement, canvas, ImageBitmap, ImageData, VideoFrame, Blob), got ${input.constructor?.name ?? 'an object'}`,
+  );
+}

@@ -1,0 +1,69 @@
+// Test-only: runs tools/vision/reference.py (torchvision's pipeline) and reads back what it wrote.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Preprocessing } from '@cnn/core';
+
+export const SKIMAGE = '/usr/lib/python3/dist-packages/skimage/data';
+const SCRIPT = fileURLToPath(new URL('../../../tools/vision/reference.py', import.meta.url));
+
+export interface ReferencePreset extends Preprocessing {
+  channels?: 1 | 3;
+}
+
+export interface ReferenceImage {
+  path: string;
+  mode: string;
+  size: [number, number];
+  /** Pillow's convert('RGB'), HWC uint8 */
+  decoded: Uint8Array;
+  /** per preset: resized and cropped uint8 (HWC), and torchvision's normalised CHW tensor */
+  presets: { resized: Uint8Array; tensor: Float32Array }[];
+}
+
+export interface ReferenceModel {
+  logits: number[][];
+  probabilities: number[][];
+  embedding: number[][];
+}
+
+export function runReference(job: { images: string[]; presets: ReferencePreset[]; model?: string; weights?: string }): {
+  images: ReferenceImage[];
+  model?: ReferenceModel;
+} {
+  const out = mkdtempSync(join(tmpdir(), 'cnn-vision-'));
+  try {
+    const stdout = execFileSync('/usr/bin/python3', [SCRIPT], { input: JSON.stringify({ ...job, out }), encoding: 'utf8', maxBuffer: 1 << 28 });
+    const result = JSON.parse(stdout) as { images: { path: string; mode: string; size: [number, number] }[]; model?: ReferenceModel };
+    const read = (name: string) => new Uint8Array(readFileSync(join(out, name)));
+    const images = result.images.map((image, i) => ({
+      ...image,
+      decoded: read(`${i}.decoded`),
+      presets: job.presets.map((_, j) => {
+        const t = read(`${i}-${j}.tensor`);
+        return { resized: read(`${i}-${j}.resized`), tensor: new Float32Array(t.buffer, t.byteOffset, t.length / 4) };
+      }),
+    }));
+    return { images, model: result.model };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** Writes small PNGs in modes skimage's data lacks ('LA', 16-bit gray, 16-bit RGB, 2-bit gray) with Pillow. */
+export function writeModeImages(dir: string): string[] {
+  const script = `
+import numpy as np, sys
+from PIL import Image
+d = sys.argv[1]
+rng = np.random.default_rng(7)
+Image.fromarray(rng.integers(0, 256, (37, 53, 2), dtype=np.uint8), 'LA').save(d + '/la.png')
+Image.fromarray(rng.integers(0, 700, (41, 29), dtype=np.uint16)).save(d + '/gray16.png')
+Image.fromarray(rng.integers(0, 256, (33, 45, 3), dtype=np.uint8)).save(d + '/rgb-interlaced.png', interlace=1)
+Image.fromarray(rng.integers(0, 256, (30, 31), dtype=np.uint8)).convert('P').save(d + '/p-from-l.png', bits=4)
+`;
+  execFileSync('/usr/bin/python3', ['-c', script, dir]);
+  return ['la.png', 'gray16.png', 'rgb-interlaced.png', 'p-from-l.png'].map((f) => join(dir, f));
+}
