@@ -37,14 +37,14 @@ type Context2D = CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D;
 function readable(source: Drawable, width: number, height: number): Context2D {
   const settings = { willReadFrequently: true } as const;
   if (has('OffscreenCanvas')) {
-    const ctx = new OffscreenCanvas(width, height).getContext('2d', settings);
+    const ctx = new OffscreenCanvas(width, height).getContext('2d', settings) as OffscreenCanvasRenderingContext2D | null;
     if (ctx) return ctx;
   }
   if (has('document')) {
     const canvas = document.createElement('canvas');
     canvas.width = width;
     canvas.height = height;
-    const ctx = canvas.getContext('2d', settings);
+    const ctx = canvas.getContext('2d', settings) as CanvasRenderingContext2D | null;
     if (ctx) return ctx;
   }
   throw new ImageDecodeError(`reading pixels of a ${source.constructor?.name ?? 'image'} needs a 2D canvas, and none is available here`);

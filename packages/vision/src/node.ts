@@ -76,7 +76,7 @@ function decodePngPixels(bytes: Uint8Array, name: string): Pixels {
     }
     return { width, height, channels: 3, data: out };
   }
-  const channels = png.channels;
+  const channels = png.channels as Pixels['channels'];
   if (depth === 16) {
     const data = png.data as Uint16Array;
     const out = new Uint8Array(n * channels);
@@ -118,5 +118,5 @@ function decodeJpegPixels(bytes: Uint8Array, name: string): Pixels {
   checkSize(image.width, image.height, name);
   const channels = image.data.length / (image.width * image.height);
   if (channels !== 3 && channels !== 1) throw new ImageDecodeError(`${name}: JPEG decoded to ${channels} bytes per pixel, expected 1 or 3`);
-  return { width: image.width, height: image.height, channels, data: image.data };
+  return { width: image.width, height: image.height, channels: channels as 1 | 3, data: image.data };
 }

@@ -6,7 +6,7 @@ import { ShapeError } from '@cnn/core';
 export interface Pixels {
   readonly width: number;
   readonly height: number;
-  readonly channels: number;
+  readonly channels: 1 | 2 | 3 | 4;
   readonly data: Uint8Array;
 }
 
@@ -29,7 +29,7 @@ export function toPixels(input: PixelsInput): Pixels {
     throw new ShapeError(`image data must be a Uint8Array or Uint8ClampedArray, got ${describe(data)}`);
   }
   const count = width * height;
-  const channels = input.channels ?? data.length / count;
+  const channels = (input.channels ?? data.length / count) as Pixels['channels'];
   if (![1, 2, 3, 4].includes(channels)) {
     throw new ShapeError(
       input.channels === undefined
