@@ -3,6 +3,8 @@
 
 Usage: /usr/bin/python3 tools/vision/reference.py < job.json > result.json
 
+A job {"resize": [...]} instead runs Pillow's Image.resize on raw images (see resize_cases).
+
 job.json: {"out": DIR, "presets": [...], "images": [PATH...], "model": NAME?, "weights": FILE?}
   every preset: {"resizeSize", "cropSize", "interpolation", "mean", "std", "channels": 1|3}
 For every image i and preset j it writes to DIR:
@@ -82,8 +84,23 @@ def run_model(job, tensors):
     }
 
 
+def resize_cases(job):
+    """Pillow's Image.resize on raw images the test wrote: {"resize": [{"file", "mode", "size", "to", "interpolation"}]}."""
+    for case in job['resize']:
+        with open(case['file'], 'rb') as f:
+            img = Image.frombytes(case['mode'], tuple(case['size']), f.read())
+        with open(case['file'] + '.out', 'wb') as f:
+            f.write(img.resize(tuple(case['to']), MODES_PIL[case['interpolation']]).tobytes())
+    json.dump({'resized': len(job['resize'])}, sys.stdout)
+
+
+MODES_PIL = {'bilinear': Image.BILINEAR, 'bicubic': Image.BICUBIC, 'nearest': Image.NEAREST}
+
+
 def main():
     job = json.load(sys.stdin)
+    if 'resize' in job:
+        return resize_cases(job)
     out = job['out']
     result = {'images': []}
     first = []

@@ -17,8 +17,8 @@ const PRESETS: ReferencePreset[] = [
   { resizeSize: 232, cropSize: 224, interpolation: 'nearest', ...imagenet },
   { resizeSize: 32, cropSize: 32, interpolation: 'bilinear', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], channels: 1 }, // lenet5
 ];
-const PHOTOS = ['astronaut.png', 'chelsea.png', 'coffee.png', 'camera.png', 'horse.png', 'green_palette.png', 'foo3x5x4indexed.png', 'checker_bilevel.png', 'rocket.jpg'];
-const JPEGS = new Set(['rocket.jpg']);
+const JPEGS = ['rocket.jpg', 'retina.jpg', 'hubble_deep_field.jpg'];
+const PHOTOS = ['astronaut.png', 'chelsea.png', 'coffee.png', 'camera.png', 'horse.png', 'green_palette.png', 'foo3x5x4indexed.png', 'checker_bilevel.png', ...JPEGS];
 
 let dir: string;
 let files: string[];
@@ -43,7 +43,7 @@ const pillowRgb = (r: ReferenceImage): Pixels => ({ width: r.size[0], height: r.
 describe('preprocessing matches torchvision on Pillow images', () => {
   it('decodes every PNG to the bytes Pillow gives after convert("RGB")', async () => {
     for (const [i, file] of files.entries()) {
-      if (JPEGS.has(file.split('/').pop()!)) continue;
+      if (JPEGS.includes(file.split('/').pop()!)) continue;
       const ours = await readImage(file);
       expect([ours.width, ours.height], file).toEqual(reference[i].size);
       expect(maxDiff(toRgb(ours).data, reference[i].decoded), `${file} (${reference[i].mode})`).toBe(0);
@@ -69,17 +69,24 @@ describe('preprocessing matches torchvision on Pillow images', () => {
     });
   });
 
-  it('decodes JPEG within a few levels of Pillow (libjpeg-turbo), and the network input within 4 levels', async () => {
-    const i = files.findIndex((f) => f.endsWith('rocket.jpg'));
-    const ours = await readImage(files[i]);
-    const decoded = maxDiff(toRgb(ours).data, reference[i].decoded);
-    const tensor = maxDiff(preprocessBatch([ours], PRESETS[0]).data, reference[i].presets[0].tensor);
-    console.log(`rocket.jpg: jpeg-js vs Pillow decode max ${decoded} levels; after resize+crop+normalise max ${tensor.toFixed(4)}`);
-    expect(decoded).toBeLessThanOrEqual(JPEG_DECODE_LEVELS);
-    expect(tensor).toBeLessThanOrEqual(JPEG_TENSOR);
+  it('decodes JPEG a few levels from Pillow (libjpeg-turbo), and the network input within 3 levels', async () => {
+    for (const name of JPEGS) {
+      const i = files.findIndex((f) => f.endsWith(name));
+      const ours = toRgb(await readImage(files[i]));
+      const r = reference[i];
+      const decoded = maxDiff(ours.data, r.decoded);
+      const mean = ours.data.reduce((s, v, k) => s + Math.abs(v - r.decoded[k]), 0) / ours.data.length;
+      const tensor = maxDiff(preprocessBatch([ours], PRESETS[0]).data, r.presets[0].tensor);
+      console.log(`${name}: jpeg-js vs Pillow decode max ${decoded} levels, mean ${mean.toFixed(2)}; network input max ${tensor.toFixed(4)} (${(tensor * 0.224 * 255).toFixed(1)} levels)`);
+      expect(decoded, name).toBeLessThanOrEqual(JPEG_DECODE_MAX_LEVELS);
+      expect(mean, name).toBeLessThan(1);
+      expect(tensor, name).toBeLessThanOrEqual(JPEG_INPUT_LEVELS / 255 / 0.224);
+    }
   });
 });
 
-// jpeg-js's IDCT and chroma upsampling are not libjpeg-turbo's: a few levels apart (README).
-const JPEG_DECODE_LEVELS = 4;
-const JPEG_TENSOR = 4 / 255 / 0.224;
+// jpeg-js replicates subsampled chroma where libjpeg-turbo interpolates it ("fancy upsampling"),
+// and rounds its IDCT differently: single pixels at sharp colour edges move by up to 19 levels
+// (retina.jpg), the mean by about half a level, and the resize averages that to <= 2 (README).
+const JPEG_DECODE_MAX_LEVELS = 24;
+const JPEG_INPUT_LEVELS = 3;

@@ -1,6 +1,6 @@
 // Test-only: runs tools/vision/reference.py (torchvision's pipeline) and reads back what it wrote.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,4 +66,28 @@ Image.fromarray(rng.integers(0, 256, (30, 31), dtype=np.uint8)).convert('P').sav
 `;
   execFileSync('/usr/bin/python3', ['-c', script, dir]);
   return ['la.png', 'gray16.png', 'rgb-interlaced.png', 'p-from-l.png'].map((f) => join(dir, f));
+}
+
+export interface ResizeCase {
+  mode: 'L' | 'RGB';
+  size: [number, number];
+  to: [number, number];
+  interpolation: 'bilinear' | 'bicubic' | 'nearest';
+  data: Uint8Array;
+}
+
+/** Pillow's Image.resize of each raw image. */
+export function pillowResize(cases: ResizeCase[]): Uint8Array[] {
+  const dir = mkdtempSync(join(tmpdir(), 'cnn-vision-resize-'));
+  try {
+    const job = cases.map((c, i) => {
+      const file = join(dir, `${i}.raw`);
+      writeFileSync(file, c.data);
+      return { file, mode: c.mode, size: c.size, to: c.to, interpolation: c.interpolation };
+    });
+    execFileSync('/usr/bin/python3', [SCRIPT], { input: JSON.stringify({ resize: job }), encoding: 'utf8' });
+    return job.map((j) => new Uint8Array(readFileSync(`${j.file}.out`)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
