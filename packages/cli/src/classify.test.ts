@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createJsBackend } from '@cnn/kernels/js';
 import { lenet5 } from '@cnn/lenet';
-import { createClassifier } from '@cnn/vision';
+import { buildGraph } from '@cnn/core';
+import { EMBEDDING_OUTPUT, createClassifier, withEmbeddingOutput } from '@cnn/vision';
+import { MODELS } from './registry.js';
 import { readImage } from '@cnn/vision/node';
 import { describe, expect, it } from 'vitest';
 import { main } from './main.js';
@@ -18,6 +20,23 @@ async function cnn(...argv: string[]) {
   const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
+
+describe('embeddings of every registered model', () => {
+  it('are the input of the final linear layer, sized as torchvision’s last nn.Linear in_features', () => {
+    // torchvision: [m for m in model.modules() if isinstance(m, nn.Linear)][-1].in_features
+    const known: Record<string, number> = {
+      lenet5: 84, alexnet: 4096, vgg16: 4096, resnet18: 512, resnet50: 2048, googlenet: 1024, inception_v3: 2048, densenet121: 1024,
+      mobilenet_v2: 1280, mobilenet_v3_small: 1024, mobilenet_v3_large: 1280, efficientnet_b0: 1280, convnext_tiny: 768,
+    };
+    for (const entry of MODELS) {
+      const graph = buildGraph(withEmbeddingOutput(entry.create().architecture));
+      const id = graph.outputs.get(EMBEDDING_OUTPUT);
+      expect(id, entry.name).toBeDefined();
+      const size = graph.nodes[id!].shape.reduce((a, b) => a * b, 1);
+      if (known[entry.name] !== undefined) expect(size, entry.name).toBe(known[entry.name]);
+    }
+  });
+});
 
 describe('cnn classify', () => {
   it('prints the same top classes as the library, in JSON per image in argument order', async () => {
