@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSafetensors, type Model } from '@cnn/core';
+import { writeSafetensors } from '@cnn/core';
 import { GOLDEN_TOLERANCE } from '@cnn/core/testing';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { createJsBackend } from '@cnn/kernels/js';
@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClassifier, type ImageClassifier } from './classifier.js';
 import { readImage } from './node.js';
 import type { Pixels } from './pixels.js';
-import { runReference, SKIMAGE, type ReferenceModel } from './test-reference.js';
+import { discriminativeResnet18, runReference, SKIMAGE, type ReferenceModel } from './test-reference.js';
 
 const PHOTOS = ['chelsea.png', 'coffee.png', 'astronaut.png', 'camera.png'].map((f) => join(SKIMAGE, f));
 
@@ -24,39 +24,11 @@ let images: Pixels[];
 let torch: ReferenceModel;
 let classifier: ImageClassifier;
 
-/**
- * Generated weights whose classes tell the photographs apart: fc rows 0..3 point from the mean
- * embedding to each photograph's embedding, so photograph i should come out as class i.
- */
-async function discriminativeResnet(backend: Awaited<ReturnType<typeof createWasmBackend>>): Promise<Model> {
-  const model = resnet18().useGeneratedWeights(3);
-  const probe = await createClassifier(model, { backend });
-  const e = await probe.embed(images);
-  probe.dispose();
-  const size = e[0].length;
-  const mean = new Float32Array(size).map((_, k) => e.reduce((s, v) => s + v[k], 0) / e.length);
-  const fc = model.getWeights().get('fc.weight')!;
-  const fcBias = model.getWeights().get('fc.bias')!;
-  const weight = fc.data.slice();
-  const bias = fcBias.data.slice();
-  e.forEach((v, i) => {
-    const d = v.map((x, k) => x - mean[k]);
-    const norm2 = d.reduce((s, x) => s + x * x, 0);
-    weight.set(d.map((x) => (x * 8) / norm2), i * size);
-    // logit i = 8 (e - mean).d / |d|^2: 8 for photograph i itself
-    bias[i] = (-8 * d.reduce((s, x, k) => s + x * mean[k], 0)) / norm2;
-  });
-  const tensors = new Map(model.getWeights());
-  tensors.set('fc.weight', { shape: fc.shape, data: weight });
-  tensors.set('fc.bias', { shape: fcBias.shape, data: bias });
-  return model.loadWeights(tensors);
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cnn-classify-'));
   images = await Promise.all(PHOTOS.map((f) => readImage(f)));
   const backend = await createWasmBackend({ threads: 1 });
-  const model = await discriminativeResnet(backend);
+  const model = await discriminativeResnet18(images, backend);
   const weights = join(dir, 'resnet18.safetensors');
   writeFileSync(weights, writeSafetensors(model.getWeights()));
   torch = runReference({ images: PHOTOS, presets: [model.architecture.metadata.preprocessing!], model: 'resnet18', weights }).model!;

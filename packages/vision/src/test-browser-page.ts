@@ -1,4 +1,5 @@
-// Browser page for browser.test.ts: classifies skimage photographs given as an <img>, a Blob,
+// Browser page for browser.test.ts: loads ResNet-18 weights over HTTP and classifies skimage
+// photographs given as an <img>, a Blob,
 // an ImageBitmap, a canvas, an OffscreenCanvas, a VideoFrame and ImageData, and publishes the top classes and the network's
 // 8-bit input (after resize and crop) as `cnnResult`.
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -13,7 +14,7 @@ function base64(bytes: Uint8Array): string {
 }
 
 async function main() {
-  const model = resnet18().useGeneratedWeights(3);
+  const model = await resnet18().loadWeights(new URL('/weights/resnet18.safetensors', location.href));
   const clf = await createClassifier(model, { backend: await createWasmBackend({ relaxedSimd: false }), labels: IMAGENET_LABELS });
   const img = new Image();
   img.src = '/images/chelsea.png';

@@ -4,7 +4,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Preprocessing } from '@cnn/core';
+import type { Backend, Model, Preprocessing } from '@cnn/core';
+import { resnet18 } from '@cnn/resnet';
+import { createClassifier } from './classifier.js';
+import type { Pixels } from './pixels.js';
 
 export const SKIMAGE = '/usr/lib/python3/dist-packages/skimage/data';
 const SCRIPT = fileURLToPath(new URL('../../../tools/vision/reference.py', import.meta.url));
@@ -90,4 +93,32 @@ export function pillowResize(cases: ResizeCase[]): Uint8Array[] {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Generated ResNet-18 weights whose classes tell the images apart: fc row i points from the mean
+ * embedding to image i's embedding (bias cancels the mean), so image i comes out as class i
+ * with logit 8, and a test that mixes images up fails.
+ */
+export async function discriminativeResnet18(images: readonly Pixels[], backend: Backend): Promise<Model> {
+  const model = resnet18().useGeneratedWeights(3);
+  const probe = await createClassifier(model, { backend });
+  const e = await probe.embed(images as Pixels[]);
+  probe.dispose();
+  const size = e[0].length;
+  const mean = new Float32Array(size).map((_, k) => e.reduce((s, v) => s + v[k], 0) / e.length);
+  const fc = model.getWeights().get('fc.weight')!;
+  const fcBias = model.getWeights().get('fc.bias')!;
+  const weight = fc.data.slice();
+  const bias = fcBias.data.slice();
+  e.forEach((v, i) => {
+    const d = v.map((x, k) => x - mean[k]);
+    const norm2 = d.reduce((s, x) => s + x * x, 0);
+    weight.set(d.map((x) => (x * 8) / norm2), i * size);
+    bias[i] = (-8 * d.reduce((s, x, k) => s + x * mean[k], 0)) / norm2;
+  });
+  const tensors = new Map(model.getWeights());
+  tensors.set('fc.weight', { shape: fc.shape, data: weight });
+  tensors.set('fc.bias', { shape: fcBias.shape, data: bias });
+  return model.loadWeights(tensors);
 }
