@@ -131,7 +131,7 @@ describe('@cnn/vision in the browser', () => {
     expect(code).toMatch(/createClassifier/);
   });
 
-  it.runIf(existsSync(CHROMIUM))('classifies a photograph given as <img>, Blob, ImageBitmap, canvas, OffscreenCanvas, VideoFrame or ImageData as Node and torchvision do', async () => {
+  it.runIf(existsSync(CHROMIUM))('classifies a photograph given as <img>, URL, Blob, ImageBitmap, canvas, OffscreenCanvas, VideoFrame or ImageData as Node and torchvision do', async () => {
     const page = await context.newPage();
     const logs: string[] = [];
     page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
@@ -155,7 +155,7 @@ describe('@cnn/vision in the browser', () => {
     };
 
     const crop = (name: string) => new Uint8Array(Buffer.from(r.results[name].crop, 'base64'));
-    for (const name of ['img', 'pngBlob', 'bitmap', 'canvas', 'offscreen', 'frame', 'imageData']) {
+    for (const name of ['img', 'url', 'pngBlob', 'bitmap', 'canvas', 'offscreen', 'frame', 'imageData']) {
       // Chromium's PNG decode, drawn at natural size, gives the bytes Pillow gives: same network input
       expect(maxDiff(crop(name), pillow[0].presets[0].resized), name).toBe(0);
       expect(maxDiff(crop(name), resizeAndCrop(chelsea, clf.preprocessing).data), name).toBe(0);

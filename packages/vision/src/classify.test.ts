@@ -102,3 +102,13 @@ describe('LeNet-5 takes any image as 32x32 grayscale', () => {
     clf.dispose();
   });
 });
+
+describe('image inputs in Node', () => {
+  it('point to @cnn/vision/node for URLs and Blobs, which only browsers decode', async () => {
+    const clf = await createClassifier(lenet5().useGeneratedWeights(1), { backend: createJsBackend() });
+    await expect(clf.classify('cat.png')).rejects.toThrow(/only in browsers; in Node use readImage\(path\)/);
+    await expect(clf.classify(new Blob([new Uint8Array(4)]))).rejects.toThrow(/decoding a Blob needs createImageBitmap/);
+    await expect(clf.classify({ data: new Float32Array(4), width: 2, height: 2 } as never)).rejects.toThrow(/must be a Uint8Array or Uint8ClampedArray, got Float32Array/);
+    clf.dispose();
+  });
+});

@@ -14,7 +14,10 @@ export type ImageInput =
   | OffscreenCanvas
   | ImageBitmap
   | VideoFrame
-  | Blob;
+  | Blob
+  /** browsers: a URL (relative to the page) fetched and decoded like a Blob */
+  | URL
+  | string;
 
 type Drawable = HTMLImageElement | HTMLCanvasElement | HTMLVideoElement | OffscreenCanvas | ImageBitmap | VideoFrame;
 
@@ -65,8 +68,45 @@ async function drawablePixels(source: Drawable): Promise<Pixels> {
   const own = isInstance<HTMLCanvasElement>('HTMLCanvasElement', source) || isInstance<OffscreenCanvas>('OffscreenCanvas', source) ? source.getContext('2d') : null;
   const ctx = own && 'getImageData' in own ? (own as Context2D) : readable(source, width, height);
   if (ctx !== own) ctx.drawImage(source as CanvasImageSource, 0, 0);
-  const image = ctx.getImageData(0, 0, width, height);
+  let image: ImageData;
+  try {
+    image = ctx.getImageData(0, 0, width, height);
+  } catch (e) {
+    throw new ImageDecodeError(
+      `the pixels of this ${source.constructor?.name ?? 'image'} cannot be read (${(e as Error).message}); an image from another origin needs CORS: crossOrigin = 'anonymous' and an Access-Control-Allow-Origin header`,
+    );
+  }
   return toPixels({ data: image.data, width, height, channels: 4 });
+}
+
+const NODE_HINT = 'in Node use readImage(path) or decodeImage(bytes) from @cnn/vision/node';
+
+async function fetchImage(input: string | URL): Promise<Blob> {
+  if (!has('createImageBitmap')) throw new ImageDecodeError(`a URL is fetched and decoded only in browsers; ${NODE_HINT}`);
+  const url = new URL(input, has('location') ? location.href : undefined);
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new ImageDecodeError(`fetching the image ${url.href} failed: ${(e as Error).message}`);
+  }
+  if (!response.ok) throw new ImageDecodeError(`fetching the image ${url.href} failed: HTTP ${response.status} ${response.statusText}`);
+  return response.blob();
+}
+
+async function blobPixels(blob: Blob): Promise<Pixels> {
+  if (!has('createImageBitmap')) throw new ImageDecodeError(`decoding a Blob needs createImageBitmap (a browser); ${NODE_HINT}`);
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+  } catch (e) {
+    throw new ImageDecodeError(`a Blob of type '${blob.type || 'unknown'}' (${blob.size} bytes) could not be decoded: ${(e as Error).message}`);
+  }
+  try {
+    return await drawablePixels(bitmap);
+  } finally {
+    bitmap.close();
+  }
 }
 
 /**
@@ -75,26 +115,14 @@ async function drawablePixels(source: Drawable): Promise<Pixels> {
  * premultiplied by alpha, so fully transparent pixels read back black where Pillow keeps their colour.
  */
 export async function imageToPixels(input: ImageInput): Promise<Pixels> {
+  if (typeof input === 'string' || input instanceof URL) return blobPixels(await fetchImage(input));
   if (input === null || typeof input !== 'object') throw new ImageDecodeError(`expected an image, got ${input === null ? 'null' : typeof input}`);
-  if (isInstance<Blob>('Blob', input)) {
-    if (!has('createImageBitmap')) throw new ImageDecodeError('decoding a Blob needs createImageBitmap (a browser); in Node use readImage or decodeImage from @cnn/vision/node');
-    let bitmap: ImageBitmap;
-    try {
-      bitmap = await createImageBitmap(input, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
-    } catch (e) {
-      throw new ImageDecodeError(`a Blob of type '${input.type || 'unknown'}' (${input.size} bytes) could not be decoded: ${(e as Error).message}`);
-    }
-    try {
-      return await drawablePixels(bitmap);
-    } finally {
-      bitmap.close();
-    }
-  }
+  if (isInstance<Blob>('Blob', input)) return blobPixels(input);
   for (const name of ['HTMLImageElement', 'HTMLCanvasElement', 'HTMLVideoElement', 'OffscreenCanvas', 'ImageBitmap', 'VideoFrame']) {
     if (isInstance<Drawable>(name, input)) return drawablePixels(input);
   }
   if ('data' in input && 'width' in input && 'height' in input) return toPixels(input as PixelsInput);
   throw new ImageDecodeError(
-    `expected pixels { data, width, height, channels? } or a browser image (HTMLImageElement, canvas, ImageBitmap, ImageData, VideoFrame, Blob), got ${input.constructor?.name ?? 'an object'}`,
+    `expected pixels { data, width, height, channels? } or a browser image (HTMLImageElement, canvas, ImageBitmap, ImageData, VideoFrame, Blob, URL), got ${input.constructor?.name ?? 'an object'}`,
   );
 }

@@ -31,7 +31,7 @@ async function main() {
   const offscreen = new OffscreenCanvas(bitmap.width, bitmap.height);
   offscreen.getContext('2d')!.drawImage(bitmap, 0, 0);
   const frame = new VideoFrame(bitmap, { timestamp: 0 });
-  const inputs: Record<string, ImageInput> = { img, pngBlob: png, jpegBlob: jpeg, bitmap, canvas, offscreen, frame, imageData };
+  const inputs: Record<string, ImageInput> = { img, url: 'images/chelsea.png', pngBlob: png, jpegBlob: jpeg, bitmap, canvas, offscreen, frame, imageData };
   const results: Record<string, unknown> = {};
   for (const [name, input] of Object.entries(inputs)) {
     const started = performance.now();
