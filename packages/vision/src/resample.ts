@@ -80,26 +80,50 @@ function coefficients(inSize: number, outSize: number, filter: Filter): Coeffici
   return { taps, start, count, weights };
 }
 
-/** Pillow's clip8: arithmetic shift (floor) then clamp to 0..255. */
+/**
+ * Pillow's clip8: arithmetic shift (floor) then clamp to 0..255. Sums stay within int32 as in
+ * Pillow's C (255 x the largest absolute weight sum, 1.3 x 2^22 for bicubic, is below 2^31).
+ */
 function clip8(sum: number): number {
-  const v = Math.floor(sum / ONE);
+  const v = sum >> PRECISION_BITS;
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
 function resampleHorizontal(src: Pixels, rowFirst: number, rows: number, outWidth: number, c: Coefficients): Pixels {
   const ch = src.channels;
   const out = new Uint8Array(outWidth * rows * ch);
+  const data = src.data;
+  const { start, count, weights, taps } = c;
   const inRow = src.width * ch;
   for (let y = 0; y < rows; y++) {
     const rowBase = (y + rowFirst) * inRow;
+    const outBase = y * outWidth * ch;
     for (let xx = 0; xx < outWidth; xx++) {
-      const first = c.start[xx];
-      const n = c.count[xx];
-      const wBase = xx * c.taps;
-      for (let b = 0; b < ch; b++) {
-        let sum = HALF;
-        for (let x = 0; x < n; x++) sum += src.data[rowBase + (first + x) * ch + b] * c.weights[wBase + x];
-        out[(y * outWidth + xx) * ch + b] = clip8(sum);
+      const n = count[xx];
+      const wBase = xx * taps;
+      const from = rowBase + start[xx] * ch;
+      const o = outBase + xx * ch;
+      if (ch === 3) {
+        // the three channels share each weight, as in Pillow's ImagingResampleHorizontal_8bpc
+        let s0 = HALF;
+        let s1 = HALF;
+        let s2 = HALF;
+        for (let x = 0; x < n; x++) {
+          const w = weights[wBase + x];
+          const p = from + x * 3;
+          s0 += data[p] * w;
+          s1 += data[p + 1] * w;
+          s2 += data[p + 2] * w;
+        }
+        out[o] = clip8(s0);
+        out[o + 1] = clip8(s1);
+        out[o + 2] = clip8(s2);
+      } else {
+        for (let b = 0; b < ch; b++) {
+          let sum = HALF;
+          for (let x = 0; x < n; x++) sum += data[from + x * ch + b] * weights[wBase + x];
+          out[o + b] = clip8(sum);
+        }
       }
     }
   }
@@ -107,20 +131,26 @@ function resampleHorizontal(src: Pixels, rowFirst: number, rows: number, outWidt
 }
 
 function resampleVertical(src: Pixels, rowOffset: number, outHeight: number, c: Coefficients): Pixels {
-  const ch = src.channels;
-  const rowLength = src.width * ch;
+  const rowLength = src.width * src.channels;
   const out = new Uint8Array(rowLength * outHeight);
+  const data = src.data;
+  const { start, count, weights, taps } = c;
+  // one accumulator per value of the output row, filled tap row by tap row: sequential reads
+  const sums = new Int32Array(rowLength);
   for (let yy = 0; yy < outHeight; yy++) {
-    const first = c.start[yy] - rowOffset;
-    const n = c.count[yy];
-    const wBase = yy * c.taps;
-    for (let i = 0; i < rowLength; i++) {
-      let sum = HALF;
-      for (let y = 0; y < n; y++) sum += src.data[(first + y) * rowLength + i] * c.weights[wBase + y];
-      out[yy * rowLength + i] = clip8(sum);
+    const first = start[yy] - rowOffset;
+    const n = count[yy];
+    const wBase = yy * taps;
+    sums.fill(HALF);
+    for (let y = 0; y < n; y++) {
+      const w = weights[wBase + y];
+      const row = (first + y) * rowLength;
+      for (let i = 0; i < rowLength; i++) sums[i] += data[row + i] * w;
     }
+    const o = yy * rowLength;
+    for (let i = 0; i < rowLength; i++) out[o + i] = clip8(sums[i]);
   }
-  return { width: src.width, height: outHeight, channels: ch, data: out };
+  return { width: src.width, height: outHeight, channels: src.channels, data: out };
 }
 
 /**
