@@ -55,7 +55,7 @@ export function runReference(job: { images: string[]; presets: ReferencePreset[]
   }
 }
 
-/** Writes small PNGs in modes skimage's data lacks ('LA', 16-bit gray, 16-bit RGB, 2-bit gray) with Pillow. */
+/** Writes small PNGs in modes skimage's data lacks: 'LA', 16-bit gray, interlaced RGB, 4-bit palette, 16-bit RGBA. */
 export function writeModeImages(dir: string): string[] {
   const script = `
 import numpy as np, sys
@@ -66,9 +66,17 @@ Image.fromarray(rng.integers(0, 256, (37, 53, 2), dtype=np.uint8), 'LA').save(d 
 Image.fromarray(rng.integers(0, 700, (41, 29), dtype=np.uint16)).save(d + '/gray16.png')
 Image.fromarray(rng.integers(0, 256, (33, 45, 3), dtype=np.uint8)).save(d + '/rgb-interlaced.png', interlace=1)
 Image.fromarray(rng.integers(0, 256, (30, 31), dtype=np.uint8)).convert('P').save(d + '/p-from-l.png', bits=4)
+# Pillow cannot write 16-bit colour PNGs, so this one is assembled by hand (colour type 6, RGBA)
+import struct, zlib
+def chunk(kind, body):
+    return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body) & 0xffffffff)
+pixels = rng.integers(0, 65536, (19, 23, 4), dtype=np.uint16).astype('>u2')
+raw = b''.join(b'\\x00' + row.tobytes() for row in pixels)
+png = b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 23, 19, 16, 6, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b'')
+open(d + '/rgba16.png', 'wb').write(png)
 `;
   execFileSync('/usr/bin/python3', ['-c', script, dir]);
-  return ['la.png', 'gray16.png', 'rgb-interlaced.png', 'p-from-l.png'].map((f) => join(dir, f));
+  return ['la.png', 'gray16.png', 'rgb-interlaced.png', 'p-from-l.png', 'rgba16.png'].map((f) => join(dir, f));
 }
 
 export interface ResizeCase {
