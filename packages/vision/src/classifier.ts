@@ -113,15 +113,17 @@ export class ImageClassifier {
       const known = model.outputNames.filter((n) => n !== 'logits');
       throw new ShapeError(`${model.name}: unknown feature tap(s) ${unknown.map((t) => `'${t}'`).join(', ')}; expected some of ${known.join(', ') || '(none)'}`);
     }
+    const graph = buildGraph(architecture);
+    const numClasses = graph.nodes[graph.outputs.get('logits')!].shape[0];
+    const labels = checkLabels(model.name, options.labels, numClasses);
+    // the same weights (shared, not copied) under an architecture with the embedding as an output
     const extended = new Model(withEmbeddingOutput(architecture));
     await extended.loadWeights(model.getWeights());
     const hasEmbedding = extended.outputNames.includes(EMBEDDING_OUTPUT);
     const outputs = ['logits', ...(hasEmbedding ? [EMBEDDING_OUTPUT] : []), ...taps];
     const size = preprocessing.cropSize;
     const runner = await extended.compile(options.backend, { batch, inputSize: [size, size], outputs });
-    const graph = buildGraph(architecture);
-    const numClasses = graph.nodes[graph.outputs.get('logits')!].shape[0];
-    return new ImageClassifier(model.name, runner, preprocessing, channels, numClasses, checkLabels(model.name, options.labels, numClasses), taps, hasEmbedding);
+    return new ImageClassifier(model.name, runner, preprocessing, channels, numClasses, labels, taps, hasEmbedding);
   }
 
   /** Images per forward pass. */
