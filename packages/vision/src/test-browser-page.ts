@@ -5,7 +5,7 @@
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { IMAGENET_LABELS } from '@cnn/labels/imagenet';
 import { resnet18 } from '@cnn/resnet';
-import { createClassifier, imageToPixels, resizeAndCrop, type ImageInput } from '@cnn/vision';
+import { createClassifier, imageToPixels, resizeAndCrop, type ImageInput } from './index.js';
 
 function base64(bytes: Uint8Array): string {
   let s = '';
