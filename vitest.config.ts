@@ -17,6 +17,9 @@ export const alias = [
   { find: '@cnn/kernels/js', replacement: root('./packages/kernels/src/js/index.ts') },
   { find: '@cnn/kernels/wasm', replacement: root('./packages/kernels/src/wasm/index.ts') },
   { find: '@cnn/kernels/webgpu', replacement: root('./packages/kernels/src/webgpu/index.ts') },
+  { find: '@cnn/vision/node', replacement: root('./packages/vision/src/node.ts') },
+  { find: '@cnn/labels/imagenet', replacement: root('./packages/labels/src/imagenet.ts') },
+  { find: '@cnn/labels/mnist', replacement: root('./packages/labels/src/mnist.ts') },
   ...Object.entries(packageAliases).map(([find, replacement]) => ({ find: new RegExp(`^${find}$`), replacement })),
 ];
 

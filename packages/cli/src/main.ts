@@ -1,5 +1,6 @@
 // Dispatch for the cnn command.
 import { UsageError } from './registry.js';
+import { classifyCommand } from './classify.js';
 import { inputCommand, modelsCommand, parseArgs, runCommand, summaryCommand, weightsCommand, type Io } from './commands.js';
 
 export const USAGE = `cnn: run classic CNNs with @cnn
@@ -10,7 +11,9 @@ export const USAGE = `cnn: run classic CNNs with @cnn
                                             float32 NCHW .npy in, float32 .npy out (logits [n, classes] by default)
   cnn generate-weights <model> --output W.safetensors [--seed N]
                                             the seeded test weights, written with torchvision keys
-  cnn make-input <model> --output X.npy [--batch N] [--size H,W] [--seed N]`;
+  cnn make-input <model> --output X.npy [--batch N] [--size H,W] [--seed N]
+  cnn classify <model> --weights W.safetensors <image...> [--top K] [--backend js|wasm] [--labels SET] [--json]
+                                            top classes of PNG/JPEG images (cnn classify --help)`;
 
 /**
  * Runs the command; returns the process exit code: 0 ok; 1 the work failed (unreadable or unsuitable
@@ -36,6 +39,9 @@ export async function main(argv: readonly string[], io: Io = { out: console.log,
         return 0;
       case 'make-input':
         await inputCommand(io, sub);
+        return 0;
+      case 'classify':
+        await classifyCommand(io, sub);
         return 0;
       case undefined:
       case 'help':
