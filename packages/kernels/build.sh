@@ -5,7 +5,10 @@
 #   cnn_kernels-relaxed-simd.wasm          relaxed-simd          + relaxed-simd (FMA microkernels)
 #   cnn_kernels-simd-threads.wasm          simd-threads          + atomics, imported shared memory
 #   cnn_kernels-relaxed-simd-threads.wasm  relaxed-simd-threads  both
-# Recipe: /work/shared/TOOLCHAIN.md section 7 (Debian cargo 1.96, build-std, wasm-ld-14).
+# Recipe: shared/TOOLCHAIN.md section 7 (Debian cargo 1.96, build-std, wasm-ld-14).
+# Machine paths: /usr/bin first (Debian's rustc-web must win over rustup toolchains, which have
+# no wasm32 target here), and the crates rust-web-src vendors under /usr/src/rustc-<version>/
+# (derived from `rustc --version`; CNN_RUST_VENDOR overrides it).
 # Usage: build.sh [variant...]   (default: all four)
 set -euo pipefail
 
@@ -18,6 +21,12 @@ max_bytes=153600 # each binary must stay within 150 kB
 # Debian's cargo/rustc (1.96, with rust-src) must win over rustup's x86_64-only toolchains.
 export PATH="/usr/bin:$PATH"
 export RUSTC_BOOTSTRAP=1
+rust_version="$(rustc --version | awk '{ print $2 }')"
+vendor="${CNN_RUST_VENDOR:-/usr/src/rustc-$rust_version/library/vendor}"
+if [ ! -d "$vendor" ]; then
+  echo "build.sh: no vendored crates at $vendor for rustc $rust_version: install Debian's rust-web-src (or set CNN_RUST_VENDOR)" >&2
+  exit 1
+fi
 
 threads_link="-C link-arg=--shared-memory -C link-arg=--import-memory \
   -C link-arg=--max-memory=4294967296 -C link-arg=--export=__stack_pointer"
@@ -39,6 +48,7 @@ build_variant() {
   # rustc warns that `atomics` is an unstable target feature (expected: TOOLCHAIN.md 7(b)).
   (cd "$crate" && RUSTFLAGS="-C target-feature=$features -C linker=wasm-ld-14 -C link-arg=-zstack-size=262144 $link" \
     CARGO_TARGET_DIR="$target_dir" cargo build --release --offline --quiet \
+    --config "source.vendored-sources.directory='$vendor'" \
     --target wasm32-unknown-unknown -Z build-std=core,panic_abort) 2>&1 |
     { grep -v -e "unstable feature specified for \`-Ctarget-feature\`: \`atomics\`" \
       -e 'this feature is not stably supported' -e '^ *|$' -e '^$' || true; } >&2

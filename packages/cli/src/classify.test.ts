@@ -10,8 +10,9 @@ import { MODELS } from './registry.js';
 import { readImage } from '@cnn/vision/node';
 import { describe, expect, it } from 'vitest';
 import { main } from './main.js';
+import { machinePaths } from '@cnn/core/testing';
 
-const SKIMAGE = '/usr/lib/python3/dist-packages/skimage/data';
+const SKIMAGE = machinePaths.skimageData;
 const dir = mkdtempSync(join(tmpdir(), 'cnn-classify-cli-'));
 
 async function cnn(...argv: string[]) {

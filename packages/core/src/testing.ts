@@ -90,8 +90,22 @@ export function readFixture(dir: URL, name: string): GoldenFixture {
 
 // The golden tools live at <repository>/tools/golden; fixtures at <repository>/packages/<name>/fixtures/.
 const goldenTools = (fx: GoldenFixture) => new URL('../../../tools/golden/', fixtureDirs.get(fx) ?? new URL('../../', import.meta.url));
-/** The Python with torch and torchvision (Debian's python3-torch); CNN_PYTHON overrides it. */
-const python = () => process.env.CNN_PYTHON ?? '/usr/bin/python3';
+/**
+ * Where the tests find the machine's tools: the paths of Debian's packages (scripts/quickstart.sh
+ * installs them), each overridable by an environment variable for other systems. The one place
+ * that names them; the README's "Machine paths" section lists the same.
+ */
+export const machinePaths = {
+  /** Python with torch, torchvision, PIL and skimage (python3-torch, python3-torchvision, ...) */
+  python: process.env.CNN_PYTHON ?? '/usr/bin/python3',
+  /** headless Chromium for the browser tests (chromium) */
+  chromium: process.env.CNN_CHROMIUM ?? '/usr/bin/chromium',
+  /** the SwiftShader Vulkan driver Dawn runs WebGPU on without a GPU (chromium) */
+  swiftshaderIcd: process.env.CNN_SWIFTSHADER_ICD ?? '/usr/lib/chromium/vk_swiftshader_icd.json',
+  /** real photographs (python3-skimage) */
+  skimageData: process.env.CNN_SKIMAGE_DATA ?? '/usr/lib/python3/dist-packages/skimage/data',
+};
+const python = () => machinePaths.python;
 
 /**
  * The tensors calibration replaces in the fixture's generated state (batch-norm running statistics,

@@ -19,8 +19,9 @@ import { resizeAndCrop } from './preprocess.js';
 import { discriminativeResnet18, runReference, SKIMAGE, type ReferenceImage, type ReferenceModel } from './test-reference.js';
 import type { ImageClassifier } from './classifier.js';
 import type { Pixels } from './pixels.js';
+import { machinePaths } from '@cnn/core/testing';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = machinePaths.chromium;
 const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
 const wasmDir = join(packagesDir, 'kernels', 'wasm');
 

@@ -8,8 +8,9 @@ import type { Backend, Model, Preprocessing } from '@cnn/core';
 import { resnet18 } from '@cnn/resnet';
 import { createClassifier } from './classifier.js';
 import type { Pixels } from './pixels.js';
+import { machinePaths } from '@cnn/core/testing';
 
-export const SKIMAGE = '/usr/lib/python3/dist-packages/skimage/data';
+export const SKIMAGE = machinePaths.skimageData;
 const SCRIPT = fileURLToPath(new URL('../../../tools/vision/reference.py', import.meta.url));
 
 export interface ReferencePreset extends Preprocessing {
@@ -38,7 +39,7 @@ export function runReference(job: { images: string[]; presets: ReferencePreset[]
 } {
   const out = mkdtempSync(join(tmpdir(), 'cnn-vision-'));
   try {
-    const stdout = execFileSync('/usr/bin/python3', [SCRIPT], { input: JSON.stringify({ ...job, out }), encoding: 'utf8', maxBuffer: 1 << 28 });
+    const stdout = execFileSync(machinePaths.python, [SCRIPT], { input: JSON.stringify({ ...job, out }), encoding: 'utf8', maxBuffer: 1 << 28 });
     const result = JSON.parse(stdout) as { images: { path: string; mode: string; size: [number, number] }[]; model?: ReferenceModel };
     const read = (name: string) => new Uint8Array(readFileSync(join(out, name)));
     const images = result.images.map((image, i) => ({
@@ -75,7 +76,7 @@ raw = b''.join(b'\\x00' + row.tobytes() for row in pixels)
 png = b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 23, 19, 16, 6, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b'')
 open(d + '/rgba16.png', 'wb').write(png)
 `;
-  execFileSync('/usr/bin/python3', ['-c', script, dir]);
+  execFileSync(machinePaths.python, ['-c', script, dir]);
   return ['la.png', 'gray16.png', 'rgb-interlaced.png', 'p-from-l.png', 'rgba16.png'].map((f) => join(dir, f));
 }
 
@@ -96,7 +97,7 @@ export function pillowResize(cases: ResizeCase[]): Uint8Array[] {
       writeFileSync(file, c.data);
       return { file, mode: c.mode, size: c.size, to: c.to, interpolation: c.interpolation };
     });
-    execFileSync('/usr/bin/python3', [SCRIPT], { input: JSON.stringify({ resize: job }), encoding: 'utf8' });
+    execFileSync(machinePaths.python, [SCRIPT], { input: JSON.stringify({ resize: job }), encoding: 'utf8' });
     return job.map((j) => new Uint8Array(readFileSync(`${j.file}.out`)));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { machinePaths } from '@cnn/core/testing';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = machinePaths.chromium;
 const packagesDir = fileURLToPath(new URL('../../../', import.meta.url));
 const wasmDir = fileURLToPath(new URL('../../wasm/', import.meta.url));
 

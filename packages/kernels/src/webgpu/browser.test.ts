@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { relativeError, type GoldenFixture } from '@cnn/core/testing';
+import { machinePaths } from '@cnn/core/testing';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = machinePaths.chromium;
 const packagesDir = fileURLToPath(new URL('../../../', import.meta.url));
 const fixture = JSON.parse(readFileSync(join(packagesDir, 'resnet/fixtures/resnet18_64.json'), 'utf8')) as GoldenFixture;
 

@@ -4,8 +4,9 @@ import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { join } from 'node:path';
+import { machinePaths } from '@cnn/core/testing';
 
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const SWIFTSHADER_ICD = machinePaths.swiftshaderIcd;
 
 let gpu: Promise<GPU> | undefined;
 
