@@ -242,12 +242,25 @@ export function checkKernelModule(module: WebAssembly.Module, from: string): voi
   }
 }
 
-/** Loads and compiles a variant's kernels from `source`, or from the default locations. */
+/** The packaged binary beside this script; a classic script (no import.meta.url) cannot say where that is. */
+function defaultLocation(variant: WasmVariant): URL {
+  try {
+    return kernelBinaryUrl(variant);
+  } catch (e) {
+    throw new Error(
+      `Cannot locate ${variantFileName(variant)}: this script has no import.meta.url (${(e as Error).message}); ` +
+        'it was bundled as a classic script, e.g. esbuild without --format=esm. Bundle it as an ES module, ' +
+        'or pass createWasmBackend({ wasm }) the URL or bytes of the binary.',
+    );
+  }
+}
+
+/** Loads and compiles a variant's kernels from `source`, or from the default location. */
 export async function loadKernelModule(source?: WasmSource, variant: WasmVariant = 'simd'): Promise<WebAssembly.Module> {
   if (source !== undefined && typeof source !== 'string' && !(source instanceof URL)) {
     return compileKernelBytes(toBytes(source), 'the bytes passed as options.wasm');
   }
-  const locations = source === undefined ? [kernelBinaryUrl(variant)] : [source];
+  const locations = source === undefined ? [defaultLocation(variant)] : [source];
   const failures: string[] = [];
   for (const location of locations) {
     const from = describe(location);
