@@ -32,6 +32,11 @@ const JS_BACKEND = /name:\s*["']js["']/;
 /** A package's Node build (package.json "imports", "node" condition) inside a browser bundle. */
 const NODE_BUILD = /node_modules\/@cnn\/[^/]+\/dist\/node\.c?js$/;
 
+/** The exact version the workspace pins for a devDependency. */
+function rootDevVersion(name: string): string {
+  return JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies[name];
+}
+
 let work: string;
 let appsDir: string;
 let tarballs: Tarball[];
@@ -68,8 +73,10 @@ beforeAll(async () => {
   appsDir = join(work, 'apps');
   mkdirSync(appsDir);
   writeFileSync(join(appsDir, 'package.json'), JSON.stringify({ name: 'cnn-bundle-check-apps', private: true, type: 'module' }));
-  // One install for every app and bundler: the tarballs have no registry dependencies.
-  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', ...tarballs.map((t) => t.file)], {
+  // One install for every app and bundler: the tarballs have no registry dependencies; the two
+  // type packages are what a TypeScript app using the WebGPU entry (and the cli) adds.
+  const typePackages = ['@webgpu/types', '@types/node'].map((name) => `${name}@${rootDevVersion(name)}`);
+  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', ...tarballs.map((t) => t.file), ...typePackages], {
     cwd: appsDir,
   });
   for (const app of APPS) {
@@ -162,6 +169,67 @@ describe('bundles', () => {
       for (const w of b.wasm) expect(w.gzip).toBeLessThanOrEqual(WASM_BUDGET);
     }
     for (const b of builds.filter((x) => x.bundler === 'esbuild')) expect({ app: b.app, warnings: b.warnings }).toEqual({ app: b.app, warnings: [] });
+  });
+});
+
+const TYPES_ESM = `import { Tensor } from '@cnn/core';
+import * as alexnet from '@cnn/alexnet';
+import * as convnext from '@cnn/convnext';
+import * as densenet from '@cnn/densenet';
+import * as efficientnet from '@cnn/efficientnet';
+import * as inception from '@cnn/inception';
+import * as vgg from '@cnn/vgg';
+import * as cli from '@cnn/cli';
+import { lenet5 } from '@cnn/lenet';
+import { mobilenet_v3_small } from '@cnn/mobilenet';
+import { resnet18 } from '@cnn/resnet';
+import { createJsBackend } from '@cnn/kernels/js';
+import { createWasmBackend, type WasmVariant } from '@cnn/kernels/wasm';
+import { createWebGpuBackend } from '@cnn/kernels/webgpu';
+
+export const packages = [alexnet, convnext, densenet, efficientnet, inception, vgg, cli];
+const runner = await resnet18().useGeneratedWeights(1).compile(createWasmBackend());
+const logits: Tensor = await runner.run(new Tensor([1, 3, 224, 224]));
+export const top: number[] = logits.argmax();
+export const variant: WasmVariant = createWasmBackend().variant;
+export const gpu: GPUDevice | undefined = (await createWebGpuBackend({ fallback: 'wasm' })).device;
+export const others = [lenet5(), mobilenet_v3_small(), createJsBackend()];
+`;
+
+const TYPES_CJS = `import core = require('@cnn/core');
+import resnet = require('@cnn/resnet');
+import wasm = require('@cnn/kernels/wasm');
+
+export const model = resnet.resnet18();
+export const tensor: core.Tensor = new core.Tensor([1, 3, 224, 224]);
+export const backend = wasm.createWasmBackend();
+`;
+
+/** tsc (the given package) over an ESM and a CommonJS consumer, node16 and bundler resolution, with skipLibCheck off. */
+async function typecheckConsumers(tsPackage: string, resolutions: readonly ('node16' | 'bundler')[]): Promise<string> {
+  const dir = join(appsDir, 'types');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'esm.mts'), TYPES_ESM);
+  writeFileSync(join(dir, 'cjs.cts'), TYPES_CJS);
+  const tsc = join(root, 'node_modules', tsPackage, 'bin/tsc');
+  const common = ['--noEmit', '--strict', '--skipLibCheck', 'false', '--target', 'es2022', '--lib', 'es2022,dom', '--types', '@webgpu/types,node'];
+  const out: string[] = [];
+  for (const resolution of resolutions) {
+    const files = resolution === 'node16' ? ['esm.mts', 'cjs.cts'] : ['esm.mts'];
+    const module = resolution === 'node16' ? 'node16' : 'preserve';
+    try {
+      await run(process.execPath, [tsc, ...common, '--module', module, '--moduleResolution', resolution, ...files], { cwd: dir });
+    } catch (e) {
+      out.push(`${tsPackage} ${resolution}: ${(e as { stdout?: string }).stdout ?? String(e)}`);
+    }
+  }
+  return out.join('\n');
+}
+
+describe('types', () => {
+  it('check in ESM and CommonJS consumers on the oldest stated TypeScript (5.7) and the workspace one', async () => {
+    expect(await typecheckConsumers('typescript-5.7', ['node16'])).toBe('');
+    expect(await typecheckConsumers('typescript', ['node16', 'bundler'])).toBe('');
   });
 });
 
