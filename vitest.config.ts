@@ -29,6 +29,6 @@ export default defineConfig({
     pool: 'threads',
     testTimeout: 300_000,
     hookTimeout: 300_000,
-    include: ['packages/*/src/**/*.test.ts', 'benchmarks/**/*.test.ts', 'tools/bundle-check/**/*.test.ts', 'tools/release/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'benchmarks/**/*.test.ts', 'tools/bundle-check/**/*.test.ts', 'tools/release/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
   },
 });
