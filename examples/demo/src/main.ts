@@ -2,6 +2,7 @@
 // per backend, the layer table and a tap's feature maps. Public API only; each model package and
 // each backend is a lazy import, so the first load carries neither.
 import { buildGraph, Tensor, type Backend, type Model, type Runner } from '@cnn/core';
+import { BACKBONES, measure, paretoFront, scatter, type BackboneResult } from './backbones.js';
 import './style.css';
 
 interface ModelChoice {
@@ -371,6 +372,61 @@ $<HTMLInputElement>('image-file').addEventListener('change', (e) => {
   if (file) void useFile(file);
 });
 $('clear').addEventListener('click', clearDrawing);
+let backboneResults: BackboneResult[] = [];
+
+function showBackbones(): void {
+  const bytes = Number($<HTMLSelectElement>('precision').value);
+  const precision = { 4: 'fp32', 2: 'f16', 1: 'int8' }[bytes] ?? 'fp32';
+  const rows = backboneResults.filter((r) => Number.isFinite(r.top1));
+  const backendNames = [...new Set(rows.flatMap((r) => Object.keys(r.ms)))];
+  const plots: SVGSVGElement[] = backendNames.map((b) =>
+    scatter(`top-1 against ${b} latency`, `ms per image on ${b} (log scale)`, rows.map((r) => ({ label: r.name, x: r.ms[b], y: r.top1 }))),
+  );
+  const download = rows.map((r) => ({ label: r.name, x: (r.parameters * bytes) / 1e6, y: r.top1 }));
+  plots.push(scatter(`top-1 against download (${precision})`, `MB of ${precision} weights (log scale)`, download));
+  $('plots').replaceChildren(...plots);
+  const front = paretoFront(rows.map((r) => ({ x: r.ms[backendNames[0]], y: r.top1 })));
+  const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
+  $('backbone-table').querySelector('tbody')!.replaceChildren(
+    ...rows.map((r, i) => {
+      const tr = document.createElement('tr');
+      if (front.has(i)) tr.className = 'pareto';
+      tr.innerHTML = `<td>${r.name}</td><td>${r.top1.toFixed(1)}%</td><td>${fmt(r.parameters)}</td><td>${fmt(r.multiplyAdds)}</td>` +
+        `<td>${((r.parameters * bytes) / 1e6).toFixed(1)} MB</td><td>${r.ms.wasm?.toFixed(1) ?? '–'} ms</td><td>${r.ms.webgpu !== undefined ? `${r.ms.webgpu.toFixed(1)} ms` : '–'}</td>` +
+        `<td>${pct(r.fcParameters)}</td><td>${pct(r.fcMultiplyAdds)}</td>`;
+      return tr;
+    }),
+  );
+}
+
+async function timeBackbones(): Promise<void> {
+  const button = $<HTMLButtonElement>('time-all');
+  button.disabled = true;
+  const line = $('backbone-status');
+  try {
+    const asked = new URLSearchParams(location.search).get('backbones')?.split(',');
+    const names = asked ? asked.filter((n) => n in BACKBONES) : Object.keys(BACKBONES);
+    const backends: Backend[] = [await backendFor('wasm')];
+    // ?webgpu=0 times wasm only (software WebGPU makes a slow test)
+    if ('gpu' in navigator && new URLSearchParams(location.search).get('webgpu') !== '0') {
+      const gpu = await backendFor('webgpu');
+      if (gpu.name === 'webgpu') backends.push(gpu);
+    }
+    const runs = Math.max(1, Number(new URLSearchParams(location.search).get('runs')) || 3);
+    backboneResults = await measure(names, backends, runs, (text) => (line.textContent = `Timing ${text}`));
+    showBackbones();
+    line.textContent = `Timed ${names.length} backbones on ${backends.map((b) => b.name).join(' and ')}: median of ${runs} run${runs > 1 ? 's' : ''} after a warm-up. Highlighted: the Pareto front (nothing is both faster and more accurate).`;
+    document.body.dataset.backbones = 'done';
+  } catch (e) {
+    line.textContent = `Error: ${(e as Error).message}`;
+    document.body.dataset.error = (e as Error).message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+$('time-all').addEventListener('click', () => void timeBackbones());
+$('precision').addEventListener('change', () => backboneResults.length && showBackbones());
 runButton.addEventListener('click', () => void classify());
 modelSelect.addEventListener('change', () => void onModelChange());
 tapSelect.addEventListener('change', () => void classify());

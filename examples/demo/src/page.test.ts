@@ -124,6 +124,31 @@ describe('demo page', () => {
     await page.close();
   }, 400_000);
 
+  it('times backbones and plots top-1 against latency and download with the Pareto front', async () => {
+    // wasm only, three small backbones, one timed run each: SwiftShader's WebGPU is checked above
+    const page = await open('?backbones=mobilenet_v3_small,mobilenet_v3_large,mobilenet_v2&runs=1&webgpu=0', 1280, 900);
+    await page.click('#time-all');
+    await page.waitForFunction(() => document.body.dataset.error !== undefined || document.body.dataset.backbones === 'done', null, {
+      timeout: 300_000,
+    });
+    expect(await page.evaluate(() => document.body.dataset.error)).toBeUndefined();
+    const rows = await page.$$eval('#backbone-table tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    expect(rows.map((r) => r[0])).toEqual(['mobilenet_v3_small', 'mobilenet_v3_large', 'mobilenet_v2']);
+    for (const r of rows) {
+      expect(r[5]).toMatch(/^\d+\.\d ms$/); // wasm
+      expect(r[6]).toBe('–'); // WebGPU not asked for
+    }
+    expect(rows[2][4]).toBe('14.0 MB'); // mobilenet_v2 in fp32: 3,504,872 parameters x 4 bytes
+    expect(await page.locator('#plots svg').count()).toBe(2); // wasm latency, download
+    expect(await page.locator('#plots svg').first().locator('circle.pareto').count()).toBeGreaterThanOrEqual(1);
+    await page.selectOption('#precision', '1');
+    expect(await page.textContent('#backbone-table tbody tr:nth-child(3) td:nth-child(5)')).toBe('3.5 MB');
+    await page.locator('#backbones-card').screenshot({ path: join(screenshots, 'backbones-desktop.png') });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('#backbones-card').screenshot({ path: join(screenshots, 'backbones-phone.png') });
+    await page.close();
+  }, 400_000);
+
   it('says it runs on one thread where the page is not cross-origin isolated, and still classifies', async () => {
     const page = await open('?isolated=0');
     expect(await page.textContent('#threads')).toMatch(/not cross-origin isolated.*one thread/);
