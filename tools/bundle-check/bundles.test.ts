@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -289,7 +289,7 @@ describe('bundled apps run', () => {
     }
   });
 
-  it('in headless Chromium (Vite and webpack builds): logits as in Node, one kernel binary downloaded', async () => {
+  it('in headless Chromium (Vite, webpack, esbuild + copied binaries): logits as in Node, one kernel binary downloaded', async () => {
     const profile = mkdtempSync(join(tmpdir(), 'cnn-bundle-check-chromium-'));
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: '/usr/bin/chromium',
@@ -297,9 +297,15 @@ describe('bundled apps run', () => {
       args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     try {
-      for (const [app, bundler] of [['mobilenet-wasm', 'vite'], ['lenet-wasm', 'webpack']] as const) {
+      for (const [app, bundler] of [['mobilenet-wasm', 'vite'], ['lenet-wasm', 'webpack'], ['lenet-wasm', 'esbuild']] as const) {
         const b = builds.find((x) => x.app === app && x.bundler === bundler)!;
         if (bundler === 'webpack') writeFileSync(join(b.outDir, 'index.html'), '<!doctype html><script src="main.js"></script>');
+        if (bundler === 'esbuild') {
+          // the kernels README's recipe for esbuild: copy the binaries beside the bundle
+          const kernelsDist = join(appsDir, 'node_modules/@cnn/kernels/dist');
+          for (const f of readdirSync(kernelsDist).filter((f) => f.endsWith('.wasm'))) copyFileSync(join(kernelsDist, f), join(b.outDir, f));
+          writeFileSync(join(b.outDir, 'index.html'), '<!doctype html><script type="module" src="main.js"></script>');
+        }
         const { server, origin } = await serve(b.outDir);
         try {
           const page = await context.newPage();
@@ -332,6 +338,20 @@ describe('bundled apps run', () => {
         } finally {
           server.close();
         }
+      }
+      // esbuild's default (iife) output has no import.meta.url: the error says what to do
+      const iife = builds.find((x) => x.app === 'lenet-wasm' && x.bundler === 'esbuild-default')!;
+      writeFileSync(join(iife.outDir, 'index.html'), '<!doctype html><script src="main.js"></script>');
+      const { server, origin } = await serve(iife.outDir);
+      try {
+        const page = await context.newPage();
+        await page.goto(`${origin}/`);
+        await page.waitForFunction(() => (globalThis as { cnnResult?: unknown }).cnnResult !== undefined, null, { timeout: 60_000 });
+        const result = (await page.evaluate(() => (globalThis as { cnnResult?: unknown }).cnnResult)) as { error?: string };
+        expect(result.error).toMatch(/Cannot locate cnn_kernels.*no import\.meta\.url.*--format=esm.*createWasmBackend\(\{ wasm \}\)/s);
+        await page.close();
+      } finally {
+        server.close();
       }
     } finally {
       await context.close();
