@@ -289,6 +289,11 @@ describe('bundled apps run', () => {
     }
   });
 
+  it('the cnn binary from the @cnn/cli tarball', async () => {
+    const { stdout } = await run(join(appsDir, 'node_modules/.bin/cnn'), ['summary', 'lenet5', '--json'], { cwd: appsDir });
+    expect(JSON.parse(stdout)).toMatchObject({ totalParameters: 61_706 });
+  });
+
   it('in headless Chromium (Vite, webpack, esbuild + copied binaries): logits as in Node, one kernel binary downloaded', async () => {
     const profile = mkdtempSync(join(tmpdir(), 'cnn-bundle-check-chromium-'));
     const context = await chromium.launchPersistentContext(profile, {
