@@ -13,6 +13,9 @@ const packageAliases = Object.fromEntries(
 );
 
 export const alias = [
+  // package.json "imports": under Node, the Node half of each package's node/browser twin.
+  { find: /^#core\/node$/, replacement: root('./packages/core/src/node/index.ts') },
+  { find: /^#kernels\/node$/, replacement: root('./packages/kernels/src/wasm/node/index.ts') },
   { find: '@cnn/core/testing', replacement: root('./packages/core/src/testing.ts') },
   { find: '@cnn/kernels/js', replacement: root('./packages/kernels/src/js/index.ts') },
   { find: '@cnn/kernels/wasm', replacement: root('./packages/kernels/src/wasm/index.ts') },
@@ -29,6 +32,6 @@ export default defineConfig({
     pool: 'threads',
     testTimeout: 300_000,
     hookTimeout: 300_000,
-    include: ['packages/*/src/**/*.test.ts', 'benchmarks/**/*.test.ts', 'scripts/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'benchmarks/**/*.test.ts', 'scripts/**/*.test.ts', 'tools/bundle-check/**/*.test.ts', 'tools/release/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
   },
 });

@@ -1,11 +1,9 @@
 import { defineConfig } from 'tsup';
+import { libraryBuild } from '../../tsup.shared';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', cli: 'src/cli.ts' },
-  format: ['esm'],
-  dts: { entry: { index: 'src/index.ts' } },
-  clean: true,
-  sourcemap: true,
-  target: 'es2022',
-  banner: ({ format }) => (format === 'esm' ? { js: '' } : {}),
-});
+// The library entry is dual like every package; the cnn binary is ESM only (top-level await),
+// so the build script empties dist/ itself instead of each config cleaning it.
+export default defineConfig([
+  { ...libraryBuild, entry: { index: 'src/index.ts' }, clean: false },
+  { ...libraryBuild, entry: { cli: 'src/cli.ts' }, format: ['esm'], dts: false, clean: false },
+]);

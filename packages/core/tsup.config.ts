@@ -1,4 +1,6 @@
 import { defineConfig } from 'tsup';
-import { libraryBuild } from '../../tsup.shared';
+import { libraryBuild, nodeTwinEntries } from '../../tsup.shared';
 
-export default defineConfig({ ...libraryBuild, entry: ['src/index.ts', 'src/testing.ts'] });
+const entry = { index: 'src/index.ts', testing: 'src/testing.ts' };
+
+export default defineConfig({ ...libraryBuild, entry: { ...entry, ...nodeTwinEntries('src/node') }, dts: { entry } });

@@ -29,13 +29,7 @@ export interface LoadWeightsOptions {
 export async function readSource(source: URL | string): Promise<Uint8Array> {
   const url = source instanceof URL ? source : /^[a-z][a-z0-9+.-]*:\/\//i.test(source) ? new URL(source) : undefined;
   if (url === undefined || url.protocol === 'file:') {
-    const fs = await import('node:fs/promises');
-    const path = url ? (await import('node:url')).fileURLToPath(url) : (source as string);
-    try {
-      return new Uint8Array(await fs.readFile(path));
-    } catch (e) {
-      throw new WeightsError(`cannot read weights file '${path}': ${(e as Error).message}`);
-    }
+    return (await import('#core/node')).readFileBytes(url ?? source);
   }
   const response = await fetch(url);
   if (!response.ok) throw new WeightsError(`fetching weights from ${url.href} failed: HTTP ${response.status} ${response.statusText}`);

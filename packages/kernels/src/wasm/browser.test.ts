@@ -34,11 +34,14 @@ async function bundlePage(): Promise<string> {
     target: 'es2022',
     write: false,
     logLevel: 'silent',
-    external: ['node:*'],
     plugins: [
       {
         name: 'cnn-sources',
         setup(b: PluginBuild) {
+          // package.json "imports" without the "node" condition: the browser twin, as an app's bundler picks it.
+          b.onResolve({ filter: /^#(core|kernels)\/node$/ }, (args) => ({
+            path: join(packagesDir, args.path === '#core/node' ? 'core/src/node/browser.ts' : 'kernels/src/wasm/node/browser.ts'),
+          }));
           b.onResolve({ filter: /^@cnn\// }, (args) => {
             const [, pkg, sub] = /^@cnn\/([^/]+)(?:\/(.+))?$/.exec(args.path)!;
             return { path: join(packagesDir, pkg, 'src', sub ? `${sub}/index.ts` : 'index.ts') };

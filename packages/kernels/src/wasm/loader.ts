@@ -5,10 +5,9 @@
 //   cnn_kernels-relaxed-simd.wasm          'relaxed-simd'          FMA microkernels (relaxed SIMD)
 //   cnn_kernels-simd-threads.wasm          'simd-threads'          + atomics on imported shared memory
 //   cnn_kernels-relaxed-simd-threads.wasm  'relaxed-simd-threads'
-// They live in packages/kernels/wasm/. The bundle lives at dist/wasm.js, where that folder is
-// `../wasm/`; the sources (run directly by vitest or a TS-aware bundler) live at src/wasm/*.ts,
-// where it is `../../wasm/`. Every candidate is written as `new URL(literal, import.meta.url)`
-// so bundlers can see them, and they are tried in that order.
+// ./binaries.ts says where they are (one bundler-visible `new URL` per variant); reading one
+// from disk in Node goes through `#kernels/node` (./node/), which browser bundles never load.
+import { kernelBinaryUrl } from './binaries.js';
 
 /** Bumped with any change to an export's signature, a descriptor or a packed layout (see kernels-wasm). */
 export const KERNELS_ABI_VERSION = 6;
@@ -141,32 +140,6 @@ export function variantFileName(variant: WasmVariant): string {
   return variant === 'simd' ? 'cnn_kernels.wasm' : `cnn_kernels-${variant}.wasm`;
 }
 
-function defaultLocations(variant: WasmVariant): URL[] {
-  // Literal URLs, so that bundlers find and copy each binary.
-  switch (variant) {
-    case 'simd':
-      return [
-        new URL('../wasm/cnn_kernels.wasm', import.meta.url),
-        new URL('../../wasm/cnn_kernels.wasm', import.meta.url),
-      ];
-    case 'relaxed-simd':
-      return [
-        new URL('../wasm/cnn_kernels-relaxed-simd.wasm', import.meta.url),
-        new URL('../../wasm/cnn_kernels-relaxed-simd.wasm', import.meta.url),
-      ];
-    case 'simd-threads':
-      return [
-        new URL('../wasm/cnn_kernels-simd-threads.wasm', import.meta.url),
-        new URL('../../wasm/cnn_kernels-simd-threads.wasm', import.meta.url),
-      ];
-    case 'relaxed-simd-threads':
-      return [
-        new URL('../wasm/cnn_kernels-relaxed-simd-threads.wasm', import.meta.url),
-        new URL('../../wasm/cnn_kernels-relaxed-simd-threads.wasm', import.meta.url),
-      ];
-  }
-}
-
 export const isNode =
   typeof process === 'object' && process !== null && typeof process.versions?.node === 'string';
 
@@ -177,8 +150,8 @@ function toBytes(source: BufferSource): Uint8Array {
 }
 
 async function readFileUrlOrPath(target: URL | string): Promise<Uint8Array> {
-  const fs = await import('node:fs/promises');
-  return new Uint8Array(await fs.readFile(target));
+  const node = await import('#kernels/node');
+  return node.readFileBytes(target);
 }
 
 function looksLikeUrl(s: string): boolean {
@@ -223,7 +196,7 @@ export async function compileKernelBytes(bytes: Uint8Array, from: string): Promi
     throw new Error(
       `The kernel binary from ${from} is not a WebAssembly binary: expected the header ` +
         `00 61 73 6d 01 00 00 00 ("\\0asm", version 1), got ${bytes.length} bytes starting ` +
-        `[${head}]. Rebuild it with packages/kernels/build.sh.`,
+        `[${head}]${head.startsWith('3c') ? ' (text: a server answering with an HTML page instead of the file?)' : ''}.`,
     );
   }
   assertWasmSimdSupport();
@@ -233,7 +206,7 @@ export async function compileKernelBytes(bytes: Uint8Array, from: string): Promi
   } catch (e) {
     throw new Error(
       `The kernel binary from ${from} (${bytes.length} bytes) is not a valid WebAssembly module ` +
-        `(truncated or corrupt?): ${(e as Error).message}. Rebuild it with packages/kernels/build.sh.`,
+        `(truncated or corrupt?): ${(e as Error).message}.`,
     );
   }
   checkKernelModule(module, from);
@@ -269,12 +242,25 @@ export function checkKernelModule(module: WebAssembly.Module, from: string): voi
   }
 }
 
-/** Loads and compiles a variant's kernels from `source`, or from the default locations. */
+/** The packaged binary beside this script; a classic script (no import.meta.url) cannot say where that is. */
+function defaultLocation(variant: WasmVariant): URL {
+  try {
+    return kernelBinaryUrl(variant);
+  } catch (e) {
+    throw new Error(
+      `Cannot locate ${variantFileName(variant)}: this script has no import.meta.url (${(e as Error).message}); ` +
+        'it was bundled as a classic script, e.g. esbuild without --format=esm. Bundle it as an ES module, ' +
+        'or pass createWasmBackend({ wasm }) the URL or bytes of the binary.',
+    );
+  }
+}
+
+/** Loads and compiles a variant's kernels from `source`, or from the default location. */
 export async function loadKernelModule(source?: WasmSource, variant: WasmVariant = 'simd'): Promise<WebAssembly.Module> {
   if (source !== undefined && typeof source !== 'string' && !(source instanceof URL)) {
     return compileKernelBytes(toBytes(source), 'the bytes passed as options.wasm');
   }
-  const locations = source === undefined ? defaultLocations(variant) : [source];
+  const locations = source === undefined ? [defaultLocation(variant)] : [source];
   const failures: string[] = [];
   for (const location of locations) {
     const from = describe(location);
@@ -290,7 +276,12 @@ export async function loadKernelModule(source?: WasmSource, variant: WasmVariant
   const file = source === undefined ? variantFileName(variant) : describe(source).split(/[\\/]/).pop() || describe(source);
   throw new Error(
     `Could not read ${file}. Tried:\n  ${failures.join('\n  ')}\n` +
-      'Build it with packages/kernels/build.sh, or pass createWasmBackend({ wasm }) a path, URL or bytes.',
+      (source === undefined
+        ? `@cnn/kernels ships it as @cnn/kernels/wasm/${file} (node_modules/@cnn/kernels/dist/${file}) and ` +
+          'loads it from beside the script that holds the wasm backend: Vite and webpack 5 emit it there by ' +
+          'themselves; with esbuild or plain Rollup, copy node_modules/@cnn/kernels/dist/*.wasm next to the ' +
+          'bundle, or pass createWasmBackend({ wasm }) its URL or bytes.'
+        : 'Pass createWasmBackend({ wasm }) a path (Node), URL or bytes that exist.'),
   );
 }
 
