@@ -1,0 +1,106 @@
+// Soak: does memory stay put? Many forward passes on one runner, then many compile/dispose
+// cycles, on the wasm backend at 1 and 2 threads, printing RSS, JS heap, external memory and the
+// backend's wasm memory counters (memoryStats) at intervals, and whether RSS stayed within a
+// bound after warm-up.
+// Run: pnpm --filter @cnn/benchmarks bench:soak [-- --model mobilenet_v3_small --passes 10000 --cycles 300 --threads 1,2 --bound 32]
+import { parseArgs } from 'node:util';
+import { Tensor, counterInput } from '@cnn/core';
+import { createWasmBackend } from '@cnn/kernels/wasm';
+import { findModel } from '@cnn/cli';
+
+const USAGE = 'usage: node --expose-gc soak.mjs [--model NAME] [--passes N] [--cycles N] [--threads 1,2] [--bound MiB] [--every N]';
+let opts;
+try {
+  opts = parseArgs({
+    options: {
+      model: { type: 'string', default: 'mobilenet_v3_small' },
+      passes: { type: 'string', default: '10000' },
+      cycles: { type: 'string', default: '300' },
+      threads: { type: 'string', default: '1,2' },
+      bound: { type: 'string', default: '32' },
+      every: { type: 'string', default: '1000' },
+      help: { type: 'boolean', default: false },
+    },
+  }).values;
+} catch (e) {
+  console.error(`${e.message}\n${USAGE}`);
+  process.exit(2);
+}
+if (opts.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const int = (name) => {
+  if (!/^\d+$/.test(opts[name])) {
+    console.error(`--${name} must be a non-negative integer, got '${opts[name]}'\n${USAGE}`);
+    process.exit(2);
+  }
+  return Number(opts[name]);
+};
+const passes = int('passes');
+const cycles = int('cycles');
+const bound = int('bound');
+const every = Math.max(1, int('every'));
+const threadCounts = opts.threads.split(',').map(Number);
+if (!threadCounts.every((t) => Number.isInteger(t) && t >= 1)) {
+  console.error(`--threads must be a comma-separated list of positive integers, got '${opts.threads}'`);
+  process.exit(2);
+}
+if (!globalThis.gc) console.error('note: run with node --expose-gc to collect garbage before each sample (the bench:soak script does)');
+
+const MiB = (b) => (b / 2 ** 20).toFixed(1);
+const model = findModel(opts.model).create().useGeneratedWeights(1);
+const [c, h, w] = model.architecture.inputShape;
+const input = new Tensor([1, c, h, w], counterInput([1, c, h, w], 1));
+
+function sample(backend) {
+  globalThis.gc?.();
+  const m = process.memoryUsage();
+  const s = backend.memoryStats();
+  return { rss: m.rss, heap: m.heapUsed, external: m.external, wasm: s.liveBytes + s.spareBytes, live: s.liveExecutables };
+}
+const row = (label, s) => console.log(`${label.padStart(12)}  ${MiB(s.rss).padStart(8)}  ${MiB(s.heap).padStart(7)}  ${MiB(s.external).padStart(8)}  ${MiB(s.wasm).padStart(8)}  ${String(s.live).padStart(4)}`);
+const header = (what) => console.log(`${what.padStart(12)}  ${'RSS MiB'.padStart(8)}  ${'heap'.padStart(7)}  ${'external'.padStart(8)}  ${'wasm MiB'.padStart(8)}  live`);
+
+/** Max minus min RSS of the samples after the first (warm-up), against the bound. */
+function verdict(samples) {
+  const after = samples.slice(1).map((s) => s.rss);
+  if (after.length === 0) return 'too few samples';
+  const spread = Math.max(...after) - Math.min(...after);
+  return `RSS spread after warm-up ${MiB(spread)} MiB: ${spread <= bound * 2 ** 20 ? 'flat' : 'NOT flat'} within ${bound} MiB`;
+}
+
+let failed = false;
+for (const threads of threadCounts) {
+  const backend = createWasmBackend({ threads });
+  console.log(`\n== ${opts.model}, wasm ${backend.variant}, ${backend.threads} thread(s)`);
+  header('passes');
+  const runner = await model.compile(backend);
+  const passSamples = [];
+  for (let i = 1; i <= passes; i++) {
+    await runner.run(input);
+    if (i % every === 0) {
+      passSamples.push(sample(backend));
+      row(String(i), passSamples.at(-1));
+    }
+  }
+  runner.dispose();
+  console.log(verdict(passSamples));
+  failed ||= verdict(passSamples).includes('NOT');
+
+  header('cycles');
+  const cycleEvery = Math.max(1, Math.round(cycles / 6));
+  const cycleSamples = [];
+  for (let i = 1; i <= cycles; i++) {
+    const r = await model.compile(backend);
+    await r.run(input);
+    r.dispose();
+    if (i % cycleEvery === 0) {
+      cycleSamples.push(sample(backend));
+      row(String(i), cycleSamples.at(-1));
+    }
+  }
+  console.log(verdict(cycleSamples));
+  failed ||= verdict(cycleSamples).includes('NOT');
+}
+process.exitCode = failed ? 1 : 0;
