@@ -1,14 +1,16 @@
 // Soak: does memory stay put? Many forward passes on one runner, then many compile/dispose
-// cycles, on the wasm backend at 1 and 2 threads, printing RSS, JS heap, external memory and the
-// backend's wasm memory counters (memoryStats) at intervals, and whether RSS stayed within a
-// bound after warm-up.
-// Run: pnpm --filter @cnn/benchmarks bench:soak [-- --model mobilenet_v3_small --passes 10000 --cycles 300 --threads 1,2 --bound 32]
+// cycles, on the wasm backend at 1 and 2 threads (and WebGPU through Dawn with --webgpu),
+// printing RSS, JS heap, external memory and the backend's counters (memoryStats: wasm memory,
+// GPU buffer bytes) at intervals, and whether RSS stayed within a bound after warm-up.
+// Run: pnpm --filter @cnn/benchmarks bench:soak [-- --model mobilenet_v3_small --passes 10000 --cycles 300 --threads 1,2 --bound 32 --webgpu]
+// WebGPU without a GPU: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (slow; use fewer passes).
 import { parseArgs } from 'node:util';
 import { Tensor, counterInput } from '@cnn/core';
 import { createWasmBackend } from '@cnn/kernels/wasm';
+import { createWebGpuBackend } from '@cnn/kernels/webgpu';
 import { findModel } from '@cnn/cli';
 
-const USAGE = 'usage: node --expose-gc soak.mjs [--model NAME] [--passes N] [--cycles N] [--threads 1,2] [--bound MiB] [--every N]';
+const USAGE = 'usage: node --expose-gc soak.mjs [--model NAME] [--passes N] [--cycles N] [--threads 1,2] [--bound MiB] [--every N] [--webgpu]';
 let opts;
 try {
   opts = parseArgs({
@@ -19,6 +21,7 @@ try {
       threads: { type: 'string', default: '1,2' },
       bound: { type: 'string', default: '32' },
       every: { type: 'string', default: '1000' },
+      webgpu: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   }).values;
@@ -57,10 +60,13 @@ function sample(backend) {
   globalThis.gc?.();
   const m = process.memoryUsage();
   const s = backend.memoryStats();
-  return { rss: m.rss, heap: m.heapUsed, external: m.external, wasm: s.liveBytes + s.spareBytes, live: s.liveExecutables };
+  // wasm: memory held by live executables plus the one kept for reuse; WebGPU: GPU buffer bytes
+  const device = s.gpuBytes ?? s.liveBytes + s.spareBytes;
+  return { rss: m.rss, heap: m.heapUsed, external: m.external, device, live: s.liveExecutables };
 }
-const row = (label, s) => console.log(`${label.padStart(12)}  ${MiB(s.rss).padStart(8)}  ${MiB(s.heap).padStart(7)}  ${MiB(s.external).padStart(8)}  ${MiB(s.wasm).padStart(8)}  ${String(s.live).padStart(4)}`);
-const header = (what) => console.log(`${what.padStart(12)}  ${'RSS MiB'.padStart(8)}  ${'heap'.padStart(7)}  ${'external'.padStart(8)}  ${'wasm MiB'.padStart(8)}  live`);
+const row = (label, s) => console.log(`${label.padStart(12)}  ${MiB(s.rss).padStart(8)}  ${MiB(s.heap).padStart(7)}  ${MiB(s.external).padStart(8)}  ${MiB(s.device).padStart(8)}  ${String(s.live).padStart(4)}`);
+let deviceColumn = 'wasm MiB';
+const header = (what) => console.log(`${what.padStart(12)}  ${'RSS MiB'.padStart(8)}  ${'heap'.padStart(7)}  ${'external'.padStart(8)}  ${deviceColumn.padStart(8)}  live`);
 
 /** Max minus min RSS of the samples after the first (warm-up), against the bound. */
 function verdict(samples) {
@@ -70,10 +76,24 @@ function verdict(samples) {
   return `RSS spread after warm-up ${MiB(spread)} MiB: ${spread <= bound * 2 ** 20 ? 'flat' : 'NOT flat'} within ${bound} MiB`;
 }
 
-let failed = false;
-for (const threads of threadCounts) {
+const configs = threadCounts.map((threads) => async () => {
   const backend = createWasmBackend({ threads });
-  console.log(`\n== ${opts.model}, wasm ${backend.variant}, ${backend.threads} thread(s)`);
+  return { backend, title: `wasm ${backend.variant}, ${backend.threads} thread(s)`, column: 'wasm MiB' };
+});
+if (opts.webgpu) {
+  configs.push(async () => {
+    const { create, globals } = await import('webgpu');
+    Object.assign(globalThis, globals);
+    const backend = await createWebGpuBackend({ gpu: create([]) });
+    return { backend, title: `WebGPU (${backend.adapter?.description || backend.adapter?.vendor || "Dawn"})`, column: 'GPU MiB' };
+  });
+}
+
+let failed = false;
+for (const make of configs) {
+  const { backend, title, column } = await make();
+  deviceColumn = column;
+  console.log(`\n== ${opts.model}, ${title}`);
   header('passes');
   const runner = await model.compile(backend);
   const passSamples = [];

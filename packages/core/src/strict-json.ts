@@ -39,6 +39,8 @@ export function parseStrictJson(text: string, maxDepth: number): JsonValue {
   return value;
 }
 
+const PLAIN_RUN = /[^"\\\u0000-\u001f]*/y;
+const INTEGER = /-?(?:0|[1-9][0-9]*)/y;
 const isWhitespace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
@@ -132,6 +134,16 @@ class Parser {
   private number(): JsonNumber {
     const start = this.pos;
     const t = this.text;
+    // fast path: a plain integer (what shapes and offsets are), ended by a delimiter
+    INTEGER.lastIndex = start;
+    if (INTEGER.test(t)) {
+      const next = t.charCodeAt(INTEGER.lastIndex);
+      if (next !== 0x2e /* . */ && next !== 0x65 /* e */ && next !== 0x45 /* E */ && !isDigit(next)) {
+        this.pos = INTEGER.lastIndex;
+        const text = t.slice(start, this.pos);
+        return { kind: 'number', value: Number(text), integer: true, text };
+      }
+    }
     let integer = true;
     if (t[this.pos] === '-') this.pos++;
     if (t[this.pos] === '0') this.pos++;
@@ -157,6 +169,14 @@ class Parser {
   private string(): string {
     const t = this.text;
     this.pos++; // "
+    // fast path: a run without escapes or control characters up to the closing quote
+    PLAIN_RUN.lastIndex = this.pos;
+    PLAIN_RUN.test(t);
+    if (t.charCodeAt(PLAIN_RUN.lastIndex) === 0x22) {
+      const plain = t.slice(this.pos, PLAIN_RUN.lastIndex);
+      this.pos = PLAIN_RUN.lastIndex + 1;
+      return plain;
+    }
     let out = '';
     let runStart = this.pos;
     for (;;) {

@@ -70,6 +70,20 @@ describe('WebGPU executable inputs and disposal', () => {
     for (const r of await Promise.all(pending)) expect([...r[0]]).toEqual([...expected]);
   });
 
+  it('counts GPU buffer bytes per executable and returns to the same total after dispose, cycle after cycle', async () => {
+    const backend = (await gpuBackend()) as Awaited<ReturnType<typeof createWebGpuBackend>>;
+    const plan = new Model(mixed).useGeneratedWeights(5).plan();
+    const before = backend.memoryStats();
+    for (let cycle = 0; cycle < 5; cycle++) {
+      const exe = await backend.compile(plan);
+      const during = backend.memoryStats();
+      expect(during.liveExecutables).toBe(before.liveExecutables + 1);
+      expect(during.gpuBytes - before.gpuBytes).toBeGreaterThanOrEqual(exe.weightBytes + exe.arenaBytes);
+      exe.dispose();
+      expect(backend.memoryStats()).toEqual(before);
+    }
+  });
+
   it('rejects a pass whose executable is disposed while it runs, saying so', async () => {
     const backend = await gpuBackend();
     const plan = new Model(mixed).useGeneratedWeights(5).plan();

@@ -20,6 +20,15 @@ export interface DeviceContext {
   pipeline(kernel: Kernel): Promise<GPUComputePipeline>;
   /** set once the device is lost: the reason, in words */
   lostReason(): string | undefined;
+  /** the backend's running totals, kept up by create() and dispose() */
+  counters?: GpuMemoryCounters;
+}
+
+export interface GpuMemoryCounters {
+  /** executables compiled and not yet disposed */
+  liveExecutables: number;
+  /** bytes of GPU buffers they hold (weights, arena, staging, uniforms, read-back) */
+  gpuBytes: number;
 }
 
 // WebGPU's flag values, spelled out so the library needs no GPUBufferUsage/GPUMapMode globals
@@ -109,8 +118,16 @@ export class WebGpuExecutable implements Executable {
       });
     }
     await exe.upload();
+    exe.gpuBytes = exe.buffers.reduce((a, b) => a + b.size, 0);
+    if (ctx.counters) {
+      ctx.counters.liveExecutables++;
+      ctx.counters.gpuBytes += exe.gpuBytes;
+    }
     return exe;
   }
+
+  /** bytes of GPU buffers this executable holds (0 once disposed) */
+  gpuBytes = 0;
 
   private async upload(): Promise<void> {
     const { device, precision } = this.ctx;
@@ -355,6 +372,11 @@ export class WebGpuExecutable implements Executable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.gpuBytes > 0 && this.ctx.counters) {
+      this.ctx.counters.liveExecutables--;
+      this.ctx.counters.gpuBytes -= this.gpuBytes;
+    }
+    this.gpuBytes = 0;
     for (const b of this.buffers) b.destroy();
     this.buffers.length = 0;
     this.prepared = [];
