@@ -3,6 +3,8 @@
 // valid files and mutations of them (cases.mjs), each checked against an independent oracle
 // (oracle.py: numpy's np.load, and a strict safetensors reader written from the Rust crate's
 // rules). Prints cases run, accepted, rejected by class, crashes, hangs and silent wrong values.
+// Cases are read in a worker thread: one that takes over 1 s counts as a hang, and one that never
+// returns is stopped by a 60 s watchdog and counted too, and the campaign goes on.
 //
 //   node tools/fuzz/campaign.mjs [--cases N] [--seconds S] [--seed K] [--reader npy|safetensors] [--json]
 //
@@ -11,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { mutateNpy, mutateSafetensors, rng, validNpy, validSafetensors } from './cases.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -54,6 +57,8 @@ if (options.reader !== undefined && !['npy', 'safetensors'].includes(options.rea
 }
 
 const HANG_MS = 1000;
+/** a batch whose current case runs this long is stopped and that case counted as a hang */
+const WATCHDOG_MS = 60_000;
 const BATCH = 2000;
 const CANONICAL_NAN = new Uint8Array(new Uint32Array([0x7fc00000]).buffer);
 
@@ -72,22 +77,19 @@ const readers = {
     errorType: WeightsError,
     read(bytes) {
       const file = parseSafetensors(bytes);
-      const tensors = Object.create(null); // keys such as __proto__ are data
-      for (const e of file.entries.values()) {
-        tensors[e.key] = e.dtype === 'I64' ? { dtype: e.dtype, shape: [...e.shape] } : { dtype: e.dtype, shape: [...e.shape], digest: digest(readFloat32(file, e)) };
-      }
-      return { tensors, metadata: { ...file.metadata } };
+      // entries, not an object, so keys such as '__proto__' stay data through postMessage
+      const tensors = [...file.entries.values()].map((e) => [e.key, e.dtype === 'I64' ? { dtype: e.dtype, shape: [...e.shape] } : { dtype: e.dtype, shape: [...e.shape], digest: digest(readFloat32(file, e)) }]);
+      return { tensors, metadata: Object.entries(file.metadata) };
     },
     same(ours, oracle) {
-      const ok = Object.keys(ours.tensors);
-      if (ok.length !== Object.keys(oracle.tensors).length) return 'tensor count';
-      for (const k of ok) {
-        const a = ours.tensors[k];
-        const b = oracle.tensors[k];
+      const theirs = new Map(Object.entries(oracle.tensors));
+      if (ours.tensors.length !== theirs.size) return 'tensor count';
+      for (const [k, a] of ours.tensors) {
+        const b = theirs.get(k);
         if (!b || a.dtype !== b.dtype || a.shape.join() !== b.shape.join() || a.digest !== b.digest) return `tensor '${k}'`;
       }
-      const ma = Object.entries(ours.metadata).sort().join('\n');
-      const mb = Object.entries(oracle.metadata).sort().join('\n');
+      const ma = ours.metadata.map(String).sort().join('\n');
+      const mb = Object.entries(oracle.metadata).map(String).sort().join('\n');
       return ma === mb ? undefined : 'metadata';
     },
   },
@@ -125,7 +127,53 @@ function runOracle(kind, files) {
 /** The class of a rejection: the error's code and the message up to the first detail. */
 const rejectionClass = (e) => `${e.name}/${e.code}: ${e.message.replace(/^'[^']*': /, '').replace(/'[^']*'|"[^"]*"|\d+/g, '#').slice(0, 60)}`;
 
-function campaign(name) {
+/** Worker side: generate and read cases [start, end), reporting the case in progress. */
+async function runWorker() {
+  const { name, start, end, seed: base, progress } = workerData;
+  const reader = readers[name];
+  const now = new Int32Array(progress);
+  const out = [];
+  for (let i = start; i < end; i++) {
+    Atomics.store(now, 0, i);
+    const caseSeed = (base * 1_000_003 + i) >>> 0;
+    const r = rng(caseSeed);
+    const valid = reader.valid(r);
+    const c = r.chance(0.1) ? { mutation: 'valid', bytes: valid.bytes } : reader.mutate(r, valid);
+    const t = performance.now();
+    let ours;
+    try {
+      ours = { ok: true, value: reader.read(c.bytes) };
+    } catch (e) {
+      ours = { ok: false, typed: e instanceof reader.errorType && typeof e.code === 'string', name: e?.name, code: e?.code, message: String(e?.message) };
+    }
+    out.push({ caseSeed, mutation: c.mutation, bytes: c.bytes, ours, ms: performance.now() - t });
+  }
+  parentPort.postMessage(out);
+  process.exit(0);
+}
+
+/** Reads cases [start, end) in a worker; a case still running after WATCHDOG_MS is a hang. */
+function readBatch(name, start, end) {
+  const progress = new SharedArrayBuffer(4);
+  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { name, start, end, seed, progress } });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const hung = new Int32Array(progress)[0];
+      void worker.terminate();
+      resolve({ hung });
+    }, WATCHDOG_MS);
+    worker.once('message', (cases) => {
+      clearTimeout(timer);
+      resolve({ cases });
+    });
+    worker.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+async function campaign(name) {
   const reader = readers[name];
   const tally = { cases: 0, validCases: 0, accepted: 0, rejected: 0, crashes: 0, hangs: 0, silentWrong: 0, acceptedButOracleRejects: 0, rejectedButOracleAccepts: 0, maxMs: 0 };
   const byCode = {};
@@ -133,39 +181,36 @@ function campaign(name) {
   const stricter = {};
   const defects = [];
   const deadline = performance.now() + seconds * 1000;
-  for (let start = 0; start < maxCases && performance.now() < deadline; start += BATCH) {
-    const batch = [];
-    for (let i = start; i < Math.min(maxCases, start + BATCH); i++) {
-      const caseSeed = (seed * 1_000_003 + i) >>> 0;
-      const r = rng(caseSeed);
-      const valid = reader.valid(r);
-      const keepValid = r.chance(0.1);
-      const c = keepValid ? { mutation: 'valid', bytes: valid.bytes } : reader.mutate(r, valid);
-      const t = performance.now();
-      let ours;
-      try {
-        ours = { ok: true, value: reader.read(c.bytes) };
-      } catch (e) {
-        ours = { ok: false, error: e };
-      }
-      const ms = performance.now() - t;
-      tally.maxMs = Math.max(tally.maxMs, ms);
-      if (keepValid) tally.validCases++;
-      batch.push({ caseSeed, mutation: c.mutation, bytes: c.bytes, ours, ms });
+  const pending = [];
+  for (let start = 0; start < maxCases; start += BATCH) pending.push([start, Math.min(maxCases, start + BATCH)]);
+  while (pending.length > 0 && performance.now() < deadline) {
+    const [start, end] = pending.shift();
+    const result = await readBatch(name, start, end);
+    if (result.hung !== undefined) {
+      // the hung case is a defect; the rest of its batch runs again without it
+      tally.cases++;
+      tally.hangs++;
+      defects.push({ kind: 'hang', seed: (seed * 1_000_003 + result.hung) >>> 0, ms: `> ${WATCHDOG_MS}` });
+      if (result.hung > start) pending.unshift([start, result.hung]);
+      if (result.hung + 1 < end) pending.unshift([result.hung + 1, end]);
+      continue;
     }
+    const batch = result.cases;
     const verdicts = runOracle(reader.kind, batch.map((c) => c.bytes));
     batch.forEach((c, i) => {
       const oracle = verdicts[i];
       tally.cases++;
+      tally.maxMs = Math.max(tally.maxMs, c.ms);
+      if (c.mutation === 'valid') tally.validCases++;
       if (c.ms > HANG_MS) {
         tally.hangs++;
         defects.push({ kind: 'hang', seed: c.caseSeed, mutation: c.mutation, ms: c.ms });
       }
       if (!c.ours.ok) {
-        const e = c.ours.error;
-        if (!(e instanceof reader.errorType) || typeof e.code !== 'string') {
+        const e = c.ours;
+        if (!e.typed) {
           tally.crashes++;
-          defects.push({ kind: 'crash', seed: c.caseSeed, mutation: c.mutation, error: `${e?.name}: ${e?.message}` });
+          defects.push({ kind: 'crash', seed: c.caseSeed, mutation: c.mutation, error: `${e.name}: ${e.message}` });
           return;
         }
         tally.rejected++;
@@ -195,10 +240,13 @@ function campaign(name) {
   return { reader: name, seed, ...tally, maxMs: Number(tally.maxMs.toFixed(1)), rejectedByCode: byCode, rejectedByClass: byClass, rejectedWhereOracleAccepts: stricter, defects: defects.slice(0, 20) };
 }
 
+// Cases run in a worker thread, so a reader that hangs is caught by a watchdog, not waited on.
+if (!isMainThread) await runWorker();
+
 const results = [];
 for (const name of options.reader ? [options.reader] : ['safetensors', 'npy']) {
   const t = performance.now();
-  const r = campaign(name);
+  const r = await campaign(name);
   r.seconds = Number(((performance.now() - t) / 1000).toFixed(1));
   results.push(r);
   if (options.json) continue;
