@@ -110,7 +110,7 @@ export class Model {
     const decoded = await decodeWeights(source);
     const siblings = this.siblings;
     const variants = siblings && (() => siblingParameters(siblings()));
-    this.weights = validateWeights(this.graph.parameters, this.graph.ignoredKeys, decoded, options, variants, this.name);
+    this.weights = validateWeights(this.graph.parameters, this.graph.ignoredKeys, decoded, options ?? {}, variants, this.name);
     return this;
   }
 
