@@ -530,10 +530,11 @@ class InstancePool {
     return (this.spare?.memory?.buffer.byteLength ?? 0) + (this.parked?.memory.buffer.byteLength ?? 0);
   }
 
-  /** Stops parked workers (when the backend itself is collected). */
+  /** Stops parked workers and drops the spare instance (on request, or when the backend is collected). */
   release(): void {
     this.parked?.stop();
     this.parked = undefined;
+    this.spare = undefined;
   }
 }
 
@@ -810,6 +811,8 @@ export interface WasmBackend extends Backend {
   compile(plan: ExecutionPlan): Promise<WasmExecutable>;
   /** Counters for watching memory over a long run (see benchmarks/soak.mjs). */
   memoryStats(): WasmMemoryStats;
+  /** Lets go of the memory (and idle workers) kept for the next compile(), e.g. when done with models for a while. */
+  releaseSpareMemory(): void;
 }
 
 export interface WasmMemoryStats {
@@ -878,6 +881,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   const instances = new InstancePool();
   const backend: WasmBackend = {
     name: 'wasm',
+    releaseSpareMemory() {
+      instances.release();
+    },
     memoryStats() {
       return { liveExecutables: instances.liveExecutables, liveBytes: instances.liveBytes, spareBytes: instances.spareBytes };
     },

@@ -60,5 +60,11 @@ describe.each([1, 2])('wasm memory over compile/dispose cycles, %i thread(s)', (
     b.dispose();
     expect(backend.memoryStats()).toMatchObject({ liveExecutables: 0, liveBytes: 0 });
     expect(backend.memoryStats().spareBytes).toBeGreaterThan(0);
+    backend.releaseSpareMemory();
+    expect(backend.memoryStats().spareBytes).toBe(0);
+    // and compiling afterwards still works, on a fresh instance
+    const c = await model.compile(backend);
+    expect(bits(await c.run(input)).length).toBe(10);
+    c.dispose();
   });
 });
