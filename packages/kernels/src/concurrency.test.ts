@@ -90,7 +90,9 @@ describe('WebGPU executable inputs and disposal', () => {
     const exe = await backend.compile(plan);
     const running = exe.run(new Float32Array(plan.input.size));
     const queued = exe.run(new Float32Array(plan.input.size));
-    await new Promise((r) => setTimeout(r, 0)); // the first pass is now in flight
+    // after these microtasks the first pass has started and is waiting on the GPU, however fast it is
+    await Promise.resolve();
+    await Promise.resolve();
     exe.dispose();
     await expect(running).rejects.toThrow(/disposed during the forward pass/);
     await expect(queued).rejects.toThrow(/disposed/);
