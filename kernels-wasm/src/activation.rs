@@ -215,8 +215,8 @@ pub fn gelu(x: v128) -> v128 {
 #[inline(always)]
 pub fn apply(v: v128, code: u32) -> v128 {
     match code {
-        // pmax(0, v) maps NaN to 0 like the reference's `x > 0 ? x : 0`.
-        ACT_RELU => f32x4_pmax(splat(0.0), v),
+        // pmax(v, 0) is `v < 0 ? 0 : v`: NaN stays NaN, as in torch.relu (pmax(0, v) gave 0).
+        ACT_RELU => f32x4_pmax(v, splat(0.0)),
         ACT_RELU6 => relu6_of(v),
         ACT_TANH => tanh(v),
         ACT_SIGMOID => sigmoid(v),

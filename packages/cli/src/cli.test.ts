@@ -83,4 +83,18 @@ describe('cnn command', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/missing \d+ key\(s\): 'conv1.weight'/);
   });
+
+  it('refuses seeds and batches that are not integers in range', async () => {
+    const input = join(dir, 'gray.npy');
+    writeFileSync(input, writeNpy(new Tensor([1, 1, 32, 32])));
+    let r = await cnn('run', 'lenet5', '--generated-weights', 'abc', '--input', input, '--output', join(dir, 'o.npy'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--generated-weights must be an integer from 0 to 4294967295, got 'abc'/);
+    r = await cnn('generate-weights', 'lenet5', '--output', join(dir, 'w.safetensors'), '--seed', '1.5');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--seed must be an integer from 0 to 4294967295, got '1.5'/);
+    r = await cnn('make-input', 'lenet5', '--output', join(dir, 'x.npy'), '--batch', '0');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--batch must be an integer from 1 to 4096, got '0'/);
+  });
 });

@@ -48,6 +48,17 @@ function requireFlag(args: ParsedArgs, name: string, command: string): string {
   return v;
 }
 
+/** An integer flag in [min, max]; anything else is a usage error that says what was expected. */
+function integerFlag(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
+  const text = flag(args, name);
+  if (text === undefined) return fallback;
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got '${text}'`);
+  return n;
+}
+
+const MAX_SEED = 0xffffffff;
+
 function parseSize(text: string | undefined): [number, number] | undefined {
   if (text === undefined) return undefined;
   const parts = text.split(/[,x]/).map(Number);
@@ -133,7 +144,7 @@ export async function runCommand(io: Io, args: ParsedArgs): Promise<void> {
 
   const t0 = performance.now();
   if (weights !== undefined) await model.loadWeights(weights, { allowUnexpected: args.flags.has('allow-unexpected') });
-  else if (generated !== undefined) model.useGeneratedWeights(Number(generated));
+  else if (generated !== undefined) model.useGeneratedWeights(integerFlag(args, 'generated-weights', 1, 0, MAX_SEED));
   else throw new UsageError('cnn run: --weights W.safetensors (or --generated-weights SEED) is required');
   const input = parseNpy(new Uint8Array(await readFile(inputPath)));
   if (input.shape.length !== 4) throw new CliError(`${inputPath}: expected an NCHW array [n, c, h, w], got shape [${input.shape.join(', ')}]`);
@@ -160,7 +171,7 @@ export async function weightsCommand(io: Io, args: ParsedArgs): Promise<void> {
   const name = args.positionals[0];
   if (!name) throw new UsageError('usage: cnn generate-weights <model> --output W.safetensors [--seed N]');
   const outputPath = requireFlag(args, 'output', 'generate-weights');
-  const model = findModel(name).create().useGeneratedWeights(Number(flag(args, 'seed') ?? 1));
+  const model = findModel(name).create().useGeneratedWeights(integerFlag(args, 'seed', 1, 0, MAX_SEED));
   const tensors = model.getWeights();
   const bytes = writeSafetensors(tensors, { format: 'pt', generator: 'cnn counter weights' });
   await writeFile(outputPath, bytes);
@@ -175,7 +186,7 @@ export async function inputCommand(io: Io, args: ParsedArgs): Promise<void> {
   const model = findModel(name).create();
   const [c, dh, dw] = model.architecture.inputShape;
   const [h, w] = parseSize(flag(args, 'size')) ?? [dh, dw];
-  const shape = [Number(flag(args, 'batch') ?? 1), c, h, w];
-  await writeFile(outputPath, writeNpy(new Tensor(shape, counterInput(shape, Number(flag(args, 'seed') ?? 1)))));
+  const shape = [integerFlag(args, 'batch', 1, 1, 4096), c, h, w];
+  await writeFile(outputPath, writeNpy(new Tensor(shape, counterInput(shape, integerFlag(args, 'seed', 1, 0, MAX_SEED)))));
   io.out(`wrote input [${shape.join(', ')}] to ${outputPath}`);
 }

@@ -79,5 +79,10 @@ export interface ConvNeXtOptions {
 export function convnext(variant: ConvNeXtVariant, options: ConvNeXtOptions = {}): Model {
   const v = CONVNEXT_VARIANTS[variant];
   if (!v) throw new Error(`unknown ConvNeXt variant '${variant}'; expected one of ${Object.keys(CONVNEXT_VARIANTS).join(', ')}`);
-  return new Model(convnextArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata));
+  // the other variants are built only to name the one a mismatched weights file is for
+  const siblings = () =>
+    (Object.keys(CONVNEXT_VARIANTS) as ConvNeXtVariant[])
+      .filter((name) => name !== variant)
+      .map((name) => convnextArchitecture(name, { ...CONVNEXT_VARIANTS[name].config, numClasses: options.numClasses }, CONVNEXT_VARIANTS[name].metadata));
+  return new Model(convnextArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata), { siblings });
 }

@@ -4,7 +4,8 @@
 import type { Graph, GraphNode } from './graph.js';
 import type { Activation, ExecutionPlan, PlanOp, Slot } from './plan.js';
 import type { WeightTensor } from './weights.js';
-import { ShapeError } from './errors.js';
+import { ShapeError, formatShape } from './errors.js';
+import { LIMITS, formatBytes } from './limits.js';
 
 export interface LowerOptions {
   batch: number;
@@ -80,9 +81,12 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
   const ops: LOp[] = [];
   const valueOfNode = new Map<number, Value>();
   const producer = new Map<number, number>(); // value id -> op index
+  const specShapes = new Map(graph.parameters.map((p) => [p.key, p.shape]));
   const weight = (key: string) => {
     const t = weights.get(key);
     if (!t) throw new ShapeError(`weight '${key}' was not loaded`);
+    const spec = specShapes.get(key);
+    if (spec && formatShape(spec) !== formatShape(t.shape)) throw new ShapeError(`weight '${key}' is ${formatShape(t.shape)}; this graph needs ${formatShape(spec)}`);
     return t.data;
   };
   const emit = (op: LOp) => {
@@ -337,6 +341,12 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
   const offsets = planArena(bufferSize, start, end);
   let arenaSize = 0;
   for (let b = 0; b < buffers; b++) if (start[b] !== Infinity) arenaSize = Math.max(arenaSize, offsets[b] + bufferSize[b]);
+  if (arenaSize * 4 > LIMITS.arenaBytes) {
+    throw new ShapeError(
+      `the activation arena would take ${formatBytes(arenaSize * 4)}, over the limit of ${formatBytes(LIMITS.arenaBytes)} (LIMITS.arenaBytes); use a smaller inputSize or batch`,
+      { code: 'limit' },
+    );
+  }
 
   const slots = values.map(
     (v): Slot => ({ id: v.id, shape: v.shape, offset: offsets[v.buffer], size: v.shape.reduce((a, b) => a * b, 1) }),

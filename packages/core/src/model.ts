@@ -3,11 +3,12 @@
 import type { Graph, GraphBuilder, Value } from './graph.js';
 import { GraphBuilder as Builder } from './graph.js';
 import type { Backend, Executable, ExecutionPlan, Slot } from './plan.js';
-import type { LoadWeightsOptions, WeightMap, WeightsSource } from './weights.js';
+import type { LoadWeightsOptions, VariantParameters, WeightMap, WeightsSource } from './weights.js';
 import { decodeWeights, generateWeights, validateWeights } from './weights.js';
 import { lowerGraph } from './compile.js';
 import { summarize, type Summary } from './summary.js';
-import { ShapeError, formatShape } from './errors.js';
+import { ShapeError, WeightsError, formatShape } from './errors.js';
+import { LIMITS, formatBytes } from './limits.js';
 import { Tensor, nchwToNhwc, nhwcToNchw } from './tensor.js';
 
 /** What torchvision's weights enums carry: how to preprocess, and what the weights score. */
@@ -56,14 +57,24 @@ export interface CompileOptions {
   outputs?: readonly string[];
 }
 
+export interface ModelOptions {
+  /**
+   * The family's other variants (built only when a weights file does not fit, to say which
+   * variant it was made for, e.g. a resnet34 file loaded into resnet18).
+   */
+  siblings?: () => Iterable<Architecture>;
+}
+
 export class Model {
   readonly architecture: Architecture;
   private readonly graph: Graph;
   private weights: WeightMap | undefined;
+  private readonly siblings: (() => Iterable<Architecture>) | undefined;
 
-  constructor(architecture: Architecture) {
+  constructor(architecture: Architecture, options: ModelOptions = {}) {
     this.architecture = architecture;
     this.graph = buildGraph(architecture);
+    this.siblings = options.siblings;
   }
 
   get name(): string {
@@ -86,7 +97,7 @@ export class Model {
 
   /** The loaded weights by torchvision key (after validation; float32). */
   getWeights(): WeightMap {
-    if (!this.weights) throw new Error(`${this.name}: no weights loaded`);
+    if (!this.weights) throw new WeightsError(`${this.name}: no weights loaded (loadWeights or useGeneratedWeights)`);
     return this.weights;
   }
 
@@ -97,22 +108,31 @@ export class Model {
   /** Loads and validates weights (.safetensors bytes, URL, file path, or a tensor map). */
   async loadWeights(source: WeightsSource, options: LoadWeightsOptions = {}): Promise<this> {
     const decoded = await decodeWeights(source);
-    this.weights = validateWeights(this.graph.parameters, this.graph.ignoredKeys, decoded, options);
+    const siblings = this.siblings;
+    const variants = siblings && (() => siblingParameters(siblings()));
+    this.weights = validateWeights(this.graph.parameters, this.graph.ignoredKeys, decoded, options ?? {}, variants, this.name);
     return this;
   }
 
   /** Fills every parameter from the seeded counter-based generator the golden tests use. */
   useGeneratedWeights(seed = 1): this {
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+      throw new WeightsError(`generated weights need an integer seed in 0..4294967295, got ${seed}`);
+    }
     this.weights = generateWeights(this.graph.parameters, seed);
     return this;
   }
 
   /** Lowers the model for one backend; the returned runner owns backend memory until disposed. */
   plan(options: CompileOptions = {}): ExecutionPlan {
-    if (!this.weights) throw new Error(`${this.name}: load weights before compiling (loadWeights or useGeneratedWeights)`);
+    if (!this.weights) throw new WeightsError(`${this.name}: load weights before compiling (loadWeights or useGeneratedWeights)`);
     const batch = options.batch ?? 1;
     if (!Number.isSafeInteger(batch) || batch < 1) throw new ShapeError(`batch must be a positive integer, got ${batch}`);
     const graph = options.inputSize ? buildGraph(this.architecture, this.shapeFor(options.inputSize)) : this.graph;
+    // Both checks cost one pass over the nodes, before any work proportional to the image size.
+    const needed = neededNodes(graph, options.outputs ?? ['logits']);
+    if (graph !== this.graph) this.checkWeightsFit(graph, needed, options.inputSize!);
+    checkActivationSizes(graph, needed, batch, this.name);
     return lowerGraph(graph, this.weights, { batch, outputs: options.outputs ?? ['logits'] });
   }
 
@@ -123,11 +143,67 @@ export class Model {
     return new Runner(this.name, backend.name, plan, executable, [plan.batch, c, h, w], options.outputs ?? ['logits']);
   }
 
+  /** A classifier sized for the native input (e.g. LeNet's flatten) cannot take another size. */
+  private checkWeightsFit(graph: Graph, needed: ReadonlySet<number>, size: readonly [number, number]): void {
+    const layers = new Set<string>();
+    for (const id of needed) {
+      const op = graph.nodes[id].op as { name?: unknown };
+      if (typeof op.name === 'string') layers.add(op.name);
+    }
+    for (const spec of graph.parameters) {
+      if (!layers.has(spec.key.slice(0, spec.key.lastIndexOf('.')))) continue;
+      const t = this.weights!.get(spec.key);
+      if (t !== undefined && formatShape(t.shape) !== formatShape(spec.shape)) {
+        const [, h, w] = this.architecture.inputShape;
+        throw new ShapeError(
+          `${this.name} at inputSize ${size[0]}x${size[1]} needs '${spec.key}' of shape ${formatShape(spec.shape)}, but its weights are ${formatShape(t.shape)}: the layers before it fix the input to ${h}x${w}`,
+        );
+      }
+    }
+  }
+
   private shapeFor(size: readonly [number, number]): [number, number, number] {
-    if (size.length !== 2 || !size.every((d) => Number.isSafeInteger(d) && d > 0)) {
-      throw new ShapeError(`inputSize must be [height, width], got ${JSON.stringify(size)}`);
+    if (!Array.isArray(size) || size.length !== 2 || !size.every((d) => Number.isSafeInteger(d) && d > 0)) {
+      throw new ShapeError(`inputSize must be [height, width] in positive integers, got ${Array.isArray(size) ? `[${size.map(String).join(', ')}]` : String(size)}`);
+    }
+    if (size[0] > LIMITS.inputSide || size[1] > LIMITS.inputSide) {
+      throw new ShapeError(`inputSize ${size[0]}x${size[1]} exceeds the limit of ${LIMITS.inputSide} pixels a side (LIMITS.inputSide)`, { code: 'limit' });
     }
     return [this.architecture.inputShape[0], size[0], size[1]];
+  }
+}
+
+/** The nodes the requested outputs depend on (unknown names are left for lowerGraph to report). */
+function neededNodes(graph: Graph, outputs: readonly string[]): Set<number> {
+  const needed = new Set<number>();
+  const stack = outputs.map((o) => graph.outputs.get(o)).filter((id): id is number => id !== undefined);
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (needed.has(id)) continue;
+    needed.add(id);
+    stack.push(...graph.nodes[id].inputs);
+  }
+  return needed;
+}
+
+/** Refuses a plan whose largest single activation alone would exceed the arena limit. */
+function checkActivationSizes(graph: Graph, needed: ReadonlySet<number>, batch: number, name: string): void {
+  for (const node of graph.nodes) {
+    if (!needed.has(node.id)) continue;
+    const bytes = node.shape.reduce((a, b) => a * b, 1) * batch * 4;
+    if (bytes > LIMITS.arenaBytes) {
+      throw new ShapeError(
+        `${name}: '${node.label}' outputs ${formatShape([batch, ...node.shape])}, ${formatBytes(bytes)} alone, over the activation arena limit of ${formatBytes(LIMITS.arenaBytes)} (LIMITS.arenaBytes); use a smaller inputSize or batch`,
+        { code: 'limit' },
+      );
+    }
+  }
+}
+
+function* siblingParameters(architectures: Iterable<Architecture>): Iterable<VariantParameters> {
+  for (const arch of architectures) {
+    const g = buildGraph(arch);
+    yield { name: arch.name, shapes: new Map(g.parameters.map((p) => [p.key, p.shape])), ignoredKeys: g.ignoredKeys };
   }
 }
 

@@ -1,14 +1,40 @@
-// A defensive reader for the .safetensors format: every length and offset is checked against
-// the bytes actually present before anything is allocated.
-import { WeightsError, formatShape } from './errors.js';
+// A reader for the .safetensors format, strict by the format's rules (those of the reference Rust
+// crate): the header length, a UTF-8 JSON object starting at '{' with unique keys, one entry per
+// tensor with a known dtype, a shape and integer offsets whose tensors tile the data section
+// exactly, no holes, no overlaps, no trailing bytes. Every size is checked against the bytes
+// present and ./limits.ts before anything is allocated.
+import { WeightsError, describeValue, formatShape } from './errors.js';
+import { LIMITS, formatBytes } from './limits.js';
+import { JsonSyntaxError, isJsonNumber, parseStrictJson, type JsonObject, type JsonValue } from './strict-json.js';
 
+/** The dtypes this reader decodes (see SUPPORTED_DTYPES). */
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64';
 
-const ITEM_SIZE: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8 };
-/** dtypes the format defines that we recognise but do not load */
-const KNOWN_UNSUPPORTED = new Set(['I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2', 'C64']);
-/** headers larger than this are refused before decoding (real ones are kilobytes) */
-const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+/** Every dtype the format defines, with its width in bits (the crate's Dtype::bitsize). */
+const FORMAT_DTYPE_BITS: ReadonlyMap<string, number> = new Map([
+  ['BOOL', 8], ['U8', 8], ['I8', 8], ['F8_E5M2', 8], ['F8_E4M3', 8], ['F8_E8M0', 8],
+  ['F4', 4], ['F6_E2M3', 6], ['F6_E3M2', 6],
+  ['I16', 16], ['U16', 16], ['F16', 16], ['BF16', 16],
+  ['I32', 32], ['U32', 32], ['F32', 32], ['C64', 64],
+  ['F64', 64], ['I64', 64], ['U64', 64],
+]);
+
+type Decoder = (view: DataView, out: Float32Array) => void;
+
+/**
+ * The dtypes we load, and how each decodes to float32; 'counter' marks integer buffers such as
+ * batch norm's num_batches_tracked, which are recognised and skipped. To support another dtype,
+ * add a row here and its name to SafetensorsDtype.
+ */
+const SUPPORTED_DTYPES: ReadonlyMap<string, Decoder | 'counter'> = new Map<string, Decoder | 'counter'>([
+  ['F32', (v, out) => { for (let i = 0; i < out.length; i++) out[i] = v.getFloat32(i * 4, true); }],
+  ['F64', (v, out) => { for (let i = 0; i < out.length; i++) out[i] = v.getFloat64(i * 8, true); }],
+  ['F16', (v, out) => { const t = f16Table(); for (let i = 0; i < out.length; i++) out[i] = t[v.getUint16(i * 2, true)]; }],
+  ['BF16', (v, out) => { const bits = new Uint32Array(out.buffer, out.byteOffset, out.length); for (let i = 0; i < out.length; i++) bits[i] = v.getUint16(i * 2, true) << 16; }],
+  ['I64', 'counter'],
+]);
+
+const supportedList = () => [...SUPPORTED_DTYPES].filter(([, d]) => d !== 'counter').map(([k]) => k).join(', ');
 
 export interface SafetensorsEntry {
   readonly key: string;
@@ -25,86 +51,179 @@ export interface SafetensorsFile {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
+const formatError = (message: string) => new WeightsError(message, { code: 'format' });
+
 export function parseSafetensors(input: ArrayBuffer | ArrayBufferView): SafetensorsFile {
-  const bytes = input instanceof Uint8Array ? input : ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input);
+  const bytes = toBytes(input);
   if (bytes.length < 8) {
-    throw new WeightsError(`truncated safetensors file: expected at least 8 bytes for the header length, got ${bytes.length}`);
+    throw formatError(`truncated safetensors file: expected at least 8 bytes for the header length, got ${bytes.length}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const declaredLength = view.getBigUint64(0, true);
-  const headerLength = Number(declaredLength);
   if (declaredLength > BigInt(bytes.length - 8)) {
-    throw new WeightsError(`safetensors header length ${declaredLength} exceeds the file: only ${bytes.length - 8} bytes follow the length field`);
+    throw formatError(`safetensors header length ${declaredLength} exceeds the file: only ${bytes.length - 8} bytes follow the length field`);
   }
-  if (headerLength > MAX_HEADER_BYTES) {
-    throw new WeightsError(`safetensors header length ${headerLength} is larger than the ${MAX_HEADER_BYTES}-byte limit`);
+  const headerLength = Number(declaredLength);
+  if (headerLength > LIMITS.safetensorsHeaderBytes) {
+    throw new WeightsError(
+      `safetensors header of ${formatBytes(headerLength)} exceeds the limit of ${formatBytes(LIMITS.safetensorsHeaderBytes)} (LIMITS.safetensorsHeaderBytes; real checkpoints need kilobytes)`,
+      { code: 'limit' },
+    );
   }
-  let header: unknown;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
-  } catch (e) {
-    throw new WeightsError(`safetensors header is not valid UTF-8 JSON: ${(e as Error).message}`);
-  }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
-    throw new WeightsError(`safetensors header must be a JSON object, got ${Array.isArray(header) ? 'an array' : typeof header}`);
-  }
+  const header = parseHeader(bytes.subarray(8, 8 + headerLength));
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   const entries = new Map<string, SafetensorsEntry>();
   let metadata: Record<string, string> = {};
-  for (const [key, raw] of Object.entries(header as Record<string, unknown>)) {
-    if (key === '__metadata__') {
-      if (raw !== null && typeof raw === 'object') metadata = raw as Record<string, string>;
-      continue;
-    }
-    entries.set(key, parseEntry(key, raw, dataStart, dataLength));
+  for (const [key, raw] of header) {
+    if (key === '__metadata__') metadata = parseMetadata(raw);
+    else entries.set(key, parseEntry(key, raw, dataStart, dataLength));
   }
-  const sorted = [...entries.values()].sort((a, b) => a.begin - b.begin);
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1];
-    const cur = sorted[i];
-    if (cur.begin < prev.end) {
-      throw new WeightsError(
-        `tensors '${prev.key}' (bytes ${prev.begin - dataStart}..${prev.end - dataStart}) and '${cur.key}' (bytes ${cur.begin - dataStart}..${cur.end - dataStart}) overlap`,
-      );
-    }
-  }
+  checkCoverage([...entries.values()], dataStart, dataLength);
   return { bytes, entries, metadata };
 }
 
-function parseEntry(key: string, raw: unknown, dataStart: number, dataLength: number): SafetensorsEntry {
-  if (raw === null || typeof raw !== 'object') throw new WeightsError(`'${key}': header entry must be an object`);
-  const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-  if (typeof dtype !== 'string') throw new WeightsError(`'${key}': missing dtype`);
-  if (!(dtype in ITEM_SIZE)) {
-    const why = KNOWN_UNSUPPORTED.has(dtype) ? 'is not supported' : 'is unknown';
-    throw new WeightsError(`'${key}': dtype ${dtype} ${why}; expected one of F32, F16, BF16, F64 (or I64 for counters)`);
+function toBytes(input: ArrayBuffer | ArrayBufferView): Uint8Array {
+  if (input instanceof Uint8Array) return input;
+  if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  if (input instanceof ArrayBuffer) return new Uint8Array(input);
+  throw new WeightsError(`safetensors input must be an ArrayBuffer or a typed array, got ${describeValue(input)}`);
+}
+
+function parseHeader(headerBytes: Uint8Array): JsonObject {
+  // The format's header starts with '{' (no BOM, no leading space); spaces may pad its end.
+  if (headerBytes[0] !== 0x7b) {
+    const b = headerBytes[0];
+    const first = headerBytes.length === 0 ? 'an empty header' : `byte 0x${b.toString(16).padStart(2, '0')}${b > 0x20 && b < 0x7f ? ` ('${String.fromCharCode(b)}')` : ''}`;
+    const bom = headerBytes[0] === 0xef && headerBytes[1] === 0xbb && headerBytes[2] === 0xbf ? ' (a UTF-8 byte order mark)' : '';
+    throw formatError(`safetensors header must be a JSON object starting with '{', got ${first}${bom}`);
   }
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new WeightsError(`'${key}': shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
+  } catch {
+    throw formatError('safetensors header is not valid UTF-8');
   }
-  if (
-    !Array.isArray(offsets) ||
-    offsets.length !== 2 ||
-    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
-    offsets[0] > offsets[1]
-  ) {
-    throw new WeightsError(`'${key}': data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`);
+  let header: JsonValue;
+  try {
+    header = parseStrictJson(text, LIMITS.headerNesting);
+  } catch (e) {
+    if (!(e instanceof JsonSyntaxError)) throw e;
+    if (e.depthExceeded) {
+      throw new WeightsError(
+        `safetensors header nests deeper than the limit of ${LIMITS.headerNesting} levels (LIMITS.headerNesting; the format needs 3), at character ${e.offset}`,
+        { code: 'limit' },
+      );
+    }
+    throw formatError(`safetensors header is not valid JSON: ${e.message}`);
+  }
+  if (!(header instanceof Map)) throw formatError(`safetensors header must be a JSON object, got ${describeJson(header)}`);
+  return header;
+}
+
+function parseMetadata(raw: JsonValue): Record<string, string> {
+  if (raw === null) return {};
+  if (!(raw instanceof Map)) throw formatError(`'__metadata__' must be an object of strings, got ${describeJson(raw)}`);
+  // a null-prototype record, so keys such as '__proto__' or 'toString' are plain data
+  const out: Record<string, string> = Object.create(null);
+  for (const [k, v] of raw) {
+    if (typeof v !== 'string') throw formatError(`'__metadata__': value of '${k}' must be a string, got ${describeJson(v)}`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** numbers and strings as written, containers by their size */
+function shortJson(v: JsonValue): string {
+  if (v !== null && isJsonNumber(v)) return v.text;
+  if (typeof v === 'string' || typeof v === 'boolean' || v === null) return JSON.stringify(v).slice(0, 40);
+  return describeValue(v);
+}
+
+function describeJson(v: JsonValue): string {
+  if (v !== null && isJsonNumber(v)) return `the number ${v.text}`;
+  return describeValue(v);
+}
+
+/** A non-negative integer written as one (serde's usize): no sign, fraction or exponent. */
+function readUnsigned(v: JsonValue): number | undefined {
+  if (v === null || !isJsonNumber(v) || !v.integer || v.text.startsWith('-') || !Number.isSafeInteger(v.value)) return undefined;
+  return v.value;
+}
+
+const ENTRY_FIELDS = ['dtype', 'shape', 'data_offsets'];
+
+function parseEntry(key: string, raw: JsonValue, dataStart: number, dataLength: number): SafetensorsEntry {
+  if (!(raw instanceof Map)) throw formatError(`'${key}': header entry must be an object {dtype, shape, data_offsets}, got ${describeJson(raw)}`);
+  for (const field of raw.keys()) {
+    if (!ENTRY_FIELDS.includes(field)) throw formatError(`'${key}': unknown field '${field}'; an entry has only dtype, shape and data_offsets`);
+  }
+  const dtype = raw.get('dtype');
+  const shapeRaw = raw.get('shape');
+  const offsetsRaw = raw.get('data_offsets');
+  if (typeof dtype !== 'string') throw formatError(`'${key}': dtype must be a string, got ${dtype === undefined ? 'none' : describeJson(dtype)}`);
+  const bits = FORMAT_DTYPE_BITS.get(dtype);
+  if (bits === undefined) {
+    throw formatError(`'${key}': dtype '${dtype}' is unknown to the safetensors format; expected one of ${[...FORMAT_DTYPE_BITS.keys()].join(', ')}`);
+  }
+  if (!Array.isArray(shapeRaw)) throw formatError(`'${key}': shape must be an array of non-negative integers, got ${shapeRaw === undefined ? 'none' : describeJson(shapeRaw)}`);
+  if (shapeRaw.length > LIMITS.tensorRank) {
+    throw new WeightsError(`'${key}': shape has ${shapeRaw.length} dimensions, more than the limit of ${LIMITS.tensorRank} (LIMITS.tensorRank)`, { code: 'limit' });
+  }
+  const shape: number[] = [];
+  for (const d of shapeRaw) {
+    const n = readUnsigned(d);
+    if (n === undefined) throw formatError(`'${key}': shape must be an array of non-negative integers, got an element ${describeJson(d)}`);
+    shape.push(n);
+  }
+  const offsets = Array.isArray(offsetsRaw) && offsetsRaw.length === 2 ? offsetsRaw.map(readUnsigned) : undefined;
+  if (offsets === undefined || offsets[0] === undefined || offsets[1] === undefined || offsets[0] > offsets[1]) {
+    const got = offsetsRaw === undefined ? 'none' : Array.isArray(offsetsRaw) ? `[${offsetsRaw.map(shortJson).join(', ')}]` : describeJson(offsetsRaw);
+    throw formatError(`'${key}': data_offsets must be [begin, end], integers with 0 <= begin <= end, got ${got}`);
   }
   const [b, e] = offsets as [number, number];
   if (e > dataLength) {
-    throw new WeightsError(`'${key}': data_offsets [${b}, ${e}] run past the data section of ${dataLength} bytes (file truncated?)`);
+    throw formatError(`'${key}': data_offsets [${b}, ${e}] run past the data section of ${dataLength} bytes (file truncated?)`);
   }
+  // the element count may not overflow even when a zero dimension makes the product small
   let numel = 1;
-  for (const d of shape as number[]) {
+  for (const d of shape) {
     numel *= d;
-    if (numel > Number.MAX_SAFE_INTEGER) throw new WeightsError(`'${key}': shape ${formatShape(shape)} is too large`);
+    if (numel > Number.MAX_SAFE_INTEGER) throw formatError(`'${key}': shape ${formatShape(shape)} has more elements than can be addressed`);
   }
-  const expected = numel * ITEM_SIZE[dtype as SafetensorsDtype];
-  if (e - b !== expected) {
-    throw new WeightsError(`'${key}': ${dtype} ${formatShape(shape)} needs ${expected} bytes, data_offsets span ${e - b}`);
+  const totalBits = numel * bits;
+  if (totalBits % 8 !== 0) throw formatError(`'${key}': ${dtype} ${formatShape(shape)} fills ${totalBits} bits, not a whole number of bytes`);
+  if (e - b !== totalBits / 8) {
+    throw formatError(`'${key}': ${dtype} ${formatShape(shape)} needs ${totalBits / 8} bytes, data_offsets [${b}, ${e}] span ${e - b}`);
+  }
+  if (!SUPPORTED_DTYPES.has(dtype)) {
+    throw new WeightsError(`'${key}': dtype ${dtype} is not supported; expected one of ${supportedList()} (or I64 for counters)`, { code: 'unsupported' });
+  }
+  if (numel > LIMITS.tensorElements) {
+    throw new WeightsError(`'${key}': ${formatShape(shape)} has ${numel} elements, more than the limit of ${LIMITS.tensorElements} (LIMITS.tensorElements)`, { code: 'limit' });
   }
   return { key, dtype: dtype as SafetensorsDtype, shape, begin: dataStart + b, end: dataStart + e };
+}
+
+/** The tensors must tile the data section: sorted by (begin, end), each begins where the last ended. */
+function checkCoverage(entries: SafetensorsEntry[], dataStart: number, dataLength: number): void {
+  entries.sort((x, y) => x.begin - y.begin || x.end - y.end);
+  let covered = dataStart;
+  let last: SafetensorsEntry | undefined;
+  const range = (t: SafetensorsEntry) => `'${t.key}' (bytes ${t.begin - dataStart}..${t.end - dataStart})`;
+  for (const t of entries) {
+    if (t.begin < covered) throw formatError(`tensors ${range(last!)} and ${range(t)} overlap`);
+    if (t.begin > covered) {
+      throw formatError(`data bytes ${covered - dataStart}..${t.begin - dataStart} before tensor ${range(t)} belong to no tensor; the tensors must cover the data section exactly`);
+    }
+    covered = t.end;
+    if (t.end > t.begin || last === undefined) last = t;
+  }
+  if (covered !== dataStart + dataLength) {
+    throw formatError(
+      `${dataStart + dataLength - covered} trailing byte(s) after the last tensor: the tensors end at data byte ${covered - dataStart}, the data section has ${dataLength} (header length field wrong?)`,
+    );
+  }
 }
 
 const f16Table = (() => {
@@ -126,32 +245,14 @@ const f16Table = (() => {
 
 /** Decodes a floating-point entry to float32 (copying, so unaligned offsets are fine). */
 export function readFloat32(file: SafetensorsFile, entry: SafetensorsEntry): Float32Array {
+  const decode = SUPPORTED_DTYPES.get(entry.dtype);
+  if (decode === undefined) throw new WeightsError(`'${entry.key}': dtype ${entry.dtype} is not supported; expected one of ${supportedList()}`, { code: 'unsupported' });
+  if (decode === 'counter') throw new WeightsError(`'${entry.key}': ${entry.dtype} holds integers, not weights`);
   const view = new DataView(file.bytes.buffer, file.bytes.byteOffset + entry.begin, entry.end - entry.begin);
-  const n = entry.shape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(n);
-  switch (entry.dtype) {
-    case 'F32':
-      for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
-      break;
-    case 'F64':
-      for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
-      break;
-    case 'F16': {
-      const table = f16Table();
-      for (let i = 0; i < n; i++) out[i] = table[view.getUint16(i * 2, true)];
-      break;
-    }
-    case 'BF16': {
-      const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < n; i++) bits[i] = view.getUint16(i * 2, true) << 16;
-      break;
-    }
-    case 'I64':
-      throw new WeightsError(`'${entry.key}': I64 holds integers, not weights`);
-  }
+  const out = new Float32Array(entry.shape.reduce((a, b) => a * b, 1));
+  decode(view, out);
   return out;
 }
-
 /** Writes a safetensors file from float32 tensors (used by the CLI and tests). */
 export function writeSafetensors(tensors: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = {};

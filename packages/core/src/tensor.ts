@@ -1,15 +1,20 @@
 // A dense float32 tensor in row-major (PyTorch) order; the only data type users hand us.
-import { ShapeError, formatShape } from './errors.js';
+import { ShapeError, describeValue, formatShape } from './errors.js';
+import { LIMITS } from './limits.js';
 
 export class Tensor {
   readonly shape: readonly number[];
   readonly data: Float32Array;
 
   constructor(shape: readonly number[], data?: Float32Array | readonly number[]) {
+    if (!Array.isArray(shape)) throw new ShapeError(`tensor shape must be an array of non-negative integers, got ${describeValue(shape)}`);
     for (const d of shape) {
       if (!Number.isSafeInteger(d) || d < 0) throw new ShapeError(`invalid tensor shape ${formatShape(shape)}`);
     }
     const size = shape.reduce((a, b) => a * b, 1);
+    if (size > LIMITS.tensorElements) {
+      throw new ShapeError(`tensor of shape ${formatShape(shape)} has ${size} elements, more than the limit of ${LIMITS.tensorElements} (LIMITS.tensorElements)`, { code: 'limit' });
+    }
     const array = data === undefined ? new Float32Array(size) : data instanceof Float32Array ? data : Float32Array.from(data);
     if (array.length !== size) {
       throw new ShapeError(`tensor of shape ${formatShape(shape)} needs ${size} values, got ${array.length}`);

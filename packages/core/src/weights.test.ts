@@ -102,4 +102,73 @@ describe('Model.loadWeights', () => {
     expect(() => b.conv2d(x, 'big', { outChannels: 1, kernelSize: 7 })).toThrow(/big: input \[3, 4, 4\] is too small for a 7x7 convolution/);
     expect(() => b.conv2d(x, 'g', { outChannels: 4, kernelSize: 1, groups: 2 })).toThrow(/2 groups must divide in channels 3/);
   });
+
+  it('says what a weights source must be when it is none of them', async () => {
+    for (const bad of [null, undefined, 42, true, [1, 2]]) {
+      await expect(new Model(tiny).loadWeights(bad as never)).rejects.toThrow(/weights must be .safetensors bytes .* got/);
+    }
+    await expect(new Model(tiny).loadWeights(null as never)).rejects.toBeInstanceOf(WeightsError);
+  });
+
+  it('checks every tensor of a map or record before using it', async () => {
+    const map = (v: unknown) => new Map<string, never>([...weights()].map(([k, t]) => [k, (k === 'fc.bias' ? v : t) as never]));
+    await expect(new Model(tiny).loadWeights(map(null))).rejects.toThrow(/'fc.bias': expected a tensor \{ shape, data: Float32Array \}, got null/);
+    await expect(new Model(tiny).loadWeights(map({ shape: [2], data: [1, 2] }))).rejects.toThrow(/'fc.bias': data must be a Float32Array, got an array of 2/);
+    await expect(new Model(tiny).loadWeights(map({ shape: 'x', data: new Float32Array(2) }))).rejects.toThrow(/'fc.bias': shape must be an array/);
+    await expect(new Model(tiny).loadWeights(map({ shape: [3], data: new Float32Array(2) }))).rejects.toThrow(/'fc.bias': shape \[3\] needs 3 values, data has 2/);
+    await expect(new Model(tiny).loadWeights(new Map([[7, { shape: [1], data: new Float32Array(1) }]]) as never)).rejects.toThrow(/keys must be strings/);
+    await expect(new Model(tiny).loadWeights({ 'fc.bias': 3 } as never)).rejects.toThrow(/'fc.bias': expected a tensor/);
+  });
+
+  it('names the URL it could not reach', async () => {
+    const { createServer } = await import('node:net');
+    // a port that was just free: nothing listens there any more
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    const url = `http://127.0.0.1:${port}/w.safetensors`;
+    const error = await new Model(tiny).loadWeights(url).catch((e: unknown) => e as WeightsError);
+    expect(error).toBeInstanceOf(WeightsError);
+    expect((error as WeightsError).code).toBe('io');
+    expect((error as Error).message).toContain(`fetching weights from ${url} failed: `);
+    expect((error as Error).message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('refuses a seed that is not an integer', () => {
+    expect(() => new Model(tiny).useGeneratedWeights(Number('abc'))).toThrow(/integer seed in 0..4294967295, got NaN/);
+    expect(() => new Model(tiny).getWeights()).toThrow(WeightsError);
+  });
+});
+
+describe('weights meant for another variant', () => {
+  const variant = (name: string, blocks: number): Architecture => ({
+    name,
+    inputShape: [2, 4, 4],
+    metadata: { parameters: 0 },
+    define(b, x) {
+      for (let i = 0; i < blocks; i++) x = b.relu(b.batchNorm2d(b.conv2d(x, `block${i}.conv`, { outChannels: 2, kernelSize: 3, padding: 1, bias: false }), `block${i}.bn`));
+      b.output('logits', b.linear(b.flatten(b.adaptiveAvgPool2d(x, 1)), 'fc', 2));
+    },
+  });
+  const family = { small: variant('small', 1), big: variant('big', 2) };
+  const make = (name: 'small' | 'big') => new Model(family[name], { siblings: () => Object.values(family).filter((a) => a.name !== name) });
+  const fileOf = (name: 'small' | 'big') => writeSafetensors(make(name).useGeneratedWeights().getWeights());
+
+  it('names the variant a bigger file is for, even when unexpected keys are allowed', async () => {
+    const message = /the weights are big's \(every key and shape matches it\), not small's \(5 unexpected\): load them into big/;
+    await expect(make('small').loadWeights(fileOf('big'))).rejects.toThrow(message);
+    await expect(make('small').loadWeights(fileOf('big'), { allowUnexpected: true })).rejects.toThrow(message);
+  });
+
+  it('names the variant a smaller file is for', async () => {
+    await expect(make('big').loadWeights(fileOf('small'))).rejects.toThrow(/the weights are small's .* not big's \(5 key\(s\) missing\)/);
+  });
+
+  it('keeps the plain message when no variant matches', async () => {
+    const extra = new Map(make('small').useGeneratedWeights().getWeights());
+    extra.set('head.weight', { shape: [1], data: new Float32Array(1) });
+    await expect(make('small').loadWeights(extra)).rejects.toThrow(/unexpected 1 key\(s\): 'head.weight'/);
+    await expect(make('small').loadWeights(extra, { allowUnexpected: true })).resolves.toBeInstanceOf(Model);
+  });
 });

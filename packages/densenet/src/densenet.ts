@@ -71,5 +71,10 @@ export interface DenseNetOptions {
 export function densenet(variant: DenseNetVariant, options: DenseNetOptions = {}): Model {
   const v = DENSENET_VARIANTS[variant];
   if (!v) throw new Error(`unknown DenseNet variant '${variant}'; expected one of ${Object.keys(DENSENET_VARIANTS).join(', ')}`);
-  return new Model(densenetArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata));
+  // the other variants are built only to name the one a mismatched weights file is for
+  const siblings = () =>
+    (Object.keys(DENSENET_VARIANTS) as DenseNetVariant[])
+      .filter((name) => name !== variant)
+      .map((name) => densenetArchitecture(name, { ...DENSENET_VARIANTS[name].config, numClasses: options.numClasses }, DENSENET_VARIANTS[name].metadata));
+  return new Model(densenetArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata), { siblings });
 }

@@ -124,5 +124,10 @@ export interface EfficientNetOptions {
 export function efficientnet(variant: EfficientNetVariant, options: EfficientNetOptions = {}): Model {
   const v = EFFICIENTNET_VARIANTS[variant];
   if (!v) throw new Error(`unknown EfficientNet variant '${variant}'; expected one of ${Object.keys(EFFICIENTNET_VARIANTS).join(', ')}`);
-  return new Model(efficientnetArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata));
+  // the other variants are built only to name the one a mismatched weights file is for
+  const siblings = () =>
+    (Object.keys(EFFICIENTNET_VARIANTS) as EfficientNetVariant[])
+      .filter((name) => name !== variant)
+      .map((name) => efficientnetArchitecture(name, { ...EFFICIENTNET_VARIANTS[name].config, numClasses: options.numClasses }, EFFICIENTNET_VARIANTS[name].metadata));
+  return new Model(efficientnetArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata), { siblings });
 }

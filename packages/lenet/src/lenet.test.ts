@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { Tensor, counterInput, parseSafetensors } from '@cnn/core';
+import { ShapeError, Tensor, counterInput, parseSafetensors } from '@cnn/core';
 import { relativeError, tapError, type GoldenFixture } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -106,3 +106,19 @@ async function sha256(bytes: Uint8Array): Promise<string> {
   const { createHash } = await import('node:crypto');
   return createHash('sha256').update(bytes).digest('hex');
 }
+
+describe('lenet5 at sizes its classifier cannot take', () => {
+  it('fails at once for 20000x20000 and 2048x2048, saying why', async () => {
+    const model = lenet5().useGeneratedWeights();
+    for (const [size, message] of [
+      [20_000, /inputSize 20000x20000 exceeds the limit of 16384 pixels a side/],
+      [2048, /lenet5 at inputSize 2048x2048 needs 'f6.weight' of shape \[84, 30603000\], but its weights are \[84, 120\]: the layers before it fix the input to 32x32/],
+    ] as const) {
+      const t = performance.now();
+      const error = await model.compile(createJsBackend(), { inputSize: [size, size] }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ShapeError);
+      expect((error as Error).message).toMatch(message);
+      expect(performance.now() - t).toBeLessThan(500);
+    }
+  });
+});

@@ -98,5 +98,10 @@ export interface ResNetOptions {
 export function resnet(variant: ResNetVariant, options: ResNetOptions = {}): Model {
   const v = RESNET_VARIANTS[variant];
   if (!v) throw new Error(`unknown ResNet variant '${variant}'; expected one of ${Object.keys(RESNET_VARIANTS).join(', ')}`);
-  return new Model(resnetArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata));
+  // the other variants are built only to name the one a mismatched weights file is for
+  const siblings = () =>
+    (Object.keys(RESNET_VARIANTS) as ResNetVariant[])
+      .filter((name) => name !== variant)
+      .map((name) => resnetArchitecture(name, { ...RESNET_VARIANTS[name].config, numClasses: options.numClasses }, RESNET_VARIANTS[name].metadata));
+  return new Model(resnetArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata), { siblings });
 }

@@ -83,5 +83,10 @@ export interface VggOptions {
 export function vgg(variant: VggVariant, options: VggOptions = {}): Model {
   const v = VGG_VARIANTS[variant];
   if (!v) throw new Error(`unknown VGG variant '${variant}'; expected one of ${Object.keys(VGG_VARIANTS).join(', ')}`);
-  return new Model(vggArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata));
+  // the other variants are built only to name the one a mismatched weights file is for
+  const siblings = () =>
+    (Object.keys(VGG_VARIANTS) as VggVariant[])
+      .filter((name) => name !== variant)
+      .map((name) => vggArchitecture(name, { ...VGG_VARIANTS[name].config, numClasses: options.numClasses }, VGG_VARIANTS[name].metadata));
+  return new Model(vggArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata), { siblings });
 }

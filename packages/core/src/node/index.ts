@@ -12,6 +12,6 @@ export async function readFileBytes(pathOrUrl: string | URL): Promise<Uint8Array
   try {
     return new Uint8Array(await readFile(path));
   } catch (e) {
-    throw new WeightsError(`cannot read weights file '${path}': ${(e as Error).message}`);
+    throw new WeightsError(`cannot read weights file '${path}': ${(e as Error).message}`, { code: 'io', cause: e });
   }
 }

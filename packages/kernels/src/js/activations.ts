@@ -44,7 +44,8 @@ export function activationFunction(a: Activation): (x: number) => number {
     case 'none':
       return (x) => x;
     case 'relu':
-      return (x) => (x > 0 ? x : 0);
+      // NaN passes through, as in torch.relu (max(NaN, 0) is NaN there)
+      return (x) => (x < 0 ? 0 : x);
     case 'relu6':
       return (x) => Math.min(Math.max(x, 0), 6);
     case 'tanh':

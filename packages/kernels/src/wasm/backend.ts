@@ -464,7 +464,93 @@ interface RunConfig {
   threads: number;
   shareTinyOps: boolean;
   winograd: boolean;
+  /** the backend's spare single-threaded instance, and where a disposed one goes back */
+  instances?: InstancePool;
 }
+
+/**
+ * Keeps the instance (and so the memory) of the last disposed single-threaded executable for the
+ * next compile(). A wasm memory cannot shrink or be freed on demand: without reuse, every
+ * compile/dispose cycle leaves a memory for the garbage collector, which frees them late, and
+ * resident memory climbs by tens of MiB over a few hundred cycles.
+ */
+class InstancePool {
+  private spare: KernelExports | undefined;
+  /** executables compiled and not disposed, and their bytes (counts, not references, so an
+   * executable dropped without dispose() can still be collected) */
+  liveExecutables = 0;
+  liveBytes = 0;
+
+  take(): KernelExports | undefined {
+    const k = this.spare;
+    this.spare = undefined;
+    return k;
+  }
+
+  give(k: KernelExports): void {
+    // keep the larger memory: it serves every plan up to its size without growing
+    const had = this.spare?.memory?.buffer.byteLength ?? -1;
+    if ((k.memory?.buffer.byteLength ?? 0) > had) this.spare = k;
+  }
+
+  /**
+   * A threaded executable's memory, instance and idle workers, parked at dispose(): its layout
+   * below the weights (stacks, control block) depends only on the thread count, so a plan with
+   * as many threads that fits the memory (shared memory cannot grow past its maximum) reuses
+   * it all, workers included, instead of starting new ones.
+   */
+  private parked: ParkedThreads | undefined;
+
+  takeThreaded(threads: number, needBytes: number): ParkedThreads | undefined {
+    const p = this.parked;
+    if (!p) return undefined;
+    this.parked = undefined;
+    if (p.threads === threads && p.memory.buffer.byteLength >= needBytes) return p;
+    p.stop();
+    return undefined;
+  }
+
+  park(p: ParkedThreads): void {
+    if (this.parked && this.parked.memory.buffer.byteLength >= p.memory.buffer.byteLength) {
+      p.stop();
+      return;
+    }
+    this.parked?.stop();
+    this.parked = p;
+    // workers nobody claims soon are stopped, so dispose() still ends the threads it started
+    const timer = setTimeout(() => {
+      if (this.parked !== p) return;
+      this.parked = undefined;
+      p.stop();
+    }, PARKED_WORKERS_MS) as { unref?: () => void };
+    timer.unref?.();
+  }
+
+  get spareBytes(): number {
+    return (this.spare?.memory?.buffer.byteLength ?? 0) + (this.parked?.memory.buffer.byteLength ?? 0);
+  }
+
+  /** Stops parked workers and drops the spare instance (on request, or when the backend is collected). */
+  release(): void {
+    this.parked?.stop();
+    this.parked = undefined;
+    this.spare = undefined;
+  }
+}
+
+/** How long a disposed executable's workers wait for the backend's next compile() before they stop. */
+const PARKED_WORKERS_MS = 1000;
+
+interface ParkedThreads {
+  readonly threads: number;
+  readonly memory: WebAssembly.Memory;
+  readonly kernels: KernelExports;
+  readonly stop: () => void;
+  readonly exited: Promise<void>;
+}
+
+/** Stops the parked workers of backends that were dropped. */
+const droppedBackends = new FinalizationRegistry<InstancePool>((pool) => pool.release());
 
 /** Shuts down the pools of executables that were dropped without dispose(). */
 const abandonedPools = new FinalizationRegistry<() => void>((stop) => stop());
@@ -477,7 +563,12 @@ export interface WasmExecutable extends Executable {
   readonly threads: number;
   /** Bytes of wasm memory held: weights, arena, descriptors, stacks and the module's own data. */
   readonly memoryBytes: number;
-  /** Resolves once every worker has exited after dispose() (at once when there are none). */
+  /**
+   * Resolves once every worker has exited after dispose() (at once when there are none). The
+   * workers of a disposed executable first wait up to a second for the same backend's next
+   * compile() with as many threads, which takes them over (with their memory) instead of
+   * starting new ones; then they exit.
+   */
   readonly workersExited: Promise<void>;
   /** Runs once, op by op, and returns each op's milliseconds (for benchmarks; slower than run()). */
   profile(input: Float32Array): Promise<number[]>;
@@ -492,6 +583,10 @@ class WasmPlanExecutable implements WasmExecutable {
   workersExited: Promise<void> = Promise.resolve();
   private kernels: KernelExports | undefined;
   private stop: (() => void) | undefined;
+  /** the backend's counters, and where dispose() returns a single-threaded instance for reuse */
+  counters: InstancePool | undefined;
+  /** what dispose() may park for the next threaded compile() instead of stopping it */
+  parkable: ParkedThreads | undefined;
   private view: Float32Array;
 
   private constructor(
@@ -528,7 +623,7 @@ class WasmPlanExecutable implements WasmExecutable {
     let k: KernelExports | undefined;
     let baseBytes = THREADED_MODULE_BYTES;
     if (!threaded) {
-      k = instantiateKernels(module);
+      k = config.instances?.take() ?? instantiateKernels(module);
       baseBytes = Number(k.__heap_base.value);
     }
     const gaps = arenaGaps(plan, ALIGN_FLOATS);
@@ -563,6 +658,7 @@ class WasmPlanExecutable implements WasmExecutable {
       );
 
     let memory: WebAssembly.Memory;
+    let reused: ParkedThreads | undefined;
     if (k) {
       memory = k.memory!;
       const havePages = memory.buffer.byteLength / WASM_PAGE_BYTES;
@@ -571,6 +667,9 @@ class WasmPlanExecutable implements WasmExecutable {
       } catch (e) {
         throw tooBig(e);
       }
+    } else if ((reused = threads > 1 ? config.instances?.takeThreaded(threads, needBytes) : undefined)) {
+      memory = reused.memory;
+      k = reused.kernels;
     } else {
       try {
         memory = new WebAssembly.Memory({ initial: needPages, maximum: needPages, shared: true });
@@ -590,7 +689,8 @@ class WasmPlanExecutable implements WasmExecutable {
       if (p.weightFloats > 0) p.fill(kernels, heap, weightAt[i], staging, capacity);
     });
     heap.fill(0, arenaStart, endFloats);
-    heap.fill(0, control, control + CONTROL_FLOATS);
+    // parked workers are waiting on the control block's generation: it must not be reset
+    if (!reused) heap.fill(0, control, control + CONTROL_FLOATS);
 
     const slot = (s: Slot) => (arenaStart + s.offset) * BYTES_PER_FLOAT;
     const words = new Uint32Array(memory.buffer);
@@ -614,7 +714,12 @@ class WasmPlanExecutable implements WasmExecutable {
       { weightBytes: (weightsEnd - weightsStart) * BYTES_PER_FLOAT, arenaBytes: plan.arenaSize * BYTES_PER_FLOAT },
       threads,
     );
-    if (threads > 1) {
+    if (threads > 1 && reused) {
+      exe.stop = reused.stop;
+      exe.workersExited = reused.exited;
+      exe.parkable = { threads, memory, kernels, stop: reused.stop, exited: reused.exited };
+      abandonedPools.register(exe, reused.stop, exe);
+    } else if (threads > 1) {
       const controlPtr = control * BYTES_PER_FLOAT;
       const shutdown = () => kernels.threads_shutdown!(controlPtr);
       const stackTops = Array.from({ length: threads - 1 }, (_, i) => (stacks + (i + 1) * stackFloats) * BYTES_PER_FLOAT);
@@ -631,7 +736,13 @@ class WasmPlanExecutable implements WasmExecutable {
       };
       exe.stop = stop;
       exe.workersExited = pool.exited;
+      exe.parkable = { threads, memory, kernels, stop, exited: pool.exited };
       abandonedPools.register(exe, stop, exe);
+    }
+    if (config.instances) {
+      exe.counters = config.instances;
+      config.instances.liveExecutables++;
+      config.instances.liveBytes += exe.memoryBytes;
     }
     return exe;
   }
@@ -666,11 +777,23 @@ class WasmPlanExecutable implements WasmExecutable {
   dispose(): void {
     if (this.stop) {
       abandonedPools.unregister(this);
-      this.stop();
+      // parked (not stopped) when the backend can hand the workers to its next compile()
+      if (this.parkable && this.counters) this.counters.park(this.parkable);
+      else this.stop();
       this.stop = undefined;
+      this.parkable = undefined;
     }
+    const k = this.kernels;
     this.kernels = undefined;
     this.view = new Float32Array(0);
+    const pool = this.counters;
+    this.counters = undefined;
+    if (pool) {
+      pool.liveExecutables--;
+      pool.liveBytes -= this.memoryBytes;
+      // a threaded binary's shared memory has a fixed maximum, so only plain instances are reused
+      if (k && !this.variant.endsWith('-threads')) pool.give(k);
+    }
   }
 }
 
@@ -686,6 +809,19 @@ export interface WasmBackend extends Backend {
   /** Why fewer threads run than were asked for; undefined when nothing was dropped. */
   readonly threadsFallbackReason: string | undefined;
   compile(plan: ExecutionPlan): Promise<WasmExecutable>;
+  /** Counters for watching memory over a long run (see benchmarks/soak.mjs). */
+  memoryStats(): WasmMemoryStats;
+  /** Lets go of the memory (and idle workers) kept for the next compile(), e.g. when done with models for a while. */
+  releaseSpareMemory(): void;
+}
+
+export interface WasmMemoryStats {
+  /** executables compiled and not yet disposed (an executable dropped without dispose() stays counted) */
+  readonly liveExecutables: number;
+  /** bytes of wasm memory those executables hold */
+  readonly liveBytes: number;
+  /** bytes of wasm memory kept for the next single-threaded compile() */
+  readonly spareBytes: number;
 }
 
 function logicalCores(): number {
@@ -742,8 +878,15 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     module.catch(() => (module = undefined));
     return module;
   };
-  return {
+  const instances = new InstancePool();
+  const backend: WasmBackend = {
     name: 'wasm',
+    releaseSpareMemory() {
+      instances.release();
+    },
+    memoryStats() {
+      return { liveExecutables: instances.liveExecutables, liveBytes: instances.liveBytes, spareBytes: instances.spareBytes };
+    },
     get variant() {
       return variant;
     },
@@ -763,9 +906,12 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
         threads,
         shareTinyOps: options.shareTinyOps === true,
         winograd: options.winograd !== false,
+        instances,
       });
       if (custom) variant = exe.variant;
       return exe;
     },
   };
+  droppedBackends.register(backend, instances);
+  return backend;
 }

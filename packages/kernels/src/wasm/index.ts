@@ -1,6 +1,6 @@
 // @cnn/kernels/wasm: the WebAssembly SIMD backend (Rust kernels in kernels-wasm, loaded by hand).
 export { createWasmBackend, usesWinograd } from './backend.js';
-export type { WasmBackend, WasmBackendOptions, WasmExecutable } from './backend.js';
+export type { WasmBackend, WasmBackendOptions, WasmExecutable, WasmMemoryStats } from './backend.js';
 export {
   assertWasmSimdSupport,
   hasRelaxedSimd,

@@ -2,7 +2,7 @@
 // fallback (to the wasm backend or any other) when WebGPU cannot be used.
 import type { Backend, Executable, ExecutionPlan } from '@cnn/core';
 import { acquireDevice, describeAdapter, WebGpuUnavailableError, type AdapterSummary } from './device.js';
-import { WebGpuExecutable, type DeviceContext } from './executable.js';
+import { WebGpuExecutable, type DeviceContext, type GpuMemoryCounters } from './executable.js';
 import type { Kernel, Precision } from './wgsl/common.js';
 
 export interface WebGpuBackendOptions {
@@ -56,6 +56,8 @@ export interface WebGpuBackend extends Backend {
   compile(plan: ExecutionPlan): Promise<Executable>;
   /** releases the device (if this backend created it) and cached pipelines */
   destroy(): void;
+  /** Live executables and the GPU buffer bytes they hold (for soak tests; see benchmarks/soak.mjs). */
+  memoryStats(): { liveExecutables: number; gpuBytes: number };
 }
 
 class WebGpuBackendImpl implements WebGpuBackend {
@@ -87,6 +89,7 @@ class WebGpuBackendImpl implements WebGpuBackend {
       maxWorkgroupsPerDimension: lower(device.limits.maxComputeWorkgroupsPerDimension, cap.maxComputeWorkgroupsPerDimension),
       pipeline: (k) => this.pipeline(k),
       lostReason: () => this.lost,
+      counters: this.counters,
     };
   }
 
@@ -109,6 +112,12 @@ class WebGpuBackendImpl implements WebGpuBackend {
       return backend;
     })();
     return this.fallbackPending;
+  }
+
+  private readonly counters: GpuMemoryCounters = { liveExecutables: 0, gpuBytes: 0 };
+
+  memoryStats(): { liveExecutables: number; gpuBytes: number } {
+    return { ...this.counters };
   }
 
   async compile(plan: ExecutionPlan): Promise<Executable> {

@@ -10,6 +10,8 @@ import { stageInKernel, stageOutKernel } from './wgsl/elementwise.js';
 /** Bind-group offsets must be multiples of this (WebGPU's minimum alignment, all devices). */
 const BINDING_ALIGN_BYTES = 256;
 
+
+const DISPOSED_DURING_PASS = 'This WebGPU executable was disposed during the forward pass; its results are gone (dispose only after the runs you await).';
 export interface DeviceContext {
   device: GPUDevice;
   precision: Precision;
@@ -18,6 +20,15 @@ export interface DeviceContext {
   pipeline(kernel: Kernel): Promise<GPUComputePipeline>;
   /** set once the device is lost: the reason, in words */
   lostReason(): string | undefined;
+  /** the backend's running totals, kept up by create() and dispose() */
+  counters?: GpuMemoryCounters;
+}
+
+export interface GpuMemoryCounters {
+  /** executables compiled and not yet disposed */
+  liveExecutables: number;
+  /** bytes of GPU buffers they hold (weights, arena, staging, uniforms, read-back) */
+  gpuBytes: number;
 }
 
 // WebGPU's flag values, spelled out so the library needs no GPUBufferUsage/GPUMapMode globals
@@ -107,8 +118,16 @@ export class WebGpuExecutable implements Executable {
       });
     }
     await exe.upload();
+    exe.gpuBytes = exe.buffers.reduce((a, b) => a + b.size, 0);
+    if (ctx.counters) {
+      ctx.counters.liveExecutables++;
+      ctx.counters.gpuBytes += exe.gpuBytes;
+    }
     return exe;
   }
+
+  /** bytes of GPU buffers this executable holds (0 once disposed) */
+  gpuBytes = 0;
 
   private async upload(): Promise<void> {
     const { device, precision } = this.ctx;
@@ -247,8 +266,10 @@ export class WebGpuExecutable implements Executable {
         ),
       );
     }
-    // One pass at a time: they share the arena and the read-back buffer.
-    const result = this.queue.then(() => this.forward(input));
+    // One pass at a time: they share the arena and the read-back buffer. The input is copied
+    // now, so a caller that reuses its buffer before the pass starts still gets this call's data.
+    const copy = input.slice();
+    const result = this.queue.then(() => this.forward(copy));
     this.queue = result.catch(() => undefined);
     return result;
   }
@@ -278,13 +299,18 @@ export class WebGpuExecutable implements Executable {
     }
     device.queue.submit([encoder.finish()]);
     const error = await device.popErrorScope();
+    if (this.disposed) throw new Error(DISPOSED_DURING_PASS);
     if (error) throw new Error(`WebGPU rejected the forward pass: ${error.message}`);
     try {
       await this.readback.mapAsync(MAP_MODE_READ);
     } catch (e) {
       const reason = this.ctx.lostReason();
-      throw new Error(reason ? `The WebGPU device was lost during the forward pass (${reason}).` : `Reading the results back failed: ${(e as Error).message}`);
+      if (reason) throw new Error(`The WebGPU device was lost during the forward pass (${reason}).`);
+      // destroying the read-back buffer (dispose) rejects mapAsync with an empty message
+      if (this.disposed) throw new Error(DISPOSED_DURING_PASS);
+      throw new Error(`Reading the results back failed: ${(e as Error).message || (e as Error).name || 'no reason given'}`);
     }
+    if (this.disposed) throw new Error(DISPOSED_DURING_PASS);
     const all = new Float32Array(this.readback.getMappedRange().slice(0));
     this.readback.unmap();
     return plan.outputs.map((s, i) => all.subarray(this.outputAt[i], this.outputAt[i] + s.size));
@@ -346,6 +372,11 @@ export class WebGpuExecutable implements Executable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.gpuBytes > 0 && this.ctx.counters) {
+      this.ctx.counters.liveExecutables--;
+      this.ctx.counters.gpuBytes -= this.gpuBytes;
+    }
+    this.gpuBytes = 0;
     for (const b of this.buffers) b.destroy();
     this.buffers.length = 0;
     this.prepared = [];
