@@ -13,3 +13,15 @@ export class ShapeError extends Error {
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/** Raised when a pickled checkpoint names a global outside the state-dict whitelist (e.g. os.system). */
+export class UnsafeCheckpointError extends WeightsError {
+  override name = 'UnsafeCheckpointError';
+  constructor(
+    /** the refused global, as `module.name` (os.system pickles as `posix.system`) */
+    readonly global: string,
+    where: string,
+  ) {
+    super(`${where}: refused global '${global}': a state dict only needs OrderedDict, tensor rebuild calls and storage types, so nothing else is imported or run`);
+  }
+}

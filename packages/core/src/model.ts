@@ -3,8 +3,8 @@
 import type { Graph, GraphBuilder, Value } from './graph.js';
 import { GraphBuilder as Builder } from './graph.js';
 import type { Backend, Executable, ExecutionPlan, Slot } from './plan.js';
-import type { LoadWeightsOptions, WeightMap, WeightsSource } from './weights.js';
-import { decodeWeights, generateWeights, validateWeights } from './weights.js';
+import type { LoadWeightsOptions, WeightMap, WeightsFormat, WeightsSource } from './weights.js';
+import { decodeWeights, generateWeights, isWeightsName, validateWeights } from './weights.js';
 import { lowerGraph } from './compile.js';
 import { summarize, type Summary } from './summary.js';
 import { ShapeError, formatShape } from './errors.js';
@@ -60,6 +60,11 @@ export class Model {
   readonly architecture: Architecture;
   private readonly graph: Graph;
   private weights: WeightMap | undefined;
+  /** set when weights were released after a compile; the message says why they are gone */
+  private released: string | undefined;
+  private keepWeights = true;
+  /** where the loaded weights came from, and what was unwrapped to reach the state dict */
+  weightsInfo: { readonly format: WeightsFormat; readonly notes: readonly string[]; readonly url?: string } | undefined;
 
   constructor(architecture: Architecture) {
     this.architecture = architecture;
@@ -86,7 +91,7 @@ export class Model {
 
   /** The loaded weights by torchvision key (after validation; float32). */
   getWeights(): WeightMap {
-    if (!this.weights) throw new Error(`${this.name}: no weights loaded`);
+    if (!this.weights) throw new Error(`${this.name}: ${this.released ?? 'no weights loaded'}`);
     return this.weights;
   }
 
@@ -94,22 +99,42 @@ export class Model {
     return summarize(inputSize ? buildGraph(this.architecture, this.shapeFor(inputSize)) : this.graph);
   }
 
-  /** Loads and validates weights (.safetensors bytes, URL, file path, or a tensor map). */
+  /**
+   * Loads and validates weights: .safetensors or torch.save bytes, a URL, a file path (Node), a
+   * tensor map, or a torchvision weights name ('DEFAULT', 'IMAGENET1K_V1', ...) fetched from
+   * torchvision's URL and checked against the SHA-256 prefix in its file name.
+   */
   async loadWeights(source: WeightsSource, options: LoadWeightsOptions = {}): Promise<this> {
-    const decoded = await decodeWeights(source);
+    let url: string | undefined;
+    if (typeof source === 'string' && isWeightsName(source)) {
+      // the manifest is its own chunk: apps that never name weights never download it
+      const { torchvisionWeights } = await import('./torchvision-weights.js');
+      const entry = torchvisionWeights(this.name, source, options.weightsBaseUrl);
+      url = entry.url;
+      options = { sha256: entry.sha256Prefix, ...options };
+      source = entry.url;
+    }
+    const decoded = await decodeWeights(source, options);
     this.weights = validateWeights(this.graph.parameters, this.graph.ignoredKeys, decoded, options);
+    this.keepWeights = options.keepWeights ?? false;
+    this.released = undefined;
+    this.weightsInfo = { format: decoded.format, notes: decoded.notes, ...(url ? { url } : typeof source === 'string' ? { url: source } : {}) };
     return this;
   }
 
   /** Fills every parameter from the seeded counter-based generator the golden tests use. */
   useGeneratedWeights(seed = 1): this {
     this.weights = generateWeights(this.graph.parameters, seed);
+    // generated weights are for tests and demos, which compile the same model many times
+    this.keepWeights = true;
+    this.released = undefined;
+    this.weightsInfo = undefined;
     return this;
   }
 
   /** Lowers the model for one backend; the returned runner owns backend memory until disposed. */
   plan(options: CompileOptions = {}): ExecutionPlan {
-    if (!this.weights) throw new Error(`${this.name}: load weights before compiling (loadWeights or useGeneratedWeights)`);
+    if (!this.weights) throw new Error(`${this.name}: ${this.released ?? 'load weights before compiling (loadWeights or useGeneratedWeights)'}`);
     const batch = options.batch ?? 1;
     if (!Number.isSafeInteger(batch) || batch < 1) throw new ShapeError(`batch must be a positive integer, got ${batch}`);
     const graph = options.inputSize ? buildGraph(this.architecture, this.shapeFor(options.inputSize)) : this.graph;
@@ -118,6 +143,12 @@ export class Model {
 
   async compile(backend: Backend, options: CompileOptions = {}): Promise<Runner> {
     const plan = this.plan(options);
+    if (!this.keepWeights) {
+      // the plan holds folded copies now: let the decoded weights (and the file bytes they are
+      // views into) go before the backend packs its own copy
+      this.weights = undefined;
+      this.released = 'weights were released after the first compile (load them with { keepWeights: true } to compile again)';
+    }
     const executable = await backend.compile(plan);
     const [c, h, w] = options.inputSize ? this.shapeFor(options.inputSize) : this.architecture.inputShape;
     return new Runner(this.name, backend.name, plan, executable, [plan.batch, c, h, w], options.outputs ?? ['logits']);

@@ -1,12 +1,13 @@
 // A defensive reader for the .safetensors format: every length and offset is checked against
 // the bytes actually present before anything is allocated.
 import { WeightsError, formatShape } from './errors.js';
+import { refuseOtherFormat } from './pth/sniff.js';
 
-export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64';
+export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I8';
 
-const ITEM_SIZE: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8 };
+const ITEM_SIZE: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I8: 1 };
 /** dtypes the format defines that we recognise but do not load */
-const KNOWN_UNSUPPORTED = new Set(['I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2', 'C64']);
+const KNOWN_UNSUPPORTED = new Set(['I32', 'I16', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2', 'C64']);
 /** headers larger than this are refused before decoding (real ones are kilobytes) */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
@@ -30,6 +31,7 @@ export function parseSafetensors(input: ArrayBuffer | ArrayBufferView): Safetens
   if (bytes.length < 8) {
     throw new WeightsError(`truncated safetensors file: expected at least 8 bytes for the header length, got ${bytes.length}`);
   }
+  refuseOtherFormat(bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const declaredLength = view.getBigUint64(0, true);
   const headerLength = Number(declaredLength);
@@ -78,7 +80,7 @@ function parseEntry(key: string, raw: unknown, dataStart: number, dataLength: nu
   if (typeof dtype !== 'string') throw new WeightsError(`'${key}': missing dtype`);
   if (!(dtype in ITEM_SIZE)) {
     const why = KNOWN_UNSUPPORTED.has(dtype) ? 'is not supported' : 'is unknown';
-    throw new WeightsError(`'${key}': dtype ${dtype} ${why}; expected one of F32, F16, BF16, F64 (or I64 for counters)`);
+    throw new WeightsError(`'${key}': dtype ${dtype} ${why}; expected one of F32, F16, BF16, F64, I8 with scales (or I64 for counters)`);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new WeightsError(`'${key}': shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
@@ -148,6 +150,8 @@ export function readFloat32(file: SafetensorsFile, entry: SafetensorsEntry): Flo
     }
     case 'I64':
       throw new WeightsError(`'${entry.key}': I64 holds integers, not weights`);
+    case 'I8':
+      throw new WeightsError(`'${entry.key}': I8 is quantised; it needs its '${entry.key}.__scale' to be read as weights`);
   }
   return out;
 }

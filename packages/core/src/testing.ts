@@ -1,6 +1,9 @@
 // Helpers for golden tests against torchvision fixtures (tools/golden/make_fixtures.py).
 // Exposed as @cnn/core/testing so every architecture package checks itself the same way.
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Tensor } from './tensor.js';
 import { counterInput } from './counter-weights.js';
 import type { Model } from './model.js';
@@ -123,4 +126,25 @@ export function lastGeneratedModel<V extends string>(make: (variant: V) => Model
     }
     return cached.model;
   };
+}
+
+/** Debian's Python, which the tests use to write checkpoints with torch. */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+
+let torchPresent: boolean | undefined;
+/** Whether /usr/bin/python3 can import torch and torchvision (tests that need them skip, saying so, otherwise). */
+export function hasTorch(): boolean {
+  torchPresent ??= spawnSync(SYSTEM_PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
+  return torchPresent;
+}
+
+/**
+ * Runs tools/weights/torch_checkpoints.py SET into a fresh temporary directory and returns the
+ * directory (its expected.json describes what was written).
+ */
+export function writeTorchCheckpoints(set: string, ...args: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), `cnn-${set}-`));
+  const script = new URL('../../../tools/weights/torch_checkpoints.py', import.meta.url);
+  execFileSync(SYSTEM_PYTHON, [script.pathname, set, dir, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return dir;
 }

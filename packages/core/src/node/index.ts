@@ -1,0 +1,74 @@
+// Node-only helpers (files, the download cache directory). Nothing outside this folder imports
+// node: modules; core reaches this file through one dynamic import in ../source.ts, so browser
+// bundles never see it.
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHash, randomBytes } from 'node:crypto';
+import { WeightsError } from '../errors.js';
+
+/** Reads a whole file into one buffer of its exact size. */
+export async function readFileBytes(pathOrUrl: string | URL): Promise<Uint8Array> {
+  const path = pathOrUrl instanceof URL ? fileURLToPath(pathOrUrl) : pathOrUrl;
+  try {
+    const handle = await open(path, 'r');
+    try {
+      const { size } = await handle.stat();
+      const bytes = new Uint8Array(size);
+      let done = 0;
+      while (done < size) {
+        const { bytesRead } = await handle.read(bytes, done, size - done, done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return done === size ? bytes : bytes.subarray(0, done);
+    } finally {
+      await handle.close();
+    }
+  } catch (e) {
+    throw new WeightsError(`cannot read weights file '${path}': ${(e as Error).message}`);
+  }
+}
+
+/** ~/.cache/cnn unless the option or CNN_CACHE_DIR says otherwise. */
+export function cacheDirectory(option?: string): string {
+  return option ?? process.env.CNN_CACHE_DIR ?? join(homedir(), '.cache', 'cnn');
+}
+
+/** Cache file for a URL: a hash of the URL (so different hosts never collide) and its file name. */
+export function cachePath(dir: string, url: string): string {
+  const base = (new URL(url).pathname.split('/').pop() || 'weights').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
+  return join(dir, `${createHash('sha256').update(url).digest('hex').slice(0, 16)}-${base}`);
+}
+
+export async function cacheGet(dir: string, url: string): Promise<Uint8Array | undefined> {
+  const path = cachePath(dir, url);
+  try {
+    await stat(path);
+  } catch {
+    return undefined;
+  }
+  return readFileBytes(path);
+}
+
+/** Writes to a temporary name and renames, so a failure never leaves a partial cache entry. */
+export async function cachePut(dir: string, url: string, bytes: Uint8Array): Promise<string> {
+  const path = cachePath(dir, url);
+  const temp = `${path}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await mkdir(dir, { recursive: true });
+    const handle = await open(temp, 'w');
+    try {
+      let done = 0;
+      while (done < bytes.length) done += (await handle.write(bytes, done, bytes.length - done)).bytesWritten;
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+    return path;
+  } catch (e) {
+    await rm(temp, { force: true });
+    throw new WeightsError(`cannot write the weights cache '${path}': ${(e as Error).message}`);
+  }
+}
