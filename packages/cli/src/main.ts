@@ -1,5 +1,6 @@
 // Dispatch for the cnn command.
 import { UsageError } from './registry.js';
+import { convertCommand } from './convert.js';
 import { inputCommand, modelsCommand, parseArgs, runCommand, summaryCommand, weightsCommand, type Io } from './commands.js';
 
 export const USAGE = `cnn: run classic CNNs with @cnn
@@ -10,11 +11,18 @@ export const USAGE = `cnn: run classic CNNs with @cnn
                                             float32 NCHW .npy in, float32 .npy out (logits [n, classes] by default)
   cnn generate-weights <model> --output W.safetensors [--seed N]
                                             the seeded test weights, written with torchvision keys
-  cnn make-input <model> --output X.npy [--batch N] [--size H,W] [--seed N]`;
+  cnn make-input <model> --output X.npy [--batch N] [--size H,W] [--seed N]
+  cnn convert IN OUT [--dtype f32|f16|int8] [--json]
+                                            a .pth (zip or legacy) or .safetensors checkpoint to .safetensors`;
 
 /** Runs the command; returns the process exit code (0 ok, 1 failure, 2 usage). */
 export async function main(argv: readonly string[], io: Io = { out: console.log, err: console.error }): Promise<number> {
   try {
+    // convert parses its own flags strictly (node:util parseArgs)
+    if (argv[0] === 'convert') {
+      await convertCommand(io, argv.slice(1));
+      return 0;
+    }
     const args = parseArgs(argv);
     const [command, ...rest] = args.positionals;
     const sub = { ...args, positionals: rest };
