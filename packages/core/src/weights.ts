@@ -107,7 +107,8 @@ export async function decodeWeights(source: WeightsSource, options: LoadWeightsO
 export function decodeWeightBytes(bytes: Uint8Array, options: { verifyCrc?: boolean } = {}): DecodedWeights {
   const format = sniffFormat(bytes);
   if (format === 'pytorch-zip' || format === 'pytorch-legacy') return decodePth(bytes, options);
-  if (format === 'safetensors') return decodeSafetensors(bytes);
+  // a file too short or too damaged to recognise gets the safetensors reader's own diagnosis
+  if (format === 'safetensors' || format === 'unknown') return decodeSafetensors(bytes);
   throw new WeightsError(`expected a .safetensors file or a PyTorch checkpoint (.pth), got what looks like ${FORMAT_NAMES[format]}`);
 }
 
