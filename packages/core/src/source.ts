@@ -1,6 +1,7 @@
 // Where weight bytes come from: a URL (streamed into one buffer, with progress, abort, integrity
 // check and a cache), a file path in Node, or a URL relative to the page in browsers.
 import { WeightsError } from './errors.js';
+import { memorySource, type ByteSource } from './byte-source.js';
 
 export interface FetchProgress {
   /** bytes received so far */
@@ -39,6 +40,43 @@ function toUrl(source: URL | string): URL | undefined {
   const base = (globalThis as { location?: { href: string } }).location?.href;
   if (base === undefined) throw new WeightsError(`'${source}' is neither an absolute URL nor resolvable: no page location to resolve it against`);
   return new URL(source, base);
+}
+
+/**
+ * Opens weights for random access. In Node a file path, or a URL once downloaded into the cache,
+ * is read piece by piece from disk, so the whole file is never held; otherwise the bytes are in memory.
+ */
+export async function openSource(source: URL | string, options: ReadSourceOptions = {}): Promise<ByteSource> {
+  const url = toUrl(source);
+  const node = await nodeHelpers();
+  if (node && (url === undefined || url.protocol === 'file:')) {
+    const path = url ? node.fileURLToPath(url) : (source as string);
+    if (options.sha256) await checkHex(await hashFile(node, path), options.sha256, path);
+    return node.fileSource(path);
+  }
+  const cache = options.cache ?? true;
+  if (node && url && cache !== false) {
+    const dir = node.cacheDirectory(cache === true ? undefined : cache);
+    const path = node.cachePath(dir, url.href);
+    if (await node.exists(path)) {
+      if (options.sha256) await checkHex(await hashFile(node, path), options.sha256, `${url.href} (cached copy ${path})`);
+      options.onProgress?.({ received: node.fileSource(path).size, total: node.fileSource(path).size, url: url.href });
+      return node.fileSource(path);
+    }
+    // download, verify, write to the cache, then let the downloaded bytes go and read the file
+    await readSource(url, options);
+    return node.fileSource(path);
+  }
+  const bytes = await readSource(source, options);
+  return memorySource(bytes, url?.href ?? String(source));
+}
+
+async function hashFile(node: NonNullable<Awaited<ReturnType<typeof nodeHelpers>>>, path: string): Promise<string> {
+  try {
+    return await node.sha256File(path);
+  } catch (e) {
+    throw new WeightsError(`cannot read weights file '${path}': ${(e as Error).message}`);
+  }
 }
 
 export async function readSource(source: URL | string, options: ReadSourceOptions = {}): Promise<Uint8Array> {
@@ -110,7 +148,11 @@ async function checkSha256(bytes: Uint8Array, expected: string, where: string): 
   const subtle = globalThis.crypto?.subtle;
   if (!subtle) throw new WeightsError(`cannot check the SHA-256 of ${where}: WebCrypto (crypto.subtle) is unavailable (insecure context?)`);
   const digest = new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  await checkHex(Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''), expected, where);
+}
+
+async function checkHex(hex: string, expected: string, where: string): Promise<void> {
+  if (!/^[0-9a-f]{1,64}$/i.test(expected)) throw new WeightsError(`sha256 must be hex digits, got '${expected}'`);
   if (!hex.startsWith(expected.toLowerCase())) {
     throw new WeightsError(`SHA-256 of ${where} is ${hex}, expected it to start with ${expected.toLowerCase()} (corrupted or different file)`);
   }

@@ -3,7 +3,8 @@
 import type { ParameterSpec } from './graph.js';
 import { WeightsError, formatShape } from './errors.js';
 import { parseSafetensors, readFloat32, type SafetensorsEntry, type SafetensorsFile } from './safetensors.js';
-import { readSource as readBytes, type ReadSourceOptions } from './source.js';
+import { openSource, readSource as readBytes, type ReadSourceOptions } from './source.js';
+import { memorySource, type ByteSource } from './byte-source.js';
 import { isContiguous, pthToFloat32, PTH_ITEM_SIZE, readPth } from './pth/index.js';
 import { FORMAT_NAMES, sniffFormat } from './pth/sniff.js';
 import { counterParameter } from './counter-weights.js';
@@ -94,7 +95,7 @@ export async function decodeWeights(source: WeightsSource, options: LoadWeightsO
     for (const [k, v] of source) tensors.set(k, v);
     return { tensors, ...empty };
   }
-  if (typeof source === 'string' || source instanceof URL) return decodeWeightBytes(await readBytes(source, options), options);
+  if (typeof source === 'string' || source instanceof URL) return decodeWeightSource(await openSource(source, options), options);
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     const bytes = source instanceof Uint8Array ? source : ArrayBuffer.isView(source) ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength) : new Uint8Array(source);
     return decodeWeightBytes(bytes, options);
@@ -105,55 +106,124 @@ export async function decodeWeights(source: WeightsSource, options: LoadWeightsO
 
 /** Decodes the bytes of a .safetensors or PyTorch checkpoint file (sniffed). */
 export function decodeWeightBytes(bytes: Uint8Array, options: { verifyCrc?: boolean } = {}): DecodedWeights {
-  const format = sniffFormat(bytes);
-  if (format === 'pytorch-zip' || format === 'pytorch-legacy') return decodePth(bytes, options);
-  // a file too short or too damaged to recognise gets the safetensors reader's own diagnosis
-  if (format === 'safetensors' || format === 'unknown') return decodeSafetensors(bytes);
-  throw new WeightsError(`expected a .safetensors file or a PyTorch checkpoint (.pth), got what looks like ${FORMAT_NAMES[format]}`);
+  return decodeWeightSource(memorySource(bytes), options);
 }
 
-function decodePth(bytes: Uint8Array, options: { verifyCrc?: boolean }): DecodedWeights {
-  const checkpoint = readPth(bytes, { verifyCrc: options.verifyCrc });
+/**
+ * Decodes a .safetensors or PyTorch checkpoint (sniffed) from bytes in memory or a file read on
+ * demand: float32 tensors in memory are views, everything else is read and decoded when used.
+ */
+export function decodeWeightSource(source: ByteSource, options: { verifyCrc?: boolean } = {}): DecodedWeights {
+  const format = sniffFormat(source.read(0, Math.min(source.size, 4096)), source.size);
+  if (format === 'pytorch-zip' || format === 'pytorch-legacy') return decodePth(source, options);
+  if (format === 'safetensors') return decodeSafetensors(source.inMemory ? parseSafetensors(source.read(0, source.size)) : parseSafetensorsHeader(source), source);
+  // a file too short or too damaged to recognise gets the safetensors reader's own diagnosis
+  if (format === 'unknown') {
+    const bytes = source.read(0, source.size);
+    return decodeSafetensors(parseSafetensors(bytes), memorySource(bytes, source.name));
+  }
+  throw new WeightsError(`expected a .safetensors file or a PyTorch checkpoint (.pth), got what looks like ${FORMAT_NAMES[format]}${source.inMemory ? '' : ` ('${source.name}')`}`);
+}
+
+function decodePth(source: ByteSource, options: { verifyCrc?: boolean }): DecodedWeights {
+  const checkpoint = readPth(source, { verifyCrc: options.verifyCrc });
   const tensors = new Map<string, WeightTensor>();
   const integerKeys = new Set<string>();
   const integers = new Map<string, IntegerTensor>();
   for (const [key, t] of checkpoint.tensors) {
     if (t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16' || t.dtype === 'F64') {
-      const direct = t.dtype === 'F32' && isContiguous(t) && (t.storage.byteOffset + t.offset * 4) % 4 === 0;
-      tensors.set(key, direct ? { shape: t.shape, data: pthToFloat32(t) } : new LazyWeightTensor(t.shape, t.dtype, () => pthToFloat32(t)));
+      // float32 in memory decodes to a view (or fails alignment and copies); keep it eager only then
+      const view = source.inMemory && t.dtype === 'F32' && isContiguous(t) ? pthToFloat32(t) : undefined;
+      tensors.set(key, view && view.buffer === t.readStorage().buffer ? { shape: t.shape, data: view } : new LazyWeightTensor(t.shape, t.dtype, () => pthToFloat32(t)));
     } else {
       integerKeys.add(key);
       const n = t.shape.reduce((a, b) => a * b, 1);
       const item = PTH_ITEM_SIZE[t.dtype];
-      if (isContiguous(t)) integers.set(key, { dtype: t.dtype, shape: t.shape, bytes: t.storage.subarray(t.offset * item, (t.offset + n) * item) });
+      if (isContiguous(t)) integers.set(key, { dtype: t.dtype, shape: t.shape, bytes: t.readStorage().subarray(t.offset * item, (t.offset + n) * item) });
     }
   }
   return { tensors, integerKeys, integers, format: checkpoint.format, notes: [...checkpoint.notes] };
 }
 
-function decodeSafetensors(bytes: Uint8Array): DecodedWeights {
-  const file = parseSafetensors(bytes);
+const SAFETENSORS_ITEM: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I8: 1 };
+
+/**
+ * The header of a .safetensors file read from disk, without its data: the same checks as
+ * parseSafetensors (dtype, shape, spans inside the file, no overlap) against the file's size.
+ */
+function parseSafetensorsHeader(source: ByteSource): SafetensorsFile {
+  const where = `'${source.name}'`;
+  const declared = Number(new DataView(source.read(0, 8).slice().buffer).getBigUint64(0, true));
+  if (declared > source.size - 8 || declared > 100 * 1024 * 1024) throw new WeightsError(`${where}: safetensors header length ${declared} exceeds the file or the 100 MiB limit`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(source.read(8, declared)));
+  } catch (e) {
+    throw new WeightsError(`${where}: safetensors header is not valid UTF-8 JSON: ${(e as Error).message}`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new WeightsError(`${where}: safetensors header must be a JSON object`);
+  const dataStart = 8 + declared;
+  const entries = new Map<string, SafetensorsEntry>();
+  for (const [key, raw] of Object.entries(header)) {
+    if (key === '__metadata__') continue;
+    const { dtype, shape, data_offsets: offsets } = (raw ?? {}) as Record<string, unknown>;
+    if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_ITEM)) throw new WeightsError(`${where}: '${key}': dtype ${String(dtype)} is not one of ${Object.keys(SAFETENSORS_ITEM).join(', ')}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new WeightsError(`${where}: '${key}': bad shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+      throw new WeightsError(`${where}: '${key}': bad data_offsets ${JSON.stringify(offsets)}`);
+    }
+    const [b, e] = offsets as [number, number];
+    const expected = (shape as number[]).reduce((a, d) => a * d, 1) * SAFETENSORS_ITEM[dtype];
+    if (e - b !== expected) throw new WeightsError(`${where}: '${key}': ${dtype} ${formatShape(shape as number[])} needs ${expected} bytes, data_offsets span ${e - b}`);
+    if (dataStart + e > source.size) throw new WeightsError(`${where}: '${key}': data_offsets [${b}, ${e}] run past the end of the file (truncated?)`);
+    entries.set(key, { key, dtype: dtype as SafetensorsEntry['dtype'], shape: shape as number[], begin: dataStart + b, end: dataStart + e });
+  }
+  const sorted = [...entries.values()].sort((x, y) => x.begin - y.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].begin < sorted[i - 1].end) throw new WeightsError(`${where}: tensors '${sorted[i - 1].key}' and '${sorted[i].key}' overlap`);
+  }
+  return { bytes: new Uint8Array(0), entries, metadata: {} };
+}
+
+/** One entry's bytes as a file of its own, so readFloat32 can decode it. */
+function entryFile(source: ByteSource, entry: SafetensorsEntry): { file: SafetensorsFile; entry: SafetensorsEntry } {
+  const bytes = source.read(entry.begin, entry.end - entry.begin);
+  return { file: { bytes, entries: new Map(), metadata: {} }, entry: { ...entry, begin: 0, end: bytes.length } };
+}
+
+function decodeSafetensors(file: SafetensorsFile, source: ByteSource): DecodedWeights {
   const tensors = new Map<string, WeightTensor>();
   const integerKeys = new Set<string>();
   const integers = new Map<string, IntegerTensor>();
   for (const entry of file.entries.values()) {
     if (entry.key.endsWith(INT8_SCALE_SUFFIX) && file.entries.get(entry.key.slice(0, -INT8_SCALE_SUFFIX.length))?.dtype === 'I8') continue;
+    const length = entry.end - entry.begin;
     if (entry.dtype === 'I64') {
       integerKeys.add(entry.key);
-      integers.set(entry.key, { dtype: 'I64', shape: entry.shape, bytes: file.bytes.subarray(entry.begin, entry.end) });
+      integers.set(entry.key, { dtype: 'I64', shape: entry.shape, bytes: source.read(entry.begin, length) });
     } else if (entry.dtype === 'I8') {
-      tensors.set(entry.key, int8Tensor(file, entry));
-    } else if (entry.dtype === 'F32' && (file.bytes.byteOffset + entry.begin) % 4 === 0) {
+      tensors.set(entry.key, int8Tensor(file, entry, source));
+    } else if (source.inMemory && entry.dtype === 'F32' && (file.bytes.byteOffset + entry.begin) % 4 === 0) {
       // aligned float32 (every file we write, and torch's): a view, no copy
-      tensors.set(entry.key, { shape: entry.shape, data: new Float32Array(file.bytes.buffer, file.bytes.byteOffset + entry.begin, (entry.end - entry.begin) / 4) });
+      tensors.set(entry.key, { shape: entry.shape, data: new Float32Array(file.bytes.buffer, file.bytes.byteOffset + entry.begin, length / 4) });
+    } else if (entry.dtype === 'F32' && !source.inMemory) {
+      // a fresh read is aligned: view it
+      tensors.set(entry.key, new LazyWeightTensor(entry.shape, entry.dtype, () => new Float32Array(source.read(entry.begin, length).buffer, 0, length / 4)));
     } else {
-      tensors.set(entry.key, new LazyWeightTensor(entry.shape, entry.dtype, () => readFloat32(file, entry)));
+      tensors.set(
+        entry.key,
+        new LazyWeightTensor(entry.shape, entry.dtype, () => {
+          if (source.inMemory) return readFloat32(file, entry);
+          const one = entryFile(source, entry);
+          return readFloat32(one.file, one.entry);
+        }),
+      );
     }
   }
   return { tensors, integerKeys, integers, format: 'safetensors', notes: [] };
 }
 
-function int8Tensor(file: SafetensorsFile, entry: SafetensorsEntry): WeightTensor {
+function int8Tensor(file: SafetensorsFile, entry: SafetensorsEntry, source: ByteSource): WeightTensor {
   const scaleKey = entry.key + INT8_SCALE_SUFFIX;
   const scales = file.entries.get(scaleKey);
   const channels = entry.shape[0] ?? 1;
@@ -162,13 +232,15 @@ function int8Tensor(file: SafetensorsFile, entry: SafetensorsEntry): WeightTenso
     throw new WeightsError(`'${scaleKey}': expected F32 [${channels}] (one scale per output channel), got ${scales.dtype} ${formatShape(scales.shape)}`);
   }
   return new LazyWeightTensor(entry.shape, 'I8', () => {
-    const scale = readFloat32(file, scales);
-    const q = new Int8Array(file.bytes.buffer, file.bytes.byteOffset + entry.begin, entry.end - entry.begin);
+    const s = entryFile(source, scales);
+    const scale = readFloat32(s.file, s.entry);
+    const raw = source.read(entry.begin, entry.end - entry.begin);
+    const q = new Int8Array(raw.buffer, raw.byteOffset, raw.length);
     const out = new Float32Array(q.length);
     const per = channels === 0 ? 0 : q.length / channels;
     for (let o = 0; o < channels; o++) {
-      const s = scale[o];
-      for (let i = o * per; i < (o + 1) * per; i++) out[i] = q[i] * s;
+      const sc = scale[o];
+      for (let i = o * per; i < (o + 1) * per; i++) out[i] = q[i] * sc;
     }
     return out;
   });

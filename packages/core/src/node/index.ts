@@ -1,12 +1,14 @@
 // Node-only helpers (files, the download cache directory). Nothing outside this folder imports
 // node: modules; core reaches this file through one dynamic import in ../source.ts, so browser
 // bundles never see it.
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash, randomBytes } from 'node:crypto';
 import { WeightsError } from '../errors.js';
+import type { ByteSource } from '../byte-source.js';
 
 /** Reads a whole file into one buffer of its exact size. */
 export async function readFileBytes(pathOrUrl: string | URL): Promise<Uint8Array> {
@@ -42,6 +44,15 @@ export function cachePath(dir: string, url: string): string {
   return join(dir, `${createHash('sha256').update(url).digest('hex').slice(0, 16)}-${base}`);
 }
 
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function cacheGet(dir: string, url: string): Promise<Uint8Array | undefined> {
   const path = cachePath(dir, url);
   try {
@@ -72,3 +83,47 @@ export async function cachePut(dir: string, url: string, bytes: Uint8Array): Pro
     throw new WeightsError(`cannot write the weights cache '${path}': ${(e as Error).message}`);
   }
 }
+
+/**
+ * A file read piece by piece: each read opens, reads and closes, so nothing stays open and only
+ * the pieces asked for are ever in memory.
+ */
+export function fileSource(path: string): ByteSource {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (e) {
+    throw new WeightsError(`cannot read weights file '${path}': ${(e as Error).message}`);
+  }
+  return {
+    name: path,
+    size,
+    inMemory: false,
+    read(offset, length) {
+      const out = new Uint8Array(length);
+      let fd: number | undefined;
+      try {
+        fd = openSync(path, 'r');
+        let done = 0;
+        while (done < length) {
+          const n = readSync(fd, out, done, length - done, offset + done);
+          if (n === 0) throw new Error(`file ends at byte ${offset + done}, expected ${length} bytes from ${offset} (changed since it was opened?)`);
+          done += n;
+        }
+      } catch (e) {
+        throw new WeightsError(`cannot read weights file '${path}': ${(e as Error).message}`);
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
+      return out;
+    },
+  };
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export { fileURLToPath };

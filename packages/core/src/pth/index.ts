@@ -1,9 +1,10 @@
 // PyTorch checkpoints (torch.save) read without Python: the zip archive torch >= 1.6 writes and
 // the older single pickle stream, through the restricted pickle interpreter. Tensors come back
-// as descriptions over the file's bytes and are decoded to float32 only when asked.
+// as descriptions over the file (in memory, or read on demand) decoded to float32 only when asked.
 import { WeightsError, formatShape } from '../errors.js';
 import { PickleGlobal, unpickle } from './pickle.js';
 import { readZip } from './zip.js';
+import { memorySource, type ByteSource } from '../byte-source.js';
 import { FORMAT_NAMES, sniffFormat } from './sniff.js';
 
 export type PthDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -38,8 +39,8 @@ export interface PthTensor {
   readonly stride: readonly number[];
   /** in elements, within the storage */
   readonly offset: number;
-  /** the storage's bytes (a view into the file) */
-  readonly storage: Uint8Array;
+  /** the storage's bytes: a view into the file in memory, or read from the file on demand */
+  readStorage(): Uint8Array;
 }
 
 export interface PthCheckpoint {
@@ -112,25 +113,32 @@ function storageRefFrom(pid: unknown, legacy: boolean): StorageRef {
   return { key, dtype: STORAGE_TYPES[type.qualifiedName], numel: numel as number };
 }
 
-/** Reads a torch.save file (zip or legacy); tensors stay views into `bytes`. */
-export function readPth(bytes: Uint8Array, options: { verifyCrc?: boolean } = {}): PthCheckpoint {
-  const format = sniffFormat(bytes);
-  if (format === 'pytorch-zip') return readZipCheckpoint(bytes, options.verifyCrc ?? true);
-  if (format === 'pytorch-legacy') return readLegacyCheckpoint(bytes);
+/** Where a storage's bytes are, read only when a tensor is decoded. */
+interface StorageData {
+  readonly size: number;
+  read(): Uint8Array;
+}
+
+/** Reads a torch.save file (zip or legacy); tensors stay descriptions over the source's bytes. */
+export function readPth(input: Uint8Array | ByteSource, options: { verifyCrc?: boolean } = {}): PthCheckpoint {
+  const source = input instanceof Uint8Array ? memorySource(input) : input;
+  const format = sniffFormat(source.read(0, Math.min(source.size, 4096)), source.size);
+  if (format === 'pytorch-zip') return readZipCheckpoint(source, options.verifyCrc ?? true);
+  if (format === 'pytorch-legacy') return readLegacyCheckpoint(source);
   if (format === 'zip') throw new WeightsError(`expected a PyTorch checkpoint, got a zip archive without a data.pkl entry`);
   throw new WeightsError(`expected a PyTorch checkpoint (zip or legacy pickle), got what looks like ${FORMAT_NAMES[format]}`);
 }
 
-function readZipCheckpoint(bytes: Uint8Array, verify: boolean): PthCheckpoint {
-  const entries = readZip(bytes, { verify });
-  const pkl = [...entries.keys()].filter((n) => n.endsWith('data.pkl') && (n === 'data.pkl' || n.endsWith('/data.pkl'))).sort((a, b) => a.length - b.length)[0];
+function readZipCheckpoint(source: ByteSource, verify: boolean): PthCheckpoint {
+  const entries = readZip(source, { verify });
+  const pkl = [...entries.keys()].filter((n) => n === 'data.pkl' || n.endsWith('/data.pkl')).sort((a, b) => a.length - b.length)[0];
   if (pkl === undefined) throw new WeightsError(`checkpoint: zip archive has no data.pkl entry (entries: ${[...entries.keys()].slice(0, 5).join(', ')})`);
   const prefix = pkl.slice(0, -'data.pkl'.length);
   const order = entries.get(`${prefix}byteorder`);
-  if (order && new TextDecoder().decode(order.data) !== 'little') throw new WeightsError('checkpoint: big-endian checkpoints are not supported');
-  const storages = new Map<string, Uint8Array>();
+  if (order && new TextDecoder().decode(order.read()) !== 'little') throw new WeightsError('checkpoint: big-endian checkpoints are not supported');
+  const storages = new Map<string, StorageData>();
   const what = `checkpoint '${pkl}'`;
-  const value = unpickle(entries.get(pkl)!.data, 0, {
+  const value = unpickle(entries.get(pkl)!.read(), 0, {
     globals: GLOBALS,
     what,
     persistentLoad(pid) {
@@ -138,7 +146,7 @@ function readZipCheckpoint(bytes: Uint8Array, verify: boolean): PthCheckpoint {
       if (!storages.has(ref.key)) {
         const entry = entries.get(`${prefix}data/${ref.key}`);
         if (!entry) throw new WeightsError(`checkpoint: storage '${ref.key}' is missing (no entry '${prefix}data/${ref.key}')`);
-        storages.set(ref.key, entry.data);
+        storages.set(ref.key, { size: entry.size, read: () => entry.read() });
       }
       return ref;
     },
@@ -146,19 +154,35 @@ function readZipCheckpoint(bytes: Uint8Array, verify: boolean): PthCheckpoint {
   return finish('pytorch-zip', value, storages);
 }
 
-function readLegacyCheckpoint(bytes: Uint8Array): PthCheckpoint {
+/** Runs one pickle of a legacy stream, reading more of the file until the pickle fits. */
+function unpickleFrom(source: ByteSource, offset: number, options: Parameters<typeof unpickle>[2]) {
+  let length = Math.min(source.size - offset, 1 << 20);
+  for (;;) {
+    const chunk = source.read(offset, length);
+    try {
+      const { value, end } = unpickle(chunk, 0, options);
+      return { value, end: offset + end };
+    } catch (e) {
+      const short = e instanceof WeightsError && /truncated|unterminated/.test(e.message);
+      if (!short || offset + length >= source.size) throw e;
+      length = Math.min(source.size - offset, length * 4);
+    }
+  }
+}
+
+function readLegacyCheckpoint(source: ByteSource): PthCheckpoint {
   const plain = { globals: new Map(), what: 'checkpoint header' };
   let p = 0;
-  const magic = unpickle(bytes, p, plain);
+  const magic = unpickleFrom(source, p, plain);
   p = magic.end;
-  const protocol = unpickle(bytes, p, plain);
+  const protocol = unpickleFrom(source, p, plain);
   p = protocol.end;
   if (protocol.value !== 1001) throw new WeightsError(`checkpoint: legacy protocol version ${String(protocol.value)}, expected 1001`);
-  const sysInfo = unpickle(bytes, p, plain);
+  const sysInfo = unpickleFrom(source, p, plain);
   p = sysInfo.end;
   if (sysInfo.value instanceof Map && sysInfo.value.get('little_endian') === false) throw new WeightsError('checkpoint: big-endian checkpoints are not supported');
   const refs = new Map<string, StorageRef>();
-  const main = unpickle(bytes, p, {
+  const main = unpickleFrom(source, p, {
     globals: GLOBALS,
     what: 'checkpoint',
     persistentLoad(pid) {
@@ -170,24 +194,25 @@ function readLegacyCheckpoint(bytes: Uint8Array): PthCheckpoint {
     },
   });
   p = main.end;
-  const keys = unpickle(bytes, p, { globals: new Map(), what: 'checkpoint storage list' });
+  const keys = unpickleFrom(source, p, { globals: new Map(), what: 'checkpoint storage list' });
   p = keys.end;
   if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string')) throw new WeightsError('checkpoint: storage key list must be a list of strings');
   // each storage follows as its element count (int64) and its raw bytes, in the listed order
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const storages = new Map<string, Uint8Array>();
+  const storages = new Map<string, StorageData>();
   for (const key of keys.value as string[]) {
     const ref = refs.get(key);
     if (!ref) throw new WeightsError(`checkpoint: storage '${key}' is listed but no tensor uses it`);
-    if (p + 8 > bytes.length) throw new WeightsError(`checkpoint: storage '${key}' header at byte ${p} runs past the end of the ${bytes.length}-byte file (truncated?)`);
-    const numel = view.getBigInt64(p, true);
+    if (p + 8 > source.size) throw new WeightsError(`checkpoint: storage '${key}' header at byte ${p} runs past the end of the ${source.size}-byte file (truncated?)`);
+    const head = source.read(p, 8);
+    const numel = new DataView(head.buffer, head.byteOffset, 8).getBigInt64(0, true);
     if (numel !== BigInt(ref.numel)) throw new WeightsError(`checkpoint: storage '${key}' holds ${numel} elements, the pickle declares ${ref.numel}`);
     const length = ref.numel * PTH_ITEM_SIZE[ref.dtype];
-    if (p + 8 + length > bytes.length) {
-      throw new WeightsError(`checkpoint: storage '${key}' (${length} bytes at byte ${p + 8}) runs past the end of the ${bytes.length}-byte file (truncated?)`);
+    const start = p + 8;
+    if (start + length > source.size) {
+      throw new WeightsError(`checkpoint: storage '${key}' (${length} bytes at byte ${start}) runs past the end of the ${source.size}-byte file (truncated?)`);
     }
-    storages.set(key, bytes.subarray(p + 8, p + 8 + length));
-    p += 8 + length;
+    storages.set(key, { size: length, read: () => source.read(start, length) });
+    p = start + length;
   }
   return finish('pytorch-legacy', main.value, storages);
 }
@@ -196,7 +221,7 @@ function readLegacyCheckpoint(bytes: Uint8Array): PthCheckpoint {
 const NESTING_KEYS = ['state_dict', 'model_state_dict', 'model', 'module', 'net', 'network', 'ema', 'model_ema'];
 const PREFIXES = ['module.', '_orig_mod.'];
 
-function finish(format: PthCheckpoint['format'], root: unknown, storages: ReadonlyMap<string, Uint8Array>): PthCheckpoint {
+function finish(format: PthCheckpoint['format'], root: unknown, storages: ReadonlyMap<string, StorageData>): PthCheckpoint {
   const notes: string[] = [];
   let dict = root;
   let path = 'checkpoint';
@@ -226,8 +251,8 @@ function finish(format: PthCheckpoint['format'], root: unknown, storages: Readon
     const storage = storages.get(ref.storage.key);
     if (!storage) throw new WeightsError(`checkpoint: '${key}': storage '${ref.storage.key}' has no data`);
     const item = PTH_ITEM_SIZE[ref.storage.dtype];
-    if (storage.length < ref.storage.numel * item) {
-      throw new WeightsError(`checkpoint: storage '${ref.storage.key}' has ${storage.length} bytes, ${ref.storage.numel} ${ref.storage.dtype} elements need ${ref.storage.numel * item}`);
+    if (storage.size < ref.storage.numel * item) {
+      throw new WeightsError(`checkpoint: storage '${ref.storage.key}' has ${storage.size} bytes, ${ref.storage.numel} ${ref.storage.dtype} elements need ${ref.storage.numel * item}`);
     }
     let last = ref.offset;
     let empty = false;
@@ -240,7 +265,7 @@ function finish(format: PthCheckpoint['format'], root: unknown, storages: Readon
         `checkpoint: '${key}': ${formatShape(ref.shape)} with stride ${formatShape(ref.stride)} at offset ${ref.offset} reaches element ${last} of a storage of ${ref.storage.numel}`,
       );
     }
-    tensors.set(key, { key, dtype: ref.storage.dtype, shape: ref.shape, stride: ref.stride, offset: ref.offset, storage });
+    tensors.set(key, { key, dtype: ref.storage.dtype, shape: ref.shape, stride: ref.stride, offset: ref.offset, readStorage: () => storage.read() });
   }
   return { format, tensors, notes };
 }
@@ -273,12 +298,12 @@ function f16ToF32(): Float32Array {
  */
 export function pthToFloat32(t: PthTensor): Float32Array {
   const numel = t.shape.reduce((a, b) => a * b, 1);
-  const item = PTH_ITEM_SIZE[t.dtype];
   const contiguous = isContiguous(t);
-  if (t.dtype === 'F32' && contiguous && (t.storage.byteOffset + t.offset * 4) % 4 === 0) {
-    return new Float32Array(t.storage.buffer, t.storage.byteOffset + t.offset * 4, numel);
+  const storage = t.readStorage();
+  if (t.dtype === 'F32' && contiguous && (storage.byteOffset + t.offset * 4) % 4 === 0) {
+    return new Float32Array(storage.buffer, storage.byteOffset + t.offset * 4, numel);
   }
-  const view = new DataView(t.storage.buffer, t.storage.byteOffset, t.storage.byteLength);
+  const view = new DataView(storage.buffer, storage.byteOffset, storage.byteLength);
   const read: (i: number) => number = (() => {
     switch (t.dtype) {
       case 'F32':
@@ -298,7 +323,6 @@ export function pthToFloat32(t: PthTensor): Float32Array {
         throw new WeightsError(`'${t.key}': ${t.dtype} holds integers, not weights`);
     }
   })();
-  void item;
   const out = new Float32Array(numel);
   if (contiguous) {
     for (let i = 0; i < numel; i++) out[i] = read(t.offset + i);

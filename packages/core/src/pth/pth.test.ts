@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasTorch, writeTorchCheckpoints } from '../testing.js';
 import { UnsafeCheckpointError, WeightsError } from '../errors.js';
-import { decodeWeights } from '../weights.js';
+import { decodeWeights, LazyWeightTensor } from '../weights.js';
 import { parseSafetensors } from '../safetensors.js';
 import { crc32, readZip } from './zip.js';
 import { pthToFloat32, readPth } from './index.js';
@@ -48,12 +48,40 @@ describe.skipIf(!torch)('PyTorch checkpoints written by torch.save', () => {
     expect(new DataView(decoded.integers.get('bn.num_batches_tracked')!.bytes.slice().buffer).getBigInt64(0, true)).toBe(17n);
   });
 
-  it('reads the file by path, and float32 tensors of the zip format are views into the file', async () => {
-    const decoded = await decodeWeights(join(dir, 'zip.pth'));
-    const w = decoded.tensors.get('conv.weight')!;
+  it('maps float32 tensors of bytes in memory as views, and reads a path piece by piece on demand', async () => {
     const bytes = file('zip.pth');
-    expect(w.data.buffer.byteLength).toBe(bytes.length);
+    const inMemory = await decodeWeights(bytes);
+    expect(inMemory.tensors.get('conv.weight')!.data.buffer).toBe(bytes.buffer);
+    const { writeFileSync } = await import('node:fs');
+    for (const name of ['zip.pth', 'legacy.pth']) {
+      const copy = join(dir, `copy-${name}`);
+      writeFileSync(copy, file(name));
+      const fromDisk = await decodeWeights(copy);
+      expect(fromDisk.tensors.get('conv.weight')).toBeInstanceOf(LazyWeightTensor);
+      expectAllTensors(fromDisk.tensors, fromDisk.integerKeys);
+      // the file is read again at each access, and a zip entry's CRC-32 is checked then
+      const corrupt = file(name);
+      const at = readZipOffset(name, corrupt);
+      corrupt[at] ^= 0x40;
+      writeFileSync(copy, corrupt);
+      if (name === 'zip.pth') expect(() => fromDisk.tensors.get('conv.weight')!.data).toThrow(/CRC-32 of '.*' is 0x/);
+      else expect(fromDisk.tensors.get('conv.weight')!.data[0]).not.toBe(Math.fround(expected.tensors['conv.weight'].values[0]));
+    }
   });
+
+  /** a byte inside conv.weight's storage */
+  function readZipOffset(name: string, bytes: Uint8Array): number {
+    if (name === 'zip.pth') {
+      const entries = readZip(bytes);
+      // conv.weight is the first tensor pickled, so its storage is key '0'
+      return [...entries.values()].find((e) => e.name.endsWith('/data/0'))!.offset + 2;
+    }
+    // legacy: storages follow in key order; find conv.weight's first float by value
+    const first = new Float32Array([expected.tensors['conv.weight'].values[0]]);
+    const needle = new Uint8Array(first.buffer);
+    for (let i = 0; i + 4 <= bytes.length; i++) if (needle.every((b, j) => bytes[i + j] === b)) return i + 3;
+    throw new Error('not found');
+  }
 
   it('unwraps checkpoint["state_dict"] and the module. prefix, and says so', async () => {
     const decoded = await decodeWeights(file('nested.pth'));
@@ -74,9 +102,9 @@ describe.skipIf(!torch)('PyTorch checkpoints written by torch.save', () => {
     const bytes = file('zip.pth');
     const entries = readZip(bytes);
     const storage = [...entries.values()].find((e) => e.name.endsWith('/data/0'))!;
-    expect(crc32(storage.data)).toBe(storage.crc32);
+    expect(crc32(storage.read())).toBe(storage.crc32);
     const corrupt = bytes.slice();
-    corrupt[storage.data.byteOffset + 3] ^= 0x40;
+    corrupt[storage.offset + 3] ^= 0x40;
     expect(() => readPth(corrupt)).toThrow(/CRC-32 of '.*\/data\/0' is 0x[0-9a-f]{8}, the directory records 0x[0-9a-f]{8}/);
     // and reads it anyway when asked not to check
     expect(readPth(corrupt, { verifyCrc: false }).tensors.size).toBeGreaterThan(0);
@@ -134,7 +162,7 @@ describe('restricted pickle', () => {
 
   it('gathers a strided float16 view', () => {
     const storage = new Uint8Array(new Uint16Array([0x3c00, 0x4000, 0x4200, 0x4400, 0x4500, 0x4600]).buffer); // 1..6
-    const t = { key: 't', dtype: 'F16' as const, shape: [2, 2], stride: [1, 3], offset: 1, storage };
+    const t = { key: 't', dtype: 'F16' as const, shape: [2, 2], stride: [1, 3], offset: 1, readStorage: () => storage };
     expect(Array.from(pthToFloat32(t))).toEqual([2, 5, 3, 6]);
   });
 });

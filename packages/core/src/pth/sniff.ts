@@ -34,7 +34,8 @@ export const FORMAT_NAMES: Record<SniffedFormat, string> = {
 /** The legacy torch.save magic number, as pickle protocol 2 writes it (LONG1 of 10 bytes). */
 const LEGACY_PREFIX = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
 
-export function sniffFormat(bytes: Uint8Array): SniffedFormat {
+/** `size` is the whole file's length when `bytes` are only its start. */
+export function sniffFormat(bytes: Uint8Array, size = bytes.length): SniffedFormat {
   const starts = (sig: readonly number[], at = 0) => bytes.length >= at + sig.length && sig.every((b, i) => bytes[at + i] === b);
   if (starts([0x50, 0x4b, 0x03, 0x04]) || starts([0x50, 0x4b, 0x05, 0x06])) {
     // torch's archives always hold <name>/data.pkl; the name sits in the first local header
@@ -50,7 +51,7 @@ export function sniffFormat(bytes: Uint8Array): SniffedFormat {
   if (bytes.length >= 9) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const headerLength = view.getBigUint64(0, true);
-    if (headerLength <= BigInt(bytes.length - 8) && bytes[8] === 0x7b) return 'safetensors';
+    if (headerLength <= BigInt(size - 8) && bytes[8] === 0x7b) return 'safetensors';
   }
   let i = 0;
   while (i < bytes.length && i < 64 && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09 || bytes[i] === 0xef || bytes[i] === 0xbb || bytes[i] === 0xbf)) i++;

@@ -1,17 +1,21 @@
 // A read-only zip central-directory reader for PyTorch's archive format: stored entries come back
-// as views into the file's bytes (no copy), each checked against its CRC-32.
+// as views into the file's bytes (no copy) or read from the file on demand, checked against their CRC-32.
 //
 // Why not a zip library: torch writes only stored (uncompressed) entries, aligned to 64 bytes so
 // tensors can be mapped in place. Libraries such as fflate copy every entry into a new buffer,
 // which would hold a 500 MB checkpoint twice; the part we need (central directory, zip64
 // records, local header skip, CRC-32) is about 150 lines.
 import { WeightsError } from '../errors.js';
+import { memorySource, type ByteSource } from '../byte-source.js';
 
 export interface ZipEntry {
   readonly name: string;
-  /** the entry's bytes, a view into the archive */
-  readonly data: Uint8Array;
+  /** where the entry's bytes start in the archive, and how many */
+  readonly offset: number;
+  readonly size: number;
   readonly crc32: number;
+  /** the entry's bytes (a view for archives in memory), checked against the CRC-32 when verifying */
+  read(): Uint8Array;
 }
 
 const EOCD = 0x06054b50;
@@ -24,33 +28,43 @@ export function looksLikeZip(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
 }
 
-/** Reads the central directory; entries' CRC-32 is checked when `verify` (default) is set. */
-export function readZip(bytes: Uint8Array, options: { verify?: boolean } = {}): Map<string, ZipEntry> {
+/**
+ * Reads the central directory. With `verify` (default), entries of an archive in memory are
+ * checked against their CRC-32 now; entries of a file source when they are read.
+ */
+export function readZip(input: Uint8Array | ByteSource, options: { verify?: boolean } = {}): Map<string, ZipEntry> {
+  const source = input instanceof Uint8Array ? memorySource(input) : input;
   const verify = options.verify ?? true;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const size = bytes.length;
-  const eocd = findEndOfCentralDirectory(view);
-  let count = view.getUint16(eocd + 10, true);
-  let cdSize = view.getUint32(eocd + 12, true);
-  let cdOffset = view.getUint32(eocd + 16, true);
-  if (eocd >= 20 && view.getUint32(eocd - 20, true) === ZIP64_LOCATOR) {
-    const z64 = readU64(view, eocd - 20 + 8, 'zip64 end-of-directory offset');
-    if (z64 + 56 > size || view.getUint32(z64, true) !== ZIP64_EOCD) {
-      throw new WeightsError(`zip: the zip64 end-of-directory record at byte ${z64} is missing or truncated (file of ${size} bytes)`);
-    }
-    count = readU64(view, z64 + 32, 'zip64 entry count');
-    cdSize = readU64(view, z64 + 40, 'zip64 directory size');
-    cdOffset = readU64(view, z64 + 48, 'zip64 directory offset');
+  const size = source.size;
+  const tailStart = Math.max(0, size - 65557 - 20);
+  const tail = source.read(tailStart, size - tailStart);
+  const tailView = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+  const eocdInTail = findEndOfCentralDirectory(tailView);
+  const eocd = tailStart + eocdInTail;
+  let count = tailView.getUint16(eocdInTail + 10, true);
+  let cdSize = tailView.getUint32(eocdInTail + 12, true);
+  let cdOffset = tailView.getUint32(eocdInTail + 16, true);
+  if (eocdInTail >= 20 && tailView.getUint32(eocdInTail - 20, true) === ZIP64_LOCATOR) {
+    const z64 = readU64(tailView, eocdInTail - 20 + 8, 'zip64 end-of-directory offset');
+    if (z64 + 56 > eocd) throw new WeightsError(`zip: the zip64 end-of-directory record at byte ${z64} is missing or truncated (file of ${size} bytes)`);
+    const record = source.read(z64, 56);
+    const rv = new DataView(record.buffer, record.byteOffset, 56);
+    if (rv.getUint32(0, true) !== ZIP64_EOCD) throw new WeightsError(`zip: no zip64 end-of-directory record at byte ${z64}`);
+    count = readU64(rv, 32, 'zip64 entry count');
+    cdSize = readU64(rv, 40, 'zip64 directory size');
+    cdOffset = readU64(rv, 48, 'zip64 directory offset');
   }
   if (cdOffset + cdSize > size) {
     throw new WeightsError(`zip: central directory (bytes ${cdOffset}..${cdOffset + cdSize}) runs past the end of the ${size}-byte file (truncated?)`);
   }
+  const cd = source.read(cdOffset, cdSize);
+  const view = new DataView(cd.buffer, cd.byteOffset, cd.byteLength);
   const entries = new Map<string, ZipEntry>();
-  let p = cdOffset;
+  let p = 0;
   const decoder = new TextDecoder();
   for (let i = 0; i < count; i++) {
-    if (p + 46 > cdOffset + cdSize || view.getUint32(p, true) !== CENTRAL) {
-      throw new WeightsError(`zip: central directory entry ${i} of ${count} at byte ${p} is malformed`);
+    if (p + 46 > cdSize || view.getUint32(p, true) !== CENTRAL) {
+      throw new WeightsError(`zip: central directory entry ${i} of ${count} at byte ${cdOffset + p} is malformed`);
     }
     const method = view.getUint16(p + 10, true);
     const crc = view.getUint32(p + 16, true);
@@ -60,8 +74,8 @@ export function readZip(bytes: Uint8Array, options: { verify?: boolean } = {}): 
     const extraLength = view.getUint16(p + 30, true);
     const commentLength = view.getUint16(p + 32, true);
     let localOffset = view.getUint32(p + 42, true);
-    if (p + 46 + nameLength + extraLength > cdOffset + cdSize) throw new WeightsError(`zip: central directory entry ${i} runs past the directory`);
-    const name = decoder.decode(bytes.subarray(p + 46, p + 46 + nameLength));
+    if (p + 46 + nameLength + extraLength > cdSize) throw new WeightsError(`zip: central directory entry ${i} runs past the directory`);
+    const name = decoder.decode(cd.subarray(p + 46, p + 46 + nameLength));
     // zip64 extra field: the 64-bit values appear only for the 32-bit fields that are saturated
     let e = p + 46 + nameLength;
     const extraEnd = e + extraLength;
@@ -81,21 +95,32 @@ export function readZip(bytes: Uint8Array, options: { verify?: boolean } = {}): 
       throw new WeightsError(`zip: entry '${name}' uses compression method ${method}; PyTorch writes stored entries (method 0) only`);
     }
     if (compressed !== uncompressed) throw new WeightsError(`zip: stored entry '${name}' has compressed size ${compressed} but size ${uncompressed}`);
-    if (localOffset + 30 > size || view.getUint32(localOffset, true) !== LOCAL) {
-      throw new WeightsError(`zip: local header of '${name}' at byte ${localOffset} is missing (file of ${size} bytes, truncated?)`);
-    }
-    const start = localOffset + 30 + view.getUint16(localOffset + 26, true) + view.getUint16(localOffset + 28, true);
+    if (localOffset + 30 > size) throw new WeightsError(`zip: local header of '${name}' at byte ${localOffset} is past the end of the ${size}-byte file (truncated?)`);
+    const local = source.read(localOffset, 30);
+    const lv = new DataView(local.buffer, local.byteOffset, 30);
+    if (lv.getUint32(0, true) !== LOCAL) throw new WeightsError(`zip: local header of '${name}' at byte ${localOffset} is missing`);
+    const start = localOffset + 30 + lv.getUint16(26, true) + lv.getUint16(28, true);
     if (start + uncompressed > size) {
       throw new WeightsError(`zip: entry '${name}' (bytes ${start}..${start + uncompressed}) runs past the end of the ${size}-byte file (truncated?)`);
     }
-    const data = bytes.subarray(start, start + uncompressed);
-    if (verify) {
+    const length = uncompressed;
+    const check = (data: Uint8Array) => {
       const actual = crc32(data);
-      if (actual !== crc) {
-        throw new WeightsError(`zip: CRC-32 of '${name}' is ${hex(actual)}, the directory records ${hex(crc)} (file corrupted)`);
-      }
-    }
-    entries.set(name, { name, data, crc32: crc });
+      if (actual !== crc) throw new WeightsError(`zip: CRC-32 of '${name}' is ${hex(actual)}, the directory records ${hex(crc)} (file corrupted)`);
+    };
+    const entry: ZipEntry = {
+      name,
+      offset: start,
+      size: length,
+      crc32: crc,
+      read() {
+        const data = source.read(start, length);
+        if (verify && !source.inMemory) check(data);
+        return data;
+      },
+    };
+    if (verify && source.inMemory) check(entry.read());
+    entries.set(name, entry);
   }
   return entries;
 }
