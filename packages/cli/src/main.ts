@@ -7,7 +7,7 @@ export const USAGE = `cnn: run classic CNNs with @cnn
 
   cnn models [--json]                       list every architecture and variant
   cnn summary <model> [--json] [--size H,W] layer table: output shapes, parameters, multiply-adds, receptive field
-  cnn run <model> --weights W.safetensors --input X.npy --output Y.npy [--backend js|wasm] [--outputs NAME]
+  cnn run <model> --weights W.pth|W.safetensors --input X.npy --output Y.npy [--backend js|wasm] [--outputs NAME]
                                             float32 NCHW .npy in, float32 .npy out (logits [n, classes] by default)
   cnn generate-weights <model> --output W.safetensors [--seed N]
                                             the seeded test weights, written with torchvision keys
