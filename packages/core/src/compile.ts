@@ -85,6 +85,14 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
     if (!t) throw new ShapeError(`weight '${key}' was not loaded`);
     return t.data;
   };
+  // the plan owns (and folds into) its weights: copy them, unless decoding made a fresh array
+  // for this call anyway (weights read from disk or converted from f16/int8), which saves a
+  // whole copy of the weights at the peak of loading
+  const owned = (key: string) => {
+    const t = weights.get(key);
+    if (!t) throw new ShapeError(`weight '${key}' was not loaded`);
+    return t.fresh ? t.data : Float32Array.from(t.data);
+  };
   const emit = (op: LOp) => {
     ops.push(op);
     producer.set(op.output, ops.length - 1);
@@ -110,8 +118,8 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
           kind: 'conv2d',
           input: inputValue(node).id,
           output: out.id,
-          weight: Float32Array.from(weight(`${op.name}.weight`)),
-          bias: op.bias ? Float32Array.from(weight(`${op.name}.bias`)) : new Float32Array(op.outChannels),
+          weight: owned(`${op.name}.weight`),
+          bias: op.bias ? owned(`${op.name}.bias`) : new Float32Array(op.outChannels),
           kernel: op.kernel,
           stride: op.stride,
           padding: op.padding,
@@ -232,8 +240,8 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
           kind: 'conv2d',
           input: inputValue(node).id,
           output: out.id,
-          weight: Float32Array.from(weight(`${op.name}.weight`)),
-          bias: op.bias ? Float32Array.from(weight(`${op.name}.bias`)) : new Float32Array(op.outFeatures),
+          weight: owned(`${op.name}.weight`),
+          bias: op.bias ? owned(`${op.name}.bias`) : new Float32Array(op.outFeatures),
           kernel: [1, 1],
           stride: [1, 1],
           padding: [0, 0],
@@ -250,8 +258,8 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
           kind: 'layerNorm',
           input: inputValue(node).id,
           output: out.id,
-          weight: Float32Array.from(weight(`${op.name}.weight`)),
-          bias: Float32Array.from(weight(`${op.name}.bias`)),
+          weight: owned(`${op.name}.weight`),
+          bias: owned(`${op.name}.bias`),
           eps: op.eps,
           activation: 'none',
         });
@@ -298,7 +306,7 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
       case 'linear': {
         const x = inputValue(node);
         const out = newValue(nhwc(node.shape));
-        let w: Float32Array = Float32Array.from(weight(`${op.name}.weight`));
+        let w: Float32Array = owned(`${op.name}.weight`);
         const from = x.flattenedFrom;
         if (from && from[1] * from[2] > 1) w = permuteColumnsToChannelsLast(w, op.outFeatures, from);
         emit({
@@ -306,7 +314,7 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
           input: x.id,
           output: out.id,
           weight: w,
-          bias: op.bias ? Float32Array.from(weight(`${op.name}.bias`)) : new Float32Array(op.outFeatures),
+          bias: op.bias ? owned(`${op.name}.bias`) : new Float32Array(op.outFeatures),
           activation: 'none',
         });
         valueOfNode.set(node.id, out);

@@ -12,6 +12,8 @@ import { counterParameter } from './counter-weights.js';
 export interface WeightTensor {
   readonly shape: readonly number[];
   readonly data: Float32Array;
+  /** true when every access of `data` returns a new array nobody else holds, which a consumer may keep and modify */
+  readonly fresh?: boolean;
 }
 
 export type WeightMap = ReadonlyMap<string, WeightTensor>;
@@ -73,6 +75,7 @@ export class LazyWeightTensor implements WeightTensor {
   get data(): Float32Array {
     return this.decode();
   }
+  readonly fresh = true;
   get length(): number {
     return this.shape.reduce((a, b) => a * b, 1);
   }
