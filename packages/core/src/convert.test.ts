@@ -3,6 +3,26 @@ import { describe, expect, it } from 'vitest';
 import { encodeSafetensors, float32ToFloat16 } from './convert.js';
 import { decodeWeights, type DecodedWeights, type WeightTensor } from './weights.js';
 import { parseSafetensors } from './safetensors.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A .safetensors file from raw little-endian entries. */
+function rawSafetensors(entries: [string, string, number[], Uint8Array][]): Uint8Array {
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const [key, dtype, shape, bytes] of entries) {
+    header[key] = { dtype, shape, data_offsets: [offset, offset + bytes.length] };
+    offset += bytes.length;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + json.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let p = 8 + json.length;
+  for (const [, , , bytes] of entries) (out.set(bytes, p), (p += bytes.length));
+  return out;
+}
 
 function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
@@ -70,5 +90,33 @@ describe('encodeSafetensors', () => {
     new DataView(broken.buffer).setBigUint64(0, BigInt(json.length), true);
     broken.set(json, 8);
     await expect(decodeWeights(broken)).rejects.toThrow("'w': I8 tensor without its scales 'w.__scale'");
+  });
+
+  it('decodes F16, BF16, F64 and int8 read from a file block by block exactly as from memory', async () => {
+    const n = 700_001; // F16 and I8 spans cross the 1 MiB decoding block
+    const half = new Uint16Array(n).map((_, i) => (i * 7919) & 0x7bff);
+    const bf16 = new Uint16Array(n).map((_, i) => (i * 104729) & 0x7f7f);
+    const f64 = new Float64Array(1000).map((_, i) => Math.sin(i) * 1e3);
+    const file = rawSafetensors([
+      ['h', 'F16', [n], new Uint8Array(half.buffer)],
+      ['b', 'BF16', [n], new Uint8Array(bf16.buffer)],
+      ['d', 'F64', [10, 100], new Uint8Array(f64.buffer)],
+    ]);
+    const big = { shape: [3, n], data: new Float32Array(3 * n).map((_, i) => Math.cos(i)) };
+    const int8 = encodeSafetensors(decodedOf({ w: big }), 'int8');
+    const dir = mkdtempSync(join(tmpdir(), 'cnn-blocks-'));
+    writeFileSync(join(dir, 'floats.safetensors'), file);
+    writeFileSync(join(dir, 'int8.safetensors'), int8);
+    for (const [name, bytes] of [['floats.safetensors', file], ['int8.safetensors', int8]] as const) {
+      const fromMemory = await decodeWeights(bytes);
+      const fromDisk = await decodeWeights(join(dir, name));
+      for (const [key, t] of fromMemory.tensors) {
+        const a = t.data;
+        const b = fromDisk.tensors.get(key)!.data;
+        let mismatch = a.length === b.length ? -1 : 0;
+        for (let i = 0; i < a.length && mismatch < 0; i++) if (!Object.is(a[i], b[i])) mismatch = i;
+        expect(mismatch, `${name} '${key}': first differing element`).toBe(-1);
+      }
+    }
   });
 });

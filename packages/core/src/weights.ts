@@ -4,8 +4,8 @@ import type { ParameterSpec } from './graph.js';
 import { WeightsError, formatShape } from './errors.js';
 import { parseSafetensors, readFloat32, type SafetensorsEntry, type SafetensorsFile } from './safetensors.js';
 import { openSource, readSource as readBytes, type ReadSourceOptions } from './source.js';
-import { memorySource, type ByteSource } from './byte-source.js';
-import { isContiguous, pthToFloat32, PTH_ITEM_SIZE, readPth } from './pth/index.js';
+import { decodeBlocks, memorySource, type ByteSource } from './byte-source.js';
+import { float16Table, isContiguous, pthToFloat32, PTH_ITEM_SIZE, readPth } from './pth/index.js';
 import { FORMAT_NAMES, sniffFormat } from './pth/sniff.js';
 import { counterParameter } from './counter-weights.js';
 
@@ -188,6 +188,24 @@ function parseSafetensorsHeader(source: ByteSource): SafetensorsFile {
   return { bytes: new Uint8Array(0), entries, metadata: {} };
 }
 
+/** A float16, bfloat16 or float64 entry of a file, decoded a block at a time. */
+function decodeFloatEntry(source: ByteSource, entry: SafetensorsEntry): Float32Array {
+  const item = SAFETENSORS_ITEM[entry.dtype];
+  const n = (entry.end - entry.begin) / item;
+  const out = new Float32Array(n);
+  const half = entry.dtype === 'F16' ? float16Table() : undefined;
+  decodeBlocks(source, entry.begin, n, item, (bytes, first) => {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const count = bytes.length / item;
+    if (half) for (let i = 0; i < count; i++) out[first + i] = half[view.getUint16(i * 2, true)];
+    else if (entry.dtype === 'BF16') {
+      const bits = new Uint32Array(out.buffer, (first) * 4, count);
+      for (let i = 0; i < count; i++) bits[i] = view.getUint16(i * 2, true) << 16;
+    } else for (let i = 0; i < count; i++) out[first + i] = view.getFloat64(i * 8, true);
+  });
+  return out;
+}
+
 /** One entry's bytes as a file of its own, so readFloat32 can decode it. */
 function entryFile(source: ByteSource, entry: SafetensorsEntry): { file: SafetensorsFile; entry: SafetensorsEntry } {
   const bytes = source.read(entry.begin, entry.end - entry.begin);
@@ -215,11 +233,7 @@ function decodeSafetensors(file: SafetensorsFile, source: ByteSource): DecodedWe
     } else {
       tensors.set(
         entry.key,
-        new LazyWeightTensor(entry.shape, entry.dtype, () => {
-          if (source.inMemory) return readFloat32(file, entry);
-          const one = entryFile(source, entry);
-          return readFloat32(one.file, one.entry);
-        }),
+        new LazyWeightTensor(entry.shape, entry.dtype, () => (source.inMemory ? readFloat32(file, entry) : decodeFloatEntry(source, entry))),
       );
     }
   }
@@ -237,14 +251,13 @@ function int8Tensor(file: SafetensorsFile, entry: SafetensorsEntry, source: Byte
   return new LazyWeightTensor(entry.shape, 'I8', () => {
     const s = entryFile(source, scales);
     const scale = readFloat32(s.file, s.entry);
-    const raw = source.read(entry.begin, entry.end - entry.begin);
-    const q = new Int8Array(raw.buffer, raw.byteOffset, raw.length);
-    const out = new Float32Array(q.length);
-    const per = channels === 0 ? 0 : q.length / channels;
-    for (let o = 0; o < channels; o++) {
-      const sc = scale[o];
-      for (let i = o * per; i < (o + 1) * per; i++) out[i] = q[i] * sc;
-    }
+    const n = entry.end - entry.begin;
+    const out = new Float32Array(n);
+    const per = channels === 0 ? 1 : n / channels;
+    decodeBlocks(source, entry.begin, n, 1, (bytes, first) => {
+      const q = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+      for (let i = 0; i < q.length; i++) out[first + i] = q[i] * scale[Math.floor((first + i) / per)];
+    });
     return out;
   });
 }

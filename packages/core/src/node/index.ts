@@ -95,12 +95,17 @@ export function fileSource(path: string): ByteSource {
   } catch (e) {
     throw new WeightsError(`cannot read weights file '${path}': ${(e as Error).message}`);
   }
-  return {
+  const source: ByteSource = {
     name: path,
     size,
     inMemory: false,
     read(offset, length) {
       const out = new Uint8Array(length);
+      source.readInto!(offset, out);
+      return out;
+    },
+    readInto(offset, out) {
+      const length = out.length;
       let fd: number | undefined;
       try {
         fd = openSync(path, 'r');
@@ -115,9 +120,9 @@ export function fileSource(path: string): ByteSource {
       } finally {
         if (fd !== undefined) closeSync(fd);
       }
-      return out;
     },
   };
+  return source;
 }
 
 export async function sha256File(path: string): Promise<string> {

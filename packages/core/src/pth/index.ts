@@ -280,7 +280,8 @@ export function isContiguous(t: PthTensor): boolean {
 }
 
 let halfTable: Float32Array | undefined;
-function f16ToF32(): Float32Array {
+/** float16 bits -> float32 value, for all 65536 patterns */
+export function float16Table(): Float32Array {
   if (halfTable) return halfTable;
   halfTable = new Float32Array(65536);
   for (let h = 0; h < 65536; h++) {
@@ -311,7 +312,7 @@ export function pthToFloat32(t: PthTensor): Float32Array {
       case 'F64':
         return (i: number) => view.getFloat64(i * 8, true);
       case 'F16': {
-        const table = f16ToF32();
+        const table = float16Table();
         return (i: number) => table[view.getUint16(i * 2, true)];
       }
       case 'BF16': {
