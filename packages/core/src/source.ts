@@ -118,25 +118,51 @@ async function download(href: string, options: ReadSourceOptions): Promise<Uint8
   if (!response.body) return new Uint8Array(await response.arrayBuffer());
   let buffer = new Uint8Array(exact ? declared : Math.max(declared ?? 0, 1 << 20));
   let received = 0;
-  const reader = response.body.getReader();
+  const grow = (extra: number) => {
+    // the server sent more than announced, or announced nothing: grow geometrically
+    const grown = new Uint8Array(Math.max(buffer.length * 2, received + extra));
+    grown.set(buffer.subarray(0, received));
+    buffer = grown;
+  };
+  let byob: ReadableStreamBYOBReader | undefined;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (received + value.length > buffer.length) {
-        // the server sent more than announced, or announced nothing: grow geometrically
-        const grown = new Uint8Array(Math.max(buffer.length * 2, received + value.length));
-        grown.set(buffer.subarray(0, received));
-        buffer = grown;
+    byob = response.body.getReader({ mode: 'byob' });
+  } catch {
+    byob = undefined; // not a byte stream: read chunks and copy them
+  }
+  try {
+    if (byob) {
+      // the stream writes straight into our buffer (each read hands its memory back), so no
+      // chunk is allocated and dropped along the way
+      for (;;) {
+        if (received === buffer.length) {
+          if (exact) {
+            // all announced bytes are in: only the end of the stream may follow
+            const end = await byob.read(new Uint8Array(1));
+            if (!end.done) throw new Error(`the server sent more than its Content-Length of ${declared} bytes`);
+            break;
+          }
+          grow(1 << 20);
+        }
+        const { done, value } = await byob.read(new Uint8Array(buffer.buffer, received, Math.min(buffer.length - received, 1 << 22)));
+        if (value) buffer = new Uint8Array(value.buffer);
+        if (done) break;
+        received += value!.length;
+        options.onProgress?.({ received, total, url: href });
       }
-      buffer.set(value, received);
-      received += value.length;
-      options.onProgress?.({ received, total, url: href });
+    } else {
+      const reader = response.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (received + value.length > buffer.length) grow(value.length);
+        buffer.set(value, received);
+        received += value.length;
+        options.onProgress?.({ received, total, url: href });
+      }
     }
   } catch (e) {
     throw new WeightsError(`fetching weights from ${href} failed after ${received} bytes: ${(e as Error).name === 'AbortError' ? 'aborted' : (e as Error).message}`);
-  } finally {
-    reader.releaseLock();
   }
   if (exact && received !== declared) throw new WeightsError(`fetching weights from ${href}: received ${received} bytes, Content-Length said ${declared}`);
   // give back slack from growing, but avoid a copy when the buffer is nearly full

@@ -12,7 +12,11 @@ import { counterParameter } from './counter-weights.js';
 export interface WeightTensor {
   readonly shape: readonly number[];
   readonly data: Float32Array;
-  /** true when every access of `data` returns a new array nobody else holds, which a consumer may keep and modify */
+  /**
+   * true when the one consumer that compiles these weights may keep `data` and modify it: it is
+   * decoded anew on each access, or it lies in bytes the loader downloaded itself and nobody
+   * reads after compile (weights loaded without keepWeights)
+   */
   readonly fresh?: boolean;
 }
 
@@ -98,13 +102,25 @@ export async function decodeWeights(source: WeightsSource, options: LoadWeightsO
     for (const [k, v] of source) tensors.set(k, v);
     return { tensors, ...empty };
   }
-  if (typeof source === 'string' || source instanceof URL) return decodeWeightSource(await openSource(source, options), options);
+  if (typeof source === 'string' || source instanceof URL) {
+    const opened = await openSource(source, options);
+    // bytes we downloaded ourselves belong to nobody else: unless the weights are kept, the
+    // compile step may take float32 tensors over in place instead of copying them
+    return decodeWeightSource(opened, { ...options, ownBytes: opened.inMemory && !options.keepWeights });
+  }
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     const bytes = source instanceof Uint8Array ? source : ArrayBuffer.isView(source) ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength) : new Uint8Array(source);
     return decodeWeightBytes(bytes, options);
   }
   for (const [k, v] of Object.entries(source as Record<string, WeightTensor>)) tensors.set(k, v);
   return { tensors, ...empty };
+}
+
+export interface DecodeSourceOptions {
+  /** check the CRC-32 of zip entries; default true */
+  verifyCrc?: boolean;
+  /** the bytes belong to the loader alone: float32 views are marked `fresh` for the one consumer that compiles them */
+  ownBytes?: boolean;
 }
 
 /** Decodes the bytes of a .safetensors or PyTorch checkpoint file (sniffed). */
@@ -116,10 +132,10 @@ export function decodeWeightBytes(bytes: Uint8Array, options: { verifyCrc?: bool
  * Decodes a .safetensors or PyTorch checkpoint (sniffed) from bytes in memory or a file read on
  * demand: float32 tensors in memory are views, everything else is read and decoded when used.
  */
-export function decodeWeightSource(source: ByteSource, options: { verifyCrc?: boolean } = {}): DecodedWeights {
+export function decodeWeightSource(source: ByteSource, options: DecodeSourceOptions = {}): DecodedWeights {
   const format = sniffFormat(source.read(0, Math.min(source.size, 4096)), source.size);
   if (format === 'pytorch-zip' || format === 'pytorch-legacy') return decodePth(source, options);
-  if (format === 'safetensors') return decodeSafetensors(source.inMemory ? parseSafetensors(source.read(0, source.size)) : parseSafetensorsHeader(source), source);
+  if (format === 'safetensors') return decodeSafetensors(source.inMemory ? parseSafetensors(source.read(0, source.size)) : parseSafetensorsHeader(source), source, options.ownBytes);
   // a file too short or too damaged to recognise gets the safetensors reader's own diagnosis
   if (format === 'unknown') {
     const bytes = source.read(0, source.size);
@@ -128,7 +144,7 @@ export function decodeWeightSource(source: ByteSource, options: { verifyCrc?: bo
   throw new WeightsError(`expected a .safetensors file or a PyTorch checkpoint (.pth), got what looks like ${FORMAT_NAMES[format]}${source.inMemory ? '' : ` ('${source.name}')`}`);
 }
 
-function decodePth(source: ByteSource, options: { verifyCrc?: boolean }): DecodedWeights {
+function decodePth(source: ByteSource, options: DecodeSourceOptions): DecodedWeights {
   const checkpoint = readPth(source, { verifyCrc: options.verifyCrc });
   const tensors = new Map<string, WeightTensor>();
   const integerKeys = new Set<string>();
@@ -137,7 +153,7 @@ function decodePth(source: ByteSource, options: { verifyCrc?: boolean }): Decode
     if (t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16' || t.dtype === 'F64') {
       // float32 in memory decodes to a view (or fails alignment and copies); keep it eager only then
       const view = source.inMemory && t.dtype === 'F32' && isContiguous(t) ? pthToFloat32(t) : undefined;
-      tensors.set(key, view && view.buffer === t.readStorage().buffer ? { shape: t.shape, data: view } : new LazyWeightTensor(t.shape, t.dtype, () => pthToFloat32(t)));
+      tensors.set(key, view && view.buffer === t.readStorage().buffer ? { shape: t.shape, data: view, fresh: options.ownBytes } : new LazyWeightTensor(t.shape, t.dtype, () => pthToFloat32(t)));
     } else {
       integerKeys.add(key);
       const n = t.shape.reduce((a, b) => a * b, 1);
@@ -212,7 +228,7 @@ function entryFile(source: ByteSource, entry: SafetensorsEntry): { file: Safeten
   return { file: { bytes, entries: new Map(), metadata: {} }, entry: { ...entry, begin: 0, end: bytes.length } };
 }
 
-function decodeSafetensors(file: SafetensorsFile, source: ByteSource): DecodedWeights {
+function decodeSafetensors(file: SafetensorsFile, source: ByteSource, ownBytes = false): DecodedWeights {
   const tensors = new Map<string, WeightTensor>();
   const integerKeys = new Set<string>();
   const integers = new Map<string, IntegerTensor>();
@@ -226,7 +242,7 @@ function decodeSafetensors(file: SafetensorsFile, source: ByteSource): DecodedWe
       tensors.set(entry.key, int8Tensor(file, entry, source));
     } else if (source.inMemory && entry.dtype === 'F32' && (file.bytes.byteOffset + entry.begin) % 4 === 0) {
       // aligned float32 (every file we write, and torch's): a view, no copy
-      tensors.set(entry.key, { shape: entry.shape, data: new Float32Array(file.bytes.buffer, file.bytes.byteOffset + entry.begin, length / 4) });
+      tensors.set(entry.key, { shape: entry.shape, data: new Float32Array(file.bytes.buffer, file.bytes.byteOffset + entry.begin, length / 4), fresh: ownBytes });
     } else if (entry.dtype === 'F32' && !source.inMemory) {
       // a fresh read is aligned: view it
       tensors.set(entry.key, new LazyWeightTensor(entry.shape, entry.dtype, () => new Float32Array(source.read(entry.begin, length).buffer, 0, length / 4)));

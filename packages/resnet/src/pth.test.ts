@@ -36,6 +36,27 @@ describe.skipIf(!torch)('torchvision resnet18 from .pth files', () => {
     // only the backend's copy remains after compile
     expect(() => model.getWeights()).toThrow(/released after the first compile/);
   }, 60_000);
+
+  it('compiles in place from downloaded bytes, and twice with keepWeights', async () => {
+    const server = createServer((req, res) => res.end(readFileSync(join(dir, (req.url ?? '').slice(1)))));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = server.address();
+      const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/resnet18.pth`;
+      const input = new Tensor(expected.input, new Float32Array(readFileSync(join(dir, 'input.f32')).buffer.slice(0)));
+      const once = await resnet18().loadWeights(url, { cache: false });
+      const runner = await once.compile(createJsBackend(), { inputSize: [64, 64] });
+      expect(relativeError((await runner.run(input)).data, expected.logits)).toBeLessThan(GOLDEN_TOLERANCE.js);
+      // kept weights are never folded in place: a second compile sees the same weights
+      const kept = await resnet18().loadWeights(url, { cache: false, keepWeights: true });
+      for (let i = 0; i < 2; i++) {
+        const r = await kept.compile(createJsBackend(), { inputSize: [64, 64] });
+        expect(relativeError((await r.run(input)).data, expected.logits)).toBeLessThan(GOLDEN_TOLERANCE.js);
+      }
+    } finally {
+      server.close();
+    }
+  }, 60_000);
 });
 
 describe.skipIf(!torch)("loadWeights('DEFAULT') through the manifest (local server, not download.pytorch.org)", () => {
