@@ -64,7 +64,7 @@ export class Model {
   private released: string | undefined;
   private keepWeights = true;
   /** where the loaded weights came from, and what was unwrapped to reach the state dict */
-  weightsInfo: { readonly format: WeightsFormat; readonly notes: readonly string[]; readonly url?: string } | undefined;
+  weightsInfo: { readonly format: WeightsFormat; readonly notes: readonly string[]; /** the URL or path read */ readonly source?: string } | undefined;
 
   constructor(architecture: Architecture) {
     this.architecture = architecture;
@@ -118,7 +118,8 @@ export class Model {
     this.weights = validateWeights(this.graph.parameters, this.graph.ignoredKeys, decoded, options);
     this.keepWeights = options.keepWeights ?? false;
     this.released = undefined;
-    this.weightsInfo = { format: decoded.format, notes: decoded.notes, ...(url ? { url } : typeof source === 'string' ? { url: source } : {}) };
+    const from = url ?? (typeof source === 'string' ? source : source instanceof URL ? source.href : undefined);
+    this.weightsInfo = { format: decoded.format, notes: decoded.notes, ...(from === undefined ? {} : { source: from }) };
     return this;
   }
 

@@ -99,7 +99,7 @@ describe.skipIf(!torch)("loadWeights('DEFAULT') through the manifest (local serv
     const actual = createHash('sha256').update(readFileSync(join(served, 'resnet18-f37072fd.pth'))).digest('hex');
     hits.length = 0;
     const first = await resnet18().loadWeights('IMAGENET1K_V1', { weightsBaseUrl: base, cache, sha256: actual.slice(0, 8) });
-    expect(first.weightsInfo).toEqual({ format: 'pytorch-zip', notes: [], url: `${base}resnet18-f37072fd.pth` });
+    expect(first.weightsInfo).toEqual({ format: 'pytorch-zip', notes: [], source: `${base}resnet18-f37072fd.pth` });
     await resnet18().loadWeights('DEFAULT', { weightsBaseUrl: base, cache, sha256: actual });
     expect(hits).toEqual(['/models/resnet18-f37072fd.pth']);
     await expect(resnet18().loadWeights('IMAGENET1K_V9', { weightsBaseUrl: base })).rejects.toThrow("'resnet18' has no torchvision weights 'IMAGENET1K_V9'; expected one of DEFAULT, IMAGENET1K_V1");
