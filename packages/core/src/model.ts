@@ -114,7 +114,7 @@ export class Model {
       options = { sha256: entry.sha256Prefix, ...options };
       source = entry.url;
     }
-    const decoded = await decodeWeights(source, options);
+    const decoded = await decodeWeights(source, options, !options.keepWeights);
     this.weights = validateWeights(this.graph.parameters, this.graph.ignoredKeys, decoded, options);
     this.keepWeights = options.keepWeights ?? false;
     this.released = undefined;

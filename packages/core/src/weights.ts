@@ -94,8 +94,12 @@ export async function readSource(source: URL | string, options: ReadSourceOption
   return readBytes(source, options);
 }
 
-/** Decodes every tensor of a source; integer tensors are listed apart. Bytes are sniffed: .safetensors or torch.save files. */
-export async function decodeWeights(source: WeightsSource, options: LoadWeightsOptions = {}): Promise<DecodedWeights> {
+/**
+ * Decodes every tensor of a source; integer tensors are listed apart. Bytes are sniffed:
+ * .safetensors or torch.save files. `handOver`: the result goes to one compile and is then
+ * dropped, so bytes this call downloads may be compiled in place.
+ */
+export async function decodeWeights(source: WeightsSource, options: LoadWeightsOptions = {}, handOver = false): Promise<DecodedWeights> {
   const tensors = new Map<string, WeightTensor>();
   const empty = { integerKeys: new Set<string>(), integers: new Map<string, IntegerTensor>(), format: 'tensors' as const, notes: [] };
   if (source instanceof Map) {
@@ -104,9 +108,9 @@ export async function decodeWeights(source: WeightsSource, options: LoadWeightsO
   }
   if (typeof source === 'string' || source instanceof URL) {
     const opened = await openSource(source, options);
-    // bytes we downloaded ourselves belong to nobody else: unless the weights are kept, the
-    // compile step may take float32 tensors over in place instead of copying them
-    return decodeWeightSource(opened, { ...options, ownBytes: opened.inMemory && !options.keepWeights });
+    // bytes we downloaded ourselves belong to nobody else: when the caller hands the weights to
+    // one compile (Model.loadWeights without keepWeights), it may take float32 tensors over in place
+    return decodeWeightSource(opened, { ...options, ownBytes: opened.inMemory && handOver });
   }
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     const bytes = source instanceof Uint8Array ? source : ArrayBuffer.isView(source) ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength) : new Uint8Array(source);
