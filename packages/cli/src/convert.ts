@@ -1,8 +1,8 @@
 // cnn convert: any checkpoint we can read (.pth zip or legacy, .safetensors) to .safetensors with
 // torchvision keys, in float32, float16 or int8 with per-output-channel scales.
 import { parseArgs } from 'node:util';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { decodeWeightBytes, encodeSafetensors, INT8_LAYOUT, type StorageDtype } from '@cnn/core';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { decodeWeights, encodeSafetensors, INT8_LAYOUT, type StorageDtype } from '@cnn/core';
 import { UsageError } from './registry.js';
 import type { Io } from './commands.js';
 
@@ -41,13 +41,14 @@ export async function convertCommand(io: Io, argv: readonly string[]): Promise<v
   const dtype = values.dtype as StorageDtype;
   if (!DTYPES.includes(dtype)) throw new UsageError(`cnn convert: --dtype must be one of ${DTYPES.join(', ')}, got '${values.dtype}'`);
   const [input, output] = positionals;
-  let bytes: Uint8Array;
+  let inputBytes: number;
   try {
-    bytes = new Uint8Array(await readFile(input));
+    inputBytes = (await stat(input)).size;
   } catch (e) {
     throw new Error(`cannot read '${input}': ${(e as Error).message}`);
   }
-  const decoded = decodeWeightBytes(bytes, { verifyCrc: !values['no-crc'] });
+  // read from disk tensor by tensor while writing: memory is the output and one tensor
+  const decoded = await decodeWeights(input, { verifyCrc: !values['no-crc'] });
   const out = encodeSafetensors(decoded, dtype, { format: 'pt', 'cnn.source-format': decoded.format });
   // write beside the target and rename, so a failed conversion never leaves a partial file
   const temp = `${output}.partial-${process.pid}`;
@@ -64,11 +65,11 @@ export async function convertCommand(io: Io, argv: readonly string[]): Promise<v
     inputFormat: decoded.format,
     dtype,
     tensors: decoded.tensors.size + decoded.integers.size,
-    inputBytes: bytes.length,
+    inputBytes,
     outputBytes: out.length,
     notes: decoded.notes,
   };
   if (values.json) return io.out(JSON.stringify(report, null, 2));
   for (const note of decoded.notes) io.out(`note: ${note}`);
-  io.out(`${output}: ${report.tensors} tensors from ${decoded.format}, ${dtype}, ${bytes.length.toLocaleString('en-US')} -> ${out.length.toLocaleString('en-US')} bytes`);
+  io.out(`${output}: ${report.tensors} tensors from ${decoded.format}, ${dtype}, ${inputBytes.toLocaleString('en-US')} -> ${out.length.toLocaleString('en-US')} bytes`);
 }
