@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSource, type FetchProgress } from './source.js';
+import { readSource, resolveWeightsUrl, type FetchProgress } from './source.js';
 import { Model, type Architecture } from './model.js';
 import { writeSafetensors } from './safetensors.js';
 import { generateWeights } from './weights.js';
@@ -125,5 +125,15 @@ describe('weights from a URL', () => {
     await expect(readSource(`${base}/nothing.pth`, { cache })).rejects.toThrow(`fetching weights from ${base}/nothing.pth failed: HTTP 404 Not Found`);
     await expect(readSource('http://127.0.0.1:9/refused.pth', { cache })).rejects.toThrow('fetching weights from http://127.0.0.1:9/refused.pth failed');
     expect(readdirSync(cache)).toEqual([]);
+  });
+});
+
+describe('a plain string', () => {
+  it('is a file path in Node and a URL relative to the page in a browser', () => {
+    expect(resolveWeightsUrl('weights/resnet50.pth', true, undefined)).toBeUndefined();
+    expect(resolveWeightsUrl('weights/resnet50.pth', false, 'https://example.com/app/index.html')?.href).toBe('https://example.com/app/weights/resnet50.pth');
+    expect(resolveWeightsUrl('/models/a.pth', false, 'https://example.com/app/')?.href).toBe('https://example.com/models/a.pth');
+    expect(resolveWeightsUrl('https://cdn.example/a.pth', true, undefined)?.href).toBe('https://cdn.example/a.pth');
+    expect(() => resolveWeightsUrl('a.pth', false, undefined)).toThrow("'a.pth' is neither an absolute URL nor resolvable");
   });
 });

@@ -32,12 +32,16 @@ async function nodeHelpers(): Promise<typeof import('./node/index.js') | undefin
   return isNode ? import('./node/index.js') : undefined;
 }
 
-/** Resolves a string the way the platform means it: a URL, or (Node) a path, or (browser) a page-relative URL. */
-function toUrl(source: URL | string): URL | undefined {
+const toUrl = (source: URL | string) => resolveWeightsUrl(source, isNode, (globalThis as { location?: { href: string } }).location?.href);
+
+/**
+ * Resolves a string the way the platform means it: an absolute URL as it is; otherwise in Node a
+ * file path (undefined), in a browser a URL relative to the page (`base`).
+ */
+export function resolveWeightsUrl(source: URL | string, node: boolean, base: string | undefined): URL | undefined {
   if (source instanceof URL) return source;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) return new URL(source);
-  if (isNode) return undefined;
-  const base = (globalThis as { location?: { href: string } }).location?.href;
+  if (node) return undefined;
   if (base === undefined) throw new WeightsError(`'${source}' is neither an absolute URL nor resolvable: no page location to resolve it against`);
   return new URL(source, base);
 }
