@@ -1,8 +1,8 @@
 // cnn convert on torch-written resnet18 checkpoints: f32 is exact, f16 halves the file, int8
 // quarters it, and each loads back into the model with bounded error against torchvision.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor, parseSafetensors } from '@cnn/core';
 import { GOLDEN_TOLERANCE, hasTorch, relativeError, writeTorchCheckpoints } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
@@ -43,6 +43,7 @@ describe.skipIf(!torch)('cnn convert on torchvision resnet18', () => {
     expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
     input = new Float32Array(readFileSync(join(dir, 'input.f32')).buffer.slice(0));
   }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   async function logitsOf(path: string) {
     const model = await resnet18().loadWeights(path);

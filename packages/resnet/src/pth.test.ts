@@ -1,10 +1,9 @@
 // torchvision's resnet18 state dict as torch.save writes it (both formats), loaded with no
 // Python, run on the js backend and compared with torchvision's logits; and the weights manifest
 // against a local server that serves torch-written files under torchvision's file names.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +23,7 @@ describe.skipIf(!torch)('torchvision resnet18 from .pth files', () => {
     dir = writeTorchCheckpoints('resnet18');
     expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
   }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.each(['resnet18.pth', 'resnet18_legacy.pth'])('%s matches torchvision on the js backend', async (name) => {
     const model = await resnet18().loadWeights(join(dir, name));
@@ -81,7 +81,10 @@ describe.skipIf(!torch)("loadWeights('DEFAULT') through the manifest (local serv
     const address = server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/models/`;
   }, 120_000);
-  afterAll(() => server?.close());
+  afterAll(() => {
+    server?.close();
+    rmSync(served, { recursive: true, force: true });
+  });
 
   it('fetches torchvision\'s file name and refuses it when its SHA-256 does not start with the name\'s digits', async () => {
     const entry = torchvisionWeights('resnet18', 'DEFAULT', base);

@@ -1,7 +1,7 @@
 // PyTorch checkpoints written by Debian's torch, read back without Python; hostile and broken files refused.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTorch, writeTorchCheckpoints } from '../testing.js';
 import { UnsafeCheckpointError, WeightsError } from '../errors.js';
 import { decodeWeightBytes, decodeWeights, LazyWeightTensor } from '../weights.js';
@@ -25,6 +25,7 @@ describe.skipIf(!torch)('PyTorch checkpoints written by torch.save', () => {
     dir = writeTorchCheckpoints('formats');
     expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
   }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   function expectAllTensors(tensors: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>, integerKeys: ReadonlySet<string>) {
     for (const [key, t] of Object.entries(expected.tensors)) {
