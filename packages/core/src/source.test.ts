@@ -1,7 +1,7 @@
 // Loading weights over HTTP from a local server (127.0.0.1): progress, cache, abort, integrity.
 import { createServer, type Server } from 'node:http';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,7 +62,12 @@ afterAll(() => {
   server.close();
 });
 
-const freshCache = () => mkdtempSync(join(tmpdir(), 'cnn-cache-'));
+const caches: string[] = [];
+const freshCache = () => {
+  caches.push(mkdtempSync(join(tmpdir(), 'cnn-cache-')));
+  return caches.at(-1)!;
+};
+afterAll(() => caches.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe('weights from a URL', () => {
   it('streams into one buffer, reports progress, and loads into a model', async () => {

@@ -13,6 +13,13 @@ import { torchvisionWeights } from '@cnn/core/torchvision-weights';
 import { createJsBackend } from '@cnn/kernels/js';
 import { resnet18 } from './index.js';
 
+const caches: string[] = [];
+const tempCache = () => {
+  caches.push(mkdtempSync(join(tmpdir(), 'cnn-cache-')));
+  return caches.at(-1)!;
+};
+afterAll(() => caches.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 const torch = hasTorch();
 if (!torch) console.warn('SKIPPED: /usr/bin/python3 cannot import torch and torchvision (apt-get install python3-torch python3-torchvision)');
 
@@ -89,7 +96,7 @@ describe.skipIf(!torch)("loadWeights('DEFAULT') through the manifest (local serv
   it('fetches torchvision\'s file name and refuses it when its SHA-256 does not start with the name\'s digits', async () => {
     const entry = torchvisionWeights('resnet18', 'DEFAULT', base);
     expect(entry).toMatchObject({ name: 'IMAGENET1K_V1', fileName: 'resnet18-f37072fd.pth', sha256Prefix: 'f37072fd' });
-    const cache = mkdtempSync(join(tmpdir(), 'cnn-cache-'));
+    const cache = tempCache();
     // the served file is torch-written with random weights, so its hash cannot match torchvision's
     await expect(resnet18().loadWeights('DEFAULT', { weightsBaseUrl: base, cache })).rejects.toThrow(
       new RegExp(`SHA-256 of ${base}resnet18-f37072fd\\.pth is [0-9a-f]{64}, expected it to start with f37072fd`),
@@ -98,7 +105,7 @@ describe.skipIf(!torch)("loadWeights('DEFAULT') through the manifest (local serv
   });
 
   it('loads it, caches it, and the second load downloads nothing', async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'cnn-cache-'));
+    const cache = tempCache();
     const actual = createHash('sha256').update(readFileSync(join(served, 'resnet18-f37072fd.pth'))).digest('hex');
     hits.length = 0;
     const first = await resnet18().loadWeights('IMAGENET1K_V1', { weightsBaseUrl: base, cache, sha256: actual.slice(0, 8) });
