@@ -139,17 +139,18 @@ export class Model {
     const batch = options.batch ?? 1;
     if (!Number.isSafeInteger(batch) || batch < 1) throw new ShapeError(`batch must be a positive integer, got ${batch}`);
     const graph = options.inputSize ? buildGraph(this.architecture, this.shapeFor(options.inputSize)) : this.graph;
-    return lowerGraph(graph, this.weights, { batch, outputs: options.outputs ?? ['logits'] });
+    const plan = lowerGraph(graph, this.weights, { batch, outputs: options.outputs ?? ['logits'] });
+    if (!this.keepWeights) {
+      // the plan owns (and may have folded in place) the weights now: let the decoded weights,
+      // and the file bytes they are views into, go before a backend packs its own copy
+      this.weights = undefined;
+      this.released = 'weights were released after the first compile or plan (load them with { keepWeights: true } to compile again)';
+    }
+    return plan;
   }
 
   async compile(backend: Backend, options: CompileOptions = {}): Promise<Runner> {
     const plan = this.plan(options);
-    if (!this.keepWeights) {
-      // the plan holds folded copies now: let the decoded weights (and the file bytes they are
-      // views into) go before the backend packs its own copy
-      this.weights = undefined;
-      this.released = 'weights were released after the first compile (load them with { keepWeights: true } to compile again)';
-    }
     const executable = await backend.compile(plan);
     const [c, h, w] = options.inputSize ? this.shapeFor(options.inputSize) : this.architecture.inputShape;
     return new Runner(this.name, backend.name, plan, executable, [plan.batch, c, h, w], options.outputs ?? ['logits']);
