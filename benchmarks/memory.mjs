@@ -2,10 +2,15 @@
 // hold, the wasm memory actually taken, and whether anything grows over many runs (RSS, JS
 // heap, external/array buffers and wasm memory printed at intervals).
 // Run: pnpm --filter @cnn/benchmarks bench:memory [-- --model resnet50 --runs 1000 --every 100 --threads 1]
+// Or, for the peak while loading a file and compiling: [-- --model resnet50 --weights W.pth|W.safetensors [--bytes true | --http true] [--keep true]]
 // Add --expose-gc (node --expose-gc memory.mjs) to collect garbage before each sample.
 import { Tensor, counterInput, opSlotEntries } from '@cnn/core';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { findModel } from '@cnn/cli';
+import { readFile, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { createServer } from 'node:http';
+import { basename } from 'node:path';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const name = args.model ?? 'resnet50';
@@ -13,6 +18,58 @@ const runs = Number(args.runs ?? 1000);
 const every = Number(args.every ?? 100);
 const threads = args.threads === 'auto' ? 'auto' : Number(args.threads ?? 1);
 const MiB = (bytes) => (bytes / 2 ** 20).toFixed(1);
+
+const gc = globalThis.gc ?? (() => {});
+
+if (args.weights) {
+  // Peak while loading a weights file and compiling, in a fresh process: the bound is the file
+  // plus the packed weights plus a constant, and after compile only the backend's copy remains.
+  const backend = createWasmBackend({ threads });
+  const { size } = await stat(args.weights);
+  const model = findModel(name).create();
+  gc();
+  const base = process.memoryUsage();
+  const baseMax = process.resourceUsage().maxRSS * 1024;
+  // --bytes true: the file read into memory first and given as bytes (the app owns them);
+  // --http true: downloaded from a local server without the cache, as a browser loads a URL
+  let server;
+  let source = args.weights;
+  if (args.bytes === 'true') source = new Uint8Array(await readFile(args.weights));
+  if (args.http === 'true') {
+    server = createServer((req, res) => {
+      res.writeHead(200, { 'content-length': size });
+      createReadStream(args.weights).pipe(res);
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    source = `http://127.0.0.1:${server.address().port}/${basename(args.weights)}`;
+  }
+  await model.loadWeights(source, { keepWeights: args.keep === 'true', cache: false });
+  source = undefined;
+  server?.close();
+  const runner = await model.compile(backend);
+  const peak = process.resourceUsage().maxRSS * 1024;
+  // array buffers are swept concurrently: let the sweeper run between collections
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const after = process.memoryUsage();
+  const exe = runner.executable;
+  console.log(`${name}: loadWeights('${args.weights}'${args.bytes === 'true' ? ' as bytes' : args.http === 'true' ? ' over HTTP' : ''}) + compile on ${backend.variant}${args.keep === 'true' ? ' (keepWeights)' : ''}`);
+  console.log(`  file                                   ${MiB(size)} MiB`);
+  console.log(`  packed weights                         ${MiB(runner.weightBytes)} MiB (wasm memory ${MiB(exe.memoryBytes)} MiB)`);
+  console.log(`  RSS before loading                     ${MiB(base.rss)} MiB (peak so far ${MiB(baseMax)} MiB)`);
+  console.log(`  peak RSS while loading and compiling   ${MiB(peak)} MiB: +${MiB(peak - Math.max(base.rss, baseMax))} MiB over the peak before`);
+  // compile builds a float32 plan before the backend packs it, so whatever the file's dtype the
+  // floor is the float32 weights plus the wasm memory; the small constant is 16 MiB
+  const rise = peak - Math.max(base.rss, baseMax);
+  const bound = Math.max(size, runner.weightBytes) + exe.memoryBytes + 16 * 2 ** 20;
+  console.log(`  bound: max(file, f32 weights) + wasm memory + 16 MiB  ${MiB(bound)} MiB -> the rise is ${rise <= bound ? 'within' : 'OVER'} it`);
+  console.log(`  after compile (gc): RSS ${MiB(after.rss)} MiB, JS array buffers ${MiB(after.arrayBuffers)} MiB (before loading ${MiB(base.arrayBuffers)} MiB)`);
+  runner.dispose();
+  await exe.workersExited;
+  process.exit(0);
+}
 
 const model = findModel(name).create().useGeneratedWeights(1);
 const plan = model.plan();
@@ -67,7 +124,6 @@ console.log(`  wasm memory taken                      ${MiB(exe.memoryBytes)} Mi
 console.log(`  target: weights + 1.5 x largest pair   ${MiB(bound)} MiB -> wasm memory is ${exe.memoryBytes <= bound ? 'within' : 'OVER'} it`);
 console.log('');
 
-const gc = globalThis.gc ?? (() => {});
 const sample = (run, ms) => {
   gc();
   const m = process.memoryUsage();

@@ -143,8 +143,10 @@ export async function runCommand(io: Io, args: ParsedArgs): Promise<void> {
   if (outputs.length !== 1) throw new UsageError('--outputs takes one name per run (one .npy file is written)');
 
   const t0 = performance.now();
-  if (weights !== undefined) await model.loadWeights(weights, { allowUnexpected: args.flags.has('allow-unexpected') });
-  else if (generated !== undefined) model.useGeneratedWeights(integerFlag(args, 'generated-weights', 1, 0, MAX_SEED));
+  if (weights !== undefined) {
+    await model.loadWeights(weights, { allowUnexpected: args.flags.has('allow-unexpected') });
+    for (const note of model.weightsInfo?.notes ?? []) io.err(`note: ${weights}: ${note}`);
+  } else if (generated !== undefined) model.useGeneratedWeights(integerFlag(args, 'generated-weights', 1, 0, MAX_SEED));
   else throw new UsageError('cnn run: --weights W.safetensors (or --generated-weights SEED) is required');
   const input = parseNpy(new Uint8Array(await readFile(inputPath)));
   if (input.shape.length !== 4) throw new CliError(`${inputPath}: expected an NCHW array [n, c, h, w], got shape [${input.shape.join(', ')}]`);

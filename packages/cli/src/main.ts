@@ -1,19 +1,22 @@
 // Dispatch for the cnn command.
 import { UsageError } from './registry.js';
 import { classifyCommand } from './classify.js';
+import { convertCommand } from './convert.js';
 import { inputCommand, modelsCommand, parseArgs, runCommand, summaryCommand, weightsCommand, type Io } from './commands.js';
 
 export const USAGE = `cnn: run classic CNNs with @cnn
 
   cnn models [--json]                       list every architecture and variant
   cnn summary <model> [--json] [--size H,W] layer table: output shapes, parameters, multiply-adds, receptive field
-  cnn run <model> --weights W.safetensors --input X.npy --output Y.npy [--backend js|wasm|webgpu] [--outputs NAME]
+  cnn run <model> --weights W.pth|W.safetensors --input X.npy --output Y.npy [--backend js|wasm|webgpu] [--outputs NAME]
                                             float32 NCHW .npy in, float32 .npy out (logits [n, classes] by default)
   cnn generate-weights <model> --output W.safetensors [--seed N]
                                             the seeded test weights, written with torchvision keys
   cnn make-input <model> --output X.npy [--batch N] [--size H,W] [--seed N]
   cnn classify <model> --weights W.safetensors <image...> [--top K] [--backend js|wasm] [--labels SET] [--json]
-                                            top classes of PNG/JPEG images (cnn classify --help)`;
+                                            top classes of PNG/JPEG images (cnn classify --help)
+  cnn convert IN OUT [--dtype f32|f16|int8] [--json]
+                                            a .pth (zip or legacy) or .safetensors checkpoint to .safetensors`;
 
 /**
  * Runs the command; returns the process exit code: 0 ok; 1 the work failed (unreadable or unsuitable
@@ -21,6 +24,11 @@ export const USAGE = `cnn: run classic CNNs with @cnn
  */
 export async function main(argv: readonly string[], io: Io = { out: console.log, err: console.error }): Promise<number> {
   try {
+    // convert parses its own flags strictly (node:util parseArgs)
+    if (argv[0] === 'convert') {
+      await convertCommand(io, argv.slice(1));
+      return 0;
+    }
     const args = parseArgs(argv);
     const [command, ...rest] = args.positionals;
     const sub = { ...args, positionals: rest };

@@ -89,6 +89,14 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
     if (spec && formatShape(spec) !== formatShape(t.shape)) throw new ShapeError(`weight '${key}' is ${formatShape(t.shape)}; this graph needs ${formatShape(spec)}`);
     return t.data;
   };
+  // the plan owns (and folds into) its weights: copy them, unless decoding made a fresh array
+  // for this call anyway (weights read from disk or converted from f16/int8), which saves a
+  // whole copy of the weights at the peak of loading
+  const owned = (key: string) => {
+    const t = weights.get(key);
+    if (!t) throw new ShapeError(`weight '${key}' was not loaded`);
+    return t.fresh ? t.data : Float32Array.from(t.data);
+  };
   const emit = (op: LOp) => {
     ops.push(op);
     producer.set(op.output, ops.length - 1);
@@ -114,8 +122,8 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
           kind: 'conv2d',
           input: inputValue(node).id,
           output: out.id,
-          weight: Float32Array.from(weight(`${op.name}.weight`)),
-          bias: op.bias ? Float32Array.from(weight(`${op.name}.bias`)) : new Float32Array(op.outChannels),
+          weight: owned(`${op.name}.weight`),
+          bias: op.bias ? owned(`${op.name}.bias`) : new Float32Array(op.outChannels),
           kernel: op.kernel,
           stride: op.stride,
           padding: op.padding,
@@ -236,8 +244,8 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
           kind: 'conv2d',
           input: inputValue(node).id,
           output: out.id,
-          weight: Float32Array.from(weight(`${op.name}.weight`)),
-          bias: op.bias ? Float32Array.from(weight(`${op.name}.bias`)) : new Float32Array(op.outFeatures),
+          weight: owned(`${op.name}.weight`),
+          bias: op.bias ? owned(`${op.name}.bias`) : new Float32Array(op.outFeatures),
           kernel: [1, 1],
           stride: [1, 1],
           padding: [0, 0],
@@ -254,8 +262,8 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
           kind: 'layerNorm',
           input: inputValue(node).id,
           output: out.id,
-          weight: Float32Array.from(weight(`${op.name}.weight`)),
-          bias: Float32Array.from(weight(`${op.name}.bias`)),
+          weight: owned(`${op.name}.weight`),
+          bias: owned(`${op.name}.bias`),
           eps: op.eps,
           activation: 'none',
         });
@@ -302,7 +310,7 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
       case 'linear': {
         const x = inputValue(node);
         const out = newValue(nhwc(node.shape));
-        let w: Float32Array = Float32Array.from(weight(`${op.name}.weight`));
+        let w: Float32Array = owned(`${op.name}.weight`);
         const from = x.flattenedFrom;
         if (from && from[1] * from[2] > 1) w = permuteColumnsToChannelsLast(w, op.outFeatures, from);
         emit({
@@ -310,7 +318,7 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
           input: x.id,
           output: out.id,
           weight: w,
-          bias: op.bias ? Float32Array.from(weight(`${op.name}.bias`)) : new Float32Array(op.outFeatures),
+          bias: op.bias ? owned(`${op.name}.bias`) : new Float32Array(op.outFeatures),
           activation: 'none',
         });
         valueOfNode.set(node.id, out);

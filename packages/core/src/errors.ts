@@ -46,3 +46,15 @@ export function describeValue(v: unknown): string {
   if (typeof v === 'object') return v.constructor?.name ? `a ${v.constructor.name}` : 'an object';
   return `${typeof v} ${String(v)}`;
 }
+
+/** Raised when a pickled checkpoint names a global outside the state-dict whitelist (e.g. os.system). */
+export class UnsafeCheckpointError extends WeightsError {
+  override name = 'UnsafeCheckpointError';
+  constructor(
+    /** the refused global, as `module.name` (os.system pickles as `posix.system`) */
+    readonly global: string,
+    where: string,
+  ) {
+    super(`${where}: refused global '${global}': a state dict only needs OrderedDict, tensor rebuild calls and storage types, so nothing else is imported or run`, { code: 'unsupported' });
+  }
+}

@@ -3,8 +3,8 @@
 import type { Graph, GraphBuilder, Value } from './graph.js';
 import { GraphBuilder as Builder } from './graph.js';
 import type { Backend, Executable, ExecutionPlan, Slot } from './plan.js';
-import type { LoadWeightsOptions, VariantParameters, WeightMap, WeightsSource } from './weights.js';
-import { decodeWeights, generateWeights, validateWeights } from './weights.js';
+import type { LoadWeightsOptions, VariantParameters, WeightMap, WeightsFormat, WeightsSource } from './weights.js';
+import { decodeWeights, generateWeights, isWeightsName, validateWeights } from './weights.js';
 import { lowerGraph } from './compile.js';
 import { summarize, type Summary } from './summary.js';
 import { ShapeError, WeightsError, formatShape } from './errors.js';
@@ -70,6 +70,11 @@ export class Model {
   private readonly graph: Graph;
   private weights: WeightMap | undefined;
   private readonly siblings: (() => Iterable<Architecture>) | undefined;
+  /** set when weights were released after a compile; the message says why they are gone */
+  private released: string | undefined;
+  private keepWeights = true;
+  /** where the loaded weights came from, and what was unwrapped to reach the state dict */
+  weightsInfo: { readonly format: WeightsFormat; readonly notes: readonly string[]; /** the URL or path read */ readonly source?: string } | undefined;
 
   constructor(architecture: Architecture, options: ModelOptions = {}) {
     this.architecture = architecture;
@@ -97,7 +102,7 @@ export class Model {
 
   /** The loaded weights by torchvision key (after validation; float32). */
   getWeights(): WeightMap {
-    if (!this.weights) throw new WeightsError(`${this.name}: no weights loaded (loadWeights or useGeneratedWeights)`);
+    if (!this.weights) throw new WeightsError(`${this.name}: ${this.released ?? 'no weights loaded (loadWeights or useGeneratedWeights)'}`);
     return this.weights;
   }
 
@@ -105,12 +110,29 @@ export class Model {
     return summarize(inputSize ? buildGraph(this.architecture, this.shapeFor(inputSize)) : this.graph);
   }
 
-  /** Loads and validates weights (.safetensors bytes, URL, file path, or a tensor map). */
+  /**
+   * Loads and validates weights: .safetensors or torch.save bytes, a URL, a file path (Node), a
+   * tensor map, or a torchvision weights name ('DEFAULT', 'IMAGENET1K_V1', ...) fetched from
+   * torchvision's URL and checked against the SHA-256 prefix in its file name.
+   */
   async loadWeights(source: WeightsSource, options: LoadWeightsOptions = {}): Promise<this> {
-    const decoded = await decodeWeights(source);
+    let url: string | undefined;
+    if (typeof source === 'string' && isWeightsName(source)) {
+      // the manifest is its own chunk: apps that never name weights never download it
+      const { torchvisionWeights } = await import('./torchvision-weights.js');
+      const entry = torchvisionWeights(this.name, source, options.weightsBaseUrl);
+      url = entry.url;
+      options = { sha256: entry.sha256Prefix, ...options };
+      source = entry.url;
+    }
+    const decoded = await decodeWeights(source, options, !options.keepWeights);
     const siblings = this.siblings;
     const variants = siblings && (() => siblingParameters(siblings()));
-    this.weights = validateWeights(this.graph.parameters, this.graph.ignoredKeys, decoded, options ?? {}, variants, this.name);
+    this.weights = validateWeights(this.graph.parameters, this.graph.ignoredKeys, decoded, options, variants, this.name);
+    this.keepWeights = options.keepWeights ?? false;
+    this.released = undefined;
+    const from = url ?? (typeof source === 'string' ? source : source instanceof URL ? source.href : undefined);
+    this.weightsInfo = { format: decoded.format, notes: decoded.notes, ...(from === undefined ? {} : { source: from }) };
     return this;
   }
 
@@ -120,12 +142,16 @@ export class Model {
       throw new WeightsError(`generated weights need an integer seed in 0..4294967295, got ${seed}`);
     }
     this.weights = generateWeights(this.graph.parameters, seed);
+    // generated weights are for tests and demos, which compile the same model many times
+    this.keepWeights = true;
+    this.released = undefined;
+    this.weightsInfo = undefined;
     return this;
   }
 
   /** Lowers the model for one backend; the returned runner owns backend memory until disposed. */
   plan(options: CompileOptions = {}): ExecutionPlan {
-    if (!this.weights) throw new WeightsError(`${this.name}: load weights before compiling (loadWeights or useGeneratedWeights)`);
+    if (!this.weights) throw new WeightsError(`${this.name}: ${this.released ?? 'load weights before compiling (loadWeights or useGeneratedWeights)'}`);
     const batch = options.batch ?? 1;
     if (!Number.isSafeInteger(batch) || batch < 1) throw new ShapeError(`batch must be a positive integer, got ${batch}`);
     const graph = options.inputSize ? buildGraph(this.architecture, this.shapeFor(options.inputSize)) : this.graph;
@@ -133,7 +159,14 @@ export class Model {
     const needed = neededNodes(graph, options.outputs ?? ['logits']);
     if (graph !== this.graph) this.checkWeightsFit(graph, needed, options.inputSize!);
     checkActivationSizes(graph, needed, batch, this.name);
-    return lowerGraph(graph, this.weights, { batch, outputs: options.outputs ?? ['logits'] });
+    const plan = lowerGraph(graph, this.weights, { batch, outputs: options.outputs ?? ['logits'] });
+    if (!this.keepWeights) {
+      // the plan owns (and may have folded in place) the weights now: let the decoded weights,
+      // and the file bytes they are views into, go before a backend packs its own copy
+      this.weights = undefined;
+      this.released = 'weights were released after the first compile or plan (load them with { keepWeights: true } to compile again)';
+    }
+    return plan;
   }
 
   async compile(backend: Backend, options: CompileOptions = {}): Promise<Runner> {

@@ -5,10 +5,11 @@
 // present and ./limits.ts before anything is allocated.
 import { WeightsError, describeValue, formatShape } from './errors.js';
 import { LIMITS, formatBytes } from './limits.js';
+import { refuseOtherFormat } from './pth/sniff.js';
 import { JsonSyntaxError, isJsonNumber, parseStrictJson, type JsonObject, type JsonValue } from './strict-json.js';
 
 /** The dtypes this reader decodes (see SUPPORTED_DTYPES). */
-export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64';
+export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I8';
 
 /** Every dtype the format defines, with its width in bits (the crate's Dtype::bitsize). */
 const FORMAT_DTYPE_BITS: ReadonlyMap<string, number> = new Map([
@@ -23,18 +24,20 @@ type Decoder = (view: DataView, out: Float32Array) => void;
 
 /**
  * The dtypes we load, and how each decodes to float32; 'counter' marks integer buffers such as
- * batch norm's num_batches_tracked, which are recognised and skipped. To support another dtype,
- * add a row here and its name to SafetensorsDtype.
+ * batch norm's num_batches_tracked, which are recognised and skipped; 'quantised' marks int8
+ * weights, which decode with their '<key>.__scale' tensor (weights.ts, `cnn convert --dtype int8`).
+ * To support another dtype, add a row here and its name to SafetensorsDtype.
  */
-const SUPPORTED_DTYPES: ReadonlyMap<string, Decoder | 'counter'> = new Map<string, Decoder | 'counter'>([
+const SUPPORTED_DTYPES: ReadonlyMap<string, Decoder | 'counter' | 'quantised'> = new Map<string, Decoder | 'counter' | 'quantised'>([
   ['F32', (v, out) => { for (let i = 0; i < out.length; i++) out[i] = v.getFloat32(i * 4, true); }],
   ['F64', (v, out) => { for (let i = 0; i < out.length; i++) out[i] = v.getFloat64(i * 8, true); }],
   ['F16', (v, out) => { const t = f16Table(); for (let i = 0; i < out.length; i++) out[i] = t[v.getUint16(i * 2, true)]; }],
   ['BF16', (v, out) => { const bits = new Uint32Array(out.buffer, out.byteOffset, out.length); for (let i = 0; i < out.length; i++) bits[i] = v.getUint16(i * 2, true) << 16; }],
   ['I64', 'counter'],
+  ['I8', 'quantised'],
 ]);
 
-const supportedList = () => [...SUPPORTED_DTYPES].filter(([, d]) => d !== 'counter').map(([k]) => k).join(', ');
+const supportedList = () => [...SUPPORTED_DTYPES].filter(([, d]) => typeof d === 'function').map(([k]) => k).join(', ') + ', I8 with scales';
 
 export interface SafetensorsEntry {
   readonly key: string;
@@ -55,13 +58,26 @@ const formatError = (message: string) => new WeightsError(message, { code: 'form
 
 export function parseSafetensors(input: ArrayBuffer | ArrayBufferView): SafetensorsFile {
   const bytes = toBytes(input);
-  if (bytes.length < 8) {
-    throw formatError(`truncated safetensors file: expected at least 8 bytes for the header length, got ${bytes.length}`);
+  refuseOtherFormat(bytes);
+  return { bytes, ...parseSafetensorsLayout((begin, end) => bytes.subarray(begin, end), bytes.length) };
+}
+
+/**
+ * The header of a .safetensors file of `size` bytes, read through `read` (so a file on disk needs
+ * only its header in memory), checked by every rule parseSafetensors applies: what that returns
+ * less the bytes.
+ */
+export function parseSafetensorsLayout(
+  read: (begin: number, end: number) => Uint8Array,
+  size: number,
+): Pick<SafetensorsFile, 'entries' | 'metadata'> {
+  if (size < 8) {
+    throw formatError(`truncated safetensors file: expected at least 8 bytes for the header length, got ${size}`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const declaredLength = view.getBigUint64(0, true);
-  if (declaredLength > BigInt(bytes.length - 8)) {
-    throw formatError(`safetensors header length ${declaredLength} exceeds the file: only ${bytes.length - 8} bytes follow the length field`);
+  const first = read(0, 8);
+  const declaredLength = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
+  if (declaredLength > BigInt(size - 8)) {
+    throw formatError(`safetensors header length ${declaredLength} exceeds the file: only ${size - 8} bytes follow the length field`);
   }
   const headerLength = Number(declaredLength);
   if (headerLength > LIMITS.safetensorsHeaderBytes) {
@@ -70,9 +86,9 @@ export function parseSafetensors(input: ArrayBuffer | ArrayBufferView): Safetens
       { code: 'limit' },
     );
   }
-  const header = parseHeader(bytes.subarray(8, 8 + headerLength));
+  const header = parseHeader(read(8, 8 + headerLength));
   const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
+  const dataLength = size - dataStart;
   const entries = new Map<string, SafetensorsEntry>();
   let metadata: Record<string, string> = {};
   for (const [key, raw] of header) {
@@ -80,7 +96,7 @@ export function parseSafetensors(input: ArrayBuffer | ArrayBufferView): Safetens
     else entries.set(key, parseEntry(key, raw, dataStart, dataLength));
   }
   checkCoverage([...entries.values()], dataStart, dataLength);
-  return { bytes, entries, metadata };
+  return { entries, metadata };
 }
 
 function toBytes(input: ArrayBuffer | ArrayBufferView): Uint8Array {
@@ -248,6 +264,7 @@ export function readFloat32(file: SafetensorsFile, entry: SafetensorsEntry): Flo
   const decode = SUPPORTED_DTYPES.get(entry.dtype);
   if (decode === undefined) throw new WeightsError(`'${entry.key}': dtype ${entry.dtype} is not supported; expected one of ${supportedList()}`, { code: 'unsupported' });
   if (decode === 'counter') throw new WeightsError(`'${entry.key}': ${entry.dtype} holds integers, not weights`);
+  if (decode === 'quantised') throw new WeightsError(`'${entry.key}': ${entry.dtype} is quantised; it needs its '${entry.key}.__scale' to be read as weights`);
   const view = new DataView(file.bytes.buffer, file.bytes.byteOffset + entry.begin, entry.end - entry.begin);
   const out = new Float32Array(entry.shape.reduce((a, b) => a * b, 1));
   decode(view, out);

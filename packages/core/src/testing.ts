@@ -1,7 +1,9 @@
 // Helpers for golden tests against torchvision fixtures (tools/golden/make_fixtures.py).
 // Exposed as @cnn/core/testing so every architecture package checks itself the same way.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tensor } from './tensor.js';
 import { counterInput } from './counter-weights.js';
@@ -148,7 +150,7 @@ export async function applyCalibration(model: Model, fx: GoldenFixture): Promise
     if (!merged.has(key)) throw new Error(`calibration of ${fx.case} sets '${key}', which ${model.name} does not have`);
     merged.set(key, t);
   }
-  await model.loadWeights(merged);
+  await model.loadWeights(merged, { keepWeights: true });
   return model;
 }
 
@@ -212,4 +214,25 @@ export function lastGeneratedModel<V extends string>(make: (variant: V) => Model
     }
     return cached.model;
   };
+}
+
+/** The Python the tests use to write checkpoints with torch (machinePaths.python). */
+export const SYSTEM_PYTHON = machinePaths.python;
+
+let torchPresent: boolean | undefined;
+/** Whether machinePaths.python can import torch and torchvision (tests that need them skip, saying so, otherwise). */
+export function hasTorch(): boolean {
+  torchPresent ??= spawnSync(SYSTEM_PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
+  return torchPresent;
+}
+
+/**
+ * Runs tools/weights/torch_checkpoints.py SET into a fresh temporary directory and returns the
+ * directory (its expected.json describes what was written).
+ */
+export function writeTorchCheckpoints(set: string, ...args: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), `cnn-${set}-`));
+  const script = new URL('../../../tools/weights/torch_checkpoints.py', import.meta.url);
+  execFileSync(SYSTEM_PYTHON, [script.pathname, set, dir, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return dir;
 }
