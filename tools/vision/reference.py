@@ -72,6 +72,9 @@ def run_model(job, tensors):
     if missing or unexpected:
         raise SystemExit(f'weights do not fit {job["model"]}: missing {missing[:5]}, unexpected {unexpected[:5]}')
     model.eval()
+    if job.get('pth'):
+        # the same weights as torch writes them (zip format), for the tests that load .pth files
+        torch.save(model.state_dict(), job['pth'])
     captured = {}
     last_linear = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
     last_linear.register_forward_hook(lambda m, inp, out: captured.__setitem__('embedding', inp[0].detach()))

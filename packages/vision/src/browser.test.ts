@@ -47,6 +47,10 @@ async function bundle(entry: string, external: string[] = []): Promise<string> {
       {
         name: 'cnn-sources',
         setup(b: { onResolve(o: { filter: RegExp }, f: (a: { path: string }) => { path: string; external?: boolean }): void }) {
+          // package.json "imports" without the "node" condition: the browser twin, as an app's bundler picks it
+          b.onResolve({ filter: /^#(core|kernels)\/node$/ }, (args) => ({
+            path: join(packagesDir, args.path === '#core/node' ? 'core/src/node/browser.ts' : 'kernels/src/wasm/node/browser.ts'),
+          }));
           b.onResolve({ filter: /^@cnn\// }, (args) => {
             if (externalCnn.includes(args.path)) return { path: args.path, external: true };
             const [, pkg, sub] = /^@cnn\/([^/]+)(?:\/(.+))?$/.exec(args.path)!;
@@ -71,6 +75,7 @@ let origin: string;
 let context: BrowserContext;
 let profile: string;
 let weightsFile: string;
+let pthFile: string;
 let clf: ImageClassifier;
 let chelsea: Pixels;
 let pillow: ReferenceImage[];
@@ -87,7 +92,9 @@ beforeAll(async () => {
   profile = mkdtempSync(join(tmpdir(), 'cnn-vision-chromium-'));
   weightsFile = join(profile, 'resnet18.safetensors');
   writeFileSync(weightsFile, writeSafetensors(model.getWeights()));
-  const reference = runReference({ images: FILES, presets: [model.architecture.metadata.preprocessing!], model: 'resnet18', weights: weightsFile });
+  // torchvision loads those weights, runs its pipeline and torch.saves them: the page loads that .pth
+  pthFile = join(profile, 'resnet18-discriminative.pth');
+  const reference = runReference({ images: FILES, presets: [model.architecture.metadata.preprocessing!], model: 'resnet18', weights: weightsFile, pth: pthFile });
   pillow = reference.images;
   torch = reference.model!;
   clf = await createClassifier(model, { backend });
@@ -99,7 +106,7 @@ beforeAll(async () => {
     const image = /^\/images\/([\w.-]+\.(png|jpg))$/.exec(path);
     if (path === '/') res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><script type="module" src="/page.js"></script>');
     else if (path === '/page.js') res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(script);
-    else if (path === '/weights/resnet18.safetensors') res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(readFileSync(weightsFile));
+    else if (path === '/weights/resnet18-discriminative.pth') res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(readFileSync(pthFile));
     else if (/^\/wasm\/[\w.-]+\.wasm$/.test(path) && existsSync(join(wasmDir, path.slice(6)))) {
       res.writeHead(200, { 'Content-Type': 'application/wasm' }).end(readFileSync(join(wasmDir, path.slice(6))));
     } else if (image) res.writeHead(200, { 'Content-Type': image[2] === 'png' ? 'image/png' : 'image/jpeg' }).end(readFileSync(join(SKIMAGE, image[1])));

@@ -1,6 +1,8 @@
 // classify / embed / taps on skimage photographs, against torchvision's whole pipeline
 // (Pillow image -> ImageClassification preset -> torchvision model with the same weights).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSafetensors } from '@cnn/core';
@@ -24,6 +26,8 @@ let images: Pixels[];
 let torch: ReferenceModel;
 let classifier: ImageClassifier;
 
+let server: Server;
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cnn-classify-'));
   images = await Promise.all(PHOTOS.map((f) => readImage(f)));
@@ -31,17 +35,29 @@ beforeAll(async () => {
   const model = await discriminativeResnet18(images, backend);
   const weights = join(dir, 'resnet18.safetensors');
   writeFileSync(weights, writeSafetensors(model.getWeights()));
-  torch = runReference({ images: PHOTOS, presets: [model.architecture.metadata.preprocessing!], model: 'resnet18', weights }).model!;
-  classifier = await createClassifier(model, { backend, labels: IMAGENET_LABELS, taps: ['layer3'], batch: 3 });
+  // torchvision loads those weights, runs its pipeline, and writes them again with torch.save
+  const pth = join(dir, 'resnet18-discriminative.pth');
+  torch = runReference({ images: PHOTOS, presets: [model.architecture.metadata.preprocessing!], model: 'resnet18', weights, pth }).model!;
+  // the classifier's model loads the torch-written .pth over local HTTP, as an app would
+  server = createServer((req, res) => {
+    if (req.url === '/weights/resnet18-discriminative.pth') res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(readFileSync(pth));
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const fromPth = await resnet18().loadWeights(`http://127.0.0.1:${port}/weights/resnet18-discriminative.pth`, { cache: false });
+  expect(fromPth.weightsInfo?.format).toBe('pytorch-zip');
+  classifier = await createClassifier(fromPth, { backend, labels: IMAGENET_LABELS, taps: ['layer3'], batch: 3 });
 });
 afterAll(() => {
   classifier?.dispose();
+  server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 const absMax = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
-describe('an image classifier matches torchvision on photographs', () => {
+describe('an image classifier with torch-written .pth weights over HTTP matches torchvision on photographs', () => {
   it('gives torchvision’s top-5 classes and probabilities for each photograph (batched, padded)', async () => {
     const results = await classifier.classify(images, { topK: 5 });
     expect(results).toHaveLength(PHOTOS.length);

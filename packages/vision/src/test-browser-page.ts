@@ -14,7 +14,8 @@ function base64(bytes: Uint8Array): string {
 }
 
 async function main() {
-  const model = await resnet18().loadWeights(new URL('/weights/resnet18.safetensors', location.href));
+  // torch-written .pth, by a URL relative to the page
+  const model = await resnet18().loadWeights('/weights/resnet18-discriminative.pth');
   const clf = await createClassifier(model, { backend: await createWasmBackend({ relaxedSimd: false }), labels: IMAGENET_LABELS });
   const img = new Image();
   img.src = '/images/chelsea.png';

@@ -33,7 +33,7 @@ export interface ReferenceModel {
   embedding: number[][];
 }
 
-export function runReference(job: { images: string[]; presets: ReferencePreset[]; model?: string; weights?: string }): {
+export function runReference(job: { images: string[]; presets: ReferencePreset[]; model?: string; weights?: string; /** also torch.save the model's state dict here */ pth?: string }): {
   images: ReferenceImage[];
   model?: ReferenceModel;
 } {
