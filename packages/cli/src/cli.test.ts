@@ -98,3 +98,24 @@ describe('cnn command', () => {
     expect(r.err).toMatch(/--batch must be an integer from 1 to 4096, got '0'/);
   });
 });
+
+describe('cnn arguments', () => {
+  it('gives every command --help and rejects unknown or malformed flags, naming the expected ones', async () => {
+    for (const command of ['models', 'summary', 'run', 'generate-weights', 'make-input', 'classify', 'convert']) {
+      const r = await cnn(command, '--help');
+      expect(r.code, `${command} --help: ${r.err}`).toBe(0);
+      expect(r.out, command).toMatch(new RegExp(`cnn ${command}`));
+    }
+    let r = await cnn('summary', 'resnet18', '--sise', '64');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/Unknown option '--sise'.*expected --help, --json, --size VALUE/);
+    r = await cnn('run', 'lenet5', '--weights');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--weights.*argument missing/);
+    r = await cnn('models', '--json=yes');
+    expect(r.code).toBe(2);
+    r = await cnn('make-input', 'lenet5', '--output', join(dir, 'x.npy'), '--batch', 'two');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--batch/);
+  });
+});

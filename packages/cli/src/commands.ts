@@ -1,5 +1,6 @@
 // The cnn subcommands as functions from parsed arguments to printed text, so tests can call them.
 import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
 import { Tensor, counterInput, formatSummary, parseNpy, writeNpy, writeSafetensors, type Backend } from '@cnn/core';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -15,26 +16,41 @@ export interface ParsedArgs {
   flags: Map<string, string | true>;
 }
 
-const BOOLEAN_FLAGS = new Set(['json', 'allow-unexpected', 'help']);
+type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+const text = { type: 'string' } as const;
+const bool = { type: 'boolean' } as const;
 
+/**
+ * Every flag of every command that parses through `parseArgs` (convert and train keep their own
+ * tables beside their code). A flag not listed for its command, a value where none belongs or a
+ * missing one is a usage error (exit 2) that names the flags the command takes.
+ */
+export const COMMAND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  models: { json: bool },
+  summary: { json: bool, size: text },
+  run: { weights: text, 'generated-weights': text, input: text, output: text, backend: text, outputs: text, 'allow-unexpected': bool },
+  'generate-weights': { output: text, seed: text },
+  'make-input': { output: text, batch: text, size: text, seed: text },
+  classify: { weights: text, 'generated-weights': text, top: text, backend: text, labels: text, json: bool, 'allow-unexpected': bool },
+  help: {},
+};
+
+/** Parses one command's arguments with node:util's parseArgs against COMMAND_OPTIONS[command]. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const positionals: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const [key, inline] = a.slice(2).split('=', 2);
-      if (inline !== undefined) flags.set(key, inline);
-      else if (BOOLEAN_FLAGS.has(key)) flags.set(key, true);
-      else {
-        const value = argv[i + 1];
-        if (value === undefined || value.startsWith('--')) throw new UsageError(`--${key} needs a value`);
-        flags.set(key, value);
-        i++;
-      }
-    } else positionals.push(a);
+  const command = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
+  const options: OptionSpec = { help: { type: 'boolean', short: 'h' }, ...(command !== undefined ? COMMAND_OPTIONS[command] : {}) };
+  if (command !== undefined && COMMAND_OPTIONS[command] === undefined) return { positionals: [...argv], flags: new Map() }; // main reports the unknown command
+  try {
+    const { values, positionals } = parseNodeArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    const flags = new Map<string, string | true>();
+    for (const [k, v] of Object.entries(values)) if (v !== undefined && v !== false) flags.set(k, v as string | true);
+    return { positionals, flags };
+  } catch (e) {
+    const expected = Object.entries(options)
+      .map(([k, o]) => `--${k}${o.type === 'string' ? ' VALUE' : ''}`)
+      .join(', ');
+    throw new UsageError(`cnn${command ? ` ${command}` : ''}: ${(e as Error).message.split('. To specify')[0]}; expected ${expected} (see cnn ${command ?? 'help'} --help)`);
   }
-  return { positionals, flags };
 }
 
 function flag(args: ParsedArgs, name: string): string | undefined {

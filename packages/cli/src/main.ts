@@ -2,7 +2,7 @@
 import { UsageError } from './registry.js';
 import { classifyCommand } from './classify.js';
 import { convertCommand } from './convert.js';
-import { inputCommand, modelsCommand, parseArgs, runCommand, summaryCommand, weightsCommand, type Io } from './commands.js';
+import { COMMAND_OPTIONS, inputCommand, modelsCommand, parseArgs, runCommand, summaryCommand, weightsCommand, type Io } from './commands.js';
 
 export const USAGE = `cnn: run classic CNNs with @cnn
 
@@ -18,6 +18,17 @@ export const USAGE = `cnn: run classic CNNs with @cnn
   cnn convert IN OUT [--dtype f32|f16|int8] [--json]
                                             a .pth (zip or legacy) or .safetensors checkpoint to .safetensors`;
 
+/** The lines of USAGE about one command, with the flags it takes. */
+function commandHelp(command: string): string | undefined {
+  const lines = USAGE.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`  cnn ${command} `) || l === `  cnn ${command}`);
+  if (start < 0) return undefined;
+  let end = start + 1;
+  while (end < lines.length && /^ {20,}/.test(lines[end])) end++;
+  const flags = Object.keys(COMMAND_OPTIONS[command] ?? {}).map((f) => `--${f}`);
+  return `usage:\n${lines.slice(start, end).join('\n')}\n\nflags: ${[...flags, '--help'].join(', ')}\nexit codes: 0 ok, 1 the work failed, 2 usage`;
+}
+
 /**
  * Runs the command; returns the process exit code: 0 ok; 1 the work failed (unreadable or unsuitable
  * files or data, no device); 2 usage (unknown command, model, backend or flag; a missing or malformed flag).
@@ -32,6 +43,13 @@ export async function main(argv: readonly string[], io: Io = { out: console.log,
     const args = parseArgs(argv);
     const [command, ...rest] = args.positionals;
     const sub = { ...args, positionals: rest };
+    if (command !== undefined && command !== 'help' && command !== 'classify' && args.flags.has('help')) {
+      const help = commandHelp(command);
+      if (help !== undefined) {
+        io.out(help);
+        return 0;
+      }
+    }
     switch (command) {
       case 'models':
         modelsCommand(io, sub);
