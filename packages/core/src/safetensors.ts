@@ -6,6 +6,7 @@
 import { WeightsError, describeValue, formatShape } from './errors.js';
 import { LIMITS, formatBytes } from './limits.js';
 import { refuseOtherFormat } from './pth/sniff.js';
+import { float16Table } from './pth/half.js';
 import { JsonSyntaxError, isJsonNumber, parseStrictJson, type JsonObject, type JsonValue } from './strict-json.js';
 
 /** The dtypes this reader decodes (see SUPPORTED_DTYPES). */
@@ -31,7 +32,7 @@ type Decoder = (view: DataView, out: Float32Array) => void;
 const SUPPORTED_DTYPES: ReadonlyMap<string, Decoder | 'counter' | 'quantised'> = new Map<string, Decoder | 'counter' | 'quantised'>([
   ['F32', (v, out) => { for (let i = 0; i < out.length; i++) out[i] = v.getFloat32(i * 4, true); }],
   ['F64', (v, out) => { for (let i = 0; i < out.length; i++) out[i] = v.getFloat64(i * 8, true); }],
-  ['F16', (v, out) => { const t = f16Table(); for (let i = 0; i < out.length; i++) out[i] = t[v.getUint16(i * 2, true)]; }],
+  ['F16', (v, out) => { const t = float16Table(); for (let i = 0; i < out.length; i++) out[i] = t[v.getUint16(i * 2, true)]; }],
   ['BF16', (v, out) => { const bits = new Uint32Array(out.buffer, out.byteOffset, out.length); for (let i = 0; i < out.length; i++) bits[i] = v.getUint16(i * 2, true) << 16; }],
   ['I64', 'counter'],
   ['I8', 'quantised'],
@@ -241,23 +242,6 @@ function checkCoverage(entries: SafetensorsEntry[], dataStart: number, dataLengt
     );
   }
 }
-
-const f16Table = (() => {
-  let t: Float32Array | undefined;
-  return () => {
-    if (t) return t;
-    t = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) {
-      const sign = h & 0x8000 ? -1 : 1;
-      const exp = (h >> 10) & 0x1f;
-      const frac = h & 0x3ff;
-      if (exp === 0) t[h] = sign * frac * 2 ** -24;
-      else if (exp === 31) t[h] = frac ? NaN : sign * Infinity;
-      else t[h] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
-    }
-    return t;
-  };
-})();
 
 /** Decodes a floating-point entry to float32 (copying, so unaligned offsets are fine). */
 export function readFloat32(file: SafetensorsFile, entry: SafetensorsEntry): Float32Array {

@@ -6,7 +6,7 @@ import { LIMITS } from './limits.js';
 import { parseSafetensors, parseSafetensorsLayout, readFloat32, type SafetensorsEntry, type SafetensorsFile } from './safetensors.js';
 import { openSource, readSource as readBytes, type ReadSourceOptions } from './source.js';
 import { decodeBlocks, memorySource, type ByteSource } from './byte-source.js';
-import { float16Table, isContiguous, pthToFloat32, PTH_ITEM_SIZE, readPth } from './pth/index.js';
+import { float16Table } from './pth/half.js';
 import { FORMAT_NAMES, sniffFormat } from './pth/sniff.js';
 import { counterParameter } from './counter-weights.js';
 
@@ -134,7 +134,7 @@ export interface DecodeSourceOptions {
 }
 
 /** Decodes the bytes of a .safetensors or PyTorch checkpoint file (sniffed). */
-export function decodeWeightBytes(bytes: Uint8Array, options: { verifyCrc?: boolean } = {}): DecodedWeights {
+export async function decodeWeightBytes(bytes: Uint8Array, options: { verifyCrc?: boolean } = {}): Promise<DecodedWeights> {
   return decodeWeightSource(memorySource(bytes), options);
 }
 
@@ -142,9 +142,11 @@ export function decodeWeightBytes(bytes: Uint8Array, options: { verifyCrc?: bool
  * Decodes a .safetensors or PyTorch checkpoint (sniffed) from bytes in memory or a file read on
  * demand: float32 tensors in memory are views, everything else is read and decoded when used.
  */
-export function decodeWeightSource(source: ByteSource, options: DecodeSourceOptions = {}): DecodedWeights {
+export async function decodeWeightSource(source: ByteSource, options: DecodeSourceOptions = {}): Promise<DecodedWeights> {
   const format = sniffFormat(source.read(0, Math.min(source.size, 4096)), source.size);
-  if (format === 'pytorch-zip' || format === 'pytorch-legacy') return decodePth(source, options);
+  // The PyTorch readers (zip, restricted pickle) are their own chunk: an app that loads
+  // .safetensors never downloads them.
+  if (format === 'pytorch-zip' || format === 'pytorch-legacy') return (await import('./pth/decode.js')).decodePth(source, options);
   if (format === 'safetensors') return decodeSafetensors(source.inMemory ? parseSafetensors(source.read(0, source.size)) : parseSafetensorsHeader(source), source, options.ownBytes);
   // a file too short or too damaged to recognise gets the safetensors reader's own diagnosis
   if (format === 'unknown') {
@@ -152,26 +154,6 @@ export function decodeWeightSource(source: ByteSource, options: DecodeSourceOpti
     return decodeSafetensors(parseSafetensors(bytes), memorySource(bytes, source.name));
   }
   throw new WeightsError(`expected a .safetensors file or a PyTorch checkpoint (.pth), got what looks like ${FORMAT_NAMES[format]}${source.inMemory ? '' : ` ('${source.name}')`}`);
-}
-
-function decodePth(source: ByteSource, options: DecodeSourceOptions): DecodedWeights {
-  const checkpoint = readPth(source, { verifyCrc: options.verifyCrc });
-  const tensors = new Map<string, WeightTensor>();
-  const integerKeys = new Set<string>();
-  const integers = new Map<string, IntegerTensor>();
-  for (const [key, t] of checkpoint.tensors) {
-    if (t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16' || t.dtype === 'F64') {
-      // float32 in memory decodes to a view (or fails alignment and copies); keep it eager only then
-      const view = source.inMemory && t.dtype === 'F32' && isContiguous(t) ? pthToFloat32(t) : undefined;
-      tensors.set(key, view && view.buffer === t.readStorage().buffer ? { shape: t.shape, data: view, fresh: options.ownBytes } : new LazyWeightTensor(t.shape, t.dtype, () => pthToFloat32(t)));
-    } else {
-      integerKeys.add(key);
-      const n = t.shape.reduce((a, b) => a * b, 1);
-      const item = PTH_ITEM_SIZE[t.dtype];
-      if (isContiguous(t)) integers.set(key, { dtype: t.dtype, shape: t.shape, bytes: t.readStorage().subarray(t.offset * item, (t.offset + n) * item) });
-    }
-  }
-  return { tensors, integerKeys, integers, format: checkpoint.format, notes: [...checkpoint.notes] };
 }
 
 const SAFETENSORS_ITEM: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I8: 1 };

@@ -6,6 +6,8 @@ import { PickleGlobal, unpickle } from './pickle.js';
 import { readZip } from './zip.js';
 import { memorySource, type ByteSource } from '../byte-source.js';
 import { FORMAT_NAMES, sniffFormat } from './sniff.js';
+import { float16Table } from './half.js';
+export { float16Table } from './half.js';
 
 export type PthDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -279,24 +281,6 @@ export function isContiguous(t: PthTensor): boolean {
   return true;
 }
 
-let halfTable: Float32Array | undefined;
-/** float16 bits -> float32 value, for all 65536 patterns */
-export function float16Table(): Float32Array {
-  if (halfTable) return halfTable;
-  halfTable = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    halfTable[h] = exp === 0 ? sign * frac * 2 ** -24 : exp === 31 ? (frac ? NaN : sign * Infinity) : sign * (1 + frac / 1024) * 2 ** (exp - 15);
-  }
-  return halfTable;
-}
-
-/**
- * A float tensor as float32: a view into the file when it is contiguous, float32 and aligned
- * (no copy), a new array otherwise (strided views are gathered element by element).
- */
 export function pthToFloat32(t: PthTensor): Float32Array {
   const numel = t.shape.reduce((a, b) => a * b, 1);
   const contiguous = isContiguous(t);
