@@ -1,0 +1,168 @@
+// Training kernels with convolution and linear layers as GEMMs (im2col over the whole batch);
+// everything else falls through to the reference, so this is a decorator over it, not a fork.
+import { gemm, view } from './gemm.js';
+import { referenceKernels } from './reference.js';
+import type { ConvGeometry, FloatArray, TrainKernels } from './types.js';
+
+const like = (a: FloatArray, length: number): FloatArray => (a instanceof Float64Array ? new Float64Array(length) : new Float32Array(length));
+
+/** col[kk, n·P + p] for one group: kk runs over (input channel in group, ky, kx), P = outH·outW. */
+function im2col(g: ConvGeometry, x: FloatArray, group: number, col: FloatArray): void {
+  const { n, inC, inH, inW, outH, outW, kernel: [kh, kw], stride: [sh, sw], padding: [ph, pw], dilation: [dh, dw], groups } = g;
+  const icg = inC / groups;
+  const P = outH * outW;
+  const NP = n * P;
+  for (let ic = 0; ic < icg; ic++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) {
+        const row = ((ic * kh + ky) * kw + kx) * NP;
+        for (let b = 0; b < n; b++) {
+          const plane = (b * inC + group * icg + ic) * inH * inW;
+          let o = row + b * P;
+          for (let oy = 0; oy < outH; oy++) {
+            const iy = oy * sh - ph + ky * dh;
+            if (iy < 0 || iy >= inH) {
+              col.fill(0, o, o + outW);
+              o += outW;
+              continue;
+            }
+            const rowBase = plane + iy * inW;
+            for (let ox = 0; ox < outW; ox++) {
+              const ix = ox * sw - pw + kx * dw;
+              col[o++] = ix >= 0 && ix < inW ? x[rowBase + ix] : 0;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The adjoint of im2col: dx += scatter(col). */
+function col2im(g: ConvGeometry, col: FloatArray, group: number, dx: FloatArray): void {
+  const { n, inC, inH, inW, outH, outW, kernel: [kh, kw], stride: [sh, sw], padding: [ph, pw], dilation: [dh, dw], groups } = g;
+  const icg = inC / groups;
+  const P = outH * outW;
+  const NP = n * P;
+  for (let ic = 0; ic < icg; ic++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) {
+        const row = ((ic * kh + ky) * kw + kx) * NP;
+        for (let b = 0; b < n; b++) {
+          const plane = (b * inC + group * icg + ic) * inH * inW;
+          let o = row + b * P;
+          for (let oy = 0; oy < outH; oy++) {
+            const iy = oy * sh - ph + ky * dh;
+            if (iy < 0 || iy >= inH) {
+              o += outW;
+              continue;
+            }
+            const rowBase = plane + iy * inW;
+            for (let ox = 0; ox < outW; ox++, o++) {
+              const ix = ox * sw - pw + kx * dw;
+              if (ix >= 0 && ix < inW) dx[rowBase + ix] += col[o];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** dy [n, outC, P] -> [outC/groups, n·P] for one group, the layout the GEMMs want. */
+function gatherGroup(g: ConvGeometry, dy: FloatArray, group: number, out: FloatArray): void {
+  const P = g.outH * g.outW;
+  const ocg = g.outC / g.groups;
+  for (let o = 0; o < ocg; o++) {
+    for (let b = 0; b < g.n; b++) {
+      const src = (b * g.outC + group * ocg + o) * P;
+      out.set(dy.subarray(src, src + P), (o * g.n + b) * P);
+    }
+  }
+}
+
+function conv2d(g: ConvGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray): void {
+  const K = (g.inC / g.groups) * g.kernel[0] * g.kernel[1];
+  const P = g.outH * g.outW;
+  const NP = g.n * P;
+  const ocg = g.outC / g.groups;
+  const col = like(x, K * NP);
+  const out = like(x, ocg * NP);
+  for (let group = 0; group < g.groups; group++) {
+    im2col(g, x, group, col);
+    gemm(ocg, NP, K, view(w, group * ocg * K, K, 1), view(col, 0, NP, 1), out, 0, NP, false);
+    for (let o = 0; o < ocg; o++) {
+      const oc = group * ocg + o;
+      const add = bias ? bias[oc] : 0;
+      for (let b = 0; b < g.n; b++) {
+        const src = (o * g.n + b) * P;
+        const dst = (b * g.outC + oc) * P;
+        for (let p = 0; p < P; p++) y[dst + p] = out[src + p] + add;
+      }
+    }
+  }
+}
+
+function conv2dBackwardInput(g: ConvGeometry, dy: FloatArray, w: FloatArray, dx: FloatArray): void {
+  const K = (g.inC / g.groups) * g.kernel[0] * g.kernel[1];
+  const NP = g.n * g.outH * g.outW;
+  const ocg = g.outC / g.groups;
+  const dyg = like(dy, ocg * NP);
+  const dcol = like(dy, K * NP);
+  for (let group = 0; group < g.groups; group++) {
+    gatherGroup(g, dy, group, dyg);
+    gemm(K, NP, ocg, view(w, group * ocg * K, 1, K), view(dyg, 0, NP, 1), dcol, 0, NP, false);
+    col2im(g, dcol, group, dx);
+  }
+}
+
+function conv2dBackwardWeight(g: ConvGeometry, x: FloatArray, dy: FloatArray, dw: FloatArray, db: FloatArray | null): void {
+  const K = (g.inC / g.groups) * g.kernel[0] * g.kernel[1];
+  const NP = g.n * g.outH * g.outW;
+  const ocg = g.outC / g.groups;
+  const dyg = like(dy, ocg * NP);
+  const col = like(x, K * NP);
+  for (let group = 0; group < g.groups; group++) {
+    gatherGroup(g, dy, group, dyg);
+    im2col(g, x, group, col);
+    gemm(ocg, K, NP, view(dyg, 0, NP, 1), view(col, 0, 1, NP), dw, group * ocg * K, K, true);
+    if (db) {
+      for (let o = 0; o < ocg; o++) {
+        let s = 0;
+        for (let i = o * NP, end = i + NP; i < end; i++) s += dyg[i];
+        db[group * ocg + o] += s;
+      }
+    }
+  }
+}
+
+function linear(n: number, inF: number, outF: number, x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray): void {
+  gemm(n, outF, inF, view(x, 0, inF, 1), view(w, 0, 1, inF), y, 0, outF, false);
+  if (b) for (let r = 0; r < n; r++) for (let o = 0; o < outF; o++) y[r * outF + o] += b[o];
+}
+
+function linearBackwardInput(n: number, inF: number, outF: number, dy: FloatArray, w: FloatArray, dx: FloatArray): void {
+  gemm(n, inF, outF, view(dy, 0, outF, 1), view(w, 0, inF, 1), dx, 0, inF, true);
+}
+
+function linearBackwardWeight(n: number, inF: number, outF: number, x: FloatArray, dy: FloatArray, dw: FloatArray, db: FloatArray | null): void {
+  gemm(outF, inF, n, view(dy, 0, 1, outF), view(x, 0, inF, 1), dw, 0, inF, true);
+  if (db) {
+    for (let o = 0; o < outF; o++) {
+      let s = 0;
+      for (let r = 0; r < n; r++) s += dy[r * outF + o];
+      db[o] += s;
+    }
+  }
+}
+
+export const fastKernels: TrainKernels = {
+  ...referenceKernels,
+  name: 'fast',
+  conv2d,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  linear,
+  linearBackwardInput,
+  linearBackwardWeight,
+};
