@@ -18,3 +18,7 @@ export { parseIdx, toNormalisedImages, fashionMnistFromIdx, FASHION_MNIST_CLASSE
 export type { IdxArray, ImageDataset, ImagePreprocessing } from './idx.js';
 export { Trainer, evaluate, epochOrder } from './trainer.js';
 export type { TrainConfig, BatchProgress, EpochResult, Evaluation } from './trainer.js';
+export { gemmKernels } from './kernels/fast.js';
+export type { Gemm } from './kernels/fast.js';
+export { createWasmTrainKernels } from './kernels/wasm.js';
+export type { WasmTrainOptions } from './kernels/wasm.js';

@@ -1,8 +1,11 @@
 // Training kernels with convolution and linear layers as GEMMs (im2col over the whole batch);
 // everything else falls through to the reference, so this is a decorator over it, not a fork.
-import { gemm, view } from './gemm.js';
+// The GEMM itself is a parameter: TypeScript here, wasm SIMD in ./wasm.ts.
+import { gemm as gemmTs, view } from './gemm.js';
 import { referenceKernels } from './reference.js';
-import type { ConvGeometry, FloatArray, TrainKernels } from './types.js';
+import type { ConvGeometry, FloatArray, PoolGeometry, TrainKernels } from './types.js';
+
+export type Gemm = typeof gemmTs;
 
 const like = (a: FloatArray, length: number): FloatArray => (a instanceof Float64Array ? new Float64Array(length) : new Float32Array(length));
 
@@ -81,7 +84,7 @@ function gatherGroup(g: ConvGeometry, dy: FloatArray, group: number, out: FloatA
   }
 }
 
-function conv2d(g: ConvGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray): void {
+function conv2dWith(gemm: Gemm, g: ConvGeometry, x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray): void {
   const K = (g.inC / g.groups) * g.kernel[0] * g.kernel[1];
   const P = g.outH * g.outW;
   const NP = g.n * P;
@@ -103,7 +106,7 @@ function conv2d(g: ConvGeometry, x: FloatArray, w: FloatArray, bias: FloatArray 
   }
 }
 
-function conv2dBackwardInput(g: ConvGeometry, dy: FloatArray, w: FloatArray, dx: FloatArray): void {
+function conv2dBackwardInputWith(gemm: Gemm, g: ConvGeometry, dy: FloatArray, w: FloatArray, dx: FloatArray): void {
   const K = (g.inC / g.groups) * g.kernel[0] * g.kernel[1];
   const NP = g.n * g.outH * g.outW;
   const ocg = g.outC / g.groups;
@@ -116,16 +119,22 @@ function conv2dBackwardInput(g: ConvGeometry, dy: FloatArray, w: FloatArray, dx:
   }
 }
 
-function conv2dBackwardWeight(g: ConvGeometry, x: FloatArray, dy: FloatArray, dw: FloatArray, db: FloatArray | null): void {
+function conv2dBackwardWeightWith(gemm: Gemm, g: ConvGeometry, x: FloatArray, dy: FloatArray, dw: FloatArray, db: FloatArray | null): void {
   const K = (g.inC / g.groups) * g.kernel[0] * g.kernel[1];
   const NP = g.n * g.outH * g.outW;
   const ocg = g.outC / g.groups;
   const dyg = like(dy, ocg * NP);
   const col = like(x, K * NP);
+  const dwt = like(dw, K * ocg);
   for (let group = 0; group < g.groups; group++) {
     gatherGroup(g, dy, group, dyg);
     im2col(g, x, group, col);
-    gemm(ocg, K, NP, view(dyg, 0, NP, 1), view(col, 0, 1, NP), dw, group * ocg * K, K, true);
+    // dwᵀ[K, ocg] = col[K, NP] · dygᵀ: the long operand (col) stays row-major, only the short dy is read strided
+    gemm(K, ocg, NP, view(col, 0, NP, 1), view(dyg, 0, 1, NP), dwt, 0, ocg, false);
+    for (let o = 0; o < ocg; o++) {
+      const row = (group * ocg + o) * K;
+      for (let kk = 0; kk < K; kk++) dw[row + kk] += dwt[kk * ocg + o];
+    }
     if (db) {
       for (let o = 0; o < ocg; o++) {
         let s = 0;
@@ -136,16 +145,16 @@ function conv2dBackwardWeight(g: ConvGeometry, x: FloatArray, dy: FloatArray, dw
   }
 }
 
-function linear(n: number, inF: number, outF: number, x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray): void {
+function linearWith(gemm: Gemm, n: number, inF: number, outF: number, x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray): void {
   gemm(n, outF, inF, view(x, 0, inF, 1), view(w, 0, 1, inF), y, 0, outF, false);
   if (b) for (let r = 0; r < n; r++) for (let o = 0; o < outF; o++) y[r * outF + o] += b[o];
 }
 
-function linearBackwardInput(n: number, inF: number, outF: number, dy: FloatArray, w: FloatArray, dx: FloatArray): void {
+function linearBackwardInputWith(gemm: Gemm, n: number, inF: number, outF: number, dy: FloatArray, w: FloatArray, dx: FloatArray): void {
   gemm(n, inF, outF, view(dy, 0, outF, 1), view(w, 0, inF, 1), dx, 0, inF, true);
 }
 
-function linearBackwardWeight(n: number, inF: number, outF: number, x: FloatArray, dy: FloatArray, dw: FloatArray, db: FloatArray | null): void {
+function linearBackwardWeightWith(gemm: Gemm, n: number, inF: number, outF: number, x: FloatArray, dy: FloatArray, dw: FloatArray, db: FloatArray | null): void {
   gemm(outF, inF, n, view(dy, 0, 1, outF), view(x, 0, inF, 1), dw, 0, inF, true);
   if (db) {
     for (let o = 0; o < outF; o++) {
@@ -156,13 +165,65 @@ function linearBackwardWeight(n: number, inF: number, outF: number, x: FloatArra
   }
 }
 
-export const fastKernels: TrainKernels = {
-  ...referenceKernels,
-  name: 'fast',
-  conv2d,
-  conv2dBackwardInput,
-  conv2dBackwardWeight,
-  linear,
-  linearBackwardInput,
-  linearBackwardWeight,
-};
+/** Convolution and linear kernels over any GEMM with the signature of ./gemm.ts; the rest is the reference. */
+/** Non-overlapping k x k average pooling without padding (LeNet's subsampling), without per-window closures. */
+function avgPool2d(g: PoolGeometry, x: FloatArray, y: FloatArray): void {
+  if (!isTiling(g)) return referenceKernels.avgPool2d(g, x, y);
+  const [k] = g.kernel;
+  const scale = 1 / (k * k);
+  for (let plane = 0; plane < g.n * g.c; plane++) {
+    const xin = plane * g.inH * g.inW;
+    const yout = plane * g.outH * g.outW;
+    for (let oy = 0; oy < g.outH; oy++) {
+      for (let ox = 0; ox < g.outW; ox++) {
+        let s = 0;
+        for (let ky = 0; ky < k; ky++) {
+          const r = xin + (oy * k + ky) * g.inW + ox * k;
+          for (let kx = 0; kx < k; kx++) s += x[r + kx];
+        }
+        y[yout + oy * g.outW + ox] = s * scale;
+      }
+    }
+  }
+}
+
+function avgPool2dBackward(g: PoolGeometry, dy: FloatArray, dx: FloatArray): void {
+  if (!isTiling(g)) return referenceKernels.avgPool2dBackward(g, dy, dx);
+  const [k] = g.kernel;
+  const scale = 1 / (k * k);
+  for (let plane = 0; plane < g.n * g.c; plane++) {
+    const xin = plane * g.inH * g.inW;
+    const yout = plane * g.outH * g.outW;
+    for (let oy = 0; oy < g.outH; oy++) {
+      for (let ox = 0; ox < g.outW; ox++) {
+        const share = dy[yout + oy * g.outW + ox] * scale;
+        for (let ky = 0; ky < k; ky++) {
+          const r = xin + (oy * k + ky) * g.inW + ox * k;
+          for (let kx = 0; kx < k; kx++) dx[r + kx] += share;
+        }
+      }
+    }
+  }
+}
+
+const isTiling = (g: PoolGeometry) =>
+  g.kernel[0] === g.kernel[1] && g.stride[0] === g.kernel[0] && g.stride[1] === g.kernel[1] && g.padding[0] === 0 && g.padding[1] === 0 &&
+  g.outH * g.kernel[0] <= g.inH && g.outW * g.kernel[1] <= g.inW;
+
+export function gemmKernels(name: string, gemm: Gemm): TrainKernels {
+  return {
+    ...referenceKernels,
+    name,
+    avgPool2d,
+    avgPool2dBackward,
+    conv2d: (...a) => conv2dWith(gemm, ...a),
+    conv2dBackwardInput: (...a) => conv2dBackwardInputWith(gemm, ...a),
+    conv2dBackwardWeight: (...a) => conv2dBackwardWeightWith(gemm, ...a),
+    linear: (...a) => linearWith(gemm, ...a),
+    linearBackwardInput: (...a) => linearBackwardInputWith(gemm, ...a),
+    linearBackwardWeight: (...a) => linearBackwardWeightWith(gemm, ...a),
+  };
+}
+
+/** The GEMM kernels with the TypeScript GEMM: no wasm needed, float32 or float64. */
+export const fastKernels: TrainKernels = gemmKernels('fast', gemmTs);

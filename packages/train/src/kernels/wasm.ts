@@ -1,0 +1,75 @@
+// Training kernels whose GEMMs run in the Rust wasm SIMD binary (kernels-wasm/src/train.rs,
+// `train_gemm_f32_4x8`); operands are copied into its memory packed and padded to 4x8 tiles.
+import { hasRelaxedSimd, loadKernelModule, type WasmSource } from '@cnn/kernels/wasm';
+import { gemm as gemmTs, type MatrixView } from './gemm.js';
+import { gemmKernels, type Gemm } from './fast.js';
+import type { FloatArray, TrainKernels } from './types.js';
+
+interface TrainExports {
+  readonly memory: WebAssembly.Memory;
+  readonly __heap_base: WebAssembly.Global;
+  train_gemm_f32_4x8(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number): void;
+}
+
+export interface WasmTrainOptions {
+  /** the kernel binary (path, URL or bytes); default the one @cnn/kernels ships */
+  wasm?: WasmSource;
+}
+
+/** Loads the kernel binary and returns training kernels that use its GEMM (float32 only; float64 falls back to TypeScript). */
+export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Promise<TrainKernels> {
+  const variant = hasRelaxedSimd() ? 'relaxed-simd' : 'simd';
+  const module = await loadKernelModule(options.wasm, variant);
+  const instance = new WebAssembly.Instance(module, {});
+  const exports = instance.exports as unknown as TrainExports;
+  if (typeof exports.train_gemm_f32_4x8 !== 'function') {
+    throw new Error('the kernel binary has no train_gemm_f32_4x8 export; rebuild it with packages/kernels/build.sh (kernels-wasm/src/train.rs)');
+  }
+  return gemmKernels(`wasm-${variant}`, wasmGemm(exports));
+}
+
+function wasmGemm(x: TrainExports): Gemm {
+  const base = (Number(x.__heap_base.value) + 63) & ~63;
+  let heap = new Float32Array(x.memory.buffer);
+  const reserve = (floats: number) => {
+    const bytes = base + floats * 4;
+    if (bytes > x.memory.buffer.byteLength) {
+      x.memory.grow(Math.ceil((bytes - x.memory.buffer.byteLength) / 65536));
+      heap = new Float32Array(x.memory.buffer);
+    }
+  };
+  return (M, N, K, a, b, C, cOffset, ldc, accumulate) => {
+    if (!(C instanceof Float32Array) || !(a.data instanceof Float32Array) || !(b.data instanceof Float32Array)) {
+      return gemmTs(M, N, K, a, b, C, cOffset, ldc, accumulate);
+    }
+    const Mp = (M + 3) & ~3;
+    const Np = (N + 7) & ~7;
+    const aAt = 0;
+    const bAt = Mp * K;
+    const cAt = bAt + K * Np;
+    reserve(cAt + Mp * Np);
+    pack(heap, base / 4 + aAt, a, M, K, K);
+    if (Mp > M) heap.fill(0, base / 4 + aAt + M * K, base / 4 + aAt + Mp * K);
+    pack(heap, base / 4 + bAt, b, K, N, Np);
+    x.train_gemm_f32_4x8(Mp, Np, K, base + aAt * 4, base + bAt * 4, base + cAt * 4, 0);
+    const out = base / 4 + cAt;
+    for (let i = 0; i < M; i++) {
+      const row = heap.subarray(out + i * Np, out + i * Np + N);
+      const dst = cOffset + i * ldc;
+      if (accumulate) for (let j = 0; j < N; j++) C[dst + j] += row[j];
+      else C.set(row, dst);
+    }
+  };
+}
+
+/** Copies a strided rows x cols view into row-major [rows][ld], zeroing the padding columns. */
+function pack(heap: Float32Array, at: number, v: MatrixView, rows: number, cols: number, ld: number): void {
+  const src = v.data as FloatArray;
+  for (let r = 0; r < rows; r++) {
+    const dst = at + r * ld;
+    const start = v.offset + r * v.rowStride;
+    if (v.colStride === 1) heap.set(src.subarray(start, start + cols), dst);
+    else for (let c = 0, s = start; c < cols; c++, s += v.colStride) heap[dst + c] = src[s];
+    if (ld > cols) heap.fill(0, dst + cols, dst + ld);
+  }
+}
