@@ -16,6 +16,7 @@ export const alias = [
   { find: '@cnn/core/testing', replacement: root('./packages/core/src/testing.ts') },
   { find: '@cnn/kernels/js', replacement: root('./packages/kernels/src/js/index.ts') },
   { find: '@cnn/kernels/wasm', replacement: root('./packages/kernels/src/wasm/index.ts') },
+  { find: '@cnn/train/node', replacement: root('./packages/train/src/node.ts') },
   { find: '@cnn/kernels/webgpu', replacement: root('./packages/kernels/src/webgpu/index.ts') },
   ...Object.entries(packageAliases).map(([find, replacement]) => ({ find: new RegExp(`^${find}$`), replacement })),
 ];

@@ -22,3 +22,5 @@ export { gemmKernels } from './kernels/fast.js';
 export type { Gemm } from './kernels/fast.js';
 export { createWasmTrainKernels } from './kernels/wasm.js';
 export type { WasmTrainOptions } from './kernels/wasm.js';
+export { encodeCheckpoint, decodeCheckpoint, writeSafetensorsF16, toFloat16Bits } from './checkpoint.js';
+export type { CheckpointInfo, DecodedCheckpoint } from './checkpoint.js';

@@ -84,8 +84,12 @@ export class Trainer {
             : () => ({ lr: config.lr });
   }
 
-  /** One epoch; `shouldStop` is polled between batches (Ctrl-C), `onBatch` after each. */
-  runEpoch(onBatch?: (p: BatchProgress) => void, shouldStop?: () => boolean): EpochResult {
+  /**
+   * One epoch; `shouldStop` is polled between batches (Ctrl-C), `onBatch` after each. It yields
+   * to the event loop a few times a second so signals and progress output get through.
+   */
+  async runEpoch(onBatch?: (p: BatchProgress) => void, shouldStop?: () => boolean): Promise<EpochResult> {
+    let lastYield = performance.now();
     const t0 = performance.now();
     const { data, config, net } = this;
     const [c, h, w] = data.shape;
@@ -97,6 +101,10 @@ export class Trainer {
     let correct = 0;
     let lossSum = 0;
     for (let b = 0; b < this.stepsPerEpoch; b++) {
+      if (performance.now() - lastYield > 200) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        lastYield = performance.now();
+      }
       if (shouldStop?.()) return { epoch: this.epoch, loss: lossSum / Math.max(seen, 1), accuracy: correct / Math.max(seen, 1), seconds: (performance.now() - t0) / 1000, complete: false };
       const start = b * config.batchSize;
       const n = Math.min(config.batchSize, data.count - start);
