@@ -9,6 +9,14 @@ export type Gemm = typeof gemmTs;
 
 const like = (a: FloatArray, length: number): FloatArray => (a instanceof Float64Array ? new Float64Array(length) : new Float32Array(length));
 
+/** The output columns [lo, hi) whose input column ox·stride − pad + kx·dilation lies inside [0, inW). */
+function validColumns(outW: number, inW: number, stride: number, pad: number, offset: number): [number, number] {
+  const shift = offset - pad;
+  const lo = Math.min(outW, Math.max(0, Math.ceil(-shift / stride)));
+  const hi = Math.max(lo, Math.min(outW, Math.floor((inW - 1 - shift) / stride) + 1));
+  return [lo, hi];
+}
+
 /** col[kk, n·P + p] for one group: kk runs over (input channel in group, ky, kx), P = outH·outW. */
 function im2col(g: ConvGeometry, x: FloatArray, group: number, col: FloatArray): void {
   const { n, inC, inH, inW, outH, outW, kernel: [kh, kw], stride: [sh, sw], padding: [ph, pw], dilation: [dh, dw], groups } = g;
@@ -19,21 +27,22 @@ function im2col(g: ConvGeometry, x: FloatArray, group: number, col: FloatArray):
     for (let ky = 0; ky < kh; ky++) {
       for (let kx = 0; kx < kw; kx++) {
         const row = ((ic * kh + ky) * kw + kx) * NP;
+        const [lo, hi] = validColumns(outW, inW, sw, pw, kx * dw);
+        const shift = kx * dw - pw;
         for (let b = 0; b < n; b++) {
           const plane = (b * inC + group * icg + ic) * inH * inW;
           let o = row + b * P;
-          for (let oy = 0; oy < outH; oy++) {
+          for (let oy = 0; oy < outH; oy++, o += outW) {
             const iy = oy * sh - ph + ky * dh;
             if (iy < 0 || iy >= inH) {
-              col.fill(0, o, o + outW);
-              o += outW;
+              for (let ox = 0; ox < outW; ox++) col[o + ox] = 0;
               continue;
             }
-            const rowBase = plane + iy * inW;
-            for (let ox = 0; ox < outW; ox++) {
-              const ix = ox * sw - pw + kx * dw;
-              col[o++] = ix >= 0 && ix < inW ? x[rowBase + ix] : 0;
-            }
+            // rows are short (tens of values): plain loops beat fill/set, which allocate views
+            for (let ox = 0; ox < lo; ox++) col[o + ox] = 0;
+            for (let ox = hi; ox < outW; ox++) col[o + ox] = 0;
+            const src = plane + iy * inW + shift;
+            for (let ox = lo; ox < hi; ox++) col[o + ox] = x[src + ox * sw];
           }
         }
       }
@@ -51,26 +60,30 @@ function col2im(g: ConvGeometry, col: FloatArray, group: number, dx: FloatArray)
     for (let ky = 0; ky < kh; ky++) {
       for (let kx = 0; kx < kw; kx++) {
         const row = ((ic * kh + ky) * kw + kx) * NP;
+        const [lo, hi] = validColumns(outW, inW, sw, pw, kx * dw);
+        const shift = kx * dw - pw;
         for (let b = 0; b < n; b++) {
           const plane = (b * inC + group * icg + ic) * inH * inW;
           let o = row + b * P;
-          for (let oy = 0; oy < outH; oy++) {
+          for (let oy = 0; oy < outH; oy++, o += outW) {
             const iy = oy * sh - ph + ky * dh;
-            if (iy < 0 || iy >= inH) {
-              o += outW;
-              continue;
-            }
-            const rowBase = plane + iy * inW;
-            for (let ox = 0; ox < outW; ox++, o++) {
-              const ix = ox * sw - pw + kx * dw;
-              if (ix >= 0 && ix < inW) dx[rowBase + ix] += col[o];
-            }
+            if (iy < 0 || iy >= inH) continue;
+            const dst = plane + iy * inW + shift;
+            for (let ox = lo; ox < hi; ox++) dx[dst + ox * sw] += col[o + ox];
           }
         }
       }
     }
   }
 }
+
+/**
+ * The forward pass's im2col matrix, kept for the weight gradient of the same step (keyed by the
+ * input array, which the tape keeps alive until then); only single-group convolutions, whose
+ * whole col is one buffer.
+ */
+const forwardCols = new WeakMap<FloatArray, { readonly key: string; readonly col: FloatArray }>();
+const geometryKey = (g: ConvGeometry) => JSON.stringify(g);
 
 /** dy [n, outC, P] -> [outC/groups, n·P] for one group, the layout the GEMMs want. */
 function gatherGroup(g: ConvGeometry, dy: FloatArray, group: number, out: FloatArray): void {
@@ -91,6 +104,7 @@ function conv2dWith(gemm: Gemm, g: ConvGeometry, x: FloatArray, w: FloatArray, b
   const ocg = g.outC / g.groups;
   const col = like(x, K * NP);
   const out = like(x, ocg * NP);
+  if (g.groups === 1) forwardCols.set(x, { key: geometryKey(g), col });
   for (let group = 0; group < g.groups; group++) {
     im2col(g, x, group, col);
     gemm(ocg, NP, K, view(w, group * ocg * K, K, 1), view(col, 0, NP, 1), out, 0, NP, false);
@@ -124,11 +138,13 @@ function conv2dBackwardWeightWith(gemm: Gemm, g: ConvGeometry, x: FloatArray, dy
   const NP = g.n * g.outH * g.outW;
   const ocg = g.outC / g.groups;
   const dyg = like(dy, ocg * NP);
-  const col = like(x, K * NP);
+  const cached = g.groups === 1 ? forwardCols.get(x) : undefined;
+  const reuse = cached !== undefined && cached.key === geometryKey(g);
+  const col = reuse ? cached.col : like(x, K * NP);
   const dwt = like(dw, K * ocg);
   for (let group = 0; group < g.groups; group++) {
     gatherGroup(g, dy, group, dyg);
-    im2col(g, x, group, col);
+    if (!reuse) im2col(g, x, group, col);
     // dwᵀ[K, ocg] = col[K, NP] · dygᵀ: the long operand (col) stays row-major, only the short dy is read strided
     gemm(K, ocg, NP, view(col, 0, NP, 1), view(dyg, 0, 1, NP), dwt, 0, ocg, false);
     for (let o = 0; o < ocg; o++) {
