@@ -24,3 +24,5 @@ export { createWasmTrainKernels } from './kernels/wasm.js';
 export type { WasmTrainOptions } from './kernels/wasm.js';
 export { encodeCheckpoint, decodeCheckpoint, writeSafetensorsF16, toFloat16Bits } from './checkpoint.js';
 export type { CheckpointInfo, DecodedCheckpoint } from './checkpoint.js';
+export { extractFeatures, trainLinearProbe } from './transfer.js';
+export type { CachedFeatures, LinearProbeOptions } from './transfer.js';
