@@ -115,9 +115,13 @@ export class TrainableNetwork {
     return out;
   }
 
-  /** Copies weights in (e.g. Model.getWeights() of a checkpoint); every key must be present with its shape. */
-  loadWeights(weights: WeightMap): this {
+  /**
+   * Copies weights in (e.g. Model.getWeights() of a checkpoint); every key must be present with
+   * its shape, except those `skip` accepts, which keep their initialisation (a new head).
+   */
+  loadWeights(weights: WeightMap, options: { skip?: (key: string) => boolean } = {}): this {
     for (const spec of this.graph.parameters) {
+      if (options.skip?.(spec.key)) continue;
       const t = weights.get(spec.key);
       if (!t) throw new WeightsError(`missing weight '${spec.key}' ${formatShape(spec.shape)}`);
       if (formatShape(t.shape) !== formatShape(spec.shape)) {
