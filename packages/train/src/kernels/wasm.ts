@@ -14,11 +14,13 @@ interface TrainExports {
 export interface WasmTrainOptions {
   /** the kernel binary (path, URL or bytes); default the one @cnn/kernels ships */
   wasm?: WasmSource;
+  /** 'simd' or 'relaxed-simd' (FMA, rounds differently); default relaxed where the engine validates it */
+  variant?: 'simd' | 'relaxed-simd';
 }
 
 /** Loads the kernel binary and returns training kernels that use its GEMM (float32 only; float64 falls back to TypeScript). */
 export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Promise<TrainKernels> {
-  const variant = hasRelaxedSimd() ? 'relaxed-simd' : 'simd';
+  const variant = options.variant ?? (hasRelaxedSimd() ? 'relaxed-simd' : 'simd');
   const module = await loadKernelModule(options.wasm, variant);
   const instance = new WebAssembly.Instance(module, {});
   const exports = instance.exports as unknown as TrainExports;
