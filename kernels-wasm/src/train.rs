@@ -56,3 +56,14 @@ unsafe fn gemm_4x8_wasmsimd(k: usize, a: *const f32, b: *const f32, ldb: usize, 
         }
     }
 }
+
+/// y = tanh(x) over `len` floats (a multiple of 4; the caller pads), with the inference
+/// epilogue's vector tanh, for the forward pass of tanh layers.
+#[no_mangle]
+pub unsafe extern "C" fn train_tanh_f32(x: *const f32, y: *mut f32, len: u32) {
+    let mut i = 0;
+    while i < len as usize {
+        store(y.add(i), crate::activation::tanh(load(x.add(i))));
+        i += 4;
+    }
+}

@@ -93,6 +93,16 @@ describe('GEMM training kernels agree with the reference', () => {
     await check(fastKernels);
   });
 
+  it('wasm tanh matches Math.tanh to float32 precision, any length', async () => {
+    const kernels = await createWasmTrainKernels();
+    for (const n of [1, 7, 4099]) {
+      const x = Float32Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1) * (i / n) * 12);
+      const y = new Float32Array(n);
+      kernels.activation('tanh', x, y);
+      for (let i = 0; i < n; i++) expect(Math.abs(y[i] - Math.tanh(x[i]))).toBeLessThan(3e-7);
+    }
+  });
+
   it('wasm SIMD GEMM kernels', async () => {
     const kernels = await createWasmTrainKernels();
     expect(kernels.name).toMatch(/^wasm-/);

@@ -9,6 +9,7 @@ interface TrainExports {
   readonly memory: WebAssembly.Memory;
   readonly __heap_base: WebAssembly.Global;
   train_gemm_f32_4x8(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number): void;
+  train_tanh_f32(x: number, y: number, len: number): void;
 }
 
 export interface WasmTrainOptions {
@@ -24,22 +25,47 @@ export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Pr
   const module = await loadKernelModule(options.wasm, variant);
   const instance = new WebAssembly.Instance(module, {});
   const exports = instance.exports as unknown as TrainExports;
-  if (typeof exports.train_gemm_f32_4x8 !== 'function') {
-    throw new Error('the kernel binary has no train_gemm_f32_4x8 export; rebuild it with packages/kernels/build.sh (kernels-wasm/src/train.rs)');
+  if (typeof exports.train_gemm_f32_4x8 !== 'function' || typeof exports.train_tanh_f32 !== 'function') {
+    throw new Error('the kernel binary has no train_gemm_f32_4x8/train_tanh_f32 exports; rebuild it with packages/kernels/build.sh (kernels-wasm/src/train.rs)');
   }
-  return gemmKernels(`wasm-${variant}`, wasmGemm(exports));
+  const heap = wasmHeap(exports);
+  const base = gemmKernels(`wasm-${variant}`, wasmGemm(exports, heap));
+  return {
+    ...base,
+    // tanh is LeNet's activation and Math.tanh a fifth of its step: the vector tanh of the inference epilogues
+    activation(fn, x, y) {
+      if (fn !== 'tanh' || !(x instanceof Float32Array) || !(y instanceof Float32Array)) return base.activation(fn, x, y);
+      const padded = (x.length + 3) & ~3;
+      const at = heap.reserve(2 * padded);
+      heap.f32().set(x, at / 4);
+      exports.train_tanh_f32(at, at + padded * 4, padded);
+      y.set(heap.f32().subarray(at / 4 + padded, at / 4 + padded + x.length));
+    },
+  };
 }
 
-function wasmGemm(x: TrainExports): Gemm {
+interface WasmHeap {
+  /** makes room for `floats` floats after the heap base and returns that byte offset */
+  reserve(floats: number): number;
+  /** a view of the whole memory, renewed after growth */
+  f32(): Float32Array;
+}
+
+function wasmHeap(x: TrainExports): WasmHeap {
   const base = (Number(x.__heap_base.value) + 63) & ~63;
-  let heap = new Float32Array(x.memory.buffer);
-  const reserve = (floats: number) => {
-    const bytes = base + floats * 4;
-    if (bytes > x.memory.buffer.byteLength) {
-      x.memory.grow(Math.ceil((bytes - x.memory.buffer.byteLength) / 65536));
-      heap = new Float32Array(x.memory.buffer);
-    }
+  let view = new Float32Array(x.memory.buffer);
+  return {
+    reserve(floats) {
+      const bytes = base + floats * 4;
+      if (bytes > x.memory.buffer.byteLength) x.memory.grow(Math.ceil((bytes - x.memory.buffer.byteLength) / 65536));
+      if (view.buffer !== x.memory.buffer) view = new Float32Array(x.memory.buffer);
+      return base;
+    },
+    f32: () => (view.buffer !== x.memory.buffer ? (view = new Float32Array(x.memory.buffer)) : view),
   };
+}
+
+function wasmGemm(x: TrainExports, memory: WasmHeap): Gemm {
   return (M, N, K, a, b, C, cOffset, ldc, accumulate) => {
     if (!(C instanceof Float32Array) || !(a.data instanceof Float32Array) || !(b.data instanceof Float32Array)) {
       return gemmTs(M, N, K, a, b, C, cOffset, ldc, accumulate);
@@ -49,7 +75,8 @@ function wasmGemm(x: TrainExports): Gemm {
     const aAt = 0;
     const bAt = Mp * K;
     const cAt = bAt + K * Np;
-    reserve(cAt + Mp * Np);
+    const base = memory.reserve(cAt + Mp * Np);
+    const heap = memory.f32();
     pack(heap, base / 4 + aAt, a, M, K, K);
     if (Mp > M) heap.fill(0, base / 4 + aAt + M * K, base / 4 + aAt + Mp * K);
     pack(heap, base / 4 + bAt, b, K, N, Np);
