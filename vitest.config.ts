@@ -19,6 +19,7 @@ export const alias = [
   { find: '@cnn/core/testing', replacement: root('./packages/core/src/testing.ts') },
   { find: '@cnn/kernels/js', replacement: root('./packages/kernels/src/js/index.ts') },
   { find: '@cnn/kernels/wasm', replacement: root('./packages/kernels/src/wasm/index.ts') },
+  { find: '@cnn/train/node', replacement: root('./packages/train/src/node.ts') },
   { find: '@cnn/kernels/webgpu', replacement: root('./packages/kernels/src/webgpu/index.ts') },
   { find: '@cnn/vision/node', replacement: root('./packages/vision/src/node.ts') },
   { find: '@cnn/labels/imagenet', replacement: root('./packages/labels/src/imagenet.ts') },

@@ -23,6 +23,7 @@ mod pool;
 mod simd;
 #[cfg(target_feature = "atomics")]
 mod threads;
+mod train;
 mod winograd;
 
 #[panic_handler]

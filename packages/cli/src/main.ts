@@ -3,6 +3,7 @@ import { UsageError } from './registry.js';
 import { classifyCommand } from './classify.js';
 import { convertCommand } from './convert.js';
 import { COMMAND_OPTIONS, inputCommand, modelsCommand, parseArgs, runCommand, summaryCommand, weightsCommand, type Io } from './commands.js';
+import { trainCommand } from './train.js';
 
 export const USAGE = `cnn: run classic CNNs with @cnn
 
@@ -16,7 +17,10 @@ export const USAGE = `cnn: run classic CNNs with @cnn
   cnn classify <model> --weights W.safetensors <image...> [--top K] [--backend js|wasm] [--labels SET] [--json]
                                             top classes of PNG/JPEG images (cnn classify --help)
   cnn convert IN OUT [--dtype f32|f16|int8] [--json]
-                                            a .pth (zip or legacy) or .safetensors checkpoint to .safetensors`;
+                                            a .pth (zip or legacy) or .safetensors checkpoint to .safetensors
+
+  cnn train lenet5 --dataset fashion-mnist [--epochs N] [--batch N] [--lr X] [--seed N] [--output DIR] [--resume] [--json]
+                                            train with @cnn/train; cnn train --help for every option`;
 
 /** The lines of USAGE about one command, with the flags it takes. */
 function commandHelp(command: string): string | undefined {
@@ -40,6 +44,8 @@ export async function main(argv: readonly string[], io: Io = { out: console.log,
       await convertCommand(io, argv.slice(1));
       return 0;
     }
+    // train has its own node:util parser (boolean --resume, strict flags)
+    if (argv[0] === 'train') return await trainCommand(io, argv.slice(1));
     const args = parseArgs(argv);
     const [command, ...rest] = args.positionals;
     const sub = { ...args, positionals: rest };

@@ -1,0 +1,176 @@
+// pnpm bench:train — training throughput (images/s) of LeNet-5 (batch 64 and 256) and a
+// ResNet-18 step at 64x64 on @cnn/train, TensorFlow.js (tfjs-core + tfjs-backend-cpu, the same
+// LeNet-5) and PyTorch CPU (Debian's python3-torch, the native ceiling), with ratios.
+//
+// Each engine trains with AdamW (tfjs: Adam, it has no AdamW) on batches of the stated size;
+// @cnn reads real Fashion-MNIST, the others random images of the same shape (speed does not
+// depend on the pixels). Numbers on a shared machine are noisy: the load average is printed.
+//
+// Run: pnpm bench:train [--images N] [--tfjs-images N] [--resnet-steps N] [--resnet-batch N] [--json]
+// (build first: pnpm exec turbo run build)
+import { execFileSync } from 'node:child_process';
+import { loadavg, cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { lenet5Architecture } from '@cnn/lenet';
+import { resnet18 } from '@cnn/resnet';
+import { AdamW, TrainableNetwork, createWasmTrainKernels, softmaxCrossEntropy } from '@cnn/train';
+import { loadFashionMnist } from '@cnn/train/node';
+
+const { values: opts } = parseArgs({
+  options: {
+    images: { type: 'string', default: '6400' },
+    'tfjs-images': { type: 'string', default: '256' },
+    'resnet-steps': { type: 'string', default: '2' },
+    'resnet-batch': { type: 'string', default: '16' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (opts.help) {
+  console.log('pnpm bench:train [--images N] [--tfjs-images N] [--resnet-steps N] [--resnet-batch N] [--json]');
+  process.exit(0);
+}
+const IMAGES = Number(opts.images);
+const TFJS_IMAGES = Number(opts['tfjs-images']);
+const RESNET_STEPS = Number(opts['resnet-steps']);
+const RESNET_BATCH = Number(opts['resnet-batch']);
+
+async function cnnLenet(batch, kernels, data) {
+  const net = TrainableNetwork.fromArchitecture(lenet5Architecture, { seed: 1, kernels });
+  const opt = new AdamW(net.parameters(), { lr: 1e-3 });
+  const size = 1024;
+  const step = (start) => {
+    const x = data.images.subarray(start * size, (start + batch) * size);
+    const loss = softmaxCrossEntropy(net.forward(x, batch, { training: true }), data.labels.subarray(start, start + batch));
+    net.zeroGrad();
+    loss.backward();
+    opt.step();
+  };
+  step(0); // warm-up
+  const steps = Math.max(1, Math.floor(IMAGES / batch));
+  const t0 = performance.now();
+  for (let s = 0; s < steps; s++) step((s * batch) % (data.count - batch));
+  return (steps * batch) / ((performance.now() - t0) / 1000);
+}
+
+async function cnnResnet(kernels) {
+  const arch = resnet18().architecture;
+  const net = TrainableNetwork.fromArchitecture(arch, { seed: 1, kernels, inputShape: [3, 64, 64] });
+  const opt = new AdamW(net.parameters(), { lr: 1e-3 });
+  const x = Float32Array.from({ length: RESNET_BATCH * 3 * 64 * 64 }, (_, i) => Math.sin(i));
+  const labels = Array.from({ length: RESNET_BATCH }, (_, i) => i % 1000);
+  const step = () => {
+    const loss = softmaxCrossEntropy(net.forward(x, RESNET_BATCH, { training: true }), labels);
+    net.zeroGrad();
+    loss.backward();
+    opt.step();
+  };
+  step();
+  const t0 = performance.now();
+  for (let s = 0; s < RESNET_STEPS; s++) step();
+  return (RESNET_STEPS * RESNET_BATCH) / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * tfjs-core's Node bundle registers no gradients, and its ESM gradient modules use extensionless
+ * imports Node cannot resolve; esbuild bundles them once into benchmarks/.cache. They register
+ * into tfjs's global registry, which every copy of tfjs-core shares.
+ */
+async function registerTfjsGradients() {
+  const { buildSync } = await import('esbuild');
+  const require = createRequire(import.meta.url);
+  const entry = join(dirname(require.resolve('@tensorflow/tfjs-core/package.json')), 'dist', 'register_all_gradients.js');
+  const out = join(dirname(fileURLToPath(import.meta.url)), '.cache', 'tfjs-gradients.mjs');
+  mkdirSync(dirname(out), { recursive: true });
+  buildSync({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', outfile: out, logLevel: 'error' });
+  await import(pathToFileURL(out).href);
+}
+
+async function tfjsLenet(batch) {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  await registerTfjsGradients();
+  await tf.setBackend('cpu');
+  const u = (shape, fanIn) => tf.variable(tf.randomUniform(shape, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn)));
+  const v = {
+    c1w: u([5, 5, 1, 6], 25), c1b: u([6], 25), c3w: u([5, 5, 6, 16], 150), c3b: u([16], 150),
+    c5w: u([5, 5, 16, 120], 400), c5b: u([120], 400), f6w: u([120, 84], 120), f6b: u([84], 120), ow: u([84, 10], 84), ob: u([10], 84),
+  };
+  const model = (x) => {
+    let y = tf.avgPool(tf.tanh(tf.add(tf.conv2d(x, v.c1w, 1, 'valid'), v.c1b)), 2, 2, 'valid');
+    y = tf.avgPool(tf.tanh(tf.add(tf.conv2d(y, v.c3w, 1, 'valid'), v.c3b)), 2, 2, 'valid');
+    y = tf.reshape(tf.tanh(tf.add(tf.conv2d(y, v.c5w, 1, 'valid'), v.c5b)), [-1, 120]);
+    y = tf.tanh(tf.add(tf.matMul(y, v.f6w), v.f6b));
+    return tf.add(tf.matMul(y, v.ow), v.ob);
+  };
+  const opt = tf.train.adam(1e-3);
+  const x = tf.randomUniform([batch, 32, 32, 1], -1, 1);
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
+  const step = () => tf.tidy(() => opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model(x)), false));
+  step();
+  const steps = Math.max(1, Math.floor(TFJS_IMAGES / batch));
+  const t0 = performance.now();
+  for (let s = 0; s < steps; s++) step();
+  return (steps * batch) / ((performance.now() - t0) / 1000);
+}
+
+const TORCH = `
+import sys, time, torch, torchvision
+from torch import nn
+what, batch, threads, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+torch.set_num_threads(threads)
+if what == 'lenet':
+    net = nn.Sequential(nn.Conv2d(1,6,5), nn.Tanh(), nn.AvgPool2d(2), nn.Conv2d(6,16,5), nn.Tanh(), nn.AvgPool2d(2),
+                        nn.Conv2d(16,120,5), nn.Tanh(), nn.Flatten(), nn.Linear(120,84), nn.Tanh(), nn.Linear(84,10))
+    x = torch.rand(batch, 1, 32, 32) * 2 - 1; classes = 10
+else:
+    net = torchvision.models.resnet18(); x = torch.rand(batch, 3, 64, 64) * 2 - 1; classes = 1000
+y = torch.arange(batch) % classes
+opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+def step():
+    loss = nn.functional.cross_entropy(net(x), y); opt.zero_grad(); loss.backward(); opt.step()
+step()
+steps = max(1, count // batch)
+t0 = time.perf_counter()
+for _ in range(steps): step()
+print(steps * batch / (time.perf_counter() - t0))
+`;
+function torch(what, batch, threads, count) {
+  try {
+    return Number(execFileSync('/usr/bin/python3', ['-c', TORCH, what, String(batch), String(threads), String(count)], { encoding: 'utf8' }).trim());
+  } catch (e) {
+    return `failed: ${e.message.split('\n')[0]}`;
+  }
+}
+
+const load = loadavg()[0];
+const kernels = await createWasmTrainKernels();
+const data = await loadFashionMnist('train');
+const rows = [];
+for (const batch of [64, 256]) {
+  const cnn = await cnnLenet(batch, kernels, data);
+  const tfjs = await tfjsLenet(batch);
+  const pt1 = torch('lenet', batch, 1, IMAGES);
+  const pt2 = torch('lenet', batch, 2, IMAGES);
+  rows.push({ workload: `LeNet-5 epoch, batch ${batch}`, cnn1: cnn, cnn2: null, tfjs, torch1: pt1, torch2: pt2 });
+}
+const rn = await cnnResnet(kernels);
+rows.push({ workload: `ResNet-18 step 64x64, batch ${RESNET_BATCH}`, cnn1: rn, cnn2: null, tfjs: null, torch1: torch('resnet', RESNET_BATCH, 1, RESNET_BATCH * RESNET_STEPS), torch2: torch('resnet', RESNET_BATCH, 2, RESNET_BATCH * RESNET_STEPS) });
+
+if (opts.json) {
+  console.log(JSON.stringify({ loadAverage: load, cpu: cpus()[0]?.model, kernels: kernels.name, rows }, null, 2));
+} else {
+  const f = (x) => (x === null ? 'n/a' : typeof x === 'number' ? x.toFixed(0) : x);
+  const r = (a, b) => (typeof a === 'number' && typeof b === 'number' ? (a / b).toFixed(2) : 'n/a');
+  console.log(`images/s (higher is better); load average ${load.toFixed(1)} on ${cpus().length} cores (${cpus()[0]?.model}); @cnn kernels ${kernels.name}`);
+  console.log('@cnn 2 threads: n/a (multi-threaded training is not implemented); tfjs ResNet-18: n/a (not written)');
+  const header = ['workload', '@cnn 1t', 'tfjs-cpu', 'torch 1t', 'torch 2t', '@cnn/torch 1t', '@cnn/tfjs'];
+  const table = rows.map((x) => [x.workload, f(x.cnn1), f(x.tfjs), f(x.torch1), f(x.torch2), r(x.cnn1, x.torch1), r(x.cnn1, x.tfjs)]);
+  const w = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
+  console.log(header.map((h, i) => h.padEnd(w[i])).join('  '));
+  for (const t of table) console.log(t.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
+}

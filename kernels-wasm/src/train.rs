@@ -1,0 +1,69 @@
+//! Training GEMM for @cnn/train: C (+)= A·B on packed, padded operands. The caller (packages/
+//! train/src/kernels/wasm.ts) lays A out as [m][k] and B as [k][n] row-major, with m a multiple
+//! of 4 and n a multiple of 8, so the 4x8 microkernel below has no edge cases.
+use crate::simd::*;
+
+/// C[m][n] = (accumulate ? C : 0) + Σ_k A[m][k] B[k][n]. Sums run over k in order for every
+/// element, so a result does not depend on the tiling.
+#[no_mangle]
+pub unsafe extern "C" fn train_gemm_f32_4x8(m: u32, n: u32, k: u32, a: *const f32, b: *const f32, c: *mut f32, accumulate: u32) {
+    let (m, n, k) = (m as usize, n as usize, k as usize);
+    // column panels outside, so a k x 8 panel of B stays in L1 across every row block
+    let mut j = 0;
+    while j < n {
+        let mut i = 0;
+        while i < m {
+            gemm_4x8_wasmsimd(k, a.add(i * k), b.add(j), n, c.add(i * n + j), n, accumulate != 0);
+            i += 4;
+        }
+        j += 8;
+    }
+}
+
+#[inline(always)]
+unsafe fn gemm_4x8_wasmsimd(k: usize, a: *const f32, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, accumulate: bool) {
+    let zero = f32x4_splat(0.0);
+    let (mut c0l, mut c0h, mut c1l, mut c1h) = (zero, zero, zero, zero);
+    let (mut c2l, mut c2h, mut c3l, mut c3h) = (zero, zero, zero, zero);
+    let (a0, a1, a2, a3) = (a, a.add(k), a.add(2 * k), a.add(3 * k));
+    let mut pb = b;
+    for p in 0..k {
+        let bl = load(pb);
+        let bh = load(pb.add(4));
+        let x0 = splat(*a0.add(p));
+        let x1 = splat(*a1.add(p));
+        let x2 = splat(*a2.add(p));
+        let x3 = splat(*a3.add(p));
+        c0l = fmadd(c0l, x0, bl);
+        c0h = fmadd(c0h, x0, bh);
+        c1l = fmadd(c1l, x1, bl);
+        c1h = fmadd(c1h, x1, bh);
+        c2l = fmadd(c2l, x2, bl);
+        c2h = fmadd(c2h, x2, bh);
+        c3l = fmadd(c3l, x3, bl);
+        c3h = fmadd(c3h, x3, bh);
+        pb = pb.add(ldb);
+    }
+    let rows = [(c0l, c0h), (c1l, c1h), (c2l, c2h), (c3l, c3h)];
+    for (r, (lo, hi)) in rows.iter().enumerate() {
+        let pc = c.add(r * ldc);
+        if accumulate {
+            store(pc, f32x4_add(load(pc), *lo));
+            store(pc.add(4), f32x4_add(load(pc.add(4)), *hi));
+        } else {
+            store(pc, *lo);
+            store(pc.add(4), *hi);
+        }
+    }
+}
+
+/// y = tanh(x) over `len` floats (a multiple of 4; the caller pads), with the inference
+/// epilogue's vector tanh, for the forward pass of tanh layers.
+#[no_mangle]
+pub unsafe extern "C" fn train_tanh_f32(x: *const f32, y: *mut f32, len: u32) {
+    let mut i = 0;
+    while i < len as usize {
+        store(y.add(i), crate::activation::tanh(load(x.add(i))));
+        i += 4;
+    }
+}

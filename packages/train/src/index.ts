@@ -1,0 +1,28 @@
+// @cnn/train: a reverse-mode tape over training kernels, optimisers, schedules and data, for @cnn models.
+export { Var } from './tape.js';
+export type { BackwardRule } from './tape.js';
+export { Autodiff, softmaxCrossEntropy } from './ops.js';
+export type { Conv2dParams, Pool2dParams, BatchNormState } from './ops.js';
+export { TrainableNetwork, Parameter } from './network.js';
+export type { TrainableOptions, ForwardOptions } from './network.js';
+export { referenceKernels } from './kernels/reference.js';
+export { fastKernels } from './kernels/fast.js';
+export { gemm } from './kernels/gemm.js';
+export type { TrainKernels, ConvGeometry, PoolGeometry, FloatArray, TrainActivation } from './kernels/types.js';
+export { SGD, AdamW } from './optim.js';
+export type { Optimizer, OptimizerState, SgdOptions, AdamWOptions } from './optim.js';
+export { stepSchedule, cosineSchedule, oneCycle } from './schedule.js';
+export type { Schedule, ScheduleValue, OneCycleOptions } from './schedule.js';
+export { Random } from './random.js';
+export { parseIdx, toNormalisedImages, fashionMnistFromIdx, FASHION_MNIST_CLASSES, FASHION_MNIST_PREPROCESSING } from './idx.js';
+export type { IdxArray, ImageDataset, ImagePreprocessing } from './idx.js';
+export { Trainer, evaluate, epochOrder } from './trainer.js';
+export type { TrainConfig, BatchProgress, EpochResult, Evaluation } from './trainer.js';
+export { gemmKernels } from './kernels/fast.js';
+export type { Gemm } from './kernels/fast.js';
+export { createWasmTrainKernels } from './kernels/wasm.js';
+export type { WasmTrainOptions } from './kernels/wasm.js';
+export { encodeCheckpoint, decodeCheckpoint, writeSafetensorsF16, toFloat16Bits } from './checkpoint.js';
+export type { CheckpointInfo, DecodedCheckpoint } from './checkpoint.js';
+export { extractFeatures, trainLinearProbe } from './transfer.js';
+export type { CachedFeatures, LinearProbeOptions } from './transfer.js';

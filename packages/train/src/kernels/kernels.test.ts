@@ -1,0 +1,111 @@
+// The GEMM kernels (TypeScript and wasm SIMD) against the reference, op by op, in float32.
+import { describe, expect, it } from 'vitest';
+import { referenceKernels } from './reference.js';
+import { fastKernels } from './fast.js';
+import { createWasmTrainKernels } from './wasm.js';
+import { gemm, view } from './gemm.js';
+import { Random } from '../random.js';
+import type { ConvGeometry, TrainKernels } from './types.js';
+
+const random = new Random(11);
+const rand = (n: number) => Float32Array.from({ length: n }, () => random.uniform(-1, 1));
+
+function maxError(a: Float32Array, b: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+  return worst;
+}
+
+const convCases: ConvGeometry[] = [
+  { n: 3, inC: 1, inH: 32, inW: 32, outC: 6, outH: 28, outW: 28, kernel: [5, 5], stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 },
+  { n: 2, inC: 6, inH: 9, inW: 7, outC: 10, outH: 5, outW: 4, kernel: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 2 },
+  { n: 2, inC: 8, inH: 6, inW: 6, outC: 8, outH: 6, outW: 6, kernel: [3, 3], stride: [1, 1], padding: [2, 2], dilation: [2, 2], groups: 8 },
+  { n: 5, inC: 13, inH: 1, inW: 1, outC: 7, outH: 1, outW: 1, kernel: [1, 1], stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 },
+];
+
+// The reference rounds its float32 accumulator after every term (up to 2,352 terms for the
+// weight gradient of the first case), the GEMMs once per tile: a random walk of ~sqrt(2352)·6e-8
+// per unit of magnitude, a few 1e-6 typical; 1e-4 relative leaves margin and still catches any
+// wrong index (which gives errors of order 1).
+const TOLERANCE = 1e-4;
+
+async function check(kernels: TrainKernels) {
+  for (const g of convCases) {
+    const x = rand(g.n * g.inC * g.inH * g.inW);
+    const w = rand(g.outC * (g.inC / g.groups) * g.kernel[0] * g.kernel[1]);
+    const b = rand(g.outC);
+    const dy = rand(g.n * g.outC * g.outH * g.outW);
+    const run = (k: TrainKernels) => {
+      const y = new Float32Array(dy.length);
+      k.conv2d(g, x, w, b, y);
+      const dx = rand(x.length).fill(0.5);
+      k.conv2dBackwardInput(g, dy, w, dx);
+      const dw = new Float32Array(w.length).fill(0.25);
+      const db = new Float32Array(b.length).fill(-1);
+      k.conv2dBackwardWeight(g, x, dy, dw, db);
+      return [y, dx, dw, db];
+    };
+    const want = run(referenceKernels);
+    const got = run(kernels);
+    want.forEach((t, i) => expect(maxError(got[i], t), `conv ${JSON.stringify(g)} output ${i}`).toBeLessThan(TOLERANCE));
+  }
+  for (const [n, inF, outF] of [[4, 120, 84], [7, 13, 10], [1, 3, 1]]) {
+    const x = rand(n * inF);
+    const w = rand(outF * inF);
+    const b = rand(outF);
+    const dy = rand(n * outF);
+    const run = (k: TrainKernels) => {
+      const y = new Float32Array(n * outF);
+      k.linear(n, inF, outF, x, w, b, y);
+      const dx = new Float32Array(x.length).fill(1);
+      k.linearBackwardInput(n, inF, outF, dy, w, dx);
+      const dw = new Float32Array(w.length);
+      const db = new Float32Array(outF);
+      k.linearBackwardWeight(n, inF, outF, x, dy, dw, db);
+      return [y, dx, dw, db];
+    };
+    const want = run(referenceKernels);
+    const got = run(kernels);
+    want.forEach((t, i) => expect(maxError(got[i], t), `linear ${n}x${inF}->${outF} output ${i}`).toBeLessThan(TOLERANCE));
+  }
+}
+
+describe('GEMM training kernels agree with the reference', () => {
+  it('the strided TypeScript GEMM computes NN, NT and TN products, with and without accumulation', () => {
+    const [M, N, K] = [7, 9, 5];
+    const A = rand(M * K);
+    const B = rand(K * N);
+    const want = new Float64Array(M * N);
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) want[i * N + j] += A[i * K + k] * B[k * N + j];
+    const nn = new Float32Array(M * N);
+    gemm(M, N, K, view(A, 0, K, 1), view(B, 0, N, 1), nn, 0, N, false);
+    const at = new Float32Array(K * M);
+    for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) at[k * M + i] = A[i * K + k];
+    const tn = new Float32Array(M * N).fill(1);
+    gemm(M, N, K, view(at, 0, 1, M), view(B, 0, N, 1), tn, 0, N, true);
+    for (let i = 0; i < M * N; i++) {
+      expect(nn[i]).toBeCloseTo(want[i], 5);
+      expect(tn[i]).toBeCloseTo(want[i] + 1, 5);
+    }
+  });
+
+  it('TypeScript GEMM kernels', async () => {
+    await check(fastKernels);
+  });
+
+  it('wasm tanh matches Math.tanh to float32 precision, any length', async () => {
+    const kernels = await createWasmTrainKernels();
+    for (const n of [1, 7, 4099]) {
+      const x = Float32Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1) * (i / n) * 12);
+      const y = new Float32Array(n);
+      kernels.activation('tanh', x, y);
+      for (let i = 0; i < n; i++) expect(Math.abs(y[i] - Math.tanh(x[i]))).toBeLessThan(3e-7);
+    }
+  });
+
+  it('wasm SIMD GEMM kernels', async () => {
+    const kernels = await createWasmTrainKernels();
+    expect(kernels.name).toMatch(/^wasm-/);
+    await check(kernels);
+  });
+});

@@ -1,0 +1,63 @@
+// The training backend contract: forward and backward primitives over flat NCHW arrays.
+import type { Pair } from '@cnn/core';
+
+export type FloatArray = Float32Array | Float64Array;
+
+export interface ConvGeometry {
+  readonly n: number;
+  readonly inC: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly outC: number;
+  readonly outH: number;
+  readonly outW: number;
+  readonly kernel: Pair;
+  readonly stride: Pair;
+  readonly padding: Pair;
+  readonly dilation: Pair;
+  readonly groups: number;
+}
+
+export interface PoolGeometry {
+  readonly n: number;
+  readonly c: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly outH: number;
+  readonly outW: number;
+  readonly kernel: Pair;
+  readonly stride: Pair;
+  readonly padding: Pair;
+  readonly countIncludePad: boolean;
+}
+
+/** Unary activations the tape differentiates; each has a kernel and a derivative. */
+export type TrainActivation = 'relu' | 'relu6' | 'tanh' | 'sigmoid' | 'silu';
+
+/**
+ * Every kernel writes into a caller-provided output. Functions named `...Backward...` *add* into
+ * their gradient output, so a value used twice accumulates both contributions.
+ */
+export interface TrainKernels {
+  readonly name: string;
+  /** y = conv(x, w) + b; y is overwritten */
+  conv2d(g: ConvGeometry, x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray): void;
+  /** dx += convᵀ(dy, w) */
+  conv2dBackwardInput(g: ConvGeometry, dy: FloatArray, w: FloatArray, dx: FloatArray): void;
+  /** dw += dy ⋆ x, db += Σ dy */
+  conv2dBackwardWeight(g: ConvGeometry, x: FloatArray, dy: FloatArray, dw: FloatArray, db: FloatArray | null): void;
+  /** y[n, o] = Σ_i x[n, i] w[o, i] + b[o]; y is overwritten */
+  linear(n: number, inF: number, outF: number, x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray): void;
+  /** dx += dy·w */
+  linearBackwardInput(n: number, inF: number, outF: number, dy: FloatArray, w: FloatArray, dx: FloatArray): void;
+  /** dw += dyᵀ·x, db += Σ_n dy */
+  linearBackwardWeight(n: number, inF: number, outF: number, x: FloatArray, dy: FloatArray, dw: FloatArray, db: FloatArray | null): void;
+  /** max pooling; `argmax` receives the flat input index of each output's winner (-1 for an empty window) */
+  maxPool2d(g: PoolGeometry, x: FloatArray, y: FloatArray, argmax: Int32Array): void;
+  maxPool2dBackward(g: PoolGeometry, dy: FloatArray, argmax: Int32Array, dx: FloatArray): void;
+  avgPool2d(g: PoolGeometry, x: FloatArray, y: FloatArray): void;
+  avgPool2dBackward(g: PoolGeometry, dy: FloatArray, dx: FloatArray): void;
+  activation(fn: TrainActivation, x: FloatArray, y: FloatArray): void;
+  /** dx += dy · f'(x), given x and y = f(x) */
+  activationBackward(fn: TrainActivation, x: FloatArray, y: FloatArray, dy: FloatArray, dx: FloatArray): void;
+}
