@@ -38,7 +38,7 @@ function referenceSafetensors(bytes: Uint8Array): Decoded | 'reject' {
   } catch {
     return 'reject';
   }
-  const bits: Record<string, number> = { F32: 32, F16: 16, BF16: 16, F64: 64, I64: 64 };
+  const bits: Record<string, number> = { F32: 32, F16: 16, BF16: 16, F64: 64, I64: 64, I8: 8 }; // I8: int8 weights, decoded with their scales by weights.ts
   const rows: { key: string; dtype: string; shape: number[]; b: number; e: number }[] = [];
   for (const key of Object.keys(header)) {
     const v = header[key] as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };

@@ -79,7 +79,7 @@ async function hashFile(node: NonNullable<Awaited<ReturnType<typeof nodeHelpers>
   try {
     return await node.sha256File(path);
   } catch (e) {
-    throw new WeightsError(`cannot read weights file '${path}': ${(e as Error).message}`);
+    throw new WeightsError(`cannot read weights file '${path}': ${(e as Error).message}`, { code: 'io', cause: e });
   }
 }
 
@@ -111,9 +111,11 @@ async function download(href: string, options: ReadSourceOptions): Promise<Uint8
   try {
     response = await fetch(href, { signal: options.signal });
   } catch (e) {
-    throw new WeightsError(`fetching weights from ${href} failed: ${(e as Error).name === 'AbortError' ? 'aborted' : (e as Error).message}`);
+    // fetch's own message ('fetch failed') names neither the URL nor the reason: its cause does
+    const reason = (e as Error).name === 'AbortError' ? 'aborted' : (((e as Error).cause as Error | undefined)?.message ?? (e as Error).message);
+    throw new WeightsError(`fetching weights from ${href} failed: ${reason}`, { code: 'io', cause: e });
   }
-  if (!response.ok) throw new WeightsError(`fetching weights from ${href} failed: HTTP ${response.status} ${response.statusText}`);
+  if (!response.ok) throw new WeightsError(`fetching weights from ${href} failed: HTTP ${response.status} ${response.statusText}`, { code: 'io' });
   // Content-Length counts encoded bytes; with a Content-Encoding it is only a hint
   const lengthHeader = response.headers.get('content-length');
   const declared = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
@@ -166,9 +168,9 @@ async function download(href: string, options: ReadSourceOptions): Promise<Uint8
       }
     }
   } catch (e) {
-    throw new WeightsError(`fetching weights from ${href} failed after ${received} bytes: ${(e as Error).name === 'AbortError' ? 'aborted' : (e as Error).message}`);
+    throw new WeightsError(`fetching weights from ${href} failed after ${received} bytes: ${(e as Error).name === 'AbortError' ? 'aborted' : (e as Error).message}`, { code: 'io', cause: e });
   }
-  if (exact && received !== declared) throw new WeightsError(`fetching weights from ${href}: received ${received} bytes, Content-Length said ${declared}`);
+  if (exact && received !== declared) throw new WeightsError(`fetching weights from ${href}: received ${received} bytes, Content-Length said ${declared}`, { code: 'io' });
   // give back slack from growing, but avoid a copy when the buffer is nearly full
   return received === buffer.length ? buffer : received > buffer.length * 0.875 ? buffer.subarray(0, received) : buffer.slice(0, received);
 }

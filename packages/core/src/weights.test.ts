@@ -105,7 +105,7 @@ describe('Model.loadWeights', () => {
 
   it('says what a weights source must be when it is none of them', async () => {
     for (const bad of [null, undefined, 42, true, [1, 2]]) {
-      await expect(new Model(tiny).loadWeights(bad as never)).rejects.toThrow(/weights must be .safetensors bytes .* got/);
+      await expect(new Model(tiny).loadWeights(bad as never)).rejects.toThrow(/weights must be .safetensors or .pth bytes .* got/);
     }
     await expect(new Model(tiny).loadWeights(null as never)).rejects.toBeInstanceOf(WeightsError);
   });
