@@ -3,4 +3,5 @@ import { libraryBuild, nodeTwinEntries } from '../../tsup.shared';
 
 const entry = { index: 'src/index.ts', testing: 'src/testing.ts', 'torchvision-weights': 'src/torchvision-weights.ts' };
 
-export default defineConfig({ ...libraryBuild, entry: { ...entry, ...nodeTwinEntries('src/node') }, dts: { entry } });
+// shims: the testing entry finds the golden tools with import.meta.url, which CommonJS gets from the shim.
+export default defineConfig({ ...libraryBuild, entry: { ...entry, ...nodeTwinEntries('src/node') }, dts: { entry }, shims: true });

@@ -363,6 +363,8 @@ def run_case(case):
     fill_state_dict(model)
     import calibrate  # imports this module; loaded here so the two can share CASES
     stats = calibrate.calibrated_statistics(case)
+    variance_scale = calibrate.choose_variance_scale(case, stats)
+    stats = calibrate.damp(stats, variance_scale)
     calibrate.apply_statistics(model, stats)
     if stats:
         calibrate.write_statistics(case, stats)
@@ -386,7 +388,8 @@ def run_case(case):
         'macs': macs,
         'input': {'key': 'input', 'shape': list(shape)},
         # running statistics from tools/golden/calibrate.py (0 keys: the model has no batch norm)
-        'calibration': {'keys': len(stats), 'shape': calibrate.calibration_shape(case) if stats else None},
+        'calibration': {'keys': len(stats), 'shape': calibrate.calibration_shape(case) if stats else None,
+                        'varianceScale': variance_scale},
         'inputSensitivity': sensitivity,
         'logits': {'shape': list(y.shape), 'data': f32_list(y.numpy())},
         'taps': {name: tap_summary(captured[name]) for name in taps},

@@ -23,7 +23,7 @@ def truth(case):
     if os.path.exists(calibrate.path_of(case)):
         stats = read_statistics(calibrate.path_of(case))
     else:
-        stats = calibrate.calibrated_statistics(case)
+        stats = calibrate.damp(calibrate.calibrated_statistics(case), calibrate.recorded_variance_scale(case))
     calibrate.apply_statistics(model, stats)
     x = torch.from_numpy(mf.counter_input(shape))
     with torch.no_grad():

@@ -77,7 +77,7 @@ describe('cnn classify', () => {
     expect([r.code, r.err]).toEqual([2, "cnn: --top must be a positive integer, got '0'"]);
     r = await cnn('classify', 'lenet5', '--generated-weights', '1', join(SKIMAGE, 'camera.png'), '--topk', '3');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/unknown option --topk/);
+    expect(r.err).toMatch(/Unknown option '--topk'.*expected .*--top VALUE/);
     r = await cnn('classify', 'lenet5', '--generated-weights', '1', join(SKIMAGE, 'camera.png'), '--labels', 'cifar');
     expect(r.err).toMatch(/--labels must be one of imagenet, mnist, fashion-mnist, none, got 'cifar'/);
     r = await cnn('classify', 'lenet5', '--generated-weights', '1');

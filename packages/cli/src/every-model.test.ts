@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { Tensor, counterInput, parseNpy, writeNpy } from '@cnn/core';
-import { relativeError, type GoldenFixture } from '@cnn/core/testing';
+import { Tensor, counterInput, parseNpy, writeNpy, writeSafetensors } from '@cnn/core';
+import { applyCalibration, readFixture, relativeError, type GoldenFixture } from '@cnn/core/testing';
 import { main } from './main.js';
 import { MODELS } from './registry.js';
 
@@ -22,7 +22,7 @@ function smallestFixtures(): Map<string, GoldenFixture> {
       continue;
     }
     for (const f of files) {
-      const fx = JSON.parse(readFileSync(new URL(`${pkg}/fixtures/${f}`, packagesDir), 'utf8')) as GoldenFixture;
+      const fx = readFixture(new URL(`${pkg}/fixtures/`, packagesDir), f);
       if (!names.has(fx.model) || fx.input?.shape?.[0] !== 1 || !fx.logits) continue;
       const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
       const prev = best.get(fx.model);
@@ -49,18 +49,22 @@ describe('cnn run covers every registered model', () => {
   // Models up to ~30 M parameters run here through the command line (the others are covered
   // by their package tests; generating 60-200 M weights per model would dominate CI time).
   for (const entry of MODELS) {
-    it(`${entry.name}: cnn run --generated-weights matches torchvision`, async (ctx) => {
+    it(`${entry.name}: cnn run with the golden weights matches torchvision`, async (ctx) => {
       const fx = fixtures.get(entry.name);
       if (!fx) throw new Error(`no fixture for ${entry.name}`);
       if (fx.params > 30_000_000) ctx.skip();
       const input = join(dir, `${entry.name}.npy`);
       const output = join(dir, `${entry.name}.out.npy`);
       writeFileSync(input, writeNpy(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed))));
-      const r = await cnn('run', entry.name, '--generated-weights', String(fx.seed), '--input', input, '--output', output);
+      // the golden weights: generated, then calibrated (tools/golden/calibrate.py), written as a file
+      const weights = join(dir, `${entry.name}.safetensors`);
+      writeFileSync(weights, writeSafetensors((await applyCalibration(entry.create().useGeneratedWeights(fx.seed), fx)).getWeights()));
+      const r = await cnn('run', entry.name, '--weights', weights, '--input', input, '--output', output);
       expect(r.code, r.err).toBe(0);
       const y = parseNpy(new Uint8Array(readFileSync(output)));
       expect(y.shape).toEqual(fx.logits.shape);
       expect(relativeError(y.data, fx.logits.data)).toBeLessThan(1e-4);
+      rmSync(weights);
     });
   }
 });

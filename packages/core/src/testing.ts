@@ -31,7 +31,7 @@ export interface GoldenFixture {
   logits: { shape: number[]; data: number[] };
   taps: Record<string, GoldenTap>;
   /** tensors tools/golden/calibrate.py replaces in the generated state (0 keys: none) */
-  calibration?: { keys: number; shape: number[] | null };
+  calibration?: { keys: number; shape: number[] | null; varianceScale?: number };
   [extra: string]: unknown;
 }
 
@@ -91,7 +91,7 @@ export function readFixture(dir: URL, name: string): GoldenFixture {
 }
 
 // The golden tools live at <repository>/tools/golden; fixtures at <repository>/packages/<name>/fixtures/.
-const goldenTools = (fx: GoldenFixture) => new URL('../../../tools/golden/', fixtureDirs.get(fx) ?? new URL('../../', import.meta.url));
+const goldenTools = (fx: GoldenFixture) => new URL('../../../tools/golden/', fixtureDirs.get(fx) ?? new URL('../fixtures/', import.meta.url));
 /**
  * Where the tests find the machine's tools: the paths of Debian's packages (scripts/quickstart.sh
  * installs them), each overridable by an environment variable for other systems. The one place

@@ -7,14 +7,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { relativeError, type GoldenFixture } from '@cnn/core/testing';
-import { machinePaths } from '@cnn/core/testing';
+import { writeSafetensors } from '@cnn/core';
+import { calibrationOverrides, machinePaths, readFixture, relativeError } from '@cnn/core/testing';
 
 const CHROMIUM = machinePaths.chromium;
 const packagesDir = fileURLToPath(new URL('../../../', import.meta.url));
-const fixture = JSON.parse(readFileSync(join(packagesDir, 'resnet/fixtures/resnet18_64.json'), 'utf8')) as GoldenFixture;
+const fixture = readFixture(pathToFileURL(join(packagesDir, 'resnet/fixtures/')), 'resnet18_64');
 
 /** The little of esbuild's API used here (its types are not resolvable from this package). */
 interface PluginBuild {
@@ -69,6 +69,7 @@ let profile: string;
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`The browser test needs Chromium at ${CHROMIUM}, which is missing: install Debian's chromium package`);
   const script = await bundlePage();
+  const calibration = writeSafetensors(calibrationOverrides(fixture));
   server = createServer((req, res) => {
     const headers = {
       'Cross-Origin-Opener-Policy': 'same-origin',
@@ -81,6 +82,8 @@ beforeAll(async () => {
       res.writeHead(200, { ...headers, 'Content-Type': 'text/html' }).end('<!doctype html><title>cnn webgpu</title><script type="module" src="/page.js"></script>');
     } else if (path === '/page.js') {
       res.writeHead(200, { ...headers, 'Content-Type': 'text/javascript' }).end(script);
+    } else if (path === '/calibration.safetensors') {
+      res.writeHead(200, { ...headers, 'Content-Type': 'application/octet-stream' }).end(calibration);
     } else {
       res.writeHead(404, headers).end();
     }
