@@ -23,6 +23,9 @@ mod pool;
 mod simd;
 #[cfg(target_feature = "atomics")]
 mod threads;
+// Training kernels (@cnn/train) run single-threaded on plain SIMD: only cnn_kernels.wasm carries
+// them, which keeps the inference binaries within the 25 kB gzip budget.
+#[cfg(not(any(target_feature = "atomics", target_feature = "relaxed-simd")))]
 mod train;
 mod winograd;
 

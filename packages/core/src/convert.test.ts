@@ -1,7 +1,8 @@
 // float16 rounding and int8 quantisation of encodeSafetensors, read back by decodeWeights.
 import { describe, expect, it } from 'vitest';
 import { encodeSafetensors, float32ToFloat16 } from './convert.js';
-import { decodeWeights, type DecodedWeights, type WeightTensor } from './weights.js';
+import type { DecodedWeights, WeightTensor } from './weights.js';
+import { decodeWeights } from './weights-decode.js';
 import { parseSafetensors } from './safetensors.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

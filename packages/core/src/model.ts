@@ -4,7 +4,7 @@ import type { Graph, GraphBuilder, Value } from './graph.js';
 import { GraphBuilder as Builder } from './graph.js';
 import type { Backend, Executable, ExecutionPlan, Slot } from './plan.js';
 import type { LoadWeightsOptions, VariantParameters, WeightMap, WeightsFormat, WeightsSource } from './weights.js';
-import { decodeWeights, generateWeights, isWeightsName, validateWeights } from './weights.js';
+import { generateWeights, isWeightsName, validateWeights } from './weights.js';
 import { lowerGraph } from './compile.js';
 import { summarize, type Summary } from './summary.js';
 import { ShapeError, WeightsError, formatShape } from './errors.js';
@@ -125,6 +125,8 @@ export class Model {
       options = { sha256: entry.sha256Prefix, ...options };
       source = entry.url;
     }
+    // the readers are their own chunk, fetched the first time weights are loaded
+    const { decodeWeights } = await import('./weights-decode.js');
     const decoded = await decodeWeights(source, options, !options.keepWeights);
     const siblings = this.siblings;
     const variants = siblings && (() => siblingParameters(siblings()));

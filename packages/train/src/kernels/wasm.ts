@@ -1,6 +1,6 @@
 // Training kernels whose GEMMs run in the Rust wasm SIMD binary (kernels-wasm/src/train.rs,
 // `train_gemm_f32_4x8`); operands are copied into its memory packed and padded to 4x8 tiles.
-import { hasRelaxedSimd, loadKernelModule, type WasmSource } from '@cnn/kernels/wasm';
+import { loadKernelModule, type WasmSource } from '@cnn/kernels/wasm';
 import { gemm as gemmTs, type MatrixView } from './gemm.js';
 import { gemmKernels, type Gemm } from './fast.js';
 import type { FloatArray, TrainKernels } from './types.js';
@@ -15,13 +15,14 @@ interface TrainExports {
 export interface WasmTrainOptions {
   /** the kernel binary (path, URL or bytes); default the one @cnn/kernels ships */
   wasm?: WasmSource;
-  /** 'simd' or 'relaxed-simd' (FMA, rounds differently); default relaxed where the engine validates it */
-  variant?: 'simd' | 'relaxed-simd';
+  /** the kernel binary: only the plain-SIMD one carries the training kernels */
+  variant?: 'simd';
 }
 
 /** Loads the kernel binary and returns training kernels that use its GEMM (float32 only; float64 falls back to TypeScript). */
 export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Promise<TrainKernels> {
-  const variant = options.variant ?? (hasRelaxedSimd() ? 'relaxed-simd' : 'simd');
+  // only the plain-SIMD binary carries the training kernels (kernels-wasm/src/lib.rs)
+  const variant = options.variant ?? 'simd';
   const module = await loadKernelModule(options.wasm, variant);
   const instance = new WebAssembly.Instance(module, {});
   const exports = instance.exports as unknown as TrainExports;
