@@ -10,7 +10,7 @@ export type { LimitName } from './limits.js';
 export { parseSafetensors, readFloat32, writeSafetensors } from './safetensors.js';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsFile } from './safetensors.js';
 export { validateWeights, generateWeights, isWeightsName, LazyWeightTensor, INT8_SCALE_SUFFIX } from './weights.js';
-export { decodeWeights, decodeWeightBytes, decodeWeightSource, readSource } from './weights-decode.js';
+export { decodeWeights, decodeWeightBytes, decodeWeightSource, readSource } from './weights-load.js';
 export type { WeightTensor, WeightMap, WeightsSource, LoadWeightsOptions, DecodedWeights, DecodeSourceOptions, IntegerTensor, WeightsFormat, VariantParameters } from './weights.js';
 export { memorySource } from './byte-source.js';
 export type { ByteSource } from './byte-source.js';
