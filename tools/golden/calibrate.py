@@ -131,12 +131,21 @@ def conditioning(case, stats, scale):
 def choose_variance_scale(case, stats):
     if not any(k.endswith('running_var') for k in stats):
         return 1.0
+    # The check runs at the calibration size; a case 4x larger or more (EfficientNet-B5..B7 at
+    # their native sizes) accumulates more rounding, so it must pass a 4x stricter bound there
+    # (B7 at 600x600 came out 1.9e-4 from torchvision on wasm with the plain bound).
+    bound = FLOAT32_ERROR / 4 if max(mf.CASES[case][3][2:]) >= 4 * MAX_SIDE else FLOAT32_ERROR
+    best = None
     for scale in VARIANCE_SCALES:
         error, sensitivity = conditioning(case, stats, scale)
         if sensitivity < MIN_SENSITIVITY:
             break
-        if error <= FLOAT32_ERROR:
+        if error <= bound:
             return scale
+        if best is None or error < best[0]:
+            best = (error, scale)
+    if best is not None and best[0] <= FLOAT32_ERROR:
+        return best[1]  # the stricter bound is out of reach: the most ordered scale that stays sensitive
     raise SystemExit(f'{case}: no variance scale in {VARIANCE_SCALES} gives float32 error <= {FLOAT32_ERROR} with sensitivity >= {MIN_SENSITIVITY}')
 
 

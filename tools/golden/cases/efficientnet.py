@@ -12,10 +12,16 @@ def tv(name):
     return lambda: getattr(torchvision.models, name)(weights=None)
 
 
+# B7 at 600x600 has no golden case: with the calibrated statistics damped as far as its logits
+# still depend on the input, its float32 feature maps stay 1-2e-4 from float64 on every engine
+# (torch's included), more than the wasm tolerance; B7 is checked at 64x64.
+CHAOTIC_AT_NATIVE = {'b7'}
+
 CASES = {}
 for v, size in NATIVE.items():
     name = f'efficientnet_{v}'
-    CASES[f'{name}_{size}'] = ('efficientnet', name, tv(name), [1, 3, size, size], TAPS, set())
+    if v not in CHAOTIC_AT_NATIVE:
+        CASES[f'{name}_{size}'] = ('efficientnet', name, tv(name), [1, 3, size, size], TAPS, set())
     CASES[f'{name}_64'] = ('efficientnet', name, tv(name), [1, 3, 64, 64], TAPS, set())
 
 EXPECTED_PARAMS = {
