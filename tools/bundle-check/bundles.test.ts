@@ -304,7 +304,7 @@ describe('bundled apps run', () => {
   it('in headless Chromium (Vite, webpack, esbuild + copied binaries): logits as in Node, one kernel binary downloaded', async () => {
     const profile = mkdtempSync(join(tmpdir(), 'cnn-bundle-check-chromium-'));
     const context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
+      executablePath: process.env.CNN_CHROMIUM ?? '/usr/bin/chromium', // machinePaths.chromium in @cnn/core/testing
       headless: true,
       args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });

@@ -9,6 +9,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
+import { machinePaths } from '@cnn/core/testing';
 
 const demoDir = fileURLToPath(new URL('../', import.meta.url));
 const screenshots = fileURLToPath(new URL('../../../reports/demo/', import.meta.url));
@@ -41,7 +42,7 @@ beforeAll(async () => {
   origin = `http://127.0.0.1:${address.port}`;
   profile = mkdtempSync(join(tmpdir(), 'cnn-demo-chromium-'));
   context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
+    executablePath: machinePaths.chromium,
     headless: true,
     args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
   });

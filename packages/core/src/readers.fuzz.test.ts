@@ -8,6 +8,7 @@ import { parseSafetensors, readFloat32 } from './safetensors.js';
 import { parseNpy } from './npy.js';
 import { ShapeError, WeightsError } from './errors.js';
 import { mutateNpy, mutateSafetensors, rng, validNpy, validSafetensors } from '../../../tools/fuzz/cases.mjs';
+import { machinePaths } from './testing.js';
 
 const sameFloats = (a: Float32Array, b: Float32Array) =>
   a.length === b.length && a.every((v, i) => Object.is(v, b[i]) || (Number.isNaN(v) && Number.isNaN(b[i])));
@@ -171,7 +172,7 @@ function npyBytes(header: string, data: Uint8Array, version: number): Uint8Array
   return out;
 }
 
-const numpy = spawnSync('/usr/bin/python3', ['-c', 'import numpy'], { timeout: 20_000 }).status === 0;
+const numpy = spawnSync(machinePaths.python, ['-c', 'import numpy'], { timeout: 20_000 }).status === 0;
 
 describe('npy reader under property-based fuzzing', () => {
   it('decodes every valid file exactly: dtypes, byte orders, Fortran order, versions, spellings', () => {
@@ -234,7 +235,7 @@ describe('npy reader under property-based fuzzing', () => {
       '        print(json.dumps({"error": type(e).__name__}))',
     ].join('\n');
     const input = Buffer.concat(cases.flatMap((c) => [Buffer.from(new Uint32Array([c.bytes.length]).buffer), Buffer.from(c.bytes)]));
-    const result = spawnSync('/usr/bin/python3', ['-c', script], { input, maxBuffer: 1 << 28, timeout: 120_000 });
+    const result = spawnSync(machinePaths.python, ['-c', script], { input, maxBuffer: 1 << 28, timeout: 120_000 });
     expect(result.status, result.stderr?.toString()).toBe(0);
     const verdicts = result.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as { shape?: number[]; bits?: number[]; error?: string });
     expect(verdicts.length).toBe(cases.length);

@@ -16,6 +16,7 @@ import { Random } from './random.js';
 import { createWasmTrainKernels } from './kernels/wasm.js';
 import { fastKernels } from './kernels/fast.js';
 import type { TrainKernels } from './kernels/types.js';
+import { machinePaths } from '@cnn/core/testing';
 
 const SCRIPT = fileURLToPath(new URL('../tools/torch_steps.py', import.meta.url));
 
@@ -71,7 +72,7 @@ function runCase(c: Case, kernels: TrainKernels) {
   try {
     const specPath = join(dir, 'spec.json');
     writeFileSync(specPath, JSON.stringify({ model: c.arch.name, weights: initial, batches, optimizer: c.optimizer, schedule: c.schedule }));
-    const torch = JSON.parse(execFileSync('/usr/bin/python3', [SCRIPT, specPath], { encoding: 'utf8', maxBuffer: 1 << 28 }));
+    const torch = JSON.parse(execFileSync(machinePaths.python, [SCRIPT, specPath], { encoding: 'utf8', maxBuffer: 1 << 28 }));
 
     const o = c.optimizer;
     const opt: Optimizer =

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { trainFewSteps, type WorkerTrainingResult } from './worker-training.js';
+import { machinePaths } from '@cnn/core/testing';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = machinePaths.chromium;
 const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
 const wasmDir = fileURLToPath(new URL('../../kernels/wasm/', import.meta.url));
 
@@ -35,6 +36,10 @@ async function bundleWorker(): Promise<string> {
       {
         name: 'cnn-sources',
         setup(b: { onResolve(o: { filter: RegExp }, f: (a: { path: string }) => { path: string }): void }) {
+          // package.json "imports" without the "node" condition: the browser twin, as an app's bundler picks it
+          b.onResolve({ filter: /^#(core|kernels)\/node$/ }, (args) => ({
+            path: join(packagesDir, args.path === '#core/node' ? 'core/src/node/browser.ts' : 'kernels/src/wasm/node/browser.ts'),
+          }));
           b.onResolve({ filter: /^@cnn\// }, (args) => {
             const [, pkg, sub] = /^@cnn\/([^/]+)(?:\/(.+))?$/.exec(args.path)!;
             return { path: join(packagesDir, pkg, 'src', sub ? `${sub}/index.ts` : 'index.ts') };
