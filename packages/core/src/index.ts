@@ -12,11 +12,10 @@ export type { SafetensorsDtype, SafetensorsEntry, SafetensorsFile } from './safe
 export { validateWeights, generateWeights, isWeightsName, LazyWeightTensor, INT8_SCALE_SUFFIX } from './weights.js';
 export { decodeWeights, decodeWeightBytes, decodeWeightSource, readSource } from './weights-load.js';
 export type { WeightTensor, WeightMap, WeightsSource, LoadWeightsOptions, DecodedWeights, DecodeSourceOptions, IntegerTensor, WeightsFormat, VariantParameters } from './weights.js';
-export { memorySource } from './byte-source.js';
+export { memorySource } from './readers.js';
 export type { ByteSource } from './byte-source.js';
 export type { FetchProgress, ReadSourceOptions } from './source.js';
 export { readPth, pthToFloat32, sniffFormat } from './readers.js';
-export { FORMAT_NAMES } from './pth/format-names.js';
 export type { PthCheckpoint, PthTensor, PthDtype, SniffedFormat } from './pth/index.js';
 export { lowerGraph, planArena } from './compile.js';
 export { summarize, formatSummary } from './summary.js';

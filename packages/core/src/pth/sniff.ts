@@ -1,7 +1,6 @@
 // Recognises weight-file formats from their first bytes, so a file given to the wrong reader is
 // named ("this looks like a PyTorch zip checkpoint") instead of misread.
 import { WeightsError } from '../errors.js';
-import { FORMAT_NAMES } from './format-names.js';
 
 export type SniffedFormat =
   | 'pytorch-zip'
@@ -17,7 +16,20 @@ export type SniffedFormat =
   | 'json'
   | 'unknown';
 
-export { FORMAT_NAMES };
+export const FORMAT_NAMES: Record<SniffedFormat, string> = {
+  'pytorch-zip': 'a PyTorch checkpoint (zip, torch >= 1.6)',
+  'pytorch-legacy': 'a PyTorch checkpoint (legacy pickle stream)',
+  pickle: 'a Python pickle',
+  safetensors: 'a .safetensors file',
+  npy: 'a NumPy .npy array',
+  gzip: 'a gzip stream',
+  tar: 'a tar archive (PyTorch < 0.4 checkpoints are tar files)',
+  zip: 'a zip archive',
+  hdf5: 'an HDF5 file (Keras .h5?)',
+  html: 'an HTML page (a download that returned an error page?)',
+  json: 'a JSON document',
+  unknown: 'an unknown format',
+};
 
 /** The legacy torch.save magic number, as pickle protocol 2 writes it (LONG1 of 10 bytes). */
 const LEGACY_PREFIX = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
