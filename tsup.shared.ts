@@ -24,7 +24,8 @@ export const libraryBuild: Options = {
 
 /**
  * The two builds of a package's Node-only folder: dist/node.js (its "node" condition) and
- * dist/node-browser.js (every other condition), reached as `import('#<pkg>/node')`.
+ * dist/node-browser.js (every other condition), reached as `import('#<pkg>/node')`. With
+ * `moduleBuild` these names are the CommonJS files; the ESM ones mirror src/ (dist/node/index.js).
  */
 export function nodeTwinEntries(folder: string): Record<string, string> {
   return { node: `${folder}/index.ts`, 'node-browser': `${folder}/browser.ts` };
