@@ -22,7 +22,8 @@ const binariesIn = (prefix: string) => ({
 });
 
 export default defineConfig(async () => {
-  const [esm, cjs] = await moduleBuild({ ...entry, ...nodeTwinEntries('src/wasm/node') }, { shims: true }); // CommonJS has no import.meta.url: tsup's shim derives it from __filename
+  // shims: CommonJS has no import.meta.url; tsup's shim derives it from __filename
+  const [esm, cjs] = await moduleBuild({ ...entry, ...nodeTwinEntries('src/wasm/node') }, { shims: true });
   const copyBinaries = async () => {
     for (const file of readdirSync('wasm').filter((f) => f.endsWith('.wasm'))) copyFileSync(`wasm/${file}`, `dist/${file}`);
   };
