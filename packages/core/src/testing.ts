@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tensor } from './tensor.js';
 import { counterInput } from './counter-weights.js';
+
+// The generator's building blocks, for tests that check it against tools/golden/make_fixtures.py.
+export { counterUniform, fmix32, keyHash } from './counter-weights.js';
 import { parseSafetensors, readFloat32 } from './safetensors.js';
 import type { Model } from './model.js';
 import type { Backend } from './plan.js';

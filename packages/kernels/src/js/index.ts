@@ -1,33 +1,7 @@
 // The plain TypeScript backend: the oracle. Slow, obviously correct, runs anywhere.
-import type { Backend, Executable, ExecutionPlan, PlanOp } from '@cnn/core';
-import * as ops from './ops.js';
+import type { Backend, Executable, ExecutionPlan } from '@cnn/core';
+import { runJsOp as runOp } from './run-op.js';
 
-function runOp(arena: Float32Array, op: PlanOp): void {
-  switch (op.kind) {
-    case 'conv2d':
-      return ops.conv2d(arena, op);
-    case 'linear':
-      return ops.linear(arena, op);
-    case 'pool2d':
-      return ops.pool2d(arena, op);
-    case 'adaptiveAvgPool2d':
-      return ops.adaptiveAvgPool2d(arena, op);
-    case 'add':
-      return ops.add(arena, op);
-    case 'channelAffine':
-      return ops.channelAffine(arena, op);
-    case 'activation':
-      return ops.activation(arena, op);
-    case 'copyChannels':
-      return ops.copyChannels(arena, op);
-    case 'scaleChannels':
-      return ops.scaleChannels(arena, op);
-    case 'layerNorm':
-      return ops.layerNorm(arena, op);
-    case 'localResponseNorm':
-      return ops.localResponseNorm(arena, op);
-  }
-}
 
 class JsExecutable implements Executable {
   private arena: Float32Array;
@@ -66,5 +40,3 @@ export function createJsBackend(_options: JsBackendOptions = {}): Backend {
     },
   };
 }
-
-export { runOp as runJsOp };

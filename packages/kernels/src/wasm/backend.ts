@@ -33,7 +33,7 @@ import {
   type WasmSource,
   type WasmVariant,
 } from './loader.js';
-import { startWorkerPool, type WorkerPool } from './workers.js';
+import type { WorkerPool } from './workers.js';
 
 export interface WasmBackendOptions {
   /**
@@ -725,6 +725,8 @@ class WasmPlanExecutable implements WasmExecutable {
       const stackTops = Array.from({ length: threads - 1 }, (_, i) => (stacks + (i + 1) * stackFloats) * BYTES_PER_FLOAT);
       let pool: WorkerPool;
       try {
+        // the worker code is its own chunk: apps on one thread never download it
+        const { startWorkerPool } = await import('./workers.js');
         pool = await startWorkerPool({ module, memory, control: controlPtr, stackTops });
       } catch (e) {
         shutdown();
