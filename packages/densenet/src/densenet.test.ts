@@ -4,7 +4,7 @@ import { type GoldenFixture, GOLDEN_TOLERANCE, lastGeneratedModel, readFixtures,
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import {
-  DENSENET_TAPS,
+  DENSENET_TAPS, DENSENET_STRIDE_TAPS,
   DENSENET_VARIANTS,
   densenet,
   densenet121,
@@ -82,7 +82,7 @@ describe('DenseNet family', () => {
 
   it('exposes the dense blocks and the final features as taps, with their channel counts', () => {
     const model = densenet121();
-    expect(new Set(model.outputNames)).toEqual(new Set(['logits', ...DENSENET_TAPS]));
+    expect(new Set(model.outputNames)).toEqual(new Set(['logits', ...DENSENET_TAPS, 'features.relu0', ...DENSENET_STRIDE_TAPS]));
     const rows = model.summary().rows;
     const concatWidths = rows.filter((r) => r.type === 'concat').map((r) => r.outputShape[0]);
     for (const c of [256, 512, 1024]) expect(concatWidths).toContain(c);
