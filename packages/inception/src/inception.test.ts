@@ -47,7 +47,11 @@ const CASES: Record<string, { variant: InceptionVariant; options: InceptionOptio
   inception_v3_notransform_75: { variant: 'inception_v3', options: { transformInput: false }, backends: ['js', 'wasm'] },
   // the aux head needs Mixed_6e at 17x17, i.e. the full 299x299 input
   inception_v3_aux_299: { variant: 'inception_v3', options: { auxLogits: true }, backends: ['wasm'] },
-  googlenet2014_64: { variant: 'googlenet2014', options: {}, backends: ['js', 'wasm'] },
+  // Not on js: with generated weights and no normalisation (biases centred), torch's own float32
+  // logits are 1.5e-5 from its float64 ones at every size tried (32-112 px), above the js
+  // tolerance of 1e-5 that assumes a float32 error of at most 2e-6 (tools/golden/calibrate.py);
+  // the js reference, which accumulates in float64, came out 1.47e-5 from torch's float32.
+  googlenet2014_64: { variant: 'googlenet2014', options: {}, backends: ['wasm'] },
   googlenet2014_224: { variant: 'googlenet2014', options: {}, backends: ['wasm'] },
 };
 
