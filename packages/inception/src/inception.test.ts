@@ -136,7 +136,8 @@ describe('Inception family', () => {
         const model = inception(variant, options).useGeneratedWeights(fx.seed);
         expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
         const taps = Object.keys(fx.taps);
-        expect(taps.sort()).toEqual([...TAPS[variant], ...(options.auxLogits ? AUX_OUTPUTS[variant] : [])].sort());
+        // googlenet_64 and inception_v3_75 also hold the stride taps (torch's modules they alias)
+        expect(taps.filter((t) => variant === 'googlenet2014' || !t.startsWith('stride')).sort()).toEqual([...TAPS[variant], ...(options.auxLogits ? AUX_OUTPUTS[variant] : [])].sort());
         const r = await runGolden(model, fx, await backends[backend](), taps);
         expect(r.logitsShape).toEqual(fx.logits.shape);
         expect(r.logitsError).toBeLessThan(TOLERANCE[backend]);

@@ -78,7 +78,10 @@ TAPS_2012 = {**TAPS_LRN, 'stride4': 'features.lrn1', 'stride8': 'features.lrn2',
              'stride32': 'features.12'}
 
 CASES = {
-    'alexnet_64': ('alexnet', 'alexnet', alexnet, [1, 3, 64, 64], TAPS, set()),
+    # the taps named by reduction, checked against the modules they alias
+    'alexnet_64': ('alexnet', 'alexnet', alexnet, [1, 3, 64, 64],
+                   {**TAPS, 'stride4': 'features.1', 'stride8': 'features.4', 'stride16': 'features.11', 'stride32': 'features.12'},
+                   set()),
     'alexnet_224': ('alexnet', 'alexnet', alexnet, [1, 3, 224, 224], TAPS, set()),
     'alexnet_lrn_64': ('alexnet', 'alexnet_lrn', AlexNetLrn, [1, 3, 64, 64], TAPS_LRN, set()),
     'alexnet_lrn_224': ('alexnet', 'alexnet_lrn', AlexNetLrn, [1, 3, 224, 224], TAPS_LRN, set()),

@@ -13,6 +13,11 @@ GOOGLENET_TAPS = {'conv3': 'conv3', 'inception3b': 'inception3b', 'inception4e':
 GOOGLENET_AUX_TAPS = {**GOOGLENET_TAPS, 'aux1': 'aux1', 'aux2': 'aux2'}
 INCEPTION_V3_TAPS = {'Mixed_5d': 'Mixed_5d', 'Mixed_6e': 'Mixed_6e', 'Mixed_7c': 'Mixed_7c'}
 INCEPTION_V3_AUX_TAPS = {**INCEPTION_V3_TAPS, 'aux': 'AuxLogits'}
+# the taps named by reduction, checked against the modules they alias on one small case each
+GOOGLENET_STRIDE_CHECK = {**GOOGLENET_TAPS, 'stride2': 'conv1', 'stride4': 'conv3', 'stride8': 'inception3b',
+                          'stride16': 'inception4e', 'stride32': 'inception5b'}
+INCEPTION_V3_STRIDE_CHECK = {**INCEPTION_V3_TAPS, 'stride2': 'Conv2d_2b_3x3', 'stride4': 'Conv2d_4a_3x3',
+                             'stride8': 'Mixed_5d', 'stride16': 'Mixed_6e', 'stride32': 'Mixed_7c'}
 
 
 def _run_after(module, head):
@@ -47,7 +52,7 @@ def inception_v3(transform_input=True, aux=False):
 # transform_input=True is what torchvision's builders set when pretrained weights are used.
 CASES = {
     'googlenet_224': ('inception', 'googlenet', googlenet(), [1, 3, 224, 224], GOOGLENET_TAPS, set()),
-    'googlenet_64': ('inception', 'googlenet', googlenet(), [1, 3, 64, 64], GOOGLENET_TAPS, set()),
+    'googlenet_64': ('inception', 'googlenet', googlenet(), [1, 3, 64, 64], GOOGLENET_STRIDE_CHECK, set()),
     'googlenet_notransform_64': ('inception', 'googlenet', googlenet(transform_input=False),
                                  [1, 3, 64, 64], GOOGLENET_TAPS, set()),
     'googlenet_aux_64': ('inception', 'googlenet_aux', googlenet(aux=True), [1, 3, 64, 64],
@@ -55,7 +60,7 @@ CASES = {
     'inception_v3_299': ('inception', 'inception_v3', inception_v3(), [1, 3, 299, 299],
                          INCEPTION_V3_TAPS, set()),
     'inception_v3_75': ('inception', 'inception_v3', inception_v3(), [1, 3, 75, 75],
-                        INCEPTION_V3_TAPS, set()),
+                        INCEPTION_V3_STRIDE_CHECK, set()),
     'inception_v3_notransform_75': ('inception', 'inception_v3', inception_v3(transform_input=False),
                                     [1, 3, 75, 75], INCEPTION_V3_TAPS, set()),
     # the aux head pools 5x5/3 then convolves 5x5 at Mixed_6e: it needs Mixed_6e >= 17x17,
