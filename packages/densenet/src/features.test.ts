@@ -11,8 +11,8 @@ describe('DenseNet feature taps by reduction', () => {
       const info = featureInfo(densenet(name));
       expect(info.map((f) => f.name), name).toEqual([...DENSENET_STRIDE_TAPS]);
       expect(info.map((f) => f.module), name).toEqual(['features.relu0', 'denseblock1', 'denseblock2', 'denseblock3', 'features']);
-      let c = numInitFeatures;
-      const channels = [c];
+      let c: number = numInitFeatures;
+      const channels: number[] = [c];
       blockConfig.forEach((layers, i) => {
         c += layers * growthRate;
         channels.push(c);
