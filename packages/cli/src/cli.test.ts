@@ -61,6 +61,11 @@ describe('cnn command', () => {
     const json = JSON.parse((await cnn('summary', 'lenet5', '--json')).out);
     expect(json.totalParameters).toBe(61_706);
     expect(json.rows[0]).toMatchObject({ name: 'c1', type: 'conv2d', outputShape: [6, 28, 28], parameters: 156, receptiveField: 5 });
+    expect(r.out).toMatch(/torchvision: 25,557,032 parameters, 4\.09 GFLOPS \(ResNet50_Weights\.IMAGENET1K_V2\)/);
+    // the 2012 paper's AlexNet: 96 11x11 filters first, and no published weights
+    const paper = await cnn('summary', 'alexnet2012');
+    expect(paper.out).toMatch(/features\.0\s+conv2d\s+\[96, 55, 55\]\s+34,944/);
+    expect(paper.out).toMatch(/expected: 60,965,224 parameters, 0\.72 GFLOPS \(no published weights\)/);
   });
 
   it('runs a model from .safetensors and .npy files and writes .npy logits on every backend', async () => {

@@ -158,7 +158,10 @@ export function summaryCommand(io: Io, args: ParsedArgs): void {
   }
   io.out(formatSummary(name, summary));
   const meta = model.architecture.metadata;
-  if (meta.gflops !== undefined) io.out(`torchvision: ${meta.parameters.toLocaleString('en-US')} parameters, ${meta.gflops} GFLOPS (${meta.weights})`);
+  if (meta.gflops !== undefined) {
+    const figures = `${meta.parameters.toLocaleString('en-US')} parameters, ${meta.gflops} GFLOPS`;
+    io.out(meta.weights ? `torchvision: ${figures} (${meta.weights})` : `expected: ${figures} (no published weights)`);
+  }
 }
 
 export async function runCommand(io: Io, args: ParsedArgs): Promise<void> {
