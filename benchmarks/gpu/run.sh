@@ -32,7 +32,7 @@ mkdir -m 700 "$XDG_RUNTIME_DIR"
 
 if [ "$SMOKE" = 1 ]; then
   export VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-/usr/lib/chromium/vk_swiftshader_icd.json}
-  set -- --models lenet5,resnet18 --batches 1,2 --size 64 --reps 2 --budget 0 "$@"
+  set -- --models resnet18 --batches 1,2 --size 64 --reps 2 --budget 0 "$@"
 else
   # The loader: the machine's own, else the carried Debian one (unpacked over /, as the device notes say).
   # Always unpack the carried glvnd + Vulkan loader: the NVIDIA ICD (libGLX_nvidia) needs
