@@ -13,7 +13,7 @@ regenerates there, by torchvision key, with the same counter generator @cnn's
                          it is; plus torchvision's logits for counter_input([b, C, size, size]) at each
                          batch b of --batches, the reference both engines are checked against
 Models: the torchvision ones of tools/onnx/export.py (at --size), and lenet5 (always 32x32, the
-golden case of @cnn/lenet), the small model of the SwiftShader smoke test.
+golden case of @cnn/lenet).
 Batch norm is folded into the convolution before it (weight and bias recomputed by the recipe), as
 tools/onnx/export.py's constant folding does, so onnxruntime gets the same graph as in bench:peers.
 
