@@ -38,7 +38,7 @@ if [ ! -f "$ORT_OUT/dist/ort-wasm-simd-threaded.asyncify.wasm.xz" ] || [ "$ORT_W
 fi
 
 # 4. The models for onnxruntime: graphs without weights (regenerated there by torchvision key) and
-#    torchvision's logits: the race at 224 (batch 1 and 8), the smoke test's at 64 and 32 (batch 1 and 2).
+#    torchvision logits: the race at 224 (batch 1 and 8); resnet18 at 64 for run.sh --smoke and lenet5 (batch 1 and 2).
 PY=/usr/bin/python3
 $PY benchmarks/gpu/export_onnx.py --out "$CARRY/onnx" --models resnet50,mobilenet_v2,efficientnet_b0,convnext_tiny,vgg16 --size 224 --batches 1,8
 $PY benchmarks/gpu/export_onnx.py --out "$CARRY/onnx" --models resnet18,lenet5 --size 64 --batches 1,2
