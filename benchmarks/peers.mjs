@@ -1,12 +1,16 @@
 // pnpm bench:peers — batch-1 forward passes of ten torchvision CNNs on @cnn's wasm backend and its peers
-// (onnxruntime-web wasm, tfjs-backend-wasm, and onnxruntime-node as the native ceiling), same weights.
+// (onnxruntime-web wasm, tfjs-backend-wasm in two forms, and onnxruntime-node as the native ceiling),
+// same weights.
 //
 // Method (see README.md for how to read the output):
 // 1. Correctness first. Every engine computes the logits of the counter input with the counter
 //    weights and must match torchvision (benchmarks/models/<name>.logits.json, written by
 //    tools/onnx/export.py) to max|diff| / max|ref| <= 1e-4; an engine that fails is reported and not
 //    timed. @cnn uses model.useGeneratedWeights(1), onnxruntime the exported ONNX, and tfjs the same
-//    counter weights loaded by torchvision key into a tf.layers model (peers/tfjs-models.mjs).
+//    counter weights loaded by torchvision key, either into a tf.layers model (tfjs-wasm,
+//    peers/tfjs-models.mjs) or into a graph of tfjs-core fused ops run the way tfjs-converter's
+//    executor runs a converted model (tfjs-wasm-fused, peers/tfjs-fused.mjs: conv + bias +
+//    activation in one call, explicit padding, BN folded, weights pre-transposed).
 // 2. One child process per (model, engine) (peers/worker.mjs), so peak RSS is attributable. For a
 //    model, every engine's child is started and checked one after another (each alone on the CPU:
 //    that is the first-inference time), then all stay alive, idle between batches.
@@ -20,8 +24,9 @@
 // 4. Reported per engine: min and median ms, spread = IQR / median, runs, GFLOP/s (2 × @cnn's
 //    summary().totalMultiplyAdds / min), CPU time / wall time during the timed runs (~1 per busy
 //    thread: shows whether a 2-thread setting really used 2 cores), first-inference ms, peak RSS.
-//    The ratio that matters: @cnn's min ÷ the best web peer's min (ort-web or tfjs-wasm, same
-//    thread count); > 1 means @cnn is slower.
+//    The ratio that matters: @cnn's min ÷ the best web peer's min (ort-web, tfjs-wasm or
+//    tfjs-wasm-fused, whichever is fastest at the same thread count); > 1 means @cnn is slower.
+//    The summary also puts @cnn's first inference beside its warm min.
 //
 // Run: pnpm bench:peers [--models a,b] [--engines cnn-wasm,ort-web@2,...] [--budget-ms 4000] [--quick]
 // Needs the ONNX exports first: /usr/bin/python3 tools/onnx/export.py
@@ -46,6 +51,7 @@ export const ENGINES = {
   'cnn-js': { label: '@cnn js', ours: true },
   'ort-web': { label: 'ort-web wasm', web: true },
   'tfjs-wasm': { label: 'tfjs-wasm', web: true },
+  'tfjs-wasm-fused': { label: 'tfjs-wasm fused', web: true },
   'ort-node': { label: 'ort-node cpu', native: true },
 };
 const TOLERANCE = 1e-4;
@@ -58,7 +64,7 @@ const USAGE = `pnpm bench:peers [options]
   --models a,b        models (default: all ten: ${ALL_MODELS.join(',')})
   --engines e,f       engine specs <engine>[@threads][:flag] (default: cnn-wasm@1, cnn-wasm@2 when the
                       wasm backend has a 'threads' option, ort-web@1, ort-web@2, tfjs-wasm@1,
-                      ort-node@1, ort-node@2); engines: ${Object.keys(ENGINES).join(', ')};
+                      tfjs-wasm-fused@1, ort-node@1, ort-node@2); engines: ${Object.keys(ENGINES).join(', ')};
                       flags: cnn-wasm:relaxed (relaxed-SIMD binary, Node run with
                       --experimental-wasm-relaxed-simd)
   --cnn-options JSON  extra createWasmBackend options for every cnn-wasm config, e.g. '{"foo":1}'
@@ -243,7 +249,7 @@ async function benchModel(model, specs, opts, ctx, log) {
         row.note = `ran on 1 thread: ${ready.info.threadsFallbackReason}`;
         log(`  ${row.id.padEnd(12)} note: ${row.note}`);
       }
-      if (row.engine === 'tfjs-wasm' && ready.info.tfjsMacs !== ctx.macs[model]) {
+      if (row.engine.startsWith('tfjs-wasm') && ready.info.tfjsMacs !== ctx.macs[model]) {
         row.check.ok = false;
         row.check.note = `tfjs model has ${ready.info.tfjsMacs} multiply-adds, @cnn ${ctx.macs[model]}`;
       }
@@ -354,6 +360,8 @@ export function summarise(rows) {
       ours: ours.id,
       oursMin: ours.stats.min,
       oursMedian: ours.stats.median,
+      oursFirstMs: ours.firstMs,
+      firstOverWarm: ours.firstMs / ours.stats.min,
       bestWeb: webSame?.id,
       bestWebMin: webSame?.stats.min,
       ratioVsBestWeb: webSame ? ours.stats.min / webSame.stats.min : undefined,
@@ -445,16 +453,19 @@ function report(env, opts, rows, summary, sizes, macs) {
   lines.push('');
   lines.push('## Summary: @cnn time ÷ best web peer time (min ms; > 1 means @cnn is slower)');
   lines.push('');
+  lines.push('@cnn ms: warm min. @cnn first ms: the first inference (engine start, compile, weight packing and the first run, weights already in memory), ' +
+    'measured with the process alone on the CPU. Best web peer: the fastest of onnxruntime-web, tfjs-wasm (tf.layers) and tfjs-wasm fused (tfjs-core fused ops) at the same thread count.');
+  lines.push('');
   lines.push(mdTable(
-    ['model', 'GMACs', '@cnn', '@cnn ms', 'best web peer (same threads)', 'peer ms', '**@cnn ÷ best web**', '÷ best web, any threads', '÷ ort-node (same threads)'],
-    summary.map((s) => [s.model, f(macs[s.model] / 1e9, 2), s.ours, ms(s.oursMin), s.bestWeb ?? '–', ms(s.bestWebMin), s.ratioVsBestWeb ? `**${f(s.ratioVsBestWeb, 2)}**` : '–',
+    ['model', 'GMACs', '@cnn', '@cnn ms', '@cnn first ms', 'first ÷ warm', 'best web peer (same threads)', 'peer ms', '**@cnn ÷ best web**', '÷ best web, any threads', '÷ ort-node (same threads)'],
+    summary.map((s) => [s.model, f(macs[s.model] / 1e9, 2), s.ours, ms(s.oursMin), ms(s.oursFirstMs), f(s.firstOverWarm, 2), s.bestWeb ?? '–', ms(s.bestWebMin), s.ratioVsBestWeb ? `**${f(s.ratioVsBestWeb, 2)}**` : '–',
       s.ratioVsBestWebAnyThreads ? `${f(s.ratioVsBestWebAnyThreads, 2)} (${s.bestWebAnyThreads})` : '–', s.ratioVsNative ? f(s.ratioVsNative, 2) : '–']),
   ));
   if (summary.length === 0) lines.push('', '(No @cnn engine produced timings in this run: see the failures below.)');
   lines.push('');
   lines.push('## All engines');
   lines.push('');
-  lines.push('check: logits vs torchvision on the same weights, max|diff| / max|ref| (must be ≤ 1e-4; tfjs runs the same counter weights loaded by torchvision key). ' +
+  lines.push('check: logits vs torchvision on the same weights, max|diff| / max|ref| (must be ≤ 1e-4; both tfjs forms run the same counter weights loaded by torchvision key). ' +
     'spread: interquartile range / median. cpu/wall: process CPU time ÷ wall time over the timed runs (≈ threads kept busy). ' +
     'first: engine start + model compile/session + first run, weights already in memory. peak RSS: the child process\'s maxRSS (one engine, one model).');
   lines.push('');
@@ -482,7 +493,7 @@ async function main() {
   const opts = parseArgs(argv);
   if (opts.help) return console.log(USAGE);
   const cnnThreads = cnnHasThreadsOption();
-  const defaultEngines = ['cnn-wasm@1', ...(cnnThreads ? ['cnn-wasm@2'] : []), 'ort-web@1', 'ort-web@2', 'tfjs-wasm@1', 'ort-node@1', 'ort-node@2'];
+  const defaultEngines = ['cnn-wasm@1', ...(cnnThreads ? ['cnn-wasm@2'] : []), 'ort-web@1', 'ort-web@2', 'tfjs-wasm@1', 'tfjs-wasm-fused@1', 'ort-node@1', 'ort-node@2'];
   if (opts.list) {
     console.log(`models: ${ALL_MODELS.join(', ')}\nengines: ${Object.keys(ENGINES).join(', ')}\ndefault engine specs: ${defaultEngines.join(', ')}`);
     return;

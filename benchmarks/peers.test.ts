@@ -36,13 +36,26 @@ describe('peers harness', () => {
   });
 
   it('divides @cnn by the best web peer with the same thread count', () => {
-    const row = (engine: string, threads: number, min: number) => ({ model: 'm', engine, threads, id: `${engine}@${threads}`, stats: { min, median: min } });
-    const [s] = summarise([row('cnn-wasm', 1, 30), row('ort-web', 1, 20), row('ort-web', 2, 12), row('tfjs-wasm', 1, 25), row('ort-node', 1, 10)]);
+    const row = (engine: string, threads: number, min: number, firstMs = 2 * min) => ({ model: 'm', engine, threads, id: `${engine}@${threads}`, firstMs, stats: { min, median: min } });
+    const [s] = summarise([row('cnn-wasm', 1, 30, 45), row('ort-web', 1, 20), row('ort-web', 2, 12), row('tfjs-wasm', 1, 25), row('ort-node', 1, 10)]);
     expect(s.bestWeb).toBe('ort-web@1');
     expect(s.ratioVsBestWeb).toBe(1.5);
     expect(s.bestWebAnyThreads).toBe('ort-web@2');
     expect(s.ratioVsBestWebAnyThreads).toBe(2.5);
     expect(s.ratioVsNative).toBe(3);
+    // the first inference beside the warm one
+    expect(s.oursFirstMs).toBe(45);
+    expect(s.firstOverWarm).toBe(1.5);
+  });
+
+  it('takes the faster of the two tfjs forms as the web peer, and skips a peer that failed its check', () => {
+    const row = (engine: string, min: number, error?: string) => ({ model: 'm', engine, threads: 1, id: `${engine}@1`, firstMs: min, error, stats: { min, median: min } });
+    const [s] = summarise([row('cnn-wasm', 20), row('ort-web', 40), row('tfjs-wasm', 50), row('tfjs-wasm-fused', 25)]);
+    expect(s.bestWeb).toBe('tfjs-wasm-fused@1');
+    expect(s.ratioVsBestWeb).toBe(0.8);
+    const [t] = summarise([row('cnn-wasm', 20), row('ort-web', 40), row('tfjs-wasm', 50), row('tfjs-wasm-fused', 10, 'logits differ')]);
+    expect(t.bestWeb).toBe('ort-web@1');
+    expect(parseEngineSpec('tfjs-wasm-fused@1')).toEqual({ id: 'tfjs-wasm-fused@1', engine: 'tfjs-wasm-fused', threads: 1, flags: [] });
   });
 
   const exported = existsSync(here('./models/mobilenet_v3_large.onnx')) && existsSync(here('./models/mobilenet_v3_large.logits.json'));
@@ -50,10 +63,13 @@ describe('peers harness', () => {
     const r = spawnSync(process.execPath, [here('./peers.mjs'), '--quick', '--budget-ms', '200'], { encoding: 'utf8', timeout: 240_000 });
     const out = `${r.stdout}\n${r.stderr}`;
     expect(out).toContain('## All engines');
-    for (const label of ['@cnn wasm', 'ort-web wasm', 'tfjs-wasm', 'ort-node cpu']) {
+    for (const label of ['@cnn wasm', 'ort-web wasm', 'tfjs-wasm', 'tfjs-wasm fused', 'ort-node cpu']) {
       // '@cnn wasm (simd)': newer backends report their binary variant
       expect(out).toMatch(new RegExp(`\\| mobilenet_v3_large \\| ${label}( \\([a-z-]+\\))? \\| \\d+ \\| ✓`));
     }
+    // the summary puts @cnn's first inference beside its warm time
+    expect(out).toMatch(/\| @cnn first ms \| first ÷ warm \|/);
+    expect(out).toMatch(/\| mobilenet_v3_large \| [\d.]+ \| cnn-wasm@1 \| [\d.]+ \| \d+ \| [\d.]+ \|/);
     expect(r.status, out).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 // Bundles benchmarks/webgpu.mjs into one file for a machine without the workspace: every @cnn/*
 // import is inlined (from package sources by default, or from the built dist with --from dist),
-// only the 'webgpu' package (Dawn's native addon) stays external.
+// only the 'webgpu' package (Dawn's native addon) and onnxruntime-web (which loads its .wasm from
+// beside its own file) stay external.
 // Usage: node benchmarks/gpu/bundle.mjs OUT.mjs [--from src|dist]
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -32,7 +33,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['webgpu'],
+  external: ['webgpu', 'onnxruntime-web', 'onnxruntime-web/*'],
   logLevel: 'warning',
   plugins: [
     {

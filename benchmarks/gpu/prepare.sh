@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prepares .carry/gpu (ignored by git) for benchmarks/gpu/run.sh on the lent GPU machine, which has
 # no Node.js and reaches no registry: an xz-compressed node binary, the 'webgpu' package with an
-# xz-compressed dawn.node, the benchmark bundled into one file, and the Vulkan loader .deb.
+# xz-compressed dawn.node, onnxruntime-web's WebGPU build (its wasm xz-compressed), the weight-free
+# ONNX exports with torchvision's logits (export_onnx.py), the benchmark bundled into one file, and
+# the Vulkan loader .deb.
 # Usage: bash benchmarks/gpu/prepare.sh   (then carry ".carry/gpu"; see benchmarks/gpu/README.md)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,7 +26,24 @@ if [ ! -f "$CARRY/$DAWN.xz" ] || [ "$DAWN" -nt "$CARRY/$DAWN.xz" ]; then
   xz -T2 -9 -c "$DAWN" > "$CARRY/$DAWN.xz"
 fi
 
-# 3. The Vulkan loader, for a machine that has the NVIDIA driver but no libvulkan.so.1.
+# 3. onnxruntime-web's WebGPU build: the entry, its emscripten glue and the asyncify wasm (26 MB -> ~4 MB).
+ORT=benchmarks/node_modules/onnxruntime-web
+ORT_OUT="$CARRY/node_modules/onnxruntime-web"
+mkdir -p "$ORT_OUT/dist"
+cp "$ORT/package.json" "$ORT_OUT/"
+cp "$ORT/dist/ort.webgpu.bundle.min.mjs" "$ORT/dist/ort-wasm-simd-threaded.asyncify.mjs" "$ORT_OUT/dist/"
+ORT_WASM="$ORT/dist/ort-wasm-simd-threaded.asyncify.wasm"
+if [ ! -f "$ORT_OUT/dist/ort-wasm-simd-threaded.asyncify.wasm.xz" ] || [ "$ORT_WASM" -nt "$ORT_OUT/dist/ort-wasm-simd-threaded.asyncify.wasm.xz" ]; then
+  xz -T2 -9 -c "$ORT_WASM" > "$ORT_OUT/dist/ort-wasm-simd-threaded.asyncify.wasm.xz"
+fi
+
+# 4. The models for onnxruntime: graphs without weights (regenerated there by torchvision key) and
+#    torchvision logits: the race at 224 (batch 1 and 8); resnet18 at 64 for run.sh --smoke and lenet5 (batch 1 and 2).
+PY=/usr/bin/python3
+$PY benchmarks/gpu/export_onnx.py --out "$CARRY/onnx" --models resnet50,mobilenet_v2,efficientnet_b0,convnext_tiny,vgg16 --size 224 --batches 1,8
+$PY benchmarks/gpu/export_onnx.py --out "$CARRY/onnx" --models resnet18,lenet5 --size 64 --batches 1,2
+
+# 5. The Vulkan loader, for a machine that has the NVIDIA driver but no libvulkan.so.1.
 if ! ls "$CARRY"/debs/libvulkan1_*.deb >/dev/null 2>&1; then
   APT_OPTS=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64)
   (cd "$CARRY/debs" && apt-get "${APT_OPTS[@]}" download libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libgles2 libopengl0) || {

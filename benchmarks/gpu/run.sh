@@ -21,13 +21,18 @@ chmod +x "$WORK/node"
 mkdir -p "$WORK/node_modules/webgpu/dist/linux-x64"
 cp "$CARRY/node_modules/webgpu/index.js" "$CARRY/node_modules/webgpu/package.json" "$WORK/node_modules/webgpu/"
 xz -dc "$CARRY/node_modules/webgpu/dist/linux-x64/dawn.node.xz" > "$WORK/node_modules/webgpu/dist/linux-x64/dawn.node"
+ORT="$WORK/node_modules/onnxruntime-web"
+mkdir -p "$ORT/dist"
+cp "$CARRY/node_modules/onnxruntime-web/package.json" "$ORT/"
+cp "$CARRY"/node_modules/onnxruntime-web/dist/*.mjs "$ORT/dist/"
+xz -dc "$CARRY/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm.xz" > "$ORT/dist/ort-wasm-simd-threaded.asyncify.wasm"
 cp "$CARRY/webgpu-bench.mjs" "$WORK/"
 export XDG_RUNTIME_DIR="$WORK/xdg"
 mkdir -m 700 "$XDG_RUNTIME_DIR"
 
 if [ "$SMOKE" = 1 ]; then
   export VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-/usr/lib/chromium/vk_swiftshader_icd.json}
-  set -- --models resnet50,efficientnet_b0 --batches 1,2 --size 64 --reps 2 --budget 0 "$@"
+  set -- --models resnet18 --batches 1,2 --size 64 --reps 2 --budget 0 "$@"
 else
   # The loader: the machine's own, else the carried Debian one (unpacked over /, as the device notes say).
   # Always unpack the carried glvnd + Vulkan loader: the NVIDIA ICD (libGLX_nvidia) needs
@@ -47,7 +52,7 @@ fi
 
 RESULTS=${OUT:-$WORK}
 set +e
-"$WORK/node" "$WORK/webgpu-bench.mjs" --repo "$REPO" --budget 2000 --json "$RESULTS/webgpu-bench.json" "$@" 2>&1 | tee "$RESULTS/webgpu-bench.txt"
+"$WORK/node" "$WORK/webgpu-bench.mjs" --repo "$REPO" --onnx "$CARRY/onnx" --budget 2000 --json "$RESULTS/webgpu-bench.json" "$@" 2>&1 | tee "$RESULTS/webgpu-bench.txt"
 status=${PIPESTATUS[0]}
 set -e
 [ -n "${OUT:-}" ] || echo "(results were in $WORK, removed on exit; set OUT to keep them)"

@@ -27,14 +27,15 @@ export const TFJS_INPUT = {
 
 /**
  * Builds `name`. `param(key, shape)` returns the torchvision parameter `key` (Float32Array, NCHW
- * layout as in the state_dict). Returns { model, macs, paramMs } where paramMs is the time spent
- * inside `param` (weight generation, not counted as model loading).
+ * layout as in the state_dict); `input` is [H, W, C] (default: the native size, TFJS_INPUT).
+ * Returns { model, macs, paramMs } where paramMs is the time spent inside `param` (weight
+ * generation, not counted as model loading).
  */
-export function buildTfjsModel(tf, tfl, name, param) {
+export function buildTfjsModel(tf, tfl, name, param, { input: inputShape = TFJS_INPUT[name] } = {}) {
   const build = ARCHS[name];
   if (!build) throw new Error(`no tfjs architecture for '${name}'; known: ${Object.keys(ARCHS).join(', ')}`);
   const b = new Builder(tf, tfl, param);
-  const input = tfl.input({ shape: TFJS_INPUT[name] });
+  const input = tfl.input({ shape: inputShape });
   const logits = build(b, input);
   const model = tfl.model({ inputs: input, outputs: logits, name });
   return { model, macs: b.macs, paramMs: b.paramMs };
@@ -107,12 +108,15 @@ function defineCustomLayers(tf, tfl) {
 
 const BUILTIN_ACT = { relu: 'relu', relu6: 'relu6', silu: 'swish', sigmoid: 'sigmoid', gelu: 'gelu' };
 
-class Builder {
-  constructor(tf, tfl, param) {
-    this.tf = tf;
-    this.tfl = tfl;
-    this.L = tfl.layers;
-    this.custom = defineCustomLayers(tf, tfl);
+/**
+ * What every builder shares: torchvision parameters by key (their generation timed apart in
+ * paramMs), multiply-add counting, and the torch -> tfjs weight layouts (BN folded, NHWC kernels).
+ * Subclasses (tf.layers here, fused tfjs-core ops in tfjs-fused.mjs) implement the module methods
+ * the ARCHS functions call: conv, dense, bn, layerNorm, maxPool, avgPool, gap, flatten, add,
+ * concat, act, scaleChannels, layerScale, channelAffine.
+ */
+export class TorchArchBuilder {
+  constructor(param) {
     this.param = param;
     this.macs = 0;
     this.paramMs = 0;
@@ -132,6 +136,77 @@ class Builder {
 
   dims(x) {
     return x.shape.slice(1); // [H, W, C] or [F]
+  }
+
+  /** torch conv weight (+ folded BN) -> tfjs kernel [k, k, C, O] (depthwise: [k, k, C, 1]) and bias */
+  convWeights(key, { out, k, inC, inPerGroup, depthwise, bias, bn, eps }) {
+    const w = this.p(`${key}.weight`, [out, inPerGroup, k, k]);
+    const b = bias ? Float32Array.from(this.p(`${key}.bias`, [out])) : new Float32Array(out);
+    const scale = new Float32Array(out).fill(1);
+    if (bn) {
+      const gamma = this.p(`${bn}.weight`, [out]);
+      const beta = this.p(`${bn}.bias`, [out]);
+      const mean = this.p(`${bn}.running_mean`, [out]);
+      const variance = this.p(`${bn}.running_var`, [out]);
+      for (let o = 0; o < out; o++) {
+        scale[o] = gamma[o] / Math.sqrt(variance[o] + eps);
+        b[o] = (b[o] - mean[o]) * scale[o] + beta[o];
+      }
+    }
+    let kernel;
+    if (depthwise) {
+      kernel = new Float32Array(k * k * inC); // [k, k, C, 1]
+      for (let c = 0; c < inC; c++) {
+        for (let i = 0; i < k * k; i++) kernel[i * inC + c] = w[c * k * k + i] * scale[c];
+      }
+    } else {
+      kernel = new Float32Array(k * k * inC * out); // [k, k, C, O]
+      for (let o = 0; o < out; o++) {
+        for (let c = 0; c < inC; c++) {
+          for (let i = 0; i < k * k; i++) kernel[(i * inC + c) * out + o] = w[(o * inC + c) * k * k + i] * scale[o];
+        }
+      }
+    }
+    return [kernel, b];
+  }
+
+  /** torch Linear weight [out, in] -> tfjs kernel [in, out] (columns NCHW -> NHWC when nchw) */
+  denseWeights(key, inF, out, nchw) {
+    const w = this.p(`${key}.weight`, [out, inF]);
+    const bias = this.p(`${key}.bias`, [out]);
+    const kernel = new Float32Array(inF * out); // [in, out]
+    for (let o = 0; o < out; o++) {
+      for (let i = 0; i < inF; i++) {
+        let src = i;
+        if (nchw) {
+          const [c, h, ww] = nchw;
+          const ch = i % c;
+          const pix = (i - ch) / c;
+          src = ch * h * ww + pix;
+        }
+        kernel[i * out + o] = w[o * inF + src];
+      }
+    }
+    return [kernel, bias];
+  }
+
+  /** torchvision.ops.SqueezeExcitation (fc1/fc2 are 1x1 convs on a 1x1 map: dense layers here) */
+  squeezeExcitation(x, key, squeeze, act, gateAct) {
+    const c = this.dims(x).at(-1);
+    let s = this.gap(x);
+    s = this.dense(s, `${key}.fc1`, squeeze, { act });
+    s = this.dense(s, `${key}.fc2`, c, { act: gateAct });
+    return this.scaleChannels(x, s);
+  }
+}
+
+class Builder extends TorchArchBuilder {
+  constructor(tf, tfl, param) {
+    super(param);
+    this.tf = tf;
+    this.tfl = tfl;
+    this.L = tfl.layers;
+    this.custom = defineCustomLayers(tf, tfl);
   }
 
   /** torch padding p on both sides -> tfjs padding mode, with a zeroPadding2d first when needed */
@@ -176,38 +251,6 @@ class Builder {
     const [oh, ow] = this.dims(y);
     this.macs += oh * ow * out * inPerGroup * k * k;
     return BUILTIN_ACT[act] ? y : this.act(y, act);
-  }
-
-  /** torch conv weight (+ folded BN) -> tfjs kernel [k, k, C, O] (depthwise: [k, k, C, 1]) and bias */
-  convWeights(key, { out, k, inC, inPerGroup, depthwise, bias, bn, eps }) {
-    const w = this.p(`${key}.weight`, [out, inPerGroup, k, k]);
-    const b = bias ? Float32Array.from(this.p(`${key}.bias`, [out])) : new Float32Array(out);
-    const scale = new Float32Array(out).fill(1);
-    if (bn) {
-      const gamma = this.p(`${bn}.weight`, [out]);
-      const beta = this.p(`${bn}.bias`, [out]);
-      const mean = this.p(`${bn}.running_mean`, [out]);
-      const variance = this.p(`${bn}.running_var`, [out]);
-      for (let o = 0; o < out; o++) {
-        scale[o] = gamma[o] / Math.sqrt(variance[o] + eps);
-        b[o] = (b[o] - mean[o]) * scale[o] + beta[o];
-      }
-    }
-    let kernel;
-    if (depthwise) {
-      kernel = new Float32Array(k * k * inC); // [k, k, C, 1]
-      for (let c = 0; c < inC; c++) {
-        for (let i = 0; i < k * k; i++) kernel[i * inC + c] = w[c * k * k + i] * scale[c];
-      }
-    } else {
-      kernel = new Float32Array(k * k * inC * out); // [k, k, C, O]
-      for (let o = 0; o < out; o++) {
-        for (let c = 0; c < inC; c++) {
-          for (let i = 0; i < k * k; i++) kernel[(i * inC + c) * out + o] = w[(o * inC + c) * k * k + i] * scale[o];
-        }
-      }
-    }
-    return [kernel, b];
   }
 
   /** A standalone BatchNorm2d (inference form) */
@@ -268,26 +311,6 @@ class Builder {
     return BUILTIN_ACT[act] ? y : this.act(y, act);
   }
 
-  /** torch Linear weight [out, in] -> tfjs kernel [in, out] (columns NCHW -> NHWC when nchw) */
-  denseWeights(key, inF, out, nchw) {
-    const w = this.p(`${key}.weight`, [out, inF]);
-    const bias = this.p(`${key}.bias`, [out]);
-    const kernel = new Float32Array(inF * out); // [in, out]
-    for (let o = 0; o < out; o++) {
-      for (let i = 0; i < inF; i++) {
-        let src = i;
-        if (nchw) {
-          const [c, h, ww] = nchw;
-          const ch = i % c;
-          const pix = (i - ch) / c;
-          src = ch * h * ww + pix;
-        }
-        kernel[i * out + o] = w[o * inF + src];
-      }
-    }
-    return [kernel, bias];
-  }
-
   flatten(x) {
     return this.L.flatten().apply(x);
   }
@@ -315,18 +338,9 @@ class Builder {
   channelAffine(x, scale, shift) {
     return new this.custom.ChannelAffine({ scale, shift }).apply(x);
   }
-
-  /** torchvision.ops.SqueezeExcitation (fc1/fc2 are 1x1 convs on a 1x1 map: dense layers here) */
-  squeezeExcitation(x, key, squeeze, act, gateAct) {
-    const c = this.dims(x).at(-1);
-    let s = this.gap(x);
-    s = this.dense(s, `${key}.fc1`, squeeze, { act });
-    s = this.dense(s, `${key}.fc2`, c, { act: gateAct });
-    return this.scaleChannels(x, s);
-  }
 }
 
-const makeDivisible = (v, divisor = 8, minValue = divisor) => {
+export const makeDivisible = (v, divisor = 8, minValue = divisor) => {
   const n = Math.max(minValue, Math.floor((v + divisor / 2) / divisor) * divisor);
   return n < 0.9 * v ? n + divisor : n;
 };
@@ -565,7 +579,7 @@ function alexnet(b, x) {
   return b.dense(x, 'classifier.6', 1000);
 }
 
-const ARCHS = {
+export const ARCHS = {
   resnet50: resnet([3, 4, 6, 3], true),
   resnet18: resnet([2, 2, 2, 2], false),
   mobilenet_v2: mobilenetV2,

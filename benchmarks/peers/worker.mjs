@@ -99,12 +99,17 @@ async function ortEngine(flavour) {
   return { run, first, firstMs: performance.now() - t0, prepMs, info: { ortVersion: ort.env.versions?.[flavour] ?? ort.env.versions } };
 }
 
-async function tfjsEngine() {
+/**
+ * tfjs-backend-wasm with the same counter weights, either as a tf.layers model (one layer per op,
+ * peers/tfjs-models.mjs) or, fused, on tfjs-core's fused ops as tfjs-converter's executor runs a
+ * graph (peers/tfjs-fused.mjs).
+ */
+async function tfjsEngine(fused) {
   const tf = require('@tensorflow/tfjs-core');
-  const tfl = require('@tensorflow/tfjs-layers');
   const tfwasm = require('@tensorflow/tfjs-backend-wasm');
   const lib = await import(cfg.bundle);
   const { buildTfjsModel, TFJS_INPUT } = await import('./tfjs-models.mjs');
+  const { buildTfjsFusedModel } = await import('./tfjs-fused.mjs');
   const [H, W, C] = TFJS_INPUT[cfg.model];
   const nchw = lib.counterInput([1, C, H, W], 1);
   const nhwc = new Float32Array(nchw.length);
@@ -114,23 +119,30 @@ async function tfjsEngine() {
   else tfwasm.setThreadsCount(cfg.threads);
   if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") failed');
   await tf.ready();
-  const { model, macs, paramMs } = buildTfjsModel(tf, tfl, cfg.model, (key, shape) => lib.counterParameter(key, shape, 1));
+  const param = (key, shape) => lib.counterParameter(key, shape, 1);
+  const built = fused ? buildTfjsFusedModel(tf, cfg.model, param) : buildTfjsModel(tf, require('@tensorflow/tfjs-layers'), cfg.model, param);
+  const predict = fused ? built.predict : (x) => built.model.predict(x);
   const x = tf.tensor4d(nhwc, [1, H, W, C]);
   const run = async () => {
-    const y = model.predict(x);
+    const y = predict(x);
     const data = await y.data();
     y.dispose();
     return data;
   };
   const first = await run();
-  const firstMs = performance.now() - t0 - paramMs;
+  const firstMs = performance.now() - t0 - built.paramMs;
   const threaded = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
   return {
     run,
     first,
     firstMs,
-    prepMs: paramMs,
-    info: { tfjsMacs: macs, wasmThreads: tfwasm.getThreadsCount(), binary: threaded ? 'tfjs-backend-wasm-threaded-simd.wasm' : 'tfjs-backend-wasm-simd.wasm' },
+    prepMs: built.paramMs,
+    info: {
+      tfjsMacs: built.macs,
+      form: fused ? `tfjs-core fused ops, ${built.nodes} nodes` : 'tf.layers',
+      wasmThreads: tfwasm.getThreadsCount(),
+      binary: threaded ? 'tfjs-backend-wasm-threaded-simd.wasm' : 'tfjs-backend-wasm-simd.wasm',
+    },
   };
 }
 
@@ -154,7 +166,10 @@ async function main() {
       engine = await ortEngine('node');
       break;
     case 'tfjs-wasm':
-      engine = await tfjsEngine();
+      engine = await tfjsEngine(false);
+      break;
+    case 'tfjs-wasm-fused':
+      engine = await tfjsEngine(true);
       break;
     default:
       throw new Error(`unknown engine ${cfg.engine}`);
