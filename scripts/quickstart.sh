@@ -16,9 +16,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # - python3-torch, python3-torchvision, python3-pil, python3-skimage: the torchvision oracle the golden,
 #   checkpoint and image tests compare against, and real photographs
 # - dataset-fashion-mnist: the data LeNet-5 is trained and checked on
+# - python3-onnx: the weight-free ONNX exports the WebGPU race smoke test (benchmarks/gpu) runs
 need_apt=()
 for pkg in rustc-web cargo-web rust-web-src lld-14 binaryen chromium libvulkan1 \
-  python3-torch python3-torchvision python3-pil python3-skimage dataset-fashion-mnist; do
+  python3-torch python3-torchvision python3-pil python3-skimage python3-onnx dataset-fashion-mnist; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
