@@ -1,6 +1,8 @@
 // Every model the cnn command knows, by torchvision's builder name.
 import type { Model } from '@cnn/core';
 import { lenet5 } from '@cnn/lenet';
+import { FASHION_MNIST_WEIGHTS_URL } from '@cnn/lenet/weights';
+import { FASHION_MNIST_LABELS } from '@cnn/labels/mnist';
 import { alexnet, alexnet2012 } from '@cnn/alexnet';
 import { VGG_VARIANTS, vgg, type VggVariant } from '@cnn/vgg';
 import { RESNET_VARIANTS, resnet, type ResNetVariant } from '@cnn/resnet';
@@ -14,6 +16,8 @@ export interface ModelEntry {
   readonly name: string;
   readonly package: string;
   readonly create: () => Model;
+  /** weights the model package ships, used when no --weights is given, with their class names */
+  readonly shippedWeights?: { readonly url: URL; readonly labels: readonly string[]; readonly description: string };
 }
 
 function family<V extends string>(pkg: string, variants: Record<V, unknown>, make: (v: V) => Model): ModelEntry[] {
@@ -21,7 +25,12 @@ function family<V extends string>(pkg: string, variants: Record<V, unknown>, mak
 }
 
 export const MODELS: readonly ModelEntry[] = [
-  { name: 'lenet5', package: '@cnn/lenet', create: lenet5 },
+  {
+    name: 'lenet5',
+    package: '@cnn/lenet',
+    create: lenet5,
+    shippedWeights: { url: FASHION_MNIST_WEIGHTS_URL, labels: FASHION_MNIST_LABELS, description: '@cnn/lenet/weights (Fashion-MNIST, F16)' },
+  },
   { name: 'alexnet', package: '@cnn/alexnet', create: () => alexnet() },
   { name: 'alexnet2012', package: '@cnn/alexnet', create: () => alexnet2012() },
   ...family('@cnn/vgg', VGG_VARIANTS, (v: VggVariant) => vgg(v)),
