@@ -103,7 +103,11 @@ pub unsafe extern "C" fn train_im2col_f32(x: *mut f32, g: *const u32, col: *mut 
                         let inside = iy >= 0 && iy < in_h as isize;
                         let src = plane.offset(iy * in_w as isize + shift);
                         if adjoint == 0 {
-                            core::ptr::write_bytes(out, 0, out_w);
+                            // zero the padding columns only (the whole row when it lies in the padding)
+                            let (zero_lo, zero_hi) = if inside { (lo, hi) } else { (out_w, out_w) };
+                            for ox in (0..zero_lo).chain(zero_hi..out_w) {
+                                *out.add(ox) = 0.0;
+                            }
                         }
                         if !inside {
                             continue;
@@ -131,6 +135,23 @@ pub unsafe extern "C" fn train_im2col_f32(x: *mut f32, g: *const u32, col: *mut 
                     }
                 }
                 row = row.add(ld);
+            }
+        }
+    }
+}
+
+/// out[b·P + p][o] = dy[b, c0 + o, p] for o < count (rows of `ld` floats, the caller zeroes the
+/// rest): one group of the output gradient transposed into the weight gradient's GEMM operand.
+#[no_mangle]
+#[optimize(size)]
+pub unsafe extern "C" fn train_transpose_group_f32(dy: *const f32, n: u32, channels: u32, p: u32, c0: u32, count: u32, out: *mut f32, ld: u32) {
+    let (channels, p, count, ld) = (channels as usize, p as usize, count as usize, ld as usize);
+    for b in 0..n as usize {
+        for o in 0..count {
+            let src = dy.add((b * channels + c0 as usize + o) * p);
+            let dst = out.add(b * p * ld + o);
+            for i in 0..p {
+                *dst.add(i * ld) = *src.add(i);
             }
         }
     }

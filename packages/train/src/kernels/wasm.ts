@@ -11,6 +11,7 @@ interface TrainExports {
   train_gemm_f32_4x8(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number): void;
   train_tanh_f32(x: number, y: number, len: number): void;
   train_im2col_f32(x: number, geometry: number, col: number, ld: number, adjoint: number): void;
+  train_transpose_group_f32(dy: number, n: number, channels: number, p: number, c0: number, count: number, out: number, ld: number): void;
 }
 
 export interface WasmTrainOptions {
@@ -27,7 +28,7 @@ export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Pr
   const module = await loadKernelModule(options.wasm, variant);
   const instance = new WebAssembly.Instance(module, {});
   const exports = instance.exports as unknown as TrainExports;
-  for (const name of ['train_gemm_f32_4x8', 'train_tanh_f32', 'train_im2col_f32'] as const) {
+  for (const name of ['train_gemm_f32_4x8', 'train_tanh_f32', 'train_im2col_f32', 'train_transpose_group_f32'] as const) {
     if (typeof exports[name] !== 'function') throw new Error(`the kernel binary has no ${name} export; rebuild it with packages/kernels/build.sh (kernels-wasm/src/train.rs)`);
   }
   const heap = wasmHeap(exports);
@@ -209,19 +210,15 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap) {
       const NPp = up(NP, 8);
       const Kp = up(K, 4);
       const ocgp = up(ocg, 8);
-      const { at: [xAt, gAt, colAt, bAt, cAt], heap } = place(input.length, 16, Kp * NPp, NPp * ocgp, Kp * ocgp);
+      const { at: [xAt, dyAt, gAt, colAt, bAt, cAt], heap } = place(input.length, dy.length, 16, Kp * NPp, NPp * ocgp, Kp * ocgp);
       heap.set(input, xAt);
+      heap.set(dy, dyAt);
       for (let group = 0; group < g.groups; group++) {
         writeGeometry(heap, gAt, g, group);
         im2col(heap, xAt, gAt, colAt, K, NP, NPp, Kp);
         // dyᵀ: B[b·P + p][o] = dy[b, group·ocg + o, p]
         heap.fill(0, bAt, bAt + NPp * ocgp);
-        for (let b = 0; b < g.n; b++) {
-          for (let o = 0; o < ocg; o++) {
-            const src = (b * g.outC + group * ocg + o) * P;
-            for (let p = 0, d = bAt + b * P * ocgp + o; p < P; p++, d += ocgp) heap[d] = dy[src + p];
-          }
-        }
+        x.train_transpose_group_f32(dyAt * 4, g.n, g.outC, P, group * ocg, ocg, bAt * 4, ocgp);
         x.train_gemm_f32_4x8(Kp, ocgp, NPp, colAt * 4, bAt * 4, cAt * 4, 0);
         for (let o = 0; o < ocg; o++) {
           const row = (group * ocg + o) * K;
