@@ -36,6 +36,7 @@ export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Pr
   const conv = wasmConvolution(exports, heap);
   return {
     ...base,
+    startPass: (keep) => conv.startPass(keep),
     conv2d: (g, x, w, b, y) => (f32(x) && f32(w) && f32(y) ? conv.forward(g, x, w, b, y) : base.conv2d(g, x, w, b, y)),
     conv2dBackwardInput: (g, dy, w, dx) => (f32(dy) && f32(w) && f32(dx) ? conv.backwardInput(g, dy, w, dx) : base.conv2dBackwardInput(g, dy, w, dx)),
     conv2dBackwardWeight: (g, x, dy, dw, db) => (f32(x) && f32(dy) && f32(dw) ? conv.backwardWeight(g, x, dy, dw, db) : base.conv2dBackwardWeight(g, x, dy, dw, db)),
@@ -52,24 +53,38 @@ export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Pr
 }
 
 interface WasmHeap {
-  /** makes room for `floats` floats after the heap base and returns that byte offset */
+  /** makes room for `floats` floats of scratch above the kept region and returns that byte offset */
   reserve(floats: number): number;
+  /** moves `floats` floats from scratch into the kept region, which scratch never overwrites; returns their float offset */
+  keep(floats: number): number;
+  /** empties the kept region */
+  releaseKept(): void;
   /** a view of the whole memory, renewed after growth */
   f32(): Float32Array;
 }
 
 function wasmHeap(x: TrainExports): WasmHeap {
   const base = (Number(x.__heap_base.value) + 63) & ~63;
+  let kept = 0; // bytes
   let view = new Float32Array(x.memory.buffer);
-  return {
+  const heap: WasmHeap = {
     reserve(floats) {
-      const bytes = base + floats * 4;
+      const bytes = base + kept + floats * 4;
       if (bytes > x.memory.buffer.byteLength) x.memory.grow(Math.ceil((bytes - x.memory.buffer.byteLength) / 65536));
       if (view.buffer !== x.memory.buffer) view = new Float32Array(x.memory.buffer);
-      return base;
+      return base + kept;
+    },
+    keep(floats) {
+      const at = heap.reserve(floats) / 4;
+      kept += Math.ceil(floats / 4) * 16;
+      return at;
+    },
+    releaseKept() {
+      kept = 0;
     },
     f32: () => (view.buffer !== x.memory.buffer ? (view = new Float32Array(x.memory.buffer)) : view),
   };
+  return heap;
 }
 
 function wasmGemm(x: TrainExports, memory: WasmHeap): Gemm {
@@ -123,7 +138,13 @@ const up = (v: number, m: number) => Math.ceil(v / m) * m;
  * Operands are padded with zeros to the 4x8 microkernel's tiles (m to 4, n to 8).
  */
 function wasmConvolution(x: TrainExports, memory: WasmHeap) {
-  /** Lays out `sizes` floats one after another (16-byte aligned) after the heap base; returns their float offsets and the view. */
+  // The column store: the column matrices of this pass's single-group convolutions, kept in the
+  // heap's kept region (when a backward pass follows) for their weight gradients, by input array
+  // and geometry. startPass empties it; every kernel's scratch lies above it.
+  let keep = false;
+  const stored = new Map<FloatArray, { key: string; at: number }[]>();
+  const geometryKey = (g: ConvGeometry) => JSON.stringify(g);
+  /** Lays out `sizes` floats one after another (16-byte aligned) in scratch; returns their float offsets and the view. */
   const place = (...sizes: number[]) => {
     const at: number[] = [];
     let total = 0;
@@ -133,6 +154,14 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap) {
     }
     const base = memory.reserve(total) / 4;
     return { at: at.map((a) => base + a), heap: memory.f32() };
+  };
+  /** Room for `floats` in the column store; its float offset. */
+  const storeColumns = (input: FloatArray, g: ConvGeometry, floats: number) => {
+    const at = memory.keep(floats);
+    const list = stored.get(input) ?? [];
+    list.push({ key: geometryKey(g), at });
+    stored.set(input, list);
+    return at;
   };
   const writeGeometry = (heap: Float32Array, at: number, g: ConvGeometry, group: number) => {
     const icg = g.inC / g.groups;
@@ -154,17 +183,27 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap) {
   };
 
   return {
+    startPass(keepColumns: boolean): void {
+      keep = keepColumns;
+      memory.releaseKept();
+      stored.clear();
+    },
+
     forward(g: ConvGeometry, input: Float32Array, w: Float32Array, bias: FloatArray | null, y: Float32Array): void {
       const { K, P, NP, ocg } = sizes(g);
       const NPp = up(NP, 8);
       const ocgp = up(ocg, 4);
-      const { at: [xAt, gAt, aAt, colAt, cAt], heap } = place(input.length, 16, ocgp * K, K * NPp, ocgp * NPp);
+      const Kp = up(K, 4);
+      // kept columns have Kp rows (zero past K): the weight gradient's operand as it is
+      const keptAt = keep && g.groups === 1 ? storeColumns(input, g, Kp * NPp) : -1;
+      const { at: [xAt, gAt, aAt, scratchAt, cAt], heap } = place(input.length, 16, ocgp * K, keptAt >= 0 ? 0 : K * NPp, ocgp * NPp);
+      const colAt = keptAt >= 0 ? keptAt : scratchAt;
       heap.set(input, xAt);
       for (let group = 0; group < g.groups; group++) {
         writeGeometry(heap, gAt, g, group);
         heap.set(w.subarray(group * ocg * K, (group + 1) * ocg * K), aAt);
         heap.fill(0, aAt + ocg * K, aAt + ocgp * K);
-        im2col(heap, xAt, gAt, colAt, K, NP, NPp, K);
+        im2col(heap, xAt, gAt, colAt, K, NP, NPp, keptAt >= 0 ? Kp : K);
         x.train_gemm_f32_4x8(ocgp, NPp, K, aAt * 4, colAt * 4, cAt * 4, 0);
         for (let o = 0; o < ocg; o++) {
           const oc = group * ocg + o;
@@ -210,12 +249,15 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap) {
       const NPp = up(NP, 8);
       const Kp = up(K, 4);
       const ocgp = up(ocg, 8);
-      const { at: [xAt, dyAt, gAt, colAt, bAt, cAt], heap } = place(input.length, dy.length, 16, Kp * NPp, NPp * ocgp, Kp * ocgp);
-      heap.set(input, xAt);
+      const key = geometryKey(g);
+      const keptAt = g.groups === 1 ? (stored.get(input)?.find((e) => e.key === key)?.at ?? -1) : -1;
+      const { at: [xAt, dyAt, gAt, scratchAt, bAt, cAt], heap } = place(keptAt >= 0 ? 0 : input.length, dy.length, 16, keptAt >= 0 ? 0 : Kp * NPp, NPp * ocgp, Kp * ocgp);
+      const colAt = keptAt >= 0 ? keptAt : scratchAt;
+      if (keptAt < 0) heap.set(input, xAt);
       heap.set(dy, dyAt);
       for (let group = 0; group < g.groups; group++) {
         writeGeometry(heap, gAt, g, group);
-        im2col(heap, xAt, gAt, colAt, K, NP, NPp, Kp);
+        if (keptAt < 0) im2col(heap, xAt, gAt, colAt, K, NP, NPp, Kp);
         // dyᵀ: B[b·P + p][o] = dy[b, group·ocg + o, p]
         heap.fill(0, bAt, bAt + NPp * ocgp);
         x.train_transpose_group_f32(dyAt * 4, g.n, g.outC, P, group * ocg, ocg, bAt * 4, ocgp);
