@@ -1,12 +1,14 @@
 // pnpm bench:train — training throughput (images/s) of LeNet-5 (batch 64 and 256) and a
-// ResNet-18 step at 64x64 on @cnn/train, TensorFlow.js (tfjs-core + tfjs-backend-cpu, the same
-// LeNet-5) and PyTorch CPU (Debian's python3-torch, the native ceiling), with ratios.
+// ResNet-18 step at 64x64 on @cnn/train, TensorFlow.js (tfjs-core with tfjs-backend-cpu, and
+// tfjs-backend-wasm, which cannot train convolutions: it has no Conv2DBackpropFilter kernel; the
+// same LeNet-5 and torchvision's ResNet-18 written in tfjs ops) and PyTorch CPU (Debian's
+// python3-torch, the native ceiling), with ratios.
 //
 // Each engine trains with AdamW (tfjs: Adam, it has no AdamW) on batches of the stated size;
 // @cnn reads real Fashion-MNIST, the others random images of the same shape (speed does not
 // depend on the pixels). Numbers on a shared machine are noisy: the load average is printed.
 //
-// Run: pnpm bench:train [--images N] [--tfjs-images N] [--resnet-steps N] [--resnet-batch N] [--json]
+// Run: pnpm bench:train [--images N] [--tfjs-images N] [--resnet-steps N] [--resnet-batch N] [--tfjs-resnet-batch N] [--json]
 // (build first: pnpm exec turbo run build)
 import { execFileSync } from 'node:child_process';
 import { loadavg, cpus } from 'node:os';
@@ -26,18 +28,21 @@ const { values: opts } = parseArgs({
     'tfjs-images': { type: 'string', default: '256' },
     'resnet-steps': { type: 'string', default: '2' },
     'resnet-batch': { type: 'string', default: '16' },
+    'tfjs-resnet-batch': { type: 'string', default: '2' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (opts.help) {
-  console.log('pnpm bench:train [--images N] [--tfjs-images N] [--resnet-steps N] [--resnet-batch N] [--json]');
+  console.log('pnpm bench:train [--images N] [--tfjs-images N] [--resnet-steps N] [--resnet-batch N] [--tfjs-resnet-batch N] [--json]');
   process.exit(0);
 }
 const IMAGES = Number(opts.images);
 const TFJS_IMAGES = Number(opts['tfjs-images']);
 const RESNET_STEPS = Number(opts['resnet-steps']);
 const RESNET_BATCH = Number(opts['resnet-batch']);
+// tfjs-backend-cpu takes seconds per ResNet-18 image: one timed step on a small batch
+const TFJS_RESNET_BATCH = Number(opts['tfjs-resnet-batch']);
 
 async function cnnLenet(batch, kernels, data) {
   const net = TrainableNetwork.fromArchitecture(lenet5Architecture, { seed: 1, kernels });
@@ -90,32 +95,95 @@ async function registerTfjsGradients() {
   await import(pathToFileURL(out).href);
 }
 
-async function tfjsLenet(batch) {
+/** tfjs-core with one backend ('cpu' or 'wasm'), gradients registered. */
+async function tfjsWith(backend) {
   const tf = await import('@tensorflow/tfjs-core');
-  await import('@tensorflow/tfjs-backend-cpu');
+  if (backend === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
+  else {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const require = createRequire(import.meta.url);
+    wasm.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'))}/dist/`);
+  }
   await registerTfjsGradients();
-  await tf.setBackend('cpu');
+  if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend '${backend}' did not initialise`);
+  return tf;
+}
+
+/** LeNet-5 as @cnn/lenet defines it, NHWC. */
+function tfjsLenetModel(tf) {
   const u = (shape, fanIn) => tf.variable(tf.randomUniform(shape, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn)));
   const v = {
     c1w: u([5, 5, 1, 6], 25), c1b: u([6], 25), c3w: u([5, 5, 6, 16], 150), c3b: u([16], 150),
     c5w: u([5, 5, 16, 120], 400), c5b: u([120], 400), f6w: u([120, 84], 120), f6b: u([84], 120), ow: u([84, 10], 84), ob: u([10], 84),
   };
-  const model = (x) => {
-    let y = tf.avgPool(tf.tanh(tf.add(tf.conv2d(x, v.c1w, 1, 'valid'), v.c1b)), 2, 2, 'valid');
-    y = tf.avgPool(tf.tanh(tf.add(tf.conv2d(y, v.c3w, 1, 'valid'), v.c3b)), 2, 2, 'valid');
-    y = tf.reshape(tf.tanh(tf.add(tf.conv2d(y, v.c5w, 1, 'valid'), v.c5b)), [-1, 120]);
-    y = tf.tanh(tf.add(tf.matMul(y, v.f6w), v.f6b));
-    return tf.add(tf.matMul(y, v.ow), v.ob);
+  return {
+    inputShape: [32, 32, 1],
+    classes: 10,
+    forward(x) {
+      let y = tf.avgPool(tf.tanh(tf.add(tf.conv2d(x, v.c1w, 1, 'valid'), v.c1b)), 2, 2, 'valid');
+      y = tf.avgPool(tf.tanh(tf.add(tf.conv2d(y, v.c3w, 1, 'valid'), v.c3b)), 2, 2, 'valid');
+      y = tf.reshape(tf.tanh(tf.add(tf.conv2d(y, v.c5w, 1, 'valid'), v.c5b)), [-1, 120]);
+      y = tf.tanh(tf.add(tf.matMul(y, v.f6w), v.f6b));
+      return tf.add(tf.matMul(y, v.ow), v.ob);
+    },
   };
-  const opt = tf.train.adam(1e-3);
-  const x = tf.randomUniform([batch, 32, 32, 1], -1, 1);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
-  const step = () => tf.tidy(() => opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model(x)), false));
-  step();
-  const steps = Math.max(1, Math.floor(TFJS_IMAGES / batch));
-  const t0 = performance.now();
-  for (let s = 0; s < steps; s++) step();
-  return (steps * batch) / ((performance.now() - t0) / 1000);
+}
+
+/** torchvision's resnet18 (BasicBlock [2, 2, 2, 2], batch norm in training mode), NHWC, at 64x64. */
+function tfjsResnet18Model(tf) {
+  const conv = (cin, cout, k) => tf.variable(tf.randomNormal([k, k, cin, cout], 0, Math.sqrt(2 / (k * k * cout))));
+  const bn = (c) => ({ gamma: tf.variable(tf.ones([c])), beta: tf.variable(tf.zeros([c])) });
+  const batchNorm = (x, p) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return tf.batchNorm(x, mean, variance, p.beta, p.gamma, 1e-5);
+  };
+  const stem = { w: conv(3, 64, 7), bn: bn(64) };
+  const blocks = [];
+  let cin = 64;
+  for (const [cout, stride] of [[64, 1], [128, 2], [256, 2], [512, 2]]) {
+    for (let i = 0; i < 2; i++) {
+      const s = i === 0 ? stride : 1;
+      const down = s !== 1 || cin !== cout ? { w: conv(cin, cout, 1), bn: bn(cout) } : null;
+      blocks.push({ stride: s, w1: conv(cin, cout, 3), bn1: bn(cout), w2: conv(cout, cout, 3), bn2: bn(cout), down });
+      cin = cout;
+    }
+  }
+  const fcW = tf.variable(tf.randomUniform([512, 1000], -1 / Math.sqrt(512), 1 / Math.sqrt(512)));
+  const fcB = tf.variable(tf.zeros([1000]));
+  return {
+    inputShape: [64, 64, 3],
+    classes: 1000,
+    forward(x) {
+      let y = tf.relu(batchNorm(tf.conv2d(x, stem.w, 2, [[0, 0], [3, 3], [3, 3], [0, 0]]), stem.bn));
+      y = tf.maxPool(tf.pad(y, [[0, 0], [1, 1], [1, 1], [0, 0]], -Infinity), 3, 2, 'valid');
+      for (const b of blocks) {
+        const pad = [[0, 0], [1, 1], [1, 1], [0, 0]];
+        let h = tf.relu(batchNorm(tf.conv2d(y, b.w1, b.stride, pad), b.bn1));
+        h = batchNorm(tf.conv2d(h, b.w2, 1, pad), b.bn2);
+        const skip = b.down ? batchNorm(tf.conv2d(y, b.down.w, b.stride, 'valid'), b.down.bn) : y;
+        y = tf.relu(tf.add(h, skip));
+      }
+      return tf.add(tf.matMul(tf.mean(y, [1, 2]), fcW), fcB);
+    },
+  };
+}
+
+/** images/s of `steps` Adam steps (tfjs has no AdamW) after one warm-up step, or the error that stopped it. */
+async function tfjsTrain(backend, build, batch, steps) {
+  try {
+    const tf = await tfjsWith(backend);
+    const model = build(tf);
+    const opt = tf.train.adam(1e-3);
+    const x = tf.randomUniform([batch, ...model.inputShape], -1, 1);
+    const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % model.classes), 'int32'), model.classes);
+    const step = () => tf.tidy(() => opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.forward(x)), false));
+    step();
+    const t0 = performance.now();
+    for (let s = 0; s < steps; s++) step();
+    return (steps * batch) / ((performance.now() - t0) / 1000);
+  } catch (e) {
+    return `failed: ${String(e.message ?? e).split('\n')[0]}`;
+  }
 }
 
 const TORCH = `
@@ -153,24 +221,36 @@ const data = await loadFashionMnist('train');
 const rows = [];
 for (const batch of [64, 256]) {
   const cnn = await cnnLenet(batch, kernels, data);
-  const tfjs = await tfjsLenet(batch);
+  const steps = Math.max(1, Math.floor(TFJS_IMAGES / batch));
+  const tfjs = await tfjsTrain('cpu', tfjsLenetModel, batch, steps);
+  const tfjsWasm = await tfjsTrain('wasm', tfjsLenetModel, batch, steps);
   const pt1 = torch('lenet', batch, 1, IMAGES);
   const pt2 = torch('lenet', batch, 2, IMAGES);
-  rows.push({ workload: `LeNet-5 epoch, batch ${batch}`, cnn1: cnn, cnn2: null, tfjs, torch1: pt1, torch2: pt2 });
+  rows.push({ workload: `LeNet-5 epoch, batch ${batch}`, cnn1: cnn, cnn2: null, tfjs, tfjsWasm, torch1: pt1, torch2: pt2 });
 }
 const rn = await cnnResnet(kernels);
-rows.push({ workload: `ResNet-18 step 64x64, batch ${RESNET_BATCH}`, cnn1: rn, cnn2: null, tfjs: null, torch1: torch('resnet', RESNET_BATCH, 1, RESNET_BATCH * RESNET_STEPS), torch2: torch('resnet', RESNET_BATCH, 2, RESNET_BATCH * RESNET_STEPS) });
+rows.push({
+  workload: `ResNet-18 step 64x64, batch ${RESNET_BATCH} (tfjs: ${TFJS_RESNET_BATCH})`,
+  cnn1: rn,
+  cnn2: null,
+  tfjs: await tfjsTrain('cpu', tfjsResnet18Model, TFJS_RESNET_BATCH, 1),
+  tfjsWasm: await tfjsTrain('wasm', tfjsResnet18Model, TFJS_RESNET_BATCH, 1),
+  torch1: torch('resnet', RESNET_BATCH, 1, RESNET_BATCH * RESNET_STEPS),
+  torch2: torch('resnet', RESNET_BATCH, 2, RESNET_BATCH * RESNET_STEPS),
+});
 
 if (opts.json) {
   console.log(JSON.stringify({ loadAverage: load, cpu: cpus()[0]?.model, kernels: kernels.name, rows }, null, 2));
 } else {
-  const f = (x) => (x === null ? 'n/a' : typeof x === 'number' ? x.toFixed(0) : x);
+  const f = (x) => (x === null ? 'n/a' : typeof x === 'number' ? (x < 10 ? x.toPrecision(2) : x.toFixed(0)) : x);
   const r = (a, b) => (typeof a === 'number' && typeof b === 'number' ? (a / b).toFixed(2) : 'n/a');
   console.log(`images/s (higher is better); load average ${load.toFixed(1)} on ${cpus().length} cores (${cpus()[0]?.model}); @cnn kernels ${kernels.name}`);
-  console.log('@cnn 2 threads: n/a (multi-threaded training is not implemented); tfjs ResNet-18: n/a (not written)');
-  const header = ['workload', '@cnn 1t', 'tfjs-cpu', 'torch 1t', 'torch 2t', '@cnn/torch 1t', '@cnn/tfjs'];
-  const table = rows.map((x) => [x.workload, f(x.cnn1), f(x.tfjs), f(x.torch1), f(x.torch2), r(x.cnn1, x.torch1), r(x.cnn1, x.tfjs)]);
+  console.log('@cnn 2 threads: n/a (multi-threaded training is not implemented)');
+  const header = ['workload', '@cnn 1t', 'tfjs-cpu', 'tfjs-wasm', 'torch 1t', 'torch 2t', '@cnn/torch 1t', '@cnn/tfjs-cpu'];
+  const wasmErrors = new Set(rows.map((x) => x.tfjsWasm).filter((v) => typeof v === 'string'));
+  const table = rows.map((x) => [x.workload, f(x.cnn1), f(x.tfjs), typeof x.tfjsWasm === 'string' ? 'fails (below)' : f(x.tfjsWasm), f(x.torch1), f(x.torch2), r(x.cnn1, x.torch1), r(x.cnn1, x.tfjs)]);
   const w = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
   console.log(header.map((h, i) => h.padEnd(w[i])).join('  '));
   for (const t of table) console.log(t.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
+  for (const e of wasmErrors) console.log(`tfjs-wasm: ${e}`);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start on a fresh Debian 12 machine (as root, or with sudo): installs the toolchains and
-# dependencies, builds every package (Rust → wasm included), then runs the main job: the
-# resnet50 layer summary and one forward pass on the wasm backend with generated weights.
+# dependencies, builds every package (Rust → wasm included), then runs the main job: the built-in
+# LeNet-5 (@cnn/lenet's shipped weights, trained by `cnn train`) classifies the 10,000 Fashion-MNIST
+# test images, printing a few predictions against the true labels and the accuracy with its time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,12 +40,5 @@ pnpm install --frozen-lockfile
 echo "==> build"
 pnpm exec turbo run build --output-logs=errors-only
 
-echo "==> cnn summary resnet50"
-pnpm --silent cnn summary resnet50 | tail -n 12
-
-work="${TMPDIR:-/tmp}/cnn-quickstart"
-mkdir -p "$work"
-echo "==> cnn run resnet50 (wasm backend, generated weights)"
-pnpm --silent cnn generate-weights resnet50 --output "$work/resnet50.safetensors"
-pnpm --silent cnn make-input resnet50 --output "$work/input.npy"
-pnpm --silent cnn run resnet50 --weights "$work/resnet50.safetensors" --input "$work/input.npy" --output "$work/logits.npy" --backend wasm
+echo "==> cnn evaluate lenet5 --dataset fashion-mnist (the built-in LeNet-5 on the Fashion-MNIST test set)"
+pnpm --silent cnn evaluate lenet5 --dataset fashion-mnist --show 10

@@ -11,6 +11,8 @@
 //! (own memory) or threaded (+atomics, imported shared memory, `threads`).
 #![no_std]
 #![cfg_attr(target_feature = "atomics", feature(stdarch_wasm_atomic_wait))]
+// train.rs keeps its data-movement loops small (the plain-SIMD binary's 25 kB gzip budget)
+#![cfg_attr(not(any(target_feature = "atomics", target_feature = "relaxed-simd")), feature(optimize_attribute))]
 
 mod activation;
 mod conv;

@@ -82,8 +82,10 @@ describe('cnn classify', () => {
     expect(r.err).toMatch(/--labels must be one of imagenet, mnist, fashion-mnist, none, got 'cifar'/);
     r = await cnn('classify', 'lenet5', '--generated-weights', '1');
     expect(r.code).toBe(2);
-    r = await cnn('classify', 'lenet5', join(SKIMAGE, 'camera.png'));
-    expect(r.err).toMatch(/exactly one of --weights W.safetensors and --generated-weights SEED/);
+    r = await cnn('classify', 'resnet18', join(SKIMAGE, 'camera.png'));
+    expect([r.code, r.err]).toEqual([2, 'cnn: cnn classify: resnet18 ships no weights; give --weights W.safetensors or --generated-weights SEED']);
+    r = await cnn('classify', 'lenet5', '--weights', 'w.safetensors', '--generated-weights', '1', join(SKIMAGE, 'camera.png'));
+    expect(r.err).toMatch(/give one of --weights W.safetensors and --generated-weights SEED, not both/);
     const notImage = join(dir, 'notes.txt');
     writeFileSync(notImage, 'hello');
     r = await cnn('classify', 'lenet5', '--generated-weights', '1', notImage);

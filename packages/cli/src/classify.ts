@@ -7,12 +7,15 @@ import { readImage } from '@cnn/vision/node';
 import { createBackend, type Io, type ParsedArgs } from './commands.js';
 import { UsageError, findModel } from './registry.js';
 
-export const CLASSIFY_USAGE = `usage: cnn classify <model> (--weights W.safetensors | --generated-weights SEED) <image...>
+export const CLASSIFY_USAGE = `usage: cnn classify <model> [--weights W.safetensors | --generated-weights SEED] <image...>
                     [--top K] [--backend js|wasm] [--labels imagenet|mnist|fashion-mnist|none] [--json]
 
   Decodes each PNG or JPEG, preprocesses it with the model's torchvision preset (resize, centre
-  crop, mean/std; grayscale 32x32 for lenet5) and prints the K most probable classes (default 5).
-  Labels default to ImageNet's for 1000-class models, class indices otherwise.
+  crop, mean/std; for lenet5 grayscale, 28 on the shorter side, zero-padded to 32x32, Fashion-MNIST's
+  mean and std) and prints the K most probable classes (default 5).
+  Without --weights or --generated-weights, a model that ships weights uses them (lenet5: trained
+  on Fashion-MNIST, @cnn/lenet/weights); the others need one of the two.
+  Labels default to those of the shipped weights, ImageNet's for 1000-class models, class indices otherwise.
   --json prints [{ "image": PATH, "top": [{ "index", "label", "probability" }] }], one entry per
   image in argument order, probabilities as softmax over the logits.`;
 
@@ -60,20 +63,26 @@ export async function classifyCommand(io: Io, args: ParsedArgs): Promise<Classif
   }
   const weights = value('weights');
   const generated = value('generated-weights');
-  if ((weights === undefined) === (generated === undefined)) {
-    throw new UsageError('cnn classify: give exactly one of --weights W.safetensors and --generated-weights SEED');
+  if (weights !== undefined && generated !== undefined) {
+    throw new UsageError('cnn classify: give one of --weights W.safetensors and --generated-weights SEED, not both');
+  }
+  const entry = findModel(name);
+  const shipped = weights === undefined && generated === undefined ? entry.shippedWeights : undefined;
+  if (weights === undefined && generated === undefined && shipped === undefined) {
+    throw new UsageError(`cnn classify: ${name} ships no weights; give --weights W.safetensors or --generated-weights SEED`);
   }
   const backend = await createBackend(value('backend') ?? 'wasm');
 
-  const model = findModel(name).create();
+  const model = entry.create();
   const started = performance.now();
-  if (weights !== undefined) await model.loadWeights(weights, { allowUnexpected: args.flags.has('allow-unexpected') });
+  if (shipped !== undefined) await model.loadWeights(shipped.url);
+  else if (weights !== undefined) await model.loadWeights(weights, { allowUnexpected: args.flags.has('allow-unexpected') });
   else model.useGeneratedWeights(positiveInteger(generated!, 'generated-weights'));
   const images = [];
   for (const path of paths) images.push(await readImage(path));
   const graph = buildGraph(model.architecture);
   const numClasses = graph.nodes[graph.outputs.get('logits')!].shape[0];
-  const labels = labelsName !== undefined ? LABEL_SETS[labelsName] : numClasses === 1000 ? IMAGENET_LABELS : undefined;
+  const labels = labelsName !== undefined ? LABEL_SETS[labelsName] : shipped !== undefined ? shipped.labels : numClasses === 1000 ? IMAGENET_LABELS : undefined;
   const classifier = await createClassifier(model, { backend, labels, batch: Math.min(images.length, MAX_BATCH) });
   const results = (await classifier.classify(images, { topK })).map((top, i) => ({ image: paths[i], top }));
   classifier.dispose();

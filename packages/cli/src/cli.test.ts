@@ -132,7 +132,7 @@ describe('cnn command', () => {
 
 describe('cnn arguments', () => {
   it('gives every command --help and rejects unknown or malformed flags, naming the expected ones', async () => {
-    for (const command of ['models', 'summary', 'run', 'generate-weights', 'make-input', 'classify', 'convert']) {
+    for (const command of ['models', 'summary', 'run', 'generate-weights', 'make-input', 'classify', 'evaluate', 'convert', 'train']) {
       const r = await cnn(command, '--help');
       expect(r.code, `${command} --help: ${r.err}`).toBe(0);
       expect(r.out, command).toMatch(new RegExp(`cnn ${command}`));

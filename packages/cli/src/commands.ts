@@ -33,6 +33,7 @@ export const COMMAND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'generate-weights': { output: text, seed: text },
   'make-input': { output: text, batch: text, size: text, seed: text },
   classify: { weights: text, 'generated-weights': text, top: text, backend: text, labels: text, json: bool, 'allow-unexpected': bool },
+  evaluate: { dataset: text, weights: text, show: text, limit: text, backend: text, 'data-dir': text, json: bool },
   help: {},
 };
 

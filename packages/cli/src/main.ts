@@ -2,6 +2,7 @@
 import { UsageError } from './registry.js';
 import { classifyCommand } from './classify.js';
 import { convertCommand } from './convert.js';
+import { evaluateCommand } from './evaluate.js';
 import { COMMAND_OPTIONS, inputCommand, modelsCommand, parseArgs, runCommand, summaryCommand, weightsCommand, type Io } from './commands.js';
 import { trainCommand } from './train.js';
 
@@ -18,8 +19,10 @@ export const USAGE = `cnn: run classic CNNs with @cnn
   cnn generate-weights <model> --output W.safetensors [--seed N]
                                             the seeded test weights, written with torchvision keys
   cnn make-input <model> --output X.npy [--batch N] [--size H,W] [--seed N]
-  cnn classify <model> --weights W.safetensors <image...> [--top K] [--backend js|wasm] [--labels SET] [--json]
-                                            top classes of PNG/JPEG images (cnn classify --help)
+  cnn classify <model> [--weights W.safetensors] <image...> [--top K] [--backend js|wasm] [--labels SET] [--json]
+                                            top classes of PNG/JPEG images; lenet5 uses its shipped Fashion-MNIST weights (cnn classify --help)
+  cnn evaluate lenet5 --dataset fashion-mnist [--weights W.safetensors] [--show N] [--limit N] [--backend js|wasm] [--json]
+                                            predictions against true labels, and the accuracy on the whole test set with its time
   cnn convert IN OUT [--dtype f32|f16|int8] [--json]
                                             a .pth (zip or legacy) or .safetensors checkpoint to .safetensors
 
@@ -53,7 +56,7 @@ export async function main(argv: readonly string[], io: Io = { out: console.log,
     const args = parseArgs(argv);
     const [command, ...rest] = args.positionals;
     const sub = { ...args, positionals: rest };
-    if (command !== undefined && command !== 'help' && command !== 'classify' && args.flags.has('help')) {
+    if (command !== undefined && command !== 'help' && command !== 'classify' && command !== 'evaluate' && args.flags.has('help')) {
       const help = commandHelp(command);
       if (help !== undefined) {
         io.out(help);
@@ -78,6 +81,9 @@ export async function main(argv: readonly string[], io: Io = { out: console.log,
         return 0;
       case 'classify':
         await classifyCommand(io, sub);
+        return 0;
+      case 'evaluate':
+        await evaluateCommand(io, sub);
         return 0;
       case undefined:
       case 'help':

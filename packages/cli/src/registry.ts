@@ -9,11 +9,15 @@ import { DENSENET_VARIANTS, densenet } from '@cnn/densenet';
 import { MOBILENET_VARIANTS, mobilenet } from '@cnn/mobilenet';
 import { EFFICIENTNET_VARIANTS, efficientnet } from '@cnn/efficientnet';
 import { CONVNEXT_VARIANTS, convnext } from '@cnn/convnext';
+import { FASHION_MNIST_WEIGHTS_URL } from '@cnn/lenet/weights';
+import { FASHION_MNIST_LABELS } from '@cnn/labels/mnist';
 
 export interface ModelEntry {
   readonly name: string;
   readonly package: string;
   readonly create: () => Model;
+  /** weights the model package ships, used when no --weights is given, with their class names */
+  readonly shippedWeights?: { readonly url: URL; readonly labels: readonly string[]; readonly description: string };
 }
 
 /** Every variant of a package's table, built by its family builder with default options. */
@@ -21,8 +25,11 @@ function family<V extends string>(pkg: string, variants: Record<V, unknown>, bui
   return (Object.keys(variants) as V[]).map((name) => ({ name, package: pkg, create: () => build(name) }));
 }
 
+/** LeNet-5's Fashion-MNIST weights, shipped in @cnn/lenet/weights: the default for classify and evaluate. */
+const LENET5_SHIPPED = { url: FASHION_MNIST_WEIGHTS_URL, labels: FASHION_MNIST_LABELS, description: '@cnn/lenet/weights (Fashion-MNIST, F16)' };
+
 export const MODELS: readonly ModelEntry[] = [
-  ...family('@cnn/lenet', LENET_VARIANTS, lenet),
+  ...family('@cnn/lenet', LENET_VARIANTS, lenet).map((entry) => (entry.name === 'lenet5' ? { ...entry, shippedWeights: LENET5_SHIPPED } : entry)),
   ...family('@cnn/alexnet', ALEXNET_VARIANTS, alexnetModel),
   ...family('@cnn/vgg', VGG_VARIANTS, vgg),
   ...family('@cnn/resnet', RESNET_VARIANTS, resnet),

@@ -41,6 +41,12 @@ export const LENET_VARIANTS = {
     metadata: {
       parameters: 61_706,
       paper: 'LeCun et al., Gradient-Based Learning Applied to Document Recognition, Proc. IEEE 1998',
+      weights: 'Fashion-MNIST, trained by cnn train (@cnn/lenet/weights)',
+      // How the shipped weights saw their images (packages/train's FASHION_MNIST_PREPROCESSING):
+      // grayscale 28x28, zero-padded to 32x32, (x / 255 - 0.2860) / 0.3530. As a torchvision preset
+      // that is Resize(28) then CenterCrop(32), whose padding is the zero background; any other
+      // image (colour, any size) is converted to grayscale and brought to 28 on its shorter side.
+      preprocessing: { resizeSize: 28, cropSize: 32, interpolation: 'bilinear', mean: [0.286, 0.286, 0.286], std: [0.353, 0.353, 0.353] },
     },
   },
 } as const satisfies Record<string, { config: LeNetConfig; metadata: ModelMetadata }>;

@@ -1,33 +1,24 @@
 // Float16 weights and training checkpoints round-trip through @cnn/core's safetensors reader.
 import { describe, expect, it } from 'vitest';
-import { parseSafetensors, readFloat32 } from '@cnn/core';
+import { encodeSafetensors, parseSafetensors, readFloat32 } from '@cnn/core';
 import { lenet5Architecture } from '@cnn/lenet';
-import { decodeCheckpoint, encodeCheckpoint, toFloat16Bits, writeSafetensorsF16 } from './checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
 import { TrainableNetwork } from './network.js';
 import { Trainer } from './trainer.js';
 
-describe('float16 weights', () => {
-  it('rounds to nearest even like torch.half(), with subnormals, infinities and NaN', () => {
-    expect(toFloat16Bits(1)).toBe(0x3c00);
-    expect(toFloat16Bits(-2)).toBe(0xc000);
-    expect(toFloat16Bits(65504)).toBe(0x7bff);
-    expect(toFloat16Bits(65520)).toBe(0x7c00); // rounds up to infinity
-    expect(toFloat16Bits(2 ** -24)).toBe(0x0001); // smallest subnormal
-    expect(toFloat16Bits(2 ** -26)).toBe(0x0000);
-    expect(toFloat16Bits(1 + 2 ** -11)).toBe(0x3c00); // halfway: ties to even
-    expect(toFloat16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02);
-    expect(toFloat16Bits(Infinity)).toBe(0x7c00);
-    expect(toFloat16Bits(NaN) & 0x7c00).toBe(0x7c00);
-  });
-
-  it('writes F16 tensors that @cnn/core reads back within half precision', () => {
-    const data = Float32Array.from({ length: 100 }, (_, i) => Math.sin(i) * (i + 1));
-    const file = parseSafetensors(writeSafetensorsF16(new Map([['w', { shape: [10, 10], data }]]), { note: 'x' }));
-    const entry = file.entries.get('w')!;
-    expect(entry.dtype).toBe('F16');
-    const back = readFloat32(file, entry);
-    for (let i = 0; i < data.length; i++) expect(Math.abs(back[i] - data[i])).toBeLessThanOrEqual(Math.abs(data[i]) * 2 ** -11);
+describe('trained weights in float16', () => {
+  it('are written by @cnn/core’s encodeSafetensors and read back within half precision', () => {
+    const weights = TrainableNetwork.fromArchitecture(lenet5Architecture, { seed: 3 }).exportWeights();
+    const decoded = { tensors: new Map(weights), integerKeys: new Set<string>(), integers: new Map(), format: 'safetensors' as const, notes: [] };
+    const file = parseSafetensors(encodeSafetensors(decoded, 'f16', { note: 'x' }));
     expect(file.metadata.note).toBe('x');
+    for (const [key, t] of weights) {
+      const entry = file.entries.get(key)!;
+      expect(entry.dtype, key).toBe('F16');
+      const back = readFloat32(file, entry);
+      // round to nearest: half a unit in the last of 11 significant bits, or of the subnormals' fixed 2^-24 step
+      for (let i = 0; i < t.data.length; i++) expect(Math.abs(back[i] - t.data[i])).toBeLessThanOrEqual(Math.max(Math.abs(t.data[i]) * 2 ** -11, 2 ** -25));
+    }
   });
 });
 

@@ -66,6 +66,19 @@ export const FASHION_MNIST_PREPROCESSING: ImagePreprocessing = { padding: 2, mea
 
 /** Builds a dataset from the raw (decompressed) IDX image and label files. */
 export function fashionMnistFromIdx(imageBytes: Uint8Array, labelBytes: Uint8Array, preprocessing = FASHION_MNIST_PREPROCESSING): ImageDataset {
+  const { images, labels } = parseFashionMnistIdx(imageBytes, labelBytes);
+  const size = images.dims[1] + 2 * preprocessing.padding;
+  return {
+    images: toNormalisedImages(images, preprocessing),
+    labels,
+    count: images.dims[0],
+    shape: [1, size, images.dims[2] + 2 * preprocessing.padding],
+    classes: FASHION_MNIST_CLASSES,
+  };
+}
+
+/** The raw (decompressed) IDX image and label files, checked against each other: bytes as stored. */
+export function parseFashionMnistIdx(imageBytes: Uint8Array, labelBytes: Uint8Array): { images: IdxArray; labels: Uint8Array } {
   const images = parseIdx(imageBytes, 'images');
   const labels = parseIdx(labelBytes, 'labels');
   if (labels.dims.length !== 1 || labels.dims[0] !== images.dims[0]) {
@@ -74,12 +87,5 @@ export function fashionMnistFromIdx(imageBytes: Uint8Array, labelBytes: Uint8Arr
   for (let i = 0; i < labels.data.length; i++) {
     if (labels.data[i] >= FASHION_MNIST_CLASSES.length) throw new ShapeError(`label ${labels.data[i]} at index ${i} is outside 0..9`);
   }
-  const size = images.dims[1] + 2 * preprocessing.padding;
-  return {
-    images: toNormalisedImages(images, preprocessing),
-    labels: labels.data,
-    count: images.dims[0],
-    shape: [1, size, images.dims[2] + 2 * preprocessing.padding],
-    classes: FASHION_MNIST_CLASSES,
-  };
+  return { images, labels: labels.data };
 }

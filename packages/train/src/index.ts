@@ -14,7 +14,7 @@ export type { Optimizer, OptimizerState, SgdOptions, AdamWOptions } from './opti
 export { stepSchedule, cosineSchedule, oneCycle } from './schedule.js';
 export type { Schedule, ScheduleValue, OneCycleOptions } from './schedule.js';
 export { Random } from './random.js';
-export { parseIdx, toNormalisedImages, fashionMnistFromIdx, FASHION_MNIST_CLASSES, FASHION_MNIST_PREPROCESSING } from './idx.js';
+export { parseIdx, parseFashionMnistIdx, toNormalisedImages, fashionMnistFromIdx, FASHION_MNIST_CLASSES, FASHION_MNIST_PREPROCESSING } from './idx.js';
 export type { IdxArray, ImageDataset, ImagePreprocessing } from './idx.js';
 export { Trainer, evaluate, epochOrder } from './trainer.js';
 export type { TrainConfig, BatchProgress, EpochResult, Evaluation } from './trainer.js';
@@ -22,7 +22,7 @@ export { gemmKernels } from './kernels/fast.js';
 export type { Gemm } from './kernels/fast.js';
 export { createWasmTrainKernels } from './kernels/wasm.js';
 export type { WasmTrainOptions } from './kernels/wasm.js';
-export { encodeCheckpoint, decodeCheckpoint, writeSafetensorsF16, toFloat16Bits } from './checkpoint.js';
+export { encodeCheckpoint, decodeCheckpoint } from './checkpoint.js';
 export type { CheckpointInfo, DecodedCheckpoint } from './checkpoint.js';
 export { extractFeatures, trainLinearProbe } from './transfer.js';
 export type { CachedFeatures, LinearProbeOptions } from './transfer.js';

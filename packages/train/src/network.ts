@@ -98,6 +98,7 @@ export class TrainableNetwork {
     if (input.length !== expected) {
       throw new ShapeError(`expected ${expected} values for input ${formatShape([batch, ...inputShape])}, got ${input.length}`);
     }
+    this.ops.kernels.startPass?.(training && [...this.params.values()].some((p) => p.requiresGrad));
     const values: Var[] = [];
     for (const node of this.graph.nodes) {
       values[node.id] = this.evaluate(node, values, input, batch, training);

@@ -15,7 +15,8 @@ const PRESETS: ReferencePreset[] = [
   { resizeSize: 256, cropSize: 224, interpolation: 'bicubic', ...imagenet }, // efficientnet_b0
   { resizeSize: 342, cropSize: 299, interpolation: 'bilinear', ...imagenet }, // inception_v3 (upscales small images)
   { resizeSize: 232, cropSize: 224, interpolation: 'nearest', ...imagenet },
-  { resizeSize: 32, cropSize: 32, interpolation: 'bilinear', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], channels: 1 }, // lenet5
+  { resizeSize: 32, cropSize: 32, interpolation: 'bilinear', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], channels: 1 }, // 32x32 grayscale, no preset
+  { resizeSize: 28, cropSize: 32, interpolation: 'bilinear', mean: [0.286, 0.286, 0.286], std: [0.353, 0.353, 0.353], channels: 1 }, // lenet5 (Fashion-MNIST weights): the crop pads
 ];
 const JPEGS = ['rocket.jpg', 'retina.jpg', 'hubble_deep_field.jpg'];
 const PHOTOS = ['astronaut.png', 'chelsea.png', 'coffee.png', 'camera.png', 'horse.png', 'green_palette.png', 'foo3x5x4indexed.png', 'checker_bilevel.png', ...JPEGS];

@@ -17,8 +17,14 @@ function validColumns(outW: number, inW: number, stride: number, pad: number, of
   return [lo, hi];
 }
 
-/** col[kk, n·P + p] for one group: kk runs over (input channel in group, ky, kx), P = outH·outW. */
-function im2col(g: ConvGeometry, x: FloatArray, group: number, col: FloatArray): void {
+/**
+ * Walks the im2col matrix of one group row by row: col[kk, n·P + p], kk over (input channel in
+ * group, ky, kx), P = outH·outW. For each output row (b, oy) of each kk it calls
+ * `visit(o, inside, src, lo, hi)`: col[o + ox] pairs with x[src + ox·stride] for ox in [lo, hi); the
+ * other columns, and the whole row when it is not `inside` the input, lie in the padding. im2col and its adjoint share it
+ * (as train_im2col_f32 does in Rust); the visit is per row, so the per-value loops stay closure-free.
+ */
+function forEachColRow(g: ConvGeometry, group: number, visit: (o: number, inside: boolean, src: number, lo: number, hi: number) => void): void {
   const { n, inC, inH, inW, outH, outW, kernel: [kh, kw], stride: [sh, sw], padding: [ph, pw], dilation: [dh, dw], groups } = g;
   const icg = inC / groups;
   const P = outH * outW;
@@ -34,15 +40,7 @@ function im2col(g: ConvGeometry, x: FloatArray, group: number, col: FloatArray):
           let o = row + b * P;
           for (let oy = 0; oy < outH; oy++, o += outW) {
             const iy = oy * sh - ph + ky * dh;
-            if (iy < 0 || iy >= inH) {
-              for (let ox = 0; ox < outW; ox++) col[o + ox] = 0;
-              continue;
-            }
-            // rows are short (tens of values): plain loops beat fill/set, which allocate views
-            for (let ox = 0; ox < lo; ox++) col[o + ox] = 0;
-            for (let ox = hi; ox < outW; ox++) col[o + ox] = 0;
-            const src = plane + iy * inW + shift;
-            for (let ox = lo; ox < hi; ox++) col[o + ox] = x[src + ox * sw];
+            visit(o, iy >= 0 && iy < inH, plane + iy * inW + shift, lo, hi);
           }
         }
       }
@@ -50,31 +48,27 @@ function im2col(g: ConvGeometry, x: FloatArray, group: number, col: FloatArray):
   }
 }
 
+/** col = im2col(x) for one group. */
+function im2col(g: ConvGeometry, x: FloatArray, group: number, col: FloatArray): void {
+  const { outW, stride: [, sw] } = g;
+  forEachColRow(g, group, (o, inside, src, lo, hi) => {
+    // rows are short (tens of values): plain loops beat fill/set, which allocate views
+    if (!inside) {
+      for (let ox = 0; ox < outW; ox++) col[o + ox] = 0;
+      return;
+    }
+    for (let ox = 0; ox < lo; ox++) col[o + ox] = 0;
+    for (let ox = hi; ox < outW; ox++) col[o + ox] = 0;
+    for (let ox = lo; ox < hi; ox++) col[o + ox] = x[src + ox * sw];
+  });
+}
+
 /** The adjoint of im2col: dx += scatter(col). */
 function col2im(g: ConvGeometry, col: FloatArray, group: number, dx: FloatArray): void {
-  const { n, inC, inH, inW, outH, outW, kernel: [kh, kw], stride: [sh, sw], padding: [ph, pw], dilation: [dh, dw], groups } = g;
-  const icg = inC / groups;
-  const P = outH * outW;
-  const NP = n * P;
-  for (let ic = 0; ic < icg; ic++) {
-    for (let ky = 0; ky < kh; ky++) {
-      for (let kx = 0; kx < kw; kx++) {
-        const row = ((ic * kh + ky) * kw + kx) * NP;
-        const [lo, hi] = validColumns(outW, inW, sw, pw, kx * dw);
-        const shift = kx * dw - pw;
-        for (let b = 0; b < n; b++) {
-          const plane = (b * inC + group * icg + ic) * inH * inW;
-          let o = row + b * P;
-          for (let oy = 0; oy < outH; oy++, o += outW) {
-            const iy = oy * sh - ph + ky * dh;
-            if (iy < 0 || iy >= inH) continue;
-            const dst = plane + iy * inW + shift;
-            for (let ox = lo; ox < hi; ox++) dx[dst + ox * sw] += col[o + ox];
-          }
-        }
-      }
-    }
-  }
+  const sw = g.stride[1];
+  forEachColRow(g, group, (o, inside, src, lo, hi) => {
+    if (inside) for (let ox = lo; ox < hi; ox++) dx[src + ox * sw] += col[o + ox];
+  });
 }
 
 /**

@@ -29,7 +29,12 @@ const convCases: ConvGeometry[] = [
 // wrong index (which gives errors of order 1).
 const TOLERANCE = 1e-4;
 
-async function check(kernels: TrainKernels) {
+/**
+ * `keep`: run each convolution inside a pass whose column matrices are kept for the weight
+ * gradient (startPass(true)), with other kernels' scratch work (a tanh, a linear layer) between
+ * the forward pass and the gradients, as in a network.
+ */
+async function check(kernels: TrainKernels, keep = false) {
   for (const g of convCases) {
     const x = rand(g.n * g.inC * g.inH * g.inW);
     const w = rand(g.outC * (g.inC / g.groups) * g.kernel[0] * g.kernel[1]);
@@ -37,7 +42,13 @@ async function check(kernels: TrainKernels) {
     const dy = rand(g.n * g.outC * g.outH * g.outW);
     const run = (k: TrainKernels) => {
       const y = new Float32Array(dy.length);
+      if (keep) k.startPass?.(true);
       k.conv2d(g, x, w, b, y);
+      if (keep) {
+        const big = rand(50_000);
+        k.activation('tanh', big, new Float32Array(big.length));
+        k.linear(100, 500, 100, big, big.subarray(0, 50_000), null, new Float32Array(10_000));
+      }
       const dx = rand(x.length).fill(0.5);
       k.conv2dBackwardInput(g, dy, w, dx);
       const dw = new Float32Array(w.length).fill(0.25);
@@ -107,5 +118,9 @@ describe('GEMM training kernels agree with the reference', () => {
     const kernels = await createWasmTrainKernels();
     expect(kernels.name).toMatch(/^wasm-/);
     await check(kernels);
+  });
+
+  it('wasm SIMD GEMM kernels keeping each column matrix from the forward pass for the weight gradient', async () => {
+    await check(await createWasmTrainKernels(), true);
   });
 });

@@ -40,6 +40,12 @@ export type TrainActivation = 'relu' | 'relu6' | 'tanh' | 'sigmoid' | 'silu';
  */
 export interface TrainKernels {
   readonly name: string;
+  /**
+   * Called at the start of each forward pass. `keep`: a backward pass will follow, so forward
+   * results a backward kernel needs may be kept until the next call (the wasm kernels keep each
+   * convolution's column matrix for its weight gradient). Optional: stateless kernels omit it.
+   */
+  startPass?(keep: boolean): void;
   /** y = conv(x, w) + b; y is overwritten */
   conv2d(g: ConvGeometry, x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray): void;
   /** dx += convᵀ(dy, w) */

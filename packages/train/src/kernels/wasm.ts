@@ -3,13 +3,15 @@
 import { loadKernelModule, type WasmSource } from '@cnn/kernels/wasm';
 import { gemm as gemmTs, type MatrixView } from './gemm.js';
 import { gemmKernels, type Gemm } from './fast.js';
-import type { FloatArray, TrainKernels } from './types.js';
+import type { ConvGeometry, FloatArray, TrainKernels } from './types.js';
 
 interface TrainExports {
   readonly memory: WebAssembly.Memory;
   readonly __heap_base: WebAssembly.Global;
   train_gemm_f32_4x8(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number): void;
   train_tanh_f32(x: number, y: number, len: number): void;
+  train_im2col_f32(x: number, geometry: number, col: number, ld: number, adjoint: number): void;
+  train_transpose_group_f32(dy: number, n: number, channels: number, p: number, c0: number, count: number, out: number, ld: number): void;
 }
 
 export interface WasmTrainOptions {
@@ -26,13 +28,18 @@ export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Pr
   const module = await loadKernelModule(options.wasm, variant);
   const instance = new WebAssembly.Instance(module, {});
   const exports = instance.exports as unknown as TrainExports;
-  if (typeof exports.train_gemm_f32_4x8 !== 'function' || typeof exports.train_tanh_f32 !== 'function') {
-    throw new Error('the kernel binary has no train_gemm_f32_4x8/train_tanh_f32 exports; rebuild it with packages/kernels/build.sh (kernels-wasm/src/train.rs)');
+  for (const name of ['train_gemm_f32_4x8', 'train_tanh_f32', 'train_im2col_f32', 'train_transpose_group_f32'] as const) {
+    if (typeof exports[name] !== 'function') throw new Error(`the kernel binary has no ${name} export; rebuild it with packages/kernels/build.sh (kernels-wasm/src/train.rs)`);
   }
   const heap = wasmHeap(exports);
   const base = gemmKernels(`wasm-${variant}`, wasmGemm(exports, heap));
+  const conv = wasmConvolution(exports, heap);
   return {
     ...base,
+    startPass: (keep) => conv.startPass(keep),
+    conv2d: (g, x, w, b, y) => (f32(x) && f32(w) && f32(y) ? conv.forward(g, x, w, b, y) : base.conv2d(g, x, w, b, y)),
+    conv2dBackwardInput: (g, dy, w, dx) => (f32(dy) && f32(w) && f32(dx) ? conv.backwardInput(g, dy, w, dx) : base.conv2dBackwardInput(g, dy, w, dx)),
+    conv2dBackwardWeight: (g, x, dy, dw, db) => (f32(x) && f32(dy) && f32(dw) ? conv.backwardWeight(g, x, dy, dw, db) : base.conv2dBackwardWeight(g, x, dy, dw, db)),
     // tanh is LeNet's activation and Math.tanh a fifth of its step: the vector tanh of the inference epilogues
     activation(fn, x, y) {
       if (fn !== 'tanh' || !(x instanceof Float32Array) || !(y instanceof Float32Array)) return base.activation(fn, x, y);
@@ -46,24 +53,38 @@ export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Pr
 }
 
 interface WasmHeap {
-  /** makes room for `floats` floats after the heap base and returns that byte offset */
+  /** makes room for `floats` floats of scratch above the kept region and returns that byte offset */
   reserve(floats: number): number;
+  /** moves `floats` floats from scratch into the kept region, which scratch never overwrites; returns their float offset */
+  keep(floats: number): number;
+  /** empties the kept region */
+  releaseKept(): void;
   /** a view of the whole memory, renewed after growth */
   f32(): Float32Array;
 }
 
 function wasmHeap(x: TrainExports): WasmHeap {
   const base = (Number(x.__heap_base.value) + 63) & ~63;
+  let kept = 0; // bytes
   let view = new Float32Array(x.memory.buffer);
-  return {
+  const heap: WasmHeap = {
     reserve(floats) {
-      const bytes = base + floats * 4;
+      const bytes = base + kept + floats * 4;
       if (bytes > x.memory.buffer.byteLength) x.memory.grow(Math.ceil((bytes - x.memory.buffer.byteLength) / 65536));
       if (view.buffer !== x.memory.buffer) view = new Float32Array(x.memory.buffer);
-      return base;
+      return base + kept;
+    },
+    keep(floats) {
+      const at = heap.reserve(floats) / 4;
+      kept += Math.ceil(floats / 4) * 16;
+      return at;
+    },
+    releaseKept() {
+      kept = 0;
     },
     f32: () => (view.buffer !== x.memory.buffer ? (view = new Float32Array(x.memory.buffer)) : view),
   };
+  return heap;
 }
 
 function wasmGemm(x: TrainExports, memory: WasmHeap): Gemm {
@@ -102,4 +123,160 @@ function pack(heap: Float32Array, at: number, v: MatrixView, rows: number, cols:
     else for (let c = 0, s = start; c < cols; c++, s += v.colStride) heap[dst + c] = src[s];
     if (ld > cols) heap.fill(0, dst + cols, dst + ld);
   }
+}
+
+const f32 = (a: FloatArray): a is Float32Array => a instanceof Float32Array;
+const up = (v: number, m: number) => Math.ceil(v / m) * m;
+
+/**
+ * Convolutions as GEMMs with every operand built in wasm memory: im2col (and its adjoint, col2im)
+ * run in Rust straight from the input copied in, so the large column matrix never exists in
+ * JavaScript and is never copied. Per group, with K = icg·kh·kw and NP = n·outH·outW:
+ *   forward          y[ocg][NP]  = w[ocg][K] · col[K][NP]
+ *   input gradient   dcol[K][NP] = wᵀ[K][ocg] · dy[ocg][NP], then col2im into dx
+ *   weight gradient  dwᵀ[K][ocg] = col[K][NP] · dyᵀ[NP][ocg]
+ * Operands are padded with zeros to the 4x8 microkernel's tiles (m to 4, n to 8).
+ */
+function wasmConvolution(x: TrainExports, memory: WasmHeap) {
+  // The column store: the column matrices of this pass's single-group convolutions, kept in the
+  // heap's kept region (when a backward pass follows) for their weight gradients, by input array
+  // and geometry. startPass empties it; every kernel's scratch lies above it.
+  let keep = false;
+  const stored = new Map<FloatArray, { key: string; at: number }[]>();
+  const geometryKey = (g: ConvGeometry) => JSON.stringify(g);
+  /** Lays out `sizes` floats one after another (16-byte aligned) in scratch; returns their float offsets and the view. */
+  const place = (...sizes: number[]) => {
+    const at: number[] = [];
+    let total = 0;
+    for (const s of sizes) {
+      at.push(total);
+      total += up(s, 4);
+    }
+    const base = memory.reserve(total) / 4;
+    return { at: at.map((a) => base + a), heap: memory.f32() };
+  };
+  /** Room for `floats` in the column store; its float offset. */
+  const storeColumns = (input: FloatArray, g: ConvGeometry, floats: number) => {
+    const at = memory.keep(floats);
+    const list = stored.get(input) ?? [];
+    list.push({ key: geometryKey(g), at });
+    stored.set(input, list);
+    return at;
+  };
+  const writeGeometry = (heap: Float32Array, at: number, g: ConvGeometry, group: number) => {
+    const icg = g.inC / g.groups;
+    new Uint32Array(heap.buffer, at * 4, 16).set([
+      g.n, g.inC, g.inH, g.inW, g.outH, g.outW, g.kernel[0], g.kernel[1], g.stride[0], g.stride[1],
+      g.padding[0], g.padding[1], g.dilation[0], g.dilation[1], group * icg, icg,
+    ]);
+  };
+  /** im2col of group `group` into rows [0, K) of `col` (ld floats each), zeroing columns NP..ld and rows K..rows. */
+  const im2col = (heap: Float32Array, xAt: number, gAt: number, col: number, K: number, NP: number, ld: number, rows: number) => {
+    x.train_im2col_f32(xAt * 4, gAt * 4, col * 4, ld, 0);
+    if (ld > NP) for (let r = 0; r < K; r++) heap.fill(0, col + r * ld + NP, col + (r + 1) * ld);
+    heap.fill(0, col + K * ld, col + rows * ld);
+  };
+  const sizes = (g: ConvGeometry) => {
+    const K = (g.inC / g.groups) * g.kernel[0] * g.kernel[1];
+    const P = g.outH * g.outW;
+    return { K, P, NP: g.n * P, ocg: g.outC / g.groups };
+  };
+
+  return {
+    startPass(keepColumns: boolean): void {
+      keep = keepColumns;
+      memory.releaseKept();
+      stored.clear();
+    },
+
+    forward(g: ConvGeometry, input: Float32Array, w: Float32Array, bias: FloatArray | null, y: Float32Array): void {
+      const { K, P, NP, ocg } = sizes(g);
+      const NPp = up(NP, 8);
+      const ocgp = up(ocg, 4);
+      const Kp = up(K, 4);
+      // kept columns have Kp rows (zero past K): the weight gradient's operand as it is
+      const keptAt = keep && g.groups === 1 ? storeColumns(input, g, Kp * NPp) : -1;
+      const { at: [xAt, gAt, aAt, scratchAt, cAt], heap } = place(input.length, 16, ocgp * K, keptAt >= 0 ? 0 : K * NPp, ocgp * NPp);
+      const colAt = keptAt >= 0 ? keptAt : scratchAt;
+      heap.set(input, xAt);
+      for (let group = 0; group < g.groups; group++) {
+        writeGeometry(heap, gAt, g, group);
+        heap.set(w.subarray(group * ocg * K, (group + 1) * ocg * K), aAt);
+        heap.fill(0, aAt + ocg * K, aAt + ocgp * K);
+        im2col(heap, xAt, gAt, colAt, K, NP, NPp, keptAt >= 0 ? Kp : K);
+        x.train_gemm_f32_4x8(ocgp, NPp, K, aAt * 4, colAt * 4, cAt * 4, 0);
+        for (let o = 0; o < ocg; o++) {
+          const oc = group * ocg + o;
+          const add = bias ? bias[oc] : 0;
+          for (let b = 0; b < g.n; b++) {
+            const src = cAt + o * NPp + b * P;
+            const dst = (b * g.outC + oc) * P;
+            for (let p = 0; p < P; p++) y[dst + p] = heap[src + p] + add;
+          }
+        }
+      }
+    },
+
+    backwardInput(g: ConvGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array): void {
+      const { K, P, NP, ocg } = sizes(g);
+      const NPp = up(NP, 8);
+      const Kp = up(K, 4);
+      const { at: [dxAt, gAt, aAt, bAt, cAt], heap } = place(dx.length, 16, Kp * ocg, ocg * NPp, Kp * NPp);
+      heap.set(dx, dxAt);
+      for (let group = 0; group < g.groups; group++) {
+        writeGeometry(heap, gAt, g, group);
+        // wᵀ: A[kk][o] = w[group·ocg + o][kk]
+        heap.fill(0, aAt, aAt + Kp * ocg);
+        for (let o = 0; o < ocg; o++) {
+          const row = (group * ocg + o) * K;
+          for (let kk = 0; kk < K; kk++) heap[aAt + kk * ocg + o] = w[row + kk];
+        }
+        for (let o = 0; o < ocg; o++) {
+          for (let b = 0; b < g.n; b++) {
+            const src = (b * g.outC + group * ocg + o) * P;
+            heap.set(dy.subarray(src, src + P), bAt + o * NPp + b * P);
+          }
+          heap.fill(0, bAt + o * NPp + NP, bAt + (o + 1) * NPp);
+        }
+        x.train_gemm_f32_4x8(Kp, NPp, ocg, aAt * 4, bAt * 4, cAt * 4, 0);
+        x.train_im2col_f32(dxAt * 4, gAt * 4, cAt * 4, NPp, 1);
+      }
+      dx.set(memory.f32().subarray(dxAt, dxAt + dx.length));
+    },
+
+    backwardWeight(g: ConvGeometry, input: Float32Array, dy: Float32Array, dw: Float32Array, db: FloatArray | null): void {
+      const { K, P, NP, ocg } = sizes(g);
+      const NPp = up(NP, 8);
+      const Kp = up(K, 4);
+      const ocgp = up(ocg, 8);
+      const key = geometryKey(g);
+      const keptAt = g.groups === 1 ? (stored.get(input)?.find((e) => e.key === key)?.at ?? -1) : -1;
+      const { at: [xAt, dyAt, gAt, scratchAt, bAt, cAt], heap } = place(keptAt >= 0 ? 0 : input.length, dy.length, 16, keptAt >= 0 ? 0 : Kp * NPp, NPp * ocgp, Kp * ocgp);
+      const colAt = keptAt >= 0 ? keptAt : scratchAt;
+      if (keptAt < 0) heap.set(input, xAt);
+      heap.set(dy, dyAt);
+      for (let group = 0; group < g.groups; group++) {
+        writeGeometry(heap, gAt, g, group);
+        if (keptAt < 0) im2col(heap, xAt, gAt, colAt, K, NP, NPp, Kp);
+        // dyᵀ: B[b·P + p][o] = dy[b, group·ocg + o, p]
+        heap.fill(0, bAt, bAt + NPp * ocgp);
+        x.train_transpose_group_f32(dyAt * 4, g.n, g.outC, P, group * ocg, ocg, bAt * 4, ocgp);
+        x.train_gemm_f32_4x8(Kp, ocgp, NPp, colAt * 4, bAt * 4, cAt * 4, 0);
+        for (let o = 0; o < ocg; o++) {
+          const row = (group * ocg + o) * K;
+          for (let kk = 0; kk < K; kk++) dw[row + kk] += heap[cAt + kk * ocgp + o];
+        }
+        if (db) {
+          for (let o = 0; o < ocg; o++) {
+            let s = 0;
+            for (let b = 0; b < g.n; b++) {
+              const src = (b * g.outC + group * ocg + o) * P;
+              for (let p = 0; p < P; p++) s += dy[src + p];
+            }
+            db[group * ocg + o] += s;
+          }
+        }
+      }
+    },
+  };
 }
