@@ -27,7 +27,6 @@ export { parseNpy, writeNpy } from './npy.js';
 export { convNormActivation, makeDivisible } from './layers.js';
 export type { ConvNormOptions } from './layers.js';
 export { validatePlan } from './validate-plan.js';
-export { arenaGaps, opSlotEntries, placeScratch } from './scratch.js';
-export type { ScratchPlacement } from './scratch.js';
+export { compilePlan, slotLifetimes } from './scratch.js';
 export { encodeSafetensors, float32ToFloat16, INT8_LAYOUT, INT8_METADATA } from './convert.js';
 export type { StorageDtype } from './convert.js';

@@ -1,9 +1,8 @@
 // Checks a plan against the backend contract before a backend touches it, so no kernel ever
 // sees inconsistent shapes; errors name the op, the field, what was expected and what came.
 // Every backend calls this once in compile(); backend-specific limits are checked there too.
-import { ACTIVATIONS, type ExecutionPlan, type PlanOp, type Slot } from './plan.js';
+import { ACTIVATIONS, opSlotEntries, type ExecutionPlan, type PlanOp, type Slot } from './plan.js';
 import { ShapeError } from './errors.js';
-import { opSlotEntries } from './scratch.js';
 
 function fail(where: string, message: string): never {
   throw new ShapeError(`${where}: ${message}`);
@@ -131,4 +130,19 @@ export function validatePlan(plan: ExecutionPlan): void {
   if (plan.outputs.length === 0) fail('plan.outputs', 'at least one output is required');
   plan.outputs.forEach((s, i) => checkSlot(`plan.outputs[${i}]`, 'output', s, plan.arenaSize));
   plan.ops.forEach((op, i) => validateOp(op, i, plan.arenaSize));
+  if (plan.scratch !== undefined) validateScratch(plan);
+}
+
+function validateScratch(plan: ExecutionPlan): void {
+  const { floats, offsets, arenaSize } = plan.scratch!;
+  const n = plan.ops.length;
+  if (!Array.isArray(floats) || !Array.isArray(offsets) || floats.length !== n || offsets.length !== n) {
+    fail('plan.scratch', `floats and offsets must have one entry per op (${n})`);
+  }
+  if (!isCount(arenaSize, plan.arenaSize)) fail('plan.scratch', `arenaSize must be an integer >= plan.arenaSize ${plan.arenaSize}, got ${arenaSize}`);
+  floats.forEach((f, i) => {
+    const at = offsets[i];
+    const inside = f === 0 ? at === -1 : isCount(f, 1) && isCount(at, 0) && at + f <= arenaSize;
+    if (!inside) fail(`plan.scratch (op ${i})`, `${f} floats at ${at} do not lie in the arena of ${arenaSize} floats`);
+  });
 }

@@ -1,15 +1,15 @@
 // The WebAssembly backend: lays out one wasm memory per executable as
 // [worker stacks | thread control | op descriptors | packed weights | activation arena | zero row]
 // (op-local scratch, such as a Winograd convolution's transformed input and weights, lies in
-// arena space that no activation occupies while that op runs: @cnn/core placeScratch),
+// arena space that no activation occupies while that op runs: the backend asks for it in
+// scratchFloats and @cnn/core's compilePlan places it),
 // packs every weight once at compile time, writes one descriptor per op, and runs the whole plan
 // in one call into wasm (kernels-wasm/src/plan.rs), shared between threads on the threaded
 // binaries (kernels-wasm/src/threads.rs, workers.ts). Which binary runs is decided once per
 // backend by feature detection (loader.ts).
 import {
   activationCode,
-  arenaGaps,
-  placeScratch,
+  compilePlan,
   ShapeError,
   validatePlan,
   type Backend,
@@ -146,7 +146,7 @@ interface OpPlan {
   stagingFloats: number;
   /** floats the zero row must hold */
   zeroFloats: number;
-  /** floats of scratch the op needs while it runs, placed in the arena (`placeScratch`) */
+  /** floats of scratch the op needs while it runs, placed in the arena (`plan.scratch`) */
   scratchFloats?: number;
   /** checks `weightFloats` against the binary's own count */
   checkPackedLength?(k: KernelExports): void;
@@ -212,8 +212,12 @@ export function winogradBand(tiles: number, inC: number, threads: number, shared
   return tiles > 2 * band ? band : 0;
 }
 
-/** `gap`: the arena floats free while this op runs (`arenaGaps`). */
-function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number, gap: number): OpPlan {
+/**
+ * `room`: the scratch floats this op may take without growing the arena: the free floats at
+ * the op when asking for scratch, the floats granted (plan.scratch) when compiling, which gives
+ * the same plan.
+ */
+function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number, room: number): OpPlan {
   const [n, inH, inW, inC] = op.input.shape;
   const [, outH, outW, outC] = op.output.shape;
   const [kh, kw] = op.kernel;
@@ -243,7 +247,7 @@ function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number, gap: 
     const budget = Math.min(Math.max(Math.floor(inputFloats / 8), WINOGRAD_MIN_CHUNK_FLOATS), WINOGRAD_MAX_CHUNK_FLOATS);
     return Math.min(Math.max(1, Math.floor(budget / transformedBlockFloats)), Math.ceil(outC / NR)) * transformedBlockFloats;
   };
-  const sharedFits = tiles * tileFloats + threads * chunkFloats(tiles * tileFloats) <= gap;
+  const sharedFits = tiles * tileFloats + threads * chunkFloats(tiles * tileFloats) <= room;
   const band = winograd ? winogradBand(tiles, inC, threads, sharedFits) : 0;
   const transformedInputFloats = (band || tiles) * tileFloats;
   const threadScratchFloats = (band ? transformedInputFloats : 0) + chunkFloats(transformedInputFloats);
@@ -303,11 +307,11 @@ function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number, gap: 
   };
 }
 
-function planOp(op: PlanOp, config: RunConfig, gap: number): OpPlan {
+function planOp(op: PlanOp, config: RunConfig, room: number): OpPlan {
   const none = { weightFloats: 0, stagingFloats: 0, zeroFloats: 0, fill() {} };
   switch (op.kind) {
     case 'conv2d':
-      return planConv(op, config.winograd, config.threads, gap);
+      return planConv(op, config.winograd, config.threads, room);
     case 'linear': {
       const n = op.input.shape[0];
       const inF = op.input.size / n;
@@ -626,8 +630,13 @@ class WasmPlanExecutable implements WasmExecutable {
       k = config.instances?.take() ?? instantiateKernels(module);
       baseBytes = Number(k.__heap_base.value);
     }
-    const gaps = arenaGaps(plan, ALIGN_FLOATS);
-    const opPlans = plan.ops.map((op, i) => planOp(op, config, gaps[i]));
+    const scratch = plan.scratch ?? { floats: plan.ops.map(() => 0), offsets: plan.ops.map(() => -1), arenaSize: plan.arenaSize };
+    const opPlans = plan.ops.map((op, i) => planOp(op, config, scratch.floats[i]));
+    opPlans.forEach((p, i) => {
+      if ((p.scratchFloats ?? 0) !== scratch.floats[i]) {
+        fail(`plan.ops[${i}] (${plan.ops[i].kind})`, `needs ${p.scratchFloats ?? 0} floats of scratch on this backend, plan.scratch grants ${scratch.floats[i]} (compile plans with compilePlan from @cnn/core)`);
+      }
+    });
 
     // [worker stacks | control | descriptors | packed weights | arena | zero row | scratch | slack]
     const layout = new FloatLayout(Math.ceil(baseBytes / BYTES_PER_FLOAT));
@@ -638,7 +647,6 @@ class WasmPlanExecutable implements WasmExecutable {
     const weightsStart = layout.reserve(0);
     const weightAt = opPlans.map((p) => (p.weightFloats > 0 ? layout.reserve(p.weightFloats) : 0));
     const weightsEnd = layout.end;
-    const scratch = placeScratch(plan, opPlans.map((p) => p.scratchFloats ?? 0), ALIGN_FLOATS);
     const arenaStart = layout.reserve(scratch.arenaSize);
     const zeros = layout.reserve(Math.max(ALIGN_FLOATS, ...opPlans.map((p) => p.zeroFloats)));
     layout.reserve(SLACK_FLOATS);
@@ -879,6 +887,15 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     return module;
   };
   const instances = new InstancePool();
+  /** Loads the binary (a custom one decides whether threads are possible) and says how to run plans. */
+  const runConfig = async (): Promise<RunConfig> => {
+    const m = await getModule();
+    if (custom && threads > 1 && !isThreadedModule(m)) {
+      threads = 1;
+      threadsFallbackReason = 'the binary passed in the options is single-threaded';
+    }
+    return { threads, shareTinyOps: options.shareTinyOps === true, winograd: options.winograd !== false, instances };
+  };
   const backend: WasmBackend = {
     name: 'wasm',
     releaseSpareMemory() {
@@ -896,18 +913,14 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     get threadsFallbackReason() {
       return threadsFallbackReason;
     },
+    async scratchFloats(plan: ExecutionPlan, free: readonly number[]): Promise<readonly number[]> {
+      const config = await runConfig();
+      validatePlan(plan);
+      return plan.ops.map((op, i) => planOp(op, config, free[i]).scratchFloats ?? 0);
+    },
     async compile(plan: ExecutionPlan): Promise<WasmExecutable> {
-      const m = await getModule();
-      if (custom && threads > 1 && !isThreadedModule(m)) {
-        threads = 1;
-        threadsFallbackReason = 'the binary passed in the options is single-threaded';
-      }
-      const exe = await WasmPlanExecutable.create(m, plan, {
-        threads,
-        shareTinyOps: options.shareTinyOps === true,
-        winograd: options.winograd !== false,
-        instances,
-      });
+      if (!plan.scratch) return compilePlan(backend, plan);
+      const exe = await WasmPlanExecutable.create(await getModule(), plan, await runConfig());
       if (custom) variant = exe.variant;
       return exe;
     },
