@@ -3,7 +3,7 @@ export * from './plan.js';
 export { Tensor, nchwToNhwc, nhwcToNchw } from './tensor.js';
 export { GraphBuilder } from './graph.js';
 export type { Graph, GraphNode, NodeOp, ParameterSpec, Shape, Value, Pair, Conv2dOptions, Pool2dOptions } from './graph.js';
-export { WeightsError, ShapeError, UnsafeCheckpointError } from './errors.js';
+export { WeightsError, ShapeError, UnsafeCheckpointError, DisposedError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { LIMITS } from './limits.js';
 export type { LimitName } from './limits.js';

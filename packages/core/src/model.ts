@@ -6,7 +6,7 @@ import type { Backend, Executable, ExecutionPlan, Slot } from './plan.js';
 import type { LoadWeightsOptions, VariantParameters, WeightMap, WeightsFormat, WeightsSource } from './weights.js';
 import { generateWeights, isWeightsName, validateWeights } from './weights.js';
 import { lowerGraph } from './compile.js';
-import { compilePlan } from './scratch.js';
+import { assertBackend, compilePlan } from './scratch.js';
 import { reachingNodes } from './passes/prune.js';
 import { summarize, type Summary } from './summary.js';
 import { ShapeError, WeightsError, formatShape } from './errors.js';
@@ -174,6 +174,7 @@ export class Model {
   }
 
   async compile(backend: Backend, options: CompileOptions = {}): Promise<Runner> {
+    assertBackend(backend);
     const plan = this.plan(options);
     const executable = await compilePlan(backend, plan);
     const [c, h, w] = options.inputSize ? this.shapeFor(options.inputSize) : this.architecture.inputShape;

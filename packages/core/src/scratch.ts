@@ -6,6 +6,7 @@
 // arena + the largest scratch.
 import { opSlotEntries, type Backend, type Executable, type ExecutionPlan, type ScratchPlacement, type Slot } from './plan.js';
 import { lifetimes } from './passes/liveness.js';
+import { ShapeError, describeValue } from './errors.js';
 import { ARENA_ALIGN } from './passes/arena.js';
 
 const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
@@ -73,11 +74,20 @@ export function placeScratch(plan: ExecutionPlan, floats: readonly number[], ali
   return { floats: plan.ops.map((_, i) => Math.max(0, floats[i] ?? 0)), offsets, arenaSize };
 }
 
+/** Throws a ShapeError unless `backend` looks like a Backend (a name and a compile method). */
+export function assertBackend(backend: unknown): asserts backend is Backend {
+  const b = backend as Partial<Backend> | null;
+  if (b === null || typeof b !== 'object' || typeof b.compile !== 'function' || typeof b.name !== 'string') {
+    throw new ShapeError(`compile: expected a backend (an object with a name and compile(plan), such as createWasmBackend()), got ${describeValue(backend)}`);
+  }
+}
+
 /**
  * Compiles a plan on a backend. A backend that needs op-local scratch (Backend.scratchFloats)
  * gets the plan with it placed in the arena (`plan.scratch`).
  */
 export async function compilePlan<E extends Executable>(backend: { compile(plan: ExecutionPlan): Promise<E> } & Pick<Backend, 'scratchFloats'>, plan: ExecutionPlan): Promise<E> {
+  assertBackend(backend);
   if (!backend.scratchFloats || plan.scratch) return backend.compile(plan);
   const floats = await backend.scratchFloats(plan, arenaGaps(plan));
   return backend.compile({ ...plan, scratch: placeScratch(plan, floats) });

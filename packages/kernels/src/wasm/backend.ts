@@ -10,6 +10,7 @@
 import {
   activationCode,
   compilePlan,
+  DisposedError,
   ShapeError,
   validatePlan,
   type Backend,
@@ -757,7 +758,7 @@ class WasmPlanExecutable implements WasmExecutable {
 
   async run(input: Float32Array): Promise<Float32Array[]> {
     const k = this.kernels;
-    if (!k) throw new Error('This wasm executable was disposed; compile the plan again.');
+    if (!k) throw new DisposedError('This wasm executable was disposed; compile the plan again.');
     if (!(input instanceof Float32Array) || input.length !== this.input.size) {
       throw new ShapeError(
         `run() expects a Float32Array of ${this.input.size} floats (NHWC [${this.input.shape.join(', ')}]), ` +

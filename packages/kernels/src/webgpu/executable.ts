@@ -1,7 +1,7 @@
 // A plan compiled for one GPUDevice: weights uploaded once, the activation arena in one
 // storage buffer (each dispatch binds the window of it that its slots occupy), one command
 // encoder per forward pass and a single read-back at the end.
-import { ShapeError, validatePlan, type Executable, type ExecutionPlan } from '@cnn/core';
+import { DisposedError, ShapeError, validatePlan, type Executable, type ExecutionPlan } from '@cnn/core';
 import { toHalfBits } from './half.js';
 import { lowerOp, type LowerContext, type Step } from './lower.js';
 import type { Kernel, Precision } from './wgsl/common.js';
@@ -256,7 +256,7 @@ export class WebGpuExecutable implements Executable {
   }
 
   run(input: Float32Array): Promise<Float32Array[]> {
-    if (this.disposed) return Promise.reject(new Error('This WebGPU executable was disposed; compile the plan again.'));
+    if (this.disposed) return Promise.reject(new DisposedError('This WebGPU executable was disposed; compile the plan again.'));
     const { plan } = this;
     if (!(input instanceof Float32Array) || input.length !== plan.input.size) {
       return Promise.reject(
@@ -278,7 +278,7 @@ export class WebGpuExecutable implements Executable {
     const { device } = this.ctx;
     const lost = this.ctx.lostReason();
     if (lost) throw new Error(`The WebGPU device was lost (${lost}); create the backend and compile the model again.`);
-    if (this.disposed) throw new Error('This WebGPU executable was disposed; compile the plan again.');
+    if (this.disposed) throw new DisposedError('This WebGPU executable was disposed; compile the plan again.');
     const { plan } = this;
     device.pushErrorScope('validation');
     const data = input as Float32Array<ArrayBuffer>;
@@ -299,7 +299,7 @@ export class WebGpuExecutable implements Executable {
     }
     device.queue.submit([encoder.finish()]);
     const error = await device.popErrorScope();
-    if (this.disposed) throw new Error(DISPOSED_DURING_PASS);
+    if (this.disposed) throw new DisposedError(DISPOSED_DURING_PASS);
     if (error) throw new Error(`WebGPU rejected the forward pass: ${error.message}`);
     try {
       await this.readback.mapAsync(MAP_MODE_READ);
@@ -307,10 +307,10 @@ export class WebGpuExecutable implements Executable {
       const reason = this.ctx.lostReason();
       if (reason) throw new Error(`The WebGPU device was lost during the forward pass (${reason}).`);
       // destroying the read-back buffer (dispose) rejects mapAsync with an empty message
-      if (this.disposed) throw new Error(DISPOSED_DURING_PASS);
+      if (this.disposed) throw new DisposedError(DISPOSED_DURING_PASS);
       throw new Error(`Reading the results back failed: ${(e as Error).message || (e as Error).name || 'no reason given'}`);
     }
-    if (this.disposed) throw new Error(DISPOSED_DURING_PASS);
+    if (this.disposed) throw new DisposedError(DISPOSED_DURING_PASS);
     const all = new Float32Array(this.readback.getMappedRange().slice(0));
     this.readback.unmap();
     return plan.outputs.map((s, i) => all.subarray(this.outputAt[i], this.outputAt[i] + s.size));
@@ -329,7 +329,7 @@ export class WebGpuExecutable implements Executable {
 
   private async profileOnce(input: Float32Array): Promise<DispatchTime[]> {
     const { device } = this.ctx;
-    if (this.disposed) throw new Error('This WebGPU executable was disposed; compile the plan again.');
+    if (this.disposed) throw new DisposedError('This WebGPU executable was disposed; compile the plan again.');
     if (!device.features.has('timestamp-query')) {
       throw new Error("profile() needs the 'timestamp-query' feature: create the backend with { profiling: true } on an adapter that has it");
     }
