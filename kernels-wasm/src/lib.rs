@@ -12,6 +12,7 @@
 #![no_std]
 #![cfg_attr(target_feature = "atomics", feature(stdarch_wasm_atomic_wait))]
 
+mod abi;
 mod activation;
 mod conv;
 mod dwconv;
@@ -37,7 +38,7 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 /// ABI version, bumped whenever an export's signature, a descriptor or a packed layout changes.
 #[no_mangle]
 pub extern "C" fn cnn_kernels_abi_version() -> u32 {
-    6
+    abi::ABI_VERSION
 }
 
 /// What this binary was built with: bit 0 relaxed SIMD, bit 1 threads.

@@ -8,16 +8,13 @@
 // binaries (kernels-wasm/src/threads.rs, workers.ts). Which binary runs is decided once per
 // backend by feature detection (loader.ts).
 import {
-  activationCode,
   compilePlan,
   DisposedError,
   ShapeError,
   validatePlan,
   type Backend,
-  type Conv2dOp,
   type Executable,
   type ExecutionPlan,
-  type PlanOp,
   type Slot,
 } from '@cnn/core';
 import {
@@ -35,6 +32,10 @@ import {
   type WasmVariant,
 } from './loader.js';
 import { startWorkerPool, type WorkerPool } from './workers.js';
+import { DESC_ARGS_WORD, DESC_WORDS } from './abi.js';
+import { ALIGN_FLOATS, BYTES_PER_FLOAT, alignUp, planOp } from './op-plans.js';
+
+export { usesWinograd, winogradBand } from './op-plans.js';
 
 export interface WasmBackendOptions {
   /**
@@ -69,14 +70,9 @@ export interface WasmBackendOptions {
   winograd?: boolean;
 }
 
-const BYTES_PER_FLOAT = 4;
-/** Every region starts on a 64-byte boundary. */
-const ALIGN_FLOATS = 16;
 /** Kernels read (never write) up to 7 floats past a tensor's last channel. */
 const SLACK_FLOATS = 16;
 const WASM_PAGE_BYTES = 65536;
-
-const alignUp = (x: number, a: number) => Math.ceil(x / a) * a;
 
 /** Bump allocator over float indices of the wasm memory. */
 class FloatLayout {
@@ -92,10 +88,6 @@ function fail(where: string, message: string): never {
   throw new ShapeError(`${where}: ${message}`);
 }
 
-function isDepthwise(op: Conv2dOp): boolean {
-  return op.groups === op.input.shape[3] && op.groups === op.output.shape[3];
-}
-
 /** What the wasm kernels need beyond the shared contract (validatePlan in @cnn/core). */
 function checkWasmLimits(plan: ExecutionPlan): void {
   plan.ops.forEach((op, i) => {
@@ -103,356 +95,6 @@ function checkWasmLimits(plan: ExecutionPlan): void {
       fail(`plan.ops[${i}] (localResponseNorm)`, `k must be > 0 (the wasm kernel takes a logarithm of k + ...), got ${op.k}`);
     }
   });
-}
-
-const OP = {
-  conv2d: 1,
-  dwconv2d: 2,
-  linear: 3,
-  maxpool2d: 4,
-  avgpool2d: 5,
-  adaptiveAvgpool2d: 6,
-  add: 7,
-  channelAffine: 8,
-  activation: 9,
-  copyChannels: 10,
-  scaleChannels: 11,
-  layerNorm: 12,
-  localResponseNorm: 13,
-} as const;
-
-/** An f32 argument of a descriptor (every other argument is a u32). */
-class F32 {
-  constructor(readonly value: number) {}
-}
-
-/** One op's descriptor: its kind and its arguments in the order of the kernel's `*Args` struct. */
-interface Descriptor {
-  kind: number;
-  args: (number | F32)[];
-}
-
-/** u32 words per descriptor (kernels-wasm/src/plan.rs DESC_WORDS) and where the arguments start. */
-const DESC_WORDS = 32;
-const DESC_ARGS_WORD = 4;
-
-/** Host-side plan for one op: weight floats to reserve, how to fill them, and its descriptor. */
-interface OpPlan {
-  /** floats to reserve in the weight region (0 for weightless ops) */
-  weightFloats: number;
-  /**
-   * The fewest raw floats the wasm packer can take at once (0 if JS copies directly): weights
-   * are staged in the arena region, in as few slices as fit there.
-   */
-  stagingFloats: number;
-  /** floats the zero row must hold */
-  zeroFloats: number;
-  /** floats of scratch the op needs while it runs, placed in the arena (`plan.scratch`) */
-  scratchFloats?: number;
-  /** checks `weightFloats` against the binary's own count */
-  checkPackedLength?(k: KernelExports): void;
-  /** fills the op's weight region starting at float index `at`, staging at most `capacity` floats at `staging` */
-  fill(k: KernelExports, heap: Float32Array, at: number, staging: number, capacity: number): void;
-  /** the op's descriptor; `slot` maps a slot to its byte address */
-  describe(at: number, slot: (s: Slot) => number, zeros: number, scratch: number): Descriptor;
-}
-
-const NR = 8;
-/** Output rows per packed block of a fully connected layer (kernels-wasm/src/linear.rs). */
-const LINEAR_ROWS = 16;
-/** Winograd F(4x4, 3x3): output pixels per tile side, and transformed positions per tile. */
-const WINOGRAD_TILE = 4;
-const WINOGRAD_POSITIONS = 36;
-/** Transformed weight blocks per pass: as many as fit in an eighth of the transformed input, within these bounds (kernels-wasm/src/winograd.rs). */
-const WINOGRAD_MIN_CHUNK_FLOATS = 32 * 1024;
-/** Transformed input per band, and tiles per GEMM tile group (kernels-wasm MR). */
-const WINOGRAD_BAND_FLOATS = 144 * 1024;
-const WINOGRAD_MIN_BAND = 32;
-const WINOGRAD_GROUP = 4;
-const WINOGRAD_MAX_CHUNK_FLOATS = 144 * 1024;
-/**
- * Smallest input and output channel counts, and output height and width, for Winograd
- * (benchmarks/kernels.mjs, 'conv 3x3'; one thread, weights transformed on the fly): it ran
- * 3.4x the direct igemm path at 56x56 and 28x28, 2.4x at 14x14 and 1.8x at 7x7 (ResNet-50,
- * 64-512 channels; 1.8x for DenseNet's 7x7 128 -> 32 too). Smaller outputs would be mostly
- * empty 4x4 tiles, and fewer channels leave the transforms too little GEMM to amortise.
- */
-const WINOGRAD_MIN_CHANNELS = 16;
-const WINOGRAD_MIN_SIZE = 7;
-
-/** Whether the wasm backend runs this convolution by Winograd F(4x4, 3x3) (kernels-wasm/src/winograd.rs). */
-export function usesWinograd(op: Conv2dOp): boolean {
-  const [, , , inC] = op.input.shape;
-  const [, outH, outW, outC] = op.output.shape;
-  return (
-    op.groups === 1 &&
-    op.kernel[0] === 3 && op.kernel[1] === 3 &&
-    op.stride[0] === 1 && op.stride[1] === 1 &&
-    op.dilation[0] === 1 && op.dilation[1] === 1 &&
-    inC >= WINOGRAD_MIN_CHANNELS && outC >= WINOGRAD_MIN_CHANNELS &&
-    outH >= WINOGRAD_MIN_SIZE && outW >= WINOGRAD_MIN_SIZE
-  );
-}
-
-/**
- * Winograd tiles per band, or 0 to transform all tiles into one shared buffer first. Bands
- * keep a large output's transformed input per thread and cache-sized (VGG's 224x224 layers
- * would need 29 MB of shared buffer, more than their activations). Outputs take bands when
- * their shared buffer would exceed 4 x WINOGRAD_BAND_FLOATS, or when it would not fit in the
- * arena's free space at that op (`sharedFits` false). Each band transforms every weight block
- * again, so a band has at least WINOGRAD_MIN_BAND tiles (then the weight transforms cost
- * about a fifth of the GEMM, less for fewer output channels), as many as fit in
- * WINOGRAD_BAND_FLOATS beyond that, and there are at least two per thread.
- */
-export function winogradBand(tiles: number, inC: number, threads: number, sharedFits = true): number {
-  const tileFloats = WINOGRAD_POSITIONS * alignUp(inC, 4);
-  if (sharedFits && tiles * tileFloats <= 4 * WINOGRAD_BAND_FLOATS) return 0;
-  const fit = Math.floor(WINOGRAD_BAND_FLOATS / tileFloats / WINOGRAD_GROUP) * WINOGRAD_GROUP;
-  const perThreads = Math.ceil(tiles / (2 * threads) / WINOGRAD_GROUP) * WINOGRAD_GROUP;
-  const band = Math.max(WINOGRAD_MIN_BAND, Math.min(fit, perThreads));
-  return tiles > 2 * band ? band : 0;
-}
-
-/**
- * `room`: the scratch floats this op may take without growing the arena: the free floats at
- * the op when asking for scratch, the floats granted (plan.scratch) when compiling, which gives
- * the same plan.
- */
-function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number, room: number): OpPlan {
-  const [n, inH, inW, inC] = op.input.shape;
-  const [, outH, outW, outC] = op.output.shape;
-  const [kh, kw] = op.kernel;
-  const [sh, sw] = op.stride;
-  const [pt, pl] = op.padding;
-  const [dh, dw] = op.dilation;
-  const act = activationCode(op.activation);
-  const depthwise = isDepthwise(op);
-  const winograd = winogradEnabled && usesWinograd(op);
-  const inCg = inC / op.groups;
-  const taps = kh * kw;
-  const outCg = outC / op.groups;
-  // Packed layouts: kernels-wasm/src/conv.rs and dwconv.rs (bias, then taps, per block of 8).
-  // A unit is the fewest output channels that pack on their own: a block of 8 channels, or a
-  // whole group of a grouped convolution (whose blocks restart at each group).
-  const unit = depthwise || op.groups === 1 ? NR : outCg;
-  // Winograd keeps the same [bias][taps][inC][8] blocks (as [bias][9][inC][8]). Its scratch
-  // (kernels-wasm/src/winograd.rs): for two phases, all tiles' transformed input, then each
-  // thread's chunk of transformed weight blocks ([36][inC * 8 + 16] each); with bands, per
-  // thread one band's transformed input and its chunk.
-  const unitPackedFloats = depthwise ? NR + taps * NR : Math.ceil(unit / NR) * (NR + taps * inCg * NR);
-  const weightFloats = Math.ceil(outC / unit) * unitPackedFloats;
-  const tiles = n * Math.ceil(outH / WINOGRAD_TILE) * Math.ceil(outW / WINOGRAD_TILE);
-  const tileFloats = WINOGRAD_POSITIONS * alignUp(inC, 4);
-  const transformedBlockFloats = WINOGRAD_POSITIONS * (inC * NR + 16);
-  const chunkFloats = (inputFloats: number) => {
-    const budget = Math.min(Math.max(Math.floor(inputFloats / 8), WINOGRAD_MIN_CHUNK_FLOATS), WINOGRAD_MAX_CHUNK_FLOATS);
-    return Math.min(Math.max(1, Math.floor(budget / transformedBlockFloats)), Math.ceil(outC / NR)) * transformedBlockFloats;
-  };
-  const sharedFits = tiles * tileFloats + threads * chunkFloats(tiles * tileFloats) <= room;
-  const band = winograd ? winogradBand(tiles, inC, threads, sharedFits) : 0;
-  const transformedInputFloats = (band || tiles) * tileFloats;
-  const threadScratchFloats = (band ? transformedInputFloats : 0) + chunkFloats(transformedInputFloats);
-  const scratchFloats = !winograd ? 0 : (band ? 0 : transformedInputFloats) + threads * threadScratchFloats;
-  return {
-    weightFloats,
-    scratchFloats,
-    stagingFloats: alignUp(unit * inCg * taps, ALIGN_FLOATS) + unit,
-    // conv2d reads whole kernel rows (kw * inC floats) from the zero row when groups == 1.
-    zeroFloats: depthwise ? 0 : op.groups === 1 ? kw * inC : inCg,
-    checkPackedLength(k) {
-      const fromWasm = depthwise
-        ? k.dwconv2d_packed_len(outC, kh, kw)
-        : winograd
-          ? k.conv2d_winograd_packed_len(outC, inC)
-          : k.conv2d_packed_len(outC, inCg, kh, kw, op.groups);
-      if (fromWasm !== weightFloats) throw new Error(`packed weight size mismatch (js ${weightFloats}, wasm ${fromWasm}): rebuild the kernels`);
-      if (!winograd) return;
-      const input = band ? 0 : k.conv2d_winograd_scratch_len(n, outH, outW, inC);
-      const perThread = k.conv2d_winograd_thread_scratch_len(n, outH, outW, outC, inC, band);
-      if (input !== (band ? 0 : transformedInputFloats) || perThread !== threadScratchFloats) {
-        throw new Error(
-          `Winograd scratch size mismatch (js ${band ? 0 : transformedInputFloats} + ${threadScratchFloats} per thread, ` +
-            `wasm ${input} + ${perThread}): rebuild the kernels`,
-        );
-      }
-    },
-    fill(k, heap, at, staging, capacity) {
-      // Slices of whole units of output channels, each packed into its own run of blocks.
-      const rowFloats = inCg * taps;
-      const perSlice = Math.max(1, Math.floor(capacity / (alignUp(unit * rowFloats, ALIGN_FLOATS) + unit)));
-      for (let c0 = 0; c0 < outC; c0 += perSlice * unit) {
-        const cs = Math.min(perSlice * unit, outC - c0);
-        const biasAt = staging + alignUp(cs * rowFloats, ALIGN_FLOATS);
-        heap.set(op.weight.subarray(c0 * rowFloats, (c0 + cs) * rowFloats), staging);
-        heap.set(op.bias.subarray(c0, c0 + cs), biasAt);
-        const dst = at + (c0 / unit) * unitPackedFloats;
-        const [d, w, b] = [dst, staging, biasAt].map((f) => f * BYTES_PER_FLOAT);
-        if (depthwise) k.dwconv2d_pack_weights(d, w, b, cs, kh, kw);
-        else if (winograd) k.conv2d_winograd_pack_weights(d, w, b, cs, inC);
-        else k.conv2d_pack_weights(d, w, b, cs, inCg, kh, kw, op.groups === 1 ? 1 : cs / outCg);
-      }
-    },
-    describe(at, slot, zeros, scratch) {
-      const x = slot(op.input);
-      const y = slot(op.output);
-      const r = op.residual ? slot(op.residual) : 0;
-      const w = at * BYTES_PER_FLOAT;
-      if (depthwise) {
-        return { kind: OP.dwconv2d, args: [x, y, r, w, n, inH, inW, inC, outH, outW, kh, kw, sh, sw, pt, pl, dh, dw, act] };
-      }
-      return {
-        kind: OP.conv2d,
-        args: [x, y, r, w, zeros, n, inH, inW, inC, outH, outW, outC, kh, kw, sh, sw, pt, pl, dh, dw, op.groups, act, winograd ? scratch : 0, winograd ? band : 0],
-      };
-    },
-  };
-}
-
-function planOp(op: PlanOp, config: RunConfig, room: number): OpPlan {
-  const none = { weightFloats: 0, stagingFloats: 0, zeroFloats: 0, fill() {} };
-  switch (op.kind) {
-    case 'conv2d':
-      return planConv(op, config.winograd, config.threads, room);
-    case 'linear': {
-      const n = op.input.shape[0];
-      const inF = op.input.size / n;
-      const outF = op.output.size / n;
-      // Blocks of LINEAR_ROWS rows, [inF / 4][rows][4], tails zero-filled (kernels-wasm/src/linear.rs).
-      const blockFloats = alignUp(inF, 4) * LINEAR_ROWS;
-      const packedFloats = Math.ceil(outF / LINEAR_ROWS) * blockFloats;
-      const biasOffset = alignUp(packedFloats, ALIGN_FLOATS);
-      const act = activationCode(op.activation);
-      return {
-        weightFloats: biasOffset + op.bias.length,
-        stagingFloats: LINEAR_ROWS * inF,
-        zeroFloats: 0,
-        checkPackedLength(k) {
-          const fromWasm = k.linear_packed_len(outF, inF);
-          if (fromWasm !== packedFloats) throw new Error(`packed weight size mismatch (js ${packedFloats}, wasm ${fromWasm}): rebuild the kernels`);
-        },
-        fill(k, heap, at, staging, capacity) {
-          // Slices of whole blocks of rows, staged raw and packed by the kernel binary.
-          const perSlice = Math.max(1, Math.floor(capacity / (LINEAR_ROWS * inF))) * LINEAR_ROWS;
-          for (let r0 = 0; r0 < outF; r0 += perSlice) {
-            const rows = Math.min(perSlice, outF - r0);
-            heap.set(op.weight.subarray(r0 * inF, (r0 + rows) * inF), staging);
-            const dst = at + (r0 / LINEAR_ROWS) * blockFloats;
-            k.linear_pack_weights(dst * BYTES_PER_FLOAT, staging * BYTES_PER_FLOAT, rows, inF);
-          }
-          heap.set(op.bias, at + biasOffset);
-        },
-        describe(at, slot) {
-          const [x, y, r] = [slot(op.input), slot(op.output), op.residual ? slot(op.residual) : 0];
-          const [w, b] = [at, at + biasOffset].map((f) => f * BYTES_PER_FLOAT);
-          return { kind: OP.linear, args: [x, y, r, w, b, n, inF, outF, act] };
-        },
-      };
-    }
-    case 'pool2d': {
-      const [n, inH, inW, c] = op.input.shape;
-      const [, outH, outW] = op.output.shape;
-      const [kh, kw] = op.kernel;
-      const [sh, sw] = op.stride;
-      const [pt, pl] = op.padding;
-      const act = activationCode(op.activation);
-      const countIncludePad = op.countIncludePad ? 1 : 0;
-      return {
-        ...none,
-        describe(_at, slot) {
-          const kind = op.mode === 'max' ? OP.maxpool2d : OP.avgpool2d;
-          return { kind, args: [slot(op.input), slot(op.output), n, inH, inW, c, outH, outW, kh, kw, sh, sw, pt, pl, countIncludePad, act] };
-        },
-      };
-    }
-    case 'adaptiveAvgPool2d': {
-      const [n, inH, inW, c] = op.input.shape;
-      const [, outH, outW] = op.output.shape;
-      return {
-        ...none,
-        describe: (_at, slot) => ({ kind: OP.adaptiveAvgpool2d, args: [slot(op.input), slot(op.output), n, inH, inW, c, outH, outW] }),
-      };
-    }
-    case 'add':
-      return {
-        ...none,
-        describe: (_at, slot) => ({
-          kind: OP.add,
-          args: [slot(op.a), slot(op.b), slot(op.output), op.output.size, activationCode(op.activation)],
-        }),
-      };
-    case 'channelAffine': {
-      const c = op.input.shape[3];
-      const shiftOffset = alignUp(c, ALIGN_FLOATS);
-      return {
-        weightFloats: shiftOffset + c,
-        stagingFloats: 0,
-        zeroFloats: 0,
-        fill(_k, heap, at) {
-          heap.set(op.scale, at);
-          heap.set(op.shift, at + shiftOffset);
-        },
-        describe(at, slot) {
-          const [scale, shift] = [at, at + shiftOffset].map((f) => f * BYTES_PER_FLOAT);
-          const args = [slot(op.input), slot(op.output), scale, shift, op.input.size / c, c, activationCode(op.activation)];
-          return { kind: OP.channelAffine, args };
-        },
-      };
-    }
-    case 'activation':
-      return {
-        ...none,
-        describe: (_at, slot) => ({
-          kind: OP.activation,
-          args: [slot(op.input), slot(op.output), op.output.size, activationCode(op.activation)],
-        }),
-      };
-    case 'scaleChannels': {
-      const [n, h, w, c] = op.input.shape;
-      return {
-        ...none,
-        describe: (_at, slot) => ({ kind: OP.scaleChannels, args: [slot(op.input), slot(op.scale), slot(op.output), n, h * w, c] }),
-      };
-    }
-    case 'layerNorm': {
-      const c = op.input.shape[3];
-      const biasOffset = alignUp(c, ALIGN_FLOATS);
-      return {
-        weightFloats: biasOffset + c,
-        stagingFloats: 0,
-        zeroFloats: 0,
-        fill(_k, heap, at) {
-          heap.set(op.weight, at);
-          heap.set(op.bias, at + biasOffset);
-        },
-        describe(at, slot) {
-          const [gamma, beta] = [at, at + biasOffset].map((f) => f * BYTES_PER_FLOAT);
-          const args = [slot(op.input), slot(op.output), gamma, beta, op.input.size / c, c, new F32(op.eps), activationCode(op.activation)];
-          return { kind: OP.layerNorm, args };
-        },
-      };
-    }
-    case 'localResponseNorm': {
-      const c = op.input.shape[3];
-      return {
-        ...none,
-        describe: (_at, slot) => ({
-          kind: OP.localResponseNorm,
-          args: [slot(op.input), slot(op.output), op.input.size / c, c, op.size, new F32(op.alpha), new F32(op.beta), new F32(op.k)],
-        }),
-      };
-    }
-    case 'copyChannels': {
-      const inC = op.input.shape[3];
-      const outC = op.output.shape[3];
-      return {
-        ...none,
-        describe: (_at, slot) => ({
-          kind: OP.copyChannels,
-          args: [slot(op.input), slot(op.output), op.input.size / inC, inC, outC, op.channelOffset],
-        }),
-      };
-    }
-  }
 }
 
 /**
@@ -705,14 +347,12 @@ class WasmPlanExecutable implements WasmExecutable {
     const words = new Uint32Array(memory.buffer);
     opPlans.forEach((p, i) => {
       const scratchAt = scratch.offsets[i] >= 0 ? (arenaStart + scratch.offsets[i]) * BYTES_PER_FLOAT : 0;
-      const { kind, args } = p.describe(weightAt[i], slot, zeros * BYTES_PER_FLOAT, scratchAt);
+      const { kind, args, floats } = p.describe(weightAt[i], slot, zeros * BYTES_PER_FLOAT, scratchAt);
       const at = descriptors + i * DESC_WORDS;
       words.fill(0, at, at + DESC_WORDS);
       words[at] = kind;
-      args.forEach((v, j) => {
-        if (v instanceof F32) heap[at + DESC_ARGS_WORD + j] = v.value;
-        else words[at + DESC_ARGS_WORD + j] = v;
-      });
+      words.set(args, at + DESC_ARGS_WORD);
+      for (const j of floats) heap[at + DESC_ARGS_WORD + j] = args[j];
     });
     const known = kernels.plan_prepare(descriptors * BYTES_PER_FLOAT, opPlans.length, threads, config.shareTinyOps ? 1 : 0);
     if (known !== opPlans.length) throw new Error(`plan.ops[${known}] (${plan.ops[known].kind}) is unknown to this kernel binary`);
