@@ -15,6 +15,7 @@ import {
   type Backend,
   type Executable,
   type ExecutionPlan,
+  type ScratchPlacement,
   type Slot,
 } from '@cnn/core';
 import {
@@ -33,7 +34,7 @@ import {
 } from './loader.js';
 import { startWorkerPool, type WorkerPool } from './workers.js';
 import { DESC_ARGS_WORD, DESC_WORDS } from './abi.js';
-import { ALIGN_FLOATS, BYTES_PER_FLOAT, alignUp, planOp } from './op-plans.js';
+import { ALIGN_FLOATS, BYTES_PER_FLOAT, alignUp, planOp, type OpPlan } from './op-plans.js';
 
 export { usesWinograd, winogradBand } from './op-plans.js';
 
@@ -202,6 +203,111 @@ const droppedBackends = new FinalizationRegistry<InstancePool>((pool) => pool.re
 /** Shuts down the pools of executables that were dropped without dispose(). */
 const abandonedPools = new FinalizationRegistry<() => void>((stop) => stop());
 
+/** Float indices of one executable's wasm memory regions. */
+interface MemoryLayout {
+  readonly stacks: number;
+  readonly stackFloats: number;
+  readonly control: number;
+  readonly descriptors: number;
+  readonly weightsStart: number;
+  readonly weightAt: readonly number[];
+  readonly weightsEnd: number;
+  readonly arenaStart: number;
+  readonly zeros: number;
+  /** where raw weights are staged for packing, and how many floats fit there */
+  readonly staging: number;
+  readonly capacity: number;
+  readonly endFloats: number;
+}
+
+/** The wasm plan of every op, each checked against the scratch plan.scratch grants it. */
+function planOps(plan: ExecutionPlan, config: RunConfig, scratch: ScratchPlacement): OpPlan[] {
+  return plan.ops.map((op, i) => {
+    const p = planOp(op, config, scratch.floats[i]);
+    if ((p.scratchFloats ?? 0) !== scratch.floats[i]) {
+      fail(`plan.ops[${i}] (${op.kind})`, `needs ${p.scratchFloats ?? 0} floats of scratch on this backend, plan.scratch grants ${scratch.floats[i]} (compile plans with compilePlan from @cnn/core)`);
+    }
+    return p;
+  });
+}
+
+/** [module data | worker stacks | control | descriptors | packed weights | arena (with scratch) | zero row | slack] */
+function layoutMemory(baseBytes: number, threads: number, opPlans: readonly OpPlan[], arenaFloats: number): MemoryLayout {
+  const layout = new FloatLayout(Math.ceil(baseBytes / BYTES_PER_FLOAT));
+  const stackFloats = WORKER_STACK_BYTES / BYTES_PER_FLOAT;
+  const stacks = layout.reserve((threads - 1) * stackFloats);
+  const control = layout.reserve(CONTROL_FLOATS);
+  const descriptors = layout.reserve(opPlans.length * DESC_WORDS);
+  const weightsStart = layout.reserve(0);
+  const weightAt = opPlans.map((p) => (p.weightFloats > 0 ? layout.reserve(p.weightFloats) : 0));
+  const weightsEnd = layout.end;
+  const arenaStart = layout.reserve(arenaFloats);
+  const zeros = layout.reserve(Math.max(ALIGN_FLOATS, ...opPlans.map((p) => p.zeroFloats)));
+  layout.reserve(SLACK_FLOATS);
+  // Raw weights are staged where the arena will be, before the arena is in use, in slices
+  // that fit there (memory only extends past it for a plan whose arena is smaller than one slice).
+  const staging = arenaStart;
+  const capacity = Math.max(layout.end - SLACK_FLOATS - staging, ...opPlans.map((p) => p.stagingFloats));
+  const endFloats = Math.max(layout.end, staging + capacity + SLACK_FLOATS);
+  return { stacks, stackFloats, control, descriptors, weightsStart, weightAt, weightsEnd, arenaStart, zeros, staging, capacity, endFloats };
+}
+
+/**
+ * The memory the layout needs: the single-threaded instance's own, grown; a parked threaded
+ * executable's, with its instance and workers; or a new shared memory with a new instance.
+ */
+function acquireMemory(module: WebAssembly.Module, plan: ExecutionPlan, config: RunConfig, threads: number, single: KernelExports | undefined, layout: MemoryLayout): { memory: WebAssembly.Memory; kernels: KernelExports; reused?: ParkedThreads } {
+  const needBytes = layout.endFloats * BYTES_PER_FLOAT;
+  const needPages = Math.ceil(needBytes / WASM_PAGE_BYTES);
+  const tooBig = (e: unknown) =>
+    new Error(
+      `The wasm backend needs ${(needBytes / 2 ** 20).toFixed(1)} MiB of wasm memory ` +
+        `(weights ${(((layout.weightsEnd - layout.weightsStart) * 4) / 2 ** 20).toFixed(1)} MiB, arena ` +
+        `${((plan.arenaSize * 4) / 2 ** 20).toFixed(1)} MiB), more than this engine grants ` +
+        `(wasm32 allows at most 4 GiB): ${(e as Error).message}`,
+    );
+  if (single) {
+    const memory = single.memory!;
+    const havePages = memory.buffer.byteLength / WASM_PAGE_BYTES;
+    try {
+      if (needPages > havePages) memory.grow(needPages - havePages);
+    } catch (e) {
+      throw tooBig(e);
+    }
+    return { memory, kernels: single };
+  }
+  const reused = threads > 1 ? config.instances?.takeThreaded(threads, needBytes) : undefined;
+  if (reused) return { memory: reused.memory, kernels: reused.kernels, reused };
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: needPages, maximum: needPages, shared: true });
+  } catch (e) {
+    throw tooBig(e);
+  }
+  const kernels = instantiateKernels(module, memory);
+  const heapBase = Number(kernels.__heap_base.value);
+  if (heapBase > THREADED_MODULE_BYTES) {
+    throw new Error(`The threaded kernel binary's data ends at ${heapBase} bytes, past the ${THREADED_MODULE_BYTES} it is laid out for.`);
+  }
+  return { memory, kernels };
+}
+
+/** One descriptor per op (abi.ts): a header word with the op code, then its arguments. */
+function writeDescriptors(memory: WebAssembly.Memory, opPlans: readonly OpPlan[], layout: MemoryLayout, scratchOffsets: readonly number[]): void {
+  const heap = new Float32Array(memory.buffer);
+  const words = new Uint32Array(memory.buffer);
+  const slot = (s: Slot) => (layout.arenaStart + s.offset) * BYTES_PER_FLOAT;
+  opPlans.forEach((p, i) => {
+    const scratchAt = scratchOffsets[i] >= 0 ? (layout.arenaStart + scratchOffsets[i]) * BYTES_PER_FLOAT : 0;
+    const { kind, args, floats } = p.describe(layout.weightAt[i], slot, layout.zeros * BYTES_PER_FLOAT, scratchAt);
+    const at = layout.descriptors + i * DESC_WORDS;
+    words.fill(0, at, at + DESC_WORDS);
+    words[at] = kind;
+    words.set(args, at + DESC_ARGS_WORD);
+    for (const j of floats) heap[at + DESC_ARGS_WORD + j] = args[j];
+  });
+}
+
 /** A compiled plan on the wasm backend. */
 export interface WasmExecutable extends Executable {
   /** The binary this executable runs. */
@@ -262,116 +368,54 @@ class WasmPlanExecutable implements WasmExecutable {
   static async create(module: WebAssembly.Module, plan: ExecutionPlan, config: RunConfig): Promise<WasmPlanExecutable> {
     validatePlan(plan);
     checkWasmLimits(plan);
-
     const threaded = isThreadedModule(module);
     const threads = threaded ? config.threads : 1;
     const noSharing = threaded ? sharedMemoryUnavailableReason() : undefined;
     if (noSharing) throw new Error(`This kernel binary is a threaded one, which needs shared memory, but ${noSharing}.`);
-    let k: KernelExports | undefined;
-    let baseBytes = THREADED_MODULE_BYTES;
-    if (!threaded) {
-      k = config.instances?.take() ?? instantiateKernels(module);
-      baseBytes = Number(k.__heap_base.value);
-    }
+    const single = threaded ? undefined : (config.instances?.take() ?? instantiateKernels(module));
     const scratch = plan.scratch ?? { floats: plan.ops.map(() => 0), offsets: plan.ops.map(() => -1), arenaSize: plan.arenaSize };
-    const opPlans = plan.ops.map((op, i) => planOp(op, config, scratch.floats[i]));
-    opPlans.forEach((p, i) => {
-      if ((p.scratchFloats ?? 0) !== scratch.floats[i]) {
-        fail(`plan.ops[${i}] (${plan.ops[i].kind})`, `needs ${p.scratchFloats ?? 0} floats of scratch on this backend, plan.scratch grants ${scratch.floats[i]} (compile plans with compilePlan from @cnn/core)`);
-      }
-    });
-
-    // [worker stacks | control | descriptors | packed weights | arena | zero row | scratch | slack]
-    const layout = new FloatLayout(Math.ceil(baseBytes / BYTES_PER_FLOAT));
-    const stackFloats = WORKER_STACK_BYTES / BYTES_PER_FLOAT;
-    const stacks = layout.reserve((threads - 1) * stackFloats);
-    const control = layout.reserve(CONTROL_FLOATS);
-    const descriptors = layout.reserve(opPlans.length * DESC_WORDS);
-    const weightsStart = layout.reserve(0);
-    const weightAt = opPlans.map((p) => (p.weightFloats > 0 ? layout.reserve(p.weightFloats) : 0));
-    const weightsEnd = layout.end;
-    const arenaStart = layout.reserve(scratch.arenaSize);
-    const zeros = layout.reserve(Math.max(ALIGN_FLOATS, ...opPlans.map((p) => p.zeroFloats)));
-    layout.reserve(SLACK_FLOATS);
-    // Raw weights are staged where the arena will be, before the arena is in use, in slices
-    // that fit there (memory only extends past it for a plan whose arena is smaller than one slice).
-    const staging = arenaStart;
-    const capacity = Math.max(layout.end - SLACK_FLOATS - staging, ...opPlans.map((p) => p.stagingFloats));
-    const endFloats = Math.max(layout.end, staging + capacity + SLACK_FLOATS);
-    const needBytes = endFloats * BYTES_PER_FLOAT;
-    const needPages = Math.ceil(needBytes / WASM_PAGE_BYTES);
-    const tooBig = (e: unknown) =>
-      new Error(
-        `The wasm backend needs ${(needBytes / 2 ** 20).toFixed(1)} MiB of wasm memory ` +
-          `(weights ${(((weightsEnd - weightsStart) * 4) / 2 ** 20).toFixed(1)} MiB, arena ` +
-          `${((plan.arenaSize * 4) / 2 ** 20).toFixed(1)} MiB), more than this engine grants ` +
-          `(wasm32 allows at most 4 GiB): ${(e as Error).message}`,
-      );
-
-    let memory: WebAssembly.Memory;
-    let reused: ParkedThreads | undefined;
-    if (k) {
-      memory = k.memory!;
-      const havePages = memory.buffer.byteLength / WASM_PAGE_BYTES;
-      try {
-        if (needPages > havePages) memory.grow(needPages - havePages);
-      } catch (e) {
-        throw tooBig(e);
-      }
-    } else if ((reused = threads > 1 ? config.instances?.takeThreaded(threads, needBytes) : undefined)) {
-      memory = reused.memory;
-      k = reused.kernels;
-    } else {
-      try {
-        memory = new WebAssembly.Memory({ initial: needPages, maximum: needPages, shared: true });
-      } catch (e) {
-        throw tooBig(e);
-      }
-      k = instantiateKernels(module, memory);
-      const heapBase = Number(k.__heap_base.value);
-      if (heapBase > THREADED_MODULE_BYTES) {
-        throw new Error(`The threaded kernel binary's data ends at ${heapBase} bytes, past the ${THREADED_MODULE_BYTES} it is laid out for.`);
-      }
-    }
-    const kernels = k;
+    const opPlans = planOps(plan, config, scratch);
+    const layout = layoutMemory(single ? Number(single.__heap_base.value) : THREADED_MODULE_BYTES, threads, opPlans, scratch.arenaSize);
+    const { memory, kernels, reused } = acquireMemory(module, plan, config, threads, single, layout);
     const heap = new Float32Array(memory.buffer);
     opPlans.forEach((p, i) => {
       p.checkPackedLength?.(kernels);
-      if (p.weightFloats > 0) p.fill(kernels, heap, weightAt[i], staging, capacity);
+      if (p.weightFloats > 0) p.fill(kernels, heap, layout.weightAt[i], layout.staging, layout.capacity);
     });
-    heap.fill(0, arenaStart, endFloats);
+    heap.fill(0, layout.arenaStart, layout.endFloats);
     // parked workers are waiting on the control block's generation: it must not be reset
-    if (!reused) heap.fill(0, control, control + CONTROL_FLOATS);
-
-    const slot = (s: Slot) => (arenaStart + s.offset) * BYTES_PER_FLOAT;
-    const words = new Uint32Array(memory.buffer);
-    opPlans.forEach((p, i) => {
-      const scratchAt = scratch.offsets[i] >= 0 ? (arenaStart + scratch.offsets[i]) * BYTES_PER_FLOAT : 0;
-      const { kind, args, floats } = p.describe(weightAt[i], slot, zeros * BYTES_PER_FLOAT, scratchAt);
-      const at = descriptors + i * DESC_WORDS;
-      words.fill(0, at, at + DESC_WORDS);
-      words[at] = kind;
-      words.set(args, at + DESC_ARGS_WORD);
-      for (const j of floats) heap[at + DESC_ARGS_WORD + j] = args[j];
-    });
-    const known = kernels.plan_prepare(descriptors * BYTES_PER_FLOAT, opPlans.length, threads, config.shareTinyOps ? 1 : 0);
+    if (!reused) heap.fill(0, layout.control, layout.control + CONTROL_FLOATS);
+    writeDescriptors(memory, opPlans, layout, scratch.offsets);
+    const known = kernels.plan_prepare(layout.descriptors * BYTES_PER_FLOAT, opPlans.length, threads, config.shareTinyOps ? 1 : 0);
     if (known !== opPlans.length) throw new Error(`plan.ops[${known}] (${plan.ops[known].kind}) is unknown to this kernel binary`);
 
     const exe = new WasmPlanExecutable(
-      kernels, memory, plan.input, plan.outputs, arenaStart, descriptors * BYTES_PER_FLOAT, opPlans.length,
-      threads > 1 ? control * BYTES_PER_FLOAT : 0,
-      { weightBytes: (weightsEnd - weightsStart) * BYTES_PER_FLOAT, arenaBytes: plan.arenaSize * BYTES_PER_FLOAT },
+      kernels, memory, plan.input, plan.outputs, layout.arenaStart, layout.descriptors * BYTES_PER_FLOAT, opPlans.length,
+      threads > 1 ? layout.control * BYTES_PER_FLOAT : 0,
+      { weightBytes: (layout.weightsEnd - layout.weightsStart) * BYTES_PER_FLOAT, arenaBytes: plan.arenaSize * BYTES_PER_FLOAT },
       threads,
     );
-    if (threads > 1 && reused) {
-      exe.stop = reused.stop;
-      exe.workersExited = reused.exited;
-      exe.parkable = { threads, memory, kernels, stop: reused.stop, exited: reused.exited };
-      abandonedPools.register(exe, reused.stop, exe);
-    } else if (threads > 1) {
-      const controlPtr = control * BYTES_PER_FLOAT;
+    if (threads > 1) await exe.attachWorkers(module, memory, layout, reused);
+    if (config.instances) {
+      exe.counters = config.instances;
+      config.instances.liveExecutables++;
+      config.instances.liveBytes += exe.memoryBytes;
+    }
+    return exe;
+  }
+
+  /** Takes over parked workers, or starts new ones on the memory's stacks and control block. */
+  private async attachWorkers(module: WebAssembly.Module, memory: WebAssembly.Memory, layout: MemoryLayout, reused: ParkedThreads | undefined): Promise<void> {
+    const kernels = this.kernels!;
+    const threads = this.threads;
+    let stop: () => void;
+    let exited: Promise<void>;
+    if (reused) {
+      ({ stop, exited } = reused);
+    } else {
+      const controlPtr = layout.control * BYTES_PER_FLOAT;
       const shutdown = () => kernels.threads_shutdown!(controlPtr);
-      const stackTops = Array.from({ length: threads - 1 }, (_, i) => (stacks + (i + 1) * stackFloats) * BYTES_PER_FLOAT);
+      const stackTops = Array.from({ length: threads - 1 }, (_, i) => (layout.stacks + (i + 1) * layout.stackFloats) * BYTES_PER_FLOAT);
       let pool: WorkerPool;
       try {
         pool = await startWorkerPool({ module, memory, control: controlPtr, stackTops });
@@ -379,21 +423,16 @@ class WasmPlanExecutable implements WasmExecutable {
         shutdown();
         throw e;
       }
-      const stop = () => {
+      stop = () => {
         shutdown();
         pool.terminate();
       };
-      exe.stop = stop;
-      exe.workersExited = pool.exited;
-      exe.parkable = { threads, memory, kernels, stop, exited: pool.exited };
-      abandonedPools.register(exe, stop, exe);
+      exited = pool.exited;
     }
-    if (config.instances) {
-      exe.counters = config.instances;
-      config.instances.liveExecutables++;
-      config.instances.liveBytes += exe.memoryBytes;
-    }
-    return exe;
+    this.stop = stop;
+    this.workersExited = exited;
+    this.parkable = { threads, memory, kernels, stop, exited };
+    abandonedPools.register(this, stop, this);
   }
 
   async run(input: Float32Array): Promise<Float32Array[]> {
