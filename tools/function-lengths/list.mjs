@@ -1,6 +1,6 @@
 // Lists the longest functions (declarations, methods, arrows, function expressions) in the
 // TypeScript sources given, by line count from their first to last line; tests excluded.
-// Usage: node tools/function-lengths/list.mjs [top=10] [dirs...]   (default: core and kernels src)
+// Usage: node tools/function-lengths/list.mjs [top=10] [dirs or files...]   (default: core and kernels src)
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
@@ -10,6 +10,7 @@ const top = Number(topArg ?? 10);
 const dirs = dirArgs.length > 0 ? dirArgs : ['packages/core/src', 'packages/kernels/src'];
 
 function* tsFiles(dir) {
+  if (!statSync(dir).isDirectory()) return yield dir;
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) yield* tsFiles(path);

@@ -531,13 +531,8 @@ function resolveThreads(threads: WasmBackendOptions['threads']): number {
   return threads;
 }
 
-/**
- * Creates the WebAssembly SIMD backend. The binary is picked once, here, by feature detection
- * (relaxed SIMD, shared memory), compiled on the first `compile()`, and shared by every
- * executable; each executable gets its own instance, memory and (threaded) workers, which
- * start in compile() and stop in dispose().
- */
-export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
+/** The threads and binary variant the options and this engine allow, and why fewer threads if so. */
+function chooseVariant(options: WasmBackendOptions): { threads: number; variant: WasmVariant; threadsFallbackReason?: string } {
   const requested = resolveThreads(options.threads);
   let threads = requested;
   let threadsFallbackReason: string | undefined;
@@ -554,7 +549,17 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     );
   }
   const relaxed = options.relaxedSimd === false ? false : relaxedSupported;
-  let variant: WasmVariant = `${relaxed ? 'relaxed-simd' : 'simd'}${threads > 1 ? '-threads' : ''}`;
+  return { threads, threadsFallbackReason, variant: `${relaxed ? 'relaxed-simd' : 'simd'}${threads > 1 ? '-threads' : ''}` };
+}
+
+/**
+ * Creates the WebAssembly SIMD backend. The binary is picked once, here, by feature detection
+ * (relaxed SIMD, shared memory), compiled on the first `compile()`, and shared by every
+ * executable; each executable gets its own instance, memory and (threaded) workers, which
+ * start in compile() and stop in dispose().
+ */
+export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
+  let { threads, variant, threadsFallbackReason } = chooseVariant(options);
   const custom = options.module !== undefined || options.wasm !== undefined;
 
   let module: Promise<WebAssembly.Module> | undefined;
