@@ -36,21 +36,19 @@ function ts() {
   lines.push(`export const ABI_VERSION = ${spec.ABI_VERSION};`, `export const DESC_WORDS = ${spec.DESC_WORDS};`, `export const DESC_ARGS_WORD = ${spec.ARGS_WORD};`);
   for (const [name, value, , doc] of spec.CONSTANTS) lines.push(`/** ${doc} */`, `export const ${name} = ${value};`);
   lines.push(`/** Epilogue activations in code order (the same as @cnn/core's ACTIVATIONS). */`, `export const ABI_ACTIVATIONS = ${JSON.stringify(spec.ACTIVATIONS).replaceAll('"', "'").replaceAll(',', ', ')} as const;`, '');
-  lines.push('/** One descriptor: its op code, its u32 argument words, and which of them are f32 bit patterns. */');
+  lines.push('/** One descriptor: its op code, its u32 argument words, and which of them are f32 values. */');
   lines.push('export interface Descriptor {', '  readonly kind: number;', '  readonly args: readonly number[];', '  /** indices into args holding f32 values */', '  readonly floats: readonly number[];', '}');
+  lines.push('const NO_FLOATS: readonly number[] = [];');
   for (const [struct, fields] of Object.entries(spec.STRUCTS)) {
-    lines.push('', `export interface ${struct} {`);
-    for (const [field, type, doc] of fields) {
-      if (doc) lines.push(`  /** ${doc} */`);
-      lines.push(`  readonly ${camel(field)}: number;${type === 'ptr' ? ' // byte address' : type === 'f32' ? ' // f32' : ''}`);
-    }
-    lines.push('}');
+    // A labelled tuple: the struct's fields in memory order, checked for count (and named) by the type checker.
+    const docs = fields.filter(([, , doc]) => doc).map(([f, , doc]) => ` * - ${camel(f)}: ${doc}`);
+    lines.push('', `/**`, ` * kernels-wasm ${struct}, in field order${docs.length ? ':' : '.'}`, ...docs, ' */');
+    lines.push(`export type ${struct} = [${fields.map(([f, type]) => `${camel(f)}: number`).join(', ')}];`);
     const floats = fields.flatMap(([, type], i) => (type === 'f32' ? [i] : []));
-    lines.push(`const ${struct}Floats: readonly number[] = [${floats.join(', ')}];`);
-    const ops = spec.OPS.filter(([, , s]) => s === struct);
-    for (const [name, code] of ops) {
-      lines.push(`export function ${camel(name)}Descriptor(a: ${struct}): Descriptor {`);
-      lines.push(`  return { kind: ${code}, args: [${fields.map(([f]) => `a.${camel(f)}`).join(', ')}], floats: ${struct}Floats };`, '}');
+    const floatsName = floats.length ? `${struct}Floats` : 'NO_FLOATS';
+    if (floats.length) lines.push(`const ${floatsName}: readonly number[] = [${floats.join(', ')}];`);
+    for (const [name, code] of spec.OPS.filter(([, , s]) => s === struct)) {
+      lines.push(`export const ${camel(name)}Descriptor = (args: ${struct}): Descriptor => ({ kind: ${code}, args, floats: ${floatsName} });`);
     }
   }
   return lines.join('\n') + '\n';

@@ -20,224 +20,93 @@ export const WINOGRAD_MAX_CHUNK_FLOATS = 147456;
 /** Epilogue activations in code order (the same as @cnn/core's ACTIVATIONS). */
 export const ABI_ACTIVATIONS = ['none', 'relu', 'relu6', 'tanh', 'sigmoid', 'silu', 'hardswish', 'hardsigmoid', 'gelu'] as const;
 
-/** One descriptor: its op code, its u32 argument words, and which of them are f32 bit patterns. */
+/** One descriptor: its op code, its u32 argument words, and which of them are f32 values. */
 export interface Descriptor {
   readonly kind: number;
   readonly args: readonly number[];
   /** indices into args holding f32 values */
   readonly floats: readonly number[];
 }
+const NO_FLOATS: readonly number[] = [];
 
-export interface Conv2dArgs {
-  readonly x: number; // byte address
-  readonly y: number; // byte address
-  /** 0: none */
-  readonly residual: number; // byte address
-  readonly packed: number; // byte address
-  /** kernel_w * in_c zero floats when groups == 1, else in_c / groups (see `fill_row_table`) */
-  readonly zeros: number; // byte address
-  readonly n: number;
-  readonly inH: number;
-  readonly inW: number;
-  readonly inC: number;
-  readonly outH: number;
-  readonly outW: number;
-  readonly outC: number;
-  readonly kernelH: number;
-  readonly kernelW: number;
-  readonly strideH: number;
-  readonly strideW: number;
-  readonly padTop: number;
-  readonly padLeft: number;
-  readonly dilationH: number;
-  readonly dilationW: number;
-  readonly groups: number;
-  readonly activation: number;
-  /** 0: direct convolution. Else the Winograd scratch buffer (winograd.rs), and `packed` holds Winograd-packed weights. */
-  readonly scratch: number; // byte address
-  /** Winograd: tiles per band, or 0 for the two-phase split (winograd.rs). */
-  readonly winogradBand: number;
-}
-const Conv2dArgsFloats: readonly number[] = [];
-export function conv2dDescriptor(a: Conv2dArgs): Descriptor {
-  return { kind: 1, args: [a.x, a.y, a.residual, a.packed, a.zeros, a.n, a.inH, a.inW, a.inC, a.outH, a.outW, a.outC, a.kernelH, a.kernelW, a.strideH, a.strideW, a.padTop, a.padLeft, a.dilationH, a.dilationW, a.groups, a.activation, a.scratch, a.winogradBand], floats: Conv2dArgsFloats };
-}
+/**
+ * kernels-wasm Conv2dArgs, in field order:
+ * - residual: 0: none
+ * - zeros: kernel_w * in_c zero floats when groups == 1, else in_c / groups (see `fill_row_table`)
+ * - scratch: 0: direct convolution. Else the Winograd scratch buffer (winograd.rs), and `packed` holds Winograd-packed weights.
+ * - winogradBand: Winograd: tiles per band, or 0 for the two-phase split (winograd.rs).
+ */
+export type Conv2dArgs = [x: number, y: number, residual: number, packed: number, zeros: number, n: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number, kernelH: number, kernelW: number, strideH: number, strideW: number, padTop: number, padLeft: number, dilationH: number, dilationW: number, groups: number, activation: number, scratch: number, winogradBand: number];
+export const conv2dDescriptor = (args: Conv2dArgs): Descriptor => ({ kind: 1, args, floats: NO_FLOATS });
 
-export interface DwConv2dArgs {
-  readonly x: number; // byte address
-  readonly y: number; // byte address
-  /** 0: none */
-  readonly residual: number; // byte address
-  readonly packed: number; // byte address
-  readonly n: number;
-  readonly inH: number;
-  readonly inW: number;
-  readonly channels: number;
-  readonly outH: number;
-  readonly outW: number;
-  readonly kernelH: number;
-  readonly kernelW: number;
-  readonly strideH: number;
-  readonly strideW: number;
-  readonly padTop: number;
-  readonly padLeft: number;
-  readonly dilationH: number;
-  readonly dilationW: number;
-  readonly activation: number;
-}
-const DwConv2dArgsFloats: readonly number[] = [];
-export function dwconv2dDescriptor(a: DwConv2dArgs): Descriptor {
-  return { kind: 2, args: [a.x, a.y, a.residual, a.packed, a.n, a.inH, a.inW, a.channels, a.outH, a.outW, a.kernelH, a.kernelW, a.strideH, a.strideW, a.padTop, a.padLeft, a.dilationH, a.dilationW, a.activation], floats: DwConv2dArgsFloats };
-}
+/**
+ * kernels-wasm DwConv2dArgs, in field order:
+ * - residual: 0: none
+ */
+export type DwConv2dArgs = [x: number, y: number, residual: number, packed: number, n: number, inH: number, inW: number, channels: number, outH: number, outW: number, kernelH: number, kernelW: number, strideH: number, strideW: number, padTop: number, padLeft: number, dilationH: number, dilationW: number, activation: number];
+export const dwconv2dDescriptor = (args: DwConv2dArgs): Descriptor => ({ kind: 2, args, floats: NO_FLOATS });
 
-export interface LinearArgs {
-  readonly x: number; // byte address
-  readonly y: number; // byte address
-  /** 0: none */
-  readonly residual: number; // byte address
-  readonly weight: number; // byte address
-  readonly bias: number; // byte address
-  readonly n: number;
-  readonly inF: number;
-  readonly outF: number;
-  readonly activation: number;
-}
-const LinearArgsFloats: readonly number[] = [];
-export function linearDescriptor(a: LinearArgs): Descriptor {
-  return { kind: 3, args: [a.x, a.y, a.residual, a.weight, a.bias, a.n, a.inF, a.outF, a.activation], floats: LinearArgsFloats };
-}
+/**
+ * kernels-wasm LinearArgs, in field order:
+ * - residual: 0: none
+ */
+export type LinearArgs = [x: number, y: number, residual: number, weight: number, bias: number, n: number, inF: number, outF: number, activation: number];
+export const linearDescriptor = (args: LinearArgs): Descriptor => ({ kind: 3, args, floats: NO_FLOATS });
 
-export interface Pool2dArgs {
-  readonly x: number; // byte address
-  readonly y: number; // byte address
-  readonly n: number;
-  readonly inH: number;
-  readonly inW: number;
-  readonly channels: number;
-  readonly outH: number;
-  readonly outW: number;
-  readonly kernelH: number;
-  readonly kernelW: number;
-  readonly strideH: number;
-  readonly strideW: number;
-  readonly padTop: number;
-  readonly padLeft: number;
-  /** average pooling only: PyTorch's count_include_pad */
-  readonly countIncludePad: number;
-  readonly activation: number;
-}
-const Pool2dArgsFloats: readonly number[] = [];
-export function maxpool2dDescriptor(a: Pool2dArgs): Descriptor {
-  return { kind: 4, args: [a.x, a.y, a.n, a.inH, a.inW, a.channels, a.outH, a.outW, a.kernelH, a.kernelW, a.strideH, a.strideW, a.padTop, a.padLeft, a.countIncludePad, a.activation], floats: Pool2dArgsFloats };
-}
-export function avgpool2dDescriptor(a: Pool2dArgs): Descriptor {
-  return { kind: 5, args: [a.x, a.y, a.n, a.inH, a.inW, a.channels, a.outH, a.outW, a.kernelH, a.kernelW, a.strideH, a.strideW, a.padTop, a.padLeft, a.countIncludePad, a.activation], floats: Pool2dArgsFloats };
-}
+/**
+ * kernels-wasm Pool2dArgs, in field order:
+ * - countIncludePad: average pooling only: PyTorch's count_include_pad
+ */
+export type Pool2dArgs = [x: number, y: number, n: number, inH: number, inW: number, channels: number, outH: number, outW: number, kernelH: number, kernelW: number, strideH: number, strideW: number, padTop: number, padLeft: number, countIncludePad: number, activation: number];
+export const maxpool2dDescriptor = (args: Pool2dArgs): Descriptor => ({ kind: 4, args, floats: NO_FLOATS });
+export const avgpool2dDescriptor = (args: Pool2dArgs): Descriptor => ({ kind: 5, args, floats: NO_FLOATS });
 
-export interface AdaptiveAvgPool2dArgs {
-  readonly x: number; // byte address
-  readonly y: number; // byte address
-  readonly n: number;
-  readonly inH: number;
-  readonly inW: number;
-  readonly channels: number;
-  readonly outH: number;
-  readonly outW: number;
-}
-const AdaptiveAvgPool2dArgsFloats: readonly number[] = [];
-export function adaptiveAvgpool2dDescriptor(a: AdaptiveAvgPool2dArgs): Descriptor {
-  return { kind: 6, args: [a.x, a.y, a.n, a.inH, a.inW, a.channels, a.outH, a.outW], floats: AdaptiveAvgPool2dArgsFloats };
-}
+/**
+ * kernels-wasm AdaptiveAvgPool2dArgs, in field order.
+ */
+export type AdaptiveAvgPool2dArgs = [x: number, y: number, n: number, inH: number, inW: number, channels: number, outH: number, outW: number];
+export const adaptiveAvgpool2dDescriptor = (args: AdaptiveAvgPool2dArgs): Descriptor => ({ kind: 6, args, floats: NO_FLOATS });
 
-export interface AddArgs {
-  readonly a: number; // byte address
-  readonly b: number; // byte address
-  readonly y: number; // byte address
-  readonly len: number;
-  readonly activation: number;
-}
-const AddArgsFloats: readonly number[] = [];
-export function addDescriptor(a: AddArgs): Descriptor {
-  return { kind: 7, args: [a.a, a.b, a.y, a.len, a.activation], floats: AddArgsFloats };
-}
+/**
+ * kernels-wasm AddArgs, in field order.
+ */
+export type AddArgs = [a: number, b: number, y: number, len: number, activation: number];
+export const addDescriptor = (args: AddArgs): Descriptor => ({ kind: 7, args, floats: NO_FLOATS });
 
-export interface ChannelAffineArgs {
-  readonly x: number; // byte address
-  readonly y: number; // byte address
-  readonly scale: number; // byte address
-  readonly shift: number; // byte address
-  readonly pixels: number;
-  readonly channels: number;
-  readonly activation: number;
-}
-const ChannelAffineArgsFloats: readonly number[] = [];
-export function channelAffineDescriptor(a: ChannelAffineArgs): Descriptor {
-  return { kind: 8, args: [a.x, a.y, a.scale, a.shift, a.pixels, a.channels, a.activation], floats: ChannelAffineArgsFloats };
-}
+/**
+ * kernels-wasm ChannelAffineArgs, in field order.
+ */
+export type ChannelAffineArgs = [x: number, y: number, scale: number, shift: number, pixels: number, channels: number, activation: number];
+export const channelAffineDescriptor = (args: ChannelAffineArgs): Descriptor => ({ kind: 8, args, floats: NO_FLOATS });
 
-export interface ActivationArgs {
-  readonly x: number; // byte address
-  readonly y: number; // byte address
-  readonly len: number;
-  readonly activation: number;
-}
-const ActivationArgsFloats: readonly number[] = [];
-export function activationDescriptor(a: ActivationArgs): Descriptor {
-  return { kind: 9, args: [a.x, a.y, a.len, a.activation], floats: ActivationArgsFloats };
-}
+/**
+ * kernels-wasm ActivationArgs, in field order.
+ */
+export type ActivationArgs = [x: number, y: number, len: number, activation: number];
+export const activationDescriptor = (args: ActivationArgs): Descriptor => ({ kind: 9, args, floats: NO_FLOATS });
 
-export interface CopyChannelsArgs {
-  readonly x: number; // byte address
-  readonly y: number; // byte address
-  readonly pixels: number;
-  readonly inC: number;
-  readonly outC: number;
-  readonly channelOffset: number;
-}
-const CopyChannelsArgsFloats: readonly number[] = [];
-export function copyChannelsDescriptor(a: CopyChannelsArgs): Descriptor {
-  return { kind: 10, args: [a.x, a.y, a.pixels, a.inC, a.outC, a.channelOffset], floats: CopyChannelsArgsFloats };
-}
+/**
+ * kernels-wasm CopyChannelsArgs, in field order.
+ */
+export type CopyChannelsArgs = [x: number, y: number, pixels: number, inC: number, outC: number, channelOffset: number];
+export const copyChannelsDescriptor = (args: CopyChannelsArgs): Descriptor => ({ kind: 10, args, floats: NO_FLOATS });
 
-export interface ScaleChannelsArgs {
-  readonly x: number; // byte address
-  readonly scale: number; // byte address
-  readonly y: number; // byte address
-  readonly n: number;
-  readonly pixels: number;
-  readonly channels: number;
-}
-const ScaleChannelsArgsFloats: readonly number[] = [];
-export function scaleChannelsDescriptor(a: ScaleChannelsArgs): Descriptor {
-  return { kind: 11, args: [a.x, a.scale, a.y, a.n, a.pixels, a.channels], floats: ScaleChannelsArgsFloats };
-}
+/**
+ * kernels-wasm ScaleChannelsArgs, in field order.
+ */
+export type ScaleChannelsArgs = [x: number, scale: number, y: number, n: number, pixels: number, channels: number];
+export const scaleChannelsDescriptor = (args: ScaleChannelsArgs): Descriptor => ({ kind: 11, args, floats: NO_FLOATS });
 
-export interface LayerNormArgs {
-  readonly x: number; // byte address
-  readonly y: number; // byte address
-  readonly gamma: number; // byte address
-  readonly beta: number; // byte address
-  readonly pixels: number;
-  readonly channels: number;
-  readonly eps: number; // f32
-  readonly activation: number;
-}
+/**
+ * kernels-wasm LayerNormArgs, in field order.
+ */
+export type LayerNormArgs = [x: number, y: number, gamma: number, beta: number, pixels: number, channels: number, eps: number, activation: number];
 const LayerNormArgsFloats: readonly number[] = [6];
-export function layerNormDescriptor(a: LayerNormArgs): Descriptor {
-  return { kind: 12, args: [a.x, a.y, a.gamma, a.beta, a.pixels, a.channels, a.eps, a.activation], floats: LayerNormArgsFloats };
-}
+export const layerNormDescriptor = (args: LayerNormArgs): Descriptor => ({ kind: 12, args, floats: LayerNormArgsFloats });
 
-export interface LocalResponseNormArgs {
-  readonly x: number; // byte address
-  readonly y: number; // byte address
-  readonly pixels: number;
-  readonly channels: number;
-  readonly size: number;
-  readonly alpha: number; // f32
-  readonly beta: number; // f32
-  readonly k: number; // f32
-}
+/**
+ * kernels-wasm LocalResponseNormArgs, in field order.
+ */
+export type LocalResponseNormArgs = [x: number, y: number, pixels: number, channels: number, size: number, alpha: number, beta: number, k: number];
 const LocalResponseNormArgsFloats: readonly number[] = [5, 6, 7];
-export function localResponseNormDescriptor(a: LocalResponseNormArgs): Descriptor {
-  return { kind: 13, args: [a.x, a.y, a.pixels, a.channels, a.size, a.alpha, a.beta, a.k], floats: LocalResponseNormArgsFloats };
-}
+export const localResponseNormDescriptor = (args: LocalResponseNormArgs): Descriptor => ({ kind: 13, args, floats: LocalResponseNormArgsFloats });

@@ -1,6 +1,6 @@
 // What the wasm backend does for each plan op at compile time: the floats its packed weights,
 // staging, zero row and scratch take, how the weights are packed (by the binary's own packers),
-// and its descriptor (written by the generated writers of abi.ts). One planner per op kind.
+// and its descriptor (typed by the generated field lists of abi.ts). One planner per op kind.
 import { activationCode, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
 import {
   LINEAR_ROWS,
@@ -212,13 +212,11 @@ function fillConvWeights(k: KernelExports, heap: Float32Array, op: Conv2dOp, p: 
 function describeConv(op: Conv2dOp, depthwise: boolean, at: { packed: number; zeros: number; slot: (s: Slot) => number; scratch: number; band: number }): Descriptor {
   const [n, inH, inW, inC] = op.input.shape;
   const [, outH, outW, outC] = op.output.shape;
-  const common = {
-    x: at.slot(op.input), y: at.slot(op.output), residual: op.residual ? at.slot(op.residual) : 0, packed: at.packed,
-    n, inH, inW, outH, outW, kernelH: op.kernel[0], kernelW: op.kernel[1], strideH: op.stride[0], strideW: op.stride[1],
-    padTop: op.padding[0], padLeft: op.padding[1], dilationH: op.dilation[0], dilationW: op.dilation[1], activation: activationCode(op.activation),
-  };
-  if (depthwise) return dwconv2dDescriptor({ ...common, channels: inC });
-  return conv2dDescriptor({ ...common, zeros: at.zeros, inC, outC, groups: op.groups, scratch: at.scratch, winogradBand: at.band });
+  const [x, y, r] = [at.slot(op.input), at.slot(op.output), op.residual ? at.slot(op.residual) : 0];
+  const window = [...op.kernel, ...op.stride, ...op.padding, ...op.dilation] as const;
+  const act = activationCode(op.activation);
+  if (depthwise) return dwconv2dDescriptor([x, y, r, at.packed, n, inH, inW, inC, outH, outW, ...window, act]);
+  return conv2dDescriptor([x, y, r, at.packed, at.zeros, n, inH, inW, inC, outH, outW, outC, ...window, op.groups, act, at.scratch, at.band]);
 }
 
 /** Blocks of LINEAR_ROWS rows, [inF / 4][rows][4], tails zero-filled (kernels-wasm/src/linear.rs), then the bias. */
@@ -247,10 +245,7 @@ function planLinear(op: Extract<PlanOp, { kind: 'linear' }>): OpPlan {
       heap.set(op.bias, at + biasOffset);
     },
     describe: (at, slot) =>
-      linearDescriptor({
-        x: slot(op.input), y: slot(op.output), residual: op.residual ? slot(op.residual) : 0, weight: bytes(at), bias: bytes(at + biasOffset),
-        n, inF, outF, activation: activationCode(op.activation),
-      }),
+      linearDescriptor([slot(op.input), slot(op.output), op.residual ? slot(op.residual) : 0, bytes(at), bytes(at + biasOffset), n, inF, outF, activationCode(op.activation)]),
   };
 }
 
@@ -284,51 +279,42 @@ const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
   conv2d: planConv,
   linear: planLinear,
   pool2d: (op) => {
-    const [n, inH, inW, channels] = op.input.shape;
+    const [n, inH, inW, c] = op.input.shape;
     const [, outH, outW] = op.output.shape;
     const describe = op.mode === 'max' ? maxpool2dDescriptor : avgpool2dDescriptor;
-    return weightless((slot) =>
-      describe({
-        x: slot(op.input), y: slot(op.output), n, inH, inW, channels, outH, outW, kernelH: op.kernel[0], kernelW: op.kernel[1],
-        strideH: op.stride[0], strideW: op.stride[1], padTop: op.padding[0], padLeft: op.padding[1],
-        countIncludePad: op.countIncludePad ? 1 : 0, activation: activationCode(op.activation),
-      }),
-    );
+    const window = [...op.kernel, ...op.stride, ...op.padding] as const;
+    return weightless((slot) => describe([slot(op.input), slot(op.output), n, inH, inW, c, outH, outW, ...window, op.countIncludePad ? 1 : 0, activationCode(op.activation)]));
   },
   adaptiveAvgPool2d: (op) => {
-    const [n, inH, inW, channels] = op.input.shape;
+    const [n, inH, inW, c] = op.input.shape;
     const [, outH, outW] = op.output.shape;
-    return weightless((slot) => adaptiveAvgpool2dDescriptor({ x: slot(op.input), y: slot(op.output), n, inH, inW, channels, outH, outW }));
+    return weightless((slot) => adaptiveAvgpool2dDescriptor([slot(op.input), slot(op.output), n, inH, inW, c, outH, outW]));
   },
-  add: (op) => weightless((slot) => addDescriptor({ a: slot(op.a), b: slot(op.b), y: slot(op.output), len: op.output.size, activation: activationCode(op.activation) })),
+  add: (op) => weightless((slot) => addDescriptor([slot(op.a), slot(op.b), slot(op.output), op.output.size, activationCode(op.activation)])),
   channelAffine: (op) => {
     const c = op.input.shape[3];
     return planChannelPair(c, op.scale, op.shift, (scale, shift, slot) =>
-      channelAffineDescriptor({ x: slot(op.input), y: slot(op.output), scale, shift, pixels: op.input.size / c, channels: c, activation: activationCode(op.activation) }),
+      channelAffineDescriptor([slot(op.input), slot(op.output), scale, shift, op.input.size / c, c, activationCode(op.activation)]),
     );
   },
-  activation: (op) => weightless((slot) => activationDescriptor({ x: slot(op.input), y: slot(op.output), len: op.output.size, activation: activationCode(op.activation) })),
+  activation: (op) => weightless((slot) => activationDescriptor([slot(op.input), slot(op.output), op.output.size, activationCode(op.activation)])),
   scaleChannels: (op) => {
     const [n, h, w, c] = op.input.shape;
-    return weightless((slot) => scaleChannelsDescriptor({ x: slot(op.input), scale: slot(op.scale), y: slot(op.output), n, pixels: h * w, channels: c }));
+    return weightless((slot) => scaleChannelsDescriptor([slot(op.input), slot(op.scale), slot(op.output), n, h * w, c]));
   },
   layerNorm: (op) => {
     const c = op.input.shape[3];
     return planChannelPair(c, op.weight, op.bias, (gamma, beta, slot) =>
-      layerNormDescriptor({ x: slot(op.input), y: slot(op.output), gamma, beta, pixels: op.input.size / c, channels: c, eps: op.eps, activation: activationCode(op.activation) }),
+      layerNormDescriptor([slot(op.input), slot(op.output), gamma, beta, op.input.size / c, c, op.eps, activationCode(op.activation)]),
     );
   },
   localResponseNorm: (op) => {
     const c = op.input.shape[3];
-    return weightless((slot) =>
-      localResponseNormDescriptor({ x: slot(op.input), y: slot(op.output), pixels: op.input.size / c, channels: c, size: op.size, alpha: op.alpha, beta: op.beta, k: op.k }),
-    );
+    return weightless((slot) => localResponseNormDescriptor([slot(op.input), slot(op.output), op.input.size / c, c, op.size, op.alpha, op.beta, op.k]));
   },
   copyChannels: (op) => {
     const [inC, outC] = [op.input.shape[3], op.output.shape[3]];
-    return weightless((slot) =>
-      copyChannelsDescriptor({ x: slot(op.input), y: slot(op.output), pixels: op.input.size / inC, inC, outC, channelOffset: op.channelOffset }),
-    );
+    return weightless((slot) => copyChannelsDescriptor([slot(op.input), slot(op.output), op.input.size / inC, inC, outC, op.channelOffset]));
   },
 };
 
