@@ -26,9 +26,11 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
  * until input checks, typed errors, wasm memory reuse and the Model/loader code of the weights
  * work landed (24-25 kB with Vite and webpack, 30-35 kB with esbuild; the weight readers are
  * already an on-demand chunk). These budgets hold the present size so it cannot grow unnoticed;
- * getting back under the goal is open work (README, "Bundles").
+ * getting back under the goal is open work (README, "Bundles"). Issue 10's compile passes, the
+ * scratch request in the backend contract, the per-kind plan checks and the wasm op planners
+ * added about 1.4 kB gzip (esbuild-default: 36.0 and 34.7 kB, from about 34.6 and 33.3).
  */
-const JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 35_000, 'lenet-wasm': 34_000 };
+const JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 36_500, 'lenet-wasm': 35_200 };
 /** gzip -9 bytes of any one kernel binary, the most a device downloads. */
 const WASM_BUDGET = 25_000;
 
