@@ -21,6 +21,7 @@ export const alias = [
   { find: '@cnn/kernels/wasm', replacement: root('./packages/kernels/src/wasm/index.ts') },
   { find: '@cnn/train/node', replacement: root('./packages/train/src/node.ts') },
   { find: '@cnn/kernels/webgpu', replacement: root('./packages/kernels/src/webgpu/index.ts') },
+  { find: '@cnn/kernels/testing', replacement: root('./packages/kernels/src/testing.ts') },
   { find: '@cnn/vision/node', replacement: root('./packages/vision/src/node.ts') },
   { find: '@cnn/labels/imagenet', replacement: root('./packages/labels/src/imagenet.ts') },
   { find: '@cnn/labels/mnist', replacement: root('./packages/labels/src/mnist.ts') },

@@ -5,7 +5,8 @@
 // Op-by-op timing adds a call per op, so the total is a little above a plain forward pass.
 import { Tensor, counterInput } from '@cnn/core';
 import { findModel } from '@cnn/cli';
-import { createWasmBackend, usesWinograd } from '@cnn/kernels/wasm';
+import { createWasmBackend } from '@cnn/kernels/wasm';
+import { usesWinograd } from '@cnn/kernels/testing';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const name = args.model ?? 'efficientnet_b0';

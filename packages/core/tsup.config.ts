@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
-import { libraryBuild, nodeTwinEntries } from '../../tsup.shared';
+import { moduleBuild, nodeTwinEntries } from '../../tsup.shared';
 
 const entry = { index: 'src/index.ts', testing: 'src/testing.ts', 'torchvision-weights': 'src/torchvision-weights.ts' };
 
 // shims: the testing entry finds the golden tools with import.meta.url, which CommonJS gets from the shim.
-export default defineConfig({ ...libraryBuild, entry: { ...entry, ...nodeTwinEntries('src/node') }, dts: { entry }, shims: true });
+export default defineConfig(() => moduleBuild({ ...entry, ...nodeTwinEntries('src/node') }, { shims: true }));

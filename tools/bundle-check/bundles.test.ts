@@ -21,17 +21,21 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * gzip -9 bytes of the JS a page loads before it runs (kB are 1000 bytes, as in the issue). The
- * goal is 20 kB (MobileNet + wasm) and 18 kB (LeNet + wasm); the apps met it (18.7 and 17.4 kB)
- * until input checks, typed errors, wasm memory reuse and the Model/loader code of the weights
- * work landed (24-25 kB with Vite and webpack, 30-35 kB with esbuild; the weight readers are
- * already an on-demand chunk). These budgets hold the present size so it cannot grow unnoticed;
- * getting back under the goal is open work (README, "Bundles"). Issue 10's compile passes, the
- * scratch request in the backend contract, the per-kind plan checks and the wasm op planners
- * added about 1.5 kB gzip (one esbuild build of both apps, before and after); esbuild-default
- * now bundles them in 36.0 and 34.7 kB.
+ * gzip -9 bytes of the JS a page loads before it runs (kB are 1000 bytes, as in the issue), with
+ * every bundler that splits code (esbuild with --splitting, Vite, webpack; Rollup's output is not
+ * minified): the goal of 20 kB (MobileNet + wasm) and 18 kB (LeNet + wasm). The weight readers,
+ * Model.loadWeights' checks, the thread pool and the kernel-load failure texts are on-demand
+ * chunks; core and kernels publish one ESM file per module so that esbuild's splitting keeps them
+ * there (README, "Bundles").
  */
-const JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 36_500, 'lenet-wasm': 35_200 };
+const JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 20_000, 'lenet-wasm': 18_000 };
+/**
+ * esbuild's defaults (an iife, no code splitting) inline every dynamic import, so its one file is
+ * the first load plus every on-demand chunk (the readers alone are ~16 kB gzipped); it cannot find
+ * the kernel binary without createWasmBackend({ wasm }) either. This holds its present size so it
+ * cannot grow unnoticed; it is over the goal above (README, "Bundles").
+ */
+const UNSPLIT_JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 35_000, 'lenet-wasm': 34_000 };
 /** gzip -9 bytes of any one kernel binary, the most a device downloads. */
 const WASM_BUDGET = 25_000;
 
@@ -40,7 +44,7 @@ const WASM_BACKEND = /cnn_kernels_abi_version/;
 const WEBGPU_BACKEND = /requestAdapter/;
 const JS_BACKEND = /name:\s*["']js["']/;
 /** A package's Node build (package.json "imports", "node" condition) inside a browser bundle. */
-const NODE_BUILD = /node_modules\/@cnn\/[^/]+\/dist\/node\.c?js$/;
+const NODE_BUILD = /node_modules\/@cnn\/[^/]+\/dist\/(node\.c?js|(wasm\/)?node\/index\.js)$/;
 
 /** The exact version the workspace pins for a devDependency. */
 function rootDevVersion(name: string): string {
@@ -56,6 +60,14 @@ function kB(bytes: number): string {
   return (bytes / 1000).toFixed(1);
 }
 
+const BUNDLER_LABELS: Record<string, string> = {
+  esbuild: 'esbuild (ESM, splitting)',
+  'esbuild-default': 'esbuild (defaults: iife, no splitting)',
+  vite: 'Vite 8',
+  webpack: 'webpack 5',
+  rollup: 'Rollup (node-resolve only)',
+};
+
 function table(): string {
   const rows = [
     '| app | bundler | first-load JS | gzip -9 | on-demand JS gzip | wasm files emitted | largest wasm gzip | warnings |',
@@ -68,7 +80,7 @@ function table(): string {
     const wasm = b.emitsAssets ? `${b.wasm.length}` : 'none (copy by hand)';
     const largest = b.wasm.length ? kB(Math.max(...b.wasm.map((w) => w.gzip))) : '-';
     rows.push(
-      `| ${b.app} | ${b.bundler}${b.minified ? '' : ' (not minified)'} | ${kB(sum(initial, 'bytes'))} kB | ${kB(sum(initial, 'gzip'))} kB | ` +
+      `| ${b.app} | ${BUNDLER_LABELS[b.bundler] ?? b.bundler}${b.minified ? '' : ' (not minified)'} | ${kB(sum(initial, 'bytes'))} kB | ${kB(sum(initial, 'gzip'))} kB | ` +
         `${lazy.length ? `${kB(sum(lazy, 'gzip'))} kB` : '-'} | ${wasm} | ${largest} | ${b.warnings.length} |`,
     );
   }
@@ -162,10 +174,11 @@ describe('bundles', () => {
     }
   });
 
-  it('stays within the gzipped JS budgets with every minifying bundler', () => {
+  it('stays within the gzipped first-load JS budgets with every minifying bundler', () => {
     for (const b of builds.filter((x) => x.minified && JS_BUDGET[x.app] !== undefined)) {
+      const budget = (b.bundler === 'esbuild-default' ? UNSPLIT_JS_BUDGET : JS_BUDGET)[b.app];
       const gz = b.chunks.filter((c) => c.initial).reduce((s, c) => s + c.gzip, 0);
-      expect({ build: `${b.app} / ${b.bundler}`, gz, withinBudget: gz <= JS_BUDGET[b.app] }).toMatchObject({ withinBudget: true });
+      expect({ build: `${b.app} / ${b.bundler}`, gz, budget, withinBudget: gz <= budget }).toMatchObject({ withinBudget: true });
     }
   });
 

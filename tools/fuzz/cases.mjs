@@ -139,12 +139,15 @@ function mutateSafetensorsModel(r, model) {
   return { mutation: `json:${name}`, bytes };
 }
 
-/** A byte-level or structural mutation of a valid file. */
-export function mutateSafetensors(r, valid) {
-  const { model, bytes } = valid;
-  const headerLength = bytes.length - 8 - model.data.length;
-  const inHeader = () => 8 + r.int(Math.max(1, headerLength));
-  const ops = [
+/**
+ * The byte-level mutations every format shares, as [name, apply] pairs: `header` (bit flips
+ * anywhere, then one header byte replaced, inserted or deleted, drawn from the format's
+ * syntax bytes or any byte) and `ends` (truncation, appended bytes). The header spans
+ * [start, start + length).
+ */
+function byteMutations(r, bytes, start, length, { replace, insert }) {
+  const inHeader = () => start + r.int(Math.max(1, length));
+  const header = [
     ['flip', () => {
       const out = bytes.slice();
       for (let i = r.range(1, 3); i > 0 && out.length > 0; i--) out[r.int(out.length)] ^= 1 << r.int(8);
@@ -152,11 +155,29 @@ export function mutateSafetensors(r, valid) {
     }],
     ['flip-header', () => {
       const out = bytes.slice();
-      out[inHeader()] = r.pick([0x22, 0x5b, 0x5d, 0x7b, 0x7d, 0x2c, 0x3a, 0x30, 0x39, 0x20, 0x00, 0xff, r.int(256)]);
+      out[inHeader()] = r.pick([...replace, r.int(256)]);
       return out;
     }],
-    ['insert-header', () => splice(bytes, inHeader(), 0, new Uint8Array([r.pick([0x20, 0x30, 0x22, 0x2c, r.int(256)])]))],
+    ['insert-header', () => splice(bytes, inHeader(), 0, new Uint8Array([r.pick([...insert, r.int(256)])]))],
     ['delete-header', () => splice(bytes, inHeader(), 1)],
+  ];
+  const ends = [
+    ['truncate', () => bytes.slice(0, r.int(bytes.length))],
+    ['append', () => concat(bytes, r.bytes(r.range(1, 16)))],
+  ];
+  return { header, ends };
+}
+
+/** A byte-level or structural mutation of a valid file. */
+export function mutateSafetensors(r, valid) {
+  const { model, bytes } = valid;
+  const headerLength = bytes.length - 8 - model.data.length;
+  const { header, ends } = byteMutations(r, bytes, 8, headerLength, {
+    replace: [0x22, 0x5b, 0x5d, 0x7b, 0x7d, 0x2c, 0x3a, 0x30, 0x39, 0x20, 0x00, 0xff],
+    insert: [0x20, 0x30, 0x22, 0x2c],
+  });
+  const ops = [
+    ...header,
     ['length-field', () => {
       const out = bytes.slice();
       const v = new DataView(out.buffer);
@@ -165,8 +186,7 @@ export function mutateSafetensors(r, valid) {
       if (r.chance(0.1)) v.setBigUint64(0, r.pick([2n ** 64n - 1n, 2n ** 53n, 2n ** 32n, 100_000_001n]), true);
       return out;
     }],
-    ['truncate', () => bytes.slice(0, r.int(bytes.length))],
-    ['append', () => concat(bytes, r.bytes(r.range(1, 16)))],
+    ...ends,
   ];
   if (r.chance(0.5)) return mutateSafetensorsModel(r, model);
   const [name, apply] = r.pick(ops);
@@ -257,19 +277,12 @@ export function mutateNpy(r, valid) {
   const { model, bytes } = valid;
   const pre = model.version === 1 ? 10 : 12;
   const headerLength = bytes.length - pre - model.data.length;
+  const { header, ends } = byteMutations(r, bytes, pre, headerLength, {
+    replace: [0x27, 0x22, 0x28, 0x29, 0x2c, 0x3a, 0x7b, 0x7d, 0x30, 0x39, 0x20, 0x0a, 0x00, 0xff],
+    insert: [0x20, 0x30, 0x27, 0x2c],
+  });
   const ops = [
-    ['flip', () => {
-      const out = bytes.slice();
-      for (let i = r.range(1, 3); i > 0 && out.length > 0; i--) out[r.int(out.length)] ^= 1 << r.int(8);
-      return out;
-    }],
-    ['flip-header', () => {
-      const out = bytes.slice();
-      out[pre + r.int(Math.max(1, headerLength))] = r.pick([0x27, 0x22, 0x28, 0x29, 0x2c, 0x3a, 0x7b, 0x7d, 0x30, 0x39, 0x20, 0x0a, 0x00, 0xff, r.int(256)]);
-      return out;
-    }],
-    ['insert-header', () => splice(bytes, pre + r.int(Math.max(1, headerLength)), 0, new Uint8Array([r.pick([0x20, 0x30, 0x27, 0x2c, r.int(256)])]))],
-    ['delete-header', () => splice(bytes, pre + r.int(Math.max(1, headerLength)), 1)],
+    ...header,
     ['length-field', () => {
       const out = bytes.slice();
       const v = new DataView(out.buffer);
@@ -278,8 +291,7 @@ export function mutateNpy(r, valid) {
       else v.setUint32(8, r.chance(0.1) ? 0xffffffff : Math.max(0, headerLength + k), true);
       return out;
     }],
-    ['truncate', () => bytes.slice(0, r.int(bytes.length))],
-    ['append', () => concat(bytes, r.bytes(r.range(1, 16)))],
+    ...ends,
     ['magic', () => {
       const out = bytes.slice();
       out[r.int(8)] = r.int(256);

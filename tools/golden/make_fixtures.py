@@ -167,6 +167,10 @@ def tv(name):
 
 
 RESNET_TAPS = {'layer1': 'layer1', 'layer2': 'layer2', 'layer3': 'layer3', 'layer4': 'layer4'}
+# The taps named by reduction (ReductionTaps in packages/core/src/family.ts), checked against the
+# torchvision modules they alias on one small case per family.
+RESNET_STRIDE_TAPS = {'stride2': 'relu', 'stride4': 'layer1', 'stride8': 'layer2', 'stride16': 'layer3',
+                      'stride32': 'layer4'}
 
 # One row per fixture. To add a case: add a row here (and a package folder if new).
 #   case: (package, model name, constructor, input shape NCHW, {tap name: module path}, extras)
@@ -174,9 +178,9 @@ RESNET_TAPS = {'layer1': 'layer1', 'layer2': 'layer2', 'layer3': 'layer3', 'laye
 #         'lowp' (F16/BF16 files, headers and low-precision logits), 'size_ok' (skip 40 kB check)
 CASES = {
     'lenet5': ('lenet', 'lenet5', LeNet5, [1, 1, 32, 32],
-               {'c1': 'a1', 's2': 's2', 'c5': 'a5'}, {'lowp'}),
+               {'c1': 'a1', 's2': 's2', 'c5': 'a5', 'stride2': 'a3', 'stride4': 'a5'}, {'lowp'}),
     'resnet18_224': ('resnet', 'resnet18', tv('resnet18'), [1, 3, 224, 224], RESNET_TAPS, set()),
-    'resnet18_64': ('resnet', 'resnet18', tv('resnet18'), [1, 3, 64, 64], RESNET_TAPS,
+    'resnet18_64': ('resnet', 'resnet18', tv('resnet18'), [1, 3, 64, 64], {**RESNET_TAPS, **RESNET_STRIDE_TAPS},
                     {'safetensors'}),
     'resnet18_batch2_64': ('resnet', 'resnet18', tv('resnet18'), [2, 3, 64, 64], RESNET_TAPS,
                            {'size_ok'}),

@@ -1,7 +1,11 @@
 // The demo page: a model, a backend, weights, an image or a drawing, then the top-5, the latency
-// per backend, the layer table and a tap's feature maps. Public API only; each model package and
-// each backend is a lazy import, so the first load carries neither.
-import { buildGraph, Tensor, type Backend, type Model, type Runner } from '@cnn/core';
+// per backend, the layer table and a tap's feature maps. Public API only: images go through
+// @cnn/vision's classifier (torchvision's preprocessing) and classes get @cnn/labels' names, as
+// in any app. Each model package, each backend and the ImageNet names are lazy imports, so the
+// first load carries none of them.
+import { buildGraph, type Backend, type Model, type Tensor } from '@cnn/core';
+import { MNIST_LABELS } from '@cnn/labels/mnist';
+import { createClassifier, topClasses, type Classification, type ImageClassifier } from '@cnn/vision';
 import { BACKBONES, measure, paretoFront, scatter, type BackboneResult } from './backbones.js';
 import './style.css';
 
@@ -36,7 +40,7 @@ const models = new Map<string, Model>();
 const weightsOf = new Map<string, string>();
 const backends = new Map<string, Promise<Backend>>();
 const latency = new Map<string, { last: number; best: number }>();
-let runnerCache: { key: string; runner: Runner } | undefined;
+let classifierCache: { key: string; classifier: ImageClassifier } | undefined;
 let image: CanvasImageSource | undefined;
 
 for (const [name, choice] of Object.entries(MODELS)) modelSelect.add(new Option(choice.label, name));
@@ -136,47 +140,29 @@ async function ensureWeights(model: Model): Promise<string> {
   }
   statusLine.textContent = key === 'generated' ? 'Generated weights (seed 1).' : `Loaded ${key.slice(key.indexOf(':') + 1)}.`;
   weightsOf.set(name, key);
-  runnerCache = undefined;
+  classifierCache = undefined;
   return key;
 }
 
-/** The model's input from the preview canvas: its preset's crop and normalisation, or LeNet's 32x32 grey. */
-function inputTensor(model: Model): Tensor {
-  const [c, h, w] = model.architecture.inputShape;
-  const scratch = document.createElement('canvas');
-  scratch.width = w;
-  scratch.height = h;
-  const s = scratch.getContext('2d', { willReadFrequently: true })!;
-  s.imageSmoothingQuality = 'high';
-  s.drawImage(preview, 0, 0, w, h);
-  const rgba = s.getImageData(0, 0, w, h).data;
-  const pre = model.architecture.metadata.preprocessing;
-  const mean = pre?.mean ?? [0.5, 0.5, 0.5];
-  const std = pre?.std ?? [0.5, 0.5, 0.5];
-  const data = new Float32Array(c * h * w);
-  for (let i = 0; i < h * w; i++) {
-    for (let ch = 0; ch < c; ch++) {
-      const v = c === 1 ? (rgba[4 * i] + rgba[4 * i + 1] + rgba[4 * i + 2]) / 765 : rgba[4 * i + ch] / 255;
-      data[ch * h * w + i] = (v - mean[ch]) / std[ch];
-    }
-  }
-  return new Tensor([1, c, h, w], data);
+/** Class names by logit index: MNIST's digits for LeNet, ImageNet's (fetched on demand) otherwise. */
+async function labelsFor(name: string): Promise<readonly string[]> {
+  return MODELS[name].digits ? MNIST_LABELS : (await import('@cnn/labels/imagenet')).IMAGENET_LABELS;
 }
 
-function softmax(logits: Float32Array): Float32Array {
-  const max = Math.max(...logits);
-  const e = logits.map((v) => Math.exp(v - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
-}
-
-function showTop5(probs: Float32Array, digits: boolean): void {
-  const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, 5);
+function showTop5(top: readonly Classification[]): void {
   $('top5').replaceChildren(
-    ...order.map((i) => {
+    ...top.map((c) => {
       const li = document.createElement('li');
-      const label = digits ? `digit ${i}` : `ImageNet class ${i}`;
-      li.innerHTML = `<span class="label">${label}</span><span class="bar"><span style="width:${(probs[i] * 100).toFixed(1)}%"></span></span><span class="p">${(probs[i] * 100).toFixed(1)}%</span>`;
+      const label = document.createElement('span');
+      label.className = 'label';
+      label.textContent = c.label;
+      const bar = document.createElement('span');
+      bar.className = 'bar';
+      bar.innerHTML = `<span style="width:${(c.probability * 100).toFixed(1)}%"></span>`;
+      const p = document.createElement('span');
+      p.className = 'p';
+      p.textContent = `${(c.probability * 100).toFixed(1)}%`;
+      li.append(label, bar, p);
       return li;
     }),
   );
@@ -253,19 +239,22 @@ async function classify(): Promise<void> {
     const backend = await backendFor(backendSelect.value);
     const tap = tapSelect.value;
     const key = `${name}|${backend.name}|${weights}|${tap}`;
-    if (runnerCache?.key !== key) {
+    if (classifierCache?.key !== key) {
       status.textContent = `Compiling for ${backend.name}…`;
-      runnerCache?.runner.dispose();
-      runnerCache = { key, runner: await model.compile(backend, { outputs: tap ? ['logits', tap] : ['logits'] }) };
+      classifierCache?.classifier.dispose();
+      const classifier = await createClassifier(model, { backend, labels: await labelsFor(name), taps: tap ? [tap] : [] });
+      classifierCache = { key, classifier };
     }
-    const x = inputTensor(model);
+    const { classifier } = classifierCache;
+    // the visitor's photo itself (the classifier resizes and crops as torchvision does), else the canvas
+    const input = MODELS[name].digits || !image ? preview : (image as ImageBitmap);
     status.textContent = 'Running…';
     const started = performance.now();
-    const out = await runnerCache.runner.runAll(x);
+    const [out] = await classifier.features(input);
     const ms = performance.now() - started;
     const t = latency.get(`${name}|${backend.name}`);
     latency.set(`${name}|${backend.name}`, { last: ms, best: Math.min(ms, t?.best ?? Infinity) });
-    showTop5(softmax(out.logits.data), MODELS[name].digits === true);
+    showTop5(topClasses(out.logits.data, 0, out.logits.data.length, 5, classifier.labels));
     showLatency();
     if (tap && out[tap]) showMaps(out[tap]);
     status.textContent = `Done on ${backend.name} in ${ms.toFixed(1)} ms.`;

@@ -95,7 +95,7 @@ describe('demo page', () => {
     await classify(page, 1);
     const top = await top5(page);
     expect(top).toHaveLength(5);
-    expect(top.every((t) => /^digit \d$/.test(t.label))).toBe(true);
+    expect(top.every((t) => /^\d - [a-z]+$/.test(t.label))).toBe(true); // MNIST_LABELS from @cnn/labels
     expect(top[0].p).toBeGreaterThanOrEqual(top[4].p);
     expect(top.reduce((s, t) => s + t.p, 0)).toBeLessThanOrEqual(100.5);
     expect(await page.locator('#maps canvas').count()).toBe(6); // c1: six maps
@@ -111,7 +111,9 @@ describe('demo page', () => {
     await page.setInputFiles('#image-file', PHOTO);
     await page.waitForFunction(() => document.getElementById('run-status')!.textContent!.includes('chelsea.png'));
     await classify(page, 1);
-    expect(await top5(page)).toHaveLength(5);
+    const top = await top5(page);
+    expect(top).toHaveLength(5);
+    expect(top.every((t) => /^[a-zA-Z]/.test(t.label))).toBe(true); // ImageNet names from @cnn/labels, not indices
     expect(await page.textContent('#backend-note')).toMatch(/^Binary (relaxed-)?simd/);
     await page.selectOption('#backend', 'webgpu');
     await classify(page, 2);

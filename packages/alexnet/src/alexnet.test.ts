@@ -4,7 +4,7 @@ import { Model, type Architecture, type Backend } from '@cnn/core';
 import { type GoldenFixture, GOLDEN_TOLERANCE, lastGeneratedModel, readFixture, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
-import { ALEXNET_LRN_TAPS, ALEXNET_TAPS, ALEXNET_VARIANTS, PAPER_LRN, alexnet, alexnet2012, alexnetModel, type AlexNetVariant } from './index.js';
+import { ALEXNET_LRN_TAPS, ALEXNET_STRIDE_TAPS, ALEXNET_TAPS, ALEXNET_VARIANTS, PAPER_GROUPS, PAPER_LRN, PAPER_WIDTHS, alexnet, alexnet2012, alexnetModel, type AlexNetVariant } from './index.js';
 
 const fixturesDir = new URL('../fixtures/', import.meta.url);
 const fixture = (name: string) => readFixture(fixturesDir, name);
@@ -21,7 +21,8 @@ const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
 };
 const backendFor = (fx: GoldenFixture): keyof typeof TOLERANCE => (fx.input.shape[2] >= 224 ? 'wasm' : 'js');
 
-const generatedModel = lastGeneratedModel((variant: AlexNetVariant) => alexnetModel(variant));
+// alexnet_lrn: torchvision's AlexNet with the paper's LRN added (the localResponseNorm option)
+const generatedModel = lastGeneratedModel((variant: AlexNetVariant | 'alexnet_lrn') => (variant === 'alexnet_lrn' ? alexnet({ localResponseNorm: true }) : alexnetModel(variant)));
 
 async function checkGolden(model: Model, fx: GoldenFixture, backend: keyof typeof TOLERANCE): Promise<void> {
   const [n, , h, w] = fx.input.shape;
@@ -34,7 +35,7 @@ async function checkGolden(model: Model, fx: GoldenFixture, backend: keyof typeo
 }
 
 describe('AlexNet', () => {
-  it('has torchvision’s 61,100,840 parameters, with or without LRN', () => {
+  it('has torchvision’s 61,100,840 parameters, with or without LRN, and the paper’s network 60,965,224', () => {
     expect(alexnet().summary().totalParameters).toBe(61_100_840);
     expect(alexnet({ localResponseNorm: true }).summary().totalParameters).toBe(61_100_840);
     for (const [name, v] of Object.entries(ALEXNET_VARIANTS)) {
@@ -70,7 +71,21 @@ describe('AlexNet', () => {
   it('uses torchvision’s keys: features.0/3/6/8/10 and classifier.1/4/6, also in the 2012 form', () => {
     const keys = alexnet().parameters.map((p) => p.key);
     expect(keys).toEqual([0, 3, 6, 8, 10].flatMap((i) => [`features.${i}.weight`, `features.${i}.bias`]).concat([1, 4, 6].flatMap((i) => [`classifier.${i}.weight`, `classifier.${i}.bias`])));
-    expect(alexnet2012().parameters).toEqual(alexnet().parameters);
+    expect(alexnet2012().parameters.map((p) => p.key)).toEqual(keys);
+  });
+  it('builds the 2012 paper’s network: 96 11x11 filters (34,944 parameters), 256-384-384-256, groups of 2 on conv2, 4, 5', () => {
+    const rows = alexnet2012().summary().rows.filter((r) => r.type === 'conv2d');
+    expect(rows.map((r) => r.outputShape[0])).toEqual([...PAPER_WIDTHS]);
+    expect(rows.map((r) => r.parameters)).toEqual([34_944, 307_456, 885_120, 663_936, 442_624]);
+    const shapes = new Map(alexnet2012().parameters.map((p) => [p.key, p.shape]));
+    // a group of 2 halves the input channels each filter sees: the two GPUs of the paper
+    expect([0, 3, 6, 8, 10].map((i) => shapes.get(`features.${i}.weight`)![1])).toEqual([3, 96 / 2, 256, 384 / 2, 384 / 2]);
+    expect(PAPER_GROUPS).toEqual([1, 2, 1, 2, 2]);
+    expect(alexnet2012().summary().totalParameters).toBe(60_965_224);
+    // FC6 is 9216 -> 4096 in both forms: 37.7 M parameters against conv1's 35 K
+    expect(alexnet2012().summary().rows.find((r) => r.name === 'classifier.1')!.parameters).toBe(37_752_832);
+    // torchvision's single tower starts with 64 filters: 23,296 parameters
+    expect(alexnet().summary().rows[0].parameters).toBe(23_296);
   });
 
   it('exposes the torchvision preprocessing preset and accuracy with the builder', () => {
@@ -86,10 +101,12 @@ describe('AlexNet', () => {
     const plain = alexnet();
     const lrn = alexnet({ localResponseNorm: true });
     expect(plain.name).toBe('alexnet');
-    expect(lrn.name).toBe('alexnet2012');
+    expect(lrn.name).toBe('alexnet');
     expect(alexnet2012().name).toBe('alexnet2012');
-    expect(new Set(plain.outputNames)).toEqual(new Set(['logits', ...ALEXNET_TAPS]));
-    expect(new Set(lrn.outputNames)).toEqual(new Set(['logits', ...ALEXNET_TAPS, ...ALEXNET_LRN_TAPS]));
+    expect(alexnet2012({ localResponseNorm: false }).summary().rows.some((r) => r.type === 'localResponseNorm')).toBe(false);
+    const strides = [...ALEXNET_STRIDE_TAPS, 'features.12'];
+    expect(new Set(plain.outputNames)).toEqual(new Set(['logits', ...ALEXNET_TAPS, ...strides]));
+    expect(new Set(lrn.outputNames)).toEqual(new Set(['logits', ...ALEXNET_TAPS, ...ALEXNET_LRN_TAPS, ...strides]));
     const types = lrn.summary().rows.map((r) => r.type);
     expect(types.slice(0, 8)).toEqual(['conv2d', 'relu', 'localResponseNorm', 'pool2d', 'conv2d', 'relu', 'localResponseNorm', 'pool2d']);
     expect(plain.summary().rows.some((r) => r.type === 'localResponseNorm')).toBe(false);
@@ -109,7 +126,7 @@ describe('AlexNet', () => {
   for (const fx of networkFixtures) {
     const backend = backendFor(fx);
     it(`${fx.case}: matches torchvision logits and ${Object.keys(fx.taps).join(', ')} on the ${backend} backend`, async () => {
-      await checkGolden(generatedModel(fx.model as AlexNetVariant, fx.seed), fx, backend);
+      await checkGolden(generatedModel(fx.model as AlexNetVariant | 'alexnet_lrn', fx.seed), fx, backend);
     });
   }
 

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { Tensor, counterInput, parseNpy, writeNpy, writeSafetensors } from '@cnn/core';
+import { Tensor, counterInput, encodeSafetensors, parseNpy, writeNpy, writeSafetensors, type DecodedWeights } from '@cnn/core';
 import { GOLDEN_TOLERANCE, applyCalibration, readFixture, relativeError } from '@cnn/core/testing';
 import { lenet5 } from '@cnn/lenet';
+import { mobilenet_v3_small } from '@cnn/mobilenet';
 import { main } from './main.js';
 
 async function cnn(...argv: string[]) {
@@ -26,6 +27,31 @@ describe('cnn command', () => {
     expect(json.find((m: { name: string }) => m.name === 'resnet18').parameters).toBe(11_689_512);
   });
 
+  it('benches named models: sizes as cnn convert writes them, top-1 from the metadata, a measured latency', async () => {
+    const r = await cnn('models', 'lenet5', 'mobilenet_v3_small', '--bench', '--runs', '1', '--json');
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report).toMatchObject({ backend: 'wasm', threads: 1, logicalCores: expect.any(Number) });
+    const [lenet, mobilenet] = report.rows;
+    expect(lenet).toMatchObject({ name: 'lenet5', parameters: 61_706, top1: null, latencyMs: { runs: 1 } });
+    expect(mobilenet).toMatchObject({ name: 'mobilenet_v3_small', parameters: 2_542_856, top1: mobilenet_v3_small().architecture.metadata.top1 });
+    expect(mobilenet.top1).toBeGreaterThan(60);
+    expect(mobilenet.multiplyAdds).toBeGreaterThan(0.05e9);
+    expect(lenet.latencyMs.median).toBeGreaterThan(0);
+    // the real files, as cnn convert writes them from these weights
+    const weights = lenet5().useGeneratedWeights(1).getWeights();
+    const decoded: DecodedWeights = { tensors: new Map(weights), integerKeys: new Set(), integers: new Map(), format: 'safetensors', notes: [] };
+    for (const dtype of ['f32', 'f16', 'int8'] as const) {
+      const real = encodeSafetensors(decoded, dtype).length;
+      expect({ dtype, ratio: Math.abs(lenet.weightsBytes[dtype] / real - 1) < 0.01 }).toEqual({ dtype, ratio: true });
+    }
+    const table = await cnn('models', 'lenet5', '--bench', '--runs', '1');
+    expect(table.out).toMatch(/^\| model \| parameters .*\n.*\n\| lenet5 \| 0\.062 M \| 0\.0004 G \|/);
+    expect(table.out).toMatch(/wasm backend \(\S+\), 1 thread, generated weights/);
+    expect((await cnn('models', '--runs', '2')).code).toBe(2);
+    expect((await cnn('models', 'resnet9', '--bench')).code).toBe(2);
+  });
+
   it('prints a summary table and JSON whose totals are torchvision\'s', async () => {
     const r = await cnn('summary', 'resnet50');
     expect(r.code).toBe(0);
@@ -35,6 +61,11 @@ describe('cnn command', () => {
     const json = JSON.parse((await cnn('summary', 'lenet5', '--json')).out);
     expect(json.totalParameters).toBe(61_706);
     expect(json.rows[0]).toMatchObject({ name: 'c1', type: 'conv2d', outputShape: [6, 28, 28], parameters: 156, receptiveField: 5 });
+    expect(r.out).toMatch(/torchvision: 25,557,032 parameters, 4\.09 GFLOPS \(ResNet50_Weights\.IMAGENET1K_V2\)/);
+    // the 2012 paper's AlexNet: 96 11x11 filters first, and no published weights
+    const paper = await cnn('summary', 'alexnet2012');
+    expect(paper.out).toMatch(/features\.0\s+conv2d\s+\[96, 55, 55\]\s+34,944/);
+    expect(paper.out).toMatch(/expected: 60,965,224 parameters, 0\.72 GFLOPS \(no published weights\)/);
   });
 
   it('runs a model from .safetensors and .npy files and writes .npy logits on every backend', async () => {

@@ -4,7 +4,8 @@ import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
 import { Tensor, counterInput, formatSummary, parseNpy, writeNpy, writeSafetensors, type Backend } from '@cnn/core';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
-import { CliError, MODELS, UsageError, findModel } from './registry.js';
+import { CliError, MODELS, UsageError, findModel, type ModelEntry } from './registry.js';
+import { BENCH_TABLE_HEADER, benchModels, benchTableRow } from './bench.js';
 
 export interface Io {
   out: (line: string) => void;
@@ -26,7 +27,7 @@ const bool = { type: 'boolean' } as const;
  * missing one is a usage error (exit 2) that names the flags the command takes.
  */
 export const COMMAND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  models: { json: bool },
+  models: { json: bool, bench: bool, runs: text },
   summary: { json: bool, size: text },
   run: { weights: text, 'generated-weights': text, input: text, output: text, backend: text, outputs: text, 'allow-unexpected': bool },
   'generate-weights': { output: text, seed: text },
@@ -118,8 +119,11 @@ async function createNodeWebGpuBackend(): Promise<Backend> {
   }
 }
 
-export function modelsCommand(io: Io, args: ParsedArgs): void {
-  const rows = MODELS.map((m) => {
+export async function modelsCommand(io: Io, args: ParsedArgs): Promise<void> {
+  const entries = args.positionals.length > 0 ? args.positionals.map(findModel) : MODELS;
+  if (args.flags.has('runs') && !args.flags.has('bench')) throw new UsageError('--runs counts timed runs of --bench; add --bench');
+  if (args.flags.has('bench')) return benchCommand(io, args, entries);
+  const rows = entries.map((m) => {
     const model = m.create();
     const meta = model.architecture.metadata;
     return { name: m.name, package: m.package, input: model.architecture.inputShape.join('x'), parameters: meta.parameters, gflops: meta.gflops ?? null, top1: meta.top1 ?? null };
@@ -130,6 +134,17 @@ export function modelsCommand(io: Io, args: ParsedArgs): void {
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
   io.out(header.map((h, i) => h.padEnd(widths[i])).join('  '));
   for (const t of table) io.out(t.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  '));
+}
+
+/** `cnn models --bench`: a Markdown table (rows printed as they are measured), or --json at the end. */
+async function benchCommand(io: Io, args: ParsedArgs, entries: readonly ModelEntry[]): Promise<void> {
+  const runs = integerFlag(args, 'runs', 3, 1, 1000);
+  const json = args.flags.has('json');
+  if (!json) for (const line of BENCH_TABLE_HEADER) io.out(line);
+  const report = await benchModels(entries, runs, json ? undefined : (row) => io.out(benchTableRow(row)));
+  if (json) return io.out(JSON.stringify(report, null, 2));
+  io.out(`\nwasm backend (${report.variant}), 1 thread, generated weights, one ${runs === 1 ? 'run' : `median of ${runs} runs`} after a warm-up; ` +
+    `${report.cpu}, ${report.logicalCores} logical cores, Node ${report.node}`);
 }
 
 export function summaryCommand(io: Io, args: ParsedArgs): void {
@@ -143,7 +158,10 @@ export function summaryCommand(io: Io, args: ParsedArgs): void {
   }
   io.out(formatSummary(name, summary));
   const meta = model.architecture.metadata;
-  if (meta.gflops !== undefined) io.out(`torchvision: ${meta.parameters.toLocaleString('en-US')} parameters, ${meta.gflops} GFLOPS (${meta.weights})`);
+  if (meta.gflops !== undefined) {
+    const figures = `${meta.parameters.toLocaleString('en-US')} parameters, ${meta.gflops} GFLOPS`;
+    io.out(meta.weights ? `torchvision: ${figures} (${meta.weights})` : `expected: ${figures} (no published weights)`);
+  }
 }
 
 export async function runCommand(io: Io, args: ParsedArgs): Promise<void> {

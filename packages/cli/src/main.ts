@@ -7,7 +7,11 @@ import { trainCommand } from './train.js';
 
 export const USAGE = `cnn: run classic CNNs with @cnn
 
-  cnn models [--json]                       list every architecture and variant
+  cnn models [MODEL...] [--json] [--bench [--runs N]]
+                                            every architecture and variant (or the ones named); --bench: which
+                                            backbone? parameters, multiply-adds, weights size (f32/f16/int8),
+                                            torchvision top-1 and wasm latency on 1 thread here (generated weights,
+                                            median of N runs, default 3); --json: the machine and every row
   cnn summary <model> [--json] [--size H,W] layer table: output shapes, parameters, multiply-adds, receptive field
   cnn run <model> --weights W.pth|W.safetensors --input X.npy --output Y.npy [--backend js|wasm|webgpu] [--outputs NAME]
                                             float32 NCHW .npy in, float32 .npy out (logits [n, classes] by default)
@@ -58,7 +62,7 @@ export async function main(argv: readonly string[], io: Io = { out: console.log,
     }
     switch (command) {
       case 'models':
-        modelsCommand(io, sub);
+        await modelsCommand(io, sub);
         return 0;
       case 'summary':
         summaryCommand(io, sub);

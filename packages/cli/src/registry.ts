@@ -1,14 +1,14 @@
 // Every model the cnn command knows, by torchvision's builder name.
 import type { Model } from '@cnn/core';
-import { lenet5 } from '@cnn/lenet';
-import { alexnet, alexnet2012 } from '@cnn/alexnet';
-import { VGG_VARIANTS, vgg, type VggVariant } from '@cnn/vgg';
-import { RESNET_VARIANTS, resnet, type ResNetVariant } from '@cnn/resnet';
-import { INCEPTION_VARIANTS, inception, type InceptionVariant } from '@cnn/inception';
-import { DENSENET_VARIANTS, densenet, type DenseNetVariant } from '@cnn/densenet';
-import { mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small } from '@cnn/mobilenet';
-import { EFFICIENTNET_VARIANTS, efficientnet, type EfficientNetVariant } from '@cnn/efficientnet';
-import { CONVNEXT_VARIANTS, convnext, type ConvNeXtVariant } from '@cnn/convnext';
+import { LENET_VARIANTS, lenet } from '@cnn/lenet';
+import { ALEXNET_VARIANTS, alexnetModel } from '@cnn/alexnet';
+import { VGG_VARIANTS, vgg } from '@cnn/vgg';
+import { RESNET_VARIANTS, resnet } from '@cnn/resnet';
+import { INCEPTION_VARIANTS, inception } from '@cnn/inception';
+import { DENSENET_VARIANTS, densenet } from '@cnn/densenet';
+import { MOBILENET_VARIANTS, mobilenet } from '@cnn/mobilenet';
+import { EFFICIENTNET_VARIANTS, efficientnet } from '@cnn/efficientnet';
+import { CONVNEXT_VARIANTS, convnext } from '@cnn/convnext';
 
 export interface ModelEntry {
   readonly name: string;
@@ -16,24 +16,21 @@ export interface ModelEntry {
   readonly create: () => Model;
 }
 
-function family<V extends string>(pkg: string, variants: Record<V, unknown>, make: (v: V) => Model): ModelEntry[] {
-  return (Object.keys(variants) as V[]).map((name) => ({ name, package: pkg, create: () => make(name) }));
+/** Every variant of a package's table, built by its family builder with default options. */
+function family<V extends string>(pkg: string, variants: Record<V, unknown>, build: (variant: V) => Model): ModelEntry[] {
+  return (Object.keys(variants) as V[]).map((name) => ({ name, package: pkg, create: () => build(name) }));
 }
 
 export const MODELS: readonly ModelEntry[] = [
-  { name: 'lenet5', package: '@cnn/lenet', create: lenet5 },
-  { name: 'alexnet', package: '@cnn/alexnet', create: () => alexnet() },
-  { name: 'alexnet2012', package: '@cnn/alexnet', create: () => alexnet2012() },
-  ...family('@cnn/vgg', VGG_VARIANTS, (v: VggVariant) => vgg(v)),
-  ...family('@cnn/resnet', RESNET_VARIANTS, (v: ResNetVariant) => resnet(v)),
-  ...family('@cnn/inception', INCEPTION_VARIANTS, (v: InceptionVariant) => inception(v)),
-  ...family('@cnn/densenet', DENSENET_VARIANTS, (v: DenseNetVariant) => densenet(v)),
-  { name: 'mobilenet_v1', package: '@cnn/mobilenet', create: () => mobilenet_v1() },
-  { name: 'mobilenet_v2', package: '@cnn/mobilenet', create: () => mobilenet_v2() },
-  { name: 'mobilenet_v3_small', package: '@cnn/mobilenet', create: () => mobilenet_v3_small() },
-  { name: 'mobilenet_v3_large', package: '@cnn/mobilenet', create: () => mobilenet_v3_large() },
-  ...family('@cnn/efficientnet', EFFICIENTNET_VARIANTS, (v: EfficientNetVariant) => efficientnet(v)),
-  ...family('@cnn/convnext', CONVNEXT_VARIANTS, (v: ConvNeXtVariant) => convnext(v)),
+  ...family('@cnn/lenet', LENET_VARIANTS, lenet),
+  ...family('@cnn/alexnet', ALEXNET_VARIANTS, alexnetModel),
+  ...family('@cnn/vgg', VGG_VARIANTS, vgg),
+  ...family('@cnn/resnet', RESNET_VARIANTS, resnet),
+  ...family('@cnn/inception', INCEPTION_VARIANTS, inception),
+  ...family('@cnn/densenet', DENSENET_VARIANTS, densenet),
+  ...family('@cnn/mobilenet', MOBILENET_VARIANTS, mobilenet),
+  ...family('@cnn/efficientnet', EFFICIENTNET_VARIANTS, efficientnet),
+  ...family('@cnn/convnext', CONVNEXT_VARIANTS, convnext),
 ];
 
 export function findModel(name: string): ModelEntry {

@@ -3,7 +3,7 @@ import { Tensor, counterInput, type Backend } from '@cnn/core';
 import { GOLDEN_TOLERANCE, matchesPublishedGflops, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
-import { CONVNEXT_TAPS, CONVNEXT_VARIANTS, convnext, convnext_large, convnext_tiny, type ConvNeXtVariant } from './index.js';
+import { CONVNEXT_TAPS, CONVNEXT_STRIDE_TAPS, CONVNEXT_VARIANTS, convnext, convnext_large, convnext_tiny, type ConvNeXtVariant } from './index.js';
 
 const fixturesDir = new URL('../fixtures/', import.meta.url);
 const fixtures = readFixtures(fixturesDir);
@@ -66,7 +66,7 @@ describe('ConvNeXt family', () => {
   });
 
   it('exposes the stage taps and a numClasses option', async () => {
-    expect(convnext_tiny().outputNames).toEqual([...CONVNEXT_TAPS, 'logits']);
+    expect(convnext_tiny().outputNames).toEqual([...CONVNEXT_TAPS, ...CONVNEXT_STRIDE_TAPS, 'logits']);
     const model = convnext_tiny({ numClasses: 10 });
     expect(model.summary().totalParameters).toBe(28_589_128 - 768 * 990 - 990);
     const runner = await model.useGeneratedWeights(3).compile(createJsBackend(), { inputSize: [32, 32], outputs: ['logits', 'stage4'] });

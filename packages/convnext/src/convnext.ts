@@ -1,6 +1,6 @@
 // ConvNeXt(stages): a 4x4 patchify stem, four stages of CNBlocks with a downsampling layer
 // between them, global pooling and a LayerNorm + Linear head.
-import { Model, type Architecture, type ModelMetadata, type Preprocessing } from '@cnn/core';
+import { ReductionTaps, imagenetPreprocessing, modelFamily, type Architecture, type Model, type ModelMetadata } from '@cnn/core';
 import { cnBlock, downsample, LAYER_NORM_EPS } from './blocks.js';
 
 export interface ConvNeXtConfig {
@@ -11,8 +11,14 @@ export interface ConvNeXtConfig {
   numClasses?: number;
 }
 
-/** Feature taps: each is a stage's last block output (features.1, .3, .5, .7; strides 4, 8, 16, 32). */
+/**
+ * Feature taps: each is a stage's last block output (features.1, .3, .5, .7). These are ConvNeXt's
+ * own four stage numbers, not strides (EfficientNet's `stage1` is another family's numbering): the
+ * same maps are `stride4` ... `stride32`, the one naming every family shares.
+ */
 export const CONVNEXT_TAPS = ['stage1', 'stage2', 'stage3', 'stage4'] as const;
+/** Taps by reduction: stage1-4 (the 4x4 patchify stem has no stride-2 map). */
+export const CONVNEXT_STRIDE_TAPS = ['stride4', 'stride8', 'stride16', 'stride32'] as const;
 
 export function convnextArchitecture(name: string, config: ConvNeXtConfig, metadata: ModelMetadata): Architecture {
   const { widths, depths } = config;
@@ -22,15 +28,17 @@ export function convnextArchitecture(name: string, config: ConvNeXtConfig, metad
     metadata,
     define(b, input) {
       // features.0: non-overlapping 4x4 patches, then LayerNorm2d
+      const taps = new ReductionTaps(b);
       let x = b.conv2d(input, 'features.0.0', { outChannels: widths[0], kernelSize: 4, stride: 4, bias: true });
-      x = b.layerNorm2d(x, 'features.0.1', LAYER_NORM_EPS);
+      x = taps.layer('features.0', b.layerNorm2d(x, 'features.0.1', LAYER_NORM_EPS), 4);
       // features.1, 3, 5, 7 are the stages; features.2, 4, 6 the downsampling layers between them
       for (let s = 0; s < 4; s++) {
         const stage = `features.${2 * s + 1}`;
         for (let i = 0; i < depths[s]; i++) x = cnBlock(b, x, `${stage}.${i}`);
-        b.output(CONVNEXT_TAPS[s], x);
-        if (s < 3) x = downsample(b, x, `features.${2 * s + 2}`, widths[s + 1]);
+        taps.module(CONVNEXT_TAPS[s], x);
+        if (s < 3) x = taps.layer(`features.${2 * s + 2}`, downsample(b, x, `features.${2 * s + 2}`, widths[s + 1]), 2);
       }
+      taps.declare();
       x = b.adaptiveAvgPool2d(x, 1);
       x = b.flatten(b.layerNorm2d(x, 'classifier.0', LAYER_NORM_EPS));
       b.output('logits', b.linear(x, 'classifier.2', config.numClasses ?? 1000));
@@ -38,15 +46,7 @@ export function convnextArchitecture(name: string, config: ConvNeXtConfig, metad
   };
 }
 
-/** torchvision's ImageClassification preset: bilinear resize, 224 crop, ImageNet statistics. */
-const imagenet = (resizeSize: number): Preprocessing => ({
-  resizeSize,
-  cropSize: 224,
-  interpolation: 'bilinear',
-  mean: [0.485, 0.456, 0.406],
-  std: [0.229, 0.224, 0.225],
-});
-
+const imagenet = (resizeSize: number) => imagenetPreprocessing({ resizeSize });
 const paper = 'Liu et al., A ConvNet for the 2020s, CVPR 2022';
 
 /** The variant table: torchvision's builders with the metadata of their DEFAULT weights. */
@@ -76,13 +76,5 @@ export interface ConvNeXtOptions {
   numClasses?: number;
 }
 
-export function convnext(variant: ConvNeXtVariant, options: ConvNeXtOptions = {}): Model {
-  const v = CONVNEXT_VARIANTS[variant];
-  if (!v) throw new Error(`unknown ConvNeXt variant '${variant}'; expected one of ${Object.keys(CONVNEXT_VARIANTS).join(', ')}`);
-  // the other variants are built only to name the one a mismatched weights file is for
-  const siblings = () =>
-    (Object.keys(CONVNEXT_VARIANTS) as ConvNeXtVariant[])
-      .filter((name) => name !== variant)
-      .map((name) => convnextArchitecture(name, { ...CONVNEXT_VARIANTS[name].config, numClasses: options.numClasses }, CONVNEXT_VARIANTS[name].metadata));
-  return new Model(convnextArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata), { siblings });
-}
+/** The family builder: any variant of the table, with options applied to its config. */
+export const convnext: (variant: ConvNeXtVariant, options?: ConvNeXtOptions) => Model = modelFamily('ConvNeXt', CONVNEXT_VARIANTS, convnextArchitecture);

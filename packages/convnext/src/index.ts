@@ -2,7 +2,7 @@
 import type { Model } from '@cnn/core';
 import { convnext, type ConvNeXtOptions } from './convnext.js';
 
-export { convnext, convnextArchitecture, CONVNEXT_VARIANTS, CONVNEXT_TAPS } from './convnext.js';
+export { convnext, convnextArchitecture, CONVNEXT_VARIANTS, CONVNEXT_TAPS, CONVNEXT_STRIDE_TAPS } from './convnext.js';
 export type { ConvNeXtConfig, ConvNeXtOptions, ConvNeXtVariant } from './convnext.js';
 export { cnBlock, downsample, LAYER_NORM_EPS } from './blocks.js';
 

@@ -1,7 +1,7 @@
 // float16 rounding and int8 quantisation of encodeSafetensors, read back by decodeWeights.
 import { describe, expect, it } from 'vitest';
-import { encodeSafetensors, float32ToFloat16 } from './convert.js';
-import type { DecodedWeights, WeightTensor } from './weights.js';
+import { encodeSafetensors, float32ToFloat16, INT8_LAYOUT } from './convert.js';
+import { INT8_SCALE_SUFFIX, type DecodedWeights, type WeightTensor } from './weights.js';
 import { decodeWeights } from './weights-decode.js';
 import { parseSafetensors } from './safetensors.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -57,6 +57,10 @@ describe('float32ToFloat16', () => {
 });
 
 describe('encodeSafetensors', () => {
+  it('describes the int8 layout with the scale suffix the reader looks for', () => {
+    expect(INT8_LAYOUT).toContain(`'<key>${INT8_SCALE_SUFFIX}' F32 [out]`);
+  });
+
   const weight = { shape: [3, 2, 2], data: new Float32Array([0.5, -1, 0.25, 0.1, 0, 0, 0, 0, 100, -3, 2, 1]) };
   const bias = { shape: [3], data: new Float32Array([1, 2, 3]) };
 

@@ -7,10 +7,12 @@ export type StorageDtype = 'f32' | 'f16' | 'int8';
 
 /** metadata key naming the int8 layout, so readers can tell our files apart */
 export const INT8_METADATA = 'cnn.int8';
-export const INT8_LAYOUT = `per-output-channel symmetric: '<key>' I8 [out, ...] and '<key>${INT8_SCALE_SUFFIX}' F32 [out]; value = q * scale, q in [-127, 127]`;
+// Spelled out (INT8_SCALE_SUFFIX is '.__scale', checked by a test) rather than interpolated: a
+// template with an imported value is a statement bundlers keep in every app, used or not.
+export const INT8_LAYOUT = "per-output-channel symmetric: '<key>' I8 [out, ...] and '<key>.__scale' F32 [out]; value = q * scale, q in [-127, 127]";
 
-const bits = new Uint32Array(1);
-const float = new Float32Array(bits.buffer);
+const bits = /* @__PURE__ */ new Uint32Array(1);
+const float = /* @__PURE__ */ new Float32Array(bits.buffer);
 
 /** float32 -> IEEE half, rounding to nearest even (as torch's .half() does). */
 export function float32ToFloat16(value: number): number {

@@ -31,3 +31,21 @@ export function makeDivisible(v: number, divisor = 8, minValue = divisor): numbe
   if (rounded < 0.9 * v) rounded += divisor;
   return rounded;
 }
+
+export interface SqueezeExcitationOptions {
+  /** after the reducing 1x1 convolution: ReLU in MobileNet v3, SiLU in EfficientNet */
+  activation: Activation;
+  /** the gate: hard-sigmoid in MobileNet v3, sigmoid in EfficientNet */
+  gate: Activation;
+}
+
+/**
+ * Squeeze-and-excitation (Hu et al. 2018; torchvision's ops.SqueezeExcitation): global average,
+ * 1x1 reduce (`${name}.fc1`) + activation, 1x1 expand (`${name}.fc2`) + gate, then x times the gate.
+ */
+export function squeezeExcitation(b: GraphBuilder, x: Value, name: string, squeezeChannels: number, o: SqueezeExcitationOptions): Value {
+  let gate = b.adaptiveAvgPool2d(x, 1);
+  gate = b.activation(b.conv2d(gate, `${name}.fc1`, { outChannels: squeezeChannels, kernelSize: 1 }), o.activation);
+  gate = b.activation(b.conv2d(gate, `${name}.fc2`, { outChannels: x.shape[0], kernelSize: 1 }), o.gate);
+  return b.scaleChannels(x, gate);
+}

@@ -4,7 +4,7 @@ import type { Graph, GraphBuilder, Value } from './graph.js';
 import { GraphBuilder as Builder } from './graph.js';
 import type { Backend, Executable, ExecutionPlan, Slot } from './plan.js';
 import type { LoadWeightsOptions, VariantParameters, WeightMap, WeightsFormat, WeightsSource } from './weights.js';
-import { generateWeights, isWeightsName, validateWeights } from './weights.js';
+import { generateWeights } from './weights.js';
 import { lowerGraph } from './compile.js';
 import { assertBackend, compilePlan } from './scratch.js';
 import { reachingNodes } from './passes/prune.js';
@@ -118,25 +118,16 @@ export class Model {
    * torchvision's URL and checked against the SHA-256 prefix in its file name.
    */
   async loadWeights(source: WeightsSource, options: LoadWeightsOptions = {}): Promise<this> {
-    let url: string | undefined;
-    if (typeof source === 'string' && isWeightsName(source)) {
-      // the manifest is its own chunk: apps that never name weights never download it
-      const { torchvisionWeights } = await import('./torchvision-weights.js');
-      const entry = torchvisionWeights(this.name, source, options.weightsBaseUrl);
-      url = entry.url;
-      options = { sha256: entry.sha256Prefix, ...options };
-      source = entry.url;
-    }
-    // the readers are their own chunk, fetched the first time weights are loaded
-    const { decodeWeights } = await import('./weights-decode.js');
-    const decoded = await decodeWeights(source, options, !options.keepWeights);
+    // reading, checking and matching weights is its own chunk, with the readers it imports:
+    // apps that never load a file (generated weights, a demo) never download it
+    const { loadModelWeights } = await import('./model-weights.js');
     const siblings = this.siblings;
     const variants = siblings && (() => siblingParameters(siblings()));
-    this.weights = validateWeights(this.graph.parameters, this.graph.ignoredKeys, decoded, options, variants, this.name);
+    const loaded = await loadModelWeights(this.name, this.graph, variants, source, options);
+    this.weights = loaded.weights;
     this.keepWeights = options.keepWeights ?? false;
     this.released = undefined;
-    const from = url ?? (typeof source === 'string' ? source : source instanceof URL ? source.href : undefined);
-    this.weightsInfo = { format: decoded.format, notes: decoded.notes, ...(from === undefined ? {} : { source: from }) };
+    this.weightsInfo = loaded.info;
     return this;
   }
 
@@ -229,6 +220,7 @@ function checkActivationSizes(graph: Graph, needed: ReadonlySet<number>, batch: 
     }
   }
 }
+
 
 function* siblingParameters(architectures: Iterable<Architecture>): Iterable<VariantParameters> {
   for (const arch of architectures) {

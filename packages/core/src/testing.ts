@@ -7,8 +7,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tensor } from './tensor.js';
 import { counterInput } from './counter-weights.js';
+
+// The generator's building blocks, for tests that check it against tools/golden/make_fixtures.py.
+export { counterUniform, fmix32, keyHash } from './counter-weights.js';
 import { parseSafetensors, readFloat32 } from './safetensors.js';
 import type { Model } from './model.js';
+import { featureInfo, type FeatureInfo } from './family.js';
 import type { Backend } from './plan.js';
 import type { WeightTensor } from './weights.js';
 
@@ -235,4 +239,42 @@ export function writeTorchCheckpoints(set: string, ...args: string[]): string {
   const script = new URL('../../../tools/weights/torch_checkpoints.py', import.meta.url);
   execFileSync(SYSTEM_PYTHON, [script.pathname, set, dir, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   return dir;
+}
+
+export interface StrideTapRun {
+  /** featureInfo(model) at the native input size */
+  info: FeatureInfo[];
+  /** NCHW shape of each stride tap from the forward pass */
+  shapes: Record<string, readonly number[]>;
+  /** max |stride tap - the tap it aliases|, per stride tap, from the same forward pass */
+  aliasDifferences: Record<string, number>;
+}
+
+/**
+ * Runs `model` once (generated weights unless it has some) at `inputSize` on `backend`, asking for
+ * every stride tap and the tap each aliases, so a test can check shapes, channels and the alias
+ * against the feature-info table with a real forward pass.
+ */
+export async function runStrideTaps(model: Model, backend: Backend, inputSize: readonly [number, number]): Promise<StrideTapRun> {
+  const info = featureInfo(model);
+  if (!model.hasWeights) model.useGeneratedWeights(1);
+  const outputs = [...new Set(info.flatMap((f) => [f.name, f.module]))];
+  const runner = await model.compile(backend, { inputSize, outputs: ['logits', ...outputs] });
+  try {
+    const shape = [1, model.architecture.inputShape[0], inputSize[0], inputSize[1]];
+    const out = await runner.runAll(new Tensor(shape, counterInput(shape, 1)));
+    const shapes: Record<string, readonly number[]> = {};
+    const aliasDifferences: Record<string, number> = {};
+    for (const f of info) {
+      shapes[f.name] = out[f.name].shape;
+      const a = out[f.name].data;
+      const b = out[f.module].data;
+      let diff = a.length === b.length ? 0 : Infinity;
+      for (let i = 0; i < a.length && diff !== Infinity; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
+      aliasDifferences[f.name] = diff;
+    }
+    return { info, shapes, aliasDifferences };
+  } finally {
+    runner.dispose();
+  }
 }

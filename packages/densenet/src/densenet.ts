@@ -1,6 +1,6 @@
 // DenseNet(growth rate, block config, initial features): a 7x7 stem, four dense blocks joined by
 // transitions, a final batch norm and ReLU, global average pooling and the classifier.
-import { Model, type Architecture, type ModelMetadata } from '@cnn/core';
+import { ReductionTaps, imagenetPreprocessing, modelFamily, type Architecture, type Model, type ModelMetadata } from '@cnn/core';
 import { denseBlock, transition } from './blocks.js';
 
 export interface DenseNetConfig {
@@ -15,6 +15,12 @@ export interface DenseNetConfig {
 
 /** Feature taps: each dense block's output, and `features` (after norm5 and its ReLU). */
 export const DENSENET_TAPS = ['denseblock1', 'denseblock2', 'denseblock3', 'denseblock4', 'features'] as const;
+/**
+ * Taps by reduction: `stride2` the stem's ReLU (features.relu0), `stride4` ... `stride16` dense
+ * blocks 1-3 (a transition, which holds the pool, starts the next reduction), `stride32` is
+ * `features` (block 4 after norm5 and ReLU, the last map before global pooling).
+ */
+export const DENSENET_STRIDE_TAPS = ['stride2', 'stride4', 'stride8', 'stride16', 'stride32'] as const;
 
 export function densenetArchitecture(name: string, config: DenseNetConfig, metadata: ModelMetadata): Architecture {
   const dense = { growthRate: config.growthRate, bnSize: config.bnSize ?? 4 };
@@ -23,22 +29,24 @@ export function densenetArchitecture(name: string, config: DenseNetConfig, metad
     inputShape: [3, 224, 224],
     metadata,
     define(b, input) {
+      const taps = new ReductionTaps(b);
       let x = b.conv2d(input, 'features.conv0', { outChannels: config.numInitFeatures, kernelSize: 7, stride: 2, padding: 3, bias: false });
-      x = b.relu(b.batchNorm2d(x, 'features.norm0'));
-      x = b.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1 });
+      x = taps.layer('features.relu0', b.relu(b.batchNorm2d(x, 'features.norm0')), 2);
+      x = taps.layer('features.pool0', b.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }), 2);
       config.blockConfig.forEach((layers, i) => {
-        x = b.output(`denseblock${i + 1}`, denseBlock(b, x, `features.denseblock${i + 1}`, layers, dense));
-        if (i < config.blockConfig.length - 1) x = transition(b, x, `features.transition${i + 1}`, Math.floor(x.shape[0] / 2));
+        x = taps.module(`denseblock${i + 1}`, denseBlock(b, x, `features.denseblock${i + 1}`, layers, dense));
+        if (i < config.blockConfig.length - 1) x = taps.layer(`features.transition${i + 1}`, transition(b, x, `features.transition${i + 1}`, Math.floor(x.shape[0] / 2)), 2);
       });
       // torchvision's `features` module ends at norm5; its forward applies the ReLU.
-      x = b.output('features', b.relu(b.batchNorm2d(x, 'features.norm5')));
+      x = taps.module('features', b.relu(b.batchNorm2d(x, 'features.norm5')));
+      taps.declare();
       x = b.flatten(b.adaptiveAvgPool2d(x, 1));
       b.output('logits', b.linear(x, 'classifier', config.numClasses ?? 1000));
     },
   };
 }
 
-const imagenet = { resizeSize: 256, cropSize: 224, interpolation: 'bilinear', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
+const imagenet = imagenetPreprocessing({ resizeSize: 256 });
 const paper = 'Huang, Liu, van der Maaten and Weinberger, Densely Connected Convolutional Networks, CVPR 2017';
 
 /** The variant table: torchvision's builders with the metadata of their DEFAULT weights. */
@@ -68,13 +76,5 @@ export interface DenseNetOptions {
   numClasses?: number;
 }
 
-export function densenet(variant: DenseNetVariant, options: DenseNetOptions = {}): Model {
-  const v = DENSENET_VARIANTS[variant];
-  if (!v) throw new Error(`unknown DenseNet variant '${variant}'; expected one of ${Object.keys(DENSENET_VARIANTS).join(', ')}`);
-  // the other variants are built only to name the one a mismatched weights file is for
-  const siblings = () =>
-    (Object.keys(DENSENET_VARIANTS) as DenseNetVariant[])
-      .filter((name) => name !== variant)
-      .map((name) => densenetArchitecture(name, { ...DENSENET_VARIANTS[name].config, numClasses: options.numClasses }, DENSENET_VARIANTS[name].metadata));
-  return new Model(densenetArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata), { siblings });
-}
+/** The family builder: any variant of the table, with options applied to its config. */
+export const densenet: (variant: DenseNetVariant, options?: DenseNetOptions) => Model = modelFamily('DenseNet', DENSENET_VARIANTS, densenetArchitecture);

@@ -2,7 +2,7 @@
 import type { Model } from '@cnn/core';
 import { densenet, type DenseNetOptions } from './densenet.js';
 
-export { densenet, densenetArchitecture, DENSENET_VARIANTS, DENSENET_TAPS } from './densenet.js';
+export { densenet, densenetArchitecture, DENSENET_VARIANTS, DENSENET_TAPS, DENSENET_STRIDE_TAPS } from './densenet.js';
 export type { DenseNetConfig, DenseNetOptions, DenseNetVariant } from './densenet.js';
 export { denseLayer, denseBlock, transition } from './blocks.js';
 export type { DenseConfig } from './blocks.js';

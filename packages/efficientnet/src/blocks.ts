@@ -1,21 +1,9 @@
-// The mobile inverted bottleneck (MBConv) of Tan & Le (2019) and its squeeze-and-excitation
-// gate, named as torchvision's modules so that parameter keys are its state_dict keys.
-import { convNormActivation, makeDivisible, type GraphBuilder, type Value } from '@cnn/core';
+// The mobile inverted bottleneck (MBConv) of Tan & Le (2019), with a SiLU/sigmoid
+// squeeze-and-excitation gate (core's squeezeExcitation), named as torchvision's modules so that parameter keys are its state_dict keys.
+import { convNormActivation, makeDivisible, squeezeExcitation, type GraphBuilder, type Value } from '@cnn/core';
 
-export { convNormActivation, makeDivisible } from '@cnn/core';
-export type { ConvNormOptions } from '@cnn/core';
-
-/**
- * Squeeze-and-excitation (Hu et al. 2018): a per-channel gate computed from the global average,
- * avgpool → fc1 (1x1 conv) → SiLU → fc2 (1x1 conv) → sigmoid, then x · gate.
- */
-export function squeezeExcitation(b: GraphBuilder, x: Value, name: string, squeezeChannels: number): Value {
-  const channels = x.shape[0];
-  let gate = b.adaptiveAvgPool2d(x, 1);
-  gate = b.activation(b.conv2d(gate, `${name}.fc1`, { outChannels: squeezeChannels, kernelSize: 1 }), 'silu');
-  gate = b.activation(b.conv2d(gate, `${name}.fc2`, { outChannels: channels, kernelSize: 1 }), 'sigmoid');
-  return b.scaleChannels(x, gate);
-}
+export { convNormActivation, makeDivisible, squeezeExcitation } from '@cnn/core';
+export type { ConvNormOptions, SqueezeExcitationOptions } from '@cnn/core';
 
 export interface MBConvConfig {
   expandRatio: number;
@@ -48,7 +36,7 @@ export function mbConv(b: GraphBuilder, x: Value, name: string, cfg: MBConvConfi
     eps: cfg.eps,
     activation: 'silu',
   });
-  out = squeezeExcitation(b, out, next(), Math.max(1, Math.floor(inChannels / 4)));
+  out = squeezeExcitation(b, out, next(), Math.max(1, Math.floor(inChannels / 4)), { activation: 'silu', gate: 'sigmoid' });
   out = convNormActivation(b, out, next(), cfg.outChannels, { kernelSize: 1, eps: cfg.eps, activation: 'none' });
   if (cfg.stride === 1 && inChannels === cfg.outChannels) return b.add(b.dropout(out), x);
   return out;

@@ -4,7 +4,7 @@ import { GOLDEN_TOLERANCE, matchesPublishedGflops, readFixtures, runGolden } fro
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import {
-  EFFICIENTNET_TAPS,
+  EFFICIENTNET_TAPS, EFFICIENTNET_STRIDE_TAPS,
   EFFICIENTNET_VARIANTS,
   efficientnet,
   efficientnet_b0,
@@ -85,7 +85,7 @@ describe('EfficientNet family', () => {
   });
 
   it('exposes the stage taps and a numClasses option', async () => {
-    expect(efficientnet_b0().outputNames).toEqual([...EFFICIENTNET_TAPS, 'logits']);
+    expect(efficientnet_b0().outputNames).toEqual([...EFFICIENTNET_TAPS, ...EFFICIENTNET_STRIDE_TAPS, 'logits']);
     const model = efficientnet_b0({ numClasses: 10 });
     expect(model.summary().totalParameters).toBe(5_288_548 - 1280 * 990 - 990);
     const runner = await model.useGeneratedWeights(3).compile(createJsBackend(), { inputSize: [32, 32], outputs: ['logits', 'features'] });

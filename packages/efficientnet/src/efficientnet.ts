@@ -1,6 +1,6 @@
 // EfficientNet(width, depth): the B0 stage table scaled by compound coefficients, a stem,
 // seven MBConv stages, a 1x1 head convolution and the classifier.
-import { Model, type Architecture, type ModelMetadata, type Preprocessing } from '@cnn/core';
+import { ReductionTaps, imagenetPreprocessing, modelFamily, type Architecture, type Model, type ModelMetadata, type Preprocessing } from '@cnn/core';
 import { convNormActivation, makeDivisible, mbConv } from './blocks.js';
 
 /** One row of the paper's Table 1 (the B0 baseline, before scaling). */
@@ -30,6 +30,12 @@ const B0_STAGES: readonly StageSpec[] = [
  * before global pooling).
  */
 export const EFFICIENTNET_TAPS = ['stage1', 'stage2', 'stage3', 'stage4', 'stage5', 'stage6', 'stage7', 'features'] as const;
+/**
+ * Taps by reduction, the naming every family shares (`stageN` above is EfficientNet's own stage
+ * numbering, not a stride: ConvNeXt's `stage1` is at stride 4): stride2 = stage1, stride4 =
+ * stage2, stride8 = stage3, stride16 = stage5, stride32 = features (the last map before pooling).
+ */
+export const EFFICIENTNET_STRIDE_TAPS = ['stride2', 'stride4', 'stride8', 'stride16', 'stride32'] as const;
 
 export interface EfficientNetConfig {
   widthMult: number;
@@ -50,32 +56,29 @@ export function efficientnetArchitecture(name: string, config: EfficientNetConfi
     inputShape: [3, config.resolution, config.resolution],
     metadata,
     define(b, input) {
+      const taps = new ReductionTaps(b);
       let x = convNormActivation(b, input, 'features.0', width(B0_STAGES[0].inChannels), { kernelSize: 3, stride: 2, eps, activation: 'silu' });
+      taps.layer('features.0', x, 2);
       B0_STAGES.forEach((stage, s) => {
         const outChannels = width(stage.outChannels);
         for (let i = 0; i < depth(stage.layers); i++) {
           const cfg = { expandRatio: stage.expandRatio, kernel: stage.kernel, stride: i === 0 ? stage.stride : 1, outChannels, eps };
           x = mbConv(b, x, `features.${s + 1}.${i}`, cfg);
         }
-        b.output(EFFICIENTNET_TAPS[s], x);
+        taps.module(EFFICIENTNET_TAPS[s], x, stage.stride);
       });
       const last = B0_STAGES.length + 1;
       x = convNormActivation(b, x, `features.${last}`, 4 * x.shape[0], { kernelSize: 1, eps, activation: 'silu' });
-      b.output('features', x);
+      taps.module('features', x);
+      taps.declare();
       x = b.dropout(b.flatten(b.adaptiveAvgPool2d(x, 1)));
       b.output('logits', b.linear(x, 'classifier.1', config.numClasses ?? 1000));
     },
   };
 }
 
-const imagenet = (cropSize: number, resizeSize: number, interpolation: Preprocessing['interpolation'] = 'bicubic'): Preprocessing => ({
-  resizeSize,
-  cropSize,
-  interpolation,
-  mean: [0.485, 0.456, 0.406],
-  std: [0.229, 0.224, 0.225],
-});
-
+const imagenet = (cropSize: number, resizeSize: number, interpolation: Preprocessing['interpolation'] = 'bicubic') =>
+  imagenetPreprocessing({ resizeSize, cropSize, interpolation });
 const paper = 'Tan & Le, EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks, ICML 2019';
 
 /** The variant table: torchvision's builders (compound scaling) with the metadata of their DEFAULT weights. */
@@ -121,13 +124,5 @@ export interface EfficientNetOptions {
   numClasses?: number;
 }
 
-export function efficientnet(variant: EfficientNetVariant, options: EfficientNetOptions = {}): Model {
-  const v = EFFICIENTNET_VARIANTS[variant];
-  if (!v) throw new Error(`unknown EfficientNet variant '${variant}'; expected one of ${Object.keys(EFFICIENTNET_VARIANTS).join(', ')}`);
-  // the other variants are built only to name the one a mismatched weights file is for
-  const siblings = () =>
-    (Object.keys(EFFICIENTNET_VARIANTS) as EfficientNetVariant[])
-      .filter((name) => name !== variant)
-      .map((name) => efficientnetArchitecture(name, { ...EFFICIENTNET_VARIANTS[name].config, numClasses: options.numClasses }, EFFICIENTNET_VARIANTS[name].metadata));
-  return new Model(efficientnetArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata), { siblings });
-}
+/** The family builder: any variant of the table, with options applied to its config. */
+export const efficientnet: (variant: EfficientNetVariant, options?: EfficientNetOptions) => Model = modelFamily('EfficientNet', EFFICIENTNET_VARIANTS, efficientnetArchitecture);

@@ -2,10 +2,10 @@
 import type { Model } from '@cnn/core';
 import { efficientnet, type EfficientNetOptions } from './efficientnet.js';
 
-export { efficientnet, efficientnetArchitecture, EFFICIENTNET_VARIANTS, EFFICIENTNET_TAPS } from './efficientnet.js';
+export { efficientnet, efficientnetArchitecture, EFFICIENTNET_VARIANTS, EFFICIENTNET_TAPS, EFFICIENTNET_STRIDE_TAPS } from './efficientnet.js';
 export type { EfficientNetConfig, EfficientNetOptions, EfficientNetVariant } from './efficientnet.js';
 export { convNormActivation, makeDivisible, mbConv, squeezeExcitation } from './blocks.js';
-export type { ConvNormOptions, MBConvConfig } from './blocks.js';
+export type { ConvNormOptions, MBConvConfig, SqueezeExcitationOptions } from './blocks.js';
 
 export const efficientnet_b0 = (o?: EfficientNetOptions): Model => efficientnet('efficientnet_b0', o);
 export const efficientnet_b1 = (o?: EfficientNetOptions): Model => efficientnet('efficientnet_b1', o);

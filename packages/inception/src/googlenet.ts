@@ -1,7 +1,7 @@
 // GoogLeNet (Szegedy et al. 2015, "Going Deeper with Convolutions") as torchvision builds it:
 // batch norm after every convolution, and the "5x5" branch uses a 3x3 kernel (torchvision
 // issue #906), which the ported weights depend on.
-import type { Architecture, GraphBuilder, ModelMetadata, Value } from '@cnn/core';
+import { ReductionTaps, type Architecture, type GraphBuilder, type ModelMetadata, type Value } from '@cnn/core';
 import { basicConv2d, ignoreHead, transformInput } from './basic-conv.js';
 
 export interface InceptionOptions {
@@ -63,27 +63,30 @@ export const GOOGLENET_STAGES: readonly (readonly [string, InceptionWidths])[][]
 
 /** Feature taps: the stem (stride 4) and the last module of each stage (strides 8, 16, 32). */
 export const GOOGLENET_TAPS = ['conv3', 'inception3b', 'inception4e', 'inception5b'] as const;
+/** Taps by reduction: conv1 (2), conv3 (4), inception3b (8), inception4e (16), inception5b (32). */
+export const GOOGLENET_STRIDE_TAPS = ['stride2', 'stride4', 'stride8', 'stride16', 'stride32'] as const;
 
 /** Where the auxiliary classifiers branch off, and their input channels. */
 const AUX_HEADS = { inception4a: ['aux1', 512], inception4d: ['aux2', 528] } as const;
 
-export function googlenetArchitecture(metadata: ModelMetadata, options: InceptionOptions = {}): Architecture {
+export function googlenetArchitecture(name: string, options: InceptionOptions, metadata: ModelMetadata): Architecture {
   const numClasses = options.numClasses ?? 1000;
   const auxLogits = options.auxLogits ?? false;
   return {
-    name: 'googlenet',
+    name,
     inputShape: [3, 224, 224],
     metadata,
     define(b, input) {
+      const taps = new ReductionTaps(b);
       let x = (options.transformInput ?? true) ? transformInput(b, input) : input;
-      x = basicConv2d(b, x, 'conv1', 64, { kernelSize: 7, stride: 2, padding: 3 });
-      x = b.maxPool2d(x, { kernelSize: 3, stride: 2, ceilMode: true });
+      x = taps.layer('conv1', basicConv2d(b, x, 'conv1', 64, { kernelSize: 7, stride: 2, padding: 3 }), 2);
+      x = taps.layer('maxpool1', b.maxPool2d(x, { kernelSize: 3, stride: 2, ceilMode: true }), 2);
       x = basicConv2d(b, x, 'conv2', 64, { kernelSize: 1 });
-      x = b.output('conv3', basicConv2d(b, x, 'conv3', 192, { kernelSize: 3, padding: 1 }));
-      x = b.maxPool2d(x, { kernelSize: 3, stride: 2, ceilMode: true });
+      x = taps.module('conv3', basicConv2d(b, x, 'conv3', 192, { kernelSize: 3, padding: 1 }));
+      x = taps.layer('maxpool2', b.maxPool2d(x, { kernelSize: 3, stride: 2, ceilMode: true }), 2);
       GOOGLENET_STAGES.forEach((stage, i) => {
-        if (i === 1) x = b.maxPool2d(x, { kernelSize: 3, stride: 2, ceilMode: true });
-        if (i === 2) x = b.maxPool2d(x, { kernelSize: 2, stride: 2, ceilMode: true });
+        if (i === 1) x = taps.layer('maxpool3', b.maxPool2d(x, { kernelSize: 3, stride: 2, ceilMode: true }), 2);
+        if (i === 2) x = taps.layer('maxpool4', b.maxPool2d(x, { kernelSize: 2, stride: 2, ceilMode: true }), 2);
         for (const [name, widths] of stage) {
           x = inceptionModule(b, x, name, widths);
           if (name in AUX_HEADS) {
@@ -92,8 +95,9 @@ export function googlenetArchitecture(metadata: ModelMetadata, options: Inceptio
             else ignoreHead(b, [channels, 4, 4], (s, v) => googlenetAux(s, v, head, numClasses));
           }
         }
-        b.output(stage[stage.length - 1][0], x);
+        taps.module(stage[stage.length - 1][0], x);
       });
+      taps.declare();
       x = b.dropout(b.flatten(b.adaptiveAvgPool2d(x, 1)));
       b.output('logits', b.linear(x, 'fc', numClasses));
     },

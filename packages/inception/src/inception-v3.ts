@@ -1,7 +1,7 @@
 // Inception v3 (Szegedy et al. 2016, "Rethinking the Inception Architecture for Computer
 // Vision") as torchvision builds it: modules A-E with factorised n x 1 / 1 x n convolutions,
 // grid reductions B and D, and the auxiliary classifier on the 17x17 grid.
-import type { Architecture, GraphBuilder, ModelMetadata, Value } from '@cnn/core';
+import { ReductionTaps, type Architecture, type GraphBuilder, type ModelMetadata, type Value } from '@cnn/core';
 import { basicConv2d, ignoreHead, transformInput } from './basic-conv.js';
 import type { InceptionOptions } from './googlenet.js';
 
@@ -84,35 +84,39 @@ export function inceptionV3Aux(b: GraphBuilder, x: Value, name: string, numClass
 
 /** Feature taps: the last module on the 35x35, 17x17 and 8x8 grids (strides 8, 16, 32). */
 export const INCEPTION_V3_TAPS = ['Mixed_5d', 'Mixed_6e', 'Mixed_7c'] as const;
+/** Taps by reduction: Conv2d_2b_3x3 (2), Conv2d_4a_3x3 (4), Mixed_5d (8), Mixed_6e (16), Mixed_7c (32). */
+export const INCEPTION_V3_STRIDE_TAPS = ['stride2', 'stride4', 'stride8', 'stride16', 'stride32'] as const;
 
-export function inceptionV3Architecture(metadata: ModelMetadata, options: InceptionOptions = {}): Architecture {
+export function inceptionV3Architecture(name: string, options: InceptionOptions, metadata: ModelMetadata): Architecture {
   const numClasses = options.numClasses ?? 1000;
   return {
-    name: 'inception_v3',
+    name,
     inputShape: [3, 299, 299],
     metadata,
     define(b, input) {
+      const taps = new ReductionTaps(b);
       let x = (options.transformInput ?? true) ? transformInput(b, input) : input;
-      x = basicConv2d(b, x, 'Conv2d_1a_3x3', 32, { kernelSize: 3, stride: 2 });
+      x = taps.layer('Conv2d_1a_3x3', basicConv2d(b, x, 'Conv2d_1a_3x3', 32, { kernelSize: 3, stride: 2 }), 2);
       x = basicConv2d(b, x, 'Conv2d_2a_3x3', 32, { kernelSize: 3 });
-      x = basicConv2d(b, x, 'Conv2d_2b_3x3', 64, { kernelSize: 3, padding: 1 });
-      x = b.maxPool2d(x, { kernelSize: 3, stride: 2 });
+      x = taps.layer('Conv2d_2b_3x3', basicConv2d(b, x, 'Conv2d_2b_3x3', 64, { kernelSize: 3, padding: 1 }));
+      x = taps.layer('maxpool1', b.maxPool2d(x, { kernelSize: 3, stride: 2 }), 2);
       x = basicConv2d(b, x, 'Conv2d_3b_1x1', 80, { kernelSize: 1 });
-      x = basicConv2d(b, x, 'Conv2d_4a_3x3', 192, { kernelSize: 3 });
-      x = b.maxPool2d(x, { kernelSize: 3, stride: 2 });
+      x = taps.layer('Conv2d_4a_3x3', basicConv2d(b, x, 'Conv2d_4a_3x3', 192, { kernelSize: 3 }));
+      x = taps.layer('maxpool2', b.maxPool2d(x, { kernelSize: 3, stride: 2 }), 2);
       x = inceptionA(b, x, 'Mixed_5b', 32);
       x = inceptionA(b, x, 'Mixed_5c', 64);
-      x = b.output('Mixed_5d', inceptionA(b, x, 'Mixed_5d', 64));
-      x = inceptionB(b, x, 'Mixed_6a');
+      x = taps.module('Mixed_5d', inceptionA(b, x, 'Mixed_5d', 64));
+      x = taps.layer('Mixed_6a', inceptionB(b, x, 'Mixed_6a'), 2);
       x = inceptionC(b, x, 'Mixed_6b', 128);
       x = inceptionC(b, x, 'Mixed_6c', 160);
       x = inceptionC(b, x, 'Mixed_6d', 160);
-      x = b.output('Mixed_6e', inceptionC(b, x, 'Mixed_6e', 192));
+      x = taps.module('Mixed_6e', inceptionC(b, x, 'Mixed_6e', 192));
       if (options.auxLogits) b.output('aux', inceptionV3Aux(b, x, 'AuxLogits', numClasses));
       else ignoreHead(b, [768, 17, 17], (s, v) => inceptionV3Aux(s, v, 'AuxLogits', numClasses));
-      x = inceptionD(b, x, 'Mixed_7a');
+      x = taps.layer('Mixed_7a', inceptionD(b, x, 'Mixed_7a'), 2);
       x = inceptionE(b, x, 'Mixed_7b');
-      x = b.output('Mixed_7c', inceptionE(b, x, 'Mixed_7c'));
+      x = taps.module('Mixed_7c', inceptionE(b, x, 'Mixed_7c'));
+      taps.declare();
       x = b.flatten(b.dropout(b.adaptiveAvgPool2d(x, 1)));
       b.output('logits', b.linear(x, 'fc', numClasses));
     },

@@ -1,7 +1,7 @@
 // Test-only helpers shared by the wasm and WebGPU tests: hand-built arenas and plans, and a
 // comparison of any backend against the js reference kernels, op by op.
 import type { Backend, ExecutionPlan, PlanOp, Slot } from '@cnn/core';
-import { runJsOp } from './js/index.js';
+import { runJsOp } from './js/run-op.js';
 
 /** Deterministic uniform floats in [lo, hi) (mulberry32). */
 export function randomFloats(length: number, seed: number, lo = -1, hi = 1): Float32Array {

@@ -3,8 +3,8 @@
 // separable layers (paper Table 1), global average pooling and a fully connected classifier.
 // torchvision has no MobileNet v1; parameter names follow its conventions (features.N, each
 // conv + BN + ReLU a sequence .0/.1) and match the PyTorch reference in tools/golden/cases.
-import type { Architecture, GraphBuilder, ModelMetadata, Value } from '@cnn/core';
-import { StrideTaps, convNormActivation } from './conv-norm.js';
+import { ReductionTaps, type Architecture, type GraphBuilder, type ModelMetadata, type Value } from '@cnn/core';
+import { convNormActivation } from './conv-norm.js';
 
 /** One depthwise separable layer (paper figure 3): 3x3 depthwise + BN + ReLU, 1x1 pointwise + BN + ReLU. */
 export function depthwiseSeparable(b: GraphBuilder, x: Value, name: string, outChannels: number, stride: number): Value {
@@ -55,24 +55,23 @@ export const MOBILENET_V1_PAPER = [
   { alpha: 1, resolution: 128, top1: 64.4, multAddsM: 186, paramsM: 4.2 },
 ] as const;
 
-export function mobilenetV1Architecture(metadata: ModelMetadata, options: MobileNetV1Options = {}): Architecture {
+export function mobilenetV1Architecture(name: string, options: MobileNetV1Options, metadata: ModelMetadata): Architecture {
   const alpha = options.alpha ?? 1;
   const rho = options.rho ?? 1;
-  if (!(alpha > 0)) throw new RangeError(`mobilenet_v1: alpha must be positive, got ${alpha}`);
-  if (!(rho > 0 && rho <= 1)) throw new RangeError(`mobilenet_v1: rho must be in (0, 1], got ${rho}`);
+  if (!(alpha > 0)) throw new RangeError(`${name}: alpha must be positive, got ${alpha}`);
+  if (!(rho > 0 && rho <= 1)) throw new RangeError(`${name}: rho must be in (0, 1], got ${rho}`);
   const resolution = Math.round(224 * rho);
   return {
-    name: 'mobilenet_v1',
+    name,
     inputShape: [3, resolution, resolution],
     metadata,
     define(b, input) {
-      const taps = new StrideTaps();
-      let x = convNormActivation(b, input, 'features.0', mobilenetV1Channels(32, alpha), { stride: 2, activation: 'relu' });
-      taps.after(x, 2);
+      const taps = new ReductionTaps(b);
+      let x = taps.layer('features.0', convNormActivation(b, input, 'features.0', mobilenetV1Channels(32, alpha), { stride: 2, activation: 'relu' }), 2);
       MOBILENET_V1_LAYERS.forEach(([channels, stride], i) => {
-        x = taps.after(depthwiseSeparable(b, x, `features.${i + 1}`, mobilenetV1Channels(channels, alpha), stride), stride);
+        x = taps.layer(`features.${i + 1}`, depthwiseSeparable(b, x, `features.${i + 1}`, mobilenetV1Channels(channels, alpha), stride), stride);
       });
-      taps.declare(b);
+      taps.declare();
       // The paper's 7x7 average pool, made global so that other input sizes work.
       x = b.flatten(b.adaptiveAvgPool2d(x, 1));
       b.output('logits', b.linear(x, 'classifier', options.numClasses ?? 1000));

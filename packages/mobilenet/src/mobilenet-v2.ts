@@ -1,7 +1,7 @@
 // MobileNet v2 (Sandler et al. 2018, "MobileNetV2: Inverted Residuals and Linear Bottlenecks")
 // as torchvision builds it: ReLU6, batch norm eps 1e-5, channels rounded by makeDivisible.
-import type { Architecture, GraphBuilder, ModelMetadata, Value } from '@cnn/core';
-import { StrideTaps, convNormActivation, makeDivisible } from './conv-norm.js';
+import { ReductionTaps, type Architecture, type GraphBuilder, type ModelMetadata, type Value } from '@cnn/core';
+import { convNormActivation, makeDivisible } from './conv-norm.js';
 
 /** Expand 1x1 (unless t = 1), depthwise 3x3, linear 1x1 projection; a residual when shapes allow. */
 export function invertedResidualV2(b: GraphBuilder, x: Value, name: string, outChannels: number, stride: number, expandRatio: number): Value {
@@ -36,26 +36,27 @@ export interface MobileNetV2Options {
   numClasses?: number;
 }
 
-export function mobilenetV2Architecture(metadata: ModelMetadata, options: MobileNetV2Options = {}): Architecture {
+export function mobilenetV2Architecture(name: string, options: MobileNetV2Options, metadata: ModelMetadata): Architecture {
   const width = options.widthMult ?? 1;
-  if (!(width > 0)) throw new RangeError(`mobilenet_v2: widthMult must be positive, got ${width}`);
+  if (!(width > 0)) throw new RangeError(`${name}: widthMult must be positive, got ${width}`);
   return {
-    name: 'mobilenet_v2',
+    name,
     inputShape: [3, 224, 224],
     metadata,
     define(b, input) {
-      const taps = new StrideTaps();
-      let x = taps.after(convNormActivation(b, input, 'features.0', makeDivisible(32 * width), { stride: 2, activation: 'relu6' }), 2);
+      const taps = new ReductionTaps(b);
+      let x = taps.layer('features.0', convNormActivation(b, input, 'features.0', makeDivisible(32 * width), { stride: 2, activation: 'relu6' }), 2);
       let index = 1;
       for (const [t, c, n, s] of MOBILENET_V2_SETTING) {
         for (let i = 0; i < n; i++) {
           const stride = i === 0 ? s : 1;
-          x = taps.after(invertedResidualV2(b, x, `features.${index++}`, makeDivisible(c * width), stride, t), stride);
+          const name = `features.${index++}`;
+          x = taps.layer(name, invertedResidualV2(b, x, name, makeDivisible(c * width), stride, t), stride);
         }
       }
       const last = makeDivisible(1280 * Math.max(1, width));
-      x = taps.after(convNormActivation(b, x, `features.${index}`, last, { kernelSize: 1, activation: 'relu6' }), 1);
-      taps.declare(b);
+      x = taps.layer(`features.${index}`, convNormActivation(b, x, `features.${index}`, last, { kernelSize: 1, activation: 'relu6' }));
+      taps.declare();
       x = b.dropout(b.flatten(b.adaptiveAvgPool2d(x, 1)));
       b.output('logits', b.linear(x, 'classifier.1', options.numClasses ?? 1000));
     },

@@ -1,17 +1,9 @@
 // MobileNet v3 (Howard et al. 2019, "Searching for MobileNetV3") as torchvision builds it:
-// hard-swish, squeeze-and-excitation gated by hard-sigmoid, batch norm eps 0.001.
-import type { Activation, Architecture, GraphBuilder, ModelMetadata, Value } from '@cnn/core';
-import { StrideTaps, convNormActivation, makeDivisible } from './conv-norm.js';
+// hard-swish, squeeze-and-excitation (ReLU, gated by hard-sigmoid), batch norm eps 0.001.
+import { ReductionTaps, type Activation, type Architecture, type GraphBuilder, type ModelMetadata, type Value } from '@cnn/core';
+import { convNormActivation, makeDivisible, squeezeExcitation } from './conv-norm.js';
 
 const EPS = 0.001;
-
-/** Squeeze-and-excitation: global pool, 1x1 reduce + ReLU, 1x1 expand + hard-sigmoid, channel gate. */
-export function squeezeExcitation(b: GraphBuilder, x: Value, name: string, squeezeChannels: number): Value {
-  let gate = b.adaptiveAvgPool2d(x, 1);
-  gate = b.relu(b.conv2d(gate, `${name}.fc1`, { outChannels: squeezeChannels, kernelSize: 1 }));
-  gate = b.activation(b.conv2d(gate, `${name}.fc2`, { outChannels: x.shape[0], kernelSize: 1 }), 'hardsigmoid');
-  return b.scaleChannels(x, gate);
-}
 
 /** One bneck row of the paper's Tables 1 and 2 (channels before the width multiplier). */
 export interface BneckConfig {
@@ -44,7 +36,7 @@ export function invertedResidualV3(b: GraphBuilder, x: Value, name: string, c: B
   let y = x;
   if (expanded !== inChannels) y = convNormActivation(b, y, next(), expanded, { kernelSize: 1, activation, eps: EPS });
   y = convNormActivation(b, y, next(), expanded, { kernelSize: c.kernel, stride: c.stride, groups: expanded, activation, eps: EPS });
-  if (c.se) y = squeezeExcitation(b, y, next(), makeDivisible(Math.floor(expanded / 4)));
+  if (c.se) y = squeezeExcitation(b, y, next(), makeDivisible(Math.floor(expanded / 4)), { activation: 'relu', gate: 'hardsigmoid' });
   y = convNormActivation(b, y, next(), out, { kernelSize: 1, activation: 'none', eps: EPS });
   return c.stride === 1 && inChannels === out ? b.add(y, x) : y;
 }
@@ -106,7 +98,13 @@ export interface MobileNetV3Options {
   numClasses?: number;
 }
 
-export function mobilenetV3Architecture(name: string, config: MobileNetV3Config, metadata: ModelMetadata, options: MobileNetV3Options = {}): Architecture {
+export interface MobileNetV3ArchitectureConfig extends MobileNetV3Options {
+  /** MOBILENET_V3_LARGE or MOBILENET_V3_SMALL */
+  readonly setting: MobileNetV3Config;
+}
+
+export function mobilenetV3Architecture(name: string, options: MobileNetV3ArchitectureConfig, metadata: ModelMetadata): Architecture {
+  const config = options.setting;
   const width = options.widthMult ?? 1;
   if (!(width > 0)) throw new RangeError(`${name}: widthMult must be positive, got ${width}`);
   return {
@@ -114,16 +112,16 @@ export function mobilenetV3Architecture(name: string, config: MobileNetV3Config,
     inputShape: [3, 224, 224],
     metadata,
     define(b, input) {
-      const taps = new StrideTaps();
+      const taps = new ReductionTaps(b);
       const stem = makeDivisible(config.stem * width);
-      let x = taps.after(convNormActivation(b, input, 'features.0', stem, { stride: 2, activation: 'hardswish', eps: EPS }), 2);
+      let x = taps.layer('features.0', convNormActivation(b, input, 'features.0', stem, { stride: 2, activation: 'hardswish', eps: EPS }), 2);
       config.blocks.forEach((c, i) => {
-        x = taps.after(invertedResidualV3(b, x, `features.${i + 1}`, c, width), c.stride);
+        x = taps.layer(`features.${i + 1}`, invertedResidualV3(b, x, `features.${i + 1}`, c, width), c.stride);
       });
       const lastConv = 6 * x.shape[0];
-      x = convNormActivation(b, x, `features.${config.blocks.length + 1}`, lastConv, { kernelSize: 1, activation: 'hardswish', eps: EPS });
-      taps.after(x, 1);
-      taps.declare(b);
+      const last = `features.${config.blocks.length + 1}`;
+      x = taps.layer(last, convNormActivation(b, x, last, lastConv, { kernelSize: 1, activation: 'hardswish', eps: EPS }));
+      taps.declare();
       x = b.flatten(b.adaptiveAvgPool2d(x, 1));
       x = b.activation(b.linear(x, 'classifier.0', makeDivisible(config.lastChannel * width)), 'hardswish');
       b.output('logits', b.linear(b.dropout(x), 'classifier.3', options.numClasses ?? 1000));

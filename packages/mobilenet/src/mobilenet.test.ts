@@ -106,8 +106,12 @@ describe('MobileNet family', () => {
     expect(mobilenet_v2({ widthMult: 0.5 }).architecture.metadata.weights).toBeUndefined();
   });
 
-  it('names the feature taps by output stride', () => {
-    for (const build of Object.values(BUILDERS)) expect(build().outputNames.sort()).toEqual(['logits', ...MOBILENET_TAPS].sort());
+  it('names the feature taps by output stride, each also under its module name features.N', () => {
+    for (const build of Object.values(BUILDERS)) {
+      const names = build().outputNames;
+      expect(names.filter((n) => !/^features\.\d+$/.test(n)).sort()).toEqual(['logits', ...MOBILENET_TAPS].sort());
+      expect(names.filter((n) => /^features\.\d+$/.test(n))).toHaveLength(MOBILENET_TAPS.length);
+    }
   });
 
   it('rejects nonsensical multipliers', () => {

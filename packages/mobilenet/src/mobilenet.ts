@@ -1,12 +1,10 @@
 // The variant table: torchvision's MobileNet builders with the metadata of their DEFAULT weights,
-// MobileNet v1 with the paper's figures, and one builder per family that applies the options.
-import { Model, buildGraph, summarize, type Architecture, type ModelMetadata } from '@cnn/core';
+// MobileNet v1 with the paper's figures, one architecture function over the three versions, and
+// the family builder that applies the width (and, for v1, resolution) options.
+import { countedMetadata, imagenetPreprocessing, modelFamily, variantOf, type Architecture, type Model, type ModelMetadata, type Variant } from '@cnn/core';
 import { MOBILENET_V1_PAPER, mobilenetV1Architecture, type MobileNetV1Options } from './mobilenet-v1.js';
 import { mobilenetV2Architecture, type MobileNetV2Options } from './mobilenet-v2.js';
-import { MOBILENET_V3_LARGE, MOBILENET_V3_SMALL, mobilenetV3Architecture, type MobileNetV3Options } from './mobilenet-v3.js';
-
-const imagenet = (resizeSize: number, cropSize = 224) =>
-  ({ resizeSize, cropSize, interpolation: 'bilinear', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }) as const;
+import { MOBILENET_V3_LARGE, MOBILENET_V3_SMALL, mobilenetV3Architecture, type MobileNetV3Config, type MobileNetV3Options } from './mobilenet-v3.js';
 
 const PAPERS = {
   v1: 'Howard et al., MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications, 2017 (arXiv:1704.04861)',
@@ -14,64 +12,85 @@ const PAPERS = {
   v3: 'Howard et al., Searching for MobileNetV3, ICCV 2019 (arXiv:1905.02244)',
 };
 
+/** One MobileNet: the version, its table (v3) and the builder options it was made with. */
+export type MobileNetConfig =
+  | ({ readonly version: 1 } & MobileNetV1Options)
+  | ({ readonly version: 2 } & MobileNetV2Options)
+  | ({ readonly version: 3; readonly setting: MobileNetV3Config } & MobileNetV3Options);
+
+/** The architecture of any MobileNet version. */
+export function mobilenetArchitecture(name: string, config: MobileNetConfig, metadata: ModelMetadata): Architecture {
+  if (config.version === 1) return mobilenetV1Architecture(name, config, metadata);
+  if (config.version === 2) return mobilenetV2Architecture(name, config, metadata);
+  return mobilenetV3Architecture(name, config, metadata);
+}
+
 /**
  * torchvision's builders with their DEFAULT weights' metadata (at width multiplier 1), and
  * MobileNet v1 (α = 1, 224x224) with the paper's figures: torchvision has no v1 weights.
  */
 export const MOBILENET_VARIANTS = {
   mobilenet_v1: {
-    metadata: { preprocessing: imagenet(256), top1: 70.6, parameters: 4_231_976, gflops: 0.569, paper: PAPERS.v1 },
+    config: { version: 1 },
+    metadata: { preprocessing: imagenetPreprocessing({ resizeSize: 256 }), top1: 70.6, parameters: 4_231_976, gflops: 0.569, paper: PAPERS.v1 },
   },
   mobilenet_v2: {
-    metadata: { weights: 'MobileNet_V2_Weights.IMAGENET1K_V2', preprocessing: imagenet(232), top1: 72.154, top5: 90.822, parameters: 3_504_872, gflops: 0.3, paper: PAPERS.v2 },
+    config: { version: 2 },
+    metadata: { weights: 'MobileNet_V2_Weights.IMAGENET1K_V2', preprocessing: imagenetPreprocessing({ resizeSize: 232 }), top1: 72.154, top5: 90.822, parameters: 3_504_872, gflops: 0.3, paper: PAPERS.v2 },
   },
   mobilenet_v3_large: {
-    metadata: { weights: 'MobileNet_V3_Large_Weights.IMAGENET1K_V2', preprocessing: imagenet(232), top1: 75.274, top5: 92.566, parameters: 5_483_032, gflops: 0.22, paper: PAPERS.v3 },
+    config: { version: 3, setting: MOBILENET_V3_LARGE },
+    metadata: { weights: 'MobileNet_V3_Large_Weights.IMAGENET1K_V2', preprocessing: imagenetPreprocessing({ resizeSize: 232 }), top1: 75.274, top5: 92.566, parameters: 5_483_032, gflops: 0.22, paper: PAPERS.v3 },
   },
   mobilenet_v3_small: {
-    metadata: { weights: 'MobileNet_V3_Small_Weights.IMAGENET1K_V1', preprocessing: imagenet(256), top1: 67.668, top5: 87.402, parameters: 2_542_856, gflops: 0.06, paper: PAPERS.v3 },
+    config: { version: 3, setting: MOBILENET_V3_SMALL },
+    metadata: { weights: 'MobileNet_V3_Small_Weights.IMAGENET1K_V1', preprocessing: imagenetPreprocessing({ resizeSize: 256 }), top1: 67.668, top5: 87.402, parameters: 2_542_856, gflops: 0.06, paper: PAPERS.v3 },
   },
-} as const satisfies Record<string, { metadata: ModelMetadata }>;
+} as const satisfies Record<string, Variant<MobileNetConfig>>;
 
 export type MobileNetVariant = keyof typeof MOBILENET_VARIANTS;
 
-/** Metadata for a network without published weights: its exact parameter count and its paper. */
-function countedMetadata(make: (m: ModelMetadata) => Architecture, extra: Omit<ModelMetadata, 'parameters'>): Architecture {
-  const parameters = summarize(buildGraph(make({ parameters: 0 }))).totalParameters;
-  return make({ ...extra, parameters });
-}
+/** The options each variant takes: v1 its α and ρ, v2 and v3 torchvision's width_mult. */
+export type MobileNetOptions<V extends MobileNetVariant = MobileNetVariant> = V extends 'mobilenet_v1' ? MobileNetV1Options : V extends 'mobilenet_v2' ? MobileNetV2Options : MobileNetV3Options;
+
+const OPTION_NAMES: Record<MobileNetConfig['version'], readonly string[]> = { 1: ['alpha', 'rho', 'numClasses'], 2: ['widthMult', 'numClasses'], 3: ['widthMult', 'numClasses'] };
 
 /**
- * MobileNet v1 with width multiplier α (`alpha`) and resolution multiplier ρ (`rho`). Without
- * torchvision weights, the metadata is the exact parameter count plus the paper's accuracy and
- * mult-adds where (α, resolution) is one of its Table 6/7 rows; the preprocessing preset is
- * torchvision's standard ImageNet one (resize to crop / 0.875) at the native resolution.
+ * Applies a builder's options to a row. Only width (and resolution) 1 have published figures;
+ * otherwise the metadata is the exact parameter count and the paper, plus for v1 the paper's
+ * accuracy and mult-adds where (α, resolution) is one of its Table 6/7 rows, and torchvision's
+ * standard preset (resize to crop / 0.875) at the native resolution.
  */
-export function mobilenet_v1(options: MobileNetV1Options = {}): Model {
+function configure(row: Variant<MobileNetConfig>, options: MobileNetV1Options & MobileNetV2Options): Variant<MobileNetConfig> {
+  const version = row.config.version;
+  const names = OPTION_NAMES[version];
+  const config = { ...row.config, ...Object.fromEntries(Object.entries(options).filter(([k]) => names.includes(k))) } as MobileNetConfig;
+  const classes = options.numClasses ?? 1000;
+  const make = (metadata: ModelMetadata) => mobilenetArchitecture('counting', config, metadata);
+  if (version !== 1) {
+    return { config, metadata: (options.widthMult ?? 1) === 1 ? row.metadata : countedMetadata(make, { paper: row.metadata.paper }) };
+  }
   const alpha = options.alpha ?? 1;
   const resolution = Math.round(224 * (options.rho ?? 1));
-  const make = (m: ModelMetadata) => mobilenetV1Architecture(m, options);
-  if (alpha === 1 && resolution === 224 && (options.numClasses ?? 1000) === 1000) return new Model(make(MOBILENET_VARIANTS.mobilenet_v1.metadata));
-  const row = MOBILENET_V1_PAPER.find((r) => r.alpha === alpha && r.resolution === resolution);
-  const paperFigures = row && (options.numClasses ?? 1000) === 1000 ? { top1: row.top1, gflops: row.multAddsM / 1000 } : {};
-  return new Model(countedMetadata(make, { ...paperFigures, preprocessing: imagenet(Math.round(resolution / 0.875), resolution), paper: PAPERS.v1 }));
+  if (alpha === 1 && resolution === 224 && classes === 1000) return { config, metadata: row.metadata };
+  const paperRow = MOBILENET_V1_PAPER.find((r) => r.alpha === alpha && r.resolution === resolution);
+  const figures = paperRow && classes === 1000 ? { top1: paperRow.top1, gflops: paperRow.multAddsM / 1000 } : {};
+  return { config, metadata: countedMetadata(make, { ...figures, preprocessing: imagenetPreprocessing({ resizeSize: Math.round(resolution / 0.875), cropSize: resolution }), paper: row.metadata.paper }) };
 }
 
-/** With widthMult ≠ 1 there are no published weights: only the exact parameter count is kept. */
-function forWidth(variant: Exclude<MobileNetVariant, 'mobilenet_v1'>, widthMult: number | undefined, make: (m: ModelMetadata) => Architecture): Model {
-  const metadata = MOBILENET_VARIANTS[variant].metadata;
-  if ((widthMult ?? 1) === 1) return new Model(make(metadata));
-  return new Model(countedMetadata(make, { paper: metadata.paper }));
+const family = modelFamily('MobileNet', MOBILENET_VARIANTS, mobilenetArchitecture, configure);
+
+/** The family builder; an option the variant does not take is refused, not ignored. */
+export function mobilenet<V extends MobileNetVariant>(variant: V, options: MobileNetOptions<V> = {} as MobileNetOptions<V>): Model {
+  const row = variantOf<MobileNetVariant, MobileNetConfig>('MobileNet', MOBILENET_VARIANTS, variant);
+  const names = OPTION_NAMES[row.config.version];
+  const unknown = Object.keys(options).filter((k) => !names.includes(k));
+  if (unknown.length > 0) throw new TypeError(`${variant}: unknown option(s) ${unknown.join(', ')}; expected ${names.join(', ')}`);
+  return family(variant, options);
 }
 
-export function mobilenet_v2(options: MobileNetV2Options = {}): Model {
-  return forWidth('mobilenet_v2', options.widthMult, (m) => mobilenetV2Architecture(m, options));
-}
-
-export function mobilenet_v3_large(options: MobileNetV3Options = {}): Model {
-  return forWidth('mobilenet_v3_large', options.widthMult, (m) => mobilenetV3Architecture('mobilenet_v3_large', MOBILENET_V3_LARGE, m, options));
-}
-
-export function mobilenet_v3_small(options: MobileNetV3Options = {}): Model {
-  return forWidth('mobilenet_v3_small', options.widthMult, (m) => mobilenetV3Architecture('mobilenet_v3_small', MOBILENET_V3_SMALL, m, options));
-}
+/** MobileNet v1 with width multiplier α (`alpha`) and resolution multiplier ρ (`rho`). */
+export const mobilenet_v1 = (options?: MobileNetV1Options): Model => mobilenet('mobilenet_v1', options);
+export const mobilenet_v2 = (options?: MobileNetV2Options): Model => mobilenet('mobilenet_v2', options);
+export const mobilenet_v3_large = (options?: MobileNetV3Options): Model => mobilenet('mobilenet_v3_large', options);
+export const mobilenet_v3_small = (options?: MobileNetV3Options): Model => mobilenet('mobilenet_v3_small', options);

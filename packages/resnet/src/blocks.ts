@@ -33,8 +33,8 @@ export const BasicBlock: Block = {
   expansion: 1,
   define(b, x, name, planes, stride) {
     let out = b.relu(b.batchNorm2d(conv3x3(b, x, `${name}.conv1`, planes, stride), `${name}.bn1`));
-    out = b.batchNorm2d(conv3x3(b, out, `${name}.conv2`, planes), `${name}.bn2`);
-    return b.relu(b.add(out, shortcut(b, x, name, planes, stride)));
+    out = b.batchNorm2d(conv3x3(b, out, `${name}.conv2`, planes * BasicBlock.expansion), `${name}.bn2`);
+    return b.relu(b.add(out, shortcut(b, x, name, planes * BasicBlock.expansion, stride)));
   },
 };
 
@@ -45,7 +45,8 @@ export const Bottleneck: Block = {
     const width = Math.floor(planes * (baseWidth / 64)) * groups;
     let out = b.relu(b.batchNorm2d(conv1x1(b, x, `${name}.conv1`, width), `${name}.bn1`));
     out = b.relu(b.batchNorm2d(conv3x3(b, out, `${name}.conv2`, width, stride, groups), `${name}.bn2`));
-    out = b.batchNorm2d(conv1x1(b, out, `${name}.conv3`, planes * 4), `${name}.bn3`);
-    return b.relu(b.add(out, shortcut(b, x, name, planes * 4, stride)));
+    const outChannels = planes * Bottleneck.expansion;
+    out = b.batchNorm2d(conv1x1(b, out, `${name}.conv3`, outChannels), `${name}.bn3`);
+    return b.relu(b.add(out, shortcut(b, x, name, outChannels, stride)));
   },
 };

@@ -2,7 +2,7 @@
 import type { Model } from '@cnn/core';
 import { resnet, type ResNetOptions } from './resnet.js';
 
-export { resnet, resnetArchitecture, RESNET_VARIANTS, RESNET_TAPS } from './resnet.js';
+export { resnet, resnetArchitecture, RESNET_VARIANTS, RESNET_TAPS, RESNET_STRIDE_TAPS } from './resnet.js';
 export type { ResNetConfig, ResNetOptions, ResNetVariant } from './resnet.js';
 export { BasicBlock, Bottleneck } from './blocks.js';
 export type { Block, BlockConfig } from './blocks.js';

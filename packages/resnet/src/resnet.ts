@@ -1,5 +1,5 @@
 // ResNet(block, layers): the stem, four stages built by makeLayer, and the classifier.
-import { Model, type Architecture, type GraphBuilder, type ModelMetadata, type Value } from '@cnn/core';
+import { ReductionTaps, type Model, imagenetPreprocessing, modelFamily, type Architecture, type GraphBuilder, type ModelMetadata, type Value } from '@cnn/core';
 import { BasicBlock, Bottleneck, type Block, type BlockConfig } from './blocks.js';
 
 export interface ResNetConfig {
@@ -13,6 +13,11 @@ export interface ResNetConfig {
 
 /** Stage names, usable as feature taps: each is the stage's last block output. */
 export const RESNET_TAPS = ['layer1', 'layer2', 'layer3', 'layer4'] as const;
+/**
+ * Taps by reduction: `stride2` is the stem's ReLU (torchvision's `relu` module), `stride4` ...
+ * `stride32` are layer1 ... layer4.
+ */
+export const RESNET_STRIDE_TAPS = ['stride2', 'stride4', 'stride8', 'stride16', 'stride32'] as const;
 
 function makeLayer(b: GraphBuilder, x: Value, name: string, block: Block, planes: number, blocks: number, stride: number, config: BlockConfig): Value {
   x = block.define(b, x, `${name}.0`, planes, stride, config);
@@ -28,21 +33,23 @@ export function resnetArchitecture(name: string, config: ResNetConfig, metadata:
     inputShape: [3, 224, 224],
     metadata,
     define(b, input) {
+      const taps = new ReductionTaps(b);
       let x = b.relu(b.batchNorm2d(b.conv2d(input, 'conv1', { outChannels: 64, kernelSize: 7, stride: 2, padding: 3, bias: false }), 'bn1'));
-      x = b.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1 });
+      taps.layer('relu', x, 2);
+      x = taps.layer('maxpool', b.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }), 2);
       const widths = [64, 128, 256, 512];
       config.layers.forEach((blocks, i) => {
-        x = makeLayer(b, x, RESNET_TAPS[i], config.block, widths[i], blocks, i === 0 ? 1 : 2, blockConfig);
-        b.output(RESNET_TAPS[i], x);
+        const stride = i === 0 ? 1 : 2;
+        x = taps.module(RESNET_TAPS[i], makeLayer(b, x, RESNET_TAPS[i], config.block, widths[i], blocks, stride, blockConfig), stride);
       });
+      taps.declare();
       x = b.flatten(b.adaptiveAvgPool2d(x, 1));
       b.output('logits', b.linear(x, 'fc', numClasses));
     },
   };
 }
 
-const imagenet = (resizeSize: number) =>
-  ({ resizeSize, cropSize: 224, interpolation: 'bilinear', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }) as const;
+const imagenet = (resizeSize: number) => imagenetPreprocessing({ resizeSize });
 
 /** The variant table: torchvision's builders with the metadata of their DEFAULT weights. */
 export const RESNET_VARIANTS = {
@@ -95,13 +102,5 @@ export interface ResNetOptions {
   numClasses?: number;
 }
 
-export function resnet(variant: ResNetVariant, options: ResNetOptions = {}): Model {
-  const v = RESNET_VARIANTS[variant];
-  if (!v) throw new Error(`unknown ResNet variant '${variant}'; expected one of ${Object.keys(RESNET_VARIANTS).join(', ')}`);
-  // the other variants are built only to name the one a mismatched weights file is for
-  const siblings = () =>
-    (Object.keys(RESNET_VARIANTS) as ResNetVariant[])
-      .filter((name) => name !== variant)
-      .map((name) => resnetArchitecture(name, { ...RESNET_VARIANTS[name].config, numClasses: options.numClasses }, RESNET_VARIANTS[name].metadata));
-  return new Model(resnetArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata), { siblings });
-}
+/** The family builder: any variant of the table, with options applied to its config. */
+export const resnet: (variant: ResNetVariant, options?: ResNetOptions) => Model = modelFamily('ResNet', RESNET_VARIANTS, resnetArchitecture);

@@ -3,53 +3,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { trainFewSteps, type WorkerTrainingResult } from './worker-training.js';
 import { machinePaths } from '@cnn/core/testing';
+import { bundleSources } from '../../../tools/test-support/bundle-sources.js';
 
 const CHROMIUM = machinePaths.chromium;
-const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
 const wasmDir = fileURLToPath(new URL('../../kernels/wasm/', import.meta.url));
 
-interface Esbuild {
-  build(options: Record<string, unknown>): Promise<{ outputFiles: { text: string }[] }>;
-}
-
-/** Bundles worker-training.ts for the browser (esbuild ships with tsup), @cnn/* pointing at package sources. */
-async function bundleWorker(): Promise<string> {
-  const require = createRequire(import.meta.url);
-  const { build } = createRequire(require.resolve('tsup'))('esbuild') as Esbuild;
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./worker-training.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-    external: ['node:*'],
-    plugins: [
-      {
-        name: 'cnn-sources',
-        setup(b: { onResolve(o: { filter: RegExp }, f: (a: { path: string }) => { path: string }): void }) {
-          // package.json "imports" without the "node" condition: the browser twin, as an app's bundler picks it
-          b.onResolve({ filter: /^#(core|kernels)\/node$/ }, (args) => ({
-            path: join(packagesDir, args.path === '#core/node' ? 'core/src/node/browser.ts' : 'kernels/src/wasm/node/browser.ts'),
-          }));
-          b.onResolve({ filter: /^@cnn\// }, (args) => {
-            const [, pkg, sub] = /^@cnn\/([^/]+)(?:\/(.+))?$/.exec(args.path)!;
-            return { path: join(packagesDir, pkg, 'src', sub ? `${sub}/index.ts` : 'index.ts') };
-          });
-        },
-      },
-    ],
-  });
-  return result.outputFiles[0].text;
-}
+/** worker-training.ts for the browser, @cnn/* from package sources. */
+const bundleWorker = () => bundleSources(fileURLToPath(new URL('./worker-training.ts', import.meta.url)), { external: ['node:*'] });
 
 let server: Server;
 let origin: string;

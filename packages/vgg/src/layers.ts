@@ -1,7 +1,7 @@
 // The convolutional stack of Simonyan and Zisserman (2015), read from a configuration table the way
 // torchvision's make_layers reads it: 3x3 convolutions (padding 1), each followed by ReLU (and batch
 // norm first in the _bn variants), and 2x2 max pooling wherever the table says 'M'.
-import type { GraphBuilder, Value } from '@cnn/core';
+import { ReductionTaps, type GraphBuilder, type Value } from '@cnn/core';
 
 export type VggLayer = number | 'M';
 
@@ -37,10 +37,13 @@ export function vggTapNames(layers: readonly VggLayer[]): string[] {
 
 /**
  * torchvision's `features` Sequential: module indices count every layer (conv, [bn,] ReLU, pool),
- * so parameter keys are `features.N.weight` exactly as in its state_dict.
+ * so parameter keys are `features.N.weight` exactly as in its state_dict. Every layer is a tap
+ * under its paper name; `stride2` ... `stride32` alias the last one at each reduction
+ * (conv2_2 ... conv5_3 for VGG-16, and pool5).
  */
 export function makeLayers(b: GraphBuilder, x: Value, layers: readonly VggLayer[], batchNorm: boolean): Value {
-  const taps = vggTapNames(layers);
+  const names = vggTapNames(layers);
+  const taps = new ReductionTaps(b);
   let index = 0;
   layers.forEach((v, i) => {
     if (v === 'M') {
@@ -52,7 +55,8 @@ export function makeLayers(b: GraphBuilder, x: Value, layers: readonly VggLayer[
       x = b.relu(x);
       index += batchNorm ? 3 : 2;
     }
-    b.output(taps[i], x);
+    taps.module(names[i], x, v === 'M' ? 2 : 1);
   });
+  taps.declare();
   return x;
 }

@@ -64,7 +64,7 @@ describe('VGG family', () => {
     for (const name of variants) {
       const outputs = vgg(name).outputNames;
       if (/^vgg1[69]/.test(name)) for (const tap of ['conv3_3', 'conv4_3', 'pool5']) expect(outputs, name).toContain(tap);
-      expect(new Set(outputs), name).toEqual(new Set(['logits', ...vggTaps(name)]));
+      expect(new Set(outputs), name).toEqual(new Set(['logits', ...vggTaps(name), 'stride2', 'stride4', 'stride8', 'stride16', 'stride32']));
     }
     // conv3_3 and conv4_3 (the perceptual-loss layers) are checked against torch by the golden tests below
   });

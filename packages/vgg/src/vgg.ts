@@ -1,6 +1,6 @@
 // VGG(features, classifier): the configured convolutional stack, a 7x7 adaptive average pool
 // (so inputs other than 224 work, down to 32x32) and three fully connected layers.
-import { Model, type Architecture, type GraphBuilder, type ModelMetadata, type Value } from '@cnn/core';
+import { imagenetPreprocessing, modelFamily, type Architecture, type GraphBuilder, type Model, type ModelMetadata, type Value } from '@cnn/core';
 import { VGG_CONFIGS, makeLayers, vggTapNames, type VggConfigName } from './layers.js';
 
 export interface VggConfig {
@@ -29,7 +29,7 @@ export function vggArchitecture(name: string, config: VggConfig, metadata: Model
   };
 }
 
-const imagenet = { resizeSize: 256, cropSize: 224, interpolation: 'bilinear', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
+const imagenet = imagenetPreprocessing({ resizeSize: 256 });
 const paper = 'Simonyan and Zisserman, Very Deep Convolutional Networks for Large-Scale Image Recognition, ICLR 2015';
 
 /** The variant table: torchvision's builders with the metadata of their DEFAULT weights. */
@@ -80,13 +80,5 @@ export interface VggOptions {
   numClasses?: number;
 }
 
-export function vgg(variant: VggVariant, options: VggOptions = {}): Model {
-  const v = VGG_VARIANTS[variant];
-  if (!v) throw new Error(`unknown VGG variant '${variant}'; expected one of ${Object.keys(VGG_VARIANTS).join(', ')}`);
-  // the other variants are built only to name the one a mismatched weights file is for
-  const siblings = () =>
-    (Object.keys(VGG_VARIANTS) as VggVariant[])
-      .filter((name) => name !== variant)
-      .map((name) => vggArchitecture(name, { ...VGG_VARIANTS[name].config, numClasses: options.numClasses }, VGG_VARIANTS[name].metadata));
-  return new Model(vggArchitecture(variant, { ...v.config, numClasses: options.numClasses }, v.metadata), { siblings });
-}
+/** The family builder: any variant of the table, with options applied to its config. */
+export const vgg: (variant: VggVariant, options?: VggOptions) => Model = modelFamily('VGG', VGG_VARIANTS, vggArchitecture);

@@ -4,12 +4,12 @@
 // any Node module or decoder.
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSafetensors } from '@cnn/core';
 import { GOLDEN_TOLERANCE } from '@cnn/core/testing';
+import { bundleSources } from '../../../tools/test-support/bundle-sources.js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,44 +25,8 @@ const CHROMIUM = machinePaths.chromium;
 const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
 const wasmDir = join(packagesDir, 'kernels', 'wasm');
 
-interface Esbuild {
-  build(options: Record<string, unknown>): Promise<{ outputFiles: { text: string }[] }>;
-}
-
-/** Bundles an entry for browsers with esbuild (shipped with tsup); @cnn/* resolve to package sources. */
-async function bundle(entry: string, external: string[] = []): Promise<string> {
-  const externalCnn = external.filter((e) => e.startsWith('@cnn/'));
-  const require = createRequire(import.meta.url);
-  const { build } = createRequire(require.resolve('tsup'))('esbuild') as Esbuild;
-  const result = await build({
-    entryPoints: [entry],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-    external,
-    plugins: [
-      {
-        name: 'cnn-sources',
-        setup(b: { onResolve(o: { filter: RegExp }, f: (a: { path: string }) => { path: string; external?: boolean }): void }) {
-          // package.json "imports" without the "node" condition: the browser twin, as an app's bundler picks it
-          b.onResolve({ filter: /^#(core|kernels)\/node$/ }, (args) => ({
-            path: join(packagesDir, args.path === '#core/node' ? 'core/src/node/browser.ts' : 'kernels/src/wasm/node/browser.ts'),
-          }));
-          b.onResolve({ filter: /^@cnn\// }, (args) => {
-            if (externalCnn.includes(args.path)) return { path: args.path, external: true };
-            const [, pkg, sub] = /^@cnn\/([^/]+)(?:\/(.+))?$/.exec(args.path)!;
-            const candidates = sub ? [join(packagesDir, pkg, 'src', sub, 'index.ts'), join(packagesDir, pkg, 'src', `${sub}.ts`)] : [join(packagesDir, pkg, 'src', 'index.ts')];
-            return { path: candidates.find((c) => existsSync(c)) ?? candidates[0] };
-          });
-        },
-      },
-    ],
-  });
-  return result.outputFiles[0].text;
-}
+/** An entry for the browser, @cnn/* from package sources unless `external`. */
+const bundle = (entry: string, external: string[] = []) => bundleSources(entry, { external });
 
 interface PageEntry {
   top: Classification[];

@@ -26,9 +26,13 @@ def tv(name):
 
 TAPS = {**{f'denseblock{i}': f'features.denseblock{i}' for i in range(1, 5)}, 'features': 'relu5'}
 
+# the taps named by reduction, checked against the modules they alias on densenet121_64
+STRIDE_TAPS = {'stride2': 'features.relu0', 'stride4': 'features.denseblock1', 'stride8': 'features.denseblock2',
+               'stride16': 'features.denseblock3', 'stride32': 'relu5'}
+
 CASES = {}
 for name in ('densenet121', 'densenet161', 'densenet169', 'densenet201'):
-    CASES[f'{name}_64'] = ('densenet', name, tv(name), [1, 3, 64, 64], TAPS, set())
+    CASES[f'{name}_64'] = ('densenet', name, tv(name), [1, 3, 64, 64], {**TAPS, **STRIDE_TAPS} if name == 'densenet121' else TAPS, set())
     CASES[f'{name}_224'] = ('densenet', name, tv(name), [1, 3, 224, 224], TAPS, set())
 
 EXPECTED_PARAMS = {'densenet121': 7_978_856, 'densenet161': 28_681_000, 'densenet169': 14_149_480,

@@ -89,7 +89,8 @@ const rebuildParameter = (args: unknown[]) => {
 };
 
 /** The only globals a state dict needs; everything else (os.system, builtins.eval, ...) is refused. */
-const GLOBALS = new Map<string, ((args: unknown[]) => unknown) | null>([
+// (pure: an app that never reads a .pth file drops the reader)
+const GLOBALS = /* @__PURE__ */ new Map<string, ((args: unknown[]) => unknown) | null>([
   ['collections.OrderedDict', () => new Map()],
   ['torch._utils._rebuild_tensor', rebuildTensor],
   ['torch._utils._rebuild_tensor_v2', rebuildTensor],

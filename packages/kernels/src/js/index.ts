@@ -1,28 +1,8 @@
 // The plain TypeScript backend: the oracle. Slow, obviously correct, runs anywhere.
-import type { Backend, Executable, ExecutionPlan, PlanOp } from '@cnn/core';
+import type { Backend, Executable, ExecutionPlan } from '@cnn/core';
 import { DisposedError } from '@cnn/core';
-import * as ops from './ops.js';
+import { runJsOp as runOp } from './run-op.js';
 
-type Kernel<K extends PlanOp['kind']> = (arena: Float32Array, op: Extract<PlanOp, { kind: K }>) => void;
-
-/** The reference kernel of every op kind (a missing kind is a compile error). */
-const KERNELS: { readonly [K in PlanOp['kind']]: Kernel<K> } = {
-  conv2d: ops.conv2d,
-  linear: ops.linear,
-  pool2d: ops.pool2d,
-  adaptiveAvgPool2d: ops.adaptiveAvgPool2d,
-  add: ops.add,
-  channelAffine: ops.channelAffine,
-  activation: ops.activation,
-  copyChannels: ops.copyChannels,
-  scaleChannels: ops.scaleChannels,
-  layerNorm: ops.layerNorm,
-  localResponseNorm: ops.localResponseNorm,
-};
-
-function runOp(arena: Float32Array, op: PlanOp): void {
-  (KERNELS[op.kind] as Kernel<PlanOp['kind']>)(arena, op);
-}
 
 class JsExecutable implements Executable {
   private arena: Float32Array;
@@ -62,5 +42,3 @@ export function createJsBackend(_options: JsBackendOptions = {}): Backend {
     },
   };
 }
-
-export { runOp as runJsOp };

@@ -32,7 +32,7 @@ import {
   type WasmSource,
   type WasmVariant,
 } from './loader.js';
-import { startWorkerPool, type WorkerPool } from './workers.js';
+import type { WorkerPool } from './workers.js';
 import { DESC_ARGS_WORD, DESC_WORDS } from './abi.js';
 import { ALIGN_FLOATS, BYTES_PER_FLOAT, alignUp, planOp, type OpPlan } from './op-plans.js';
 
@@ -418,6 +418,8 @@ class WasmPlanExecutable implements WasmExecutable {
       const stackTops = Array.from({ length: threads - 1 }, (_, i) => (layout.stacks + (i + 1) * layout.stackFloats) * BYTES_PER_FLOAT);
       let pool: WorkerPool;
       try {
+        // the worker code is its own chunk: apps on one thread never download it
+        const { startWorkerPool } = await import('./workers.js');
         pool = await startWorkerPool({ module, memory, control: controlPtr, stackTops });
       } catch (e) {
         shutdown();

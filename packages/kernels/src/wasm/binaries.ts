@@ -1,8 +1,9 @@
 // Where each kernel binary lies: one literal `new URL(file, import.meta.url)` per variant, in
 // the branch that picks it, so that bundlers (Vite, webpack 5, Rollup with an import.meta
 // assets plugin) emit the four files and an app downloads only the one its device runs.
-// In the sources the binaries are in packages/kernels/wasm/; the published build keeps a copy
-// next to its chunks in dist/, and tsup.config.ts rewrites '../../wasm/' to './' in this file.
+// In the sources the binaries are in packages/kernels/wasm/; the published build keeps a copy in
+// dist/, and tsup.config.ts rewrites '../../wasm/' in this file to '../' (ESM, dist/wasm/) or
+// './' (the CommonJS chunks in dist/).
 import type { WasmVariant } from './loader.js';
 
 export function kernelBinaryUrl(variant: WasmVariant): URL {

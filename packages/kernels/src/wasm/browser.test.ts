@@ -4,54 +4,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { machinePaths } from '@cnn/core/testing';
+import { bundleSources } from '../../../../tools/test-support/bundle-sources.js';
 
 const CHROMIUM = machinePaths.chromium;
-const packagesDir = fileURLToPath(new URL('../../../', import.meta.url));
 const wasmDir = fileURLToPath(new URL('../../wasm/', import.meta.url));
 
-interface PluginBuild {
-  onResolve(options: { filter: RegExp }, callback: (args: { path: string }) => { path: string }): void;
-}
-interface Esbuild {
-  build(options: Record<string, unknown>): Promise<{ outputFiles: { text: string }[] }>;
-}
-
-/** Bundles test-page.ts (esbuild ships with tsup), @cnn/* imports pointing at package sources. */
-async function bundlePage(): Promise<string> {
-  const require = createRequire(import.meta.url);
-  const { build } = createRequire(require.resolve('tsup'))('esbuild') as Esbuild;
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./test-page.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-    plugins: [
-      {
-        name: 'cnn-sources',
-        setup(b: PluginBuild) {
-          // package.json "imports" without the "node" condition: the browser twin, as an app's bundler picks it.
-          b.onResolve({ filter: /^#(core|kernels)\/node$/ }, (args) => ({
-            path: join(packagesDir, args.path === '#core/node' ? 'core/src/node/browser.ts' : 'kernels/src/wasm/node/browser.ts'),
-          }));
-          b.onResolve({ filter: /^@cnn\// }, (args) => {
-            const [, pkg, sub] = /^@cnn\/([^/]+)(?:\/(.+))?$/.exec(args.path)!;
-            return { path: join(packagesDir, pkg, 'src', sub ? `${sub}/index.ts` : 'index.ts') };
-          });
-        },
-      },
-    ],
-  });
-  return result.outputFiles[0].text;
-}
+/** test-page.ts for the browser, @cnn/* from package sources. */
+const bundlePage = () => bundleSources(fileURLToPath(new URL('./test-page.ts', import.meta.url)));
 
 let server: Server;
 let origin: string;

@@ -1,5 +1,5 @@
 // @cnn/kernels/wasm: the WebAssembly SIMD backend (Rust kernels in kernels-wasm, loaded by hand).
-export { createWasmBackend, usesWinograd } from './backend.js';
+export { createWasmBackend } from './backend.js';
 export type { WasmBackend, WasmBackendOptions, WasmExecutable, WasmMemoryStats } from './backend.js';
 export {
   assertWasmSimdSupport,

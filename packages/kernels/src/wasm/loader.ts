@@ -10,6 +10,9 @@
 import { kernelBinaryUrl } from './binaries.js';
 import { ABI_VERSION } from './abi.js';
 
+// The long explanations of a failed load are their own chunk, fetched only when a load fails.
+const loadFailures = () => import('./load-failures.js');
+
 /** Bumped with any change to an export's signature, a descriptor or a packed layout (see kernels-wasm). */
 export const KERNELS_ABI_VERSION = ABI_VERSION;
 
@@ -192,23 +195,13 @@ function describe(location: URL | string): string {
 /** Compiles bytes after checking the header, so a wrong file gets a message that says so. */
 export async function compileKernelBytes(bytes: Uint8Array, from: string): Promise<WebAssembly.Module> {
   const magic = [0x00, 0x61, 0x73, 0x6d];
-  if (bytes.length < 8 || magic.some((b, i) => bytes[i] !== b)) {
-    const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new Error(
-      `The kernel binary from ${from} is not a WebAssembly binary: expected the header ` +
-        `00 61 73 6d 01 00 00 00 ("\\0asm", version 1), got ${bytes.length} bytes starting ` +
-        `[${head}]${head.startsWith('3c') ? ' (text: a server answering with an HTML page instead of the file?)' : ''}.`,
-    );
-  }
+  if (bytes.length < 8 || magic.some((b, i) => bytes[i] !== b)) throw (await loadFailures()).notWasm(bytes, from);
   assertWasmSimdSupport();
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
   } catch (e) {
-    throw new Error(
-      `The kernel binary from ${from} (${bytes.length} bytes) is not a valid WebAssembly module ` +
-        `(truncated or corrupt?): ${(e as Error).message}.`,
-    );
+    throw (await loadFailures()).invalidModule(bytes, from, e as Error);
   }
   checkKernelModule(module, from);
   return module;
@@ -244,15 +237,11 @@ export function checkKernelModule(module: WebAssembly.Module, from: string): voi
 }
 
 /** The packaged binary beside this script; a classic script (no import.meta.url) cannot say where that is. */
-function defaultLocation(variant: WasmVariant): URL {
+async function defaultLocation(variant: WasmVariant): Promise<URL> {
   try {
     return kernelBinaryUrl(variant);
   } catch (e) {
-    throw new Error(
-      `Cannot locate ${variantFileName(variant)}: this script has no import.meta.url (${(e as Error).message}); ` +
-        'it was bundled as a classic script, e.g. esbuild without --format=esm. Bundle it as an ES module, ' +
-        'or pass createWasmBackend({ wasm }) the URL or bytes of the binary.',
-    );
+    throw (await loadFailures()).noScriptUrl(variantFileName(variant), e as Error);
   }
 }
 
@@ -261,7 +250,7 @@ export async function loadKernelModule(source?: WasmSource, variant: WasmVariant
   if (source !== undefined && typeof source !== 'string' && !(source instanceof URL)) {
     return compileKernelBytes(toBytes(source), 'the bytes passed as options.wasm');
   }
-  const locations = source === undefined ? [defaultLocation(variant)] : [source];
+  const locations = source === undefined ? [await defaultLocation(variant)] : [source];
   const failures: string[] = [];
   for (const location of locations) {
     const from = describe(location);
@@ -275,15 +264,7 @@ export async function loadKernelModule(source?: WasmSource, variant: WasmVariant
     return 'module' in fetched ? fetched.module : compileKernelBytes(fetched.bytes, from);
   }
   const file = source === undefined ? variantFileName(variant) : describe(source).split(/[\\/]/).pop() || describe(source);
-  throw new Error(
-    `Could not read ${file}. Tried:\n  ${failures.join('\n  ')}\n` +
-      (source === undefined
-        ? `@cnn/kernels ships it as @cnn/kernels/wasm/${file} (node_modules/@cnn/kernels/dist/${file}) and ` +
-          'loads it from beside the script that holds the wasm backend: Vite and webpack 5 emit it there by ' +
-          'themselves; with esbuild or plain Rollup, copy node_modules/@cnn/kernels/dist/*.wasm next to the ' +
-          'bundle, or pass createWasmBackend({ wasm }) its URL or bytes.'
-        : 'Pass createWasmBackend({ wasm }) a path (Node), URL or bytes that exist.'),
-  );
+  throw (await loadFailures()).unreadable(file, failures, source === undefined);
 }
 
 /**

@@ -5,7 +5,8 @@
 // Pass criterion everywhere: max |wasm - js| / max |js| <= 1e-5 over each op's output.
 import { beforeAll, describe, it, expect } from 'vitest';
 import { ACTIVATIONS, type Activation, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
-import { createWasmBackend, hasRelaxedSimd, usesWinograd, type WasmBackendOptions } from './index.js';
+import { createWasmBackend, hasRelaxedSimd, type WasmBackendOptions } from './index.js';
+import { usesWinograd } from './backend.js';
 import { ArenaBuilder, compareWithReference, randomFloats } from '../test-helpers.js';
 import { winogradBand } from './backend.js';
 

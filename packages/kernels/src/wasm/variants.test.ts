@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionPlan, PlanOp, Slot } from '@cnn/core';
-import { createWasmBackend, hasRelaxedSimd, sharedMemoryUnavailableReason, usesWinograd } from './index.js';
+import { createWasmBackend, hasRelaxedSimd, sharedMemoryUnavailableReason } from './index.js';
+import { usesWinograd } from './backend.js';
 import { ArenaBuilder, randomFloats } from '../test-helpers.js';
 
 /**

@@ -2,10 +2,13 @@
 // on the executable's shared memory, moves its stack pointer to its own region, reports
 // ready, and then lives inside `threads_worker_loop` (kernels-wasm/src/threads.rs): ops are
 // handed over through atomics in shared memory, never through messages.
-import { isNode } from './loader.js';
 import { readyFrom, WORKER_SOURCE, type StartedWorker, type WorkerInit } from './worker-protocol.js';
 
 export type { WorkerInit } from './worker-protocol.js';
+
+// loader.ts's test, repeated: importing it from there would make esbuild split the loader into a
+// file of its own, shared by the first load and this lazy chunk.
+const isNode = typeof process === 'object' && process !== null && typeof process.versions?.node === 'string';
 
 export interface WorkerPool {
   readonly size: number;

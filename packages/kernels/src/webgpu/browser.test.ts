@@ -4,62 +4,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { writeSafetensors } from '@cnn/core';
 import { calibrationOverrides, machinePaths, readFixture, relativeError } from '@cnn/core/testing';
+import { bundleSources } from '../../../../tools/test-support/bundle-sources.js';
 
 const CHROMIUM = machinePaths.chromium;
 const packagesDir = fileURLToPath(new URL('../../../', import.meta.url));
 const fixture = readFixture(pathToFileURL(join(packagesDir, 'resnet/fixtures/')), 'resnet18_64');
 
-/** The little of esbuild's API used here (its types are not resolvable from this package). */
-interface PluginBuild {
-  onResolve(options: { filter: RegExp }, callback: (args: { path: string }) => { path: string }): void;
-}
-interface Esbuild {
-  build(options: Record<string, unknown>): Promise<{ outputFiles: { text: string }[] }>;
-}
-
-/** esbuild ships with tsup (a root devDependency) rather than at the root. */
-async function loadEsbuild(): Promise<Esbuild> {
-  const require = createRequire(import.meta.url);
-  return createRequire(require.resolve('tsup'))('esbuild');
-}
-
-/** Bundles test-page.ts with every @cnn/* import pointing at package sources, as vitest does. */
-async function bundlePage(): Promise<string> {
-  const { build } = await loadEsbuild();
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./test-page.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-    plugins: [
-      {
-        name: 'cnn-sources',
-        setup(b: PluginBuild) {
-          // package.json "imports" without the "node" condition: the browser twin, as an app's bundler picks it.
-          b.onResolve({ filter: /^#(core|kernels)\/node$/ }, (args) => ({
-            path: join(packagesDir, args.path === '#core/node' ? 'core/src/node/browser.ts' : 'kernels/src/wasm/node/browser.ts'),
-          }));
-          b.onResolve({ filter: /^@cnn\// }, (args) => {
-            const [, pkg, sub] = /^@cnn\/([^/]+)(?:\/(.+))?$/.exec(args.path)!;
-            const file = sub === 'testing' ? 'testing.ts' : sub ? `${sub}/index.ts` : 'index.ts';
-            return { path: join(packagesDir, pkg, 'src', file) };
-          });
-        },
-      },
-    ],
-  });
-  return result.outputFiles[0].text;
-}
+/** test-page.ts for the browser, @cnn/* from package sources. */
+const bundlePage = () => bundleSources(fileURLToPath(new URL('./test-page.ts', import.meta.url)));
 
 let server: Server;
 let origin: string;

@@ -4,6 +4,6 @@ export { createWebGpuBackend } from './backend.js';
 export type { WebGpuBackend, WebGpuBackendOptions } from './backend.js';
 export { WebGpuUnavailableError, describeAdapter } from './device.js';
 export type { AdapterSummary, WebGpuUnavailableReason } from './device.js';
-export { WebGpuExecutable } from './executable.js';
+export type { WebGpuExecutable } from './executable.js';
 export type { DispatchTime } from './executable.js';
 export type { Precision } from './wgsl/common.js';
