@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { arenaGaps, compilePlan, placeScratch } from './scratch.js';
+import { compilePlan } from './scratch.js';
+import { arenaGaps, placeScratch } from './scratch-place.js';
 import { validatePlan } from './validate-plan.js';
 import type { Backend, ExecutionPlan, PlanOp, Slot } from './plan.js';
 
