@@ -7,7 +7,7 @@
 // in one call into wasm (kernels-wasm/src/plan.rs), shared between threads on the threaded
 // binaries (kernels-wasm/src/threads.rs, workers.ts). Which binary runs is decided once per
 // backend by feature detection (loader.ts).
-import { compilePlan, validatePlan, type Backend, type Executable, type ExecutionPlan } from '@cnn/core';
+import { compilePlan, type Backend, type Executable, type ExecutionPlan } from '@cnn/core';
 import {
   checkKernelModule,
   hasRelaxedSimd,
@@ -282,9 +282,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     },
     async scratchFloats(plan: ExecutionPlan, free: readonly number[]): Promise<readonly number[]> {
       const config = await runConfig();
-      validatePlan(plan);
-      const { planOp } = await import('./op-plans.js');
-      return plan.ops.map((op, i) => planOp(op, config, free[i]).scratchFloats ?? 0);
+      const { scratchRequest } = await import('./executable.js');
+      return scratchRequest(plan, config, free);
     },
     async compile(plan: ExecutionPlan): Promise<WasmExecutable> {
       if (!plan.scratch) return compilePlan(backend, plan);

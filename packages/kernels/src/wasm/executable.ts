@@ -73,6 +73,13 @@ interface MemoryLayout {
   readonly endFloats: number;
 }
 
+/** Backend.scratchFloats: the scratch each op of a valid plan needs, given the arena floats free at it. */
+export function scratchRequest(plan: ExecutionPlan, config: RunConfig, free: readonly number[]): number[] {
+  validatePlan(plan);
+  checkWasmLimits(plan);
+  return plan.ops.map((op, i) => planOp(op, config, free[i]).scratchFloats ?? 0);
+}
+
 /** The wasm plan of every op, each checked against the scratch plan.scratch grants it. */
 function planOps(plan: ExecutionPlan, config: RunConfig, scratch: ScratchPlacement): OpPlan[] {
   return plan.ops.map((op, i) => {
