@@ -4,7 +4,8 @@
 // Usage: ROOT=/path/to/checkout node tools/plan-fingerprint/print.mjs   (needs that checkout built;
 // SKIP=a,b and ONLY=a,b pick models; the largest are skipped by default)
 import { createHash } from 'node:crypto';
-const { MODELS } = await import((process.env.ROOT ?? '/work/wt-compile') + '/packages/cli/dist/index.js');
+const root = process.env.ROOT ?? new URL('../../', import.meta.url).pathname;
+const { MODELS } = await import(`${root}/packages/cli/dist/index.js`);
 const skip = new Set((process.env.SKIP ?? 'vgg13,vgg16,vgg19,vgg13_bn,vgg16_bn,vgg19_bn,efficientnet_b5,efficientnet_b6,efficientnet_b7,convnext_large,convnext_base,resnet152,wide_resnet101_2,resnext101_64x4d,resnext101_32x8d').split(','));
 const only = process.env.ONLY?.split(',');
 const h = (x) => createHash('sha256').update(x).digest('hex').slice(0, 16);
