@@ -4,7 +4,7 @@
 // Run: pnpm --filter @cnn/benchmarks bench:memory [-- --model resnet50 --runs 1000 --every 100 --threads 1]
 // Or, for the peak while loading a file and compiling: [-- --model resnet50 --weights W.pth|W.safetensors [--bytes true | --http true] [--keep true]]
 // Add --expose-gc (node --expose-gc memory.mjs) to collect garbage before each sample.
-import { Tensor, counterInput, opSlotEntries } from '@cnn/core';
+import { Tensor, counterInput, opSlotEntries, slotLifetimes } from '@cnn/core';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { findModel } from '@cnn/cli';
 import { readFile, stat } from 'node:fs/promises';
@@ -82,21 +82,12 @@ for (const op of plan.ops) {
   const inputs = slotsOf(op).filter((s) => s !== op.output).map((s) => s.size);
   largestPair = Math.max(largestPair, Math.max(0, ...inputs) + op.output.size);
 }
-// Live slots per op (by value id: first write to last read, outputs to the end), and the arena
-// floats they cover together (slots of in-place ops share floats, counted once).
-const first = new Map();
-const last = new Map();
-plan.ops.forEach((op, i) => {
-  for (const s of slotsOf(op)) {
-    if (!first.has(s.id)) first.set(s.id, [i, s]);
-    last.set(s.id, i);
-  }
-});
-first.set(plan.input.id, [-1, plan.input]);
-for (const s of plan.outputs) last.set(s.id, Infinity);
+// Live slots per op (core's slotLifetimes: first write to last read, outputs to the end), and
+// the arena floats they cover together (slots of in-place ops share floats, counted once).
+const lives = [...slotLifetimes(plan)];
 let peakLive = 0;
 plan.ops.forEach((_, i) => {
-  const ranges = [...first.values()].filter(([f, s]) => f <= i && last.get(s.id) >= i).map(([, s]) => [s.offset, s.offset + s.size]).sort((x, y) => x[0] - y[0]);
+  const ranges = lives.filter(([, l]) => l.first <= i && l.last >= i).map(([s]) => [s.offset, s.offset + s.size]).sort((x, y) => x[0] - y[0]);
   let covered = 0;
   let end = -Infinity;
   for (const [lo, hi] of ranges) {

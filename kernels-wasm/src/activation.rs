@@ -1,17 +1,9 @@
 //! Activation epilogues on f32x4, written without libm. Polynomials were fitted for this
 //! crate (weighted least squares driven toward minimax against 40-digit references).
-//! Codes are the ABI shared with @cnn/core's `ACTIVATIONS` order.
+//! Codes are the ABI shared with @cnn/core's `ACTIVATIONS` order (abi.rs, generated).
 use crate::simd::*;
 
-pub const ACT_NONE: u32 = 0;
-pub const ACT_RELU: u32 = 1;
-pub const ACT_RELU6: u32 = 2;
-pub const ACT_TANH: u32 = 3;
-pub const ACT_SIGMOID: u32 = 4;
-pub const ACT_SILU: u32 = 5;
-pub const ACT_HARDSWISH: u32 = 6;
-pub const ACT_HARDSIGMOID: u32 = 7;
-pub const ACT_GELU: u32 = 8;
+use crate::abi::{ACT_GELU, ACT_HARDSIGMOID, ACT_HARDSWISH, ACT_NONE, ACT_RELU, ACT_RELU6, ACT_SIGMOID, ACT_SILU, ACT_TANH};
 
 const LOG2E: f32 = 1.442_695_040_888_963_4;
 // ln 2 split so that n * LN2_HI is exact for |n| < 2^9.

@@ -13,11 +13,11 @@ use crate::activation;
 use crate::simd::*;
 
 /// Output channels per microkernel tile: two f32x4 accumulators per pixel.
-pub const NR: usize = 8;
+pub use crate::abi::NR;
 /// Output pixels per microkernel tile: MR x 2 accumulators + 2 weight vectors + 1 splat
 /// (+ 1 product temporary without FMA) fit the 15 vector registers V8 allocates on x64. With
 /// relaxed SIMD, 5x8 and 6x8 tiles measured 25-35% slower than 4x8 (spills), so both ISAs use 4.
-pub const MR: usize = 4;
+pub use crate::abi::MR;
 /// Pointer-table capacity in taps (7x7 = 49 fits; larger kernels refill it per block).
 const MAX_TAPS: usize = 64;
 /// Weight blocks visited per pass over the pixels, sized to stay cache resident.
@@ -282,38 +282,7 @@ pub unsafe fn store_tile_8(
 }
 
 /// One convolution as JS writes it into an op descriptor (pointers are byte offsets).
-#[repr(C)]
-pub struct Conv2dArgs {
-    pub x: u32,
-    pub y: u32,
-    /// 0: none
-    pub residual: u32,
-    pub packed: u32,
-    /// kernel_w * in_c zero floats when groups == 1, else in_c / groups (see `fill_row_table`)
-    pub zeros: u32,
-    pub n: u32,
-    pub in_h: u32,
-    pub in_w: u32,
-    pub in_c: u32,
-    pub out_h: u32,
-    pub out_w: u32,
-    pub out_c: u32,
-    pub kernel_h: u32,
-    pub kernel_w: u32,
-    pub stride_h: u32,
-    pub stride_w: u32,
-    pub pad_top: u32,
-    pub pad_left: u32,
-    pub dilation_h: u32,
-    pub dilation_w: u32,
-    pub groups: u32,
-    pub activation: u32,
-    /// 0: direct convolution. Else the Winograd scratch buffer (winograd.rs), and `packed`
-    /// holds Winograd-packed weights.
-    pub scratch: u32,
-    /// Winograd: tiles per band, or 0 for the two-phase split (winograd.rs).
-    pub winograd_band: u32,
-}
+pub use crate::abi::Conv2dArgs;
 
 impl Conv2dArgs {
     /// Pixel tiles of MR output pixels.

@@ -51,29 +51,7 @@ pub unsafe extern "C" fn dwconv2d_pack_weights(
 }
 
 /// One depthwise convolution as JS writes it into an op descriptor.
-#[repr(C)]
-pub struct DwConv2dArgs {
-    pub x: u32,
-    pub y: u32,
-    /// 0: none
-    pub residual: u32,
-    pub packed: u32,
-    pub n: u32,
-    pub in_h: u32,
-    pub in_w: u32,
-    pub channels: u32,
-    pub out_h: u32,
-    pub out_w: u32,
-    pub kernel_h: u32,
-    pub kernel_w: u32,
-    pub stride_h: u32,
-    pub stride_w: u32,
-    pub pad_top: u32,
-    pub pad_left: u32,
-    pub dilation_h: u32,
-    pub dilation_w: u32,
-    pub activation: u32,
-}
+pub use crate::abi::DwConv2dArgs;
 
 impl DwConv2dArgs {
     /// Output rows over the batch.

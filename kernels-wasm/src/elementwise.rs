@@ -4,14 +4,7 @@
 use crate::activation;
 use crate::simd::*;
 
-#[repr(C)]
-pub struct AddArgs {
-    pub a: u32,
-    pub b: u32,
-    pub y: u32,
-    pub len: u32,
-    pub activation: u32,
-}
+pub use crate::abi::AddArgs;
 
 /// y = act(a + b) over floats [range.0, range.1) (y may alias a or b; range.0 % 4 == 0).
 #[inline(never)]
@@ -25,16 +18,7 @@ pub unsafe fn add_f32(args: &AddArgs, range: (usize, usize)) {
     }
 }
 
-#[repr(C)]
-pub struct ChannelAffineArgs {
-    pub x: u32,
-    pub y: u32,
-    pub scale: u32,
-    pub shift: u32,
-    pub pixels: u32,
-    pub channels: u32,
-    pub activation: u32,
-}
+pub use crate::abi::ChannelAffineArgs;
 
 /// y = act(x * scale[c] + shift[c]) over NHWC pixels [range.0, range.1).
 #[inline(never)]
@@ -53,13 +37,7 @@ pub unsafe fn channel_affine_f32(a: &ChannelAffineArgs, range: (usize, usize)) {
     }
 }
 
-#[repr(C)]
-pub struct ActivationArgs {
-    pub x: u32,
-    pub y: u32,
-    pub len: u32,
-    pub activation: u32,
-}
+pub use crate::abi::ActivationArgs;
 
 /// y = act(x) over floats [range.0, range.1) (y may alias x; range.0 % 4 == 0).
 #[inline(never)]
@@ -72,15 +50,7 @@ pub unsafe fn activation_f32(a: &ActivationArgs, range: (usize, usize)) {
     }
 }
 
-#[repr(C)]
-pub struct CopyChannelsArgs {
-    pub x: u32,
-    pub y: u32,
-    pub pixels: u32,
-    pub in_c: u32,
-    pub out_c: u32,
-    pub channel_offset: u32,
-}
+pub use crate::abi::CopyChannelsArgs;
 
 /// Copies pixels [range.0, range.1)'s `in_c` channels into channels [offset, offset + in_c) of y.
 #[inline(never)]

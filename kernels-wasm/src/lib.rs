@@ -14,6 +14,7 @@
 // train.rs keeps its data-movement loops small (the plain-SIMD binary's 25 kB gzip budget)
 #![cfg_attr(not(any(target_feature = "atomics", target_feature = "relaxed-simd")), feature(optimize_attribute))]
 
+mod abi;
 mod activation;
 mod conv;
 mod dwconv;
@@ -39,7 +40,7 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 /// ABI version, bumped whenever an export's signature, a descriptor or a packed layout changes.
 #[no_mangle]
 pub extern "C" fn cnn_kernels_abi_version() -> u32 {
-    6
+    abi::ABI_VERSION
 }
 
 /// What this binary was built with: bit 0 relaxed SIMD, bit 1 threads.

@@ -11,23 +11,11 @@ use crate::activation;
 use crate::simd::*;
 
 /// Output rows per packed block.
-const ROWS: usize = 16;
+use crate::abi::LINEAR_ROWS as ROWS;
 
 /// One fully connected layer as JS writes it into an op descriptor. `bias` is read 4 floats
 /// at a time (slack after it is fine).
-#[repr(C)]
-pub struct LinearArgs {
-    pub x: u32,
-    pub y: u32,
-    /// 0: none
-    pub residual: u32,
-    pub weight: u32,
-    pub bias: u32,
-    pub n: u32,
-    pub in_f: u32,
-    pub out_f: u32,
-    pub activation: u32,
-}
+pub use crate::abi::LinearArgs;
 
 /// Floats of one packed block of 16 rows.
 #[inline(always)]

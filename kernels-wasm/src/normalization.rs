@@ -4,15 +4,7 @@
 use crate::activation;
 use crate::simd::*;
 
-#[repr(C)]
-pub struct ScaleChannelsArgs {
-    pub x: u32,
-    pub scale: u32,
-    pub y: u32,
-    pub n: u32,
-    pub pixels: u32,
-    pub channels: u32,
-}
+pub use crate::abi::ScaleChannelsArgs;
 
 /// y[b, p, c] = x[b, p, c] * scale[b, c] for pixels [range.0, range.1) of all n * pixels.
 #[inline(never)]
@@ -33,17 +25,7 @@ pub unsafe fn scale_channels_f32(a: &ScaleChannelsArgs, range: (usize, usize)) {
 
 /// y = act((x - mean) / sqrt(var + eps) * gamma + beta) over the channels of each pixel
 /// (biased variance, two passes for accuracy).
-#[repr(C)]
-pub struct LayerNormArgs {
-    pub x: u32,
-    pub y: u32,
-    pub gamma: u32,
-    pub beta: u32,
-    pub pixels: u32,
-    pub channels: u32,
-    pub eps: f32,
-    pub activation: u32,
-}
+pub use crate::abi::LayerNormArgs;
 
 /// Pixels [range.0, range.1).
 #[inline(never)]
@@ -90,17 +72,7 @@ pub unsafe fn layer_norm_f32(a: &LayerNormArgs, range: (usize, usize)) {
 }
 
 /// y_c = x_c / (k + alpha / size * sum of x_j^2 over j in [c - size/2, c + (size-1)/2])^beta.
-#[repr(C)]
-pub struct LocalResponseNormArgs {
-    pub x: u32,
-    pub y: u32,
-    pub pixels: u32,
-    pub channels: u32,
-    pub size: u32,
-    pub alpha: f32,
-    pub beta: f32,
-    pub k: f32,
-}
+pub use crate::abi::LocalResponseNormArgs;
 
 /// Pixels [range.0, range.1).
 #[inline(never)]

@@ -18,23 +18,8 @@ use crate::pool::*;
 use crate::simd::part;
 use crate::winograd::winograd_run_item;
 
-/// u32 words per descriptor: a 4-word header, then the op's arguments.
-pub const DESC_WORDS: usize = 32;
-const ARGS_WORD: usize = 4;
-
-pub const OP_CONV2D: u32 = 1;
-pub const OP_DWCONV2D: u32 = 2;
-pub const OP_LINEAR: u32 = 3;
-pub const OP_MAXPOOL2D: u32 = 4;
-pub const OP_AVGPOOL2D: u32 = 5;
-pub const OP_ADAPTIVE_AVGPOOL2D: u32 = 6;
-pub const OP_ADD: u32 = 7;
-pub const OP_CHANNEL_AFFINE: u32 = 8;
-pub const OP_ACTIVATION: u32 = 9;
-pub const OP_COPY_CHANNELS: u32 = 10;
-pub const OP_SCALE_CHANNELS: u32 = 11;
-pub const OP_LAYER_NORM: u32 = 12;
-pub const OP_LOCAL_RESPONSE_NORM: u32 = 13;
+// Descriptor size, op codes and argument structs: abi.rs, generated from packages/kernels/abi/spec.mjs.
+pub use crate::abi::*;
 
 #[repr(C)]
 struct Header {

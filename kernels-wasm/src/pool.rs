@@ -10,26 +10,7 @@ enum Mode {
 }
 
 /// One max or average pooling as JS writes it into an op descriptor.
-#[repr(C)]
-pub struct Pool2dArgs {
-    pub x: u32,
-    pub y: u32,
-    pub n: u32,
-    pub in_h: u32,
-    pub in_w: u32,
-    pub channels: u32,
-    pub out_h: u32,
-    pub out_w: u32,
-    pub kernel_h: u32,
-    pub kernel_w: u32,
-    pub stride_h: u32,
-    pub stride_w: u32,
-    pub pad_top: u32,
-    pub pad_left: u32,
-    /// average pooling only: PyTorch's count_include_pad
-    pub count_include_pad: u32,
-    pub activation: u32,
-}
+pub use crate::abi::Pool2dArgs;
 
 /// Output rows [rows.0, rows.1) over the batch.
 #[inline(always)]
@@ -95,17 +76,7 @@ pub unsafe fn avgpool2d_nhwc(a: &Pool2dArgs, rows: (usize, usize)) {
 }
 
 /// One adaptive average pooling as JS writes it into an op descriptor.
-#[repr(C)]
-pub struct AdaptiveAvgPool2dArgs {
-    pub x: u32,
-    pub y: u32,
-    pub n: u32,
-    pub in_h: u32,
-    pub in_w: u32,
-    pub channels: u32,
-    pub out_h: u32,
-    pub out_w: u32,
-}
+pub use crate::abi::AdaptiveAvgPool2dArgs;
 
 /// PyTorch's AdaptiveAvgPool2d: output cell i spans [floor(i*H/oh), ceil((i+1)*H/oh)).
 /// Output rows [rows.0, rows.1) over the batch.

@@ -25,17 +25,16 @@ use crate::conv::{igemm, Conv2dArgs, MR, NR};
 use crate::simd::*;
 
 /// Output pixels per tile side.
-const TILE: usize = 4;
+use crate::abi::WINOGRAD_TILE as TILE;
 /// Transformed positions per tile (6 x 6).
-const POS: usize = 36;
+use crate::abi::WINOGRAD_POSITIONS as POS;
 /// Transformed weight blocks per pass over the tiles: as many as fit in a budget of an eighth
 /// of the transformed input, within these bounds (at least one block). Each pass reads all of
 /// the transformed input again, which costs little while it is cache-sized (one 76 KiB block
 /// serves ResNet's 56x56 layer) and a lot when it is not (VGG's 224x224 layers: 29 MB, read
 /// 8 times with one block per pass ran 25% slower than twice); the chunk is scratch memory
 /// per thread, hence the upper bound.
-const MIN_CHUNK_FLOATS: usize = 32 * 1024;
-const MAX_CHUNK_FLOATS: usize = 144 * 1024;
+use crate::abi::{WINOGRAD_MAX_CHUNK_FLOATS as MAX_CHUNK_FLOATS, WINOGRAD_MIN_CHUNK_FLOATS as MIN_CHUNK_FLOATS};
 
 /// Floats of one packed (3x3) weight block.
 #[inline(always)]

@@ -76,4 +76,12 @@ describe('lowerGraph', () => {
     expect(() => new Model(block).plan()).toThrow(/load weights before compiling/);
     expect(() => new Model(block).useGeneratedWeights().plan({ outputs: ['layer9'] })).toThrow(/unknown output 'layer9'; this network has 'stage', 'logits'/);
   });
+
+  it('refuses something that is not a backend with a typed error, before lowering', async () => {
+    const model = new Model(block).useGeneratedWeights();
+    for (const notBackend of [null, {}, { name: 'x' }, new Map()]) {
+      await expect(model.compile(notBackend as unknown as Backend)).rejects.toThrow(ShapeError);
+    }
+    await expect(model.compile({} as Backend)).rejects.toThrow(/expected a backend \(an object with a name and compile\(plan\).*got a(n)? Object/);
+  });
 });

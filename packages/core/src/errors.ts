@@ -4,9 +4,10 @@
  * Why a failure happened, for callers that branch on it (and for the fuzz campaign's tallies):
  * 'format' a file breaks its format's rules; 'limit' an input exceeds a limit of ./limits.ts;
  * 'mismatch' a well-formed input does not fit the network (keys, shapes, dtypes); 'unsupported'
- * well-formed but not something we decode; 'io' a file or URL could not be read.
+ * well-formed but not something we decode; 'io' a file or URL could not be read; 'disposed' an
+ * executable or runner was used after dispose().
  */
-export type ErrorCode = 'format' | 'limit' | 'mismatch' | 'unsupported' | 'io';
+export type ErrorCode = 'format' | 'limit' | 'mismatch' | 'unsupported' | 'io' | 'disposed';
 
 export interface CnnErrorOptions {
   code?: ErrorCode;
@@ -31,6 +32,12 @@ export class ShapeError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = options.code ?? 'mismatch';
   }
+}
+
+/** Raised when an executable (or the runner around it) is run after dispose(), or disposed during a run. */
+export class DisposedError extends Error {
+  override name = 'DisposedError';
+  readonly code: ErrorCode = 'disposed';
 }
 
 export function formatShape(shape: readonly number[]): string {

@@ -6,6 +6,8 @@ import type { Backend, Executable, ExecutionPlan, Slot } from './plan.js';
 import type { LoadWeightsOptions, VariantParameters, WeightMap, WeightsFormat, WeightsSource } from './weights.js';
 import { generateWeights } from './weights.js';
 import { lowerGraph } from './compile.js';
+import { assertBackend, compilePlan } from './scratch.js';
+import { reachingNodes } from './passes/prune.js';
 import { summarize, type Summary } from './summary.js';
 import { ShapeError, WeightsError, formatShape } from './errors.js';
 import { LIMITS, formatBytes } from './limits.js';
@@ -163,8 +165,9 @@ export class Model {
   }
 
   async compile(backend: Backend, options: CompileOptions = {}): Promise<Runner> {
+    assertBackend(backend);
     const plan = this.plan(options);
-    const executable = await backend.compile(plan);
+    const executable = await compilePlan(backend, plan);
     const [c, h, w] = options.inputSize ? this.shapeFor(options.inputSize) : this.architecture.inputShape;
     return new Runner(this.name, backend.name, plan, executable, [plan.batch, c, h, w], options.outputs ?? ['logits']);
   }
@@ -201,15 +204,7 @@ export class Model {
 
 /** The nodes the requested outputs depend on (unknown names are left for lowerGraph to report). */
 function neededNodes(graph: Graph, outputs: readonly string[]): Set<number> {
-  const needed = new Set<number>();
-  const stack = outputs.map((o) => graph.outputs.get(o)).filter((id): id is number => id !== undefined);
-  while (stack.length > 0) {
-    const id = stack.pop()!;
-    if (needed.has(id)) continue;
-    needed.add(id);
-    stack.push(...graph.nodes[id].inputs);
-  }
-  return needed;
+  return reachingNodes(graph, outputs.map((o) => graph.outputs.get(o)).filter((id): id is number => id !== undefined));
 }
 
 /** Refuses a plan whose largest single activation alone would exceed the arena limit. */

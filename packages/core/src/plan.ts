@@ -164,13 +164,58 @@ export type PlanOp =
   | ActivationOp
   | CopyChannelsOp;
 
+/**
+ * The arena slots each op kind reads or writes, by field name: the one place that says so
+ * (validation, liveness, scratch placement and the compile passes all read it). `output` is
+ * the only slot an op writes; `residual` is optional.
+ */
+export const OP_SLOTS = {
+  conv2d: ['input', 'output', 'residual'],
+  linear: ['input', 'output', 'residual'],
+  pool2d: ['input', 'output'],
+  adaptiveAvgPool2d: ['input', 'output'],
+  add: ['a', 'b', 'output'],
+  channelAffine: ['input', 'output'],
+  activation: ['input', 'output'],
+  copyChannels: ['input', 'output'],
+  scaleChannels: ['input', 'output', 'scale'],
+  layerNorm: ['input', 'output'],
+  localResponseNorm: ['input', 'output'],
+} as const satisfies { readonly [K in PlanOp['kind']]: readonly (keyof Extract<PlanOp, { kind: K }>)[] };
+export type SlotField<K extends PlanOp['kind'] = PlanOp['kind']> = (typeof OP_SLOTS)[K][number];
+
+/** The slots an op reads or writes, by field name, in OP_SLOTS order (an absent residual left out). */
+export function opSlotEntries(op: PlanOp): [SlotField, Slot][] {
+  const entries: [SlotField, Slot][] = [];
+  for (const field of OP_SLOTS[op.kind]) {
+    const slot = (op as unknown as Record<string, Slot>)[field];
+    if (slot !== undefined || field !== 'residual') entries.push([field, slot]);
+  }
+  return entries;
+}
+
 export interface ExecutionPlan {
   readonly batch: number;
   readonly input: Slot;
   /** requested outputs, in order */
   readonly outputs: readonly Slot[];
   readonly ops: readonly PlanOp[];
-  /** float32 elements the arena must hold */
+  /** float32 elements the arena must hold for the slots */
+  readonly arenaSize: number;
+  /**
+   * The op-local scratch the backend asked for (Backend.scratchFloats), placed by compilePlan
+   * in arena floats that no slot live at that op occupies. Absent until then.
+   */
+  readonly scratch?: ScratchPlacement;
+}
+
+/** Where each op's scratch lies in the arena, and the arena size that holds it. */
+export interface ScratchPlacement {
+  /** per op: floats of scratch (0: none) */
+  readonly floats: readonly number[];
+  /** per op: offset in floats from the arena start, -1 where the op has none */
+  readonly offsets: readonly number[];
+  /** floats the arena must hold with the scratch: plan.arenaSize, or more where some found no room inside */
   readonly arenaSize: number;
 }
 
@@ -181,6 +226,12 @@ export interface ExecutionPlan {
  */
 export interface Backend {
   readonly name: string;
+  /**
+   * Optional: the floats of scratch each op needs while it runs (0: none), given the arena
+   * floats free at each op (`free[i]`: what fits without growing the arena). compilePlan
+   * places them and hands compile() a plan with `scratch` set.
+   */
+  scratchFloats?(plan: ExecutionPlan, free: readonly number[]): Promise<readonly number[]>;
   compile(plan: ExecutionPlan): Promise<Executable>;
 }
 

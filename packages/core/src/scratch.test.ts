@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { arenaGaps, placeScratch } from './scratch.js';
-import type { ExecutionPlan, PlanOp, Slot } from './plan.js';
+import { compilePlan } from './scratch.js';
+import { arenaGaps, placeScratch } from './scratch-place.js';
+import { validatePlan } from './validate-plan.js';
+import type { Backend, ExecutionPlan, PlanOp, Slot } from './plan.js';
 
 let nextId = 0;
 const slot = (offset: number, size: number): Slot => ({ id: nextId++, shape: [1, 1, 1, size], offset, size });
@@ -47,5 +49,31 @@ describe('placeScratch', () => {
     const gaps = arenaGaps(plan, 16);
     expect(placeScratch(plan, gaps, 16).arenaSize).toBe(100);
     expect(placeScratch(plan, gaps.map((g) => g + 1), 16).arenaSize).toBeGreaterThan(100);
+  });
+
+  it('hands a backend that asks for scratch the plan with it placed, and others the plan as it is', async () => {
+    const seen: ExecutionPlan[] = [];
+    const asked: (readonly number[])[] = [];
+    const backend = (scratchFloats?: Backend['scratchFloats']): Backend => ({
+      name: 'recorder',
+      scratchFloats,
+      async compile(p) {
+        seen.push(p);
+        return { run: async () => [], weightBytes: 0, arenaBytes: 0, dispose() {} };
+      },
+    });
+    await compilePlan(backend(async (_p, free) => (asked.push(free), [0, 20, 0])), plan);
+    expect(asked).toEqual([[20, 20, 36]]);
+    expect(seen[0].scratch).toEqual({ floats: [0, 20, 0], offsets: [-1, 80, -1], arenaSize: 100 });
+    await compilePlan(backend(), plan);
+    expect(seen[1]).toBe(plan);
+  });
+
+  it('refuses scratch that does not lie in the arena', () => {
+    const [u, v] = [slot(0, 30), slot(32, 30)];
+    const valid: ExecutionPlan = { batch: 1, input: u, outputs: [u], ops: [act(u, v), act(v, u), act(u, v)], arenaSize: 100 };
+    expect(() => validatePlan({ ...valid, scratch: { floats: [0, 20, 0], offsets: [-1, 64, -1], arenaSize: 100 } })).not.toThrow();
+    expect(() => validatePlan({ ...valid, scratch: { floats: [0, 20, 0], offsets: [-1, 90, -1], arenaSize: 100 } })).toThrow(/plan.scratch \(op 1\): 20 floats at 90/);
+    expect(() => validatePlan({ ...valid, scratch: { floats: [0], offsets: [-1], arenaSize: 100 } })).toThrow(/one entry per op/);
   });
 });

@@ -1,9 +1,8 @@
 // Checks a plan against the backend contract before a backend touches it, so no kernel ever
 // sees inconsistent shapes; errors name the op, the field, what was expected and what came.
 // Every backend calls this once in compile(); backend-specific limits are checked there too.
-import { ACTIVATIONS, type ExecutionPlan, type PlanOp, type Slot } from './plan.js';
+import { ACTIVATIONS, opSlotEntries, type ExecutionPlan, type PlanOp, type Slot } from './plan.js';
 import { ShapeError } from './errors.js';
-import { opSlotEntries } from './scratch.js';
 
 function fail(where: string, message: string): never {
   throw new ShapeError(`${where}: ${message}`);
@@ -37,91 +36,95 @@ function sameSize(where: string, a: Slot, b: Slot, names: string): void {
   if (a.size !== b.size) fail(where, `${names} sizes differ (${a.size} vs ${b.size})`);
 }
 
+type Check<K extends PlanOp['kind']> = (where: string, op: Extract<PlanOp, { kind: K }>) => void;
+
+/** Pooling keeps the batch and the channels. */
+function keepsBatchAndChannels(where: string, op: { input: Slot; output: Slot }): void {
+  if (op.output.shape[0] !== op.input.shape[0] || op.output.shape[3] !== op.input.shape[3]) {
+    fail(where, `output [${op.output.shape.join(', ')}] must keep the batch and channels of input [${op.input.shape.join(', ')}]`);
+  }
+}
+
+/** Per-channel parameters of an op that keeps its input's size. */
+function perChannel(where: string, op: { input: Slot; output: Slot }, names: readonly string[], arrays: readonly Float32Array[]): void {
+  sameSize(where, op.input, op.output, 'input and output');
+  const c = op.input.shape[3];
+  names.forEach((name, i) => checkLength(where, name, arrays[i], c, `channels ${c}`));
+}
+
+const CHECKS: { readonly [K in PlanOp['kind']]: Check<K> } = {
+  conv2d: (where, op) => {
+    const [n, , , inC] = op.input.shape;
+    const [on, , , outC] = op.output.shape;
+    if (on !== n) fail(where, `output batch ${on} differs from input batch ${n}`);
+    checkPair(where, 'kernel', op.kernel, 1);
+    checkPair(where, 'stride', op.stride, 1);
+    checkPair(where, 'dilation', op.dilation, 1);
+    checkPair(where, 'padding', op.padding, 0);
+    if (!isCount(op.groups, 1) || inC % op.groups !== 0 || outC % op.groups !== 0) {
+      fail(where, `groups ${op.groups} must divide inC ${inC} and outC ${outC}`);
+    }
+    const inCg = inC / op.groups;
+    checkLength(where, 'weight', op.weight, outC * inCg * op.kernel[0] * op.kernel[1], `[outC ${outC}, inC/groups ${inCg}, ${op.kernel.join(', ')}]`);
+    checkLength(where, 'bias', op.bias, outC, `outC ${outC}`);
+  },
+  linear: (where, op) => {
+    const n = op.input.shape[0];
+    if (op.output.shape[0] !== n) fail(where, `output batch ${op.output.shape[0]} differs from input batch ${n}`);
+    const inF = op.input.size / n;
+    const outF = op.output.size / n;
+    checkLength(where, 'weight', op.weight, outF * inF, `[outF ${outF}, inF ${inF}]`);
+    checkLength(where, 'bias', op.bias, outF, `outF ${outF}`);
+  },
+  pool2d: (where, op) => {
+    checkPair(where, 'kernel', op.kernel, 1);
+    checkPair(where, 'stride', op.stride, 1);
+    checkPair(where, 'padding', op.padding, 0);
+    if (op.mode !== 'max' && op.mode !== 'avg') fail(where, `mode must be 'max' or 'avg', got '${op.mode}'`);
+    keepsBatchAndChannels(where, op);
+  },
+  adaptiveAvgPool2d: keepsBatchAndChannels,
+  add: (where, op) => {
+    sameSize(where, op.a, op.output, 'a and output');
+    sameSize(where, op.b, op.output, 'b and output');
+  },
+  channelAffine: (where, op) => perChannel(where, op, ['scale', 'shift'], [op.scale, op.shift]),
+  activation: (where, op) => sameSize(where, op.input, op.output, 'input and output'),
+  copyChannels: (where, op) => {
+    const inC = op.input.shape[3];
+    const outC = op.output.shape[3];
+    if (op.input.size / inC !== op.output.size / outC) fail(where, `input has ${op.input.size / inC} pixels, output ${op.output.size / outC}`);
+    if (!isCount(op.channelOffset, 0) || op.channelOffset + inC > outC) {
+      fail(where, `channels [${op.channelOffset}, ${op.channelOffset + inC}) do not fit output channels ${outC}`);
+    }
+  },
+  scaleChannels: (where, op) => {
+    sameSize(where, op.input, op.output, 'input and output');
+    if (op.scale.size !== op.input.shape[0] * op.input.shape[3]) {
+      fail(where, `scale [${op.scale.shape.join(', ')}] must be [${op.input.shape[0]}, 1, 1, ${op.input.shape[3]}]`);
+    }
+  },
+  layerNorm: (where, op) => {
+    perChannel(where, op, ['weight', 'bias'], [op.weight, op.bias]);
+    if (!(op.eps >= 0)) fail(where, `eps must be >= 0, got ${op.eps}`);
+  },
+  localResponseNorm: (where, op) => {
+    sameSize(where, op.input, op.output, 'input and output');
+    if (!isCount(op.size, 1)) fail(where, `size must be a positive integer, got ${op.size}`);
+    if (![op.alpha, op.beta, op.k].every(Number.isFinite)) fail(where, 'alpha, beta and k must be finite');
+  },
+};
+
 function validateOp(op: PlanOp, i: number, arenaSize: number): void {
   const where = `plan.ops[${i}] (${op.kind})`;
+  const check = Object.hasOwn(CHECKS, op.kind) ? (CHECKS[op.kind] as Check<PlanOp['kind']>) : undefined;
+  if (!check) fail(where, `unsupported op kind '${(op as { kind: string }).kind}'`);
   for (const [name, slot] of opSlotEntries(op)) checkSlot(where, name, slot, arenaSize);
   if ('activation' in op && !ACTIVATIONS.includes(op.activation)) {
     fail(where, `unknown activation '${op.activation}' (expected one of ${ACTIVATIONS.join(', ')})`);
   }
   if ((op.kind === 'conv2d' || op.kind === 'linear') && op.residual) sameSize(where, op.residual, op.output, 'residual and output');
-  switch (op.kind) {
-    case 'conv2d': {
-      const [n, , , inC] = op.input.shape;
-      const [on, , , outC] = op.output.shape;
-      if (on !== n) fail(where, `output batch ${on} differs from input batch ${n}`);
-      checkPair(where, 'kernel', op.kernel, 1);
-      checkPair(where, 'stride', op.stride, 1);
-      checkPair(where, 'dilation', op.dilation, 1);
-      checkPair(where, 'padding', op.padding, 0);
-      if (!isCount(op.groups, 1) || inC % op.groups !== 0 || outC % op.groups !== 0) {
-        fail(where, `groups ${op.groups} must divide inC ${inC} and outC ${outC}`);
-      }
-      const inCg = inC / op.groups;
-      checkLength(where, 'weight', op.weight, outC * inCg * op.kernel[0] * op.kernel[1], `[outC ${outC}, inC/groups ${inCg}, ${op.kernel.join(', ')}]`);
-      checkLength(where, 'bias', op.bias, outC, `outC ${outC}`);
-      return;
-    }
-    case 'linear': {
-      const n = op.input.shape[0];
-      if (op.output.shape[0] !== n) fail(where, `output batch ${op.output.shape[0]} differs from input batch ${n}`);
-      const inF = op.input.size / n;
-      const outF = op.output.size / n;
-      checkLength(where, 'weight', op.weight, outF * inF, `[outF ${outF}, inF ${inF}]`);
-      checkLength(where, 'bias', op.bias, outF, `outF ${outF}`);
-      return;
-    }
-    case 'pool2d':
-      checkPair(where, 'kernel', op.kernel, 1);
-      checkPair(where, 'stride', op.stride, 1);
-      checkPair(where, 'padding', op.padding, 0);
-      if (op.mode !== 'max' && op.mode !== 'avg') fail(where, `mode must be 'max' or 'avg', got '${op.mode}'`);
-    // falls through: pooling keeps batch and channels
-    case 'adaptiveAvgPool2d':
-      if (op.output.shape[0] !== op.input.shape[0] || op.output.shape[3] !== op.input.shape[3]) {
-        fail(where, `output [${op.output.shape.join(', ')}] must keep the batch and channels of input [${op.input.shape.join(', ')}]`);
-      }
-      return;
-    case 'add':
-      sameSize(where, op.a, op.output, 'a and output');
-      sameSize(where, op.b, op.output, 'b and output');
-      return;
-    case 'channelAffine':
-      sameSize(where, op.input, op.output, 'input and output');
-      checkLength(where, 'scale', op.scale, op.input.shape[3], `channels ${op.input.shape[3]}`);
-      checkLength(where, 'shift', op.shift, op.input.shape[3], `channels ${op.input.shape[3]}`);
-      return;
-    case 'activation':
-      sameSize(where, op.input, op.output, 'input and output');
-      return;
-    case 'copyChannels': {
-      const inC = op.input.shape[3];
-      const outC = op.output.shape[3];
-      if (op.input.size / inC !== op.output.size / outC) fail(where, `input has ${op.input.size / inC} pixels, output ${op.output.size / outC}`);
-      if (!isCount(op.channelOffset, 0) || op.channelOffset + inC > outC) {
-        fail(where, `channels [${op.channelOffset}, ${op.channelOffset + inC}) do not fit output channels ${outC}`);
-      }
-      return;
-    }
-    case 'scaleChannels':
-      sameSize(where, op.input, op.output, 'input and output');
-      if (op.scale.size !== op.input.shape[0] * op.input.shape[3]) {
-        fail(where, `scale [${op.scale.shape.join(', ')}] must be [${op.input.shape[0]}, 1, 1, ${op.input.shape[3]}]`);
-      }
-      return;
-    case 'layerNorm':
-      sameSize(where, op.input, op.output, 'input and output');
-      checkLength(where, 'weight', op.weight, op.input.shape[3], `channels ${op.input.shape[3]}`);
-      checkLength(where, 'bias', op.bias, op.input.shape[3], `channels ${op.input.shape[3]}`);
-      if (!(op.eps >= 0)) fail(where, `eps must be >= 0, got ${op.eps}`);
-      return;
-    case 'localResponseNorm':
-      sameSize(where, op.input, op.output, 'input and output');
-      if (!isCount(op.size, 1)) fail(where, `size must be a positive integer, got ${op.size}`);
-      if (![op.alpha, op.beta, op.k].every(Number.isFinite)) fail(where, 'alpha, beta and k must be finite');
-      return;
-    default:
-      fail(where, `unsupported op kind '${(op as { kind: string }).kind}'`);
-  }
+  check(where, op);
 }
 
 /** Throws a ShapeError naming the first inconsistency in `plan`. */
@@ -131,4 +134,19 @@ export function validatePlan(plan: ExecutionPlan): void {
   if (plan.outputs.length === 0) fail('plan.outputs', 'at least one output is required');
   plan.outputs.forEach((s, i) => checkSlot(`plan.outputs[${i}]`, 'output', s, plan.arenaSize));
   plan.ops.forEach((op, i) => validateOp(op, i, plan.arenaSize));
+  if (plan.scratch !== undefined) validateScratch(plan);
+}
+
+function validateScratch(plan: ExecutionPlan): void {
+  const { floats, offsets, arenaSize } = plan.scratch!;
+  const n = plan.ops.length;
+  if (!Array.isArray(floats) || !Array.isArray(offsets) || floats.length !== n || offsets.length !== n) {
+    fail('plan.scratch', `floats and offsets must have one entry per op (${n})`);
+  }
+  if (!isCount(arenaSize, plan.arenaSize)) fail('plan.scratch', `arenaSize must be an integer >= plan.arenaSize ${plan.arenaSize}, got ${arenaSize}`);
+  floats.forEach((f, i) => {
+    const at = offsets[i];
+    const inside = f === 0 ? at === -1 : isCount(f, 1) && isCount(at, 0) && at + f <= arenaSize;
+    if (!inside) fail(`plan.scratch (op ${i})`, `${f} floats at ${at} do not lie in the arena of ${arenaSize} floats`);
+  });
 }

@@ -3,7 +3,7 @@
 // (Dawn on SwiftShader). Also: WebGPU run() reads its input at call time, and a WebGPU
 // executable disposed during a pass rejects it saying so.
 import { afterAll, describe, expect, it } from 'vitest';
-import { Model, Tensor, counterInput, type Architecture, type Backend } from '@cnn/core';
+import { DisposedError, Model, Tensor, counterInput, type Architecture, type Backend } from '@cnn/core';
 import { createWasmBackend } from './wasm/index.js';
 import { createWebGpuBackend } from './webgpu/index.js';
 import { nodeGpu } from './webgpu/test-gpu.js';
@@ -95,6 +95,7 @@ describe('WebGPU executable inputs and disposal', () => {
     await Promise.resolve();
     exe.dispose();
     await expect(running).rejects.toThrow(/disposed during the forward pass/);
+    await expect(running).rejects.toBeInstanceOf(DisposedError);
     await expect(queued).rejects.toThrow(/disposed/);
   });
 });

@@ -1,5 +1,6 @@
 // The plain TypeScript backend: the oracle. Slow, obviously correct, runs anywhere.
 import type { Backend, Executable, ExecutionPlan } from '@cnn/core';
+import { DisposedError } from '@cnn/core';
 import { runJsOp as runOp } from './run-op.js';
 
 
@@ -20,6 +21,7 @@ class JsExecutable implements Executable {
   }
   async run(input: Float32Array): Promise<Float32Array[]> {
     const { plan, arena } = this;
+    if (arena.length === 0 && plan.arenaSize > 0) throw new DisposedError('This js executable was disposed; compile the plan again.');
     arena.set(input, plan.input.offset);
     for (const op of plan.ops) runOp(arena, op);
     return plan.outputs.map((s) => arena.slice(s.offset, s.offset + s.size));

@@ -3,29 +3,23 @@
 import type { PlanOp } from '@cnn/core';
 import * as ops from './ops.js';
 
+type Kernel<K extends PlanOp['kind']> = (arena: Float32Array, op: Extract<PlanOp, { kind: K }>) => void;
+
+/** The reference kernel of every op kind (a missing kind is a compile error). */
+const KERNELS: { readonly [K in PlanOp['kind']]: Kernel<K> } = {
+  conv2d: ops.conv2d,
+  linear: ops.linear,
+  pool2d: ops.pool2d,
+  adaptiveAvgPool2d: ops.adaptiveAvgPool2d,
+  add: ops.add,
+  channelAffine: ops.channelAffine,
+  activation: ops.activation,
+  copyChannels: ops.copyChannels,
+  scaleChannels: ops.scaleChannels,
+  layerNorm: ops.layerNorm,
+  localResponseNorm: ops.localResponseNorm,
+};
+
 export function runJsOp(arena: Float32Array, op: PlanOp): void {
-  switch (op.kind) {
-    case 'conv2d':
-      return ops.conv2d(arena, op);
-    case 'linear':
-      return ops.linear(arena, op);
-    case 'pool2d':
-      return ops.pool2d(arena, op);
-    case 'adaptiveAvgPool2d':
-      return ops.adaptiveAvgPool2d(arena, op);
-    case 'add':
-      return ops.add(arena, op);
-    case 'channelAffine':
-      return ops.channelAffine(arena, op);
-    case 'activation':
-      return ops.activation(arena, op);
-    case 'copyChannels':
-      return ops.copyChannels(arena, op);
-    case 'scaleChannels':
-      return ops.scaleChannels(arena, op);
-    case 'layerNorm':
-      return ops.layerNorm(arena, op);
-    case 'localResponseNorm':
-      return ops.localResponseNorm(arena, op);
-  }
+  (KERNELS[op.kind] as Kernel<PlanOp['kind']>)(arena, op);
 }

@@ -1,7 +1,7 @@
 // The wasm backend as a whole: a small network through run(), loading, and clear errors.
 import { describe, it, expect } from 'vitest';
 import { readFile } from 'node:fs/promises';
-import type { ExecutionPlan, PlanOp, Slot } from '@cnn/core';
+import { DisposedError, type ExecutionPlan, type PlanOp, type Slot } from '@cnn/core';
 import { createJsBackend } from '../js/index.js';
 import { createWasmBackend, loadKernelModule } from './index.js';
 import { ArenaBuilder, randomFloats } from '../test-helpers.js';
@@ -70,6 +70,9 @@ describe('wasm backend', () => {
     expect(wasm.weightBytes).toBeGreaterThan(0);
     wasm.dispose();
     await expect(wasm.run(randomFloats(plan.input.size, 3))).rejects.toThrow(/disposed/);
+    await expect(wasm.run(randomFloats(plan.input.size, 3))).rejects.toBeInstanceOf(DisposedError);
+    js.dispose();
+    await expect(js.run(randomFloats(plan.input.size, 3))).rejects.toBeInstanceOf(DisposedError);
   });
 
   it('accepts the binary as bytes, as a file URL, as a path, and as a compiled module', async () => {

@@ -1,30 +1,16 @@
 // The WebAssembly backend: lays out one wasm memory per executable as
 // [worker stacks | thread control | op descriptors | packed weights | activation arena | zero row]
 // (op-local scratch, such as a Winograd convolution's transformed input and weights, lies in
-// arena space that no activation occupies while that op runs: @cnn/core placeScratch),
+// arena space that no activation occupies while that op runs: the backend asks for it in
+// scratchFloats and @cnn/core's compilePlan places it),
 // packs every weight once at compile time, writes one descriptor per op, and runs the whole plan
 // in one call into wasm (kernels-wasm/src/plan.rs), shared between threads on the threaded
 // binaries (kernels-wasm/src/threads.rs, workers.ts). Which binary runs is decided once per
 // backend by feature detection (loader.ts).
-import {
-  activationCode,
-  arenaGaps,
-  placeScratch,
-  ShapeError,
-  validatePlan,
-  type Backend,
-  type Conv2dOp,
-  type Executable,
-  type ExecutionPlan,
-  type PlanOp,
-  type Slot,
-} from '@cnn/core';
+import { compilePlan, type Backend, type Executable, type ExecutionPlan } from '@cnn/core';
 import {
   checkKernelModule,
-  FEATURE_RELAXED_SIMD,
-  FEATURE_THREADS,
   hasRelaxedSimd,
-  instantiateKernels,
   isNode,
   isThreadedModule,
   loadKernelModule,
@@ -33,7 +19,8 @@ import {
   type WasmSource,
   type WasmVariant,
 } from './loader.js';
-import type { WorkerPool } from './workers.js';
+
+export { usesWinograd, winogradBand } from './op-plans.js';
 
 export interface WasmBackendOptions {
   /**
@@ -68,399 +55,8 @@ export interface WasmBackendOptions {
   winograd?: boolean;
 }
 
-const BYTES_PER_FLOAT = 4;
-/** Every region starts on a 64-byte boundary. */
-const ALIGN_FLOATS = 16;
-/** Kernels read (never write) up to 7 floats past a tensor's last channel. */
-const SLACK_FLOATS = 16;
-const WASM_PAGE_BYTES = 65536;
-
-const alignUp = (x: number, a: number) => Math.ceil(x / a) * a;
-
-/** Bump allocator over float indices of the wasm memory. */
-class FloatLayout {
-  constructor(public end: number) {}
-  reserve(floats: number): number {
-    const at = alignUp(this.end, ALIGN_FLOATS);
-    this.end = at + floats;
-    return at;
-  }
-}
-
-function fail(where: string, message: string): never {
-  throw new ShapeError(`${where}: ${message}`);
-}
-
-function isDepthwise(op: Conv2dOp): boolean {
-  return op.groups === op.input.shape[3] && op.groups === op.output.shape[3];
-}
-
-/** What the wasm kernels need beyond the shared contract (validatePlan in @cnn/core). */
-function checkWasmLimits(plan: ExecutionPlan): void {
-  plan.ops.forEach((op, i) => {
-    if (op.kind === 'localResponseNorm' && !(op.k > 0)) {
-      fail(`plan.ops[${i}] (localResponseNorm)`, `k must be > 0 (the wasm kernel takes a logarithm of k + ...), got ${op.k}`);
-    }
-  });
-}
-
-const OP = {
-  conv2d: 1,
-  dwconv2d: 2,
-  linear: 3,
-  maxpool2d: 4,
-  avgpool2d: 5,
-  adaptiveAvgpool2d: 6,
-  add: 7,
-  channelAffine: 8,
-  activation: 9,
-  copyChannels: 10,
-  scaleChannels: 11,
-  layerNorm: 12,
-  localResponseNorm: 13,
-} as const;
-
-/** An f32 argument of a descriptor (every other argument is a u32). */
-class F32 {
-  constructor(readonly value: number) {}
-}
-
-/** One op's descriptor: its kind and its arguments in the order of the kernel's `*Args` struct. */
-interface Descriptor {
-  kind: number;
-  args: (number | F32)[];
-}
-
-/** u32 words per descriptor (kernels-wasm/src/plan.rs DESC_WORDS) and where the arguments start. */
-const DESC_WORDS = 32;
-const DESC_ARGS_WORD = 4;
-
-/** Host-side plan for one op: weight floats to reserve, how to fill them, and its descriptor. */
-interface OpPlan {
-  /** floats to reserve in the weight region (0 for weightless ops) */
-  weightFloats: number;
-  /**
-   * The fewest raw floats the wasm packer can take at once (0 if JS copies directly): weights
-   * are staged in the arena region, in as few slices as fit there.
-   */
-  stagingFloats: number;
-  /** floats the zero row must hold */
-  zeroFloats: number;
-  /** floats of scratch the op needs while it runs, placed in the arena (`placeScratch`) */
-  scratchFloats?: number;
-  /** checks `weightFloats` against the binary's own count */
-  checkPackedLength?(k: KernelExports): void;
-  /** fills the op's weight region starting at float index `at`, staging at most `capacity` floats at `staging` */
-  fill(k: KernelExports, heap: Float32Array, at: number, staging: number, capacity: number): void;
-  /** the op's descriptor; `slot` maps a slot to its byte address */
-  describe(at: number, slot: (s: Slot) => number, zeros: number, scratch: number): Descriptor;
-}
-
-const NR = 8;
-/** Output rows per packed block of a fully connected layer (kernels-wasm/src/linear.rs). */
-const LINEAR_ROWS = 16;
-/** Winograd F(4x4, 3x3): output pixels per tile side, and transformed positions per tile. */
-const WINOGRAD_TILE = 4;
-const WINOGRAD_POSITIONS = 36;
-/** Transformed weight blocks per pass: as many as fit in an eighth of the transformed input, within these bounds (kernels-wasm/src/winograd.rs). */
-const WINOGRAD_MIN_CHUNK_FLOATS = 32 * 1024;
-/** Transformed input per band, and tiles per GEMM tile group (kernels-wasm MR). */
-const WINOGRAD_BAND_FLOATS = 144 * 1024;
-const WINOGRAD_MIN_BAND = 32;
-const WINOGRAD_GROUP = 4;
-const WINOGRAD_MAX_CHUNK_FLOATS = 144 * 1024;
-/**
- * Smallest input and output channel counts, and output height and width, for Winograd
- * (benchmarks/kernels.mjs, 'conv 3x3'; one thread, weights transformed on the fly): it ran
- * 3.4x the direct igemm path at 56x56 and 28x28, 2.4x at 14x14 and 1.8x at 7x7 (ResNet-50,
- * 64-512 channels; 1.8x for DenseNet's 7x7 128 -> 32 too). Smaller outputs would be mostly
- * empty 4x4 tiles, and fewer channels leave the transforms too little GEMM to amortise.
- */
-const WINOGRAD_MIN_CHANNELS = 16;
-const WINOGRAD_MIN_SIZE = 7;
-
-/** Whether the wasm backend runs this convolution by Winograd F(4x4, 3x3) (kernels-wasm/src/winograd.rs). */
-export function usesWinograd(op: Conv2dOp): boolean {
-  const [, , , inC] = op.input.shape;
-  const [, outH, outW, outC] = op.output.shape;
-  return (
-    op.groups === 1 &&
-    op.kernel[0] === 3 && op.kernel[1] === 3 &&
-    op.stride[0] === 1 && op.stride[1] === 1 &&
-    op.dilation[0] === 1 && op.dilation[1] === 1 &&
-    inC >= WINOGRAD_MIN_CHANNELS && outC >= WINOGRAD_MIN_CHANNELS &&
-    outH >= WINOGRAD_MIN_SIZE && outW >= WINOGRAD_MIN_SIZE
-  );
-}
-
-/**
- * Winograd tiles per band, or 0 to transform all tiles into one shared buffer first. Bands
- * keep a large output's transformed input per thread and cache-sized (VGG's 224x224 layers
- * would need 29 MB of shared buffer, more than their activations). Outputs take bands when
- * their shared buffer would exceed 4 x WINOGRAD_BAND_FLOATS, or when it would not fit in the
- * arena's free space at that op (`sharedFits` false). Each band transforms every weight block
- * again, so a band has at least WINOGRAD_MIN_BAND tiles (then the weight transforms cost
- * about a fifth of the GEMM, less for fewer output channels), as many as fit in
- * WINOGRAD_BAND_FLOATS beyond that, and there are at least two per thread.
- */
-export function winogradBand(tiles: number, inC: number, threads: number, sharedFits = true): number {
-  const tileFloats = WINOGRAD_POSITIONS * alignUp(inC, 4);
-  if (sharedFits && tiles * tileFloats <= 4 * WINOGRAD_BAND_FLOATS) return 0;
-  const fit = Math.floor(WINOGRAD_BAND_FLOATS / tileFloats / WINOGRAD_GROUP) * WINOGRAD_GROUP;
-  const perThreads = Math.ceil(tiles / (2 * threads) / WINOGRAD_GROUP) * WINOGRAD_GROUP;
-  const band = Math.max(WINOGRAD_MIN_BAND, Math.min(fit, perThreads));
-  return tiles > 2 * band ? band : 0;
-}
-
-/** `gap`: the arena floats free while this op runs (`arenaGaps`). */
-function planConv(op: Conv2dOp, winogradEnabled: boolean, threads: number, gap: number): OpPlan {
-  const [n, inH, inW, inC] = op.input.shape;
-  const [, outH, outW, outC] = op.output.shape;
-  const [kh, kw] = op.kernel;
-  const [sh, sw] = op.stride;
-  const [pt, pl] = op.padding;
-  const [dh, dw] = op.dilation;
-  const act = activationCode(op.activation);
-  const depthwise = isDepthwise(op);
-  const winograd = winogradEnabled && usesWinograd(op);
-  const inCg = inC / op.groups;
-  const taps = kh * kw;
-  const outCg = outC / op.groups;
-  // Packed layouts: kernels-wasm/src/conv.rs and dwconv.rs (bias, then taps, per block of 8).
-  // A unit is the fewest output channels that pack on their own: a block of 8 channels, or a
-  // whole group of a grouped convolution (whose blocks restart at each group).
-  const unit = depthwise || op.groups === 1 ? NR : outCg;
-  // Winograd keeps the same [bias][taps][inC][8] blocks (as [bias][9][inC][8]). Its scratch
-  // (kernels-wasm/src/winograd.rs): for two phases, all tiles' transformed input, then each
-  // thread's chunk of transformed weight blocks ([36][inC * 8 + 16] each); with bands, per
-  // thread one band's transformed input and its chunk.
-  const unitPackedFloats = depthwise ? NR + taps * NR : Math.ceil(unit / NR) * (NR + taps * inCg * NR);
-  const weightFloats = Math.ceil(outC / unit) * unitPackedFloats;
-  const tiles = n * Math.ceil(outH / WINOGRAD_TILE) * Math.ceil(outW / WINOGRAD_TILE);
-  const tileFloats = WINOGRAD_POSITIONS * alignUp(inC, 4);
-  const transformedBlockFloats = WINOGRAD_POSITIONS * (inC * NR + 16);
-  const chunkFloats = (inputFloats: number) => {
-    const budget = Math.min(Math.max(Math.floor(inputFloats / 8), WINOGRAD_MIN_CHUNK_FLOATS), WINOGRAD_MAX_CHUNK_FLOATS);
-    return Math.min(Math.max(1, Math.floor(budget / transformedBlockFloats)), Math.ceil(outC / NR)) * transformedBlockFloats;
-  };
-  const sharedFits = tiles * tileFloats + threads * chunkFloats(tiles * tileFloats) <= gap;
-  const band = winograd ? winogradBand(tiles, inC, threads, sharedFits) : 0;
-  const transformedInputFloats = (band || tiles) * tileFloats;
-  const threadScratchFloats = (band ? transformedInputFloats : 0) + chunkFloats(transformedInputFloats);
-  const scratchFloats = !winograd ? 0 : (band ? 0 : transformedInputFloats) + threads * threadScratchFloats;
-  return {
-    weightFloats,
-    scratchFloats,
-    stagingFloats: alignUp(unit * inCg * taps, ALIGN_FLOATS) + unit,
-    // conv2d reads whole kernel rows (kw * inC floats) from the zero row when groups == 1.
-    zeroFloats: depthwise ? 0 : op.groups === 1 ? kw * inC : inCg,
-    checkPackedLength(k) {
-      const fromWasm = depthwise
-        ? k.dwconv2d_packed_len(outC, kh, kw)
-        : winograd
-          ? k.conv2d_winograd_packed_len(outC, inC)
-          : k.conv2d_packed_len(outC, inCg, kh, kw, op.groups);
-      if (fromWasm !== weightFloats) throw new Error(`packed weight size mismatch (js ${weightFloats}, wasm ${fromWasm}): rebuild the kernels`);
-      if (!winograd) return;
-      const input = band ? 0 : k.conv2d_winograd_scratch_len(n, outH, outW, inC);
-      const perThread = k.conv2d_winograd_thread_scratch_len(n, outH, outW, outC, inC, band);
-      if (input !== (band ? 0 : transformedInputFloats) || perThread !== threadScratchFloats) {
-        throw new Error(
-          `Winograd scratch size mismatch (js ${band ? 0 : transformedInputFloats} + ${threadScratchFloats} per thread, ` +
-            `wasm ${input} + ${perThread}): rebuild the kernels`,
-        );
-      }
-    },
-    fill(k, heap, at, staging, capacity) {
-      // Slices of whole units of output channels, each packed into its own run of blocks.
-      const rowFloats = inCg * taps;
-      const perSlice = Math.max(1, Math.floor(capacity / (alignUp(unit * rowFloats, ALIGN_FLOATS) + unit)));
-      for (let c0 = 0; c0 < outC; c0 += perSlice * unit) {
-        const cs = Math.min(perSlice * unit, outC - c0);
-        const biasAt = staging + alignUp(cs * rowFloats, ALIGN_FLOATS);
-        heap.set(op.weight.subarray(c0 * rowFloats, (c0 + cs) * rowFloats), staging);
-        heap.set(op.bias.subarray(c0, c0 + cs), biasAt);
-        const dst = at + (c0 / unit) * unitPackedFloats;
-        const [d, w, b] = [dst, staging, biasAt].map((f) => f * BYTES_PER_FLOAT);
-        if (depthwise) k.dwconv2d_pack_weights(d, w, b, cs, kh, kw);
-        else if (winograd) k.conv2d_winograd_pack_weights(d, w, b, cs, inC);
-        else k.conv2d_pack_weights(d, w, b, cs, inCg, kh, kw, op.groups === 1 ? 1 : cs / outCg);
-      }
-    },
-    describe(at, slot, zeros, scratch) {
-      const x = slot(op.input);
-      const y = slot(op.output);
-      const r = op.residual ? slot(op.residual) : 0;
-      const w = at * BYTES_PER_FLOAT;
-      if (depthwise) {
-        return { kind: OP.dwconv2d, args: [x, y, r, w, n, inH, inW, inC, outH, outW, kh, kw, sh, sw, pt, pl, dh, dw, act] };
-      }
-      return {
-        kind: OP.conv2d,
-        args: [x, y, r, w, zeros, n, inH, inW, inC, outH, outW, outC, kh, kw, sh, sw, pt, pl, dh, dw, op.groups, act, winograd ? scratch : 0, winograd ? band : 0],
-      };
-    },
-  };
-}
-
-function planOp(op: PlanOp, config: RunConfig, gap: number): OpPlan {
-  const none = { weightFloats: 0, stagingFloats: 0, zeroFloats: 0, fill() {} };
-  switch (op.kind) {
-    case 'conv2d':
-      return planConv(op, config.winograd, config.threads, gap);
-    case 'linear': {
-      const n = op.input.shape[0];
-      const inF = op.input.size / n;
-      const outF = op.output.size / n;
-      // Blocks of LINEAR_ROWS rows, [inF / 4][rows][4], tails zero-filled (kernels-wasm/src/linear.rs).
-      const blockFloats = alignUp(inF, 4) * LINEAR_ROWS;
-      const packedFloats = Math.ceil(outF / LINEAR_ROWS) * blockFloats;
-      const biasOffset = alignUp(packedFloats, ALIGN_FLOATS);
-      const act = activationCode(op.activation);
-      return {
-        weightFloats: biasOffset + op.bias.length,
-        stagingFloats: LINEAR_ROWS * inF,
-        zeroFloats: 0,
-        checkPackedLength(k) {
-          const fromWasm = k.linear_packed_len(outF, inF);
-          if (fromWasm !== packedFloats) throw new Error(`packed weight size mismatch (js ${packedFloats}, wasm ${fromWasm}): rebuild the kernels`);
-        },
-        fill(k, heap, at, staging, capacity) {
-          // Slices of whole blocks of rows, staged raw and packed by the kernel binary.
-          const perSlice = Math.max(1, Math.floor(capacity / (LINEAR_ROWS * inF))) * LINEAR_ROWS;
-          for (let r0 = 0; r0 < outF; r0 += perSlice) {
-            const rows = Math.min(perSlice, outF - r0);
-            heap.set(op.weight.subarray(r0 * inF, (r0 + rows) * inF), staging);
-            const dst = at + (r0 / LINEAR_ROWS) * blockFloats;
-            k.linear_pack_weights(dst * BYTES_PER_FLOAT, staging * BYTES_PER_FLOAT, rows, inF);
-          }
-          heap.set(op.bias, at + biasOffset);
-        },
-        describe(at, slot) {
-          const [x, y, r] = [slot(op.input), slot(op.output), op.residual ? slot(op.residual) : 0];
-          const [w, b] = [at, at + biasOffset].map((f) => f * BYTES_PER_FLOAT);
-          return { kind: OP.linear, args: [x, y, r, w, b, n, inF, outF, act] };
-        },
-      };
-    }
-    case 'pool2d': {
-      const [n, inH, inW, c] = op.input.shape;
-      const [, outH, outW] = op.output.shape;
-      const [kh, kw] = op.kernel;
-      const [sh, sw] = op.stride;
-      const [pt, pl] = op.padding;
-      const act = activationCode(op.activation);
-      const countIncludePad = op.countIncludePad ? 1 : 0;
-      return {
-        ...none,
-        describe(_at, slot) {
-          const kind = op.mode === 'max' ? OP.maxpool2d : OP.avgpool2d;
-          return { kind, args: [slot(op.input), slot(op.output), n, inH, inW, c, outH, outW, kh, kw, sh, sw, pt, pl, countIncludePad, act] };
-        },
-      };
-    }
-    case 'adaptiveAvgPool2d': {
-      const [n, inH, inW, c] = op.input.shape;
-      const [, outH, outW] = op.output.shape;
-      return {
-        ...none,
-        describe: (_at, slot) => ({ kind: OP.adaptiveAvgpool2d, args: [slot(op.input), slot(op.output), n, inH, inW, c, outH, outW] }),
-      };
-    }
-    case 'add':
-      return {
-        ...none,
-        describe: (_at, slot) => ({
-          kind: OP.add,
-          args: [slot(op.a), slot(op.b), slot(op.output), op.output.size, activationCode(op.activation)],
-        }),
-      };
-    case 'channelAffine': {
-      const c = op.input.shape[3];
-      const shiftOffset = alignUp(c, ALIGN_FLOATS);
-      return {
-        weightFloats: shiftOffset + c,
-        stagingFloats: 0,
-        zeroFloats: 0,
-        fill(_k, heap, at) {
-          heap.set(op.scale, at);
-          heap.set(op.shift, at + shiftOffset);
-        },
-        describe(at, slot) {
-          const [scale, shift] = [at, at + shiftOffset].map((f) => f * BYTES_PER_FLOAT);
-          const args = [slot(op.input), slot(op.output), scale, shift, op.input.size / c, c, activationCode(op.activation)];
-          return { kind: OP.channelAffine, args };
-        },
-      };
-    }
-    case 'activation':
-      return {
-        ...none,
-        describe: (_at, slot) => ({
-          kind: OP.activation,
-          args: [slot(op.input), slot(op.output), op.output.size, activationCode(op.activation)],
-        }),
-      };
-    case 'scaleChannels': {
-      const [n, h, w, c] = op.input.shape;
-      return {
-        ...none,
-        describe: (_at, slot) => ({ kind: OP.scaleChannels, args: [slot(op.input), slot(op.scale), slot(op.output), n, h * w, c] }),
-      };
-    }
-    case 'layerNorm': {
-      const c = op.input.shape[3];
-      const biasOffset = alignUp(c, ALIGN_FLOATS);
-      return {
-        weightFloats: biasOffset + c,
-        stagingFloats: 0,
-        zeroFloats: 0,
-        fill(_k, heap, at) {
-          heap.set(op.weight, at);
-          heap.set(op.bias, at + biasOffset);
-        },
-        describe(at, slot) {
-          const [gamma, beta] = [at, at + biasOffset].map((f) => f * BYTES_PER_FLOAT);
-          const args = [slot(op.input), slot(op.output), gamma, beta, op.input.size / c, c, new F32(op.eps), activationCode(op.activation)];
-          return { kind: OP.layerNorm, args };
-        },
-      };
-    }
-    case 'localResponseNorm': {
-      const c = op.input.shape[3];
-      return {
-        ...none,
-        describe: (_at, slot) => ({
-          kind: OP.localResponseNorm,
-          args: [slot(op.input), slot(op.output), op.input.size / c, c, op.size, new F32(op.alpha), new F32(op.beta), new F32(op.k)],
-        }),
-      };
-    }
-    case 'copyChannels': {
-      const inC = op.input.shape[3];
-      const outC = op.output.shape[3];
-      return {
-        ...none,
-        describe: (_at, slot) => ({
-          kind: OP.copyChannels,
-          args: [slot(op.input), slot(op.output), op.input.size / inC, inC, outC, op.channelOffset],
-        }),
-      };
-    }
-  }
-}
-
-/**
- * The threaded binaries keep their data and the main thread's stack (256 KiB, set in
- * build.sh) below this address (checked at compile).
- */
-const THREADED_MODULE_BYTES = 512 * 1024;
-/** Stack bytes per worker: kernels use a few KiB (the igemm pointer table is 1 KiB). */
-const WORKER_STACK_BYTES = 128 * 1024;
-const CONTROL_FLOATS = 32;
-
 /** How compile() runs a plan. */
-interface RunConfig {
+export interface RunConfig {
   threads: number;
   shareTinyOps: boolean;
   winograd: boolean;
@@ -474,7 +70,7 @@ interface RunConfig {
  * compile/dispose cycle leaves a memory for the garbage collector, which frees them late, and
  * resident memory climbs by tens of MiB over a few hundred cycles.
  */
-class InstancePool {
+export class InstancePool {
   private spare: KernelExports | undefined;
   /** executables compiled and not disposed, and their bytes (counts, not references, so an
    * executable dropped without dispose() can still be collected) */
@@ -541,7 +137,7 @@ class InstancePool {
 /** How long a disposed executable's workers wait for the backend's next compile() before they stop. */
 const PARKED_WORKERS_MS = 1000;
 
-interface ParkedThreads {
+export interface ParkedThreads {
   readonly threads: number;
   readonly memory: WebAssembly.Memory;
   readonly kernels: KernelExports;
@@ -551,9 +147,6 @@ interface ParkedThreads {
 
 /** Stops the parked workers of backends that were dropped. */
 const droppedBackends = new FinalizationRegistry<InstancePool>((pool) => pool.release());
-
-/** Shuts down the pools of executables that were dropped without dispose(). */
-const abandonedPools = new FinalizationRegistry<() => void>((stop) => stop());
 
 /** A compiled plan on the wasm backend. */
 export interface WasmExecutable extends Executable {
@@ -572,231 +165,6 @@ export interface WasmExecutable extends Executable {
   readonly workersExited: Promise<void>;
   /** Runs once, op by op, and returns each op's milliseconds (for benchmarks; slower than run()). */
   profile(input: Float32Array): Promise<number[]>;
-}
-
-class WasmPlanExecutable implements WasmExecutable {
-  readonly weightBytes: number;
-  readonly arenaBytes: number;
-  readonly memoryBytes: number;
-  readonly variant: WasmVariant;
-  readonly threads: number;
-  workersExited: Promise<void> = Promise.resolve();
-  private kernels: KernelExports | undefined;
-  private stop: (() => void) | undefined;
-  /** the backend's counters, and where dispose() returns a single-threaded instance for reuse */
-  counters: InstancePool | undefined;
-  /** what dispose() may park for the next threaded compile() instead of stopping it */
-  parkable: ParkedThreads | undefined;
-  private view: Float32Array;
-
-  private constructor(
-    k: KernelExports,
-    memory: WebAssembly.Memory,
-    private readonly input: Slot,
-    private readonly outputs: readonly Slot[],
-    private readonly arenaStart: number,
-    private readonly descriptors: number,
-    private readonly opCount: number,
-    private readonly control: number,
-    sizes: { weightBytes: number; arenaBytes: number },
-    threads: number,
-  ) {
-    this.kernels = k;
-    this.view = new Float32Array(memory.buffer);
-    this.memoryBytes = memory.buffer.byteLength;
-    this.weightBytes = sizes.weightBytes;
-    this.arenaBytes = sizes.arenaBytes;
-    this.threads = threads;
-    const features = k.cnn_kernels_features();
-    const isa = features & FEATURE_RELAXED_SIMD ? 'relaxed-simd' : 'simd';
-    this.variant = features & FEATURE_THREADS ? `${isa}-threads` : isa;
-  }
-
-  static async create(module: WebAssembly.Module, plan: ExecutionPlan, config: RunConfig): Promise<WasmPlanExecutable> {
-    validatePlan(plan);
-    checkWasmLimits(plan);
-
-    const threaded = isThreadedModule(module);
-    const threads = threaded ? config.threads : 1;
-    const noSharing = threaded ? sharedMemoryUnavailableReason() : undefined;
-    if (noSharing) throw new Error(`This kernel binary is a threaded one, which needs shared memory, but ${noSharing}.`);
-    let k: KernelExports | undefined;
-    let baseBytes = THREADED_MODULE_BYTES;
-    if (!threaded) {
-      k = config.instances?.take() ?? instantiateKernels(module);
-      baseBytes = Number(k.__heap_base.value);
-    }
-    const gaps = arenaGaps(plan, ALIGN_FLOATS);
-    const opPlans = plan.ops.map((op, i) => planOp(op, config, gaps[i]));
-
-    // [worker stacks | control | descriptors | packed weights | arena | zero row | scratch | slack]
-    const layout = new FloatLayout(Math.ceil(baseBytes / BYTES_PER_FLOAT));
-    const stackFloats = WORKER_STACK_BYTES / BYTES_PER_FLOAT;
-    const stacks = layout.reserve((threads - 1) * stackFloats);
-    const control = layout.reserve(CONTROL_FLOATS);
-    const descriptors = layout.reserve(opPlans.length * DESC_WORDS);
-    const weightsStart = layout.reserve(0);
-    const weightAt = opPlans.map((p) => (p.weightFloats > 0 ? layout.reserve(p.weightFloats) : 0));
-    const weightsEnd = layout.end;
-    const scratch = placeScratch(plan, opPlans.map((p) => p.scratchFloats ?? 0), ALIGN_FLOATS);
-    const arenaStart = layout.reserve(scratch.arenaSize);
-    const zeros = layout.reserve(Math.max(ALIGN_FLOATS, ...opPlans.map((p) => p.zeroFloats)));
-    layout.reserve(SLACK_FLOATS);
-    // Raw weights are staged where the arena will be, before the arena is in use, in slices
-    // that fit there (memory only extends past it for a plan whose arena is smaller than one slice).
-    const staging = arenaStart;
-    const capacity = Math.max(layout.end - SLACK_FLOATS - staging, ...opPlans.map((p) => p.stagingFloats));
-    const endFloats = Math.max(layout.end, staging + capacity + SLACK_FLOATS);
-    const needBytes = endFloats * BYTES_PER_FLOAT;
-    const needPages = Math.ceil(needBytes / WASM_PAGE_BYTES);
-    const tooBig = (e: unknown) =>
-      new Error(
-        `The wasm backend needs ${(needBytes / 2 ** 20).toFixed(1)} MiB of wasm memory ` +
-          `(weights ${(((weightsEnd - weightsStart) * 4) / 2 ** 20).toFixed(1)} MiB, arena ` +
-          `${((plan.arenaSize * 4) / 2 ** 20).toFixed(1)} MiB), more than this engine grants ` +
-          `(wasm32 allows at most 4 GiB): ${(e as Error).message}`,
-      );
-
-    let memory: WebAssembly.Memory;
-    let reused: ParkedThreads | undefined;
-    if (k) {
-      memory = k.memory!;
-      const havePages = memory.buffer.byteLength / WASM_PAGE_BYTES;
-      try {
-        if (needPages > havePages) memory.grow(needPages - havePages);
-      } catch (e) {
-        throw tooBig(e);
-      }
-    } else if ((reused = threads > 1 ? config.instances?.takeThreaded(threads, needBytes) : undefined)) {
-      memory = reused.memory;
-      k = reused.kernels;
-    } else {
-      try {
-        memory = new WebAssembly.Memory({ initial: needPages, maximum: needPages, shared: true });
-      } catch (e) {
-        throw tooBig(e);
-      }
-      k = instantiateKernels(module, memory);
-      const heapBase = Number(k.__heap_base.value);
-      if (heapBase > THREADED_MODULE_BYTES) {
-        throw new Error(`The threaded kernel binary's data ends at ${heapBase} bytes, past the ${THREADED_MODULE_BYTES} it is laid out for.`);
-      }
-    }
-    const kernels = k;
-    const heap = new Float32Array(memory.buffer);
-    opPlans.forEach((p, i) => {
-      p.checkPackedLength?.(kernels);
-      if (p.weightFloats > 0) p.fill(kernels, heap, weightAt[i], staging, capacity);
-    });
-    heap.fill(0, arenaStart, endFloats);
-    // parked workers are waiting on the control block's generation: it must not be reset
-    if (!reused) heap.fill(0, control, control + CONTROL_FLOATS);
-
-    const slot = (s: Slot) => (arenaStart + s.offset) * BYTES_PER_FLOAT;
-    const words = new Uint32Array(memory.buffer);
-    opPlans.forEach((p, i) => {
-      const scratchAt = scratch.offsets[i] >= 0 ? (arenaStart + scratch.offsets[i]) * BYTES_PER_FLOAT : 0;
-      const { kind, args } = p.describe(weightAt[i], slot, zeros * BYTES_PER_FLOAT, scratchAt);
-      const at = descriptors + i * DESC_WORDS;
-      words.fill(0, at, at + DESC_WORDS);
-      words[at] = kind;
-      args.forEach((v, j) => {
-        if (v instanceof F32) heap[at + DESC_ARGS_WORD + j] = v.value;
-        else words[at + DESC_ARGS_WORD + j] = v;
-      });
-    });
-    const known = kernels.plan_prepare(descriptors * BYTES_PER_FLOAT, opPlans.length, threads, config.shareTinyOps ? 1 : 0);
-    if (known !== opPlans.length) throw new Error(`plan.ops[${known}] (${plan.ops[known].kind}) is unknown to this kernel binary`);
-
-    const exe = new WasmPlanExecutable(
-      kernels, memory, plan.input, plan.outputs, arenaStart, descriptors * BYTES_PER_FLOAT, opPlans.length,
-      threads > 1 ? control * BYTES_PER_FLOAT : 0,
-      { weightBytes: (weightsEnd - weightsStart) * BYTES_PER_FLOAT, arenaBytes: plan.arenaSize * BYTES_PER_FLOAT },
-      threads,
-    );
-    if (threads > 1 && reused) {
-      exe.stop = reused.stop;
-      exe.workersExited = reused.exited;
-      exe.parkable = { threads, memory, kernels, stop: reused.stop, exited: reused.exited };
-      abandonedPools.register(exe, reused.stop, exe);
-    } else if (threads > 1) {
-      const controlPtr = control * BYTES_PER_FLOAT;
-      const shutdown = () => kernels.threads_shutdown!(controlPtr);
-      const stackTops = Array.from({ length: threads - 1 }, (_, i) => (stacks + (i + 1) * stackFloats) * BYTES_PER_FLOAT);
-      let pool: WorkerPool;
-      try {
-        // the worker code is its own chunk: apps on one thread never download it
-        const { startWorkerPool } = await import('./workers.js');
-        pool = await startWorkerPool({ module, memory, control: controlPtr, stackTops });
-      } catch (e) {
-        shutdown();
-        throw e;
-      }
-      const stop = () => {
-        shutdown();
-        pool.terminate();
-      };
-      exe.stop = stop;
-      exe.workersExited = pool.exited;
-      exe.parkable = { threads, memory, kernels, stop, exited: pool.exited };
-      abandonedPools.register(exe, stop, exe);
-    }
-    if (config.instances) {
-      exe.counters = config.instances;
-      config.instances.liveExecutables++;
-      config.instances.liveBytes += exe.memoryBytes;
-    }
-    return exe;
-  }
-
-  async run(input: Float32Array): Promise<Float32Array[]> {
-    const k = this.kernels;
-    if (!k) throw new Error('This wasm executable was disposed; compile the plan again.');
-    if (!(input instanceof Float32Array) || input.length !== this.input.size) {
-      throw new ShapeError(
-        `run() expects a Float32Array of ${this.input.size} floats (NHWC [${this.input.shape.join(', ')}]), ` +
-          `got ${input instanceof Float32Array ? `${input.length} floats` : String(input)}`,
-      );
-    }
-    const heap = this.view;
-    heap.set(input, this.arenaStart + this.input.offset);
-    k.plan_run(this.descriptors, 0, this.opCount, this.control);
-    return this.outputs.map((s) => heap.slice(this.arenaStart + s.offset, this.arenaStart + s.offset + s.size));
-  }
-
-  async profile(input: Float32Array): Promise<number[]> {
-    await this.run(input);
-    const k = this.kernels!;
-    const ms: number[] = [];
-    for (let i = 0; i < this.opCount; i++) {
-      const t = performance.now();
-      k.plan_run(this.descriptors, i, 1, this.control);
-      ms.push(performance.now() - t);
-    }
-    return ms;
-  }
-
-  dispose(): void {
-    if (this.stop) {
-      abandonedPools.unregister(this);
-      // parked (not stopped) when the backend can hand the workers to its next compile()
-      if (this.parkable && this.counters) this.counters.park(this.parkable);
-      else this.stop();
-      this.stop = undefined;
-      this.parkable = undefined;
-    }
-    const k = this.kernels;
-    this.kernels = undefined;
-    this.view = new Float32Array(0);
-    const pool = this.counters;
-    this.counters = undefined;
-    if (pool) {
-      pool.liveExecutables--;
-      pool.liveBytes -= this.memoryBytes;
-      // a threaded binary's shared memory has a fixed maximum, so only plain instances are reused
-      if (k && !this.variant.endsWith('-threads')) pool.give(k);
-    }
-  }
 }
 
 /** The wasm backend, with the choices it made for this engine. */
@@ -845,13 +213,8 @@ function resolveThreads(threads: WasmBackendOptions['threads']): number {
   return threads;
 }
 
-/**
- * Creates the WebAssembly SIMD backend. The binary is picked once, here, by feature detection
- * (relaxed SIMD, shared memory), compiled on the first `compile()`, and shared by every
- * executable; each executable gets its own instance, memory and (threaded) workers, which
- * start in compile() and stop in dispose().
- */
-export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
+/** The threads and binary variant the options and this engine allow, and why fewer threads if so. */
+function chooseVariant(options: WasmBackendOptions): { threads: number; variant: WasmVariant; threadsFallbackReason?: string } {
   const requested = resolveThreads(options.threads);
   let threads = requested;
   let threadsFallbackReason: string | undefined;
@@ -868,7 +231,17 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     );
   }
   const relaxed = options.relaxedSimd === false ? false : relaxedSupported;
-  let variant: WasmVariant = `${relaxed ? 'relaxed-simd' : 'simd'}${threads > 1 ? '-threads' : ''}`;
+  return { threads, threadsFallbackReason, variant: `${relaxed ? 'relaxed-simd' : 'simd'}${threads > 1 ? '-threads' : ''}` };
+}
+
+/**
+ * Creates the WebAssembly SIMD backend. The binary is picked once, here, by feature detection
+ * (relaxed SIMD, shared memory), compiled on the first `compile()`, and shared by every
+ * executable; each executable gets its own instance, memory and (threaded) workers, which
+ * start in compile() and stop in dispose().
+ */
+export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
+  let { threads, variant, threadsFallbackReason } = chooseVariant(options);
   const custom = options.module !== undefined || options.wasm !== undefined;
 
   let module: Promise<WebAssembly.Module> | undefined;
@@ -881,6 +254,15 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     return module;
   };
   const instances = new InstancePool();
+  /** Loads the binary (a custom one decides whether threads are possible) and says how to run plans. */
+  const runConfig = async (): Promise<RunConfig> => {
+    const m = await getModule();
+    if (custom && threads > 1 && !isThreadedModule(m)) {
+      threads = 1;
+      threadsFallbackReason = 'the binary passed in the options is single-threaded';
+    }
+    return { threads, shareTinyOps: options.shareTinyOps === true, winograd: options.winograd !== false, instances };
+  };
   const backend: WasmBackend = {
     name: 'wasm',
     releaseSpareMemory() {
@@ -898,18 +280,16 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     get threadsFallbackReason() {
       return threadsFallbackReason;
     },
+    async scratchFloats(plan: ExecutionPlan, free: readonly number[]): Promise<readonly number[]> {
+      const config = await runConfig();
+      const { scratchRequest } = await import('./executable.js');
+      return scratchRequest(plan, config, free);
+    },
     async compile(plan: ExecutionPlan): Promise<WasmExecutable> {
-      const m = await getModule();
-      if (custom && threads > 1 && !isThreadedModule(m)) {
-        threads = 1;
-        threadsFallbackReason = 'the binary passed in the options is single-threaded';
-      }
-      const exe = await WasmPlanExecutable.create(m, plan, {
-        threads,
-        shareTinyOps: options.shareTinyOps === true,
-        winograd: options.winograd !== false,
-        instances,
-      });
+      if (!plan.scratch) return compilePlan(backend, plan);
+      // op planning, packing and memory layout are their own chunk, loaded by the first compile()
+      const { WasmPlanExecutable } = await import('./executable.js');
+      const exe = await WasmPlanExecutable.create(await getModule(), plan, await runConfig());
       if (custom) variant = exe.variant;
       return exe;
     },

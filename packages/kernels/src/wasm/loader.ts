@@ -8,12 +8,13 @@
 // ./binaries.ts says where they are (one bundler-visible `new URL` per variant); reading one
 // from disk in Node goes through `#kernels/node` (./node/), which browser bundles never load.
 import { kernelBinaryUrl } from './binaries.js';
+import { ABI_VERSION } from './abi.js';
 
 // The long explanations of a failed load are their own chunk, fetched only when a load fails.
 const loadFailures = () => import('./load-failures.js');
 
 /** Bumped with any change to an export's signature, a descriptor or a packed layout (see kernels-wasm). */
-export const KERNELS_ABI_VERSION = 6;
+export const KERNELS_ABI_VERSION = ABI_VERSION;
 
 /** Which binary runs: instruction set, and whether it shares one op across threads. */
 export type WasmVariant = 'simd' | 'relaxed-simd' | 'simd-threads' | 'relaxed-simd-threads';

@@ -1,7 +1,7 @@
 // A plan compiled for one GPUDevice: weights uploaded once, the activation arena in one
 // storage buffer (each dispatch binds the window of it that its slots occupy), one command
 // encoder per forward pass and a single read-back at the end.
-import { ShapeError, validatePlan, type Executable, type ExecutionPlan } from '@cnn/core';
+import { DisposedError, ShapeError, validatePlan, type Executable, type ExecutionPlan } from '@cnn/core';
 import { toHalfBits } from './half.js';
 import { lowerOp, type LowerContext, type Step } from './lower.js';
 import type { Kernel, Precision } from './wgsl/common.js';
@@ -131,82 +131,17 @@ export class WebGpuExecutable implements Executable {
 
   private async upload(): Promise<void> {
     const { device, precision } = this.ctx;
-    const bpe = precision === 'f16' ? 2 : 4;
-    const alignElements = BINDING_ALIGN_BYTES / bpe;
-    if (this.arenaBytes > device.limits.maxBufferSize) {
-      throw new Error(
-        `the activation arena needs ${this.arenaBytes} bytes, more than this device's maxBufferSize (${device.limits.maxBufferSize}); ` +
-          'use a smaller batch or input size',
-      );
-    }
-    // Windows first: a plan that cannot be bound fails before anything is allocated.
-    const windows = this.steps.map((s) => {
-      const lo = Math.min(...s.touches.map(([o]) => o));
-      const hi = Math.max(...s.touches.map(([o, n]) => o + n));
-      const start = Math.floor(lo / alignElements) * alignElements;
-      const end = alignUp(hi, 4 / bpe);
-      const bytes = (end - start) * bpe;
-      if (bytes > this.ctx.maxBindingBytes) {
-        const where = s.op >= 0 ? `plan.ops[${s.op}] (${this.plan.ops[s.op].kind})` : 'input/output staging';
-        throw new Error(
-          `${where} reads and writes ${bytes} bytes of the activation arena, more than one storage binding may hold on this device ` +
-            `(maxStorageBufferBindingSize ${this.ctx.maxBindingBytes}); use a smaller batch or input size`,
-        );
-      }
-      return { start, bytes };
-    });
+    const windows = this.bindingWindows();
     const ioBytes = (this.plan.input.size + this.outputFloats) * 4;
     if (precision === 'f16' && ioBytes > this.ctx.maxBindingBytes) {
       throw new Error(`the f32 input/output staging buffer needs ${ioBytes} bytes, more than maxStorageBufferBindingSize (${this.ctx.maxBindingBytes})`);
     }
-
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     const pipelines = this.steps.map((s) => this.ctx.pipeline(s.kernel));
-    const track = (b: GPUBuffer) => (this.buffers.push(b), b);
-    this.arena = track(device.createBuffer({ label: 'cnn arena', size: this.arenaBytes, usage: Usage.STORAGE | Usage.COPY_DST | Usage.COPY_SRC }));
-    if (precision === 'f16') {
-      this.io = track(device.createBuffer({ label: 'cnn io', size: ioBytes, usage: Usage.STORAGE | Usage.COPY_DST | Usage.COPY_SRC }));
-    }
-    const scratchFloats = Math.max(0, ...this.steps.map((s) => s.scratchFloats ?? 0));
-    if (scratchFloats > 0) {
-      this.scratch = track(device.createBuffer({ label: 'cnn split-K scratch', size: scratchFloats * 4, usage: Usage.STORAGE }));
-    }
-    this.readback = track(device.createBuffer({ label: 'cnn readback', size: this.outputFloats * 4, usage: Usage.MAP_READ | Usage.COPY_DST }));
-    const uniforms = track(device.createBuffer({ label: 'cnn offsets', size: this.steps.length * BINDING_ALIGN_BYTES, usage: Usage.UNIFORM, mappedAtCreation: true }));
-    const u32 = new Uint32Array(uniforms.getMappedRange());
-    this.steps.forEach((s, i) => {
-      const base = windows[i].start;
-      // unused offsets are 0 and unread: clamp rather than wrap
-      const rel = (o: number) => Math.max(0, o - base);
-      u32.set([rel(s.offsets[0]), rel(s.offsets[1]), rel(s.offsets[2]), s.offsets[3]], (i * BINDING_ALIGN_BYTES) / 4);
-    });
-    uniforms.unmap();
-
-    const upload = (label: string, data: Float32Array, half: boolean): GPUBuffer => {
-      const size = alignUp(Math.max(data.length * (half ? 2 : 4), 4), 4);
-      const buffer = track(device.createBuffer({ label, size, usage: Usage.STORAGE, mappedAtCreation: true }));
-      const mapped = buffer.getMappedRange();
-      if (half) {
-        const dst = new Uint16Array(mapped);
-        for (let i = 0; i < data.length; i++) dst[i] = toHalfBits(data[i]);
-      } else {
-        new Float32Array(mapped).set(data);
-      }
-      buffer.unmap();
-      return buffer;
-    };
-    const stepBuffers = this.steps.map((s, i) => ({
-      weights: s.weights ? upload(`op ${s.op} weights`, s.weights, precision === 'f16') : undefined,
-      perChannel: s.perChannel ? upload(`op ${s.op} per-channel`, s.perChannel, false) : undefined,
-      index: i,
-    }));
-    // Plans keep their own copies; the packed ones are garbage now.
-    for (const s of this.steps) {
-      s.weights = undefined;
-      s.perChannel = undefined;
-    }
-
+    this.createBuffers(ioBytes);
+    const uniforms = this.writeOffsets(windows);
+    const stepBuffers = this.uploadStepBuffers();
     let resolved: GPUComputePipeline[];
     try {
       resolved = await Promise.all(pipelines);
@@ -215,19 +150,7 @@ export class WebGpuExecutable implements Executable {
       this.dispose();
       throw e;
     }
-    this.prepared = this.steps.map((s, i) => {
-      const entries: GPUBindGroupEntry[] = [
-        { binding: 0, resource: { buffer: this.arena, offset: windows[i].start * bpe, size: windows[i].bytes } },
-        { binding: 1, resource: { buffer: uniforms, offset: i * BINDING_ALIGN_BYTES, size: 16 } },
-      ];
-      const b = stepBuffers[i];
-      if (s.kernel.bindings.includes('weights')) entries.push({ binding: 2, resource: { buffer: b.weights! } });
-      if (s.kernel.bindings.includes('perChannel')) entries.push({ binding: 3, resource: { buffer: b.perChannel! } });
-      if (s.kernel.bindings.includes('io')) entries.push({ binding: 4, resource: { buffer: this.io! } });
-      if (s.kernel.bindings.includes('scratch')) entries.push({ binding: 5, resource: { buffer: this.scratch! } });
-      const bindGroup = device.createBindGroup({ label: `op ${s.op}`, layout: resolved[i].getBindGroupLayout(0), entries });
-      return { pipeline: resolved[i], bindGroup, grid: s.kernel.grid };
-    });
+    this.prepared = this.steps.map((s, i) => ({ pipeline: resolved[i], bindGroup: this.bindStep(i, resolved[i], windows[i], uniforms, stepBuffers[i]), grid: s.kernel.grid }));
     const error = await popErrors(device, 2);
     if (error) {
       this.dispose();
@@ -238,6 +161,109 @@ export class WebGpuExecutable implements Executable {
           : `WebGPU rejected the compiled plan: ${error.message}`,
       );
     }
+  }
+
+  /** The arena window each step binds (aligned), checked first: a plan that cannot be bound fails before anything is allocated. */
+  private bindingWindows(): { start: number; bytes: number }[] {
+    const { device, precision } = this.ctx;
+    const bpe = precision === 'f16' ? 2 : 4;
+    const alignElements = BINDING_ALIGN_BYTES / bpe;
+    if (this.arenaBytes > device.limits.maxBufferSize) {
+      throw new Error(
+        `the activation arena needs ${this.arenaBytes} bytes, more than this device's maxBufferSize (${device.limits.maxBufferSize}); ` +
+          'use a smaller batch or input size',
+      );
+    }
+    return this.steps.map((s) => {
+      const lo = Math.min(...s.touches.map(([o]) => o));
+      const hi = Math.max(...s.touches.map(([o, n]) => o + n));
+      const start = Math.floor(lo / alignElements) * alignElements;
+      const bytes = (alignUp(hi, 4 / bpe) - start) * bpe;
+      if (bytes > this.ctx.maxBindingBytes) {
+        const where = s.op >= 0 ? `plan.ops[${s.op}] (${this.plan.ops[s.op].kind})` : 'input/output staging';
+        throw new Error(
+          `${where} reads and writes ${bytes} bytes of the activation arena, more than one storage binding may hold on this device ` +
+            `(maxStorageBufferBindingSize ${this.ctx.maxBindingBytes}); use a smaller batch or input size`,
+        );
+      }
+      return { start, bytes };
+    });
+  }
+
+  private track(b: GPUBuffer): GPUBuffer {
+    this.buffers.push(b);
+    return b;
+  }
+
+  /** The arena, the f16 input/output staging, the split-K scratch (its own buffer) and the readback buffer. */
+  private createBuffers(ioBytes: number): void {
+    const { device, precision } = this.ctx;
+    this.arena = this.track(device.createBuffer({ label: 'cnn arena', size: this.arenaBytes, usage: Usage.STORAGE | Usage.COPY_DST | Usage.COPY_SRC }));
+    if (precision === 'f16') {
+      this.io = this.track(device.createBuffer({ label: 'cnn io', size: ioBytes, usage: Usage.STORAGE | Usage.COPY_DST | Usage.COPY_SRC }));
+    }
+    const scratchFloats = Math.max(0, ...this.steps.map((s) => s.scratchFloats ?? 0));
+    if (scratchFloats > 0) {
+      this.scratch = this.track(device.createBuffer({ label: 'cnn split-K scratch', size: scratchFloats * 4, usage: Usage.STORAGE }));
+    }
+    this.readback = this.track(device.createBuffer({ label: 'cnn readback', size: this.outputFloats * 4, usage: Usage.MAP_READ | Usage.COPY_DST }));
+  }
+
+  /** One uniform block per step: its slot offsets relative to its window. */
+  private writeOffsets(windows: readonly { start: number }[]): GPUBuffer {
+    const size = this.steps.length * BINDING_ALIGN_BYTES;
+    const uniforms = this.track(this.ctx.device.createBuffer({ label: 'cnn offsets', size, usage: Usage.UNIFORM, mappedAtCreation: true }));
+    const u32 = new Uint32Array(uniforms.getMappedRange());
+    this.steps.forEach((s, i) => {
+      // unused offsets are 0 and unread: clamp rather than wrap
+      const rel = (o: number) => Math.max(0, o - windows[i].start);
+      u32.set([rel(s.offsets[0]), rel(s.offsets[1]), rel(s.offsets[2]), s.offsets[3]], (i * BINDING_ALIGN_BYTES) / 4);
+    });
+    uniforms.unmap();
+    return uniforms;
+  }
+
+  /** Each step's weights (f16 on f16 executables) and per-channel parameters, uploaded; the steps let go of their copies. */
+  private uploadStepBuffers(): { weights?: GPUBuffer; perChannel?: GPUBuffer }[] {
+    const half = this.ctx.precision === 'f16';
+    const buffers = this.steps.map((s) => ({
+      weights: s.weights ? this.uploadArray(`op ${s.op} weights`, s.weights, half) : undefined,
+      perChannel: s.perChannel ? this.uploadArray(`op ${s.op} per-channel`, s.perChannel, false) : undefined,
+    }));
+    // Plans keep their own copies; the packed ones are garbage now.
+    for (const s of this.steps) {
+      s.weights = undefined;
+      s.perChannel = undefined;
+    }
+    return buffers;
+  }
+
+  private uploadArray(label: string, data: Float32Array, half: boolean): GPUBuffer {
+    const size = alignUp(Math.max(data.length * (half ? 2 : 4), 4), 4);
+    const buffer = this.track(this.ctx.device.createBuffer({ label, size, usage: Usage.STORAGE, mappedAtCreation: true }));
+    const mapped = buffer.getMappedRange();
+    if (half) {
+      const dst = new Uint16Array(mapped);
+      for (let i = 0; i < data.length; i++) dst[i] = toHalfBits(data[i]);
+    } else {
+      new Float32Array(mapped).set(data);
+    }
+    buffer.unmap();
+    return buffer;
+  }
+
+  private bindStep(i: number, pipeline: GPUComputePipeline, window: { start: number; bytes: number }, uniforms: GPUBuffer, b: { weights?: GPUBuffer; perChannel?: GPUBuffer }): GPUBindGroup {
+    const s = this.steps[i];
+    const bpe = this.ctx.precision === 'f16' ? 2 : 4;
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.arena, offset: window.start * bpe, size: window.bytes } },
+      { binding: 1, resource: { buffer: uniforms, offset: i * BINDING_ALIGN_BYTES, size: 16 } },
+    ];
+    if (s.kernel.bindings.includes('weights')) entries.push({ binding: 2, resource: { buffer: b.weights! } });
+    if (s.kernel.bindings.includes('perChannel')) entries.push({ binding: 3, resource: { buffer: b.perChannel! } });
+    if (s.kernel.bindings.includes('io')) entries.push({ binding: 4, resource: { buffer: this.io! } });
+    if (s.kernel.bindings.includes('scratch')) entries.push({ binding: 5, resource: { buffer: this.scratch! } });
+    return this.ctx.device.createBindGroup({ label: `op ${s.op}`, layout: pipeline.getBindGroupLayout(0), entries });
   }
 
   /** dispatches per forward pass */
@@ -256,7 +282,7 @@ export class WebGpuExecutable implements Executable {
   }
 
   run(input: Float32Array): Promise<Float32Array[]> {
-    if (this.disposed) return Promise.reject(new Error('This WebGPU executable was disposed; compile the plan again.'));
+    if (this.disposed) return Promise.reject(new DisposedError('This WebGPU executable was disposed; compile the plan again.'));
     const { plan } = this;
     if (!(input instanceof Float32Array) || input.length !== plan.input.size) {
       return Promise.reject(
@@ -278,7 +304,7 @@ export class WebGpuExecutable implements Executable {
     const { device } = this.ctx;
     const lost = this.ctx.lostReason();
     if (lost) throw new Error(`The WebGPU device was lost (${lost}); create the backend and compile the model again.`);
-    if (this.disposed) throw new Error('This WebGPU executable was disposed; compile the plan again.');
+    if (this.disposed) throw new DisposedError('This WebGPU executable was disposed; compile the plan again.');
     const { plan } = this;
     device.pushErrorScope('validation');
     const data = input as Float32Array<ArrayBuffer>;
@@ -299,7 +325,7 @@ export class WebGpuExecutable implements Executable {
     }
     device.queue.submit([encoder.finish()]);
     const error = await device.popErrorScope();
-    if (this.disposed) throw new Error(DISPOSED_DURING_PASS);
+    if (this.disposed) throw new DisposedError(DISPOSED_DURING_PASS);
     if (error) throw new Error(`WebGPU rejected the forward pass: ${error.message}`);
     try {
       await this.readback.mapAsync(MAP_MODE_READ);
@@ -307,10 +333,10 @@ export class WebGpuExecutable implements Executable {
       const reason = this.ctx.lostReason();
       if (reason) throw new Error(`The WebGPU device was lost during the forward pass (${reason}).`);
       // destroying the read-back buffer (dispose) rejects mapAsync with an empty message
-      if (this.disposed) throw new Error(DISPOSED_DURING_PASS);
+      if (this.disposed) throw new DisposedError(DISPOSED_DURING_PASS);
       throw new Error(`Reading the results back failed: ${(e as Error).message || (e as Error).name || 'no reason given'}`);
     }
-    if (this.disposed) throw new Error(DISPOSED_DURING_PASS);
+    if (this.disposed) throw new DisposedError(DISPOSED_DURING_PASS);
     const all = new Float32Array(this.readback.getMappedRange().slice(0));
     this.readback.unmap();
     return plan.outputs.map((s, i) => all.subarray(this.outputAt[i], this.outputAt[i] + s.size));
@@ -329,7 +355,7 @@ export class WebGpuExecutable implements Executable {
 
   private async profileOnce(input: Float32Array): Promise<DispatchTime[]> {
     const { device } = this.ctx;
-    if (this.disposed) throw new Error('This WebGPU executable was disposed; compile the plan again.');
+    if (this.disposed) throw new DisposedError('This WebGPU executable was disposed; compile the plan again.');
     if (!device.features.has('timestamp-query')) {
       throw new Error("profile() needs the 'timestamp-query' feature: create the backend with { profiling: true } on an adapter that has it");
     }

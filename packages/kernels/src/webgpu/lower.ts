@@ -56,67 +56,84 @@ function tooLarge(what: string, bytes: number, ctx: LowerContext): never {
 }
 
 function lowerConv(op: Conv2dOp, index: number, ctx: LowerContext): Step[] {
+  const [, , , inC] = op.input.shape;
+  const outC = op.output.shape[3];
+  if (op.groups === inC && op.groups === outC) return [lowerDepthwise(op, index, ctx)];
+  return convChunks(op, index, ctx).flatMap((chunk) => convChunkSteps(op, index, ctx, chunk));
+}
+
+function lowerDepthwise(op: Conv2dOp, index: number, ctx: LowerContext): Step {
   const [n, inH, inW, inC] = op.input.shape;
   const [, outH, outW, outC] = op.output.shape;
-  const residual = op.residual !== undefined;
-  const offsets: Offsets = [op.input.offset, op.output.offset, op.residual?.offset ?? 0, 0];
-  const touches = [range(op.input), range(op.output), ...(op.residual ? [range(op.residual)] : [])];
-  const [kh, kw] = op.kernel;
-  if (op.groups === inC && op.groups === outC) {
-    const weights = packDepthwiseWeights(op.weight, outC, kh, kw);
-    if (weights.length * bytesPerElement(ctx) > ctx.maxBindingBytes) tooLarge(`plan.ops[${index}] depthwise weights`, weights.length * bytesPerElement(ctx), ctx);
-    const kernel = depthwiseConvKernel(ctx, {
-      n, inH, inW, channels: inC, outH, outW, kernel: op.kernel, stride: op.stride, padding: op.padding,
-      dilation: op.dilation, residual, activation: op.activation,
-    });
-    return [{ op: index, kernel, offsets, touches, weights, perChannel: op.bias }];
-  }
-  const inCg = inC / op.groups;
-  const outCg = outC / op.groups;
+  const weights = packDepthwiseWeights(op.weight, outC, op.kernel[0], op.kernel[1]);
+  if (weights.length * bytesPerElement(ctx) > ctx.maxBindingBytes) tooLarge(`plan.ops[${index}] depthwise weights`, weights.length * bytesPerElement(ctx), ctx);
+  const kernel = depthwiseConvKernel(ctx, {
+    n, inH, inW, channels: inC, outH, outW, kernel: op.kernel, stride: op.stride, padding: op.padding,
+    dilation: op.dilation, residual: op.residual !== undefined, activation: op.activation,
+  });
+  return { op: index, kernel, ...slotsOf(op.input, op.output, op.residual), weights, perChannel: op.bias };
+}
+
+type ConvChunk = Pick<ConvGemmShape, 'groupStart' | 'groupCount' | 'channelStart' | 'channelCount'>;
+
+/** Weight chunks that each fit one storage binding: whole groups, or slices of one group's output channels. */
+function convChunks(op: Conv2dOp, index: number, ctx: LowerContext): ConvChunk[] {
+  const inCg = op.input.shape[3] / op.groups;
+  const outCg = op.output.shape[3] / op.groups;
   // Bytes one output channel's weights (and its f32 bias) take: chunks are whole channels.
-  const perChannelBytes = Math.max(kh * kw * inCg * bytesPerElement(ctx), 4);
-  const chunks: { groupStart: number; groupCount: number; channelStart: number; channelCount: number }[] = [];
+  const perChannelBytes = Math.max(op.kernel[0] * op.kernel[1] * inCg * bytesPerElement(ctx), 4);
+  const chunks: ConvChunk[] = [];
   const groupsPerChunk = Math.floor(ctx.maxBindingBytes / (perChannelBytes * outCg));
   if (groupsPerChunk >= 1) {
     for (let g = 0; g < op.groups; g += groupsPerChunk) {
       chunks.push({ groupStart: g, groupCount: Math.min(groupsPerChunk, op.groups - g), channelStart: 0, channelCount: outCg });
     }
-  } else {
-    const channelsPerChunk = Math.floor(ctx.maxBindingBytes / perChannelBytes);
-    if (channelsPerChunk < 1) tooLarge(`plan.ops[${index}] one output channel of conv2d weights`, perChannelBytes, ctx);
-    for (let g = 0; g < op.groups; g++) {
-      for (let c = 0; c < outCg; c += channelsPerChunk) {
-        chunks.push({ groupStart: g, groupCount: 1, channelStart: c, channelCount: Math.min(channelsPerChunk, outCg - c) });
-      }
+    return chunks;
+  }
+  const channelsPerChunk = Math.floor(ctx.maxBindingBytes / perChannelBytes);
+  if (channelsPerChunk < 1) tooLarge(`plan.ops[${index}] one output channel of conv2d weights`, perChannelBytes, ctx);
+  for (let g = 0; g < op.groups; g++) {
+    for (let c = 0; c < outCg; c += channelsPerChunk) {
+      chunks.push({ groupStart: g, groupCount: 1, channelStart: c, channelCount: Math.min(channelsPerChunk, outCg - c) });
     }
   }
-  return chunks.flatMap((chunk): Step[] => {
-    const shape: ConvGemmShape = {
-      n, inH, inW, inC, outH, outW, outC, kernel: op.kernel, stride: op.stride, padding: op.padding,
-      dilation: op.dilation, groups: op.groups, residual, activation: op.activation, ...chunk,
-    };
-    const packed = packConvGemmWeights(op.weight, op.bias, shape);
-    const plan = planConvGemm(shape);
-    if (plan.kSplit === 1) {
-      return [{ op: index, kernel: convGemmKernel(ctx, shape, plan), offsets, touches, weights: packed.weights, perChannel: packed.perChannel }];
-    }
-    // Split K: slices write partial sums to scratch, a second dispatch sums them and finishes the op.
-    const scratchFloats = plan.kSplit * shape.groupCount * plan.M * plan.N;
-    if (scratchFloats * 4 > ctx.maxBindingBytes) {
-      return [{ op: index, kernel: convGemmKernel(ctx, shape, { ...plan, kSplit: 1, kSlice: Math.ceil(plan.K / 16) * 16 }), offsets, touches, weights: packed.weights, perChannel: packed.perChannel }];
-    }
-    return [
-      { op: index, kernel: convGemmKernel(ctx, shape, plan), offsets: [op.input.offset, 0, 0, 0], touches: [range(op.input)], weights: packed.weights, scratchFloats },
-      {
-        op: index,
-        kernel: splitKReduceKernel(ctx, shape, plan),
-        offsets: [0, op.output.offset, op.residual?.offset ?? 0, 0],
-        touches: [range(op.output), ...(op.residual ? [range(op.residual)] : [])],
-        perChannel: packed.perChannel,
-        scratchFloats,
-      },
-    ];
-  });
+  return chunks;
+}
+
+/** One chunk as a GEMM: one step, or with split K, partial sums into scratch and a second step that reduces them. */
+function convChunkSteps(op: Conv2dOp, index: number, ctx: LowerContext, chunk: ConvChunk): Step[] {
+  const [n, inH, inW, inC] = op.input.shape;
+  const [, outH, outW, outC] = op.output.shape;
+  const shape: ConvGemmShape = {
+    n, inH, inW, inC, outH, outW, outC, kernel: op.kernel, stride: op.stride, padding: op.padding,
+    dilation: op.dilation, groups: op.groups, residual: op.residual !== undefined, activation: op.activation, ...chunk,
+  };
+  const packed = packConvGemmWeights(op.weight, op.bias, shape);
+  const plan = planConvGemm(shape);
+  const whole = (p: typeof plan): Step => ({ op: index, kernel: convGemmKernel(ctx, shape, p), ...slotsOf(op.input, op.output, op.residual), weights: packed.weights, perChannel: packed.perChannel });
+  if (plan.kSplit === 1) return [whole(plan)];
+  // Split K: slices write partial sums to scratch, a second dispatch sums them and finishes the op.
+  const scratchFloats = plan.kSplit * shape.groupCount * plan.M * plan.N;
+  if (scratchFloats * 4 > ctx.maxBindingBytes) return [whole({ ...plan, kSplit: 1, kSlice: Math.ceil(plan.K / 16) * 16 })];
+  return [
+    { op: index, kernel: convGemmKernel(ctx, shape, plan), offsets: [op.input.offset, 0, 0, 0], touches: [range(op.input)], weights: packed.weights, scratchFloats },
+    {
+      op: index,
+      kernel: splitKReduceKernel(ctx, shape, plan),
+      offsets: [0, op.output.offset, op.residual?.offset ?? 0, 0],
+      touches: [range(op.output), ...(op.residual ? [range(op.residual)] : [])],
+      perChannel: packed.perChannel,
+      scratchFloats,
+    },
+  ];
+}
+
+/** A step's arena offsets (input, output, an optional third slot) and the ranges it touches. */
+function slotsOf(input: Slot, output: Slot, extra?: Slot): Pick<Step, 'offsets' | 'touches'> {
+  return {
+    offsets: [input.offset, output.offset, extra?.offset ?? 0, 0],
+    touches: [range(input), range(output), ...(extra ? [range(extra)] : [])],
+  };
 }
 
 function lowerLinear(op: LinearOp, index: number, ctx: LowerContext): Step[] {
@@ -141,65 +158,55 @@ function lowerLinear(op: LinearOp, index: number, ctx: LowerContext): Step[] {
   return steps;
 }
 
+type Lowering<K extends PlanOp['kind']> = (op: Extract<PlanOp, { kind: K }>, index: number, ctx: LowerContext) => Step[];
+
+/** The WebGPU steps of every op kind (a missing kind is a compile error). */
+const LOWERINGS: { readonly [K in PlanOp['kind']]: Lowering<K> } = {
+  conv2d: lowerConv,
+  linear: lowerLinear,
+  pool2d: (op, index, ctx) => {
+    const [n, inH, inW, channels] = op.input.shape;
+    const [, outH, outW] = op.output.shape;
+    const kernel = poolKernel(ctx, {
+      n, inH, inW, channels, outH, outW, kernel: op.kernel, stride: op.stride, padding: op.padding,
+      mode: op.mode, countIncludePad: op.countIncludePad, activation: op.activation,
+    });
+    return [{ op: index, kernel, ...slotsOf(op.input, op.output) }];
+  },
+  adaptiveAvgPool2d: (op, index, ctx) => {
+    const [n, inH, inW, channels] = op.input.shape;
+    const [, outH, outW] = op.output.shape;
+    return [{ op: index, kernel: adaptiveAvgPoolKernel(ctx, { n, inH, inW, channels, outH, outW }), ...slotsOf(op.input, op.output) }];
+  },
+  add: (op, index, ctx) => [{ op: index, kernel: addKernel(ctx, op.output.size, op.activation), ...slotsOf(op.a, op.output, op.b) }],
+  channelAffine: (op, index, ctx) => [{
+    op: index,
+    kernel: channelAffineKernel(ctx, op.output.size, op.input.shape[3], op.activation),
+    ...slotsOf(op.input, op.output),
+    perChannel: concat(op.scale, op.shift),
+  }],
+  activation: (op, index, ctx) => [{ op: index, kernel: activationKernel(ctx, op.output.size, op.activation), ...slotsOf(op.input, op.output) }],
+  copyChannels: (op, index, ctx) => [{
+    op: index,
+    kernel: copyChannelsKernel(ctx, op.input.size, op.input.shape[3], op.output.shape[3], op.channelOffset),
+    ...slotsOf(op.input, op.output),
+  }],
+  scaleChannels: (op, index, ctx) => {
+    const [, h, w, c] = op.input.shape;
+    return [{ op: index, kernel: scaleChannelsKernel(ctx, op.output.size, h * w, c), ...slotsOf(op.input, op.output, op.scale) }];
+  },
+  layerNorm: (op, index, ctx) => {
+    const c = op.input.shape[3];
+    return [{ op: index, kernel: layerNormKernel(ctx, op.input.size / c, c, op.eps, op.activation), ...slotsOf(op.input, op.output), perChannel: concat(op.weight, op.bias) }];
+  },
+  localResponseNorm: (op, index, ctx) => [{
+    op: index,
+    kernel: localResponseNormKernel(ctx, op.output.size, op.input.shape[3], op.size, op.alpha, op.beta, op.k),
+    ...slotsOf(op.input, op.output),
+  }],
+};
+
 export function lowerOp(op: PlanOp, index: number, ctx: LowerContext): Step[] {
-  const io = (input: Slot, output: Slot, extra?: Slot): Pick<Step, 'offsets' | 'touches'> => ({
-    offsets: [input.offset, output.offset, extra?.offset ?? 0, 0],
-    touches: [range(input), range(output), ...(extra ? [range(extra)] : [])],
-  });
-  switch (op.kind) {
-    case 'conv2d':
-      return lowerConv(op, index, ctx);
-    case 'linear':
-      return lowerLinear(op, index, ctx);
-    case 'pool2d': {
-      const [n, inH, inW, channels] = op.input.shape;
-      const [, outH, outW] = op.output.shape;
-      const kernel = poolKernel(ctx, {
-        n, inH, inW, channels, outH, outW, kernel: op.kernel, stride: op.stride, padding: op.padding,
-        mode: op.mode, countIncludePad: op.countIncludePad, activation: op.activation,
-      });
-      return [{ op: index, kernel, ...io(op.input, op.output) }];
-    }
-    case 'adaptiveAvgPool2d': {
-      const [n, inH, inW, channels] = op.input.shape;
-      const [, outH, outW] = op.output.shape;
-      return [{ op: index, kernel: adaptiveAvgPoolKernel(ctx, { n, inH, inW, channels, outH, outW }), ...io(op.input, op.output) }];
-    }
-    case 'add':
-      return [{ op: index, kernel: addKernel(ctx, op.output.size, op.activation), ...io(op.a, op.output, op.b) }];
-    case 'channelAffine':
-      return [{
-        op: index,
-        kernel: channelAffineKernel(ctx, op.output.size, op.input.shape[3], op.activation),
-        ...io(op.input, op.output),
-        perChannel: concat(op.scale, op.shift),
-      }];
-    case 'activation':
-      return [{ op: index, kernel: activationKernel(ctx, op.output.size, op.activation), ...io(op.input, op.output) }];
-    case 'copyChannels':
-      return [{
-        op: index,
-        kernel: copyChannelsKernel(ctx, op.input.size, op.input.shape[3], op.output.shape[3], op.channelOffset),
-        ...io(op.input, op.output),
-      }];
-    case 'scaleChannels': {
-      const [, h, w, c] = op.input.shape;
-      return [{ op: index, kernel: scaleChannelsKernel(ctx, op.output.size, h * w, c), ...io(op.input, op.output, op.scale) }];
-    }
-    case 'layerNorm': {
-      const c = op.input.shape[3];
-      return [{
-        op: index,
-        kernel: layerNormKernel(ctx, op.input.size / c, c, op.eps, op.activation),
-        ...io(op.input, op.output),
-        perChannel: concat(op.weight, op.bias),
-      }];
-    }
-    case 'localResponseNorm':
-      return [{
-        op: index,
-        kernel: localResponseNormKernel(ctx, op.output.size, op.input.shape[3], op.size, op.alpha, op.beta, op.k),
-        ...io(op.input, op.output),
-      }];
-  }
+  return (LOWERINGS[op.kind] as Lowering<PlanOp['kind']>)(op, index, ctx);
 }
+

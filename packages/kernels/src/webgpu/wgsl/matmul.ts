@@ -89,41 +89,9 @@ export function planConvGemm(s: ConvGemmShape): ConvGemmPlan {
   return { M, N, K, tile, kSplit: Math.ceil(K / kSlice), kSlice };
 }
 
-/**
- * Offsets [x, y, r]; weights [group][K][N] for this dispatch's groups and channels; perChannel = bias [group][N].
- * With plan.kSplit > 1 it writes raw partial sums to scratch[((slice * groups + g) * M + m) * N + n] instead.
- */
-export function convGemmKernel(ctx: TemplateContext, s: ConvGemmShape, plan: ConvGemmPlan = planConvGemm(s)): Kernel {
-  const variant = convGemmVariant(s);
-  const inCg = s.inC / s.groups;
-  const outCg = s.outC / s.groups;
-  const { M, N, K, kSplit, kSlice } = plan;
-  const kw = s.kernel[1];
-  const [TM, TN] = plan.tile;
-  const split = kSplit > 1;
-  const threads = (TM / 4) * (TN / 4);
-  const tilesM = Math.ceil(M / TM);
-  const tilesN = Math.ceil(N / TN);
-  const total = tilesM * tilesN * s.groupCount * kSplit;
-  const grid = foldGrid(total, ctx.maxWorkgroupsPerDimension);
-  const loadsA = (TM * TILE_K) / threads;
-  const loadsB = (TILE_K * TN) / threads;
-  const rowStep = threads / TILE_K;
-
-  const consts = constants(
-    {
-      M, N, K, TM, TN, TK: TILE_K, THREADS: threads, TILES_M: tilesM, TILES_N: tilesN, TOTAL: total,
-      GROUPS: s.groupCount, KSLICE: kSlice,
-      IH: s.inH, IW: s.inW, IC: s.inC, ICG: inCg, OH: s.outH, OW: s.outW, OC: s.outC, OCG: outCg,
-      KW: kw, SH: s.stride[0], SW: s.stride[1], PT: s.padding[0], PL: s.padding[1], DH: s.dilation[0], DW: s.dilation[1],
-      G0: s.groupStart, CB: s.channelStart,
-    },
-    ['IH', 'IW', 'SH', 'SW', 'PT', 'PL', 'DH', 'DW'],
-  );
-
-  // Per-thread row bookkeeping, fixed for the whole K loop: which pixel each of its A rows reads.
-  const rowSetup =
-    variant === 'pointwise'
+/** Per-thread row bookkeeping, fixed for the whole K loop: which pixel each of its A rows reads. */
+function convRowSetup(variant: ConvGemmVariant, loadsA: number, rowStep: number): string {
+  return variant === 'pointwise'
       ? `  var rowBase: array<u32, ${loadsA}>;
   var rowOk: array<bool, ${loadsA}>;
   for (var i = 0u; i < ${loadsA}u; i++) {
@@ -146,8 +114,11 @@ export function convGemmKernel(ctx: TemplateContext, s: ConvGemmShape, plan: Con
     iy0[i] = i32(oy) * SH - PT;
     ix0[i] = i32(ox) * SW - PL;
   }`;
+}
 
-  const loadA = {
+/** One K column of the A tile (input pixels x reduction index) into workgroup memory, per variant. */
+function convLoadA(variant: ConvGemmVariant, loadsA: number, rowStep: number, TM: number): string {
+  const loads: Record<ConvGemmVariant, string> = {
     pointwise: `    let k = k0 + kc;
     for (var i = 0u; i < ${loadsA}u; i++) {
       let row = lid / TK + i * ${rowStep}u;
@@ -184,8 +155,83 @@ export function convGemmKernel(ctx: TemplateContext, s: ConvGemmShape, plan: Con
       }
       As[kc * ${TM / 4}u + row / 4u][row % 4u] = v;
     }`,
-  }[variant];
+  };
+  return loads[variant];
+}
 
+/** One K step of the tile: the B tile (weights) into workgroup memory, then 4x4 outer products per thread. */
+function convLoadBAndMultiply(loadsB: number, TM: number, TN: number): string {
+  return `    for (var i = 0u; i < ${loadsB}u; i++) {
+      let e = lid + i * THREADS;
+      let col = e % TN;
+      let kr = e / TN;
+      let k = k0 + kr;
+      let nn = tn * TN + col;
+      var v = 0.0;
+      if (k < K && nn < N) { v = f32(weights[(g * K + k) * N + nn]); }
+      Bs[kr * ${TN / 4}u + col / 4u][col % 4u] = v;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < TK; kk++) {
+      let a = As[kk * ${TM / 4}u + ty];
+      let b = Bs[kk * ${TN / 4}u + tx];
+      acc[0] += a.x * b;
+      acc[1] += a.y * b;
+      acc[2] += a.z * b;
+      acc[3] += a.w * b;
+    }
+    workgroupBarrier();`;
+}
+
+/** Each thread's 4x4 outputs, written by `store` (final values, or raw partial sums with split K). */
+function convStoreTile(store: string): string {
+  return `  for (var i = 0u; i < 4u; i++) {
+    let m = tm * TM + ty * 4u + i;
+    if (m >= M) { break; }
+    let rowOut = m * OC + (G0 + g) * OCG + CB;
+    for (var j = 0u; j < 4u; j++) {
+      let nn = tn * TN + tx * 4u + j;
+      if (nn < N) {
+${store}
+      }
+    }
+  }`;
+}
+
+/**
+ * Offsets [x, y, r]; weights [group][K][N] for this dispatch's groups and channels; perChannel = bias [group][N].
+ * With plan.kSplit > 1 it writes raw partial sums to scratch[((slice * groups + g) * M + m) * N + n] instead.
+ */
+export function convGemmKernel(ctx: TemplateContext, s: ConvGemmShape, plan: ConvGemmPlan = planConvGemm(s)): Kernel {
+  const variant = convGemmVariant(s);
+  const inCg = s.inC / s.groups;
+  const outCg = s.outC / s.groups;
+  const { M, N, K, kSplit, kSlice } = plan;
+  const kw = s.kernel[1];
+  const [TM, TN] = plan.tile;
+  const split = kSplit > 1;
+  const threads = (TM / 4) * (TN / 4);
+  const tilesM = Math.ceil(M / TM);
+  const tilesN = Math.ceil(N / TN);
+  const total = tilesM * tilesN * s.groupCount * kSplit;
+  const grid = foldGrid(total, ctx.maxWorkgroupsPerDimension);
+  const loadsA = (TM * TILE_K) / threads;
+  const loadsB = (TILE_K * TN) / threads;
+  const rowStep = threads / TILE_K;
+
+  const consts = constants(
+    {
+      M, N, K, TM, TN, TK: TILE_K, THREADS: threads, TILES_M: tilesM, TILES_N: tilesN, TOTAL: total,
+      GROUPS: s.groupCount, KSLICE: kSlice,
+      IH: s.inH, IW: s.inW, IC: s.inC, ICG: inCg, OH: s.outH, OW: s.outW, OC: s.outC, OCG: outCg,
+      KW: kw, SH: s.stride[0], SW: s.stride[1], PT: s.padding[0], PL: s.padding[1], DH: s.dilation[0], DW: s.dilation[1],
+      G0: s.groupStart, CB: s.channelStart,
+    },
+    ['IH', 'IW', 'SH', 'SW', 'PT', 'PL', 'DH', 'DW'],
+  );
+
+  const rowSetup = convRowSetup(variant, loadsA, rowStep);
+  const loadA = convLoadA(variant, loadsA, rowStep, TM);
   const bindings: Binding[] = split ? ['weights', 'scratch'] : ['weights', 'perChannel'];
   const store = split
     ? '        scratch[((ks * GROUPS + g) * M + m) * N + nn] = acc[i][j];'
@@ -210,38 +256,9 @@ ${rowSetup}
   let kEnd = min(K, (ks + 1u) * KSLICE);
   for (var k0 = ks * KSLICE; k0 < kEnd; k0 += TK) {
 ${loadA}
-    for (var i = 0u; i < ${loadsB}u; i++) {
-      let e = lid + i * THREADS;
-      let col = e % TN;
-      let kr = e / TN;
-      let k = k0 + kr;
-      let nn = tn * TN + col;
-      var v = 0.0;
-      if (k < K && nn < N) { v = f32(weights[(g * K + k) * N + nn]); }
-      Bs[kr * ${TN / 4}u + col / 4u][col % 4u] = v;
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
-      let a = As[kk * ${TM / 4}u + ty];
-      let b = Bs[kk * ${TN / 4}u + tx];
-      acc[0] += a.x * b;
-      acc[1] += a.y * b;
-      acc[2] += a.z * b;
-      acc[3] += a.w * b;
-    }
-    workgroupBarrier();
+${convLoadBAndMultiply(loadsB, TM, TN)}
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = tm * TM + ty * 4u + i;
-    if (m >= M) { break; }
-    let rowOut = m * OC + (G0 + g) * OCG + CB;
-    for (var j = 0u; j < 4u; j++) {
-      let nn = tn * TN + tx * 4u + j;
-      if (nn < N) {
-${store}
-      }
-    }
-  }
+${convStoreTile(store)}
 }
 `;
   return { name: `conv.${variant} ${TM}x${TN}${split ? ` splitK${kSplit}` : ''} ${s.kernel[0]}x${s.kernel[1]}`, source, bindings, grid };

@@ -1,0 +1,32 @@
+// Pass 8: the execution plan: surviving values become slots (numbered densely, in id order)
+// at their buffer's arena offset, and every op's value ids become those slots.
+import { OP_SLOTS, type ExecutionPlan, type PlanOp, type Slot } from '../plan.js';
+import type { Draft, DraftOp } from './draft.js';
+import type { Buffers } from './liveness.js';
+import type { Arena } from './arena.js';
+
+export function emitPlan(draft: Draft, { bufferOf }: Buffers, arena: Arena): ExecutionPlan {
+  const slots: (Slot | undefined)[] = [];
+  let id = 0;
+  draft.values.forEach((v, ref) => {
+    if (v) slots[ref] = { id: id++, shape: v.shape, offset: arena.offsets[bufferOf[ref]], size: v.shape.reduce((a, b) => a * b, 1) };
+  });
+  return {
+    batch: draft.batch,
+    input: slots[draft.input]!,
+    outputs: draft.outputs.map((v) => slots[v]!),
+    ops: draft.ops.map((op) => withSlots(op, slots)),
+    arenaSize: arena.size,
+  };
+}
+
+function withSlots(op: DraftOp, slots: readonly (Slot | undefined)[]): PlanOp {
+  const planOp: Record<string, unknown> = { ...op };
+  if (op.kind === 'channelAffine') delete planOp.fold;
+  for (const field of OP_SLOTS[op.kind]) {
+    const ref = planOp[field] as number | undefined;
+    if (ref === undefined) delete planOp[field];
+    else planOp[field] = slots[ref];
+  }
+  return planOp as unknown as PlanOp;
+}

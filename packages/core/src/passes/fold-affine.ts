@@ -1,0 +1,22 @@
+// Pass 3: a channel affine (a batch norm, a layer scale) right after a convolution or linear
+// layer whose result nothing else reads folds into that layer's weights:
+// (Wx + b)·s + t = (sW)x + (s·b + t), in double precision.
+import { Fuser, type Draft } from './draft.js';
+
+export function foldChannelAffines(draft: Draft): void {
+  const fuser = new Fuser(draft);
+  draft.ops.forEach((op, i) => {
+    if (op.kind !== 'channelAffine' || !op.fold) return;
+    const p = fuser.producer(op.input);
+    if (!p || (p.kind !== 'conv2d' && p.kind !== 'linear') || !op.fold.into.includes(p.kind)) return;
+    if (p.activation !== 'none' || p.residual !== undefined || !fuser.fusable(op.input)) return;
+    const { scale, shift } = op.fold;
+    const per = p.weight.length / scale.length;
+    for (let c = 0; c < scale.length; c++) {
+      for (let j = 0; j < per; j++) p.weight[c * per + j] = p.weight[c * per + j] * scale[c];
+      p.bias[c] = p.bias[c] * scale[c] + shift[c];
+    }
+    fuser.absorb(i, op.input);
+  });
+  fuser.finish();
+}

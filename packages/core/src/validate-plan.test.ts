@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { validatePlan } from './validate-plan.js';
+import { ShapeError } from './errors.js';
+import type { ExecutionPlan, PlanOp, Slot } from './plan.js';
+
+const slot = (id: number, offset: number, shape: [number, number, number, number]): Slot => ({ id, shape, offset, size: shape.reduce((a, b) => a * b, 1) });
+const x = slot(0, 0, [1, 2, 2, 4]);
+const y = slot(1, 16, [1, 2, 2, 4]);
+const planOf = (op: PlanOp): ExecutionPlan => ({ batch: 1, input: x, outputs: [y], ops: [op], arenaSize: 64 });
+const conv = (over: Partial<Extract<PlanOp, { kind: 'conv2d' }>> = {}): PlanOp => ({
+  kind: 'conv2d', input: x, output: y, weight: new Float32Array(16), bias: new Float32Array(4),
+  kernel: [1, 1], stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, activation: 'none', ...over,
+});
+
+describe('validatePlan', () => {
+  it('accepts a consistent plan', () => {
+    expect(() => validatePlan(planOf(conv()))).not.toThrow();
+  });
+
+  it('names the op, the field, what was expected and what came', () => {
+    expect(() => validatePlan(planOf(conv({ groups: 3 })))).toThrow('plan.ops[0] (conv2d): groups 3 must divide inC 4 and outC 4');
+    expect(() => validatePlan(planOf(conv({ weight: new Float32Array(15) })))).toThrow(/weight has 15 floats, expected 16/);
+    expect(() => validatePlan(planOf(conv({ activation: 'swish' as never })))).toThrow(/unknown activation 'swish'/);
+    expect(() => validatePlan(planOf({ kind: 'copyChannels', input: x, output: y, channelOffset: 2 }))).toThrow(/channels \[2, 6\) do not fit output channels 4/);
+    expect(() => validatePlan(planOf({ kind: 'layerNorm', input: x, output: y, weight: new Float32Array(4), bias: new Float32Array(4), eps: -1, activation: 'none' }))).toThrow(/eps must be >= 0/);
+  });
+
+  it('checks every slot of an op against the arena, the residual included', () => {
+    const far = slot(2, 60, [1, 2, 2, 4]);
+    expect(() => validatePlan(planOf(conv({ residual: far })))).toThrow(/residual \[60, 76\) lies outside the arena of 64 floats/);
+  });
+
+  it('refuses an op kind it does not know, as a ShapeError', () => {
+    const unknown = { kind: 'gather', input: x, output: y } as unknown as PlanOp;
+    expect(() => validatePlan(planOf(unknown))).toThrow(ShapeError);
+    expect(() => validatePlan(planOf(unknown))).toThrow("plan.ops[0] (gather): unsupported op kind 'gather'");
+  });
+});

@@ -1,0 +1,324 @@
+// What the wasm backend does for each plan op at compile time: the floats its packed weights,
+// staging, zero row and scratch take, how the weights are packed (by the binary's own packers),
+// and its descriptor (typed by the generated field lists of abi.ts). One planner per op kind.
+import { activationCode, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
+import {
+  LINEAR_ROWS,
+  MR,
+  NR,
+  WINOGRAD_MAX_CHUNK_FLOATS,
+  WINOGRAD_MIN_CHUNK_FLOATS,
+  WINOGRAD_POSITIONS,
+  WINOGRAD_TILE,
+  activationDescriptor,
+  adaptiveAvgpool2dDescriptor,
+  addDescriptor,
+  avgpool2dDescriptor,
+  channelAffineDescriptor,
+  conv2dDescriptor,
+  copyChannelsDescriptor,
+  dwconv2dDescriptor,
+  layerNormDescriptor,
+  linearDescriptor,
+  localResponseNormDescriptor,
+  maxpool2dDescriptor,
+  scaleChannelsDescriptor,
+  type Descriptor,
+} from './abi.js';
+import type { KernelExports } from './loader.js';
+
+export const BYTES_PER_FLOAT = 4;
+/** Every region starts on a 64-byte boundary (the same as @cnn/core's arena alignment). */
+export const ALIGN_FLOATS = 16;
+export const alignUp = (x: number, a: number) => Math.ceil(x / a) * a;
+
+/** Host-side plan for one op: weight floats to reserve, how to fill them, and its descriptor. */
+export interface OpPlan {
+  /** floats to reserve in the weight region (0 for weightless ops) */
+  weightFloats: number;
+  /**
+   * The fewest raw floats the wasm packer can take at once (0 if JS copies directly): weights
+   * are staged in the arena region, in as few slices as fit there.
+   */
+  stagingFloats: number;
+  /** floats the zero row must hold */
+  zeroFloats: number;
+  /** floats of scratch the op needs while it runs, placed in the arena (`plan.scratch`) */
+  scratchFloats?: number;
+  /** checks `weightFloats` against the binary's own count */
+  checkPackedLength?(k: KernelExports): void;
+  /** fills the op's weight region starting at float index `at`, staging at most `capacity` floats at `staging` */
+  fill(k: KernelExports, heap: Float32Array, at: number, staging: number, capacity: number): void;
+  /** the op's descriptor; `slot` maps a slot to its byte address */
+  describe(at: number, slot: (s: Slot) => number, zeros: number, scratch: number): Descriptor;
+}
+
+/** How compile() runs a plan (what op planning depends on). */
+export interface PlanConfig {
+  threads: number;
+  winograd: boolean;
+}
+
+/**
+ * Winograd band sizing (JS-only decisions; the chunk budget and tile sizes are ABI constants):
+ * transformed input per band, and the fewest tiles per band.
+ */
+const WINOGRAD_BAND_FLOATS = 144 * 1024;
+const WINOGRAD_MIN_BAND = 32;
+/**
+ * Smallest input and output channel counts, and output height and width, for Winograd
+ * (benchmarks/kernels.mjs, 'conv 3x3'; one thread, weights transformed on the fly): it ran
+ * 3.4x the direct igemm path at 56x56 and 28x28, 2.4x at 14x14 and 1.8x at 7x7 (ResNet-50,
+ * 64-512 channels; 1.8x for DenseNet's 7x7 128 -> 32 too). Smaller outputs would be mostly
+ * empty 4x4 tiles, and fewer channels leave the transforms too little GEMM to amortise.
+ */
+const WINOGRAD_MIN_CHANNELS = 16;
+const WINOGRAD_MIN_SIZE = 7;
+
+const bytes = (floats: number) => floats * BYTES_PER_FLOAT;
+
+function isDepthwise(op: Conv2dOp): boolean {
+  return op.groups === op.input.shape[3] && op.groups === op.output.shape[3];
+}
+
+/** Whether the wasm backend runs this convolution by Winograd F(4x4, 3x3) (kernels-wasm/src/winograd.rs). */
+export function usesWinograd(op: Conv2dOp): boolean {
+  const [, , , inC] = op.input.shape;
+  const [, outH, outW, outC] = op.output.shape;
+  return (
+    op.groups === 1 &&
+    op.kernel[0] === 3 && op.kernel[1] === 3 &&
+    op.stride[0] === 1 && op.stride[1] === 1 &&
+    op.dilation[0] === 1 && op.dilation[1] === 1 &&
+    inC >= WINOGRAD_MIN_CHANNELS && outC >= WINOGRAD_MIN_CHANNELS &&
+    outH >= WINOGRAD_MIN_SIZE && outW >= WINOGRAD_MIN_SIZE
+  );
+}
+
+/**
+ * Winograd tiles per band, or 0 to transform all tiles into one shared buffer first. Bands
+ * keep a large output's transformed input per thread and cache-sized (VGG's 224x224 layers
+ * would need 29 MB of shared buffer, more than their activations). Outputs take bands when
+ * their shared buffer would exceed 4 x WINOGRAD_BAND_FLOATS, or when it would not fit in the
+ * arena's free space at that op (`sharedFits` false). Each band transforms every weight block
+ * again, so a band has at least WINOGRAD_MIN_BAND tiles (then the weight transforms cost
+ * about a fifth of the GEMM, less for fewer output channels), as many as fit in
+ * WINOGRAD_BAND_FLOATS beyond that, and there are at least two per thread.
+ */
+export function winogradBand(tiles: number, inC: number, threads: number, sharedFits = true): number {
+  const tileFloats = WINOGRAD_POSITIONS * alignUp(inC, 4);
+  if (sharedFits && tiles * tileFloats <= 4 * WINOGRAD_BAND_FLOATS) return 0;
+  const fit = Math.floor(WINOGRAD_BAND_FLOATS / tileFloats / MR) * MR;
+  const perThreads = Math.ceil(tiles / (2 * threads) / MR) * MR;
+  const band = Math.max(WINOGRAD_MIN_BAND, Math.min(fit, perThreads));
+  return tiles > 2 * band ? band : 0;
+}
+
+interface WinogradScratch {
+  /** tiles per band, 0: two phases over one shared transformed input */
+  readonly band: number;
+  /** the shared transformed input (0 with bands) */
+  readonly sharedFloats: number;
+  /** per thread: its band's transformed input (with bands) and its chunk of transformed weights */
+  readonly threadFloats: number;
+}
+
+/**
+ * Winograd scratch (kernels-wasm/src/winograd.rs): for two phases, all tiles' transformed input,
+ * then each thread's chunk of transformed weight blocks ([36][inC * 8 + 16] each); with bands,
+ * per thread one band's transformed input and its chunk. `room`: the scratch floats the op may
+ * take without growing the arena (the free floats at the op when asking, the floats granted
+ * in plan.scratch when compiling, which gives the same answer).
+ */
+function winogradScratch(op: Conv2dOp, threads: number, room: number): WinogradScratch {
+  const [n, , , inC] = op.input.shape;
+  const [, outH, outW, outC] = op.output.shape;
+  const tiles = n * Math.ceil(outH / WINOGRAD_TILE) * Math.ceil(outW / WINOGRAD_TILE);
+  const tileFloats = WINOGRAD_POSITIONS * alignUp(inC, 4);
+  const blockFloats = WINOGRAD_POSITIONS * (inC * NR + 16);
+  const chunkFloats = (inputFloats: number) => {
+    const budget = Math.min(Math.max(Math.floor(inputFloats / 8), WINOGRAD_MIN_CHUNK_FLOATS), WINOGRAD_MAX_CHUNK_FLOATS);
+    return Math.min(Math.max(1, Math.floor(budget / blockFloats)), Math.ceil(outC / NR)) * blockFloats;
+  };
+  const sharedFits = tiles * tileFloats + threads * chunkFloats(tiles * tileFloats) <= room;
+  const band = winogradBand(tiles, inC, threads, sharedFits);
+  const inputFloats = (band || tiles) * tileFloats;
+  return { band, sharedFloats: band ? 0 : inputFloats, threadFloats: (band ? inputFloats : 0) + chunkFloats(inputFloats) };
+}
+
+/** Packed convolution weights (kernels-wasm/src/conv.rs, dwconv.rs): bias, then taps, per block of 8. */
+function convPacking(op: Conv2dOp) {
+  const inCg = op.input.shape[3] / op.groups;
+  const outC = op.output.shape[3];
+  const taps = op.kernel[0] * op.kernel[1];
+  const depthwise = isDepthwise(op);
+  // A unit is the fewest output channels that pack on their own: a block of 8 channels, or a
+  // whole group of a grouped convolution (whose blocks restart at each group). Winograd keeps
+  // the same [bias][taps][inC][8] blocks (as [bias][9][inC][8]).
+  const unit = depthwise || op.groups === 1 ? NR : outC / op.groups;
+  const unitFloats = depthwise ? NR + taps * NR : Math.ceil(unit / NR) * (NR + taps * inCg * NR);
+  return { inCg, outC, taps, depthwise, unit, unitFloats, weightFloats: Math.ceil(outC / unit) * unitFloats };
+}
+
+function planConv(op: Conv2dOp, config: PlanConfig, room: number): OpPlan {
+  const winograd = config.winograd && usesWinograd(op);
+  const p = convPacking(op);
+  const w = winograd ? winogradScratch(op, config.threads, room) : undefined;
+  const kw = op.kernel[1];
+  const inC = op.input.shape[3];
+  return {
+    weightFloats: p.weightFloats,
+    scratchFloats: w ? w.sharedFloats + config.threads * w.threadFloats : 0,
+    stagingFloats: alignUp(p.unit * p.inCg * p.taps, ALIGN_FLOATS) + p.unit,
+    // conv2d reads whole kernel rows (kw * inC floats) from the zero row when groups == 1.
+    zeroFloats: p.depthwise ? 0 : op.groups === 1 ? kw * inC : p.inCg,
+    checkPackedLength: (k) => checkConvLengths(k, op, p, w),
+    fill: (k, heap, at, staging, capacity) => fillConvWeights(k, heap, op, p, winograd, { at, staging, capacity }),
+    describe: (at, slot, zeros, scratch) => describeConv(op, p.depthwise, { packed: bytes(at), zeros, slot, scratch: w ? scratch : 0, band: w?.band ?? 0 }),
+  };
+}
+
+function checkConvLengths(k: KernelExports, op: Conv2dOp, p: ReturnType<typeof convPacking>, w: WinogradScratch | undefined): void {
+  const [n, , , inC] = op.input.shape;
+  const [, outH, outW, outC] = op.output.shape;
+  const [kh, kw] = op.kernel;
+  const fromWasm = p.depthwise ? k.dwconv2d_packed_len(outC, kh, kw) : w ? k.conv2d_winograd_packed_len(outC, inC) : k.conv2d_packed_len(outC, p.inCg, kh, kw, op.groups);
+  if (fromWasm !== p.weightFloats) throw new Error(`packed weight size mismatch (js ${p.weightFloats}, wasm ${fromWasm}): rebuild the kernels`);
+  if (!w) return;
+  const shared = w.band ? 0 : k.conv2d_winograd_scratch_len(n, outH, outW, inC);
+  const perThread = k.conv2d_winograd_thread_scratch_len(n, outH, outW, outC, inC, w.band);
+  if (shared !== w.sharedFloats || perThread !== w.threadFloats) {
+    throw new Error(`Winograd scratch size mismatch (js ${w.sharedFloats} + ${w.threadFloats} per thread, wasm ${shared} + ${perThread}): rebuild the kernels`);
+  }
+}
+
+/** Slices of whole units of output channels, each staged raw and packed by the binary into its own run of blocks. */
+function fillConvWeights(k: KernelExports, heap: Float32Array, op: Conv2dOp, p: ReturnType<typeof convPacking>, winograd: boolean, to: { at: number; staging: number; capacity: number }): void {
+  const [kh, kw] = op.kernel;
+  const rowFloats = p.inCg * p.taps;
+  const perSlice = Math.max(1, Math.floor(to.capacity / (alignUp(p.unit * rowFloats, ALIGN_FLOATS) + p.unit)));
+  for (let c0 = 0; c0 < p.outC; c0 += perSlice * p.unit) {
+    const cs = Math.min(perSlice * p.unit, p.outC - c0);
+    const biasAt = to.staging + alignUp(cs * rowFloats, ALIGN_FLOATS);
+    heap.set(op.weight.subarray(c0 * rowFloats, (c0 + cs) * rowFloats), to.staging);
+    heap.set(op.bias.subarray(c0, c0 + cs), biasAt);
+    const [d, w, b] = [to.at + (c0 / p.unit) * p.unitFloats, to.staging, biasAt].map(bytes);
+    if (p.depthwise) k.dwconv2d_pack_weights(d, w, b, cs, kh, kw);
+    else if (winograd) k.conv2d_winograd_pack_weights(d, w, b, cs, op.input.shape[3]);
+    else k.conv2d_pack_weights(d, w, b, cs, p.inCg, kh, kw, op.groups === 1 ? 1 : cs / (p.outC / op.groups));
+  }
+}
+
+function describeConv(op: Conv2dOp, depthwise: boolean, at: { packed: number; zeros: number; slot: (s: Slot) => number; scratch: number; band: number }): Descriptor {
+  const [n, inH, inW, inC] = op.input.shape;
+  const [, outH, outW, outC] = op.output.shape;
+  const [x, y, r] = [at.slot(op.input), at.slot(op.output), op.residual ? at.slot(op.residual) : 0];
+  const window = [...op.kernel, ...op.stride, ...op.padding, ...op.dilation] as const;
+  const act = activationCode(op.activation);
+  if (depthwise) return dwconv2dDescriptor([x, y, r, at.packed, n, inH, inW, inC, outH, outW, ...window, act]);
+  return conv2dDescriptor([x, y, r, at.packed, at.zeros, n, inH, inW, inC, outH, outW, outC, ...window, op.groups, act, at.scratch, at.band]);
+}
+
+/** Blocks of LINEAR_ROWS rows, [inF / 4][rows][4], tails zero-filled (kernels-wasm/src/linear.rs), then the bias. */
+function planLinear(op: Extract<PlanOp, { kind: 'linear' }>): OpPlan {
+  const n = op.input.shape[0];
+  const [inF, outF] = [op.input.size / n, op.output.size / n];
+  const blockFloats = alignUp(inF, 4) * LINEAR_ROWS;
+  const packedFloats = Math.ceil(outF / LINEAR_ROWS) * blockFloats;
+  const biasOffset = alignUp(packedFloats, ALIGN_FLOATS);
+  return {
+    weightFloats: biasOffset + op.bias.length,
+    stagingFloats: LINEAR_ROWS * inF,
+    zeroFloats: 0,
+    checkPackedLength(k) {
+      const fromWasm = k.linear_packed_len(outF, inF);
+      if (fromWasm !== packedFloats) throw new Error(`packed weight size mismatch (js ${packedFloats}, wasm ${fromWasm}): rebuild the kernels`);
+    },
+    fill(k, heap, at, staging, capacity) {
+      // Slices of whole blocks of rows, staged raw and packed by the kernel binary.
+      const perSlice = Math.max(1, Math.floor(capacity / (LINEAR_ROWS * inF))) * LINEAR_ROWS;
+      for (let r0 = 0; r0 < outF; r0 += perSlice) {
+        const rows = Math.min(perSlice, outF - r0);
+        heap.set(op.weight.subarray(r0 * inF, (r0 + rows) * inF), staging);
+        k.linear_pack_weights(bytes(at + (r0 / LINEAR_ROWS) * blockFloats), bytes(staging), rows, inF);
+      }
+      heap.set(op.bias, at + biasOffset);
+    },
+    describe: (at, slot) =>
+      linearDescriptor([slot(op.input), slot(op.output), op.residual ? slot(op.residual) : 0, bytes(at), bytes(at + biasOffset), n, inF, outF, activationCode(op.activation)]),
+  };
+}
+
+/** Per-channel parameters copied as they are: two arrays of c floats, the second 64-byte aligned. */
+function planChannelPair(c: number, first: Float32Array, second: Float32Array, describe: (a: number, b: number, slot: (s: Slot) => number) => Descriptor): OpPlan {
+  const secondOffset = alignUp(c, ALIGN_FLOATS);
+  return {
+    weightFloats: secondOffset + c,
+    stagingFloats: 0,
+    zeroFloats: 0,
+    fill(_k, heap, at) {
+      heap.set(first, at);
+      heap.set(second, at + secondOffset);
+    },
+    describe: (at, slot) => describe(bytes(at), bytes(at + secondOffset), slot),
+  };
+}
+
+/** An op without weights: only its descriptor. */
+const weightless = (describe: (slot: (s: Slot) => number) => Descriptor): OpPlan => ({
+  weightFloats: 0,
+  stagingFloats: 0,
+  zeroFloats: 0,
+  fill() {},
+  describe: (_at, slot) => describe(slot),
+});
+
+type Planner<K extends PlanOp['kind']> = (op: Extract<PlanOp, { kind: K }>, config: PlanConfig, room: number) => OpPlan;
+
+const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
+  conv2d: planConv,
+  linear: planLinear,
+  pool2d: (op) => {
+    const [n, inH, inW, c] = op.input.shape;
+    const [, outH, outW] = op.output.shape;
+    const describe = op.mode === 'max' ? maxpool2dDescriptor : avgpool2dDescriptor;
+    const window = [...op.kernel, ...op.stride, ...op.padding] as const;
+    return weightless((slot) => describe([slot(op.input), slot(op.output), n, inH, inW, c, outH, outW, ...window, op.countIncludePad ? 1 : 0, activationCode(op.activation)]));
+  },
+  adaptiveAvgPool2d: (op) => {
+    const [n, inH, inW, c] = op.input.shape;
+    const [, outH, outW] = op.output.shape;
+    return weightless((slot) => adaptiveAvgpool2dDescriptor([slot(op.input), slot(op.output), n, inH, inW, c, outH, outW]));
+  },
+  add: (op) => weightless((slot) => addDescriptor([slot(op.a), slot(op.b), slot(op.output), op.output.size, activationCode(op.activation)])),
+  channelAffine: (op) => {
+    const c = op.input.shape[3];
+    return planChannelPair(c, op.scale, op.shift, (scale, shift, slot) =>
+      channelAffineDescriptor([slot(op.input), slot(op.output), scale, shift, op.input.size / c, c, activationCode(op.activation)]),
+    );
+  },
+  activation: (op) => weightless((slot) => activationDescriptor([slot(op.input), slot(op.output), op.output.size, activationCode(op.activation)])),
+  scaleChannels: (op) => {
+    const [n, h, w, c] = op.input.shape;
+    return weightless((slot) => scaleChannelsDescriptor([slot(op.input), slot(op.scale), slot(op.output), n, h * w, c]));
+  },
+  layerNorm: (op) => {
+    const c = op.input.shape[3];
+    return planChannelPair(c, op.weight, op.bias, (gamma, beta, slot) =>
+      layerNormDescriptor([slot(op.input), slot(op.output), gamma, beta, op.input.size / c, c, op.eps, activationCode(op.activation)]),
+    );
+  },
+  localResponseNorm: (op) => {
+    const c = op.input.shape[3];
+    return weightless((slot) => localResponseNormDescriptor([slot(op.input), slot(op.output), op.input.size / c, c, op.size, op.alpha, op.beta, op.k]));
+  },
+  copyChannels: (op) => {
+    const [inC, outC] = [op.input.shape[3], op.output.shape[3]];
+    return weightless((slot) => copyChannelsDescriptor([slot(op.input), slot(op.output), op.input.size / inC, inC, outC, op.channelOffset]));
+  },
+};
+
+/** The wasm backend's plan for one op; `room`: see winogradScratch. */
+export function planOp(op: PlanOp, config: PlanConfig, room: number): OpPlan {
+  return (PLANNERS[op.kind] as Planner<PlanOp['kind']>)(op, config, room);
+}
