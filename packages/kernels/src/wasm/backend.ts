@@ -20,8 +20,6 @@ import {
   type WasmVariant,
 } from './loader.js';
 
-export { usesWinograd, winogradBand } from './op-plans.js';
-
 export interface WasmBackendOptions {
   /**
    * The kernels binary: bytes, a URL, or a path/URL string. Defaults to the packaged binary

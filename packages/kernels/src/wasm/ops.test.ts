@@ -6,9 +6,9 @@
 import { beforeAll, describe, it, expect } from 'vitest';
 import { ACTIVATIONS, type Activation, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd, type WasmBackendOptions } from './index.js';
-import { usesWinograd } from './backend.js';
+import { usesWinograd } from './op-plans.js';
 import { ArenaBuilder, compareWithReference, randomFloats } from '../test-helpers.js';
-import { winogradBand } from './backend.js';
+import { winogradBand } from './op-plans.js';
 
 const TOLERANCE = 1e-5;
 /**

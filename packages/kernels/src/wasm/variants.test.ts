@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionPlan, PlanOp, Slot } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd, sharedMemoryUnavailableReason } from './index.js';
-import { usesWinograd } from './backend.js';
+import { usesWinograd } from './op-plans.js';
 import { ArenaBuilder, randomFloats } from '../test-helpers.js';
 
 /**
