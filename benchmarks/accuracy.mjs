@@ -1,9 +1,11 @@
 // How close each engine comes to the truth: for one golden case per architecture (calibrated
 // counter weights, the fixture's input), max |logits - float64 torchvision| / max |float64 logit|
 // for torchvision float32, @cnn js, wasm (with and without Winograd) and, with --webgpu, WebGPU on
-// whatever adapter Dawn finds (SwiftShader on a machine without a GPU).
+// whatever adapter Dawn finds (SwiftShader on a machine without a GPU). `--engines` picks the
+// columns (Dawn on SwiftShader takes minutes per 224-px model, so the WebGPU column can be run
+// alone, case by case, in the background).
 //
-//   pnpm --filter @cnn/benchmarks accuracy [-- --cases resnet50_224,googlenet_224] [--webgpu] [--json]
+//   pnpm --filter @cnn/benchmarks accuracy [-- --cases resnet50_224,googlenet_224] [--webgpu] [--engines webgpu] [--json]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -25,13 +27,25 @@ const { values } = parseArgs({
   options: {
     cases: { type: 'string' },
     webgpu: { type: 'boolean', default: false },
+    engines: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
+const ENGINE_NAMES = ['js', 'wasm', 'wasm, no Winograd', 'webgpu'];
+const chosen = values.engines?.split(',').map((e) => (e === 'wasm-no-winograd' ? 'wasm, no Winograd' : e));
 if (values.help) {
-  console.log('usage: node accuracy.mjs [--cases CASE,CASE] [--webgpu] [--json]\nCASE: a golden case such as resnet50_224 (packages/<package>/fixtures/<case>.json)');
+  console.log(
+    'usage: node accuracy.mjs [--cases CASE,CASE] [--webgpu] [--engines ENGINE,ENGINE] [--json]\n' +
+      'CASE: a golden case such as resnet50_224 (packages/<package>/fixtures/<case>.json)\n' +
+      'ENGINE: js, wasm, wasm-no-winograd, webgpu (default: all but webgpu, which --webgpu adds)',
+  );
   process.exit(0);
+}
+const unknownEngine = chosen?.find((e) => !ENGINE_NAMES.includes(e));
+if (unknownEngine !== undefined) {
+  console.error(`accuracy.mjs: unknown engine '${unknownEngine}': expected one of js, wasm, wasm-no-winograd, webgpu`);
+  process.exit(2);
 }
 const root = new URL('../', import.meta.url);
 const packageOf = (c) => {
@@ -50,8 +64,8 @@ const engines = [
   ['js', () => createJsBackend()],
   ['wasm', () => createWasmBackend()],
   ['wasm, no Winograd', () => createWasmBackend({ winograd: false })],
-];
-if (values.webgpu) {
+].filter(([name]) => !chosen || chosen.includes(name));
+if (values.webgpu || chosen?.includes('webgpu')) {
   process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);

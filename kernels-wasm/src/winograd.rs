@@ -144,7 +144,11 @@ pub unsafe extern "C" fn conv2d_winograd_pack_weights(
 /// convolution's error grows with the magnitudes in its transforms, and replacing 2 by 1/2 halves
 /// the largest entries of B^T (5 to 2.5). Measured against float64 convolutions, this set's error
 /// is 0.6x the usual set's (tools/fit/winograd_points.py); with the blocked channel sum below it
-/// brings every model's logits within 2x of torchvision float32's own error (benchmarks/accuracy.mjs).
+/// brings most models' logits within 2x of torchvision float32's own error (benchmarks/accuracy.mjs),
+/// but not VGG-16 (3.2x) or ResNet-18 (2.7x): on real activations of their layers, F(4, 3) in
+/// float32 is 3-4x further from float64 than torch's direct convolution even with an exact
+/// channel sum (each of the weight, input and output transforms alone adds about 2x), and the
+/// layers nearest the image (VGG's 224 and 112 px, ResNet's 56 px) set the logits' error.
 #[inline(always)]
 fn kernel_transform_3(a: v128, b: v128, c: v128) -> [v128; 6] {
     let ac = f32x4_add(a, c);
@@ -211,6 +215,8 @@ fn output_transform_6(m: [v128; 6]) -> [v128; 4] {
 /// Winograd domain the products are larger than the outputs they cancel down to, so a long
 /// sequential sum over the input channels loses more than a direct convolution's does; partial
 /// sums of 32 cut that rounding error about 2x (benchmarks/accuracy.mjs) for about 3% more adds.
+/// Smaller blocks cut it further but cost time: 7% on these layers with blocks of 16, 16% with
+/// blocks of 8 summed by 64 (README.md, Correctness).
 const REDUCTION_BLOCK: usize = 32;
 
 /// sum over the `in_c` channels of ind[p][i] * w[i][0..8], in blocks of REDUCTION_BLOCK channels.
