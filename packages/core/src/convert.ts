@@ -1,7 +1,7 @@
 // Re-encodes decoded weights as .safetensors in float32, float16, or int8 with per-output-channel
 // scales (what `cnn convert` writes and decodeWeights reads back).
 import { WeightsError } from './errors.js';
-import { INT8_SCALE_SUFFIX, type DecodedWeights, type IntegerTensor } from './weights.js';
+import { INT8_SCALE_SUFFIX, type DecodedWeights, type IntegerTensor, type WeightTensor } from './weights.js';
 
 export type StorageDtype = 'f32' | 'f16' | 'int8';
 
@@ -59,73 +59,8 @@ interface Planned {
 export function encodeSafetensors(decoded: DecodedWeights, dtype: StorageDtype, metadata: Record<string, string> = {}): Uint8Array {
   const planned: Planned[] = [];
   for (const [key, t] of decoded.tensors) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    if (dtype === 'int8' && quantised(t.shape)) {
-      const out = t.shape[0];
-      const per = n / out;
-      let scales: Float32Array | undefined;
-      // symmetric: scale = max |w| / 127 per output channel (whichever span is written first computes it)
-      const scalesOf = (data: Float32Array) => {
-        if (scales) return scales;
-        scales = new Float32Array(out);
-        for (let o = 0; o < out; o++) {
-          let max = 0;
-          for (let i = o * per; i < (o + 1) * per; i++) max = Math.max(max, Math.abs(data[i]));
-          scales[o] = max / 127;
-        }
-        return scales;
-      };
-      planned.push({
-        key,
-        dtype: 'I8',
-        shape: t.shape,
-        bytes: n,
-        write(buffer, at) {
-          const data = t.data;
-          const scale = scalesOf(data);
-          const q = new Int8Array(buffer.buffer, buffer.byteOffset + at, n);
-          for (let o = 0; o < out; o++) {
-            const inv = scale[o] === 0 ? 0 : 1 / scale[o];
-            for (let i = o * per; i < (o + 1) * per; i++) q[i] = Math.max(-127, Math.min(127, Math.round(data[i] * inv)));
-          }
-        },
-      });
-      planned.push({
-        key: key + INT8_SCALE_SUFFIX,
-        dtype: 'F32',
-        shape: [out],
-        bytes: out * 4,
-        write(buffer, at) {
-          const scale = scalesOf(t.data);
-          const view = new DataView(buffer.buffer, buffer.byteOffset + at, out * 4);
-          for (let o = 0; o < out; o++) view.setFloat32(o * 4, scale[o], true);
-        },
-      });
-    } else if (dtype === 'f16') {
-      planned.push({
-        key,
-        dtype: 'F16',
-        shape: t.shape,
-        bytes: n * 2,
-        write(buffer, at) {
-          const data = t.data;
-          const view = new DataView(buffer.buffer, buffer.byteOffset + at, n * 2);
-          for (let i = 0; i < n; i++) view.setUint16(i * 2, float32ToFloat16(data[i]), true);
-        },
-      });
-    } else {
-      planned.push({
-        key,
-        dtype: 'F32',
-        shape: t.shape,
-        bytes: n * 4,
-        write(buffer, at) {
-          const data = t.data;
-          const view = new DataView(buffer.buffer, buffer.byteOffset + at, n * 4);
-          for (let i = 0; i < n; i++) view.setFloat32(i * 4, data[i], true);
-        },
-      });
-    }
+    if (dtype === 'int8' && quantised(t.shape)) planned.push(...planInt8(key, t));
+    else planned.push(dtype === 'f16' ? planF16(key, t) : planF32(key, t));
   }
   for (const [key, t] of decoded.integers) {
     planned.push({ key, dtype: t.dtype, shape: t.shape, bytes: t.bytes.length, write: (buffer, at) => buffer.set(t.bytes, at) });
@@ -148,6 +83,68 @@ export function encodeSafetensors(decoded: DecodedWeights, dtype: StorageDtype, 
     offset += p.bytes;
   }
   return pack(header, ordered, offsets, offset);
+}
+
+
+const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+function planF32(key: string, t: WeightTensor): Planned {
+  const n = elements(t.shape);
+  const write = (buffer: Uint8Array, at: number) => {
+    const data = t.data;
+    const view = new DataView(buffer.buffer, buffer.byteOffset + at, n * 4);
+    for (let i = 0; i < n; i++) view.setFloat32(i * 4, data[i], true);
+  };
+  return { key, dtype: 'F32', shape: t.shape, bytes: n * 4, write };
+}
+
+function planF16(key: string, t: WeightTensor): Planned {
+  const n = elements(t.shape);
+  const write = (buffer: Uint8Array, at: number) => {
+    const data = t.data;
+    const view = new DataView(buffer.buffer, buffer.byteOffset + at, n * 2);
+    for (let i = 0; i < n; i++) view.setUint16(i * 2, float32ToFloat16(data[i]), true);
+  };
+  return { key, dtype: 'F16', shape: t.shape, bytes: n * 2, write };
+}
+
+/** The int8 weight and its float32 scales: two spans sharing scales computed once. */
+function planInt8(key: string, t: WeightTensor): [Planned, Planned] {
+  const n = elements(t.shape);
+  const out = t.shape[0];
+  const per = n / out;
+  let scales: Float32Array | undefined;
+  // whichever span is written first computes the scales
+  const scalesOf = (data: Float32Array) => (scales ??= symmetricScales(data, out, per));
+  const writeWeights = (buffer: Uint8Array, at: number) => {
+    const data = t.data;
+    const scale = scalesOf(data);
+    const q = new Int8Array(buffer.buffer, buffer.byteOffset + at, n);
+    for (let o = 0; o < out; o++) {
+      const inv = scale[o] === 0 ? 0 : 1 / scale[o];
+      for (let i = o * per; i < (o + 1) * per; i++) q[i] = Math.max(-127, Math.min(127, Math.round(data[i] * inv)));
+    }
+  };
+  const writeScales = (buffer: Uint8Array, at: number) => {
+    const scale = scalesOf(t.data);
+    const view = new DataView(buffer.buffer, buffer.byteOffset + at, out * 4);
+    for (let o = 0; o < out; o++) view.setFloat32(o * 4, scale[o], true);
+  };
+  return [
+    { key, dtype: 'I8', shape: t.shape, bytes: n, write: writeWeights },
+    { key: key + INT8_SCALE_SUFFIX, dtype: 'F32', shape: [out], bytes: out * 4, write: writeScales },
+  ];
+}
+
+/** symmetric: scale = max |w| / 127 per output channel */
+function symmetricScales(data: Float32Array, out: number, per: number): Float32Array {
+  const scales = new Float32Array(out);
+  for (let o = 0; o < out; o++) {
+    let max = 0;
+    for (let i = o * per; i < (o + 1) * per; i++) max = Math.max(max, Math.abs(data[i]));
+    scales[o] = max / 127;
+  }
+  return scales;
 }
 
 function pack(header: Record<string, unknown>, planned: Planned[], offsets: number[], total: number): Uint8Array {

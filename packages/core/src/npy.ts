@@ -26,7 +26,30 @@ const formatError = (message: string) => new ShapeError(message, { code: 'format
 
 export function parseNpy(input: Uint8Array): Tensor {
   if (!(input instanceof Uint8Array)) throw new ShapeError(`.npy input must be a Uint8Array, got ${input === null ? 'null' : typeof input}`);
-  const bytes = input;
+  const { headerText, dataStart } = readHeaderText(input);
+  const { dtype, fortranOrder, shape } = parseHeader(headerText);
+
+  let count = 1;
+  for (const d of shape) count *= d;
+  if (count > LIMITS.tensorElements) {
+    throw new ShapeError(`.npy shape (${shape.join(', ')}) has ${count} elements, more than the limit of ${LIMITS.tensorElements} (LIMITS.tensorElements)`, {
+      code: 'limit',
+    });
+  }
+  const need = count * dtype.bytes;
+  const have = input.length - dataStart;
+  if (have !== need) {
+    throw formatError(
+      `.npy data ${have < need ? 'truncated' : 'has trailing bytes'}: shape (${shape.join(', ')}) of ${dtype.descr} needs ${need} bytes, file has ${have}`,
+    );
+  }
+  const view = new DataView(input.buffer, input.byteOffset + dataStart, have);
+  const data = fortranOrder && shape.length >= 2 ? readFortranOrder(view, dtype, shape, count) : readCOrder(view, dtype, count);
+  return new Tensor(shape, data);
+}
+
+/** Checks the magic, version and header length (against the limit and the file), and decodes the header. */
+function readHeaderText(bytes: Uint8Array): { headerText: string; dataStart: number } {
   if (bytes.length < 8 || !MAGIC.every((b, i) => bytes[i] === b)) {
     throw formatError(`not a .npy file: expected the \\x93NUMPY magic and a version, got ${bytes.length} byte(s) without them`);
   }
@@ -51,55 +74,43 @@ export function parseNpy(input: Uint8Array): Tensor {
     throw formatError(`.npy header length ${headerLength} exceeds the file: only ${bytes.length - headerStart} bytes follow the length field`);
   }
   const headerBytes = bytes.subarray(headerStart, headerStart + headerLength);
-  let headerText: string;
   try {
     // 1.0 and 2.0 headers are latin-1, 3.0 headers UTF-8
-    headerText = new TextDecoder(major === 3 ? 'utf-8' : 'latin1', { fatal: true, ignoreBOM: true }).decode(headerBytes);
+    const headerText = new TextDecoder(major === 3 ? 'utf-8' : 'latin1', { fatal: true, ignoreBOM: true }).decode(headerBytes);
+    return { headerText, dataStart: headerStart + headerLength };
   } catch {
     throw formatError('.npy version 3.0 header is not valid UTF-8');
   }
-  const { dtype, fortranOrder, shape } = parseHeader(headerText);
+}
 
-  let count = 1;
-  for (const d of shape) count *= d;
-  if (count > LIMITS.tensorElements) {
-    throw new ShapeError(`.npy shape (${shape.join(', ')}) has ${count} elements, more than the limit of ${LIMITS.tensorElements} (LIMITS.tensorElements)`, {
-      code: 'limit',
-    });
-  }
-  const dataStart = headerStart + headerLength;
-  const need = count * dtype.bytes;
-  const have = bytes.length - dataStart;
-  if (have !== need) {
-    throw formatError(
-      `.npy data ${have < need ? 'truncated' : 'has trailing bytes'}: shape (${shape.join(', ')}) of ${dtype.descr} needs ${need} bytes, file has ${have}`,
-    );
-  }
+function readCOrder(view: DataView, dtype: NpyDtype, count: number): Float32Array {
   const data = new Float32Array(count);
-  const { read, littleEndian } = dtype;
-  const size = dtype.bytes;
-  if (!fortranOrder || shape.length < 2) {
-    for (let i = 0; i < count; i++) data[i] = read(view, dataStart + size * i, littleEndian);
-  } else {
-    // Fortran order: the first index varies fastest in the file; walk it and scatter to C order
-    const rank = shape.length;
-    const cStride = new Array<number>(rank);
-    cStride[rank - 1] = 1;
-    for (let k = rank - 2; k >= 0; k--) cStride[k] = cStride[k + 1] * shape[k + 1];
-    const index = new Array<number>(rank).fill(0);
-    let target = 0;
-    for (let i = 0; i < count; i++) {
-      data[target] = read(view, dataStart + size * i, littleEndian);
-      for (let k = 0; k < rank; k++) {
-        index[k]++;
-        target += cStride[k];
-        if (index[k] < shape[k]) break;
-        target -= cStride[k] * shape[k];
-        index[k] = 0;
-      }
+  const { read, littleEndian, bytes: size } = dtype;
+  for (let i = 0; i < count; i++) data[i] = read(view, size * i, littleEndian);
+  return data;
+}
+
+/** Fortran order: the first index varies fastest in the file; walk it and scatter to C order. */
+function readFortranOrder(view: DataView, dtype: NpyDtype, shape: readonly number[], count: number): Float32Array {
+  const data = new Float32Array(count);
+  const { read, littleEndian, bytes: size } = dtype;
+  const rank = shape.length;
+  const cStride = new Array<number>(rank);
+  cStride[rank - 1] = 1;
+  for (let k = rank - 2; k >= 0; k--) cStride[k] = cStride[k + 1] * shape[k + 1];
+  const index = new Array<number>(rank).fill(0);
+  let target = 0;
+  for (let i = 0; i < count; i++) {
+    data[target] = read(view, size * i, littleEndian);
+    for (let k = 0; k < rank; k++) {
+      index[k]++;
+      target += cStride[k];
+      if (index[k] < shape[k]) break;
+      target -= cStride[k] * shape[k];
+      index[k] = 0;
     }
   }
-  return new Tensor(shape, data);
+  return data;
 }
 
 interface NpyDtype {

@@ -175,14 +175,31 @@ function parseEntry(key: string, raw: JsonValue, dataStart: number, dataLength: 
   for (const field of raw.keys()) {
     if (!ENTRY_FIELDS.includes(field)) throw formatError(`'${key}': unknown field '${field}'; an entry has only dtype, shape and data_offsets`);
   }
-  const dtype = raw.get('dtype');
-  const shapeRaw = raw.get('shape');
-  const offsetsRaw = raw.get('data_offsets');
+  const { dtype, bits } = readEntryDtype(key, raw.get('dtype'));
+  const shape = readEntryShape(key, raw.get('shape'));
+  const [b, e] = readEntryOffsets(key, raw.get('data_offsets'), dataLength);
+  const numel = checkEntrySpan(key, dtype, bits, shape, b, e);
+  if (!SUPPORTED_DTYPES.has(dtype)) {
+    throw new WeightsError(`'${key}': dtype ${dtype} is not supported; expected one of ${supportedList()} (or I64 for counters)`, { code: 'unsupported' });
+  }
+  if (numel > LIMITS.tensorElements) {
+    throw new WeightsError(`'${key}': ${formatShape(shape)} has ${numel} elements, more than the limit of ${LIMITS.tensorElements} (LIMITS.tensorElements)`, { code: 'limit' });
+  }
+  return { key, dtype: dtype as SafetensorsDtype, shape, begin: dataStart + b, end: dataStart + e };
+}
+
+/** Any dtype the format defines (whether we decode it is checked later), with its width in bits. */
+function readEntryDtype(key: string, dtype: JsonValue | undefined): { dtype: string; bits: number } {
   if (typeof dtype !== 'string') throw formatError(`'${key}': dtype must be a string, got ${dtype === undefined ? 'none' : describeJson(dtype)}`);
   const bits = FORMAT_DTYPE_BITS.get(dtype);
   if (bits === undefined) {
     throw formatError(`'${key}': dtype '${dtype}' is unknown to the safetensors format; expected one of ${[...FORMAT_DTYPE_BITS.keys()].join(', ')}`);
   }
+  return { dtype, bits };
+}
+
+/** The rank is checked against its limit before any element is read. */
+function readEntryShape(key: string, shapeRaw: JsonValue | undefined): number[] {
   if (!Array.isArray(shapeRaw)) throw formatError(`'${key}': shape must be an array of non-negative integers, got ${shapeRaw === undefined ? 'none' : describeJson(shapeRaw)}`);
   if (shapeRaw.length > LIMITS.tensorRank) {
     throw new WeightsError(`'${key}': shape has ${shapeRaw.length} dimensions, more than the limit of ${LIMITS.tensorRank} (LIMITS.tensorRank)`, { code: 'limit' });
@@ -193,6 +210,11 @@ function parseEntry(key: string, raw: JsonValue, dataStart: number, dataLength: 
     if (n === undefined) throw formatError(`'${key}': shape must be an array of non-negative integers, got an element ${describeJson(d)}`);
     shape.push(n);
   }
+  return shape;
+}
+
+/** [begin, end] relative to the data section, ordered and inside it. */
+function readEntryOffsets(key: string, offsetsRaw: JsonValue | undefined, dataLength: number): [number, number] {
   const offsets = Array.isArray(offsetsRaw) && offsetsRaw.length === 2 ? offsetsRaw.map(readUnsigned) : undefined;
   if (offsets === undefined || offsets[0] === undefined || offsets[1] === undefined || offsets[0] > offsets[1]) {
     const got = offsetsRaw === undefined ? 'none' : Array.isArray(offsetsRaw) ? `[${offsetsRaw.map(shortJson).join(', ')}]` : describeJson(offsetsRaw);
@@ -202,6 +224,11 @@ function parseEntry(key: string, raw: JsonValue, dataStart: number, dataLength: 
   if (e > dataLength) {
     throw formatError(`'${key}': data_offsets [${b}, ${e}] run past the data section of ${dataLength} bytes (file truncated?)`);
   }
+  return [b, e];
+}
+
+/** Checks the span holds exactly the shape's bytes; returns the element count. */
+function checkEntrySpan(key: string, dtype: string, bits: number, shape: readonly number[], b: number, e: number): number {
   // the element count may not overflow even when a zero dimension makes the product small
   let numel = 1;
   for (const d of shape) {
@@ -213,13 +240,7 @@ function parseEntry(key: string, raw: JsonValue, dataStart: number, dataLength: 
   if (e - b !== totalBits / 8) {
     throw formatError(`'${key}': ${dtype} ${formatShape(shape)} needs ${totalBits / 8} bytes, data_offsets [${b}, ${e}] span ${e - b}`);
   }
-  if (!SUPPORTED_DTYPES.has(dtype)) {
-    throw new WeightsError(`'${key}': dtype ${dtype} is not supported; expected one of ${supportedList()} (or I64 for counters)`, { code: 'unsupported' });
-  }
-  if (numel > LIMITS.tensorElements) {
-    throw new WeightsError(`'${key}': ${formatShape(shape)} has ${numel} elements, more than the limit of ${LIMITS.tensorElements} (LIMITS.tensorElements)`, { code: 'limit' });
-  }
-  return { key, dtype: dtype as SafetensorsDtype, shape, begin: dataStart + b, end: dataStart + e };
+  return numel;
 }
 
 /** The tensors must tile the data section: sorted by (begin, end), each begins where the last ended. */

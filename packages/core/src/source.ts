@@ -107,6 +107,30 @@ export async function readSource(source: URL | string, options: ReadSourceOption
 }
 
 async function download(href: string, options: ReadSourceOptions): Promise<Uint8Array> {
+  const response = await openResponse(href, options);
+  // Content-Length counts encoded bytes; with a Content-Encoding it is only a hint
+  const lengthHeader = response.headers.get('content-length');
+  const declared = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+  const exact = declared !== undefined && !response.headers.get('content-encoding') ? declared : undefined;
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const sink = new DownloadBuffer(exact ?? Math.max(declared ?? 0, 1 << 20));
+  const progress = () => options.onProgress?.({ received: sink.received, total: declared, url: href });
+  const byob = byobReader(response.body);
+  try {
+    if (byob) await readIntoBuffer(byob, sink, exact, progress);
+    else await readChunks(response.body.getReader(), sink, progress);
+  } catch (e) {
+    const reason = (e as Error).name === 'AbortError' ? 'aborted' : (e as Error).message;
+    throw new WeightsError(`fetching weights from ${href} failed after ${sink.received} bytes: ${reason}`, { code: 'io', cause: e });
+  }
+  if (exact !== undefined && sink.received !== exact) {
+    throw new WeightsError(`fetching weights from ${href}: received ${sink.received} bytes, Content-Length said ${exact}`, { code: 'io' });
+  }
+  return sink.result();
+}
+
+/** fetch, with its failures (network, abort, HTTP status) as WeightsError naming the URL and the reason. */
+async function openResponse(href: string, options: ReadSourceOptions): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(href, { signal: options.signal });
@@ -116,63 +140,69 @@ async function download(href: string, options: ReadSourceOptions): Promise<Uint8
     throw new WeightsError(`fetching weights from ${href} failed: ${reason}`, { code: 'io', cause: e });
   }
   if (!response.ok) throw new WeightsError(`fetching weights from ${href} failed: HTTP ${response.status} ${response.statusText}`, { code: 'io' });
-  // Content-Length counts encoded bytes; with a Content-Encoding it is only a hint
-  const lengthHeader = response.headers.get('content-length');
-  const declared = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
-  const exact = declared !== undefined && !response.headers.get('content-encoding');
-  const total = declared;
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  let buffer = new Uint8Array(exact ? declared : Math.max(declared ?? 0, 1 << 20));
-  let received = 0;
-  const grow = (extra: number) => {
-    // the server sent more than announced, or announced nothing: grow geometrically
-    const grown = new Uint8Array(Math.max(buffer.length * 2, received + extra));
-    grown.set(buffer.subarray(0, received));
-    buffer = grown;
-  };
-  let byob: ReadableStreamBYOBReader | undefined;
+  return response;
+}
+
+function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
   try {
-    byob = response.body.getReader({ mode: 'byob' });
+    return body.getReader({ mode: 'byob' });
   } catch {
-    byob = undefined; // not a byte stream: read chunks and copy them
+    return undefined; // not a byte stream: read chunks and copy them
   }
-  try {
-    if (byob) {
-      // the stream writes straight into our buffer (each read hands its memory back), so no
-      // chunk is allocated and dropped along the way
-      for (;;) {
-        if (received === buffer.length) {
-          if (exact) {
-            // all announced bytes are in: only the end of the stream may follow
-            const end = await byob.read(new Uint8Array(1));
-            if (!end.done) throw new Error(`the server sent more than its Content-Length of ${declared} bytes`);
-            break;
-          }
-          grow(1 << 20);
-        }
-        const { done, value } = await byob.read(new Uint8Array(buffer.buffer, received, Math.min(buffer.length - received, 1 << 22)));
-        if (value) buffer = new Uint8Array(value.buffer);
-        if (done) break;
-        received += value!.length;
-        options.onProgress?.({ received, total, url: href });
+}
+
+/** The bytes received so far, in a buffer sized by Content-Length and grown when that was wrong or absent. */
+class DownloadBuffer {
+  buffer: Uint8Array<ArrayBuffer>;
+  received = 0;
+  constructor(size: number) {
+    this.buffer = new Uint8Array(size);
+  }
+  grow(extra: number): void {
+    // the server sent more than announced, or announced nothing: grow geometrically
+    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.received + extra));
+    grown.set(this.buffer.subarray(0, this.received));
+    this.buffer = grown;
+  }
+  /** gives back slack from growing, but avoids a copy when the buffer is nearly full */
+  result(): Uint8Array {
+    const { buffer, received } = this;
+    return received === buffer.length ? buffer : received > buffer.length * 0.875 ? buffer.subarray(0, received) : buffer.slice(0, received);
+  }
+}
+
+/**
+ * The stream writes straight into our buffer (each read hands its memory back), so no chunk is
+ * allocated and dropped along the way. With an exact length, only the end of the stream may
+ * follow the announced bytes.
+ */
+async function readIntoBuffer(byob: ReadableStreamBYOBReader, sink: DownloadBuffer, exact: number | undefined, progress: () => void): Promise<void> {
+  for (;;) {
+    if (sink.received === sink.buffer.length) {
+      if (exact !== undefined) {
+        const end = await byob.read(new Uint8Array(1));
+        if (!end.done) throw new Error(`the server sent more than its Content-Length of ${exact} bytes`);
+        return;
       }
-    } else {
-      const reader = response.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (received + value.length > buffer.length) grow(value.length);
-        buffer.set(value, received);
-        received += value.length;
-        options.onProgress?.({ received, total, url: href });
-      }
+      sink.grow(1 << 20);
     }
-  } catch (e) {
-    throw new WeightsError(`fetching weights from ${href} failed after ${received} bytes: ${(e as Error).name === 'AbortError' ? 'aborted' : (e as Error).message}`, { code: 'io', cause: e });
+    const { done, value } = await byob.read(new Uint8Array(sink.buffer.buffer, sink.received, Math.min(sink.buffer.length - sink.received, 1 << 22)));
+    if (value) sink.buffer = new Uint8Array(value.buffer);
+    if (done) return;
+    sink.received += value!.length;
+    progress();
   }
-  if (exact && received !== declared) throw new WeightsError(`fetching weights from ${href}: received ${received} bytes, Content-Length said ${declared}`, { code: 'io' });
-  // give back slack from growing, but avoid a copy when the buffer is nearly full
-  return received === buffer.length ? buffer : received > buffer.length * 0.875 ? buffer.subarray(0, received) : buffer.slice(0, received);
+}
+
+async function readChunks(reader: ReadableStreamDefaultReader<Uint8Array>, sink: DownloadBuffer, progress: () => void): Promise<void> {
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    if (sink.received + value.length > sink.buffer.length) sink.grow(value.length);
+    sink.buffer.set(value, sink.received);
+    sink.received += value.length;
+    progress();
+  }
 }
 
 async function checkSha256(bytes: Uint8Array, expected: string, where: string): Promise<void> {

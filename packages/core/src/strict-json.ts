@@ -39,6 +39,8 @@ export function parseStrictJson(text: string, maxDepth: number): JsonValue {
   return value;
 }
 
+/** the one-character escapes and what they stand for */
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 const PLAIN_RUN = /[^"\\\u0000-\u001f]*/y;
 const INTEGER = /-?(?:0|[1-9][0-9]*)/y;
 const isWhitespace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
@@ -193,48 +195,32 @@ class Parser {
         continue;
       }
       out += t.slice(runStart, this.pos);
-      const e = t[this.pos + 1];
-      this.pos += 2;
-      switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-          out += e;
-          break;
-        case 'b':
-          out += '\b';
-          break;
-        case 'f':
-          out += '\f';
-          break;
-        case 'n':
-          out += '\n';
-          break;
-        case 'r':
-          out += '\r';
-          break;
-        case 't':
-          out += '\t';
-          break;
-        case 'u': {
-          const unit = this.hex4();
-          if (unit >= 0xd800 && unit <= 0xdbff) {
-            // a high surrogate must be followed by an escaped low one (as serde_json requires)
-            if (t[this.pos] !== '\\' || t[this.pos + 1] !== 'u') throw new JsonSyntaxError('lone leading surrogate in a \\u escape', this.pos);
-            this.pos += 2;
-            const low = this.hex4();
-            if (low < 0xdc00 || low > 0xdfff) throw new JsonSyntaxError('lone leading surrogate in a \\u escape', this.pos);
-            out += String.fromCharCode(unit, low);
-          } else if (unit >= 0xdc00 && unit <= 0xdfff) {
-            throw new JsonSyntaxError('lone trailing surrogate in a \\u escape', this.pos);
-          } else out += String.fromCharCode(unit);
-          break;
-        }
-        default:
-          throw new JsonSyntaxError(`invalid escape '\\${e ?? ''}'`, this.pos - 1);
-      }
+      out += this.escape();
       runStart = this.pos;
     }
+  }
+
+  /** One backslash escape at `pos`; moves past it. */
+  private escape(): string {
+    const e = this.text[this.pos + 1];
+    this.pos += 2;
+    if (e !== undefined && Object.hasOwn(SIMPLE_ESCAPES, e)) return SIMPLE_ESCAPES[e];
+    if (e === 'u') return this.unicodeEscape();
+    throw new JsonSyntaxError(`invalid escape '\\${e ?? ''}'`, this.pos - 1);
+  }
+
+  /** The four hex digits after `\u`: a BMP character, or with a second `\uXXXX` a surrogate pair. */
+  private unicodeEscape(): string {
+    const t = this.text;
+    const unit = this.hex4();
+    if (unit >= 0xdc00 && unit <= 0xdfff) throw new JsonSyntaxError('lone trailing surrogate in a \\u escape', this.pos);
+    if (unit < 0xd800 || unit > 0xdbff) return String.fromCharCode(unit);
+    // a high surrogate must be followed by an escaped low one (as serde_json requires)
+    if (t[this.pos] !== '\\' || t[this.pos + 1] !== 'u') throw new JsonSyntaxError('lone leading surrogate in a \\u escape', this.pos);
+    this.pos += 2;
+    const low = this.hex4();
+    if (low < 0xdc00 || low > 0xdfff) throw new JsonSyntaxError('lone leading surrogate in a \\u escape', this.pos);
+    return String.fromCharCode(unit, low);
   }
 
   private hex4(): number {

@@ -137,22 +137,7 @@ export function validateWeights(
   variants?: () => Iterable<VariantParameters>,
   modelName = 'this model',
 ): Map<string, WeightTensor> {
-  const out = new Map<string, WeightTensor>();
-  const missing: string[] = [];
-  const problems: string[] = [];
-  for (const spec of specs) {
-    const t = decoded.tensors.get(spec.key);
-    if (t === undefined) {
-      if (decoded.integerKeys.has(spec.key)) problems.push(`'${spec.key}': expected a floating-point tensor ${formatShape(spec.shape)}, got dtype I64`);
-      else missing.push(spec.key);
-      continue;
-    }
-    const expected = spec.shape.reduce((a, b) => a * b, 1);
-    if (formatShape(t.shape) !== formatShape(spec.shape) || numelOf(t) !== expected) {
-      problems.push(`'${spec.key}': expected shape ${formatShape(spec.shape)}, got ${formatShape(t.shape)}`);
-    }
-    out.set(spec.key, t);
-  }
+  const { out, missing, problems } = matchSpecs(specs, decoded);
   const declared = new Set(specs.map((s) => s.key));
   const unexpected = [...decoded.tensors.keys(), ...decoded.integerKeys].filter((k) => !declared.has(k) && !ignoredKeys.has(k));
   if (missing.length + problems.length + unexpected.length === 0) return out;
@@ -169,18 +154,39 @@ export function validateWeights(
     );
   }
   if (problems.length > 0) throw new WeightsError(problems[0]);
-  if (missing.length > 0) {
-    const list = missing.slice(0, 8).map((k) => `'${k}'`).join(', ');
-    throw new WeightsError(`missing ${missing.length} key(s): ${list}${missing.length > 8 ? ', ...' : ''}`);
-  }
+  if (missing.length > 0) throw new WeightsError(`missing ${missing.length} key(s): ${firstKeys(missing)}`);
   if (!options.allowUnexpected) {
-    const list = unexpected.slice(0, 8).map((k) => `'${k}'`).join(', ');
-    throw new WeightsError(
-      `unexpected ${unexpected.length} key(s): ${list}${unexpected.length > 8 ? ', ...' : ''} (pass { allowUnexpected: true } to ignore them)`,
-    );
+    throw new WeightsError(`unexpected ${unexpected.length} key(s): ${firstKeys(unexpected)} (pass { allowUnexpected: true } to ignore them)`);
   }
   return out;
 }
+
+/** Each declared parameter's tensor, and which are missing or have the wrong dtype or shape. */
+function matchSpecs(
+  specs: readonly ParameterSpec[],
+  decoded: { tensors: ReadonlyMap<string, WeightTensor>; integerKeys: ReadonlySet<string> },
+): { out: Map<string, WeightTensor>; missing: string[]; problems: string[] } {
+  const out = new Map<string, WeightTensor>();
+  const missing: string[] = [];
+  const problems: string[] = [];
+  for (const spec of specs) {
+    const t = decoded.tensors.get(spec.key);
+    if (t === undefined) {
+      if (decoded.integerKeys.has(spec.key)) problems.push(`'${spec.key}': expected a floating-point tensor ${formatShape(spec.shape)}, got dtype I64`);
+      else missing.push(spec.key);
+      continue;
+    }
+    const expected = spec.shape.reduce((a, b) => a * b, 1);
+    if (formatShape(t.shape) !== formatShape(spec.shape) || numelOf(t) !== expected) {
+      problems.push(`'${spec.key}': expected shape ${formatShape(spec.shape)}, got ${formatShape(t.shape)}`);
+    }
+    out.set(spec.key, t);
+  }
+  return { out, missing, problems };
+}
+
+/** The first eight keys, quoted, and '...' when there are more. */
+const firstKeys = (keys: readonly string[]) => `${keys.slice(0, 8).map((k) => `'${k}'`).join(', ')}${keys.length > 8 ? ', ...' : ''}`;
 
 /** Deterministic weights for every declared parameter (tests, benchmarks, demos). */
 export function generateWeights(specs: readonly ParameterSpec[], seed = 1): Map<string, WeightTensor> {

@@ -211,41 +211,21 @@ ${store}
  */
 export function convGemmKernel(ctx: TemplateContext, s: ConvGemmShape, plan: ConvGemmPlan = planConvGemm(s)): Kernel {
   const variant = convGemmVariant(s);
-  const inCg = s.inC / s.groups;
-  const outCg = s.outC / s.groups;
-  const { M, N, K, kSplit, kSlice } = plan;
-  const kw = s.kernel[1];
+  const { M, N, K, kSplit } = plan;
   const [TM, TN] = plan.tile;
   const split = kSplit > 1;
   const threads = (TM / 4) * (TN / 4);
-  const tilesM = Math.ceil(M / TM);
-  const tilesN = Math.ceil(N / TN);
-  const total = tilesM * tilesN * s.groupCount * kSplit;
+  const total = Math.ceil(M / TM) * Math.ceil(N / TN) * s.groupCount * kSplit;
   const grid = foldGrid(total, ctx.maxWorkgroupsPerDimension);
   const loadsA = (TM * TILE_K) / threads;
   const loadsB = (TILE_K * TN) / threads;
   const rowStep = threads / TILE_K;
 
-  const consts = constants(
-    {
-      M, N, K, TM, TN, TK: TILE_K, THREADS: threads, TILES_M: tilesM, TILES_N: tilesN, TOTAL: total,
-      GROUPS: s.groupCount, KSLICE: kSlice,
-      IH: s.inH, IW: s.inW, IC: s.inC, ICG: inCg, OH: s.outH, OW: s.outW, OC: s.outC, OCG: outCg,
-      KW: kw, SH: s.stride[0], SW: s.stride[1], PT: s.padding[0], PL: s.padding[1], DH: s.dilation[0], DW: s.dilation[1],
-      G0: s.groupStart, CB: s.channelStart,
-    },
-    ['IH', 'IW', 'SH', 'SW', 'PT', 'PL', 'DH', 'DW'],
-  );
-
   const rowSetup = convRowSetup(variant, loadsA, rowStep);
   const loadA = convLoadA(variant, loadsA, rowStep, TM);
   const bindings: Binding[] = split ? ['weights', 'scratch'] : ['weights', 'perChannel'];
-  const store = split
-    ? '        scratch[((ks * GROUPS + g) * M + m) * N + nn] = acc[i][j];'
-    : `        var v = acc[i][j] + perChannel[g * N + nn];
-${s.residual ? '        v += f32(arena[off.r + rowOut + nn]);\n' : ''}        arena[off.y + rowOut + nn] = T(act(v));`;
   const source = `${header(ctx, bindings)}
-${consts}
+${convGemmConstants(s, plan, threads, total)}
 ${activationFn(s.activation)}
 var<workgroup> As: array<vec4<f32>, ${(TILE_K * TM) / 4}>;
 var<workgroup> Bs: array<vec4<f32>, ${(TILE_K * TN) / 4}>;
@@ -265,10 +245,34 @@ ${rowSetup}
 ${loadA}
 ${convLoadBAndMultiply(loadsB, TM, TN)}
   }
-${convStoreTile(store)}
+${convStoreTile(convEpilogue(s, split))}
 }
 `;
   return { name: `conv.${variant} ${TM}x${TN}${split ? ` splitK${kSplit}` : ''} ${s.kernel[0]}x${s.kernel[1]}`, source, bindings, grid };
+}
+
+/** The shape and tiling as WGSL constants; the window arithmetic ones are i32. */
+function convGemmConstants(s: ConvGemmShape, plan: ConvGemmPlan, threads: number, total: number): string {
+  const { M, N, K, kSlice } = plan;
+  const [TM, TN] = plan.tile;
+  return constants(
+    {
+      M, N, K, TM, TN, TK: TILE_K, THREADS: threads, TILES_M: Math.ceil(M / TM), TILES_N: Math.ceil(N / TN), TOTAL: total,
+      GROUPS: s.groupCount, KSLICE: kSlice,
+      IH: s.inH, IW: s.inW, IC: s.inC, ICG: s.inC / s.groups, OH: s.outH, OW: s.outW, OC: s.outC, OCG: s.outC / s.groups,
+      KW: s.kernel[1], SH: s.stride[0], SW: s.stride[1], PT: s.padding[0], PL: s.padding[1], DH: s.dilation[0], DW: s.dilation[1],
+      G0: s.groupStart, CB: s.channelStart,
+    },
+    ['IH', 'IW', 'SH', 'SW', 'PT', 'PL', 'DH', 'DW'],
+  );
+}
+
+/** What each output does: a raw partial sum to scratch (split K), or bias, residual and activation into the arena. */
+function convEpilogue(s: ConvGemmShape, split: boolean): string {
+  return split
+    ? '        scratch[((ks * GROUPS + g) * M + m) * N + nn] = acc[i][j];'
+    : `        var v = acc[i][j] + perChannel[g * N + nn];
+${s.residual ? '        v += f32(arena[off.r + rowOut + nn]);\n' : ''}        arena[off.y + rowOut + nn] = T(act(v));`;
 }
 
 /** Finishes a split-K convolution: sums the slices, adds bias and residual, applies the activation. Offsets [-, y, r]. */

@@ -149,18 +149,25 @@ const REDUCE_LANES = 16;
  */
 export function adaptiveAvgPoolKernel(ctx: TemplateContext, s: AdaptivePoolShape): Kernel {
   const cell = maxCell(s.inH, s.outH) * maxCell(s.inW, s.outW);
-  const consts = (total: number) =>
-    constants({ TOTAL: total, C: s.channels, IH: s.inH, IW: s.inW, OH: s.outH, OW: s.outW });
-  const cellBounds = `  let y0 = (oy * IH) / OH;
+  return cell < 64 ? adaptiveAvgPoolDirect(ctx, s) : adaptiveAvgPoolReduce(ctx, s);
+}
+
+const adaptivePoolConstants = (s: AdaptivePoolShape, total: number) =>
+  constants({ TOTAL: total, C: s.channels, IH: s.inH, IW: s.inW, OH: s.outH, OW: s.outW });
+
+/** WGSL: the input window of output cell (oy, ox) and where its channel c starts in image b. */
+const CELL_BOUNDS = `  let y0 = (oy * IH) / OH;
   let y1 = ((oy + 1u) * IH + OH - 1u) / OH;
   let x0 = (ox * IW) / OW;
   let x1 = ((ox + 1u) * IW + OW - 1u) / OW;
   let inBase = off.x + b * IH * IW * C + c;`;
-  if (cell < 64) {
-    const total = s.n * s.outH * s.outW * s.channels;
-    const grid = foldGrid(Math.ceil(total / WORKGROUP), ctx.maxWorkgroupsPerDimension);
-    const source = `${header(ctx, [])}
-${consts(total)}
+
+/** Small cells: one thread per output element sums its window. */
+function adaptiveAvgPoolDirect(ctx: TemplateContext, s: AdaptivePoolShape): Kernel {
+  const total = s.n * s.outH * s.outW * s.channels;
+  const grid = foldGrid(Math.ceil(total / WORKGROUP), ctx.maxWorkgroupsPerDimension);
+  const source = `${header(ctx, [])}
+${adaptivePoolConstants(s, total)}
 ${entry(WORKGROUP, grid[0])}
   let i = wg * ${WORKGROUP}u + lid;
   if (i >= TOTAL) { return; }
@@ -169,7 +176,7 @@ ${entry(WORKGROUP, grid[0])}
   let ox = t % OW;
   let oy = (t / OW) % OH;
   let b = t / (OW * OH);
-${cellBounds}
+${CELL_BOUNDS}
   var acc = 0.0;
   for (var iy = y0; iy < y1; iy++) {
     for (var ix = x0; ix < x1; ix++) { acc += f32(arena[inBase + (iy * IW + ix) * C]); }
@@ -177,13 +184,16 @@ ${cellBounds}
   arena[off.y + i] = T(acc / f32((y1 - y0) * (x1 - x0)));
 }
 `;
-    return { name: 'adaptiveAvgPool', source, bindings: [], grid };
-  }
+  return { name: 'adaptiveAvgPool', source, bindings: [], grid };
+}
+
+/** Large cells: a workgroup per (cell, REDUCE_CHANNELS channels), REDUCE_LANES lanes each, folded in workgroup memory. */
+function adaptiveAvgPoolReduce(ctx: TemplateContext, s: AdaptivePoolShape): Kernel {
   const channelTiles = Math.ceil(s.channels / REDUCE_CHANNELS);
   const total = s.n * s.outH * s.outW * channelTiles;
   const grid = foldGrid(total, ctx.maxWorkgroupsPerDimension);
   const source = `${header(ctx, [])}
-${consts(total)}
+${adaptivePoolConstants(s, total)}
 var<workgroup> partial: array<f32, ${REDUCE_CHANNELS * REDUCE_LANES}>;
 ${entry(REDUCE_CHANNELS * REDUCE_LANES, grid[0])}
   if (wg >= TOTAL) { return; }
@@ -194,7 +204,7 @@ ${entry(REDUCE_CHANNELS * REDUCE_LANES, grid[0])}
   let ox = cellIndex % OW;
   let oy = (cellIndex / OW) % OH;
   let b = cellIndex / (OW * OH);
-${cellBounds}
+${CELL_BOUNDS}
   let width = x1 - x0;
   let count = (y1 - y0) * width;
   var acc = 0.0;
