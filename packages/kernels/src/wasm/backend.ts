@@ -233,6 +233,22 @@ function chooseVariant(options: WasmBackendOptions): { threads: number; variant:
 }
 
 /**
+ * The backend's kernels binary, loaded (or checked, when a compiled module is given) on first use
+ * and shared by every executable; a failed load is forgotten, so a later compile() retries it
+ * (e.g. the binary was built meanwhile).
+ */
+function moduleLoader(options: WasmBackendOptions, variant: WasmVariant): () => Promise<WebAssembly.Module> {
+  let module: Promise<WebAssembly.Module> | undefined;
+  return () => {
+    module ??= options.module
+      ? Promise.resolve(options.module).then((m) => (checkKernelModule(m, 'options.module'), m))
+      : loadKernelModule(options.wasm, variant);
+    module.catch(() => (module = undefined));
+    return module;
+  };
+}
+
+/**
  * Creates the WebAssembly SIMD backend. The binary is picked once, here, by feature detection
  * (relaxed SIMD, shared memory), compiled on the first `compile()`, and shared by every
  * executable; each executable gets its own instance, memory and (threaded) workers, which
@@ -241,16 +257,7 @@ function chooseVariant(options: WasmBackendOptions): { threads: number; variant:
 export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
   let { threads, variant, threadsFallbackReason } = chooseVariant(options);
   const custom = options.module !== undefined || options.wasm !== undefined;
-
-  let module: Promise<WebAssembly.Module> | undefined;
-  const getModule = () => {
-    module ??= options.module
-      ? Promise.resolve(options.module).then((m) => (checkKernelModule(m, 'options.module'), m))
-      : loadKernelModule(options.wasm, variant);
-    // Let a later compile() retry after a failed load (e.g. the binary was built meanwhile).
-    module.catch(() => (module = undefined));
-    return module;
-  };
+  const getModule = moduleLoader(options, variant);
   const instances = new InstancePool();
   /** Loads the binary (a custom one decides whether threads are possible) and says how to run plans. */
   const runConfig = async (): Promise<RunConfig> => {
