@@ -16,7 +16,7 @@
 // The architectures themselves are the ARCHS functions of tfjs-models.mjs (torchvision 0.14 module
 // by module); FusedBuilder implements the module methods they call on symbolic values ({ shape }),
 // so both tfjs variants run the same networks with the same torchvision-keyed counter weights.
-import { ARCHS, TFJS_INPUT, TorchArchBuilder } from './tfjs-models.mjs';
+import { ARCHS, TFJS_INPUT, TorchArchBuilder, poolOutputSize } from './tfjs-models.mjs';
 
 /** activations tfjs fuses into conv2d / depthwiseConv2d / matMul kernels (tfjs-backend-wasm's FusableActivation) */
 const FUSABLE = { relu: 'relu', relu6: 'relu6', sigmoid: 'sigmoid' };
@@ -189,12 +189,7 @@ class FusedBuilder extends TorchArchBuilder {
   /** max pool with torch's padding and ceil_mode, as explicit (bottom/right-extended) padding */
   maxPool(x, k, s, p = 0, ceil = false) {
     const [h, w, c] = this.dims(x);
-    const outSize = (n) => {
-      const v = (n + 2 * p - k) / s;
-      let o = (ceil ? Math.ceil(v) : Math.floor(v)) + 1;
-      if (ceil && (o - 1) * s >= n + p) o -= 1; // torch: the last window must start inside
-      return o;
-    };
+    const outSize = (n) => poolOutputSize(n, k, s, p, ceil);
     const [oh, ow] = [outSize(h), outSize(w)];
     const end = (n, o) => p + Math.max((o - 1) * s + k - (n + 2 * p), 0);
     const pad = [[0, 0], [p, end(h, oh)], [p, end(w, ow)], [0, 0]];

@@ -115,6 +115,14 @@ const BUILTIN_ACT = { relu: 'relu', relu6: 'relu6', silu: 'swish', sigmoid: 'sig
  * the ARCHS functions call: conv, dense, bn, layerNorm, maxPool, avgPool, gap, flatten, add,
  * concat, act, scaleChannels, layerScale, channelAffine.
  */
+/** A pooling window's output length as torch computes it (ceil_mode: the last window must start inside the input or its left padding). */
+export function poolOutputSize(n, k, s, p, ceil) {
+  const v = (n + 2 * p - k) / s;
+  let o = (ceil ? Math.ceil(v) : Math.floor(v)) + 1;
+  if (ceil && (o - 1) * s >= n + p) o -= 1;
+  return o;
+}
+
 export class TorchArchBuilder {
   constructor(param) {
     this.param = param;
@@ -270,12 +278,7 @@ class Builder extends TorchArchBuilder {
   /** max pool; padding and ceil_mode as torch (zero padding: inputs here are ReLU outputs) */
   maxPool(x, k, s, p = 0, ceil = false) {
     const [h, w] = this.dims(x);
-    const outSize = (n) => {
-      const v = (n + 2 * p - k) / s;
-      let o = (ceil ? Math.ceil(v) : Math.floor(v)) + 1;
-      if (ceil && (o - 1) * s >= n + p) o -= 1; // torch: the last window must start inside
-      return o;
-    };
+    const outSize = (n) => poolOutputSize(n, k, s, p, ceil);
     const [oh, ow] = [outSize(h), outSize(w)];
     const extraH = (oh - 1) * s + k - (h + 2 * p);
     const extraW = (ow - 1) * s + k - (w + 2 * p);
