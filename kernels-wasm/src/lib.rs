@@ -11,8 +11,9 @@
 //! (own memory) or threaded (+atomics, imported shared memory, `threads`).
 #![no_std]
 #![cfg_attr(target_feature = "atomics", feature(stdarch_wasm_atomic_wait))]
-// train.rs keeps its data-movement loops small (the plain-SIMD binary's 25 kB gzip budget)
-#![cfg_attr(not(any(target_feature = "atomics", target_feature = "relaxed-simd")), feature(optimize_attribute))]
+// Cold code (weight packers, plan setup, train.rs's data movement) is optimised for size: the
+// inference binaries' 25 kB gzip budget (tools/bundle-check).
+#![feature(optimize_attribute)]
 
 mod abi;
 mod activation;

@@ -67,7 +67,7 @@ fn split_winograd(a: &Conv2dArgs, threads: usize, share_all: bool) -> (usize, us
         // One item per band (JS made enough bands for the threads).
         return (tiles.div_ceil(a.winograd_band as usize), 1, 0);
     }
-    let macs = tiles * 36 * (a.in_c * a.out_c) as usize;
+    let macs = tiles * a.winograd_positions() * (a.in_c * a.out_c) as usize;
     if threads <= 1 || (!share_all && macs < MIN_PARALLEL_MACS) {
         return (2, 1, 1);
     }
@@ -249,6 +249,7 @@ pub unsafe fn run_item(d: *const u32, item: usize, thread: usize) {
 /// bit 0 shares even ops too small to be worth it (tests). Returns the number of the first
 /// descriptor with an unknown kind, or `count` when all are known.
 #[no_mangle]
+#[optimize(size)] // cold: once per model (wasm size budget)
 pub unsafe extern "C" fn plan_prepare(descs: *mut u32, count: u32, threads: u32, flags: u32) -> u32 {
     for i in 0..count as usize {
         let d = descs.add(i * DESC_WORDS);

@@ -1,5 +1,9 @@
 //! 3x3 stride-1 dense convolution by Winograd F(4x4, 3x3): each 4x4 output tile comes from a
-//! 6x6 input tile, turning its 16 * 9 multiply-adds per channel pair into 36 (a 4x cut).
+//! 6x6 input tile, turning its 16 * 9 multiply-adds per channel pair into 36 (a 4x cut). JS may
+//! pick F(2x2, 3x3) instead (`winograd_tile` 2: 2x2 tiles from 4x4, 16 multiply-adds for 4 * 9,
+//! a 2.25x cut) for the layers whose rounding error matters most: in float32, F(4, 3) is about
+//! 4x further from float64 than a direct convolution, F(2, 3) about 1.1x (op-plans.ts
+//! `winogradTile`). One code path serves both, generic over the tile side M (N = M + 2).
 //!
 //! Two phases, each split into work items (plan.rs runs all of the first before the second):
 //!   1. input transform: V[tile][xi][c] = (B^T d B)[xi] for every 6x6 input tile d, into the
@@ -24,10 +28,16 @@ use crate::activation;
 use crate::conv::{igemm, Conv2dArgs, MR, NR};
 use crate::simd::*;
 
-/// Output pixels per tile side.
+/// Output pixels per tile side of the largest tile (array sizes).
 use crate::abi::WINOGRAD_TILE as TILE;
-/// Transformed positions per tile (6 x 6).
+/// Transformed positions per tile of the largest tile (6 x 6; array sizes).
 use crate::abi::WINOGRAD_POSITIONS as POS;
+
+/// Transformed positions per tile for tiles of side `m`: (m + 2)^2.
+#[inline(always)]
+fn positions(m: usize) -> usize {
+    (m + 2) * (m + 2)
+}
 /// Transformed weight blocks per pass over the tiles: as many as fit in a budget of an eighth
 /// of the transformed input, within these bounds (at least one block). Each pass reads all of
 /// the transformed input again, which costs little while it is cache-sized (one 76 KiB block
@@ -52,16 +62,16 @@ fn transformed_row_floats(in_c: usize) -> usize {
 
 /// Floats of one transformed weight block.
 #[inline(always)]
-fn transformed_block_floats(in_c: usize) -> usize {
-    POS * transformed_row_floats(in_c)
+fn transformed_block_floats(in_c: usize, m: usize) -> usize {
+    positions(m) * transformed_row_floats(in_c)
 }
 
 /// Transformed blocks per chunk for a layer of `blocks` weight blocks whose transformed
 /// input takes `input_floats`.
 #[inline(always)]
-fn chunk_blocks(in_c: usize, blocks: usize, input_floats: usize) -> usize {
+fn chunk_blocks(in_c: usize, blocks: usize, input_floats: usize, m: usize) -> usize {
     let budget = (input_floats / 8).clamp(MIN_CHUNK_FLOATS, MAX_CHUNK_FLOATS);
-    (budget / transformed_block_floats(in_c)).clamp(1, blocks.max(1))
+    (budget / transformed_block_floats(in_c, m)).clamp(1, blocks.max(1))
 }
 
 /// Floats of one transformed-input row (one tile, one position).
@@ -77,44 +87,46 @@ pub extern "C" fn conv2d_winograd_packed_len(out_c: u32, in_c: u32) -> u32 {
 }
 
 /// Floats of transformed input, the start of the scratch buffer, for an [n, out_h, out_w]
-/// output and in_c.
+/// output and in_c, in tiles of side `tile`.
 #[no_mangle]
-pub extern "C" fn conv2d_winograd_scratch_len(n: u32, out_h: u32, out_w: u32, in_c: u32) -> u32 {
-    input_floats(tile_count(n, out_h, out_w), in_c as usize, 0) as u32
+pub extern "C" fn conv2d_winograd_scratch_len(n: u32, out_h: u32, out_w: u32, in_c: u32, tile: u32) -> u32 {
+    let m = tile as usize;
+    input_floats(tile_count(n, out_h, out_w, m), in_c as usize, 0, m) as u32
 }
 
-/// 4x4 output tiles of an [n, out_h, out_w] output.
+/// Output tiles of side `m` of an [n, out_h, out_w] output.
 #[inline(always)]
-fn tile_count(n: u32, out_h: u32, out_w: u32) -> usize {
-    n as usize * (out_h as usize).div_ceil(TILE) * (out_w as usize).div_ceil(TILE)
+fn tile_count(n: u32, out_h: u32, out_w: u32, m: usize) -> usize {
+    n as usize * (out_h as usize).div_ceil(m) * (out_w as usize).div_ceil(m)
 }
 
 /// Floats of scratch each thread owns (thread t's part starts t times this far in): with
 /// `band` 0, its transformed weights, after the shared transformed input; with bands of
 /// `band` tiles, the transformed input of one band and then its transformed weights.
 #[no_mangle]
-pub extern "C" fn conv2d_winograd_thread_scratch_len(n: u32, out_h: u32, out_w: u32, out_c: u32, in_c: u32, band: u32) -> u32 {
-    let (in_c, blocks) = (in_c as usize, (out_c as usize).div_ceil(NR));
-    let input = input_floats(tile_count(n, out_h, out_w), in_c, band as usize);
-    thread_scratch_floats(in_c, blocks, input, band != 0) as u32
+pub extern "C" fn conv2d_winograd_thread_scratch_len(n: u32, out_h: u32, out_w: u32, out_c: u32, in_c: u32, band: u32, tile: u32) -> u32 {
+    let (in_c, blocks, m) = (in_c as usize, (out_c as usize).div_ceil(NR), tile as usize);
+    let input = input_floats(tile_count(n, out_h, out_w, m), in_c, band as usize, m);
+    thread_scratch_floats(in_c, blocks, input, band != 0, m) as u32
 }
 
 /// Floats of one transformed-input buffer: all `tiles`, or one band of `band` tiles.
 #[inline(always)]
-fn input_floats(tiles: usize, in_c: usize, band: usize) -> usize {
-    (if band == 0 { tiles } else { band }) * POS * row_floats(in_c)
+fn input_floats(tiles: usize, in_c: usize, band: usize, m: usize) -> usize {
+    (if band == 0 { tiles } else { band }) * positions(m) * row_floats(in_c)
 }
 
 /// Floats each thread owns: its chunk of transformed weights, after its band's transformed
 /// input when `banded`.
 #[inline(always)]
-fn thread_scratch_floats(in_c: usize, blocks: usize, input: usize, banded: bool) -> usize {
-    let weights = chunk_blocks(in_c, blocks, input) * transformed_block_floats(in_c);
+fn thread_scratch_floats(in_c: usize, blocks: usize, input: usize, banded: bool, m: usize) -> usize {
+    let weights = chunk_blocks(in_c, blocks, input, m) * transformed_block_floats(in_c, m);
     if banded { input + weights } else { weights }
 }
 
 /// Packs torchvision-layout weights [out_c, in_c, 3, 3] and bias [out_c] into `dst`.
 #[no_mangle]
+#[optimize(size)] // cold: once per model (wasm size budget)
 pub unsafe extern "C" fn conv2d_winograd_pack_weights(
     dst: *mut f32,
     weight: *const f32,
@@ -149,20 +161,27 @@ pub unsafe extern "C" fn conv2d_winograd_pack_weights(
 /// float32 is 3-4x further from float64 than torch's direct convolution even with an exact
 /// channel sum (each of the weight, input and output transforms alone adds about 2x), and the
 /// layers nearest the image (VGG's 224 and 112 px, ResNet's 56 px) set the logits' error.
+/// F(2, 3) (M = 2): the points 0, 1, -1 and infinity, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
 #[inline(always)]
-fn kernel_transform_3(a: v128, b: v128, c: v128) -> [v128; 6] {
+fn kernel_transform_3<const M: usize>(a: v128, b: v128, c: v128) -> [v128; 6] {
     let ac = f32x4_add(a, c);
+    if M == 2 {
+        let half = splat(0.5);
+        let zero = splat(0.0);
+        return [a, f32x4_mul(f32x4_add(ac, b), half), f32x4_mul(f32x4_sub(ac, b), half), c, zero, zero];
+    }
     let third = splat(1.0 / 3.0);
     let r3 = fmadd(fmadd(f32x4_mul(a, splat(-16.0 / 15.0)), b, splat(-8.0 / 15.0)), c, splat(-4.0 / 15.0));
     let r4 = fmadd(fmadd(f32x4_mul(a, splat(1.0 / 15.0)), b, splat(-2.0 / 15.0)), c, splat(4.0 / 15.0));
     [a, f32x4_mul(f32x4_add(ac, b), third), f32x4_mul(f32x4_sub(b, ac), third), r3, r4, c]
 }
 
-/// Transforms packed blocks [j0, j1) (their 3x3 taps) into `dst`, [36][in_c][8] per block.
-#[inline(never)]
-unsafe fn transform_weight_blocks(packed: *const f32, in_c: usize, (j0, j1): (usize, usize), dst: *mut f32) {
+/// Transforms packed blocks [j0, j1) (their 3x3 taps) into `dst`, [N * N][in_c][8] per block.
+#[inline(always)]
+unsafe fn transform_weight_blocks<const M: usize>(packed: *const f32, in_c: usize, (j0, j1): (usize, usize), dst: *mut f32) {
+    let n = M + 2;
     let bstride = block_floats(in_c);
-    let tstride = transformed_block_floats(in_c);
+    let tstride = transformed_block_floats(in_c, M);
     let row = transformed_row_floats(in_c);
     for j in j0..j1 {
         let taps = packed.add(j * bstride + NR);
@@ -171,11 +190,11 @@ unsafe fn transform_weight_blocks(packed: *const f32, in_c: usize, (j0, j1): (us
             for h in 0..2 {
                 let g: [v128; 9] = core::array::from_fn(|t| load(taps.add((t * in_c + i) * NR + 4 * h)));
                 // t = G g (6x3), by columns; then u = t G^T (6x6), by rows.
-                let cols: [[v128; 6]; 3] = core::array::from_fn(|q| kernel_transform_3(g[q], g[3 + q], g[6 + q]));
-                for r in 0..6 {
-                    let u = kernel_transform_3(cols[0][r], cols[1][r], cols[2][r]);
-                    for q in 0..6 {
-                        store(out.add((r * 6 + q) * row + i * NR + 4 * h), u[q]);
+                let cols: [[v128; 6]; 3] = core::array::from_fn(|q| kernel_transform_3::<M>(g[q], g[3 + q], g[6 + q]));
+                for r in 0..n {
+                    let u = kernel_transform_3::<M>(cols[0][r], cols[1][r], cols[2][r]);
+                    for q in 0..n {
+                        store(out.add((r * n + q) * row + i * NR + 4 * h), u[q]);
                     }
                 }
             }
@@ -183,9 +202,15 @@ unsafe fn transform_weight_blocks(packed: *const f32, in_c: usize, (j0, j1): (us
     }
 }
 
-/// B^T applied to one column of six vectors (points as in `kernel_transform_3`).
+/// B^T applied to one column of N vectors (points as in `kernel_transform_3`); F(2, 3):
+/// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
 #[inline(always)]
-fn input_transform_6(d: [v128; 6]) -> [v128; 6] {
+fn input_transform_6<const M: usize>(d: [v128; 6]) -> [v128; 6] {
+    if M == 2 {
+        let zero = splat(0.0);
+        let sub = f32x4_sub;
+        return [sub(d[0], d[2]), f32x4_add(d[1], d[2]), sub(d[2], d[1]), sub(d[1], d[3]), zero, zero];
+    }
     let (half, two, three_halves, five_halves) = (splat(0.5), splat(2.0), splat(1.5), splat(2.5));
     let d31 = f32x4_sub(d[3], d[1]);
     let d42 = f32x4_sub(d[4], d[2]);
@@ -199,9 +224,15 @@ fn input_transform_6(d: [v128; 6]) -> [v128; 6] {
     ]
 }
 
-/// A^T applied to one column of six vectors (points as in `kernel_transform_3`).
+/// A^T applied to one column of N vectors (points as in `kernel_transform_3`); F(2, 3):
+/// A^T = [1 1 1 0; 0 1 -1 -1].
 #[inline(always)]
-fn output_transform_6(m: [v128; 6]) -> [v128; 4] {
+fn output_transform_6<const M: usize>(m: [v128; 6]) -> [v128; 4] {
+    if M == 2 {
+        let zero = splat(0.0);
+        let m12 = f32x4_sub(m[1], m[2]);
+        return [f32x4_add(f32x4_add(m[0], m[1]), m[2]), f32x4_sub(m12, m[3]), zero, zero];
+    }
     let (p12, m12) = (f32x4_add(m[1], m[2]), f32x4_sub(m[1], m[2]));
     [
         f32x4_add(f32x4_add(m[0], p12), f32x4_add(m[3], m[4])),
@@ -220,7 +251,8 @@ fn output_transform_6(m: [v128; 6]) -> [v128; 4] {
 const REDUCTION_BLOCK: usize = 32;
 
 /// sum over the `in_c` channels of ind[p][i] * w[i][0..8], in blocks of REDUCTION_BLOCK channels.
-#[inline(always)]
+/// Not inlined: one copy serves both tile sides (code size; a call per in_c x 32 multiply-adds).
+#[inline(never)]
 unsafe fn blocked_reduction(ind: &mut [*const f32; MR], in_c: usize, w: *const f32) -> [v128; 2 * MR] {
     let mut total = [splat(0.0); 2 * MR];
     let mut k0 = 0;
@@ -246,14 +278,19 @@ struct TileGrid {
 
 impl Conv2dArgs {
     fn tile_grid(&self) -> TileGrid {
+        let m = self.winograd_tile as usize;
         TileGrid {
-            tiles_h: (self.out_h as usize).div_ceil(TILE),
-            tiles_w: (self.out_w as usize).div_ceil(TILE),
+            tiles_h: (self.out_h as usize).div_ceil(m),
+            tiles_w: (self.out_w as usize).div_ceil(m),
         }
     }
     /// Winograd tiles over the batch.
     pub fn winograd_tiles(&self) -> usize {
-        tile_count(self.n, self.out_h, self.out_w)
+        tile_count(self.n, self.out_h, self.out_w, self.winograd_tile as usize)
+    }
+    /// Transformed positions per tile.
+    pub fn winograd_positions(&self) -> usize {
+        positions(self.winograd_tile as usize)
     }
     /// Groups of MR tiles, the pixel axis of the GEMM phase.
     pub fn winograd_tile_groups(&self) -> usize {
@@ -261,12 +298,12 @@ impl Conv2dArgs {
     }
     /// Floats of one transformed-input buffer: all tiles, or one band.
     fn winograd_input_floats(&self) -> usize {
-        input_floats(self.winograd_tiles(), self.in_c as usize, self.winograd_band as usize)
+        input_floats(self.winograd_tiles(), self.in_c as usize, self.winograd_band as usize, self.winograd_tile as usize)
     }
     /// Floats of scratch each thread owns (`conv2d_winograd_thread_scratch_len`).
     fn winograd_thread_floats(&self) -> usize {
         let input = self.winograd_input_floats();
-        thread_scratch_floats(self.in_c as usize, self.channel_blocks(), input, self.winograd_band != 0)
+        thread_scratch_floats(self.in_c as usize, self.channel_blocks(), input, self.winograd_band != 0, self.winograd_tile as usize)
     }
 }
 
@@ -274,23 +311,32 @@ impl Conv2dArgs {
 /// input transform then (items - first) GEMM items split `split` ways along weight blocks, or
 /// with bands, one band per item.
 pub unsafe fn winograd_run_item(a: &Conv2dArgs, item: usize, items: usize, first: usize, split: usize, thread: usize) {
+    if a.winograd_tile == 2 {
+        run_item::<2>(a, item, items, first, split, thread)
+    } else {
+        run_item::<4>(a, item, items, first, split, thread)
+    }
+}
+
+#[inline(always)]
+unsafe fn run_item<const M: usize>(a: &Conv2dArgs, item: usize, items: usize, first: usize, split: usize, thread: usize) {
     let scratch = a.scratch as *mut f32;
     let own = a.winograd_thread_floats();
     let band = a.winograd_band as usize;
     if band != 0 {
         let region = scratch.add(thread * own);
         let tiles = (item * band, ((item + 1) * band).min(a.winograd_tiles()));
-        winograd_input_transform(a, tiles, region, tiles.0);
+        input_transform::<M>(a, tiles, region, tiles.0);
         let groups = (tiles.0 / MR, tiles.1.div_ceil(MR));
         let transformed = region.add(a.winograd_input_floats());
-        winograd_gemm_output(a, groups, (0, a.channel_blocks()), region, tiles.0, transformed);
+        gemm_output::<M>(a, groups, (0, a.channel_blocks()), region, tiles.0, transformed);
     } else if item < first {
-        winograd_input_transform(a, part(a.winograd_tiles(), first, item, 1), scratch, 0);
+        input_transform::<M>(a, part(a.winograd_tiles(), first, item, 1), scratch, 0);
     } else {
         let pm = (items - first) / split;
         let (im, ic) = ((item - first) / split, (item - first) % split);
         let transformed = scratch.add(a.winograd_input_floats() + thread * own);
-        winograd_gemm_output(
+        gemm_output::<M>(
             a,
             part(a.winograd_tile_groups(), pm, im, 1),
             part(a.channel_blocks(), split, ic, 1),
@@ -301,9 +347,48 @@ pub unsafe fn winograd_run_item(a: &Conv2dArgs, item: usize, items: usize, first
     }
 }
 
-/// Transforms the input tiles [tiles.0, tiles.1) into `v`, whose first row is tile `first`.
+/// One function per phase and tile side: F(4, 3)'s optimised for speed, each its own function
+/// (as V8 compiles best, build.sh); F(2, 3)'s for size (the 25 kB gzip budget of the binaries:
+/// F(2, 3) runs only on the few layers that need its accuracy).
+macro_rules! tile_sides {
+    ($(fn $name:ident / $name4:ident / $name2:ident = $inner:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        #[inline(never)]
+        unsafe fn $name4($($arg: $ty),*) {
+            $inner::<4>($($arg),*)
+        }
+        #[inline(never)]
+        #[optimize(size)]
+        unsafe fn $name2($($arg: $ty),*) {
+            $inner::<2>($($arg),*)
+        }
+        #[inline(always)]
+        unsafe fn $name<const M: usize>($($arg: $ty),*) {
+            if M == 2 { $name2($($arg),*) } else { $name4($($arg),*) }
+        }
+    )*};
+}
+tile_sides! {
+    fn input_transform / input_transform_4 / input_transform_2 =
+        winograd_input_transform(a: &Conv2dArgs, tiles: (usize, usize), v: *mut f32, first: usize);
+    fn gemm_output / gemm_output_4 / gemm_output_2 = winograd_gemm_output(
+        a: &Conv2dArgs, groups: (usize, usize), blocks: (usize, usize), v: *const f32, first: usize, transformed: *mut f32);
+}
+
 #[inline(never)]
-unsafe fn winograd_input_transform(a: &Conv2dArgs, tiles: (usize, usize), v: *mut f32, first: usize) {
+unsafe fn transform_weight_blocks_4(packed: *const f32, in_c: usize, blocks: (usize, usize), dst: *mut f32) {
+    transform_weight_blocks::<4>(packed, in_c, blocks, dst)
+}
+
+#[inline(always)]
+#[optimize(size)]
+unsafe fn transform_weight_blocks_2(packed: *const f32, in_c: usize, blocks: (usize, usize), dst: *mut f32) {
+    transform_weight_blocks::<2>(packed, in_c, blocks, dst)
+}
+
+/// Transforms the input tiles [tiles.0, tiles.1) into `v`, whose first row is tile `first`.
+#[inline(always)]
+unsafe fn winograd_input_transform<const M: usize>(a: &Conv2dArgs, tiles: (usize, usize), v: *mut f32, first: usize) {
+    let (n, pos) = (M + 2, positions(M));
     let x = a.x as *const f32;
     let in_c = a.in_c as usize;
     let rf = row_floats(in_c);
@@ -313,38 +398,38 @@ unsafe fn winograd_input_transform(a: &Conv2dArgs, tiles: (usize, usize), v: *mu
     for t in tiles.0..tiles.1 {
         let b = t / per_image;
         let r = t - b * per_image;
-        let iy0 = ((r / grid.tiles_w) * TILE) as isize - a.pad_top as isize;
-        let ix0 = ((r % grid.tiles_w) * TILE) as isize - a.pad_left as isize;
+        let iy0 = ((r / grid.tiles_w) * M) as isize - a.pad_top as isize;
+        let ix0 = ((r % grid.tiles_w) * M) as isize - a.pad_left as isize;
         let image = x.add(b * (in_h * in_w) as usize * in_c);
-        // Offsets of the tile's 36 input pixels, or -1 outside the image (zero padding).
+        // Offsets of the tile's N x N input pixels, or -1 outside the image (zero padding).
         let mut off = [-1isize; POS];
-        for i in 0..6 {
+        for i in 0..n {
             let iy = iy0 + i as isize;
-            for j in 0..6 {
+            for j in 0..n {
                 let ix = ix0 + j as isize;
                 if iy >= 0 && iy < in_h && ix >= 0 && ix < in_w {
-                    off[i * 6 + j] = (iy * in_w + ix) * in_c as isize;
+                    off[i * n + j] = (iy * in_w + ix) * in_c as isize;
                 }
             }
         }
-        let out = v.add((t - first) * POS * rf);
+        let out = v.add((t - first) * pos * rf);
         let mut c = 0;
         while c < in_c {
             let mut rows = [[splat(0.0); 6]; 6];
-            for j in 0..6 {
+            for j in 0..n {
                 let col: [v128; 6] = core::array::from_fn(|i| {
-                    let o = off[i * 6 + j];
+                    let o = if i < n { off[i * n + j] } else { -1 };
                     if o >= 0 { load(image.offset(o).add(c)) } else { splat(0.0) }
                 });
-                let tc = input_transform_6(col);
-                for i in 0..6 {
+                let tc = input_transform_6::<M>(col);
+                for i in 0..n {
                     rows[i][j] = tc[i];
                 }
             }
-            for i in 0..6 {
-                let vr = input_transform_6(rows[i]);
-                for j in 0..6 {
-                    store(out.add((i * 6 + j) * rf + c), vr[j]);
+            for i in 0..n {
+                let vr = input_transform_6::<M>(rows[i]);
+                for j in 0..n {
+                    store(out.add((i * n + j) * rf + c), vr[j]);
                 }
             }
             c += 4;
@@ -355,8 +440,8 @@ unsafe fn winograd_input_transform(a: &Conv2dArgs, tiles: (usize, usize), v: *mu
 /// y = act(winograd conv + bias (+ residual)) for tile groups [groups.0, groups.1) and weight
 /// blocks [blocks.0, blocks.1), from transformed input `v` (whose first row is tile `first`),
 /// transforming weight chunks into `transformed` (the running thread's own).
-#[inline(never)]
-unsafe fn winograd_gemm_output(
+#[inline(always)]
+unsafe fn winograd_gemm_output<const M: usize>(
     a: &Conv2dArgs,
     groups: (usize, usize),
     blocks: (usize, usize),
@@ -364,16 +449,14 @@ unsafe fn winograd_gemm_output(
     first: usize,
     transformed: *mut f32,
 ) {
-    let y = a.y as *mut f32;
-    let residual = a.residual as *const f32;
     let packed = a.packed as *const f32;
     let in_c = a.in_c as usize;
-    let out_c = a.out_c as usize;
-    let (out_h, out_w) = (a.out_h as usize, a.out_w as usize);
+    let out_h = a.out_h as usize;
     let rf = row_floats(in_c);
     let bstride = block_floats(in_c);
-    let tstride = transformed_block_floats(in_c);
-    let chunk = chunk_blocks(in_c, a.channel_blocks(), a.winograd_input_floats());
+    let (n, pos) = (M + 2, positions(M));
+    let tstride = transformed_block_floats(in_c, M);
+    let chunk = chunk_blocks(in_c, a.channel_blocks(), a.winograd_input_floats(), M);
     let grid = a.tile_grid();
     let per_image = grid.tiles_h * grid.tiles_w;
     let total = a.winograd_tiles();
@@ -384,7 +467,11 @@ unsafe fn winograd_gemm_output(
     let mut j0 = blocks.0;
     while j0 < blocks.1 {
         let j1 = blocks.1.min(j0 + chunk);
-        transform_weight_blocks(packed, in_c, (j0, j1), transformed);
+        if M == 2 {
+            transform_weight_blocks_2(packed, in_c, (j0, j1), transformed)
+        } else {
+            transform_weight_blocks_4(packed, in_c, (j0, j1), transformed)
+        }
         for tg in groups.0..groups.1 {
             let t0 = tg * MR;
             let valid = MR.min(total - t0);
@@ -393,61 +480,75 @@ unsafe fn winograd_gemm_output(
             }
             for j in j0..j1 {
                 let wt = transformed.add((j - j0) * tstride);
-                for xi in 0..POS {
+                for xi in 0..pos {
                     for p in 0..MR {
-                        ind[p] = v.add(((tile[p] - first) * POS + xi) * rf);
+                        ind[p] = v.add(((tile[p] - first) * pos + xi) * rf);
                     }
                     m[xi] = blocked_reduction(&mut ind, in_c, wt.add(xi * transformed_row_floats(in_c)));
                 }
                 let c0 = j * NR;
-                let nc = NR.min(out_c - c0);
                 let wb = packed.add(j * bstride);
                 let bias = [load(wb), load(wb.add(4))];
                 for p in 0..valid {
                     let t = tile[p];
                     let b = t / per_image;
                     let r = t - b * per_image;
-                    let oy0 = (r / grid.tiles_w) * TILE;
-                    let ox0 = (r % grid.tiles_w) * TILE;
+                    let oy0 = (r / grid.tiles_w) * M;
+                    let ox0 = (r % grid.tiles_w) * M;
                     let mut out = [[splat(0.0); 2]; TILE * TILE];
                     for h in 0..2 {
-                        // s = A^T M (4x6), then out = s A (4x4)
+                        // s = A^T M (M x N), then out = s A (M x M)
                         let mut s = [[splat(0.0); 6]; TILE];
-                        for j in 0..6 {
-                            let col = core::array::from_fn(|i| m[i * 6 + j][2 * p + h]);
-                            let sc = output_transform_6(col);
-                            for i in 0..TILE {
+                        for j in 0..n {
+                            let col = core::array::from_fn(|i| if i < n { m[i * n + j][2 * p + h] } else { splat(0.0) });
+                            let sc = output_transform_6::<M>(col);
+                            for i in 0..M {
                                 s[i][j] = sc[i];
                             }
                         }
-                        for i in 0..TILE {
-                            let o = output_transform_6(s[i]);
-                            for j in 0..TILE {
+                        for i in 0..M {
+                            let o = output_transform_6::<M>(s[i]);
+                            for j in 0..M {
                                 out[i * TILE + j][h] = f32x4_add(o[j], bias[h]);
                             }
                         }
                     }
-                    let rows = (out_h - oy0).min(TILE);
-                    let cols = (out_w - ox0).min(TILE);
-                    for i in 0..rows {
-                        for j in 0..cols {
-                            let off = ((b * out_h + oy0 + i) * out_w + ox0 + j) * out_c + c0;
-                            let [mut lo, mut hi] = out[i * TILE + j];
-                            if !residual.is_null() {
-                                lo = f32x4_add(lo, load(residual.add(off)));
-                                hi = f32x4_add(hi, load(residual.add(off + 4)));
-                            }
-                            store8_partial(
-                                y.add(off),
-                                activation::apply(lo, a.activation),
-                                activation::apply(hi, a.activation),
-                                nc,
-                            );
-                        }
-                    }
+                    store_tile(a, &out, M, (b * out_h + oy0, ox0), c0);
                 }
             }
         }
         j0 = j1;
+    }
+}
+
+/// Stores one output tile of side `m` (`out` laid out [TILE][TILE][2]) whose top-left pixel is
+/// row `oy` (over the batch) and column `ox`, channels [c0, c0 + 8), with the residual and the
+/// activation. One function for both tile sides, optimised for size (the 25 kB gzip budget):
+/// at -O3 LLVM copies its loop once per activation, for a per-pixel branch that predicts well.
+#[inline(never)]
+#[optimize(size)]
+unsafe fn store_tile(a: &Conv2dArgs, out: &[[v128; 2]; TILE * TILE], m: usize, (oy, ox): (usize, usize), c0: usize) {
+    let y = a.y as *mut f32;
+    let residual = a.residual as *const f32;
+    let out_c = a.out_c as usize;
+    let (out_h, out_w) = (a.out_h as usize, a.out_w as usize);
+    let nc = NR.min(out_c - c0);
+    let rows = (out_h - oy % out_h).min(m);
+    let cols = (out_w - ox).min(m);
+    for i in 0..rows {
+        for j in 0..cols {
+            let off = ((oy + i) * out_w + ox + j) * out_c + c0;
+            let [mut lo, mut hi] = out[i * TILE + j];
+            if !residual.is_null() {
+                lo = f32x4_add(lo, load(residual.add(off)));
+                hi = f32x4_add(hi, load(residual.add(off + 4)));
+            }
+            store8_partial(
+                y.add(off),
+                activation::apply(lo, a.activation),
+                activation::apply(hi, a.activation),
+                nc,
+            );
+        }
     }
 }

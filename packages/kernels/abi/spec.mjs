@@ -5,7 +5,7 @@
 // Field types: 'ptr' (a byte address in wasm memory, 0 for none), 'u32', 'f32'.
 
 /** Bumped whenever an export's signature, a descriptor or a packed layout changes. */
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 /** u32 words per descriptor: a header of ARGS_WORD words, then the op's arguments. */
 export const DESC_WORDS = 32;
@@ -16,8 +16,8 @@ export const CONSTANTS = [
   ['NR', 8, 'usize', 'Output channels per convolution microkernel tile and per packed weight block.'],
   ['MR', 4, 'usize', 'Output pixels per convolution microkernel tile (and tiles per Winograd GEMM tile group).'],
   ['LINEAR_ROWS', 16, 'usize', 'Output rows per packed block of a fully connected layer.'],
-  ['WINOGRAD_TILE', 4, 'usize', 'Winograd F(4x4, 3x3): output pixels per tile side.'],
-  ['WINOGRAD_POSITIONS', 36, 'usize', 'Winograd F(4x4, 3x3): transformed positions per tile (6 x 6).'],
+  ['WINOGRAD_TILE', 4, 'usize', 'Winograd: output pixels per tile side of the largest tile, F(4x4, 3x3) (a layer may take F(2x2, 3x3)).'],
+  ['WINOGRAD_POSITIONS', 36, 'usize', 'Winograd: transformed positions per tile of the largest tile (6 x 6).'],
   ['WINOGRAD_MIN_CHUNK_FLOATS', 32 * 1024, 'usize', 'Transformed weight blocks per pass: at least this budget of floats (winograd.rs).'],
   ['WINOGRAD_MAX_CHUNK_FLOATS', 144 * 1024, 'usize', 'Transformed weight blocks per pass: at most this budget of floats (winograd.rs).'],
 ];
@@ -41,6 +41,7 @@ export const STRUCTS = {
     ['groups', 'u32'], ['activation', 'u32'],
     ['scratch', 'ptr', '0: direct convolution. Else the Winograd scratch buffer (winograd.rs), and `packed` holds Winograd-packed weights.'],
     ['winograd_band', 'u32', 'Winograd: tiles per band, or 0 for the two-phase split (winograd.rs).'],
+    ['winograd_tile', 'u32', 'Winograd: output pixels per tile side, 4 for F(4x4, 3x3) or 2 for the more accurate F(2x2, 3x3) (winograd.rs).'],
   ],
   DwConv2dArgs: [
     ['x', 'ptr'], ['y', 'ptr'], ['residual', 'ptr', '0: none'], ['packed', 'ptr'],

@@ -42,13 +42,13 @@ export interface KernelExports {
   /** fully connected layers: blocks of 16 rows, [inF / 4][16][4] (kernels-wasm/src/linear.rs) */
   linear_packed_len(outF: U32, inF: U32): number;
   linear_pack_weights(dst: Ptr, weight: Ptr, rows: U32, inF: U32): void;
-  /** Winograd F(4x4, 3x3) convolutions (kernels-wasm/src/winograd.rs). */
+  /** Winograd F(4x4, 3x3) and F(2x2, 3x3) convolutions (kernels-wasm/src/winograd.rs; `tile`: 4 or 2). */
   conv2d_winograd_packed_len(outC: U32, inC: U32): number;
   conv2d_winograd_pack_weights(dst: Ptr, weight: Ptr, bias: Ptr, outC: U32, inC: U32): void;
   /** floats of transformed input at the start of a Winograd op's scratch */
-  conv2d_winograd_scratch_len(n: U32, outH: U32, outW: U32, inC: U32): number;
+  conv2d_winograd_scratch_len(n: U32, outH: U32, outW: U32, inC: U32, tile: U32): number;
   /** floats of transformed weights each thread needs after them */
-  conv2d_winograd_thread_scratch_len(n: U32, outH: U32, outW: U32, outC: U32, inC: U32, band: U32): number;
+  conv2d_winograd_thread_scratch_len(n: U32, outH: U32, outW: U32, outC: U32, inC: U32, band: U32, tile: U32): number;
   /**
    * Decides each op's work items for `threads` threads (flags bit 0: share even tiny ops);
    * returns the first unknown op or `count`.

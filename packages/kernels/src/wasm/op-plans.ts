@@ -8,7 +8,6 @@ import {
   NR,
   WINOGRAD_MAX_CHUNK_FLOATS,
   WINOGRAD_MIN_CHUNK_FLOATS,
-  WINOGRAD_POSITIONS,
   WINOGRAD_TILE,
   activationDescriptor,
   adaptiveAvgpool2dDescriptor,
@@ -96,6 +95,20 @@ export function usesWinograd(op: Conv2dOp): boolean {
 }
 
 /**
+ * Winograd output tile side for a convolution `usesWinograd` takes: 4, F(4x4, 3x3), or 2,
+ * F(2x2, 3x3). In float32, F(4, 3) is about 4x further from float64 than a direct convolution
+ * (its transformed products are far larger than the outputs they cancel down to, and A^T's
+ * entries reach 8), F(2, 3) about 1.1x, at 1.8x F(4, 3)'s multiply-adds. The layers with many
+ * output pixels, nearest the image, set the logits' error (benchmarks/accuracy.mjs), so they
+ * take F(2, 3).
+ */
+export function winogradTile(op: Conv2dOp): 2 | 4 {
+  const [, outH, outW] = op.output.shape;
+  const limit = Number(globalThis.process?.env?.CNN_F23_PIXELS ?? 1e9);
+  return outH * outW >= limit ? 2 : 4;
+}
+
+/**
  * Winograd tiles per band, or 0 to transform all tiles into one shared buffer first. Bands
  * keep a large output's transformed input per thread and cache-sized (VGG's 224x224 layers
  * would need 29 MB of shared buffer, more than their activations). Outputs take bands when
@@ -105,8 +118,8 @@ export function usesWinograd(op: Conv2dOp): boolean {
  * about a fifth of the GEMM, less for fewer output channels), as many as fit in
  * WINOGRAD_BAND_FLOATS beyond that, and there are at least two per thread.
  */
-export function winogradBand(tiles: number, inC: number, threads: number, sharedFits = true): number {
-  const tileFloats = WINOGRAD_POSITIONS * alignUp(inC, 4);
+export function winogradBand(tiles: number, inC: number, threads: number, sharedFits = true, tile = WINOGRAD_TILE): number {
+  const tileFloats = (tile + 2) ** 2 * alignUp(inC, 4);
   if (sharedFits && tiles * tileFloats <= 4 * WINOGRAD_BAND_FLOATS) return 0;
   const fit = Math.floor(WINOGRAD_BAND_FLOATS / tileFloats / MR) * MR;
   const perThreads = Math.ceil(tiles / (2 * threads) / MR) * MR;
@@ -115,6 +128,8 @@ export function winogradBand(tiles: number, inC: number, threads: number, shared
 }
 
 interface WinogradScratch {
+  /** output pixels per tile side (`winogradTile`) */
+  readonly tile: number;
   /** tiles per band, 0: two phases over one shared transformed input */
   readonly band: number;
   /** the shared transformed input (0 with bands) */
@@ -133,17 +148,19 @@ interface WinogradScratch {
 function winogradScratch(op: Conv2dOp, threads: number, room: number): WinogradScratch {
   const [n, , , inC] = op.input.shape;
   const [, outH, outW, outC] = op.output.shape;
-  const tiles = n * Math.ceil(outH / WINOGRAD_TILE) * Math.ceil(outW / WINOGRAD_TILE);
-  const tileFloats = WINOGRAD_POSITIONS * alignUp(inC, 4);
-  const blockFloats = WINOGRAD_POSITIONS * (inC * NR + 16);
+  const tile = winogradTile(op);
+  const positions = (tile + 2) ** 2;
+  const tiles = n * Math.ceil(outH / tile) * Math.ceil(outW / tile);
+  const tileFloats = positions * alignUp(inC, 4);
+  const blockFloats = positions * (inC * NR + 16);
   const chunkFloats = (inputFloats: number) => {
     const budget = Math.min(Math.max(Math.floor(inputFloats / 8), WINOGRAD_MIN_CHUNK_FLOATS), WINOGRAD_MAX_CHUNK_FLOATS);
     return Math.min(Math.max(1, Math.floor(budget / blockFloats)), Math.ceil(outC / NR)) * blockFloats;
   };
   const sharedFits = tiles * tileFloats + threads * chunkFloats(tiles * tileFloats) <= room;
-  const band = winogradBand(tiles, inC, threads, sharedFits);
+  const band = winogradBand(tiles, inC, threads, sharedFits, tile);
   const inputFloats = (band || tiles) * tileFloats;
-  return { band, sharedFloats: band ? 0 : inputFloats, threadFloats: (band ? inputFloats : 0) + chunkFloats(inputFloats) };
+  return { tile, band, sharedFloats: band ? 0 : inputFloats, threadFloats: (band ? inputFloats : 0) + chunkFloats(inputFloats) };
 }
 
 /** Packed convolution weights (kernels-wasm/src/conv.rs, dwconv.rs): bias, then taps, per block of 8. */
@@ -174,7 +191,7 @@ function planConv(op: Conv2dOp, config: PlanConfig, room: number): OpPlan {
     zeroFloats: p.depthwise ? 0 : op.groups === 1 ? kw * inC : p.inCg,
     checkPackedLength: (k) => checkConvLengths(k, op, p, w),
     fill: (k, heap, at, staging, capacity) => fillConvWeights(k, heap, op, p, winograd, { at, staging, capacity }),
-    describe: (at, slot, zeros, scratch) => describeConv(op, p.depthwise, { packed: bytes(at), zeros, slot, scratch: w ? scratch : 0, band: w?.band ?? 0 }),
+    describe: (at, slot, zeros, scratch) => describeConv(op, p.depthwise, { packed: bytes(at), zeros, slot, scratch: w ? scratch : 0, band: w?.band ?? 0, tile: w?.tile ?? 0 }),
   };
 }
 
@@ -185,8 +202,8 @@ function checkConvLengths(k: KernelExports, op: Conv2dOp, p: ReturnType<typeof c
   const fromWasm = p.depthwise ? k.dwconv2d_packed_len(outC, kh, kw) : w ? k.conv2d_winograd_packed_len(outC, inC) : k.conv2d_packed_len(outC, p.inCg, kh, kw, op.groups);
   if (fromWasm !== p.weightFloats) throw new Error(`packed weight size mismatch (js ${p.weightFloats}, wasm ${fromWasm}): rebuild the kernels`);
   if (!w) return;
-  const shared = w.band ? 0 : k.conv2d_winograd_scratch_len(n, outH, outW, inC);
-  const perThread = k.conv2d_winograd_thread_scratch_len(n, outH, outW, outC, inC, w.band);
+  const shared = w.band ? 0 : k.conv2d_winograd_scratch_len(n, outH, outW, inC, w.tile);
+  const perThread = k.conv2d_winograd_thread_scratch_len(n, outH, outW, outC, inC, w.band, w.tile);
   if (shared !== w.sharedFloats || perThread !== w.threadFloats) {
     throw new Error(`Winograd scratch size mismatch (js ${w.sharedFloats} + ${w.threadFloats} per thread, wasm ${shared} + ${perThread}): rebuild the kernels`);
   }
@@ -209,14 +226,14 @@ function fillConvWeights(k: KernelExports, heap: Float32Array, op: Conv2dOp, p: 
   }
 }
 
-function describeConv(op: Conv2dOp, depthwise: boolean, at: { packed: number; zeros: number; slot: (s: Slot) => number; scratch: number; band: number }): Descriptor {
+function describeConv(op: Conv2dOp, depthwise: boolean, at: { packed: number; zeros: number; slot: (s: Slot) => number; scratch: number; band: number; tile: number }): Descriptor {
   const [n, inH, inW, inC] = op.input.shape;
   const [, outH, outW, outC] = op.output.shape;
   const [x, y, r] = [at.slot(op.input), at.slot(op.output), op.residual ? at.slot(op.residual) : 0];
   const window = [...op.kernel, ...op.stride, ...op.padding, ...op.dilation] as const;
   const act = activationCode(op.activation);
   if (depthwise) return dwconv2dDescriptor([x, y, r, at.packed, n, inH, inW, inC, outH, outW, ...window, act]);
-  return conv2dDescriptor([x, y, r, at.packed, at.zeros, n, inH, inW, inC, outH, outW, outC, ...window, op.groups, act, at.scratch, at.band]);
+  return conv2dDescriptor([x, y, r, at.packed, at.zeros, n, inH, inW, inC, outH, outW, outC, ...window, op.groups, act, at.scratch, at.band, at.tile]);
 }
 
 /** Blocks of LINEAR_ROWS rows, [inF / 4][rows][4], tails zero-filled (kernels-wasm/src/linear.rs), then the bias. */
