@@ -310,6 +310,8 @@ impl Conv2dArgs {
 /// Runs work item `item` of a Winograd convolution on thread `thread`: `first` items of
 /// input transform then (items - first) GEMM items split `split` ways along weight blocks, or
 /// with bands, one band per item.
+#[inline(never)]
+#[optimize(size)] // once per work item, next to its thousands of multiply-adds
 pub unsafe fn winograd_run_item(a: &Conv2dArgs, item: usize, items: usize, first: usize, split: usize, thread: usize) {
     if a.winograd_tile == 2 {
         run_item::<2>(a, item, items, first, split, thread)
@@ -329,14 +331,14 @@ unsafe fn run_item<const M: usize>(a: &Conv2dArgs, item: usize, items: usize, fi
         input_transform::<M>(a, tiles, region, tiles.0);
         let groups = (tiles.0 / MR, tiles.1.div_ceil(MR));
         let transformed = region.add(a.winograd_input_floats());
-        gemm_output::<M>(a, groups, (0, a.channel_blocks()), region, tiles.0, transformed);
+        winograd_gemm_output(a, groups, (0, a.channel_blocks()), region, tiles.0, transformed);
     } else if item < first {
         input_transform::<M>(a, part(a.winograd_tiles(), first, item, 1), scratch, 0);
     } else {
         let pm = (items - first) / split;
         let (im, ic) = ((item - first) / split, (item - first) % split);
         let transformed = scratch.add(a.winograd_input_floats() + thread * own);
-        gemm_output::<M>(
+        winograd_gemm_output(
             a,
             part(a.winograd_tile_groups(), pm, im, 1),
             part(a.channel_blocks(), split, ic, 1),
@@ -361,6 +363,7 @@ macro_rules! tile_sides {
         unsafe fn $name2($($arg: $ty),*) {
             $inner::<2>($($arg),*)
         }
+        #[allow(dead_code)]
         #[inline(always)]
         unsafe fn $name<const M: usize>($($arg: $ty),*) {
             if M == 2 { $name2($($arg),*) } else { $name4($($arg),*) }
@@ -370,8 +373,8 @@ macro_rules! tile_sides {
 tile_sides! {
     fn input_transform / input_transform_4 / input_transform_2 =
         winograd_input_transform(a: &Conv2dArgs, tiles: (usize, usize), v: *mut f32, first: usize);
-    fn gemm_output / gemm_output_4 / gemm_output_2 = winograd_gemm_output(
-        a: &Conv2dArgs, groups: (usize, usize), blocks: (usize, usize), v: *const f32, first: usize, transformed: *mut f32);
+    fn output_tile / output_tile_4 / output_tile_2 = winograd_output_tile(
+        a: &Conv2dArgs, m: &[[v128; 2 * MR]; POS], p: usize, bias: [v128; 2], at: (usize, usize), c0: usize);
 }
 
 #[inline(never)]
@@ -379,7 +382,7 @@ unsafe fn transform_weight_blocks_4(packed: *const f32, in_c: usize, blocks: (us
     transform_weight_blocks::<4>(packed, in_c, blocks, dst)
 }
 
-#[inline(always)]
+#[inline(never)]
 #[optimize(size)]
 unsafe fn transform_weight_blocks_2(packed: *const f32, in_c: usize, blocks: (usize, usize), dst: *mut f32) {
     transform_weight_blocks::<2>(packed, in_c, blocks, dst)
@@ -440,8 +443,9 @@ unsafe fn winograd_input_transform<const M: usize>(a: &Conv2dArgs, tiles: (usize
 /// y = act(winograd conv + bias (+ residual)) for tile groups [groups.0, groups.1) and weight
 /// blocks [blocks.0, blocks.1), from transformed input `v` (whose first row is tile `first`),
 /// transforming weight chunks into `transformed` (the running thread's own).
-#[inline(always)]
-unsafe fn winograd_gemm_output<const M: usize>(
+/// One function for both tile sides (`a.winograd_tile`): only the transforms differ.
+#[inline(never)]
+unsafe fn winograd_gemm_output(
     a: &Conv2dArgs,
     groups: (usize, usize),
     blocks: (usize, usize),
@@ -454,9 +458,10 @@ unsafe fn winograd_gemm_output<const M: usize>(
     let out_h = a.out_h as usize;
     let rf = row_floats(in_c);
     let bstride = block_floats(in_c);
-    let (n, pos) = (M + 2, positions(M));
-    let tstride = transformed_block_floats(in_c, M);
-    let chunk = chunk_blocks(in_c, a.channel_blocks(), a.winograd_input_floats(), M);
+    let side = a.winograd_tile as usize;
+    let pos = positions(side);
+    let tstride = transformed_block_floats(in_c, side);
+    let chunk = chunk_blocks(in_c, a.channel_blocks(), a.winograd_input_floats(), side);
     let grid = a.tile_grid();
     let per_image = grid.tiles_h * grid.tiles_w;
     let total = a.winograd_tiles();
@@ -467,7 +472,7 @@ unsafe fn winograd_gemm_output<const M: usize>(
     let mut j0 = blocks.0;
     while j0 < blocks.1 {
         let j1 = blocks.1.min(j0 + chunk);
-        if M == 2 {
+        if side == 2 {
             transform_weight_blocks_2(packed, in_c, (j0, j1), transformed)
         } else {
             transform_weight_blocks_4(packed, in_c, (j0, j1), transformed)
@@ -493,32 +498,50 @@ unsafe fn winograd_gemm_output<const M: usize>(
                     let t = tile[p];
                     let b = t / per_image;
                     let r = t - b * per_image;
-                    let oy0 = (r / grid.tiles_w) * M;
-                    let ox0 = (r % grid.tiles_w) * M;
-                    let mut out = [[splat(0.0); 2]; TILE * TILE];
-                    for h in 0..2 {
-                        // s = A^T M (M x N), then out = s A (M x M)
-                        let mut s = [[splat(0.0); 6]; TILE];
-                        for j in 0..n {
-                            let col = core::array::from_fn(|i| if i < n { m[i * n + j][2 * p + h] } else { splat(0.0) });
-                            let sc = output_transform_6::<M>(col);
-                            for i in 0..M {
-                                s[i][j] = sc[i];
-                            }
-                        }
-                        for i in 0..M {
-                            let o = output_transform_6::<M>(s[i]);
-                            for j in 0..M {
-                                out[i * TILE + j][h] = f32x4_add(o[j], bias[h]);
-                            }
-                        }
+                    let at = (b * out_h + (r / grid.tiles_w) * side, (r % grid.tiles_w) * side);
+                    if side == 2 {
+                        output_tile_2(a, &m, p, bias, at, c0)
+                    } else {
+                        output_tile_4(a, &m, p, bias, at, c0)
                     }
-                    store_tile(a, &out, M, (b * out_h + oy0, ox0), c0);
                 }
             }
         }
         j0 = j1;
     }
+}
+
+/// Output transform of tile `p` of the group whose Winograd-domain sums are `m`, plus `bias`,
+/// stored at output pixel `at` (row over the batch, column), channels [c0, c0 + 8).
+#[inline(always)]
+unsafe fn winograd_output_tile<const M: usize>(
+    a: &Conv2dArgs,
+    m: &[[v128; 2 * MR]; POS],
+    p: usize,
+    bias: [v128; 2],
+    at: (usize, usize),
+    c0: usize,
+) {
+    let n = M + 2;
+    let mut out = [[splat(0.0); 2]; TILE * TILE];
+    for h in 0..2 {
+        // s = A^T M (M x N), then out = s A (M x M)
+        let mut s = [[splat(0.0); 6]; TILE];
+        for j in 0..n {
+            let col = core::array::from_fn(|i| if i < n { m[i * n + j][2 * p + h] } else { splat(0.0) });
+            let sc = output_transform_6::<M>(col);
+            for i in 0..M {
+                s[i][j] = sc[i];
+            }
+        }
+        for i in 0..M {
+            let o = output_transform_6::<M>(s[i]);
+            for j in 0..M {
+                out[i * TILE + j][h] = f32x4_add(o[j], bias[h]);
+            }
+        }
+    }
+    store_tile(a, &out, M, at, c0);
 }
 
 /// Stores one output tile of side `m` (`out` laid out [TILE][TILE][2]) whose top-left pixel is

@@ -95,6 +95,14 @@ export function usesWinograd(op: Conv2dOp): boolean {
 }
 
 /**
+ * Output pixels per image from which a Winograd convolution takes F(2x2, 3x3): 56 x 56, the
+ * first stage of an ImageNet-sized network (stride 4 from a 224-px image). Measured
+ * (accuracy.mjs, wasm): ResNet-18 2.2e-6 -> 1.1e-6 (torch float32 8.3e-7), VGG-16 3.4e-5 ->
+ * 1.3e-5 (1.1e-5). From 112 x 112 only, ResNet-18 stays at 2.2e-6.
+ */
+const WINOGRAD_F23_MIN_PIXELS = 56 * 56;
+
+/**
  * Winograd output tile side for a convolution `usesWinograd` takes: 4, F(4x4, 3x3), or 2,
  * F(2x2, 3x3). In float32, F(4, 3) is about 4x further from float64 than a direct convolution
  * (its transformed products are far larger than the outputs they cancel down to, and A^T's
@@ -104,8 +112,7 @@ export function usesWinograd(op: Conv2dOp): boolean {
  */
 export function winogradTile(op: Conv2dOp): 2 | 4 {
   const [, outH, outW] = op.output.shape;
-  const limit = Number(globalThis.process?.env?.CNN_F23_PIXELS ?? 1e9);
-  return outH * outW >= limit ? 2 : 4;
+  return outH * outW >= WINOGRAD_F23_MIN_PIXELS ? 2 : 4;
 }
 
 /**

@@ -6,7 +6,7 @@
 import { beforeAll, describe, it, expect } from 'vitest';
 import { ACTIVATIONS, type Activation, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd, type WasmBackendOptions } from './index.js';
-import { usesWinograd } from './op-plans.js';
+import { usesWinograd, winogradTile } from './op-plans.js';
 import { ArenaBuilder, compareWithReference, randomFloats } from '../test-helpers.js';
 import { winogradBand } from './op-plans.js';
 
@@ -15,6 +15,7 @@ const TOLERANCE = 1e-5;
  * Winograd F(4x4, 3x3) transforms scale rounding errors up (its constants reach 8 and the
  * transformed sums run over all input channels): measured 4e-6 at 64 channels up to 1.3e-5 at
  * 512, against 1-2e-6 for the direct path. Models stay well inside 1e-4 of torchvision.
+ * F(2x2, 3x3) (outputs of 56 x 56 pixels and more, `winogradTile`) is held to TOLERANCE.
  */
 const WINOGRAD_TOLERANCE = 2e-5;
 const VARIANTS: [string, WasmBackendOptions][] = [
@@ -152,14 +153,15 @@ describe('wasm Winograd F(4x4, 3x3) convolutions match the js reference', () => 
     ['extra bottom/right padding, 17 -> 30, relu6', { inHW: [9, 10], inC: 17, outC: 30, kernel: [3, 3], padding: [1, 1], padEnd: [2, 3], activation: 'relu6' }],
     ['7x10 output, 35 -> 18, residual', { inHW: [7, 10], inC: 35, outC: 18, kernel: [3, 3], padding: [1, 1], residual: true }],
     ['ResNet layer3 shape, 14x14, 256 -> 256, residual + relu', { inHW: [14, 14], inC: 256, outC: 256, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu' }],
-    ['ResNet layer1 shape, 56x56, 64 -> 64, relu', { inHW: [56, 56], inC: 64, outC: 64, kernel: [3, 3], padding: [1, 1], activation: 'relu' }],
+    ['ResNet layer2 shape, 28x28, 128 -> 128, relu', { inHW: [28, 28], inC: 128, outC: 128, kernel: [3, 3], padding: [1, 1], activation: 'relu' }],
     ['8x8, 512 -> 512, residual + relu', { inHW: [8, 8], inC: 512, outC: 512, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu' }],
-    // 648 tiles of 64 channels: transformed in bands of 64 tiles, one crossing the images.
-    ['in bands: 72x72, batch 2, 64 -> 40, residual + relu6', { n: 2, inHW: [72, 72], inC: 64, outC: 40, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu6' }],
+    // 400 tiles of 64 channels: transformed in bands of 64 tiles, one crossing the images.
+    ['in bands: 40x40, batch 4, 64 -> 40, residual + relu6', { n: 4, inHW: [40, 40], inC: 64, outC: 40, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu6' }],
   ];
   for (const [name, c] of cases) {
     it(name, async () => {
-      expect(usesWinograd(makeConv(new ArenaBuilder(), c))).toBe(true);
+      const op = makeConv(new ArenaBuilder(), c);
+      expect(usesWinograd(op) && winogradTile(op)).toBe(4);
       await checkConv(c);
     });
   }
@@ -190,6 +192,38 @@ describe('wasm Winograd F(4x4, 3x3) convolutions match the js reference', () => 
     const direct = createWasmBackend({ ...variantOptions(), winograd: false });
     expect(await compareWithReference(direct, [op], a.size, seed, [-1, 1])).toBeLessThanOrEqual(TOLERANCE);
     expect(await compareWithReference(backend, [op], a.size, seed++, [-1, 1])).toBeLessThanOrEqual(WINOGRAD_TOLERANCE);
+  });
+});
+
+describe('wasm Winograd F(2x2, 3x3) convolutions (56x56 outputs and larger) match the js reference as closely as direct ones', () => {
+  const cases: [string, ConvCase][] = [
+    ['ResNet layer1 shape, 56x56, 64 -> 64, relu', { inHW: [56, 56], inC: 64, outC: 64, kernel: [3, 3], padding: [1, 1], activation: 'relu' }],
+    ['odd 57x59 image (partial 2x2 tiles), 19 -> 21, pad 1, batch 2, residual + relu', { n: 2, inHW: [57, 59], inC: 19, outC: 21, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu' }],
+    ['extra bottom/right padding, 56x57 -> 59x61 output, 17 -> 30, relu6', { inHW: [56, 57], inC: 17, outC: 30, kernel: [3, 3], padding: [1, 1], padEnd: [3, 4], activation: 'relu6' }],
+    // 1800 tiles of 64 channels: transformed in bands, one crossing the images.
+    ['in bands: 60x60, batch 2, 64 -> 40, residual + relu6', { n: 2, inHW: [60, 60], inC: 64, outC: 40, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu6' }],
+  ];
+  for (const [name, c] of cases) {
+    it(name, async () => {
+      const a = new ArenaBuilder();
+      const op = makeConv(a, c);
+      expect(usesWinograd(op) && winogradTile(op)).toBe(2);
+      expect(await compareWithReference(backend, [op], a.size + 5, seed++)).toBeLessThanOrEqual(TOLERANCE);
+    });
+  }
+
+  it('takes 2x2 tiles from 56x56 output pixels on (the layers nearest the image)', () => {
+    const tileOf = (inHW: [number, number]) => winogradTile(makeConv(new ArenaBuilder(), { inHW, inC: 16, outC: 16, kernel: [3, 3], padding: [1, 1] }));
+    expect([tileOf([56, 56]), tileOf([224, 224]), tileOf([49, 64]), tileOf([55, 57]), tileOf([28, 28]), tileOf([7, 7])]).toEqual([2, 2, 2, 4, 4, 4]);
+  });
+
+  it('fuses every activation into the epilogue (after bias and residual)', async () => {
+    const a = new ArenaBuilder();
+    const ops = ACTIVATIONS.map((activation) =>
+      makeConv(a, { inHW: [56, 56], inC: 16, outC: 20, kernel: [3, 3], padding: [1, 1], residual: true, activation }),
+    );
+    expect(ops.every((op) => winogradTile(op) === 2)).toBe(true);
+    expect(await compareWithReference(backend, ops, a.size, seed++, [-3, 3])).toBeLessThanOrEqual(TOLERANCE);
   });
 });
 
