@@ -251,8 +251,7 @@ fn output_transform_6<const M: usize>(m: [v128; 6]) -> [v128; 4] {
 const REDUCTION_BLOCK: usize = 32;
 
 /// sum over the `in_c` channels of ind[p][i] * w[i][0..8], in blocks of REDUCTION_BLOCK channels.
-/// Not inlined: one copy serves both tile sides (code size; a call per in_c x 32 multiply-adds).
-#[inline(never)]
+#[inline(always)]
 unsafe fn blocked_reduction(ind: &mut [*const f32; MR], in_c: usize, w: *const f32) -> [v128; 2 * MR] {
     let mut total = [splat(0.0); 2 * MR];
     let mut k0 = 0;
@@ -313,27 +312,19 @@ impl Conv2dArgs {
 #[inline(never)]
 #[optimize(size)] // once per work item, next to its thousands of multiply-adds
 pub unsafe fn winograd_run_item(a: &Conv2dArgs, item: usize, items: usize, first: usize, split: usize, thread: usize) {
-    if a.winograd_tile == 2 {
-        run_item::<2>(a, item, items, first, split, thread)
-    } else {
-        run_item::<4>(a, item, items, first, split, thread)
-    }
-}
-
-#[inline(always)]
-unsafe fn run_item<const M: usize>(a: &Conv2dArgs, item: usize, items: usize, first: usize, split: usize, thread: usize) {
+    let input_transform = if a.winograd_tile == 2 { input_transform_2 } else { input_transform_4 };
     let scratch = a.scratch as *mut f32;
     let own = a.winograd_thread_floats();
     let band = a.winograd_band as usize;
     if band != 0 {
         let region = scratch.add(thread * own);
         let tiles = (item * band, ((item + 1) * band).min(a.winograd_tiles()));
-        input_transform::<M>(a, tiles, region, tiles.0);
+        input_transform(a, tiles, region, tiles.0);
         let groups = (tiles.0 / MR, tiles.1.div_ceil(MR));
         let transformed = region.add(a.winograd_input_floats());
         winograd_gemm_output(a, groups, (0, a.channel_blocks()), region, tiles.0, transformed);
     } else if item < first {
-        input_transform::<M>(a, part(a.winograd_tiles(), first, item, 1), scratch, 0);
+        input_transform(a, part(a.winograd_tiles(), first, item, 1), scratch, 0);
     } else {
         let pm = (items - first) / split;
         let (im, ic) = ((item - first) / split, (item - first) % split);
@@ -353,7 +344,7 @@ unsafe fn run_item<const M: usize>(a: &Conv2dArgs, item: usize, items: usize, fi
 /// (as V8 compiles best, build.sh); F(2, 3)'s for size (the 25 kB gzip budget of the binaries:
 /// F(2, 3) runs only on the few layers that need its accuracy).
 macro_rules! tile_sides {
-    ($(fn $name:ident / $name4:ident / $name2:ident = $inner:ident($($arg:ident: $ty:ty),*);)*) => {$(
+    ($($name4:ident / $name2:ident = $inner:ident($($arg:ident: $ty:ty),*);)*) => {$(
         #[inline(never)]
         unsafe fn $name4($($arg: $ty),*) {
             $inner::<4>($($arg),*)
@@ -363,29 +354,23 @@ macro_rules! tile_sides {
         unsafe fn $name2($($arg: $ty),*) {
             $inner::<2>($($arg),*)
         }
-        #[allow(dead_code)]
-        #[inline(always)]
-        unsafe fn $name<const M: usize>($($arg: $ty),*) {
-            if M == 2 { $name2($($arg),*) } else { $name4($($arg),*) }
-        }
     )*};
 }
 tile_sides! {
-    fn input_transform / input_transform_4 / input_transform_2 =
+    input_transform_4 / input_transform_2 =
         winograd_input_transform(a: &Conv2dArgs, tiles: (usize, usize), v: *mut f32, first: usize);
-    fn output_tile / output_tile_4 / output_tile_2 = winograd_output_tile(
-        a: &Conv2dArgs, m: &[[v128; 2 * MR]; POS], p: usize, bias: [v128; 2], at: (usize, usize), c0: usize);
+    transform_weight_blocks_4 / transform_weight_blocks_2 =
+        transform_weight_blocks(packed: *const f32, in_c: usize, blocks: (usize, usize), dst: *mut f32);
 }
-
-#[inline(never)]
-unsafe fn transform_weight_blocks_4(packed: *const f32, in_c: usize, blocks: (usize, usize), dst: *mut f32) {
-    transform_weight_blocks::<4>(packed, in_c, blocks, dst)
-}
-
 #[inline(never)]
 #[optimize(size)]
-unsafe fn transform_weight_blocks_2(packed: *const f32, in_c: usize, blocks: (usize, usize), dst: *mut f32) {
-    transform_weight_blocks::<2>(packed, in_c, blocks, dst)
+unsafe fn output_tile_4(a: &Conv2dArgs, m: &[[v128; 2 * MR]; POS], p: usize, bias: [v128; 2], at: (usize, usize), c0: usize) {
+    winograd_output_tile::<4>(a, m, p, bias, at, c0)
+}
+#[inline(never)]
+#[optimize(size)]
+unsafe fn output_tile_2(a: &Conv2dArgs, m: &[[v128; 2 * MR]; POS], p: usize, bias: [v128; 2], at: (usize, usize), c0: usize) {
+    winograd_output_tile::<2>(a, m, p, bias, at, c0)
 }
 
 /// Transforms the input tiles [tiles.0, tiles.1) into `v`, whose first row is tile `first`.
@@ -561,17 +546,15 @@ unsafe fn store_tile(a: &Conv2dArgs, out: &[[v128; 2]; TILE * TILE], m: usize, (
     for i in 0..rows {
         for j in 0..cols {
             let off = ((oy + i) * out_w + ox + j) * out_c + c0;
-            let [mut lo, mut hi] = out[i * TILE + j];
-            if !residual.is_null() {
-                lo = f32x4_add(lo, load(residual.add(off)));
-                hi = f32x4_add(hi, load(residual.add(off + 4)));
+            // One call site of the activation (each inlines all of them), for both halves.
+            let mut v = out[i * TILE + j];
+            for (h, x) in v.iter_mut().enumerate() {
+                if !residual.is_null() {
+                    *x = f32x4_add(*x, load(residual.add(off + 4 * h)));
+                }
+                *x = activation::apply(*x, a.activation);
             }
-            store8_partial(
-                y.add(off),
-                activation::apply(lo, a.activation),
-                activation::apply(hi, a.activation),
-                nc,
-            );
+            store8_partial(y.add(off), v[0], v[1], nc);
         }
     }
 }
