@@ -310,7 +310,6 @@ impl Conv2dArgs {
 /// input transform then (items - first) GEMM items split `split` ways along weight blocks, or
 /// with bands, one band per item.
 #[inline(never)]
-#[optimize(size)] // once per work item, next to its thousands of multiply-adds
 pub unsafe fn winograd_run_item(a: &Conv2dArgs, item: usize, items: usize, first: usize, split: usize, thread: usize) {
     let input_transform = if a.winograd_tile == 2 { input_transform_2 } else { input_transform_4 };
     let scratch = a.scratch as *mut f32;
