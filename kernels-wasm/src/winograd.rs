@@ -158,9 +158,9 @@ pub unsafe extern "C" fn conv2d_winograd_pack_weights(
 /// is 0.6x the usual set's (tools/fit/winograd_points.py); with the blocked channel sum below it
 /// brings most models' logits within 2x of torchvision float32's own error (benchmarks/accuracy.mjs),
 /// but not VGG-16 (3.2x) or ResNet-18 (2.7x): on real activations of their layers, F(4, 3) in
-/// float32 is 3-4x further from float64 than torch's direct convolution even with an exact
-/// channel sum (each of the weight, input and output transforms alone adds about 2x), and the
-/// layers nearest the image (VGG's 224 and 112 px, ResNet's 56 px) set the logits' error.
+/// float32 is up to 4-5x further from float64 than torch's direct convolution however exactly
+/// its transforms are computed (tools/fit/winograd_layers.py), and the layers nearest the image
+/// (VGG's 224 and 112 px, ResNet's 56 px) set the logits' error: those take F(2, 3).
 /// F(2, 3) (M = 2): the points 0, 1, -1 and infinity, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
 #[inline(always)]
 fn kernel_transform_3<const M: usize>(a: v128, b: v128, c: v128) -> [v128; 6] {

@@ -47,7 +47,8 @@ export interface WasmBackendOptions {
   /** Share even ops too small to be worth waking workers for (for tests of the splitting). */
   shareTinyOps?: boolean;
   /**
-   * Run eligible 3x3 stride-1 convolutions by Winograd F(4x4, 3x3) (see `usesWinograd`).
+   * Run eligible 3x3 stride-1 convolutions by Winograd F(4x4, 3x3), or F(2x2, 3x3) on outputs of
+   * 56x56 and more, where accuracy matters most (see `usesWinograd`, `winogradTile`).
    * Default true; false keeps every convolution on the direct igemm path (tests, benchmarks).
    */
   winograd?: boolean;
