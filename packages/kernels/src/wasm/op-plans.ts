@@ -80,7 +80,7 @@ function isDepthwise(op: Conv2dOp): boolean {
   return op.groups === op.input.shape[3] && op.groups === op.output.shape[3];
 }
 
-/** Whether the wasm backend runs this convolution by Winograd F(4x4, 3x3) (kernels-wasm/src/winograd.rs). */
+/** Whether the wasm backend runs this convolution by Winograd (kernels-wasm/src/winograd.rs; tile side: `winogradTile`). */
 export function usesWinograd(op: Conv2dOp): boolean {
   const [, , , inC] = op.input.shape;
   const [, outH, outW, outC] = op.output.shape;
@@ -98,15 +98,18 @@ export function usesWinograd(op: Conv2dOp): boolean {
  * Output pixels per image from which a Winograd convolution takes F(2x2, 3x3): 56 x 56, the
  * first stage of an ImageNet-sized network (stride 4 from a 224-px image). Measured
  * (accuracy.mjs, wasm): ResNet-18 2.2e-6 -> 1.1e-6 (torch float32 8.3e-7), VGG-16 3.4e-5 ->
- * 1.3e-5 (1.1e-5). From 112 x 112 only, ResNet-18 stays at 2.2e-6.
+ * 1.3e-5 (1.1e-5). From 112 x 112 only, ResNet-18 stays at 2.2e-6. It costs speed: those
+ * layers take about 2x their F(4, 3) time (a forward pass: ResNet-18 +21%, VGG-16 +49%; README,
+ * Correctness); Infinity here gives F(4, 3) everywhere back.
  */
 const WINOGRAD_F23_MIN_PIXELS = 56 * 56;
 
 /**
  * Winograd output tile side for a convolution `usesWinograd` takes: 4, F(4x4, 3x3), or 2,
- * F(2x2, 3x3). In float32, F(4, 3) is about 4x further from float64 than a direct convolution
+ * F(2x2, 3x3). In float32, F(4, 3) is up to 4-5x further from float64 than a direct convolution
  * (its transformed products are far larger than the outputs they cancel down to, and A^T's
- * entries reach 8), F(2, 3) about 1.1x, at 1.8x F(4, 3)'s multiply-adds. The layers with many
+ * entries reach 8), F(2, 3) about 1.1x, at 1.8x F(4, 3)'s multiply-adds
+ * (tools/fit/winograd_layers.py). The layers with many
  * output pixels, nearest the image, set the logits' error (benchmarks/accuracy.mjs), so they
  * take F(2, 3).
  */
