@@ -3,7 +3,7 @@
 // @cnn/vision's classifier (torchvision's preprocessing) and classes get @cnn/labels' names, as
 // in any app. Each model package, each backend and the ImageNet names are lazy imports, so the
 // first load carries none of them.
-import { buildGraph, type Backend, type Model, type Tensor } from '@cnn/core';
+import { buildGraph, loadWeights, type Backend, type Model, type Tensor } from '@cnn/core';
 import { MNIST_LABELS } from '@cnn/labels/mnist';
 import { createClassifier, topClasses, type Classification, type ImageClassifier } from '@cnn/vision';
 import { BACKBONES, measure, paretoFront, scatter, type BackboneResult } from './backbones.js';
@@ -132,11 +132,11 @@ async function ensureWeights(model: Model): Promise<string> {
     model.useGeneratedWeights(1);
   } else if (mode === 'url') {
     if (!url) throw new Error('enter the URL of a .safetensors file');
-    await model.loadWeights(await download(url));
+    await loadWeights(model, await download(url));
   } else {
     if (!file) throw new Error('pick a .safetensors file');
     statusLine.textContent = `Reading ${file.name}…`;
-    await model.loadWeights(new Uint8Array(await file.arrayBuffer()));
+    await loadWeights(model, new Uint8Array(await file.arrayBuffer()));
   }
   statusLine.textContent = key === 'generated' ? 'Generated weights (seed 1).' : `Loaded ${key.slice(key.indexOf(':') + 1)}.`;
   weightsOf.set(name, key);

@@ -1,7 +1,7 @@
 // The cnn subcommands as functions from parsed arguments to printed text, so tests can call them.
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
-import { Tensor, counterInput, formatSummary, parseNpy, writeNpy, writeSafetensors, type Backend } from '@cnn/core';
+import { Tensor, counterInput, formatSummary, parseNpy, writeNpy, writeSafetensors, loadWeights, type Backend } from '@cnn/core';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { CliError, MODELS, UsageError, findModel, type ModelEntry } from './registry.js';
@@ -179,7 +179,7 @@ export async function runCommand(io: Io, args: ParsedArgs): Promise<void> {
 
   const t0 = performance.now();
   if (weights !== undefined) {
-    await model.loadWeights(weights, { allowUnexpected: args.flags.has('allow-unexpected') });
+    await loadWeights(model, weights, { allowUnexpected: args.flags.has('allow-unexpected') });
     for (const note of model.weightsInfo?.notes ?? []) io.err(`note: ${weights}: ${note}`);
   } else if (generated !== undefined) model.useGeneratedWeights(integerFlag(args, 'generated-weights', 1, 0, MAX_SEED));
   else throw new UsageError('cnn run: --weights W.safetensors (or --generated-weights SEED) is required');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IMAGENET_MEAN, ReductionTaps, UnknownVariantError, countedMetadata, featureInfo, imagenetPreprocessing, modelFamily, squeezeExcitation, type Architecture, type ModelMetadata, WeightsError, type WeightTensor } from './index.js';
+import { IMAGENET_MEAN, ReductionTaps, UnknownVariantError, countedMetadata, featureInfo, imagenetPreprocessing, modelFamily, squeezeExcitation, WeightsError, loadWeights, type Architecture, type ModelMetadata, type WeightTensor } from './index.js';
 
 // A toy family: a strided stem, then `blocks` convolutions of `width` channels, one strided.
 interface ToyConfig {
@@ -52,7 +52,7 @@ describe('the model-family template', () => {
   });
   it('names the sibling a weights file was made for', async () => {
     const file = new Map<string, WeightTensor>(toy('toy_l').parameters.map((p) => [p.key, { shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) }]));
-    const error = await toy('toy_s').loadWeights(file).catch((e: unknown) => e);
+    const error = await loadWeights(toy('toy_s'), file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WeightsError);
     expect((error as Error).message).toMatch(/the weights are toy_l's/);
   });

@@ -15,6 +15,7 @@ import type { Model } from './model.js';
 import { featureInfo, type FeatureInfo } from './family.js';
 import type { Backend } from './plan.js';
 import type { WeightTensor } from './weights.js';
+import { loadWeights } from './model-weights.js';
 
 export interface GoldenTap {
   shape: number[];
@@ -154,7 +155,7 @@ export async function applyCalibration(model: Model, fx: GoldenFixture): Promise
     if (!merged.has(key)) throw new Error(`calibration of ${fx.case} sets '${key}', which ${model.name} does not have`);
     merged.set(key, t);
   }
-  await model.loadWeights(merged, { keepWeights: true });
+  await loadWeights(model, merged, { keepWeights: true });
   return model;
 }
 

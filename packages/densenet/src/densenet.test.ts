@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WeightsError, type Backend } from '@cnn/core';
+import { WeightsError, loadWeights, type Backend } from '@cnn/core';
 import { type GoldenFixture, GOLDEN_TOLERANCE, lastGeneratedModel, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -100,8 +100,8 @@ describe('DenseNet family', () => {
     const modern = densenet121().useGeneratedWeights(3).getWeights();
     const legacy = new Map([...modern].map(([k, v]) => [k.replace(/(denselayer\d+\.(?:norm|conv))([12])\./, '$1.$2.'), v]));
     expect(legacy.has('features.denseblock1.denselayer1.norm.1.weight')).toBe(true);
-    await expect(densenet121().loadWeights(legacy)).rejects.toThrow(WeightsError);
-    const loaded = await densenet121().loadWeights(renameLegacyDenseNetKeys(legacy));
+    await expect(loadWeights(densenet121(), legacy)).rejects.toThrow(WeightsError);
+    const loaded = await loadWeights(densenet121(), renameLegacyDenseNetKeys(legacy));
     expect(loaded.getWeights().get('features.denseblock1.denselayer1.norm1.weight')!.data).toEqual(modern.get('features.denseblock1.denselayer1.norm1.weight')!.data);
   });
 

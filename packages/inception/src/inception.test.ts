@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Tensor, counterInput, generateWeights, type Backend } from '@cnn/core';
+import { Tensor, counterInput, generateWeights, loadWeights, type Backend } from '@cnn/core';
 import { applyCalibration, relativeError, GOLDEN_TOLERANCE, readFixture, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -119,12 +119,12 @@ describe('Inception family', () => {
       const full = inception(variant, { auxLogits: true });
       const state = generateWeights(full.parameters, 1);
       // the aux heads' parameters are accepted and dropped ...
-      const model = await inception(variant).loadWeights(state);
+      const model = await loadWeights(inception(variant), state);
       expect(model.getWeights().size).toBe(inception(variant).parameters.length);
       expect([...model.getWeights().keys()].some((k) => k.startsWith('aux') || k.startsWith('AuxLogits'))).toBe(false);
       // ... but not a key that belongs to neither network
       const bogus = new Map(state).set('aux3.fc.weight', { shape: [1], data: new Float32Array(1) });
-      await expect(inception(variant).loadWeights(bogus)).rejects.toThrow(/unexpected 1 key/);
+      await expect(loadWeights(inception(variant), bogus)).rejects.toThrow(/unexpected 1 key/);
     }
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UnknownVariantError, WeightsError, featureInfo, type WeightTensor } from '@cnn/core';
+import { UnknownVariantError, WeightsError, featureInfo, loadWeights, type WeightTensor } from '@cnn/core';
 import { runStrideTaps } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { MOBILENET_TAPS, MOBILENET_VARIANTS, mobilenet, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, type MobileNetVariant } from './index.js';
@@ -51,9 +51,9 @@ describe('the MobileNet family builder', () => {
   const weightsOf = (name: MobileNetVariant) =>
     new Map<string, WeightTensor>(mobilenet(name).parameters.map((p) => [p.key, { shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) }]));
   it('names the variant a weights file was made for', async () => {
-    const error = await mobilenet_v3_large().loadWeights(weightsOf('mobilenet_v3_small')).catch((e: unknown) => e);
+    const error = await loadWeights(mobilenet_v3_large(), weightsOf('mobilenet_v3_small')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WeightsError);
     expect((error as Error).message).toMatch(/the weights are mobilenet_v3_small's .* not mobilenet_v3_large's/);
-    await expect(mobilenet_v2().loadWeights(weightsOf('mobilenet_v1'))).rejects.toThrow(/the weights are mobilenet_v1's/);
+    await expect(loadWeights(mobilenet_v2(), weightsOf('mobilenet_v1'))).rejects.toThrow(/the weights are mobilenet_v1's/);
   });
 });

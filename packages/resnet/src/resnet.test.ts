@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { Tensor, counterInput, counterParameter, type Backend } from '@cnn/core';
+import { Tensor, counterInput, counterParameter, loadWeights, type Backend } from '@cnn/core';
 import { calibrationOverrides, relativeError, GOLDEN_TOLERANCE, readFixture, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -67,7 +67,7 @@ describe('ResNet family', () => {
     const bytes = rebuildF32File(meta.header, fx.seed, calibrationOverrides(fx));
     expect(bytes.length).toBe(meta.byteLength);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(meta.sha256);
-    const model = await resnet('resnet18').loadWeights(bytes);
+    const model = await loadWeights(resnet('resnet18'), bytes);
     const runner = await model.compile(await createWasmBackend(), { inputSize: [64, 64] });
     const logits = await runner.run(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
     expect(relativeError(logits.data, fx.logits.data)).toBeLessThan(TOLERANCE.wasm);
