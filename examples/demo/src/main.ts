@@ -64,15 +64,19 @@ function threadsNote(): string {
   return 'This page is not cross-origin isolated (no COOP/COEP headers), so the wasm backend runs on one thread.';
 }
 
+/** The wasm backend on every core (threads need the worker pool, a separate import). */
+async function threadedWasm(): Promise<Backend> {
+  const [{ createWasmBackend }, { wasmWorkers }] = await Promise.all([import('@cnn/kernels/wasm'), import('@cnn/kernels/wasm/threads')]);
+  return createWasmBackend({ threads: 'auto', workers: wasmWorkers });
+}
+
 async function backendFor(kind: string): Promise<Backend> {
   let pending = backends.get(kind);
   if (!pending) {
     pending =
       kind === 'webgpu'
-        ? import('@cnn/kernels/webgpu').then((m) =>
-            m.createWebGpuBackend({ fallback: () => import('@cnn/kernels/wasm').then((w) => w.createWasmBackend({ threads: 'auto' })) }),
-          )
-        : import('@cnn/kernels/wasm').then((m) => m.createWasmBackend({ threads: 'auto' }));
+        ? import('@cnn/kernels/webgpu').then((m) => m.createWebGpuBackend({ fallback: threadedWasm }))
+        : threadedWasm();
     backends.set(kind, pending);
   }
   const backend = await pending;

@@ -19,6 +19,7 @@ import {
   type WasmSource,
   type WasmVariant,
 } from './loader.js';
+import type { WasmWorkers } from './threads.js';
 
 export interface WasmBackendOptions {
   /**
@@ -36,6 +37,12 @@ export interface WasmBackendOptions {
    * the backend runs on one thread and says why in `threadsFallbackReason`.
    */
   threads?: number | 'auto';
+  /**
+   * The worker pool that more than one thread needs in a browser: `wasmWorkers` from
+   * `@cnn/kernels/wasm/threads`. A separate import so that an app on one thread bundles no
+   * worker code; Node uses its own build's pool when this is not given.
+   */
+  workers?: WasmWorkers;
   /**
    * Run the relaxed-SIMD binary (fused multiply-add microkernels). Default 'auto': when the
    * engine validates relaxed SIMD (Chromium does; Node 20 needs --experimental-wasm-relaxed-simd).
@@ -58,6 +65,8 @@ export interface RunConfig {
   threads: number;
   shareTinyOps: boolean;
   winograd: boolean;
+  /** options.workers: starts the workers of a threaded executable (Node's own pool when undefined) */
+  workers?: WasmWorkers;
   /** the backend's spare single-threaded instance, and where a disposed one goes back */
   instances?: InstancePool;
 }
@@ -202,8 +211,14 @@ function logicalCores(): number {
 /** 'auto' uses every logical core up to this many. */
 const AUTO_THREADS_MAX = 8;
 
-function resolveThreads(threads: WasmBackendOptions['threads']): number {
+function resolveThreads({ threads, workers }: WasmBackendOptions): number {
   if (threads === undefined) return 1;
+  if (threads !== 1 && workers === undefined && !isNode) {
+    throw new TypeError(
+      `createWasmBackend: threads: ${String(threads)} needs the worker pool in a browser: ` +
+        "import { wasmWorkers } from '@cnn/kernels/wasm/threads' and pass createWasmBackend({ threads, workers: wasmWorkers })",
+    );
+  }
   if (threads === 'auto') return Math.min(logicalCores(), AUTO_THREADS_MAX);
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new RangeError(`createWasmBackend: threads must be 'auto' or an integer in [1, 256], got ${String(threads)}`);
@@ -213,7 +228,7 @@ function resolveThreads(threads: WasmBackendOptions['threads']): number {
 
 /** The threads and binary variant the options and this engine allow, and why fewer threads if so. */
 function chooseVariant(options: WasmBackendOptions): { threads: number; variant: WasmVariant; threadsFallbackReason?: string } {
-  const requested = resolveThreads(options.threads);
+  const requested = resolveThreads(options);
   let threads = requested;
   let threadsFallbackReason: string | undefined;
   if (requested > 1) {
@@ -266,7 +281,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       threads = 1;
       threadsFallbackReason = 'the binary passed in the options is single-threaded';
     }
-    return { threads, shareTinyOps: options.shareTinyOps === true, winograd: options.winograd !== false, instances };
+    return { threads, shareTinyOps: options.shareTinyOps === true, winograd: options.winograd !== false, workers: options.workers, instances };
   };
   const backend: WasmBackend = {
     name: 'wasm',

@@ -13,6 +13,7 @@ import {
   type WasmVariant,
 } from './loader.js';
 import type { WorkerPool } from './workers.js';
+import type { WasmWorkers } from './threads.js';
 import { DESC_ARGS_WORD, DESC_WORDS } from './abi.js';
 import { ALIGN_FLOATS, BYTES_PER_FLOAT, alignUp, planOp, type OpPlan } from './op-plans.js';
 import type { InstancePool, ParkedThreads, RunConfig, WasmExecutable } from './backend.js';
@@ -236,7 +237,7 @@ export class WasmPlanExecutable implements WasmExecutable {
       { weightBytes: (layout.weightsEnd - layout.weightsStart) * BYTES_PER_FLOAT, arenaBytes: plan.arenaSize * BYTES_PER_FLOAT },
       threads,
     );
-    if (threads > 1) await exe.attachWorkers(module, memory, layout, reused);
+    if (threads > 1) await exe.attachWorkers(module, memory, layout, reused, config.workers);
     if (config.instances) {
       exe.counters = config.instances;
       config.instances.liveExecutables++;
@@ -246,7 +247,13 @@ export class WasmPlanExecutable implements WasmExecutable {
   }
 
   /** Takes over parked workers, or starts new ones on the memory's stacks and control block. */
-  private async attachWorkers(module: WebAssembly.Module, memory: WebAssembly.Memory, layout: MemoryLayout, reused: ParkedThreads | undefined): Promise<void> {
+  private async attachWorkers(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    layout: MemoryLayout,
+    reused: ParkedThreads | undefined,
+    workers: WasmWorkers | undefined,
+  ): Promise<void> {
     const kernels = this.kernels!;
     const threads = this.threads;
     let stop: () => void;
@@ -259,9 +266,10 @@ export class WasmPlanExecutable implements WasmExecutable {
       const stackTops = Array.from({ length: threads - 1 }, (_, i) => (layout.stacks + (i + 1) * layout.stackFloats) * BYTES_PER_FLOAT);
       let pool: WorkerPool;
       try {
-        // the worker code is its own chunk: apps on one thread never download it
-        const { startWorkerPool } = await import('./workers.js');
-        pool = await startWorkerPool({ module, memory, control: controlPtr, stackTops });
+        // the worker pool is the app's (options.workers, @cnn/kernels/wasm/threads) or, in Node,
+        // the Node build's: an app on one thread bundles none of it, code splitting or not
+        const start = workers ?? (await import('#kernels/node')).startWorkerPool;
+        pool = await start({ module, memory, control: controlPtr, stackTops });
       } catch (e) {
         shutdown();
         throw e;
