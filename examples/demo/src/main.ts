@@ -3,7 +3,7 @@
 // @cnn/vision's classifier (torchvision's preprocessing) and classes get @cnn/labels' names, as
 // in any app. Each model package, each backend and the ImageNet names are lazy imports, so the
 // first load carries none of them.
-import { buildGraph, loadWeights, type Backend, type Model, type Tensor } from '@cnn/core';
+import { buildGraph, loadWeights, summarize, type Backend, type Model, type Tensor } from '@cnn/core';
 import { MNIST_LABELS } from '@cnn/labels/mnist';
 import { createClassifier, topClasses, type Classification, type ImageClassifier } from '@cnn/vision';
 import { BACKBONES, measure, paretoFront, scatter, type BackboneResult } from './backbones.js';
@@ -184,7 +184,7 @@ function showLatency(): void {
 }
 
 function showSummary(model: Model): void {
-  const summary = model.summary();
+  const summary = summarize(model);
   $('summary-totals').textContent = `${summary.rows.length} layers · ${summary.totalParameters.toLocaleString('en')} parameters · ${fmt(summary.totalMultiplyAdds)} multiply-adds`;
   $('summary').querySelector('tbody')!.replaceChildren(
     ...summary.rows.map((r) => {

@@ -1,7 +1,7 @@
 // The cnn subcommands as functions from parsed arguments to printed text, so tests can call them.
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
-import { Tensor, counterInput, formatSummary, parseNpy, writeNpy, writeSafetensors, loadWeights, type Backend } from '@cnn/core';
+import { Tensor, counterInput, formatSummary, parseNpy, writeNpy, writeSafetensors, loadWeights, summarize, type Backend } from '@cnn/core';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { CliError, MODELS, UsageError, findModel, type ModelEntry } from './registry.js';
@@ -152,7 +152,7 @@ export function summaryCommand(io: Io, args: ParsedArgs): void {
   const name = args.positionals[0];
   if (!name) throw new UsageError('usage: cnn summary <model> [--json] [--size H,W]');
   const model = findModel(name).create();
-  const summary = model.summary(parseSize(flag(args, 'size')));
+  const summary = summarize(model, parseSize(flag(args, 'size')));
   if (args.flags.has('json')) {
     io.out(JSON.stringify({ model: name, metadata: model.architecture.metadata, ...summary }, null, 2));
     return;

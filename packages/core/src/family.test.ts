@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IMAGENET_MEAN, ReductionTaps, UnknownVariantError, countedMetadata, featureInfo, imagenetPreprocessing, modelFamily, squeezeExcitation, WeightsError, loadWeights, type Architecture, type ModelMetadata, type WeightTensor } from './index.js';
+import { IMAGENET_MEAN, ReductionTaps, UnknownVariantError, countedMetadata, featureInfo, imagenetPreprocessing, modelFamily, squeezeExcitation, WeightsError, loadWeights, summarize, type Architecture, type ModelMetadata, type WeightTensor } from './index.js';
 
 // A toy family: a strided stem, then `blocks` convolutions of `width` channels, one strided.
 interface ToyConfig {
@@ -34,7 +34,7 @@ const toy = modelFamily('Toy', TOY_VARIANTS, toyArchitecture);
 describe('the model-family template', () => {
   it('builds any variant with options merged into its config', () => {
     expect(toy('toy_s').name).toBe('toy_s');
-    expect(toy('toy_l', { numClasses: 3 }).summary().rows.at(-1)!.outputShape).toEqual([3]);
+    expect(summarize(toy('toy_l', { numClasses: 3 })).rows.at(-1)!.outputShape).toEqual([3]);
   });
   it('refuses an unknown variant, own properties only, with a typed error', () => {
     for (const name of ['toy_m', 'toString', '__proto__']) {

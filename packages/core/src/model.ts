@@ -8,7 +8,6 @@ import { generateWeights } from './weights.js';
 import { lowerGraph } from './compile.js';
 import { assertBackend, compilePlan } from './scratch.js';
 import { reachingNodes } from './passes/prune.js';
-import { summarize, type Summary } from './summary.js';
 import { ShapeError, WeightsError, formatShape } from './errors.js';
 import { LIMITS, formatBytes } from './limits.js';
 import { Tensor, nchwToNhwc, nhwcToNchw } from './tensor.js';
@@ -106,10 +105,6 @@ export class Model {
   getWeights(): WeightMap {
     if (!this.weights) throw new WeightsError(`${this.name}: ${this.released ?? 'no weights loaded (loadWeights or useGeneratedWeights)'}`);
     return this.weights;
-  }
-
-  summary(inputSize?: readonly [number, number]): Summary {
-    return summarize(inputSize ? buildGraph(this.architecture, this.shapeFor(inputSize)) : this.graph);
   }
 
   /** Fills every parameter from the seeded counter-based generator the golden tests use. */

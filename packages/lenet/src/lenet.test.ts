@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ShapeError, Tensor, counterInput, parseSafetensors, loadWeights } from '@cnn/core';
+import { ShapeError, Tensor, counterInput, parseSafetensors, loadWeights, summarize } from '@cnn/core';
 import { calibrationOverrides, readFixture, relativeError, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -9,7 +9,7 @@ const fixture = readFixture(new URL('../fixtures/', import.meta.url), 'lenet5');
 
 describe('LeNet-5', () => {
   it('has the parameter count of the paper-sized network (61,706) and its multiply-adds', () => {
-    const s = lenet5().summary();
+    const s = summarize(lenet5());
     expect(s.totalParameters).toBe(61_706);
     expect(s.totalParameters).toBe(fixture.params);
     expect(s.totalMultiplyAdds).toBe(fixture.macs);

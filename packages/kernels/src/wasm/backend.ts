@@ -14,7 +14,7 @@ import {
   isNode,
   isThreadedModule,
   loadKernelModule,
-  sharedMemoryUnavailableReason,
+  sharedMemoryUnavailable,
   type KernelExports,
   type WasmSource,
   type WasmVariant,
@@ -102,32 +102,7 @@ export class InstancePool {
    * as many threads that fits the memory (shared memory cannot grow past its maximum) reuses
    * it all, workers included, instead of starting new ones.
    */
-  private parked: ParkedThreads | undefined;
-
-  takeThreaded(threads: number, needBytes: number): ParkedThreads | undefined {
-    const p = this.parked;
-    if (!p) return undefined;
-    this.parked = undefined;
-    if (p.threads === threads && p.memory.buffer.byteLength >= needBytes) return p;
-    p.stop();
-    return undefined;
-  }
-
-  park(p: ParkedThreads): void {
-    if (this.parked && this.parked.memory.buffer.byteLength >= p.memory.buffer.byteLength) {
-      p.stop();
-      return;
-    }
-    this.parked?.stop();
-    this.parked = p;
-    // workers nobody claims soon are stopped, so dispose() still ends the threads it started
-    const timer = setTimeout(() => {
-      if (this.parked !== p) return;
-      this.parked = undefined;
-      p.stop();
-    }, PARKED_WORKERS_MS) as { unref?: () => void };
-    timer.unref?.();
-  }
+  parked: ParkedThreads | undefined;
 
   get spareBytes(): number {
     return (this.spare?.memory?.buffer.byteLength ?? 0) + (this.parked?.memory.buffer.byteLength ?? 0);
@@ -140,9 +115,6 @@ export class InstancePool {
     this.spare = undefined;
   }
 }
-
-/** How long a disposed executable's workers wait for the backend's next compile() before they stop. */
-const PARKED_WORKERS_MS = 1000;
 
 export interface ParkedThreads {
   readonly threads: number;
@@ -215,8 +187,7 @@ function resolveThreads({ threads, workers }: WasmBackendOptions): number {
   if (threads === undefined) return 1;
   if (threads !== 1 && workers === undefined && !isNode) {
     throw new TypeError(
-      `createWasmBackend: threads: ${String(threads)} needs the worker pool in a browser: ` +
-        "import { wasmWorkers } from '@cnn/kernels/wasm/threads' and pass createWasmBackend({ threads, workers: wasmWorkers })",
+      `createWasmBackend: threads ${String(threads)} needs { workers: wasmWorkers } from '@cnn/kernels/wasm/threads' in a browser`,
     );
   }
   if (threads === 'auto') return Math.min(logicalCores(), AUTO_THREADS_MAX);
@@ -233,7 +204,7 @@ function chooseVariant(options: WasmBackendOptions): { threads: number; variant:
   let threadsFallbackReason: string | undefined;
   if (requested > 1) {
     threadsFallbackReason =
-      options.sharedMemory === false ? 'shared memory was turned off (sharedMemory: false)' : sharedMemoryUnavailableReason();
+      options.sharedMemory === false ? 'shared memory was turned off (sharedMemory: false)' : sharedMemoryUnavailable(options.workers);
     if (threadsFallbackReason) threads = 1;
   }
   const relaxedSupported = hasRelaxedSimd();

@@ -9,6 +9,7 @@
 // from disk in Node goes through `#kernels/node` (./node/), which browser bundles never load.
 import { kernelBinaryUrl } from './binaries.js';
 import { ABI_VERSION } from './abi.js';
+import type { WasmWorkers } from './threads.js';
 
 // The long explanations of a failed load are their own chunk, fetched only when a load fails.
 const loadFailures = () => import('./load-failures.js');
@@ -137,6 +138,15 @@ export function sharedMemoryUnavailableReason(): string | undefined {
     return `this engine cannot create shared wasm memory: ${(e as Error).message}`;
   }
   return undefined;
+}
+
+/**
+ * Why wasm memory cannot be shared: the worker pool's full diagnosis (cross-origin isolation,
+ * Web Workers, ...); without one (Node's own pool) the one check Node can fail.
+ */
+export function sharedMemoryUnavailable(workers: WasmWorkers | undefined): string | undefined {
+  if (workers) return workers.sharedMemoryUnavailableReason();
+  return typeof SharedArrayBuffer === 'function' ? undefined : 'SharedArrayBuffer is unavailable in this JavaScript engine';
 }
 
 /** The file name of a variant's binary. */

@@ -3,12 +3,12 @@
 // only calls them when it detects Node, so a browser bundle carries these few lines instead
 // of node:fs and node:worker_threads.
 import type { StartedWorker, WorkerInit } from '../worker-protocol.js';
-import type { WorkerPool } from '../workers.js';
+import type { WasmWorkers } from '../threads.js';
 
-function nodeOnly(what: string, instead = 'pass createWasmBackend({ wasm }) a URL or bytes'): Error {
+function nodeOnly(what: string): Error {
   return new Error(
     `${what} needs Node, but this build of @cnn/kernels is the browser one (the bundler did not ` +
-      `set the "node" export condition); in a browser, ${instead}.`,
+      `set the "node" export condition); in a browser, pass createWasmBackend({ wasm }) a URL or bytes.`,
   );
 }
 
@@ -20,6 +20,5 @@ export function startNodeWorker(_init: Omit<WorkerInit, 'stackTops'>, _stackTop:
   throw nodeOnly('Starting a worker_threads kernel worker');
 }
 
-export async function startWorkerPool(_init: WorkerInit): Promise<WorkerPool> {
-  throw nodeOnly('Starting kernel workers without options.workers', "pass createWasmBackend({ workers: wasmWorkers }) from '@cnn/kernels/wasm/threads'");
-}
+/** None here: a browser app passes createWasmBackend({ workers: wasmWorkers }) (@cnn/kernels/wasm/threads). */
+export const wasmWorkers: WasmWorkers | undefined = undefined;

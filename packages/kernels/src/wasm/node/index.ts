@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { readyFrom, WORKER_SOURCE, type StartedWorker, type WorkerInit } from '../worker-protocol.js';
 
-/** The worker pool threaded executables use in Node when the app passes no options.workers. */
-export { startWorkerPool } from '../workers.js';
+/** What threaded executables use in Node when the app passes no options.workers. */
+export { wasmWorkers } from '../threads.js';
 
 /** Reads a binary from a file path or file: URL. */
 export async function readFileBytes(target: URL | string): Promise<Uint8Array> {
