@@ -15,6 +15,7 @@ import {
   isThreadedModule,
   loadKernelModule,
   sharedMemoryUnavailable,
+  workersNeeded,
   type KernelExports,
   type WasmSource,
   type WasmVariant,
@@ -186,9 +187,7 @@ const AUTO_THREADS_MAX = 8;
 function resolveThreads({ threads, workers }: WasmBackendOptions): number {
   if (threads === undefined) return 1;
   if (threads !== 1 && workers === undefined && !isNode) {
-    throw new TypeError(
-      `createWasmBackend: threads ${String(threads)} needs { workers: wasmWorkers } from '@cnn/kernels/wasm/threads' in a browser`,
-    );
+    throw workersNeeded(threads);
   }
   if (threads === 'auto') return Math.min(logicalCores(), AUTO_THREADS_MAX);
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {

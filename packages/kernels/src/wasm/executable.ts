@@ -9,6 +9,7 @@ import {
   instantiateKernels,
   isThreadedModule,
   sharedMemoryUnavailable,
+  workersNeeded,
   type KernelExports,
   type WasmVariant,
 } from './loader.js';
@@ -229,7 +230,7 @@ export class WasmPlanExecutable implements WasmExecutable {
     // the threads kit: the app's (options.workers, @cnn/kernels/wasm/threads) or, in Node, the Node
     // build's; an app on one thread bundles none of it, code splitting or not
     const kit = threads > 1 ? (config.workers ?? (await import('#kernels/node')).wasmWorkers) : undefined;
-    if (threads > 1 && !kit) throw new TypeError(`${threads} threads need createWasmBackend({ workers: wasmWorkers }) from '@cnn/kernels/wasm/threads'`);
+    if (threads > 1 && !kit) throw workersNeeded(threads);
     const { memory, kernels, reused } = acquireMemory(module, plan, config, kit, single, layout);
     const heap = new Float32Array(memory.buffer);
     opPlans.forEach((p, i) => {

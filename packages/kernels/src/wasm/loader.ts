@@ -149,6 +149,11 @@ export function sharedMemoryUnavailable(workers: WasmWorkers | undefined): strin
   return typeof SharedArrayBuffer === 'function' ? undefined : 'SharedArrayBuffer is unavailable in this JavaScript engine';
 }
 
+/** More than one thread without the worker pool (only Node brings its own). */
+export function workersNeeded(threads: number | string): TypeError {
+  return new TypeError(`createWasmBackend: threads ${threads} needs { workers: wasmWorkers } from '@cnn/kernels/wasm/threads' in a browser`);
+}
+
 /** The file name of a variant's binary. */
 export function variantFileName(variant: WasmVariant): string {
   return variant === 'simd' ? 'cnn_kernels.wasm' : `cnn_kernels-${variant}.wasm`;

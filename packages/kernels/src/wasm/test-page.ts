@@ -33,7 +33,14 @@ async function main() {
   const exe = await backend.compile(p);
   const [got] = await exe.run(input);
   exe.dispose();
+  let withoutWorkers = 'no error';
+  try {
+    createWasmBackend({ threads: 2 });
+  } catch (e) {
+    withoutWorkers = `${(e as Error).name}: ${(e as Error).message}`;
+  }
   return {
+    withoutWorkers,
     crossOriginIsolated: globalThis.crossOriginIsolated,
     variant: exe.variant,
     threads: exe.threads,
