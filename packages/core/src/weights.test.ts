@@ -40,7 +40,7 @@ function withCounter(bytes: Uint8Array, key: string): Uint8Array {
   return out;
 }
 
-describe('Model.loadWeights', () => {
+describe('loadWeights', () => {
   it('loads safetensors bytes and ignores I64 num_batches_tracked', async () => {
     const bytes = withCounter(writeSafetensors(weights()), 'bn.num_batches_tracked');
     const m = await loadWeights(new Model(tiny), bytes);
