@@ -12,9 +12,11 @@ export function foldChannelAffines(draft: Draft): void {
     if (p.activation !== 'none' || p.residual !== undefined || !fuser.fusable(op.input)) return;
     const { scale, shift } = op.fold;
     const per = p.weight.length / scale.length;
+    const w = p.weight;
     for (let c = 0; c < scale.length; c++) {
-      for (let j = 0; j < per; j++) p.weight[c * per + j] = p.weight[c * per + j] * scale[c];
-      p.bias[c] = p.bias[c] * scale[c] + shift[c];
+      const s = scale[c];
+      for (let j = c * per, end = j + per; j < end; j++) w[j] = w[j] * s;
+      p.bias[c] = p.bias[c] * s + shift[c];
     }
     fuser.absorb(i, op.input);
   });

@@ -69,7 +69,7 @@ class Lowering {
    */
   owned(key: string): Float32Array {
     const t = this.tensor(key);
-    return t.fresh ? t.data : Float32Array.from(t.data);
+    return t.fresh ? t.data : t.data.slice();
   }
 
   private tensor(key: string): WeightTensor {
