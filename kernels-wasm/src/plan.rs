@@ -128,7 +128,7 @@ unsafe fn split_direct(d: *const u32, threads: usize, share_all: bool) -> (usize
             if macs < min_macs {
                 return (1, 1);
             }
-            ((a.out_f as usize).div_ceil(16).min(target), 1)
+            ((a.out_f as usize).div_ceil(LINEAR_ROWS).min(target), 1)
         }
         OP_MAXPOOL2D | OP_AVGPOOL2D => {
             let a = args::<Pool2dArgs>(d);
@@ -199,7 +199,7 @@ pub unsafe fn run_item(d: *const u32, item: usize, thread: usize) {
         }
         OP_LINEAR => {
             let a = args::<LinearArgs>(d);
-            linear_f32(a, part(a.out_f as usize, items, item, 16));
+            linear_f32(a, part(a.out_f as usize, items, item, LINEAR_ROWS));
         }
         OP_MAXPOOL2D => {
             let a = args::<Pool2dArgs>(d);
@@ -253,7 +253,7 @@ pub unsafe extern "C" fn plan_prepare(descs: *mut u32, count: u32, threads: u32,
     for i in 0..count as usize {
         let d = descs.add(i * DESC_WORDS);
         let h = &mut *(d as *mut Header);
-        if h.kind == 0 || h.kind > OP_LOCAL_RESPONSE_NORM {
+        if h.kind == 0 || h.kind > OP_MAX {
             return i as u32;
         }
         let (items, split, first) = split_op(d, threads as usize, flags & 1 != 0);
