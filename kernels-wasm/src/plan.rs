@@ -167,6 +167,10 @@ unsafe fn split_direct(d: *const u32, threads: usize, share_all: bool) -> (usize
             let a = args::<LocalResponseNormArgs>(d);
             one_d(a.pixels as usize, (a.pixels * a.channels * a.size) as usize)
         }
+        OP_FAKE_QUANTIZE => {
+            let a = args::<FakeQuantizeArgs>(d);
+            one_d((a.len as usize).div_ceil(1024), a.len as usize * 2)
+        }
         _ => (1, 1),
     }
 }
@@ -240,6 +244,10 @@ pub unsafe fn run_item(d: *const u32, item: usize, thread: usize) {
         OP_LOCAL_RESPONSE_NORM => {
             let a = args::<LocalResponseNormArgs>(d);
             local_response_norm_f32(a, part(a.pixels as usize, items, item, 1));
+        }
+        OP_FAKE_QUANTIZE => {
+            let a = args::<FakeQuantizeArgs>(d);
+            fake_quantize_f32(a, part(a.len as usize, items, item, 4));
         }
         _ => {}
     }

@@ -151,6 +151,55 @@ export interface LocalResponseNormOp {
   readonly k: number;
 }
 
+/** The parameters of a per-tensor affine fake quantisation (torch.fake_quantize_per_tensor_affine). */
+export interface FakeQuantizeParams {
+  /** quantisation step, > 0 (torch takes it as float32) */
+  readonly scale: number;
+  /** the integer that represents 0, quantMin <= zeroPoint <= quantMax */
+  readonly zeroPoint: number;
+  /** integer range of the quantised values, e.g. -128..127 (int8) or 0..255 (uint8) */
+  readonly quantMin: number;
+  readonly quantMax: number;
+}
+
+/** Largest |quantMin|, |quantMax| (integers stay exact in float32 kernels). */
+export const FAKE_QUANTIZE_LIMIT = 2 ** 24;
+
+/** What is wrong with fake quantisation parameters (naming each value), or undefined when they are valid. */
+export function fakeQuantizeProblem(p: FakeQuantizeParams): string | undefined {
+  if (!(p.scale > 0 && Number.isFinite(p.scale) && Math.fround(p.scale) > 0 && Number.isFinite(1 / Math.fround(p.scale)))) {
+    return `scale must be a positive finite float32, got ${p.scale}`;
+  }
+  const int = (v: number) => Number.isInteger(v) && Math.abs(v) <= FAKE_QUANTIZE_LIMIT;
+  if (!int(p.quantMin) || !int(p.quantMax) || !(p.quantMin < p.quantMax)) {
+    return `quantMin < quantMax must be integers within +-${FAKE_QUANTIZE_LIMIT}, got ${p.quantMin} and ${p.quantMax}`;
+  }
+  if (!Number.isInteger(p.zeroPoint) || p.zeroPoint < p.quantMin || p.zeroPoint > p.quantMax) {
+    return `zeroPoint must be an integer in [quantMin ${p.quantMin}, quantMax ${p.quantMax}], got ${p.zeroPoint}`;
+  }
+  return undefined;
+}
+
+/**
+ * The float32 step and its reciprocal every backend computes with, as torch does
+ * (fake_quantize_tensor_cachemask_kernel: `inv_scale = 1.0f / scale`, then x * inv_scale).
+ */
+export function fakeQuantizeScales(p: FakeQuantizeParams): { scale: number; invScale: number } {
+  const scale = Math.fround(p.scale);
+  return { scale, invScale: Math.fround(1 / scale) };
+}
+
+/**
+ * Per-tensor affine fake quantisation, as torch.fake_quantize_per_tensor_affine:
+ * y = (clamp(round(x * invScale) + zeroPoint, quantMin, quantMax) - zeroPoint) * scale in float32,
+ * rounding half to even (`fakeQuantizeScales`). NaN stays NaN; +-Infinity clamps to the range's ends.
+ */
+export interface FakeQuantizeOp extends FakeQuantizeParams {
+  readonly kind: 'fakeQuantize';
+  readonly input: Slot;
+  readonly output: Slot;
+}
+
 export type PlanOp =
   | ScaleChannelsOp
   | LayerNormOp
@@ -162,7 +211,8 @@ export type PlanOp =
   | AddOp
   | ChannelAffineOp
   | ActivationOp
-  | CopyChannelsOp;
+  | CopyChannelsOp
+  | FakeQuantizeOp;
 
 /**
  * The arena slots each op kind reads or writes, by field name: the one place that says so
@@ -181,6 +231,7 @@ export const OP_SLOTS = {
   scaleChannels: ['input', 'output', 'scale'],
   layerNorm: ['input', 'output'],
   localResponseNorm: ['input', 'output'],
+  fakeQuantize: ['input', 'output'],
 } as const satisfies { readonly [K in PlanOp['kind']]: readonly (keyof Extract<PlanOp, { kind: K }>)[] };
 export type SlotField<K extends PlanOp['kind'] = PlanOp['kind']> = (typeof OP_SLOTS)[K][number];
 

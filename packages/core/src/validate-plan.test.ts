@@ -25,6 +25,18 @@ describe('validatePlan', () => {
     expect(() => validatePlan(planOf({ kind: 'layerNorm', input: x, output: y, weight: new Float32Array(4), bias: new Float32Array(4), eps: -1, activation: 'none' }))).toThrow(/eps must be >= 0/);
   });
 
+  it('checks fake quantisation parameters as torch does, and a positive finite scale', () => {
+    const fq = (over: Partial<Extract<PlanOp, { kind: 'fakeQuantize' }>>): PlanOp => ({ kind: 'fakeQuantize', input: x, output: y, scale: 0.1, zeroPoint: 0, quantMin: -128, quantMax: 127, ...over });
+    expect(() => validatePlan(planOf(fq({})))).not.toThrow();
+    expect(() => validatePlan(planOf(fq({ scale: 0 })))).toThrow('plan.ops[0] (fakeQuantize): scale must be a positive finite float32, got 0');
+    expect(() => validatePlan(planOf(fq({ scale: 1e-50 })))).toThrow(/scale must be a positive finite float32, got 1e-50/);
+    expect(() => validatePlan(planOf(fq({ zeroPoint: 128 })))).toThrow('zeroPoint must be an integer in [quantMin -128, quantMax 127], got 128');
+    expect(() => validatePlan(planOf(fq({ zeroPoint: 0.5 })))).toThrow(/zeroPoint must be an integer/);
+    expect(() => validatePlan(planOf(fq({ quantMin: 5, quantMax: 5, zeroPoint: 5 })))).toThrow('quantMin < quantMax must be integers within +-16777216, got 5 and 5');
+    expect(() => validatePlan(planOf(fq({ quantMax: 2 ** 25 })))).toThrow(/quantMin < quantMax must be integers/);
+    expect(() => validatePlan(planOf(fq({ output: slot(1, 16, [1, 2, 2, 3]) })))).toThrow(/input and output sizes differ \(16 vs 12\)/);
+  });
+
   it('checks every slot of an op against the arena, the residual included', () => {
     const far = slot(2, 60, [1, 2, 2, 4]);
     expect(() => validatePlan(planOf(conv({ residual: far })))).toThrow(/residual \[60, 76\) lies outside the arena of 64 floats/);

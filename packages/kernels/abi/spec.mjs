@@ -5,7 +5,7 @@
 // Field types: 'ptr' (a byte address in wasm memory, 0 for none), 'u32', 'f32'.
 
 /** Bumped whenever an export's signature, a descriptor or a packed layout changes. */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 /** u32 words per descriptor: a header of ARGS_WORD words, then the op's arguments. */
 export const DESC_WORDS = 32;
@@ -119,6 +119,11 @@ export const STRUCTS = {
   LocalResponseNormArgs: [
     ['x', 'ptr'], ['y', 'ptr'], ['pixels', 'u32'], ['channels', 'u32'], ['size', 'u32'], ['alpha', 'f32'], ['beta', 'f32'], ['k', 'f32'],
   ],
+  FakeQuantizeArgs: [
+    ['x', 'ptr'], ['y', 'ptr'], ['len', 'u32'],
+    ['inv_scale', 'f32', "the float32 1 / scale (@cnn/core's fakeQuantizeScales)"], ['scale', 'f32'],
+    ['zero_point', 'f32'], ['quant_min', 'f32'], ['quant_max', 'f32'],
+  ],
 };
 
 /** Op codes: [name, code, struct]. The Rust constant is OP_<NAME IN CAPITALS>. */
@@ -136,4 +141,5 @@ export const OPS = [
   ['scale_channels', 11, 'ScaleChannelsArgs'],
   ['layer_norm', 12, 'LayerNormArgs'],
   ['local_response_norm', 13, 'LocalResponseNormArgs'],
+  ['fake_quantize', 14, 'FakeQuantizeArgs'],
 ];

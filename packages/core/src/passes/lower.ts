@@ -165,6 +165,11 @@ const RULES: { readonly [T in NodeOp['type']]: Rule<T> } = {
     const input = l.input(node);
     return l.emit(node, (output) => ({ kind: 'localResponseNorm', input, output, size, alpha, beta, k }));
   },
+  fakeQuantize: (l, node, op) => {
+    const { scale, zeroPoint, quantMin, quantMax } = op;
+    const input = l.input(node);
+    return l.emit(node, (output) => ({ kind: 'fakeQuantize', input, output, scale, zeroPoint, quantMin, quantMax }));
+  },
   linear: (l, node, op) => {
     const input = l.input(node);
     const from = l.draft.values[input]!.flattenedFrom;

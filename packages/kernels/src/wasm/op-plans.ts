@@ -5,7 +5,7 @@
 // the same functions the Rust packers and kernels use); what is decided here and only here is
 // which convolutions take Winograd and how a Winograd op is split into bands (the descriptor's
 // `winograd_band`, which the kernels obey).
-import { activationCode, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
+import { activationCode, fakeQuantizeScales, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
 import {
   LINEAR_ROWS,
   MR,
@@ -18,6 +18,7 @@ import {
   conv2dDescriptor,
   copyChannelsDescriptor,
   dwconv2dDescriptor,
+  fakeQuantizeDescriptor,
   layerNormDescriptor,
   linearDescriptor,
   localResponseNormDescriptor,
@@ -291,6 +292,10 @@ const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
   localResponseNorm: (op) => {
     const c = op.input.shape[3];
     return weightless((slot) => localResponseNormDescriptor([slot(op.input), slot(op.output), op.input.size / c, c, op.size, op.alpha, op.beta, op.k]));
+  },
+  fakeQuantize: (op) => {
+    const { scale, invScale } = fakeQuantizeScales(op);
+    return weightless((slot) => fakeQuantizeDescriptor([slot(op.input), slot(op.output), op.output.size, invScale, scale, op.zeroPoint, op.quantMin, op.quantMax]));
   },
   copyChannels: (op) => {
     const [inC, outC] = [op.input.shape[3], op.output.shape[3]];
