@@ -162,22 +162,16 @@ export interface FakeQuantizeParams {
   readonly quantMax: number;
 }
 
-/** Largest |quantMin|, |quantMax| (integers stay exact in float32 kernels). */
-export const FAKE_QUANTIZE_LIMIT = 2 ** 24;
-
-/** What is wrong with fake quantisation parameters (naming each value), or undefined when they are valid. */
-export function fakeQuantizeProblem(p: FakeQuantizeParams): string | undefined {
-  if (!(p.scale > 0 && Number.isFinite(p.scale) && Math.fround(p.scale) > 0 && Number.isFinite(1 / Math.fround(p.scale)))) {
-    return `scale must be a positive finite float32, got ${p.scale}`;
-  }
-  const int = (v: number) => Number.isInteger(v) && Math.abs(v) <= FAKE_QUANTIZE_LIMIT;
-  if (!int(p.quantMin) || !int(p.quantMax) || !(p.quantMin < p.quantMax)) {
-    return `quantMin < quantMax must be integers within +-${FAKE_QUANTIZE_LIMIT}, got ${p.quantMin} and ${p.quantMax}`;
-  }
-  if (!Number.isInteger(p.zeroPoint) || p.zeroPoint < p.quantMin || p.zeroPoint > p.quantMax) {
-    return `zeroPoint must be an integer in [quantMin ${p.quantMin}, quantMax ${p.quantMax}], got ${p.zeroPoint}`;
-  }
-  return undefined;
+/**
+ * What is wrong with fake quantisation parameters, or undefined when they are valid: torch's
+ * rule (integers quantMin <= zeroPoint <= quantMax), plus a positive float32 scale with a finite
+ * reciprocal and |quantMin|, |quantMax| <= 2^24 (exact in float32 kernels).
+ */
+export function fakeQuantizeProblem({ scale, zeroPoint: z, quantMin: lo, quantMax: hi }: FakeQuantizeParams): string | undefined {
+  const int = (v: number) => Number.isInteger(v) && Math.abs(v) <= 2 ** 24;
+  const f = Math.fround(scale);
+  if (f > 0 && Math.fround(1 / f) < Infinity && f < Infinity && int(lo) && int(hi) && lo < hi && int(z) && z >= lo && z <= hi) return undefined;
+  return `expected a positive float32 scale and integers quantMin <= zeroPoint <= quantMax, quantMin < quantMax, within +-2^24; got scale ${scale}, zeroPoint ${z}, quantMin ${lo}, quantMax ${hi}`;
 }
 
 /**

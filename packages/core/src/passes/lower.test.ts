@@ -74,6 +74,6 @@ describe('lowerNodes', () => {
   it('refuses fake quantisation parameters torch refuses, when the graph is built', () => {
     const bad = (zeroPoint: number): Architecture => ({ name: 'bad', inputShape: [1, 2, 2], metadata: { parameters: 0 }, define: (b, x) => void b.output('logits', b.fakeQuantize(x, 0.1, zeroPoint, 0, 255)) });
     expect(() => buildGraph(bad(256), [1, 2, 2])).toThrow(ShapeError);
-    expect(() => buildGraph(bad(256), [1, 2, 2])).toThrow('fakeQuantize: zeroPoint must be an integer in [quantMin 0, quantMax 255], got 256');
+    expect(() => buildGraph(bad(256), [1, 2, 2])).toThrow('fakeQuantize: expected a positive float32 scale and integers quantMin <= zeroPoint <= quantMax, quantMin < quantMax, within +-2^24; got scale 0.1, zeroPoint 256, quantMin 0, quantMax 255');
   });
 });

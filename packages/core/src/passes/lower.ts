@@ -165,10 +165,9 @@ const RULES: { readonly [T in NodeOp['type']]: Rule<T> } = {
     const input = l.input(node);
     return l.emit(node, (output) => ({ kind: 'localResponseNorm', input, output, size, alpha, beta, k }));
   },
-  fakeQuantize: (l, node, op) => {
-    const { scale, zeroPoint, quantMin, quantMax } = op;
+  fakeQuantize: (l, node, { type, ...params }) => {
     const input = l.input(node);
-    return l.emit(node, (output) => ({ kind: 'fakeQuantize', input, output, scale, zeroPoint, quantMin, quantMax }));
+    return l.emit(node, (output) => ({ kind: type, input, output, ...params }));
   },
   linear: (l, node, op) => {
     const input = l.input(node);
