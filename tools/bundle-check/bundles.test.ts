@@ -35,9 +35,11 @@ const JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 20_000, 'lenet-was
  * the kernel binary without createWasmBackend({ wasm }) either. This holds its present size so it
  * cannot grow unnoticed (38.3 / 36.1 kB after compile became passes and the families a template:
  * it was 34.8 / 33.4; 38.8 / 36.7 kB once the weight readers were split into screen-long
- * functions, unpickle's opcode table above all); it is over the goal above (README, "Bundles").
+ * functions, unpickle's opcode table above all; +0.27 kB with the fakeQuantize op, whose builder
+ * method, lowering rule, plan check and wasm planner every app loads, and the ABI's generated size
+ * formulas); it is over the goal above (README, "Bundles").
  */
-const UNSPLIT_JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 39_000, 'lenet-wasm': 37_000 };
+const UNSPLIT_JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 39_200, 'lenet-wasm': 37_100 };
 /** gzip -9 bytes of any one kernel binary, the most a device downloads. */
 const WASM_BUDGET = 25_000;
 

@@ -165,6 +165,10 @@ const RULES: { readonly [T in NodeOp['type']]: Rule<T> } = {
     const input = l.input(node);
     return l.emit(node, (output) => ({ kind: 'localResponseNorm', input, output, size, alpha, beta, k }));
   },
+  fakeQuantize: (l, node, { type, ...params }) => {
+    const input = l.input(node);
+    return l.emit(node, (output) => ({ kind: type, input, output, ...params }));
+  },
   linear: (l, node, op) => {
     const input = l.input(node);
     const from = l.draft.values[input]!.flattenedFrom;
