@@ -1,4 +1,5 @@
-//! Element-wise kernels: add, per-channel affine, activation, and channel concatenation.
+//! Element-wise kernels: add, per-channel affine, activation, channel concatenation and fake
+//! quantisation.
 //! Lengths need not be multiples of 4: tails are computed full width and stored partially.
 //! Each takes the range of floats or pixels it should cover, so threads can share one op.
 use crate::activation;
@@ -64,5 +65,24 @@ pub unsafe fn copy_channels_nhwc(a: &CopyChannelsArgs, range: (usize, usize)) {
             store_partial(yp.add(ch), load(xp.add(ch)), in_c - ch);
             ch += 4;
         }
+    }
+}
+
+pub use crate::abi::FakeQuantizeArgs;
+
+/// y = (clamp(nearest(x * inv_scale) + zero_point, quant_min, quant_max) - zero_point) * scale
+/// over floats [range.0, range.1), torch.fake_quantize_per_tensor_affine's float32 arithmetic
+/// (`nearest` rounds half to even, as torch's nearbyint). NaN stays NaN (min/max propagate it).
+#[inline(never)]
+pub unsafe fn fake_quantize_f32(a: &FakeQuantizeArgs, range: (usize, usize)) {
+    let (x, y) = (a.x as *const f32, a.y as *mut f32);
+    let (inv, scale, zero) = (splat(a.inv_scale), splat(a.scale), splat(a.zero_point));
+    let (lo, hi) = (splat(a.quant_min), splat(a.quant_max));
+    let mut i = range.0;
+    while i < range.1 {
+        let q = f32x4_add(f32x4_nearest(f32x4_mul(load(x.add(i)), inv)), zero);
+        let v = f32x4_mul(f32x4_sub(f32x4_min(f32x4_max(q, lo), hi), zero), scale);
+        store_partial(y.add(i), v, range.1 - i);
+        i += 4;
     }
 }

@@ -128,7 +128,7 @@ unsafe fn split_direct(d: *const u32, threads: usize, share_all: bool) -> (usize
             if macs < min_macs {
                 return (1, 1);
             }
-            ((a.out_f as usize).div_ceil(16).min(target), 1)
+            ((a.out_f as usize).div_ceil(LINEAR_ROWS).min(target), 1)
         }
         OP_MAXPOOL2D | OP_AVGPOOL2D => {
             let a = args::<Pool2dArgs>(d);
@@ -167,6 +167,10 @@ unsafe fn split_direct(d: *const u32, threads: usize, share_all: bool) -> (usize
             let a = args::<LocalResponseNormArgs>(d);
             one_d(a.pixels as usize, (a.pixels * a.channels * a.size) as usize)
         }
+        OP_FAKE_QUANTIZE => {
+            let a = args::<FakeQuantizeArgs>(d);
+            one_d((a.len as usize).div_ceil(1024), a.len as usize * 2)
+        }
         _ => (1, 1),
     }
 }
@@ -199,7 +203,7 @@ pub unsafe fn run_item(d: *const u32, item: usize, thread: usize) {
         }
         OP_LINEAR => {
             let a = args::<LinearArgs>(d);
-            linear_f32(a, part(a.out_f as usize, items, item, 16));
+            linear_f32(a, part(a.out_f as usize, items, item, LINEAR_ROWS));
         }
         OP_MAXPOOL2D => {
             let a = args::<Pool2dArgs>(d);
@@ -241,6 +245,10 @@ pub unsafe fn run_item(d: *const u32, item: usize, thread: usize) {
             let a = args::<LocalResponseNormArgs>(d);
             local_response_norm_f32(a, part(a.pixels as usize, items, item, 1));
         }
+        OP_FAKE_QUANTIZE => {
+            let a = args::<FakeQuantizeArgs>(d);
+            fake_quantize_f32(a, part(a.len as usize, items, item, 4));
+        }
         _ => {}
     }
 }
@@ -253,7 +261,7 @@ pub unsafe extern "C" fn plan_prepare(descs: *mut u32, count: u32, threads: u32,
     for i in 0..count as usize {
         let d = descs.add(i * DESC_WORDS);
         let h = &mut *(d as *mut Header);
-        if h.kind == 0 || h.kind > OP_LOCAL_RESPONSE_NORM {
+        if h.kind == 0 || h.kind > OP_MAX {
             return i as u32;
         }
         let (items, split, first) = split_op(d, threads as usize, flags & 1 != 0);

@@ -1,7 +1,7 @@
 // Checks a plan against the backend contract before a backend touches it, so no kernel ever
 // sees inconsistent shapes; errors name the op, the field, what was expected and what came.
 // Every backend calls this once in compile(); backend-specific limits are checked there too.
-import { ACTIVATIONS, opSlotEntries, type ExecutionPlan, type PlanOp, type Slot } from './plan.js';
+import { ACTIVATIONS, fakeQuantizeProblem, opSlotEntries, type ExecutionPlan, type PlanOp, type Slot } from './plan.js';
 import { ShapeError } from './errors.js';
 
 function fail(where: string, message: string): never {
@@ -112,6 +112,11 @@ const CHECKS: { readonly [K in PlanOp['kind']]: Check<K> } = {
     sameSize(where, op.input, op.output, 'input and output');
     if (!isCount(op.size, 1)) fail(where, `size must be a positive integer, got ${op.size}`);
     if (![op.alpha, op.beta, op.k].every(Number.isFinite)) fail(where, 'alpha, beta and k must be finite');
+  },
+  fakeQuantize: (where, op) => {
+    sameSize(where, op.input, op.output, 'input and output');
+    const problem = fakeQuantizeProblem(op);
+    if (problem) fail(where, problem);
   },
 };
 

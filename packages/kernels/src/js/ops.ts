@@ -1,5 +1,6 @@
 // Reference kernels over a Float32Array arena: straightforward loops, double-precision
 // accumulation, no cleverness. The wasm and WebGPU backends are tested against these.
+import { fakeQuantizeScales } from '@cnn/core';
 import type {
   AdaptiveAvgPool2dOp,
   AddOp,
@@ -7,6 +8,7 @@ import type {
   ChannelAffineOp,
   Conv2dOp,
   CopyChannelsOp,
+  FakeQuantizeOp,
   LayerNormOp,
   LinearOp,
   LocalResponseNormOp,
@@ -156,6 +158,24 @@ export function activation(arena: Float32Array, op: ActivationOp): void {
   const act = activationFunction(op.activation);
   for (let i = 0; i < op.output.size; i++) {
     arena[op.output.offset + i] = act(arena[op.input.offset + i]);
+  }
+}
+
+/** Round half to even (IEEE's default, C's nearbyint, wasm's `nearest`, WGSL's `round`); NaN stays NaN. */
+export function roundHalfToEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  if (d !== 0.5) return d < 0.5 ? f : f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** torch.fake_quantize_per_tensor_affine in float32: x * invScale rounded, clamped, back to the grid. */
+export function fakeQuantize(arena: Float32Array, op: FakeQuantizeOp): void {
+  const { scale, invScale } = fakeQuantizeScales(op);
+  const { zeroPoint, quantMin, quantMax } = op;
+  for (let i = 0; i < op.output.size; i++) {
+    const q = roundHalfToEven(Math.fround(arena[op.input.offset + i] * invScale)) + zeroPoint;
+    arena[op.output.offset + i] = (Math.min(Math.max(q, quantMin), quantMax) - zeroPoint) * scale;
   }
 }
 

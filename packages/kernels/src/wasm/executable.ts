@@ -234,7 +234,6 @@ export class WasmPlanExecutable implements WasmExecutable {
     const { memory, kernels, reused } = acquireMemory(module, plan, config, kit, single, layout);
     const heap = new Float32Array(memory.buffer);
     opPlans.forEach((p, i) => {
-      p.checkPackedLength?.(kernels);
       if (p.weightFloats > 0) p.fill(kernels, heap, layout.weightAt[i], layout.staging, layout.capacity);
     });
     heap.fill(0, layout.arenaStart, layout.endFloats);

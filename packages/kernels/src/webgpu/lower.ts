@@ -7,6 +7,7 @@ import {
   addKernel,
   channelAffineKernel,
   copyChannelsKernel,
+  fakeQuantizeKernel,
   scaleChannelsKernel,
 } from './wgsl/elementwise.js';
 import { convGemmKernel, linearKernel, packConvGemmWeights, planConvGemm, splitKReduceKernel, type ConvGemmShape } from './wgsl/matmul.js';
@@ -199,6 +200,7 @@ const LOWERINGS: { readonly [K in PlanOp['kind']]: Lowering<K> } = {
     const c = op.input.shape[3];
     return [{ op: index, kernel: layerNormKernel(ctx, op.input.size / c, c, op.eps, op.activation), ...slotsOf(op.input, op.output), perChannel: concat(op.weight, op.bias) }];
   },
+  fakeQuantize: (op, index, ctx) => [{ op: index, kernel: fakeQuantizeKernel(ctx, op.output.size, op), ...slotsOf(op.input, op.output) }],
   localResponseNorm: (op, index, ctx) => [{
     op: index,
     kernel: localResponseNormKernel(ctx, op.output.size, op.input.shape[3], op.size, op.alpha, op.beta, op.k),

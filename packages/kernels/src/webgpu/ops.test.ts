@@ -297,6 +297,25 @@ describe('webgpu elementwise and normalisation ops match the js reference', () =
   });
 });
 
+describe('webgpu fake quantisation matches the js reference bit for bit', () => {
+  it('fakeQuantize: uint8 with a zero point, int8, a narrow clamped range, and ties from a finer grid', async () => {
+    const a = new ArenaBuilder();
+    const x = a.slot([2, 3, 5, 7]);
+    const fine = a.slot([2, 3, 5, 7]);
+    const q = (input: Slot, scale: number, zeroPoint: number, quantMin: number, quantMax: number): PlanOp =>
+      ({ kind: 'fakeQuantize', input, output: a.slot([2, 3, 5, 7]), scale, zeroPoint, quantMin, quantMax });
+    const ops: PlanOp[] = [
+      q(x, 0.05, 3, 0, 255),
+      q(x, 0.0371, -5, -128, 127),
+      q(x, 0.1, 0, -7, 7),
+      // multiples of 1/128, then a grid of 1/64: every odd multiple is a tie, rounded to even
+      { ...q(x, 1 / 128, 0, -1024, 1023), output: fine },
+      q(fine, 1 / 64, 0, -1024, 1023),
+    ];
+    expect(await compareWithReference(backend, ops, a.size + 1, seed++, [-3, 3])).toBe(0);
+  });
+});
+
 describe('binary16 packing', () => {
   it('rounds to nearest even, keeps subnormals, saturates to infinity', () => {
     for (const v of [0, -0, 1, -2.5, 65504, 6.1035156e-5, 5.9604645e-8, 1 / 3, 0.1, 1000.7]) {

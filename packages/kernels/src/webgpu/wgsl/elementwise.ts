@@ -1,8 +1,8 @@
 // Elementwise templates: one thread per element, NHWC channel index from the flat index.
 // add, channel affine, activation, channel copy (concatenation), channel scaling (SE gating),
-// and the f32 <-> f16 staging conversions.
-import type { Activation } from '@cnn/core';
-import { activationFn, constants, entry, foldGrid, header, type Binding, type Kernel, type TemplateContext } from './common.js';
+// fake quantisation, and the f32 <-> f16 staging conversions.
+import { fakeQuantizeScales, type Activation, type FakeQuantizeParams } from '@cnn/core';
+import { activationFn, constants, entry, float, foldGrid, header, type Binding, type Kernel, type TemplateContext } from './common.js';
 
 const WORKGROUP = 256;
 
@@ -72,6 +72,23 @@ export function scaleChannelsKernel(ctx: TemplateContext, total: number, pixels:
     [],
     { C: channels, PC: pixels * channels },
     '  arena[off.y + i] = T(f32(arena[off.x + i]) * f32(arena[off.r + (i / PC) * C + i % C]));',
+  );
+}
+
+/**
+ * y = (clamp(round(x * invScale) + zeroPoint, quantMin, quantMax) - zeroPoint) * scale in f32
+ * (torch.fake_quantize_per_tensor_affine; WGSL's round() rounds half to even); offsets [x, y].
+ */
+export function fakeQuantizeKernel(ctx: TemplateContext, total: number, p: FakeQuantizeParams): Kernel {
+  const { scale, invScale } = fakeQuantizeScales(p);
+  const [zero, lo, hi] = [p.zeroPoint, p.quantMin, p.quantMax].map(float);
+  return elementwise(
+    'fakeQuantize',
+    ctx,
+    total,
+    [],
+    {},
+    `  let q = round(f32(arena[off.x + i]) * ${float(invScale)}) + ${zero};\n  arena[off.y + i] = T((clamp(q, ${lo}, ${hi}) - ${zero}) * ${float(scale)});`,
   );
 }
 
