@@ -34,11 +34,12 @@ const JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 20_000, 'lenet-was
  * esbuild's defaults (an iife, no code splitting) inline every dynamic import, so its one file is
  * everything the app can reach, on-demand chunks included (the executable alone is ~4.7 kB
  * gzipped); it cannot find the kernel binary without createWasmBackend({ wasm }) either. It was
- * 38.9 / 36.7 kB while Model carried loadWeights (every weight reader) and summary(), and the wasm
- * backend the worker pool; 20.5 / 18.4 kB since they are opt-in. This holds it there so it cannot
- * grow unnoticed; it is still over the goal above by about half a kilobyte (README, "Bundles").
+ * 39.0 / 36.9 kB while Model carried loadWeights (every weight reader) and summary(), and the wasm
+ * backend the worker pool; 20.8 / 18.7 kB since they are opt-in (fakeQuantize included). This
+ * holds it there so it cannot grow unnoticed; it is still over the goal above by about 0.7 kB
+ * (README, "Bundles").
  */
-const UNSPLIT_JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 20_700, 'lenet-wasm': 18_600 };
+const UNSPLIT_JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 20_900, 'lenet-wasm': 18_800 };
 /** gzip -9 bytes of any one kernel binary, the most a device downloads. */
 const WASM_BUDGET = 25_000;
 
