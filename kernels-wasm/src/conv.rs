@@ -47,6 +47,7 @@ pub extern "C" fn conv2d_packed_len(
 
 /// Packs torchvision-layout weights [out_c, in_c_g, kh, kw] and bias [out_c] into `dst`.
 #[no_mangle]
+#[optimize(size)]
 pub unsafe extern "C" fn conv2d_pack_weights(
     dst: *mut f32,
     weight: *const f32,

@@ -23,6 +23,7 @@ pub extern "C" fn dwconv2d_packed_len(channels: u32, kernel_h: u32, kernel_w: u3
 
 /// Packs torchvision-layout weights [c, 1, kh, kw] and bias [c] into `dst`.
 #[no_mangle]
+#[optimize(size)]
 pub unsafe extern "C" fn dwconv2d_pack_weights(
     dst: *mut f32,
     weight: *const f32,
