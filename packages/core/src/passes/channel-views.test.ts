@@ -5,7 +5,7 @@ import { placeBuffers } from './arena.js';
 import { emitPlan } from './emit.js';
 import { add, affine, draftOf } from './fixture.test-helper.js';
 import type { DraftOp, ValueRef } from './draft.js';
-import { pixelStride, slotSpan } from '../plan.js';
+import { pixelStride, slotSpan, type ChannelAffineOp } from '../plan.js';
 import { validatePlan } from '../validate-plan.js';
 
 /** A 1x1 convolution from inC to outC channels. */
@@ -63,10 +63,11 @@ describe('viewConcatInputs', () => {
     const plan = emitPlan(d, buffers, placeBuffers(buffers));
     validatePlan(plan);
     const f2 = plan.ops[4].output;
-    expect(f2.base).toBe(plan.ops[5].input);
+    const inputOf = (i: number) => (plan.ops[i] as ChannelAffineOp).input;
+    expect(f2.base).toBe(inputOf(5));
     expect(f2.offset - f2.base!.offset).toBe(4);
     expect([pixelStride(f2), slotSpan(f2)]).toEqual([6, 3 * 6 + 2]);
-    expect(plan.ops[3].input.base).toBe(f2.base);
+    expect(inputOf(3).base).toBe(f2.base);
   });
 
   it('keeps the copy where a reader cannot take a view, or the value is an output', () => {

@@ -7,7 +7,7 @@
 // claims its inputs before a narrower one that shares them, and a nested concat's output is
 // already a view when its own inputs are placed. Copies that cannot go stay as the fallback.
 import { OP_SLOTS, acceptsChannelView } from '../plan.js';
-import { type Draft, type DraftOp, type ValueRef } from './draft.js';
+import type { Draft, DraftOp, ValueRef } from './draft.js';
 
 type CopyOp = Extract<DraftOp, { kind: 'copyChannels' }>;
 interface Place {
@@ -16,19 +16,18 @@ interface Place {
 }
 
 export function viewConcatInputs(draft: Draft): void {
-  const concats = new Map<ValueRef, CopyOp[]>();
-  for (const op of draft.ops) if (op.kind === 'copyChannels') concats.set(op.output, [...(concats.get(op.output) ?? []), op]);
+  const views = new Views(draft);
   const channels = (v: ValueRef) => draft.values[v]!.shape[3];
   const dropped = new Set<DraftOp>();
-  for (const [output, copies] of [...concats].sort(([a], [b]) => channels(b) - channels(a))) {
-    const whole = asOneView(draft, output, copies);
-    if (whole) setView(draft, output, whole);
+  for (const [output, copies] of [...views.concats].sort(([a], [b]) => channels(b) - channels(a))) {
+    const whole = views.asOneView(output, copies);
+    if (whole) views.set(output, whole);
     const at: Place = draft.values[output]!.viewOf ?? { base: output, channelOffset: 0 };
     for (const copy of copies) {
       const place = { base: at.base, channelOffset: at.channelOffset + copy.channelOffset };
       const view = draft.values[copy.input]!.viewOf;
-      if (view ? view.base === place.base && view.channelOffset === place.channelOffset : canView(draft, copy.input, place)) {
-        setView(draft, copy.input, place);
+      if (view ? view.base === place.base && view.channelOffset === place.channelOffset : views.allowed(copy.input, place)) {
+        views.set(copy.input, place);
         dropped.add(copy);
       }
     }
@@ -36,35 +35,53 @@ export function viewConcatInputs(draft: Draft): void {
   draft.ops = draft.ops.filter((op) => !dropped.has(op));
 }
 
-/** Where `output` lies when every input of its concat is already a view of one base at consecutive channels. */
-function asOneView(draft: Draft, output: ValueRef, copies: readonly CopyOp[]): Place | undefined {
-  const first = draft.values[copies[0].input]!.viewOf;
-  if (!first || draft.values[output]!.viewOf) return undefined;
-  const place = { base: first.base, channelOffset: first.channelOffset - copies[0].channelOffset };
-  const consecutive = copies.every((c) => {
-    const v = draft.values[c.input]!.viewOf;
-    return v?.base === place.base && v.channelOffset === place.channelOffset + c.channelOffset;
-  });
-  return consecutive && canView(draft, output, place, copies) ? place : undefined;
-}
+/** Who writes and reads each value (collected once), and the views placed so far. */
+class Views {
+  readonly concats = new Map<ValueRef, CopyOp[]>();
+  /** per value, the ops (and their slot field) that write it and that read it */
+  private readonly writers = new Map<ValueRef, [DraftOp, string][]>();
+  private readonly readers = new Map<ValueRef, [DraftOp, string][]>();
+  /** flatten sources and view bases: values whose floats another value names */
+  private readonly named = new Set<ValueRef>();
 
-/**
- * Whether `v` may live at `place`: it is a plain value (not the input, an output, a flatten or
- * flattened, nor a base of views), and unless it covers the whole base, every op that writes
- * it (but the copies that fill it, `filling`) or reads it takes a channel view there.
- */
-function canView(draft: Draft, v: ValueRef, place: Place, filling: readonly CopyOp[] = []): boolean {
-  const value = draft.values[v]!;
-  if (v === draft.input || draft.outputs.includes(v) || value.aliasOf !== undefined || value.viewOf) return false;
-  if (draft.values.some((o) => o?.aliasOf === v || o?.viewOf?.base === v)) return false;
-  if (place.channelOffset === 0 && value.shape[3] === draft.values[place.base]!.shape[3]) return true;
-  return draft.ops.every((op) => {
-    if (op.output === v && !filling.includes(op as CopyOp) && !acceptsChannelView(op, 'output')) return false;
-    const fields = OP_SLOTS[op.kind] as readonly string[];
-    return fields.every((f) => f === 'output' || (op as unknown as Record<string, unknown>)[f] !== v || acceptsChannelView(op, f));
-  });
-}
+  constructor(private readonly draft: Draft) {
+    const push = <T>(map: Map<ValueRef, T[]>, v: ValueRef, item: T) => map.set(v, [...(map.get(v) ?? []), item]);
+    for (const op of draft.ops) {
+      if (op.kind === 'copyChannels') push(this.concats, op.output, op);
+      for (const field of OP_SLOTS[op.kind] as readonly string[]) {
+        const v = (op as unknown as Record<string, ValueRef | undefined>)[field];
+        if (v !== undefined) push(field === 'output' ? this.writers : this.readers, v, [op, field] as [DraftOp, string]);
+      }
+    }
+    for (const value of draft.values) if (value?.aliasOf !== undefined) this.named.add(value.aliasOf);
+  }
 
-function setView(draft: Draft, v: ValueRef, place: Place): void {
-  draft.values[v] = { ...draft.values[v]!, viewOf: place };
+  /** Where `output` lies when every input of its concat is already a view of one base at consecutive channels. */
+  asOneView(output: ValueRef, copies: readonly CopyOp[]): Place | undefined {
+    const first = this.draft.values[copies[0].input]!.viewOf;
+    if (!first || this.draft.values[output]!.viewOf) return undefined;
+    const place = { base: first.base, channelOffset: first.channelOffset - copies[0].channelOffset };
+    const consecutive = copies.every((c) => {
+      const v = this.draft.values[c.input]!.viewOf;
+      return v?.base === place.base && v.channelOffset === place.channelOffset + c.channelOffset;
+    });
+    return consecutive && this.allowed(output, place, copies) ? place : undefined;
+  }
+
+  /**
+   * Whether `v` may live at `place`: it is a plain value (not the input, an output, a flatten or
+   * flattened, nor already a view or a base), and unless it covers the whole base, every op that
+   * writes it (but the copies that fill it, `filling`) or reads it takes a channel view there.
+   */
+  allowed(v: ValueRef, place: Place, filling: readonly CopyOp[] = []): boolean {
+    const value = this.draft.values[v]!;
+    if (v === this.draft.input || this.draft.outputs.includes(v) || value.aliasOf !== undefined || value.viewOf || this.named.has(v)) return false;
+    if (place.channelOffset === 0 && value.shape[3] === this.draft.values[place.base]!.shape[3]) return true;
+    return [...(this.writers.get(v) ?? []), ...(this.readers.get(v) ?? [])].every(([op, field]) => filling.includes(op as CopyOp) || acceptsChannelView(op, field));
+  }
+
+  set(v: ValueRef, place: Place): void {
+    this.draft.values[v] = { ...this.draft.values[v]!, viewOf: place };
+    this.named.add(place.base);
+  }
 }
