@@ -31,6 +31,7 @@ use crate::abi::conv_block_floats as block_floats;
 /// Packs torchvision-layout weights [out_c, in_c_g, kh, kw] and bias [out_c] into `dst`
 /// (`conv_packed_floats` floats).
 #[no_mangle]
+#[optimize(size)]
 pub unsafe extern "C" fn conv2d_pack_weights(
     dst: *mut f32,
     weight: *const f32,
@@ -235,7 +236,8 @@ pub unsafe fn bench_igemm_l1(table: *const f32, k: usize, iters: usize) -> f32 {
     acc.iter().map(|v| hsum(*v)).sum()
 }
 
-/// Epilogue: + residual, activation, store the valid pixels and `nc` valid channels.
+/// Epilogue: + residual, activation, store the valid pixels and `nc` valid channels; pixels
+/// lie `row_stride` floats apart in y and the residual (more than the channels when y is a channel view).
 #[inline(always)]
 pub unsafe fn store_tile_8(
     acc: &[v128],
@@ -383,7 +385,7 @@ pub unsafe fn conv2d_nhwc_f32(a: &Conv2dArgs, tiles: (usize, usize), blocks: (us
                 }
                 let c0 = g * out_c_g + cb * NR;
                 let nc = NR.min(out_c_g - cb * NR);
-                store_tile_8(&acc, &rows, valid, y, residual, out_c, c0, nc, a.activation);
+                store_tile_8(&acc, &rows, valid, y, residual, a.y_stride as usize, c0, nc, a.activation);
             }
             m0 += MR;
         }

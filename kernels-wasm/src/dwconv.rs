@@ -19,6 +19,7 @@ use crate::abi::NR as CB;
 /// Packs torchvision-layout weights [c, 1, kh, kw] and bias [c] into `dst`
 /// (`dwconv_packed_floats` floats).
 #[no_mangle]
+#[optimize(size)]
 pub unsafe extern "C" fn dwconv2d_pack_weights(
     dst: *mut f32,
     weight: *const f32,

@@ -28,7 +28,7 @@ pub unsafe fn channel_affine_f32(a: &ChannelAffineArgs, range: (usize, usize)) {
     let (scale, shift) = (a.scale as *const f32, a.shift as *const f32);
     let c = a.channels as usize;
     for p in range.0..range.1 {
-        let (xp, yp) = (x.add(p * c), y.add(p * c));
+        let (xp, yp) = (x.add(p * a.x_stride as usize), y.add(p * c));
         let mut ch = 0;
         while ch < c {
             let v = fmadd(load(shift.add(ch)), load(xp.add(ch)), load(scale.add(ch)));
@@ -59,7 +59,7 @@ pub unsafe fn copy_channels_nhwc(a: &CopyChannelsArgs, range: (usize, usize)) {
     let (x, y) = (a.x as *const f32, a.y as *mut f32);
     let (in_c, out_c) = (a.in_c as usize, a.out_c as usize);
     for p in range.0..range.1 {
-        let (xp, yp) = (x.add(p * in_c), y.add(p * out_c + a.channel_offset as usize));
+        let (xp, yp) = (x.add(p * a.x_stride as usize), y.add(p * out_c + a.channel_offset as usize));
         let mut ch = 0;
         while ch < in_c {
             store_partial(yp.add(ch), load(xp.add(ch)), in_c - ch);

@@ -11,8 +11,9 @@
 //! (own memory) or threaded (+atomics, imported shared memory, `threads`).
 #![no_std]
 #![cfg_attr(target_feature = "atomics", feature(stdarch_wasm_atomic_wait))]
-// train.rs keeps its data-movement loops small (the plain-SIMD binary's 25 kB gzip budget)
-#![cfg_attr(not(any(target_feature = "atomics", target_feature = "relaxed-simd")), feature(optimize_attribute))]
+// Code run once per model (weight packers, plan_prepare's work split) and train.rs's data-movement
+// loops are optimised for size: every inference binary has a 25 kB gzip budget.
+#![feature(optimize_attribute)]
 
 mod abi;
 mod activation;

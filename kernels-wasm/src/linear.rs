@@ -23,6 +23,7 @@ use crate::abi::linear_block_floats as block_floats;
 /// Packs `rows` rows of a torchvision [out_f, in_f] weight (a slice starting at a multiple of
 /// 16 rows) into `dst`, the packed position of its first row (`linear_packed_floats` floats in all).
 #[no_mangle]
+#[optimize(size)]
 pub unsafe extern "C" fn linear_pack_weights(dst: *mut f32, weight: *const f32, rows: u32, in_f: u32) {
     let (rows, in_f) = (rows as usize, in_f as usize);
     let quads = in_f.div_ceil(4);

@@ -50,6 +50,7 @@ fn grid(a_units: usize, b_units: usize, target: usize) -> (usize, usize) {
 }
 
 /// (items, split, first-phase items) for one op run by `threads` threads.
+#[optimize(size)]
 unsafe fn split_op(d: *const u32, threads: usize, share_all: bool) -> (usize, usize, usize) {
     if (*(d as *const Header)).kind == OP_CONV2D && args::<Conv2dArgs>(d).scratch != 0 {
         return split_winograd(args::<Conv2dArgs>(d), threads, share_all);
@@ -61,6 +62,7 @@ unsafe fn split_op(d: *const u32, threads: usize, share_all: bool) -> (usize, us
 /// Winograd convolutions: the input transform split along tiles, then the GEMM and output
 /// transform along tile groups x weight blocks. Blocks split first: an item transforms the
 /// weight blocks it uses, so splitting along tile groups would repeat those transforms.
+#[optimize(size)]
 fn split_winograd(a: &Conv2dArgs, threads: usize, share_all: bool) -> (usize, usize, usize) {
     let tiles = a.winograd_tiles();
     if a.winograd_band != 0 {
@@ -85,6 +87,7 @@ fn split_winograd(a: &Conv2dArgs, threads: usize, share_all: bool) -> (usize, us
 
 /// (items, split) for one op run by `threads` threads. Several items per thread let fast
 /// threads take over from ones the OS delays. `share_all` ignores the minimum work (tests).
+#[optimize(size)]
 unsafe fn split_direct(d: *const u32, threads: usize, share_all: bool) -> (usize, usize) {
     if threads <= 1 {
         return (1, 1);
@@ -257,6 +260,7 @@ pub unsafe fn run_item(d: *const u32, item: usize, thread: usize) {
 /// bit 0 shares even ops too small to be worth it (tests). Returns the number of the first
 /// descriptor with an unknown kind, or `count` when all are known.
 #[no_mangle]
+#[optimize(size)]
 pub unsafe extern "C" fn plan_prepare(descs: *mut u32, count: u32, threads: u32, flags: u32) -> u32 {
     for i in 0..count as usize {
         let d = descs.add(i * DESC_WORDS);

@@ -364,7 +364,7 @@ unsafe fn winograd_gemm_output(
                     let cols = (out_w - ox0).min(TILE);
                     for i in 0..rows {
                         for j in 0..cols {
-                            let off = ((b * out_h + oy0 + i) * out_w + ox0 + j) * out_c + c0;
+                            let off = ((b * out_h + oy0 + i) * out_w + ox0 + j) * a.y_stride as usize + c0;
                             let [mut lo, mut hi] = out[i * TILE + j];
                             if !residual.is_null() {
                                 lo = f32x4_add(lo, load(residual.add(off)));

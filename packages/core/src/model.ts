@@ -232,7 +232,8 @@ export class Runner {
     // Keep only the slots: the plan holds folded copies of every weight, which the backend has
     // packed by now, so holding the plan here would double the memory of a loaded model.
     this.outputSlots = plan.outputs.map((slot) => {
-      const op = plan.ops.find((o) => o.output.id === slot.id);
+      // the op that writes it (into a channel view of it, for a concatenation), none for a flatten
+      const op = plan.ops.find((o) => o.output.id === slot.id || o.output.base?.id === slot.id);
       return { slot, flat: slot.shape[1] === 1 && slot.shape[2] === 1 && (op === undefined || op.kind === 'linear') };
     });
     this.plannedArenaSize = plan.arenaSize;

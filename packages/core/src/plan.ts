@@ -30,6 +30,23 @@ export interface Slot {
   readonly offset: number;
   /** number of float32 elements */
   readonly size: number;
+  /**
+   * Set on a channel view: this slot is channels [offset - base.offset, + shape[3]) of `base`
+   * (same n, h, w), read or written in place with a pixel stride of base.shape[3] floats. Views
+   * are how a concatenation costs no copy: its producers write their channel range of the output
+   * (passes/channel-views.ts). Only the op fields CHANNEL_VIEW_FIELDS names take one.
+   */
+  readonly base?: Slot;
+}
+
+/** Floats from one pixel's channels to the next: the base's width for a channel view, else shape[3]. */
+export function pixelStride(s: Slot): number {
+  return s.base ? s.base.shape[3] : s.shape[3];
+}
+
+/** Floats from the slot's offset to one past its last element (a view's span crosses the base's other channels). */
+export function slotSpan(s: Slot): number {
+  return s.base ? (s.size / s.shape[3] - 1) * s.base.shape[3] + s.shape[3] : s.size;
 }
 
 export interface Conv2dOp {
@@ -228,6 +245,24 @@ export const OP_SLOTS = {
   fakeQuantize: ['input', 'output'],
 } as const satisfies { readonly [K in PlanOp['kind']]: readonly (keyof Extract<PlanOp, { kind: K }>)[] };
 export type SlotField<K extends PlanOp['kind'] = PlanOp['kind']> = (typeof OP_SLOTS)[K][number];
+
+/**
+ * The op fields that may be a channel view (Slot.base), on every backend: producers that store
+ * into a channel range of a wider output, and consumers that read one in place. A conv2d writes
+ * a view only when dense (groups 1) and without a fused residual, which would be read densely.
+ */
+export const CHANNEL_VIEW_FIELDS: { readonly [K in PlanOp['kind']]?: readonly SlotField<K>[] } = {
+  conv2d: ['output'],
+  pool2d: ['output'],
+  channelAffine: ['input'],
+  copyChannels: ['input', 'output'],
+};
+
+/** Whether `field` of `op` may be a channel view (see CHANNEL_VIEW_FIELDS). */
+export function acceptsChannelView(op: { readonly kind: PlanOp['kind']; readonly groups?: number; readonly residual?: unknown }, field: string): boolean {
+  if (op.kind === 'conv2d' && (op.groups !== 1 || op.residual !== undefined)) return false;
+  return (CHANNEL_VIEW_FIELDS[op.kind] as readonly string[] | undefined)?.includes(field) ?? false;
+}
 
 /** The slots an op reads or writes, by field name, in OP_SLOTS order (an absent residual left out). */
 export function opSlotEntries(op: PlanOp): [SlotField, Slot][] {

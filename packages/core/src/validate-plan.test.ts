@@ -47,6 +47,16 @@ describe('validatePlan', () => {
     expect(() => validatePlan(planOf(conv({ residual: far })))).toThrow(/residual \[60, 76\) lies outside the arena of 64 floats/);
   });
 
+  it('takes channel views only where CHANNEL_VIEW_FIELDS allows, and only inside their base', () => {
+    const wide = slot(2, 32, [1, 2, 2, 8]);
+    const view = (offset: number, c: number): Slot => ({ ...slot(3, 32 + offset, [1, 2, 2, c]), base: wide });
+    expect(() => validatePlan(planOf(conv({ output: view(4, 4) })))).not.toThrow();
+    expect(() => validatePlan(planOf(conv({ output: view(4, 4), residual: y })))).toThrow(/output is a channel view .* which this op does not take/);
+    expect(() => validatePlan(planOf(conv({ input: view(0, 4) })))).toThrow(/plan.ops\[0\] \(conv2d\): input is a channel view \(a strided slice of slot 2\)/);
+    expect(() => validatePlan(planOf(conv({ output: view(6, 4) })))).toThrow(/output \[1, 2, 2, 4\] at channel 6 does not lie inside its base \[1, 2, 2, 8\]/);
+    expect(() => validatePlan({ ...planOf(conv()), outputs: [view(0, 4)] })).toThrow(/an output must be a dense slot/);
+  });
+
   it('refuses an op kind it does not know, as a ShapeError', () => {
     const unknown = { kind: 'gather', input: x, output: y } as unknown as PlanOp;
     expect(() => validatePlan(planOf(unknown))).toThrow(ShapeError);

@@ -5,7 +5,7 @@
 // Field types: 'ptr' (a byte address in wasm memory, 0 for none), 'u32', 'f32'.
 
 /** Bumped whenever an export's signature, a descriptor or a packed layout changes. */
-export const ABI_VERSION = 8;
+export const ABI_VERSION = 9;
 
 /** u32 words per descriptor: a header of ARGS_WORD words, then the op's arguments. */
 export const DESC_WORDS = 32;
@@ -92,6 +92,7 @@ export const STRUCTS = {
     ['groups', 'u32'], ['activation', 'u32'],
     ['scratch', 'ptr', '0: direct convolution. Else the Winograd scratch buffer (winograd.rs), and `packed` holds Winograd-packed weights.'],
     ['winograd_band', 'u32', 'Winograd: tiles per band, or 0 for the two-phase split (winograd.rs).'],
+    ['y_stride', 'u32', 'floats between output pixels: out_c, or more when y is a channel view (then also the residual\'s, which core leaves out)'],
   ],
   DwConv2dArgs: [
     ['x', 'ptr'], ['y', 'ptr'], ['residual', 'ptr', '0: none'], ['packed', 'ptr'],
@@ -104,14 +105,19 @@ export const STRUCTS = {
   Pool2dArgs: [
     ['x', 'ptr'], ['y', 'ptr'], ...geometry('channels'), ...window,
     ['count_include_pad', 'u32', "average pooling only: PyTorch's count_include_pad"], ['activation', 'u32'],
+    ['y_stride', 'u32', 'floats between output pixels: channels, or more when y is a channel view'],
   ],
   AdaptiveAvgPool2dArgs: [['x', 'ptr'], ['y', 'ptr'], ...geometry('channels')],
   AddArgs: [['a', 'ptr'], ['b', 'ptr'], ['y', 'ptr'], ['len', 'u32'], ['activation', 'u32']],
   ChannelAffineArgs: [
     ['x', 'ptr'], ['y', 'ptr'], ['scale', 'ptr'], ['shift', 'ptr'], ['pixels', 'u32'], ['channels', 'u32'], ['activation', 'u32'],
+    ['x_stride', 'u32', 'floats between input pixels: channels, or more when x is a channel view'],
   ],
   ActivationArgs: [['x', 'ptr'], ['y', 'ptr'], ['len', 'u32'], ['activation', 'u32']],
-  CopyChannelsArgs: [['x', 'ptr'], ['y', 'ptr'], ['pixels', 'u32'], ['in_c', 'u32'], ['out_c', 'u32'], ['channel_offset', 'u32']],
+  CopyChannelsArgs: [
+    ['x', 'ptr'], ['y', 'ptr'], ['pixels', 'u32'], ['in_c', 'u32'], ['out_c', 'u32', 'floats between output pixels (the output\'s pixel stride)'],
+    ['channel_offset', 'u32'], ['x_stride', 'u32', 'floats between input pixels: in_c, or more when x is a channel view'],
+  ],
   ScaleChannelsArgs: [['x', 'ptr'], ['scale', 'ptr'], ['y', 'ptr'], ['n', 'u32'], ['pixels', 'u32'], ['channels', 'u32']],
   LayerNormArgs: [
     ['x', 'ptr'], ['y', 'ptr'], ['gamma', 'ptr'], ['beta', 'ptr'], ['pixels', 'u32'], ['channels', 'u32'], ['eps', 'f32'], ['activation', 'u32'],

@@ -1,6 +1,6 @@
 // Reference kernels over a Float32Array arena: straightforward loops, double-precision
-// accumulation, no cleverness. The wasm and WebGPU backends are tested against these.
-import { fakeQuantizeScales } from '@cnn/core';
+// accumulation, no cleverness. Slots CHANNEL_VIEW_FIELDS allows may be channel views (strided
+// by pixelStride). The wasm and WebGPU backends are tested against these.
 import type {
   AdaptiveAvgPool2dOp,
   AddOp,
@@ -15,6 +15,7 @@ import type {
   Pool2dOp,
   ScaleChannelsOp,
 } from '@cnn/core';
+import { fakeQuantizeScales, pixelStride } from '@cnn/core';
 import { activationFunction } from './activations.js';
 
 export function conv2d(arena: Float32Array, op: Conv2dOp): void {
@@ -32,10 +33,12 @@ export function conv2d(arena: Float32Array, op: Conv2dOp): void {
   const y = op.output.offset;
   const r = op.residual?.offset;
   const w = op.weight;
+  const yStride = pixelStride(op.output);
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < outH; oy++) {
       for (let ox = 0; ox < outW; ox++) {
-        const outBase = y + ((b * outH + oy) * outW + ox) * outC;
+        const pixel = (b * outH + oy) * outW + ox;
+        const outBase = y + pixel * yStride;
         for (let oc = 0; oc < outC; oc++) {
           const g = Math.floor(oc / outCg);
           let acc = op.bias[oc];
@@ -52,7 +55,7 @@ export function conv2d(arena: Float32Array, op: Conv2dOp): void {
               }
             }
           }
-          if (r !== undefined) acc += arena[r + (outBase - y) + oc];
+          if (r !== undefined) acc += arena[r + pixel * outC + oc];
           arena[outBase + oc] = act(acc);
         }
       }
@@ -84,6 +87,7 @@ export function pool2d(arena: Float32Array, op: Pool2dOp): void {
   const [sh, sw] = op.stride;
   const [pt, pl] = op.padding;
   const act = activationFunction(op.activation);
+  const yStride = pixelStride(op.output);
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < outH; oy++) {
       for (let ox = 0; ox < outW; ox++) {
@@ -106,7 +110,7 @@ export function pool2d(arena: Float32Array, op: Pool2dOp): void {
             }
           }
           if (op.mode === 'avg') acc /= op.countIncludePad ? padCount : count;
-          arena[op.output.offset + ((b * outH + oy) * outW + ox) * c + ch] = act(acc);
+          arena[op.output.offset + ((b * outH + oy) * outW + ox) * yStride + ch] = act(acc);
         }
       }
     }
@@ -148,9 +152,11 @@ export function add(arena: Float32Array, op: AddOp): void {
 export function channelAffine(arena: Float32Array, op: ChannelAffineOp): void {
   const act = activationFunction(op.activation);
   const c = op.input.shape[3];
+  const xStride = pixelStride(op.input);
   for (let i = 0; i < op.output.size; i++) {
     const ch = i % c;
-    arena[op.output.offset + i] = act(arena[op.input.offset + i] * op.scale[ch] + op.shift[ch]);
+    const x = op.input.offset + Math.floor(i / c) * xStride + ch;
+    arena[op.output.offset + i] = act(arena[x] * op.scale[ch] + op.shift[ch]);
   }
 }
 
@@ -181,11 +187,11 @@ export function fakeQuantize(arena: Float32Array, op: FakeQuantizeOp): void {
 
 export function copyChannels(arena: Float32Array, op: CopyChannelsOp): void {
   const inC = op.input.shape[3];
-  const outC = op.output.shape[3];
+  const [xStride, yStride] = [pixelStride(op.input), pixelStride(op.output)];
   const pixels = op.input.size / inC;
   for (let p = 0; p < pixels; p++) {
     for (let ch = 0; ch < inC; ch++) {
-      arena[op.output.offset + p * outC + op.channelOffset + ch] = arena[op.input.offset + p * inC + ch];
+      arena[op.output.offset + p * yStride + op.channelOffset + ch] = arena[op.input.offset + p * xStride + ch];
     }
   }
 }

@@ -5,7 +5,7 @@
 // the same functions the Rust packers and kernels use); what is decided here and only here is
 // which convolutions take Winograd and how a Winograd op is split into bands (the descriptor's
 // `winograd_band`, which the kernels obey).
-import { activationCode, fakeQuantizeScales, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
+import { activationCode, fakeQuantizeScales, pixelStride, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
 import {
   LINEAR_ROWS,
   MR,
@@ -84,8 +84,9 @@ const WINOGRAD_MIN_SIZE = 7;
 
 const bytes = (floats: number) => floats * BYTES_PER_FLOAT;
 
+/** Depthwise (dwconv.rs). A 1 -> 1 channel convolution stays dense: its output may be a channel view. */
 function isDepthwise(op: Conv2dOp): boolean {
-  return op.groups === op.input.shape[3] && op.groups === op.output.shape[3];
+  return op.groups > 1 && op.groups === op.input.shape[3] && op.groups === op.output.shape[3];
 }
 
 /** Whether the wasm backend runs this convolution by Winograd F(4x4, 3x3) (kernels-wasm/src/winograd.rs). */
@@ -202,7 +203,7 @@ function describeConv(op: Conv2dOp, depthwise: boolean, at: { packed: number; ze
   const window = [...op.kernel, ...op.stride, ...op.padding, ...op.dilation] as const;
   const act = activationCode(op.activation);
   if (depthwise) return dwconv2dDescriptor([x, y, r, at.packed, n, inH, inW, inC, outH, outW, ...window, act]);
-  return conv2dDescriptor([x, y, r, at.packed, at.zeros, n, inH, inW, inC, outH, outW, outC, ...window, op.groups, act, at.scratch, at.band]);
+  return conv2dDescriptor([x, y, r, at.packed, at.zeros, n, inH, inW, inC, outH, outW, outC, ...window, op.groups, act, at.scratch, at.band, pixelStride(op.output)]);
 }
 
 /** Blocks of LINEAR_ROWS rows, [inF / 4][rows][4], tails zero-filled (kernels-wasm/src/linear.rs), then the bias. */
@@ -264,7 +265,7 @@ const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
     const [, outH, outW] = op.output.shape;
     const describe = op.mode === 'max' ? maxpool2dDescriptor : avgpool2dDescriptor;
     const window = [...op.kernel, ...op.stride, ...op.padding] as const;
-    return weightless((slot) => describe([slot(op.input), slot(op.output), n, inH, inW, c, outH, outW, ...window, op.countIncludePad ? 1 : 0, activationCode(op.activation)]));
+    return weightless((slot) => describe([slot(op.input), slot(op.output), n, inH, inW, c, outH, outW, ...window, op.countIncludePad ? 1 : 0, activationCode(op.activation), pixelStride(op.output)]));
   },
   adaptiveAvgPool2d: (op) => {
     const [n, inH, inW, c] = op.input.shape;
@@ -275,7 +276,7 @@ const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
   channelAffine: (op) => {
     const c = op.input.shape[3];
     return planChannelPair(c, op.scale, op.shift, (scale, shift, slot) =>
-      channelAffineDescriptor([slot(op.input), slot(op.output), scale, shift, op.input.size / c, c, activationCode(op.activation)]),
+      channelAffineDescriptor([slot(op.input), slot(op.output), scale, shift, op.input.size / c, c, activationCode(op.activation), pixelStride(op.input)]),
     );
   },
   activation: (op) => weightless((slot) => activationDescriptor([slot(op.input), slot(op.output), op.output.size, activationCode(op.activation)])),
@@ -298,8 +299,8 @@ const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
     return weightless((slot) => fakeQuantizeDescriptor([slot(op.input), slot(op.output), op.output.size, invScale, scale, op.zeroPoint, op.quantMin, op.quantMax]));
   },
   copyChannels: (op) => {
-    const [inC, outC] = [op.input.shape[3], op.output.shape[3]];
-    return weightless((slot) => copyChannelsDescriptor([slot(op.input), slot(op.output), op.input.size / inC, inC, outC, op.channelOffset]));
+    const inC = op.input.shape[3];
+    return weightless((slot) => copyChannelsDescriptor([slot(op.input), slot(op.output), op.input.size / inC, inC, pixelStride(op.output), op.channelOffset, pixelStride(op.input)]));
   },
 };
 

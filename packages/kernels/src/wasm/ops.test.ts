@@ -7,7 +7,7 @@ import { beforeAll, describe, it, expect } from 'vitest';
 import { ACTIVATIONS, type Activation, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd, type WasmBackendOptions } from './index.js';
 import { usesWinograd } from './op-plans.js';
-import { ArenaBuilder, compareWithReference, randomFloats } from '../test-helpers.js';
+import { ArenaBuilder, channelViewOps, compareWithReference, randomFloats } from '../test-helpers.js';
 import { winogradBand } from './op-plans.js';
 
 const TOLERANCE = 1e-5;
@@ -142,6 +142,15 @@ describe('wasm conv2d matches the js reference', () => {
       makeConv(a, { inHW: [5, 6], inC: 7, outC: 10, kernel: [3, 3], padding: [1, 1], residual: true, activation }),
     );
     expect(await compareWithReference(backend, ops, a.size, seed++, [-3, 3])).toBeLessThanOrEqual(TOLERANCE);
+  });
+});
+
+describe('wasm ops on channel views (concatenation in place) match the js reference', () => {
+  it('writes and reads channel ranges of wider tensors, leaving the other channels as they were', async () => {
+    const a = new ArenaBuilder();
+    const ops = channelViewOps(a, seed++);
+    expect(ops.some((op) => op.kind === 'conv2d' && usesWinograd(op))).toBe(true);
+    expect(await compareWithReference(backend, ops, a.size + 5, seed++)).toBeLessThanOrEqual(WINOGRAD_TOLERANCE);
   });
 });
 
