@@ -18,6 +18,7 @@ export const alias = [
   { find: /^#kernels\/node$/, replacement: root('./packages/kernels/src/wasm/node/index.ts') },
   { find: '@cnn/core/testing', replacement: root('./packages/core/src/testing.ts') },
   { find: '@cnn/kernels/js', replacement: root('./packages/kernels/src/js/index.ts') },
+  { find: '@cnn/kernels/wasm/threads', replacement: root('./packages/kernels/src/wasm/threads.ts') },
   { find: '@cnn/kernels/wasm', replacement: root('./packages/kernels/src/wasm/index.ts') },
   { find: '@cnn/train/node', replacement: root('./packages/train/src/node.ts') },
   { find: '@cnn/kernels/webgpu', replacement: root('./packages/kernels/src/webgpu/index.ts') },

@@ -1,7 +1,7 @@
 // ms per forward pass (batch 1) for lenet5, resnet18 and resnet50 on the js and wasm backends.
 // Run: pnpm bench [-- --models resnet18 --backends wasm --reps 10]
 // The machine is shared and noisy: compare rows of the same run, not numbers across runs.
-import { Tensor, counterInput } from '@cnn/core';
+import { Tensor, counterInput, summarize } from '@cnn/core';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { lenet5 } from '@cnn/lenet';
@@ -18,7 +18,7 @@ const backends = { js: async () => createJsBackend(), wasm: () => createWasmBack
 const rows = [];
 for (const name of models) {
   const model = factories[name]().useGeneratedWeights(1);
-  const summary = model.summary();
+  const summary = summarize(model);
   const shape = [1, ...model.architecture.inputShape];
   const input = new Tensor(shape, counterInput(shape, 1));
   for (const b of backendNames) {

@@ -4,7 +4,7 @@
 // Run: pnpm --filter @cnn/benchmarks bench:memory [-- --model resnet50 --runs 1000 --every 100 --threads 1]
 // Or, for the peak while loading a file and compiling: [-- --model resnet50 --weights W.pth|W.safetensors [--bytes true | --http true] [--keep true]]
 // Add --expose-gc (node --expose-gc memory.mjs) to collect garbage before each sample.
-import { Tensor, counterInput, opSlotEntries, slotLifetimes } from '@cnn/core';
+import { Tensor, counterInput, opSlotEntries, slotLifetimes, loadWeights } from '@cnn/core';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { findModel } from '@cnn/cli';
 import { readFile, stat } from 'node:fs/promises';
@@ -43,7 +43,7 @@ if (args.weights) {
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
     source = `http://127.0.0.1:${server.address().port}/${basename(args.weights)}`;
   }
-  await model.loadWeights(source, { keepWeights: args.keep === 'true', cache: false });
+  await loadWeights(model, source, { keepWeights: args.keep === 'true', cache: false });
   source = undefined;
   server?.close();
   const runner = await model.compile(backend);

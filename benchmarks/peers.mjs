@@ -518,7 +518,7 @@ async function main() {
   const env = environment(argv);
   const bundle = await bundleCnn();
   const lib = await import(bundle);
-  const macs = Object.fromEntries(opts.models.map((m) => [m, lib.MODELS[m]().summary().totalMultiplyAdds]));
+  const macs = Object.fromEntries(opts.models.map((m) => [m, lib.summarize(lib.MODELS[m]()).totalMultiplyAdds]));
   const ctx = { bundle, macs, cnnThreads };
   const log = (s) => console.log(s);
   log(`${env.command}\n${env.cpu}, Node ${env.node}, load average ${env.loadavgStart.join(' ')}; engines ${specs.map((s) => s.id).join(', ')}; budget ${opts.budgetMs} ms per engine per model`);

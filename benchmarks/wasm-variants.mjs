@@ -4,7 +4,7 @@
 // Run: pnpm --filter @cnn/benchmarks bench:variants [-- --models resnet50,mobilenet_v2 --threads 1,2 --rounds 5]
 // (relaxed-SIMD rows need the flag in Node 20: node --experimental-wasm-relaxed-simd wasm-variants.mjs)
 // --winograd on,off adds rows with Winograd 3x3 convolutions turned off (the direct igemm path).
-import { Tensor, counterInput } from '@cnn/core';
+import { Tensor, counterInput, summarize } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd } from '@cnn/kernels/wasm';
 import { resnet18, resnet50 } from '@cnn/resnet';
 import { mobilenet_v2, mobilenet_v3_large } from '@cnn/mobilenet';
@@ -22,7 +22,7 @@ const repsPerRound = Number(args.reps ?? 3);
 const rows = [];
 for (const name of models) {
   const model = factories[name]().useGeneratedWeights(1);
-  const macs = model.summary().totalMultiplyAdds;
+  const macs = summarize(model).totalMultiplyAdds;
   const shape = [1, ...model.architecture.inputShape];
   const input = new Tensor(shape, counterInput(shape, 1));
   const configs = [];

@@ -23,7 +23,7 @@
 //        [--onnx DIR (default .carry/gpu/onnx)] [--json out.json]
 // On a GPU machine without Node: benchmarks/gpu/prepare.sh here, benchmarks/gpu/run.sh there.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { counterInput, counterParameter, nchwToNhwc } from '@cnn/core';
+import { counterInput, counterParameter, nchwToNhwc, summarize } from '@cnn/core';
 import { relativeError } from '@cnn/core/testing';
 import { createWebGpuBackend, describeAdapter } from '@cnn/kernels/webgpu';
 import { resnet18, resnet50 } from '@cnn/resnet';
@@ -160,7 +160,7 @@ for (const name of models) {
   const model = build().useGeneratedWeights(seed);
   const [channels, nativeH] = model.architecture.inputShape;
   const hw = name === 'lenet5' ? nativeH : size;
-  const macs = model.summary([hw, hw]).totalMultiplyAdds;
+  const macs = summarize(model, [hw, hw]).totalMultiplyAdds;
   let exported;
   try {
     exported = readExport(onnxDir, name, hw);

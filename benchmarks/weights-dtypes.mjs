@@ -1,7 +1,7 @@
 // Size, load time and logits error of f16 and int8 weight files against float32, per model, on
 // generated weights (the seeded test weights, not torchvision's trained ones) and the wasm backend.
 // Run: pnpm --filter @cnn/benchmarks bench:dtypes [-- --models resnet18,resnet50]
-import { Tensor, counterInput, decodeWeightBytes, encodeSafetensors } from '@cnn/core';
+import { Tensor, counterInput, decodeWeightBytes, encodeSafetensors, loadWeights } from '@cnn/core';
 import { relativeError } from '@cnn/core/testing';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { findModel } from '@cnn/cli';
@@ -24,7 +24,7 @@ for (const name of names) {
   const loadMs = {};
   for (const [dtype, bytes] of Object.entries(files)) {
     const t0 = performance.now();
-    const model = await findModel(name).create().loadWeights(bytes);
+    const model = await loadWeights(findModel(name).create(), bytes);
     const runner = await model.compile(backend);
     loadMs[dtype] = performance.now() - t0;
     logits[dtype] = (await runner.run(input)).data;

@@ -1,6 +1,6 @@
 // What the @cnn worker needs, bundled from the packages' TypeScript sources by peers/bundle.mjs
 // (so the benchmark measures the working tree as it is, with no `pnpm build` of the packages).
-export { Tensor, counterInput, counterParameter } from '@cnn/core';
+export { Tensor, counterInput, counterParameter, summarize } from '@cnn/core';
 export { createWasmBackend } from '@cnn/kernels/wasm';
 export { createJsBackend } from '@cnn/kernels/js';
 import { resnet18, resnet50 } from '@cnn/resnet';

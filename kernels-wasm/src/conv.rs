@@ -25,29 +25,13 @@ const WEIGHT_CHUNK_FLOATS: usize = 32 * 1024;
 /// Row mode's scratch for the zero-padded kernel rows of edge pixels (`fill_row_table`), 8 KiB.
 const ROW_EDGE_FLOATS: usize = 2048;
 
-#[inline(always)]
-fn block_floats(in_c_g: usize, taps: usize) -> usize {
-    NR + taps * in_c_g * NR
-}
+/// Floats of one packed weight block (the layout is stated once, in abi/spec.mjs).
+use crate::abi::conv_block_floats as block_floats;
 
-/// Floats needed by `conv2d_pack_weights` for a [out_c, in_c_g, kernel_h, kernel_w] weight.
+/// Packs torchvision-layout weights [out_c, in_c_g, kh, kw] and bias [out_c] into `dst`
+/// (`conv_packed_floats` floats).
 #[no_mangle]
-pub extern "C" fn conv2d_packed_len(
-    out_c: u32,
-    in_c_g: u32,
-    kernel_h: u32,
-    kernel_w: u32,
-    groups: u32,
-) -> u32 {
-    let out_c_g = (out_c / groups) as usize;
-    let blocks = out_c_g.div_ceil(NR);
-    let taps = (kernel_h * kernel_w) as usize;
-    (groups as usize * blocks * block_floats(in_c_g as usize, taps)) as u32
-}
-
-/// Packs torchvision-layout weights [out_c, in_c_g, kh, kw] and bias [out_c] into `dst`.
-#[no_mangle]
-#[optimize(size)] // cold: once per model (wasm size budget)
+#[optimize(size)]
 pub unsafe extern "C" fn conv2d_pack_weights(
     dst: *mut f32,
     weight: *const f32,
@@ -252,7 +236,8 @@ pub unsafe fn bench_igemm_l1(table: *const f32, k: usize, iters: usize) -> f32 {
     acc.iter().map(|v| hsum(*v)).sum()
 }
 
-/// Epilogue: + residual, activation, store the valid pixels and `nc` valid channels.
+/// Epilogue: + residual, activation, store the valid pixels and `nc` valid channels; pixels
+/// lie `row_stride` floats apart in y and the residual (more than the channels when y is a channel view).
 #[inline(always)]
 pub unsafe fn store_tile_8(
     acc: &[v128],
@@ -400,7 +385,7 @@ pub unsafe fn conv2d_nhwc_f32(a: &Conv2dArgs, tiles: (usize, usize), blocks: (us
                 }
                 let c0 = g * out_c_g + cb * NR;
                 let nc = NR.min(out_c_g - cb * NR);
-                store_tile_8(&acc, &rows, valid, y, residual, out_c, c0, nc, a.activation);
+                store_tile_8(&acc, &rows, valid, y, residual, a.y_stride as usize, c0, nc, a.activation);
             }
             m0 += MR;
         }

@@ -13,17 +13,13 @@ use crate::activation;
 use crate::conv::store_tile_8;
 use crate::simd::*;
 
-const CB: usize = 8;
+/// Channels per packed block (abi/spec.mjs's `dwconv_packed_floats`).
+use crate::abi::NR as CB;
 
+/// Packs torchvision-layout weights [c, 1, kh, kw] and bias [c] into `dst`
+/// (`dwconv_packed_floats` floats).
 #[no_mangle]
-pub extern "C" fn dwconv2d_packed_len(channels: u32, kernel_h: u32, kernel_w: u32) -> u32 {
-    let blocks = (channels as usize).div_ceil(CB);
-    (blocks * (CB + (kernel_h * kernel_w) as usize * CB)) as u32
-}
-
-/// Packs torchvision-layout weights [c, 1, kh, kw] and bias [c] into `dst`.
-#[no_mangle]
-#[optimize(size)] // cold: once per model (wasm size budget)
+#[optimize(size)]
 pub unsafe extern "C" fn dwconv2d_pack_weights(
     dst: *mut f32,
     weight: *const f32,

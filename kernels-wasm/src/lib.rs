@@ -11,8 +11,8 @@
 //! (own memory) or threaded (+atomics, imported shared memory, `threads`).
 #![no_std]
 #![cfg_attr(target_feature = "atomics", feature(stdarch_wasm_atomic_wait))]
-// Cold code (weight packers, plan setup, train.rs's data movement) is optimised for size: the
-// inference binaries' 25 kB gzip budget (tools/bundle-check).
+// Code run once per model (weight packers, plan_prepare's work split) and train.rs's data-movement
+// loops are optimised for size: every inference binary has a 25 kB gzip budget.
 #![feature(optimize_attribute)]
 
 mod abi;

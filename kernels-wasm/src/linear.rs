@@ -17,21 +17,13 @@ use crate::abi::LINEAR_ROWS as ROWS;
 /// at a time (slack after it is fine).
 pub use crate::abi::LinearArgs;
 
-/// Floats of one packed block of 16 rows.
-#[inline(always)]
-fn block_floats(in_f: usize) -> usize {
-    in_f.div_ceil(4) * 4 * ROWS
-}
-
-/// Floats `linear_pack_weights` writes for an [out_f, in_f] weight.
-#[no_mangle]
-pub extern "C" fn linear_packed_len(out_f: u32, in_f: u32) -> u32 {
-    ((out_f as usize).div_ceil(ROWS) * block_floats(in_f as usize)) as u32
-}
+/// Floats of one packed block of 16 rows (the layout is stated once, in abi/spec.mjs).
+use crate::abi::linear_block_floats as block_floats;
 
 /// Packs `rows` rows of a torchvision [out_f, in_f] weight (a slice starting at a multiple of
-/// 16 rows) into `dst`, the packed position of its first row.
+/// 16 rows) into `dst`, the packed position of its first row (`linear_packed_floats` floats in all).
 #[no_mangle]
+#[optimize(size)]
 pub unsafe extern "C" fn linear_pack_weights(dst: *mut f32, weight: *const f32, rows: u32, in_f: u32) {
     let (rows, in_f) = (rows as usize, in_f as usize);
     let quads = in_f.div_ceil(4);

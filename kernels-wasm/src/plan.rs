@@ -50,6 +50,7 @@ fn grid(a_units: usize, b_units: usize, target: usize) -> (usize, usize) {
 }
 
 /// (items, split, first-phase items) for one op run by `threads` threads.
+#[optimize(size)]
 unsafe fn split_op(d: *const u32, threads: usize, share_all: bool) -> (usize, usize, usize) {
     if (*(d as *const Header)).kind == OP_CONV2D && args::<Conv2dArgs>(d).scratch != 0 {
         return split_winograd(args::<Conv2dArgs>(d), threads, share_all);
@@ -61,6 +62,7 @@ unsafe fn split_op(d: *const u32, threads: usize, share_all: bool) -> (usize, us
 /// Winograd convolutions: the input transform split along tiles, then the GEMM and output
 /// transform along tile groups x weight blocks. Blocks split first: an item transforms the
 /// weight blocks it uses, so splitting along tile groups would repeat those transforms.
+#[optimize(size)]
 fn split_winograd(a: &Conv2dArgs, threads: usize, share_all: bool) -> (usize, usize, usize) {
     let tiles = a.winograd_tiles();
     if a.winograd_band != 0 {
@@ -85,6 +87,7 @@ fn split_winograd(a: &Conv2dArgs, threads: usize, share_all: bool) -> (usize, us
 
 /// (items, split) for one op run by `threads` threads. Several items per thread let fast
 /// threads take over from ones the OS delays. `share_all` ignores the minimum work (tests).
+#[optimize(size)]
 unsafe fn split_direct(d: *const u32, threads: usize, share_all: bool) -> (usize, usize) {
     if threads <= 1 {
         return (1, 1);
@@ -128,7 +131,7 @@ unsafe fn split_direct(d: *const u32, threads: usize, share_all: bool) -> (usize
             if macs < min_macs {
                 return (1, 1);
             }
-            ((a.out_f as usize).div_ceil(16).min(target), 1)
+            ((a.out_f as usize).div_ceil(LINEAR_ROWS).min(target), 1)
         }
         OP_MAXPOOL2D | OP_AVGPOOL2D => {
             let a = args::<Pool2dArgs>(d);
@@ -167,6 +170,10 @@ unsafe fn split_direct(d: *const u32, threads: usize, share_all: bool) -> (usize
             let a = args::<LocalResponseNormArgs>(d);
             one_d(a.pixels as usize, (a.pixels * a.channels * a.size) as usize)
         }
+        OP_FAKE_QUANTIZE => {
+            let a = args::<FakeQuantizeArgs>(d);
+            one_d((a.len as usize).div_ceil(1024), a.len as usize * 2)
+        }
         _ => (1, 1),
     }
 }
@@ -199,7 +206,7 @@ pub unsafe fn run_item(d: *const u32, item: usize, thread: usize) {
         }
         OP_LINEAR => {
             let a = args::<LinearArgs>(d);
-            linear_f32(a, part(a.out_f as usize, items, item, 16));
+            linear_f32(a, part(a.out_f as usize, items, item, LINEAR_ROWS));
         }
         OP_MAXPOOL2D => {
             let a = args::<Pool2dArgs>(d);
@@ -241,6 +248,10 @@ pub unsafe fn run_item(d: *const u32, item: usize, thread: usize) {
             let a = args::<LocalResponseNormArgs>(d);
             local_response_norm_f32(a, part(a.pixels as usize, items, item, 1));
         }
+        OP_FAKE_QUANTIZE => {
+            let a = args::<FakeQuantizeArgs>(d);
+            fake_quantize_f32(a, part(a.len as usize, items, item, 4));
+        }
         _ => {}
     }
 }
@@ -249,12 +260,12 @@ pub unsafe fn run_item(d: *const u32, item: usize, thread: usize) {
 /// bit 0 shares even ops too small to be worth it (tests). Returns the number of the first
 /// descriptor with an unknown kind, or `count` when all are known.
 #[no_mangle]
-#[optimize(size)] // cold: once per model (wasm size budget)
+#[optimize(size)]
 pub unsafe extern "C" fn plan_prepare(descs: *mut u32, count: u32, threads: u32, flags: u32) -> u32 {
     for i in 0..count as usize {
         let d = descs.add(i * DESC_WORDS);
         let h = &mut *(d as *mut Header);
-        if h.kind == 0 || h.kind > OP_LOCAL_RESPONSE_NORM {
+        if h.kind == 0 || h.kind > OP_MAX {
             return i as u32;
         }
         let (items, split, first) = split_op(d, threads as usize, flags & 1 != 0);

@@ -25,7 +25,8 @@ unsafe fn pool2d(mode: Mode, a: &Pool2dArgs, rows: (usize, usize)) {
         let b = r / out_h;
         let oy = (r - b * out_h) as isize;
         let image = x.add(b * (in_h * in_w) as usize * c);
-        let mut out = y.add(r * out_w * c);
+        let y_stride = a.y_stride as usize;
+        let mut out = y.add(r * out_w * y_stride);
         let y0 = oy * a.stride_h as isize - pt;
         let (iy0, iy1) = (y0.max(0), (y0 + kh).min(in_h));
         for ox in 0..out_w as isize {
@@ -60,7 +61,7 @@ unsafe fn pool2d(mode: Mode, a: &Pool2dArgs, rows: (usize, usize)) {
                 store_partial(out.add(ch), activation::apply(acc, a.activation), c - ch);
                 ch += 4;
             }
-            out = out.add(c);
+            out = out.add(y_stride);
         }
     }
 }

@@ -33,95 +33,23 @@ use crate::abi::WINOGRAD_TILE as TILE;
 /// Transformed positions per tile of the largest tile (6 x 6; array sizes).
 use crate::abi::WINOGRAD_POSITIONS as POS;
 
-/// Transformed positions per tile for tiles of side `m`: (m + 2)^2.
-#[inline(always)]
-fn positions(m: usize) -> usize {
-    (m + 2) * (m + 2)
-}
-/// Transformed weight blocks per pass over the tiles: as many as fit in a budget of an eighth
-/// of the transformed input, within these bounds (at least one block). Each pass reads all of
-/// the transformed input again, which costs little while it is cache-sized (one 76 KiB block
-/// serves ResNet's 56x56 layer) and a lot when it is not (VGG's 224x224 layers: 29 MB, read
-/// 8 times with one block per pass ran 25% slower than twice); the chunk is scratch memory
-/// per thread, hence the upper bound.
-use crate::abi::{WINOGRAD_MAX_CHUNK_FLOATS as MAX_CHUNK_FLOATS, WINOGRAD_MIN_CHUNK_FLOATS as MIN_CHUNK_FLOATS};
+// The scratch and weight layouts, stated once in abi/spec.mjs (the planner sizes the scratch by
+// the same functions), for tiles of side 4 or 2. Weight blocks are transformed a chunk at a time
+// (`winograd_chunk_blocks`): as many as fit in a budget of an eighth of the transformed input,
+// within WINOGRAD_MIN/MAX_CHUNK_FLOATS. Each pass reads all of the transformed input again, which
+// costs little while it is cache-sized (one 76 KiB block serves ResNet's 56x56 layer) and a
+// lot when it is not (VGG's 224x224 layers: 29 MB, read 8 times with one block per pass ran
+// 25% slower than twice); the chunk is scratch memory per thread, hence the upper bound.
+use crate::abi::{
+    conv_block_floats, winograd_chunk_blocks, winograd_input_floats, winograd_positions as positions,
+    winograd_row_floats as row_floats, winograd_thread_floats, winograd_tiles,
+    winograd_transformed_block_floats as transformed_block_floats, winograd_transformed_row_floats as transformed_row_floats,
+};
 
 /// Floats of one packed (3x3) weight block.
 #[inline(always)]
 fn block_floats(in_c: usize) -> usize {
-    NR + 9 * in_c * NR
-}
-
-/// Floats from one position's weights to the next in a transformed block: in_c x 8, plus one
-/// cache line so that the 36 rows the transform writes at once never share a cache set
-/// (with in_c a multiple of 16 they would all be 4 KiB apart).
-#[inline(always)]
-fn transformed_row_floats(in_c: usize) -> usize {
-    in_c * NR + 16
-}
-
-/// Floats of one transformed weight block.
-#[inline(always)]
-fn transformed_block_floats(in_c: usize, m: usize) -> usize {
-    positions(m) * transformed_row_floats(in_c)
-}
-
-/// Transformed blocks per chunk for a layer of `blocks` weight blocks whose transformed
-/// input takes `input_floats`.
-#[inline(always)]
-fn chunk_blocks(in_c: usize, blocks: usize, input_floats: usize, m: usize) -> usize {
-    let budget = (input_floats / 8).clamp(MIN_CHUNK_FLOATS, MAX_CHUNK_FLOATS);
-    (budget / transformed_block_floats(in_c, m)).clamp(1, blocks.max(1))
-}
-
-/// Floats of one transformed-input row (one tile, one position).
-#[inline(always)]
-fn row_floats(in_c: usize) -> usize {
-    in_c.div_ceil(4) * 4
-}
-
-/// Floats needed by `conv2d_winograd_pack_weights` for a [out_c, in_c, 3, 3] weight.
-#[no_mangle]
-pub extern "C" fn conv2d_winograd_packed_len(out_c: u32, in_c: u32) -> u32 {
-    ((out_c as usize).div_ceil(NR) * block_floats(in_c as usize)) as u32
-}
-
-/// Floats of transformed input, the start of the scratch buffer, for an [n, out_h, out_w]
-/// output and in_c, in tiles of side `tile`.
-#[no_mangle]
-pub extern "C" fn conv2d_winograd_scratch_len(n: u32, out_h: u32, out_w: u32, in_c: u32, tile: u32) -> u32 {
-    let m = tile as usize;
-    input_floats(tile_count(n, out_h, out_w, m), in_c as usize, 0, m) as u32
-}
-
-/// Output tiles of side `m` of an [n, out_h, out_w] output.
-#[inline(always)]
-fn tile_count(n: u32, out_h: u32, out_w: u32, m: usize) -> usize {
-    n as usize * (out_h as usize).div_ceil(m) * (out_w as usize).div_ceil(m)
-}
-
-/// Floats of scratch each thread owns (thread t's part starts t times this far in): with
-/// `band` 0, its transformed weights, after the shared transformed input; with bands of
-/// `band` tiles, the transformed input of one band and then its transformed weights.
-#[no_mangle]
-pub extern "C" fn conv2d_winograd_thread_scratch_len(n: u32, out_h: u32, out_w: u32, out_c: u32, in_c: u32, band: u32, tile: u32) -> u32 {
-    let (in_c, blocks, m) = (in_c as usize, (out_c as usize).div_ceil(NR), tile as usize);
-    let input = input_floats(tile_count(n, out_h, out_w, m), in_c, band as usize, m);
-    thread_scratch_floats(in_c, blocks, input, band != 0, m) as u32
-}
-
-/// Floats of one transformed-input buffer: all `tiles`, or one band of `band` tiles.
-#[inline(always)]
-fn input_floats(tiles: usize, in_c: usize, band: usize, m: usize) -> usize {
-    (if band == 0 { tiles } else { band }) * positions(m) * row_floats(in_c)
-}
-
-/// Floats each thread owns: its chunk of transformed weights, after its band's transformed
-/// input when `banded`.
-#[inline(always)]
-fn thread_scratch_floats(in_c: usize, blocks: usize, input: usize, banded: bool, m: usize) -> usize {
-    let weights = chunk_blocks(in_c, blocks, input, m) * transformed_block_floats(in_c, m);
-    if banded { input + weights } else { weights }
+    conv_block_floats(in_c, 9)
 }
 
 /// Packs torchvision-layout weights [out_c, in_c, 3, 3] and bias [out_c] into `dst`.
@@ -285,7 +213,7 @@ impl Conv2dArgs {
     }
     /// Winograd tiles over the batch.
     pub fn winograd_tiles(&self) -> usize {
-        tile_count(self.n, self.out_h, self.out_w, self.winograd_tile as usize)
+        winograd_tiles(self.n as usize, self.out_h as usize, self.out_w as usize, self.winograd_tile as usize)
     }
     /// Transformed positions per tile.
     pub fn winograd_positions(&self) -> usize {
@@ -297,12 +225,12 @@ impl Conv2dArgs {
     }
     /// Floats of one transformed-input buffer: all tiles, or one band.
     fn winograd_input_floats(&self) -> usize {
-        input_floats(self.winograd_tiles(), self.in_c as usize, self.winograd_band as usize, self.winograd_tile as usize)
+        winograd_input_floats(self.winograd_tiles(), self.winograd_band as usize, self.in_c as usize, self.winograd_tile as usize)
     }
     /// Floats of scratch each thread owns (`conv2d_winograd_thread_scratch_len`).
     fn winograd_thread_floats(&self) -> usize {
-        let input = self.winograd_input_floats();
-        thread_scratch_floats(self.in_c as usize, self.channel_blocks(), input, self.winograd_band != 0, self.winograd_tile as usize)
+        let (tiles, band, tile) = (self.winograd_tiles(), self.winograd_band as usize, self.winograd_tile as usize);
+        winograd_thread_floats(tiles, band, self.in_c as usize, self.out_c as usize, tile)
     }
 }
 
@@ -445,7 +373,7 @@ unsafe fn winograd_gemm_output(
     let side = a.winograd_tile as usize;
     let pos = positions(side);
     let tstride = transformed_block_floats(in_c, side);
-    let chunk = chunk_blocks(in_c, a.channel_blocks(), a.winograd_input_floats(), side);
+    let chunk = winograd_chunk_blocks(in_c, a.out_c as usize, a.winograd_input_floats(), side);
     let grid = a.tile_grid();
     let per_image = grid.tiles_h * grid.tiles_w;
     let total = a.winograd_tiles();
@@ -544,7 +472,7 @@ unsafe fn store_tile(a: &Conv2dArgs, out: &[[v128; 2]; TILE * TILE], m: usize, (
     let cols = (out_w - ox).min(m);
     for i in 0..rows {
         for j in 0..cols {
-            let off = ((oy + i) * out_w + ox + j) * out_c + c0;
+            let off = ((oy + i) * out_w + ox + j) * a.y_stride as usize + c0;
             // One call site of the activation (each inlines all of them), for both halves.
             let mut v = out[i * TILE + j];
             for (h, x) in v.iter_mut().enumerate() {

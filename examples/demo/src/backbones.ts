@@ -2,6 +2,7 @@
 // the speed does not depend on their values) and plots torchvision's top-1 against latency and
 // against download size, with the Pareto front marked.
 import type { Backend, Model } from '@cnn/core';
+import { summarize } from '@cnn/core';
 
 type Builder = () => Promise<Model>;
 
@@ -60,7 +61,7 @@ export async function measure(
   for (const [i, name] of names.entries()) {
     progress(`${i + 1} of ${names.length}: ${name}…`);
     const model = (await BACKBONES[name]()).useGeneratedWeights(1);
-    const summary = model.summary();
+    const summary = summarize(model);
     const fc = summary.rows.filter((r) => r.type === 'linear');
     const ms: Record<string, number> = {};
     for (const backend of backends) ms[backend.name] = await time(model, backend, runs);

@@ -3,7 +3,7 @@
 // @cnn/vision's classifier (torchvision's preprocessing) and classes get @cnn/labels' names, as
 // in any app. Each model package, each backend and the ImageNet names are lazy imports, so the
 // first load carries none of them.
-import { buildGraph, type Backend, type Model, type Tensor } from '@cnn/core';
+import { buildGraph, loadWeights, summarize, type Backend, type Model, type Tensor } from '@cnn/core';
 import { MNIST_LABELS } from '@cnn/labels/mnist';
 import { createClassifier, topClasses, type Classification, type ImageClassifier } from '@cnn/vision';
 import { BACKBONES, measure, paretoFront, scatter, type BackboneResult } from './backbones.js';
@@ -64,15 +64,19 @@ function threadsNote(): string {
   return 'This page is not cross-origin isolated (no COOP/COEP headers), so the wasm backend runs on one thread.';
 }
 
+/** The wasm backend on every core (threads need the worker pool, a separate import). */
+async function threadedWasm(): Promise<Backend> {
+  const [{ createWasmBackend }, { wasmWorkers }] = await Promise.all([import('@cnn/kernels/wasm'), import('@cnn/kernels/wasm/threads')]);
+  return createWasmBackend({ threads: 'auto', workers: wasmWorkers });
+}
+
 async function backendFor(kind: string): Promise<Backend> {
   let pending = backends.get(kind);
   if (!pending) {
     pending =
       kind === 'webgpu'
-        ? import('@cnn/kernels/webgpu').then((m) =>
-            m.createWebGpuBackend({ fallback: () => import('@cnn/kernels/wasm').then((w) => w.createWasmBackend({ threads: 'auto' })) }),
-          )
-        : import('@cnn/kernels/wasm').then((m) => m.createWasmBackend({ threads: 'auto' }));
+        ? import('@cnn/kernels/webgpu').then((m) => m.createWebGpuBackend({ fallback: threadedWasm }))
+        : threadedWasm();
     backends.set(kind, pending);
   }
   const backend = await pending;
@@ -132,11 +136,11 @@ async function ensureWeights(model: Model): Promise<string> {
     model.useGeneratedWeights(1);
   } else if (mode === 'url') {
     if (!url) throw new Error('enter the URL of a .safetensors file');
-    await model.loadWeights(await download(url));
+    await loadWeights(model, await download(url));
   } else {
     if (!file) throw new Error('pick a .safetensors file');
     statusLine.textContent = `Reading ${file.name}…`;
-    await model.loadWeights(new Uint8Array(await file.arrayBuffer()));
+    await loadWeights(model, new Uint8Array(await file.arrayBuffer()));
   }
   statusLine.textContent = key === 'generated' ? 'Generated weights (seed 1).' : `Loaded ${key.slice(key.indexOf(':') + 1)}.`;
   weightsOf.set(name, key);
@@ -180,7 +184,7 @@ function showLatency(): void {
 }
 
 function showSummary(model: Model): void {
-  const summary = model.summary();
+  const summary = summarize(model);
   $('summary-totals').textContent = `${summary.rows.length} layers · ${summary.totalParameters.toLocaleString('en')} parameters · ${fmt(summary.totalMultiplyAdds)} multiply-adds`;
   $('summary').querySelector('tbody')!.replaceChildren(
     ...summary.rows.map((r) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
-import { Model, type Architecture, type Backend } from '@cnn/core';
+import { Model, summarize, type Architecture, type Backend } from '@cnn/core';
 import { type GoldenFixture, GOLDEN_TOLERANCE, lastGeneratedModel, readFixture, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -26,7 +26,7 @@ const generatedModel = lastGeneratedModel((variant: AlexNetVariant | 'alexnet_lr
 
 async function checkGolden(model: Model, fx: GoldenFixture, backend: keyof typeof TOLERANCE): Promise<void> {
   const [n, , h, w] = fx.input.shape;
-  expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
+  expect(summarize(model, [h, w]).totalMultiplyAdds * n).toBe(fx.macs);
   const taps = Object.keys(fx.taps);
   const r = await runGolden(model, fx, await backends[backend](), taps);
   expect(r.logitsShape).toEqual(fx.logits.shape);
@@ -36,25 +36,25 @@ async function checkGolden(model: Model, fx: GoldenFixture, backend: keyof typeo
 
 describe('AlexNet', () => {
   it('has torchvision’s 61,100,840 parameters, with or without LRN, and the paper’s network 60,965,224', () => {
-    expect(alexnet().summary().totalParameters).toBe(61_100_840);
-    expect(alexnet({ localResponseNorm: true }).summary().totalParameters).toBe(61_100_840);
+    expect(summarize(alexnet()).totalParameters).toBe(61_100_840);
+    expect(summarize(alexnet({ localResponseNorm: true })).totalParameters).toBe(61_100_840);
     for (const [name, v] of Object.entries(ALEXNET_VARIANTS)) {
-      const total = alexnetModel(name as AlexNetVariant).summary().totalParameters;
+      const total = summarize(alexnetModel(name as AlexNetVariant)).totalParameters;
       expect(total, name).toBe(v.metadata.parameters);
       for (const fx of networkFixtures.filter((f) => f.model === name)) expect(total, fx.case).toBe(fx.params);
     }
   });
 
   it('counts ~0.71 G multiply-adds at 224x224, as torchvision reports', () => {
-    expect(alexnet().summary().totalMultiplyAdds).toBe(714_188_480);
+    expect(summarize(alexnet()).totalMultiplyAdds).toBe(714_188_480);
     for (const [name, v] of Object.entries(ALEXNET_VARIANTS)) {
-      const g = alexnetModel(name as AlexNetVariant).summary().totalMultiplyAdds / 1e9;
+      const g = summarize(alexnetModel(name as AlexNetVariant)).totalMultiplyAdds / 1e9;
       expect(Math.abs(g - v.metadata.gflops) / v.metadata.gflops, name).toBeLessThan(0.01);
     }
   });
 
   it('shows in the summary that FC6 holds 37.7 M of the 61.1 M parameters', () => {
-    const rows = alexnet().summary().rows;
+    const rows = summarize(alexnet()).rows;
     const fc6 = rows.find((r) => r.name === 'classifier.1')!;
     expect(fc6).toMatchObject({ type: 'linear', outputShape: [4096], parameters: 256 * 6 * 6 * 4096 + 4096 });
     expect(fc6.parameters).toBe(37_752_832);
@@ -65,7 +65,7 @@ describe('AlexNet', () => {
     expect(conv).toBe(2_469_696);
     // ...while the convolutions do almost all the arithmetic
     const convMacs = rows.filter((r) => r.type === 'conv2d').reduce((s, r) => s + r.multiplyAdds, 0);
-    expect(convMacs / alexnet().summary().totalMultiplyAdds).toBeGreaterThan(0.9);
+    expect(convMacs / summarize(alexnet()).totalMultiplyAdds).toBeGreaterThan(0.9);
   });
 
   it('uses torchvision’s keys: features.0/3/6/8/10 and classifier.1/4/6, also in the 2012 form', () => {
@@ -74,18 +74,18 @@ describe('AlexNet', () => {
     expect(alexnet2012().parameters.map((p) => p.key)).toEqual(keys);
   });
   it('builds the 2012 paper’s network: 96 11x11 filters (34,944 parameters), 256-384-384-256, groups of 2 on conv2, 4, 5', () => {
-    const rows = alexnet2012().summary().rows.filter((r) => r.type === 'conv2d');
+    const rows = summarize(alexnet2012()).rows.filter((r) => r.type === 'conv2d');
     expect(rows.map((r) => r.outputShape[0])).toEqual([...PAPER_WIDTHS]);
     expect(rows.map((r) => r.parameters)).toEqual([34_944, 307_456, 885_120, 663_936, 442_624]);
     const shapes = new Map(alexnet2012().parameters.map((p) => [p.key, p.shape]));
     // a group of 2 halves the input channels each filter sees: the two GPUs of the paper
     expect([0, 3, 6, 8, 10].map((i) => shapes.get(`features.${i}.weight`)![1])).toEqual([3, 96 / 2, 256, 384 / 2, 384 / 2]);
     expect(PAPER_GROUPS).toEqual([1, 2, 1, 2, 2]);
-    expect(alexnet2012().summary().totalParameters).toBe(60_965_224);
+    expect(summarize(alexnet2012()).totalParameters).toBe(60_965_224);
     // FC6 is 9216 -> 4096 in both forms: 37.7 M parameters against conv1's 35 K
-    expect(alexnet2012().summary().rows.find((r) => r.name === 'classifier.1')!.parameters).toBe(37_752_832);
+    expect(summarize(alexnet2012()).rows.find((r) => r.name === 'classifier.1')!.parameters).toBe(37_752_832);
     // torchvision's single tower starts with 64 filters: 23,296 parameters
-    expect(alexnet().summary().rows[0].parameters).toBe(23_296);
+    expect(summarize(alexnet()).rows[0].parameters).toBe(23_296);
   });
 
   it('exposes the torchvision preprocessing preset and accuracy with the builder', () => {
@@ -103,24 +103,24 @@ describe('AlexNet', () => {
     expect(plain.name).toBe('alexnet');
     expect(lrn.name).toBe('alexnet');
     expect(alexnet2012().name).toBe('alexnet2012');
-    expect(alexnet2012({ localResponseNorm: false }).summary().rows.some((r) => r.type === 'localResponseNorm')).toBe(false);
+    expect(summarize(alexnet2012({ localResponseNorm: false })).rows.some((r) => r.type === 'localResponseNorm')).toBe(false);
     const strides = [...ALEXNET_STRIDE_TAPS, 'features.12'];
     expect(new Set(plain.outputNames)).toEqual(new Set(['logits', ...ALEXNET_TAPS, ...strides]));
     expect(new Set(lrn.outputNames)).toEqual(new Set(['logits', ...ALEXNET_TAPS, ...ALEXNET_LRN_TAPS, ...strides]));
-    const types = lrn.summary().rows.map((r) => r.type);
+    const types = summarize(lrn).rows.map((r) => r.type);
     expect(types.slice(0, 8)).toEqual(['conv2d', 'relu', 'localResponseNorm', 'pool2d', 'conv2d', 'relu', 'localResponseNorm', 'pool2d']);
-    expect(plain.summary().rows.some((r) => r.type === 'localResponseNorm')).toBe(false);
+    expect(summarize(plain).rows.some((r) => r.type === 'localResponseNorm')).toBe(false);
     // the paper's alpha = 1e-4 multiplies the plain sum; torch's op divides alpha by the size
     expect(PAPER_LRN).toEqual({ size: 5, alpha: 5e-4, beta: 0.75, k: 2 });
     const custom = alexnet({ localResponseNorm: { size: 3, alpha: 1e-3, beta: 0.5, k: 1 } });
-    expect(custom.summary().rows.filter((r) => r.type === 'localResponseNorm')).toHaveLength(2);
+    expect(summarize(custom).rows.filter((r) => r.type === 'localResponseNorm')).toHaveLength(2);
   });
 
   it('builds other class counts and rejects inputs below 63x63', () => {
     const model = alexnet({ numClasses: 10 });
-    expect(model.summary().totalParameters).toBe(61_100_840 - 990 * 4097);
-    expect(model.summary([63, 63]).rows.at(-1)!.outputShape).toEqual([10]);
-    expect(() => model.summary([62, 62])).toThrow(/smaller than|too small/);
+    expect(summarize(model).totalParameters).toBe(61_100_840 - 990 * 4097);
+    expect(summarize(model, [63, 63]).rows.at(-1)!.outputShape).toEqual([10]);
+    expect(() => summarize(model, [62, 62])).toThrow(/smaller than|too small/);
   });
 
   for (const fx of networkFixtures) {
@@ -153,7 +153,7 @@ describe('AlexNet', () => {
     it(`lrn_probe: our local response norm matches torch.nn.LocalResponseNorm on the ${backend} backend`, async () => {
       const fx = fixture('lrn_probe.json');
       const model = new Model(lrnProbe).useGeneratedWeights(fx.seed);
-      expect(model.summary().totalParameters).toBe(fx.params);
+      expect(summarize(model).totalParameters).toBe(fx.params);
       await checkGolden(model, fx, backend);
     });
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UnknownVariantError, WeightsError, featureInfo, type WeightTensor } from '@cnn/core';
+import { UnknownVariantError, WeightsError, featureInfo, loadWeights, type WeightTensor } from '@cnn/core';
 import { runStrideTaps } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { ALEXNET_STRIDE_TAPS, alexnet, alexnet2012, alexnetModel, type AlexNetVariant } from './index.js';
@@ -29,7 +29,7 @@ describe('the AlexNet family builder', () => {
   });
   it('names the variant a weights file was made for', async () => {
     const file = new Map<string, WeightTensor>(alexnet2012().parameters.map((p) => [p.key, { shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) }]));
-    const error = await alexnet().loadWeights(file).catch((e: unknown) => e);
+    const error = await loadWeights(alexnet(), file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WeightsError);
     expect((error as Error).message).toMatch(/the weights are alexnet2012's/);
   });

@@ -4,7 +4,7 @@
 // tensor data plus the JSON header), torchvision's ImageNet top-1 (the weights' metadata), and
 // the latency of one image on the wasm backend on one thread, generated weights.
 import { cpus } from 'node:os';
-import { Tensor, type Model, type ParameterSpec } from '@cnn/core';
+import { Tensor, summarize, type Model, type ParameterSpec } from '@cnn/core';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import type { ModelEntry } from './registry.js';
 
@@ -70,7 +70,7 @@ export async function benchModels(entries: readonly ModelEntry[], runs: number, 
   const rows: BenchRow[] = [];
   for (const entry of entries) {
     const model: Model = entry.create();
-    const summary = model.summary();
+    const summary = summarize(model);
     const [c, h, w] = model.architecture.inputShape;
     const runner = await model.useGeneratedWeights(1).compile(backend);
     const pixels = new Float32Array(c * h * w);

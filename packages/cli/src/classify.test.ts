@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createJsBackend } from '@cnn/kernels/js';
 import { lenet5 } from '@cnn/lenet';
-import { buildGraph } from '@cnn/core';
+import { buildGraph, loadWeights } from '@cnn/core';
 import { EMBEDDING_OUTPUT, createClassifier, withEmbeddingOutput } from '@cnn/vision';
 import { MODELS } from './registry.js';
 import { readImage } from '@cnn/vision/node';
@@ -48,7 +48,7 @@ describe('cnn classify', () => {
     expect(r.code, r.err).toBe(0);
     const json = JSON.parse(r.out) as { image: string; top: { index: number; label: string; probability: number }[] }[];
     expect(json.map((e) => e.image)).toEqual(files);
-    const clf = await createClassifier(await lenet5().loadWeights(weights), { backend: createJsBackend() });
+    const clf = await createClassifier(await loadWeights(lenet5(), weights), { backend: createJsBackend() });
     for (const [i, entry] of json.entries()) {
       expect(entry.top).toHaveLength(3);
       const expected = await clf.classify(await readImage(files[i]), { topK: 3 });

@@ -1,5 +1,5 @@
 // cnn classify: image files in, the top classes of each out (text, or --json for tools).
-import { buildGraph } from '@cnn/core';
+import { buildGraph, loadWeights } from '@cnn/core';
 import { FASHION_MNIST_LABELS, MNIST_LABELS } from '@cnn/labels/mnist';
 import { IMAGENET_LABELS } from '@cnn/labels/imagenet';
 import { createClassifier, type Classification } from '@cnn/vision';
@@ -75,8 +75,8 @@ export async function classifyCommand(io: Io, args: ParsedArgs): Promise<Classif
 
   const model = entry.create();
   const started = performance.now();
-  if (shipped !== undefined) await model.loadWeights(shipped.url);
-  else if (weights !== undefined) await model.loadWeights(weights, { allowUnexpected: args.flags.has('allow-unexpected') });
+  if (shipped !== undefined) await loadWeights(model, shipped.url);
+  else if (weights !== undefined) await loadWeights(model, weights, { allowUnexpected: args.flags.has('allow-unexpected') });
   else model.useGeneratedWeights(positiveInteger(generated!, 'generated-weights'));
   const images = [];
   for (const path of paths) images.push(await readImage(path));

@@ -1,7 +1,7 @@
 // The cnn subcommands as functions from parsed arguments to printed text, so tests can call them.
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
-import { Tensor, counterInput, formatSummary, parseNpy, writeNpy, writeSafetensors, type Backend } from '@cnn/core';
+import { Tensor, counterInput, formatSummary, parseNpy, writeNpy, writeSafetensors, loadWeights, summarize, type Backend } from '@cnn/core';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { CliError, MODELS, UsageError, findModel, type ModelEntry } from './registry.js';
@@ -152,7 +152,7 @@ export function summaryCommand(io: Io, args: ParsedArgs): void {
   const name = args.positionals[0];
   if (!name) throw new UsageError('usage: cnn summary <model> [--json] [--size H,W]');
   const model = findModel(name).create();
-  const summary = model.summary(parseSize(flag(args, 'size')));
+  const summary = summarize(model, parseSize(flag(args, 'size')));
   if (args.flags.has('json')) {
     io.out(JSON.stringify({ model: name, metadata: model.architecture.metadata, ...summary }, null, 2));
     return;
@@ -179,7 +179,7 @@ export async function runCommand(io: Io, args: ParsedArgs): Promise<void> {
 
   const t0 = performance.now();
   if (weights !== undefined) {
-    await model.loadWeights(weights, { allowUnexpected: args.flags.has('allow-unexpected') });
+    await loadWeights(model, weights, { allowUnexpected: args.flags.has('allow-unexpected') });
     for (const note of model.weightsInfo?.notes ?? []) io.err(`note: ${weights}: ${note}`);
   } else if (generated !== undefined) model.useGeneratedWeights(integerFlag(args, 'generated-weights', 1, 0, MAX_SEED));
   else throw new UsageError('cnn run: --weights W.safetensors (or --generated-weights SEED) is required');

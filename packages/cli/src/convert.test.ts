@@ -3,7 +3,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tensor, parseSafetensors } from '@cnn/core';
+import { Tensor, parseSafetensors, loadWeights } from '@cnn/core';
 import { GOLDEN_TOLERANCE, hasTorch, relativeError, writeTorchCheckpoints } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { resnet18 } from '@cnn/resnet';
@@ -46,7 +46,7 @@ describe.skipIf(!torch)('cnn convert on torchvision resnet18', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   async function logitsOf(path: string) {
-    const model = await resnet18().loadWeights(path);
+    const model = await loadWeights(resnet18(), path);
     const runner = await model.compile(createJsBackend(), { inputSize: [64, 64] });
     const logits = await runner.run(new Tensor(expected.input, input));
     runner.dispose();

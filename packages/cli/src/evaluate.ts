@@ -1,6 +1,6 @@
 // cnn evaluate: a classifier with weights on a labelled test set, through the same preprocessing
 // and classifier as `cnn classify`: a few predictions against the true labels, then the accuracy.
-import { buildGraph } from '@cnn/core';
+import { buildGraph, loadWeights } from '@cnn/core';
 import { readFashionMnist, FASHION_MNIST_DIR } from '@cnn/train/node';
 import { createClassifier, type Pixels } from '@cnn/vision';
 import { createBackend, type Io, type ParsedArgs } from './commands.js';
@@ -75,7 +75,7 @@ export async function evaluateCommand(io: Io, args: ParsedArgs): Promise<Evaluat
   for (let i = 0; i < n; i++) images.push({ width, height, channels: 1, data: set.images.data.subarray(i * height * width, (i + 1) * height * width) });
 
   const started = performance.now();
-  await model.loadWeights(weightsPath ?? entry.shippedWeights!.url);
+  await loadWeights(model, weightsPath ?? entry.shippedWeights!.url);
   const classifier = await createClassifier(model, { backend, labels: set.classes, batch: Math.min(BATCH, n) });
   let predictions;
   try {

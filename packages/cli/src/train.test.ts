@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { lenet5 } from '@cnn/lenet';
 import { main } from './main.js';
+import { loadWeights } from '@cnn/core';
 
 async function cnn(...argv: string[]) {
   const out: string[] = [];
@@ -44,7 +45,7 @@ describe('cnn train', () => {
     expect(card.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(500);
     expect(card.command).toMatch(/^cnn train lenet5 --dataset fashion-mnist --epochs 2 --batch 32 .* --limit 384 --test-limit 500/);
     expect(readFileSync(join(out, 'model-card.md'), 'utf8')).toMatch(/Test accuracy: \*\*/);
-    const model = await lenet5().loadWeights(join(out, 'lenet5-fashion-mnist.safetensors'));
+    const model = await loadWeights(lenet5(), join(out, 'lenet5-fashion-mnist.safetensors'));
     expect(model.hasWeights).toBe(true);
   });
 

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { writeSafetensors } from '@cnn/core';
+import { writeSafetensors, loadWeights } from '@cnn/core';
 import { lenet5 } from '@cnn/lenet';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import {
@@ -221,7 +221,7 @@ export async function trainCommand(io: Io, argv: readonly string[], stderr: { is
 
   // The held-out evaluation runs the exported weights on the inference path, as a user would.
   const weights = net.exportWeights();
-  const model = await lenet5().loadWeights(weights);
+  const model = await loadWeights(lenet5(), weights);
   const evalBatch = Math.min(500, testSet.count);
   const runner = await model.compile(await createWasmBackend(), { batch: evalBatch });
   const classes = testSet.classes.length;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Tensor, counterInput, type Backend } from '@cnn/core';
+import { Tensor, counterInput, summarize, type Backend } from '@cnn/core';
 import { GOLDEN_TOLERANCE, matchesPublishedGflops, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -21,20 +21,20 @@ const JS_MAX_SIDE = 64;
 describe('ConvNeXt family', () => {
   it('has torchvision parameter totals for every variant', () => {
     for (const name of variants) {
-      expect(convnext(name).summary().totalParameters, name).toBe(CONVNEXT_VARIANTS[name].metadata.parameters);
+      expect(summarize(convnext(name)).totalParameters, name).toBe(CONVNEXT_VARIANTS[name].metadata.parameters);
     }
-    expect(convnext_tiny().summary().totalParameters).toBe(28_589_128);
-    expect(convnext_large().summary().totalParameters).toBe(197_767_336);
-    for (const fx of fixtures) expect(convnext(fx.model as ConvNeXtVariant).summary().totalParameters, fx.case).toBe(fx.params);
+    expect(summarize(convnext_tiny()).totalParameters).toBe(28_589_128);
+    expect(summarize(convnext_large()).totalParameters).toBe(197_767_336);
+    for (const fx of fixtures) expect(summarize(convnext(fx.model as ConvNeXtVariant)).totalParameters, fx.case).toBe(fx.params);
   });
 
   it('counts the published GFLOPS (convolutions and linears) at 224x224', () => {
     for (const name of variants) {
-      const g = convnext(name).summary().totalMultiplyAdds / 1e9;
+      const g = summarize(convnext(name)).totalMultiplyAdds / 1e9;
       expect(matchesPublishedGflops(g, CONVNEXT_VARIANTS[name].metadata.gflops), `${name}: ${g}`).toBe(true);
     }
-    expect(convnext_tiny().summary().totalMultiplyAdds).toBe(4_455_531_264);
-    expect(convnext_large().summary().totalMultiplyAdds).toBe(34_361_433_600);
+    expect(summarize(convnext_tiny()).totalMultiplyAdds).toBe(4_455_531_264);
+    expect(summarize(convnext_large()).totalMultiplyAdds).toBe(34_361_433_600);
   });
 
   it('exposes the torchvision preprocessing preset of the DEFAULT weights', () => {
@@ -68,7 +68,7 @@ describe('ConvNeXt family', () => {
   it('exposes the stage taps and a numClasses option', async () => {
     expect(convnext_tiny().outputNames).toEqual([...CONVNEXT_TAPS, ...CONVNEXT_STRIDE_TAPS, 'logits']);
     const model = convnext_tiny({ numClasses: 10 });
-    expect(model.summary().totalParameters).toBe(28_589_128 - 768 * 990 - 990);
+    expect(summarize(model).totalParameters).toBe(28_589_128 - 768 * 990 - 990);
     const runner = await model.useGeneratedWeights(3).compile(createJsBackend(), { inputSize: [32, 32], outputs: ['logits', 'stage4'] });
     const out = await runner.runAll(new Tensor([1, 3, 32, 32], counterInput([1, 3, 32, 32], 3)));
     expect(out.logits.shape).toEqual([1, 10]);
@@ -83,7 +83,7 @@ describe('ConvNeXt family', () => {
       if (backend === 'js' ? h > JS_MAX_SIDE : !native) continue;
       it(`${fx.case}: matches torchvision logits and stage taps on the ${backend} backend`, async () => {
         const model = convnext(fx.model as ConvNeXtVariant).useGeneratedWeights(fx.seed);
-        expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
+        expect(summarize(model, [h, w]).totalMultiplyAdds * n).toBe(fx.macs);
         const r = await runGolden(model, fx, await backends[backend](), CONVNEXT_TAPS);
         expect(r.logitsShape).toEqual(fx.logits.shape);
         expect(r.logitsError).toBeLessThan(TOLERANCE[backend]);

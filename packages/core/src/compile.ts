@@ -1,7 +1,7 @@
 // Lowering a graph with weights into an ExecutionPlan, as a list of passes over one draft
 // (passes/draft.ts): prune to the requested outputs, lower each node, fold channel affines
 // (batch norm, layer scale) into convolutions, fuse activations and residual additions into
-// the producing kernel, then plan the activation arena by liveness so buffers are reused.
+// the producing kernel, let concatenated values be channel views of the concat (no copies), then plan the activation arena by liveness so buffers are reused.
 import type { Graph } from './graph.js';
 import type { Activation, ExecutionPlan } from './plan.js';
 import type { WeightTensor } from './weights.js';
@@ -11,6 +11,7 @@ import { lowerNodes } from './passes/lower.js';
 import { foldChannelAffines } from './passes/fold-affine.js';
 import { fuseActivations } from './passes/fuse-activations.js';
 import { fuseResidualAdds } from './passes/fuse-residual.js';
+import { viewConcatInputs } from './passes/channel-views.js';
 import { bufferLiveness } from './passes/liveness.js';
 import { placeBuffers } from './passes/arena.js';
 import { emitPlan } from './passes/emit.js';
@@ -22,7 +23,7 @@ export interface LowerOptions {
 }
 
 /** The rewrites between lowering and arena planning, in order (each one reads the last one's draft). */
-export const FUSION_PASSES: readonly ((draft: Draft) => void)[] = [foldChannelAffines, fuseActivations, fuseResidualAdds];
+export const FUSION_PASSES: readonly ((draft: Draft) => void)[] = [foldChannelAffines, fuseActivations, fuseResidualAdds, viewConcatInputs];
 
 export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTensor>, options: LowerOptions): ExecutionPlan {
   const draft = lowerNodes(graph, weights, pruneGraph(graph, options.outputs), options.batch);

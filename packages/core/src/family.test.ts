@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IMAGENET_MEAN, ReductionTaps, UnknownVariantError, countedMetadata, featureInfo, imagenetPreprocessing, modelFamily, squeezeExcitation, type Architecture, type ModelMetadata, WeightsError, type WeightTensor } from './index.js';
+import { IMAGENET_MEAN, ReductionTaps, UnknownVariantError, countedMetadata, featureInfo, imagenetPreprocessing, modelFamily, squeezeExcitation, WeightsError, loadWeights, summarize, type Architecture, type ModelMetadata, type WeightTensor } from './index.js';
 
 // A toy family: a strided stem, then `blocks` convolutions of `width` channels, one strided.
 interface ToyConfig {
@@ -34,7 +34,7 @@ const toy = modelFamily('Toy', TOY_VARIANTS, toyArchitecture);
 describe('the model-family template', () => {
   it('builds any variant with options merged into its config', () => {
     expect(toy('toy_s').name).toBe('toy_s');
-    expect(toy('toy_l', { numClasses: 3 }).summary().rows.at(-1)!.outputShape).toEqual([3]);
+    expect(summarize(toy('toy_l', { numClasses: 3 })).rows.at(-1)!.outputShape).toEqual([3]);
   });
   it('refuses an unknown variant, own properties only, with a typed error', () => {
     for (const name of ['toy_m', 'toString', '__proto__']) {
@@ -52,7 +52,7 @@ describe('the model-family template', () => {
   });
   it('names the sibling a weights file was made for', async () => {
     const file = new Map<string, WeightTensor>(toy('toy_l').parameters.map((p) => [p.key, { shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) }]));
-    const error = await toy('toy_s').loadWeights(file).catch((e: unknown) => e);
+    const error = await loadWeights(toy('toy_s'), file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WeightsError);
     expect((error as Error).message).toMatch(/the weights are toy_l's/);
   });

@@ -3,7 +3,6 @@
 // taps named by their reduction (stride2 ... stride32) with a feature-info table.
 import { Model, buildGraph, type Architecture, type ModelMetadata, type Preprocessing } from './model.js';
 import type { GraphBuilder, Value } from './graph.js';
-import { summarize } from './summary.js';
 
 /** ImageNet's channel statistics, as every torchvision ImageClassification preset uses them. */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -79,7 +78,10 @@ export function modelFamily<V extends string, C, O extends object>(
 
 /** The exact parameter count of an architecture, for metadata of networks without published weights. */
 export function countedMetadata(make: (metadata: ModelMetadata) => Architecture, extra: Omit<ModelMetadata, 'parameters'> = {}): ModelMetadata {
-  return { ...extra, parameters: summarize(buildGraph(make({ parameters: 0 }))).totalParameters };
+  // every trainable tensor once, as torchvision's sum(p.numel() for p in model.parameters()) and
+  // summarize's total count them (without bundling the layer table into every model package)
+  const parameters = buildGraph(make({ parameters: 0 })).parameters.reduce((n, p) => (p.trainable ? n + p.shape.reduce((a, b) => a * b, 1) : n), 0);
+  return { ...extra, parameters };
 }
 
 /** One feature tap a detection or segmentation head can use, as timm's feature_info lists them. */

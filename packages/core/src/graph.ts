@@ -1,6 +1,6 @@
 // Describing a network: a builder that records layers in execution order, infers shapes,
 // and declares parameters under torchvision's state_dict keys.
-import type { Activation } from './plan.js';
+import { fakeQuantizeProblem, type Activation, type FakeQuantizeParams } from './plan.js';
 import { ShapeError, formatShape } from './errors.js';
 
 /** Logical shapes exclude the batch: [c, h, w] for feature maps, [f] after flatten. */
@@ -53,7 +53,8 @@ export type NodeOp =
   /** x * gate, gate [c, 1, 1] broadcast over the spatial dims */
   | { readonly type: 'scaleChannels' }
   | { readonly type: 'channelAffine'; readonly scale: readonly number[]; readonly shift: readonly number[] }
-  | { readonly type: 'localResponseNorm'; readonly size: number; readonly alpha: number; readonly beta: number; readonly k: number };
+  | { readonly type: 'localResponseNorm'; readonly size: number; readonly alpha: number; readonly beta: number; readonly k: number }
+  | ({ readonly type: 'fakeQuantize' } & FakeQuantizeParams);
 
 export interface GraphNode {
   readonly id: number;
@@ -259,6 +260,17 @@ export class GraphBuilder {
   localResponseNorm(x: Value, size: number, alpha = 1e-4, beta = 0.75, k = 1): Value {
     this.feature(x, 'localResponseNorm');
     return this.push({ type: 'localResponseNorm', size, alpha, beta, k }, [x.id], x.shape, this.label('lrn'));
+  }
+
+  /**
+   * torch.fake_quantize_per_tensor_affine(x, scale, zeroPoint, quantMin, quantMax): rounds x to
+   * the quantisation grid and back (int8 calibration, quantisation-aware training), any shape.
+   */
+  fakeQuantize(x: Value, scale: number, zeroPoint: number, quantMin: number, quantMax: number): Value {
+    const params = { scale, zeroPoint, quantMin, quantMax };
+    const problem = fakeQuantizeProblem(params);
+    if (problem) throw new ShapeError(`fakeQuantize: ${problem}`);
+    return this.push({ type: 'fakeQuantize', ...params }, [x.id], x.shape, this.label('fake_quantize'));
   }
 
   /** Dropout and stochastic depth are the identity at inference; kept for reading like the paper. */

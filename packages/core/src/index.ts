@@ -21,6 +21,7 @@ export { lowerGraph, planArena } from './compile.js';
 export { summarize, formatSummary } from './summary.js';
 export type { Summary, SummaryRow } from './summary.js';
 export { Model, Runner, buildGraph } from './model.js';
+export { loadWeights } from './model-weights.js';
 export type { Architecture, CompileOptions, ModelMetadata, ModelOptions, Preprocessing } from './model.js';
 export { counterParameter, counterInput } from './counter-weights.js';
 export { parseNpy, writeNpy } from './npy.js';

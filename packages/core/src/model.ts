@@ -3,12 +3,11 @@
 import type { Graph, GraphBuilder, Value } from './graph.js';
 import { GraphBuilder as Builder } from './graph.js';
 import type { Backend, Executable, ExecutionPlan, Slot } from './plan.js';
-import type { LoadWeightsOptions, VariantParameters, WeightMap, WeightsFormat, WeightsSource } from './weights.js';
+import type { WeightMap, WeightsFormat } from './weights.js';
 import { generateWeights } from './weights.js';
 import { lowerGraph } from './compile.js';
 import { assertBackend, compilePlan } from './scratch.js';
 import { reachingNodes } from './passes/prune.js';
-import { summarize, type Summary } from './summary.js';
 import { ShapeError, WeightsError, formatShape } from './errors.js';
 import { LIMITS, formatBytes } from './limits.js';
 import { Tensor, nchwToNhwc, nhwcToNchw } from './tensor.js';
@@ -108,29 +107,6 @@ export class Model {
     return this.weights;
   }
 
-  summary(inputSize?: readonly [number, number]): Summary {
-    return summarize(inputSize ? buildGraph(this.architecture, this.shapeFor(inputSize)) : this.graph);
-  }
-
-  /**
-   * Loads and validates weights: .safetensors or torch.save bytes, a URL, a file path (Node), a
-   * tensor map, or a torchvision weights name ('DEFAULT', 'IMAGENET1K_V1', ...) fetched from
-   * torchvision's URL and checked against the SHA-256 prefix in its file name.
-   */
-  async loadWeights(source: WeightsSource, options: LoadWeightsOptions = {}): Promise<this> {
-    // reading, checking and matching weights is its own chunk, with the readers it imports:
-    // apps that never load a file (generated weights, a demo) never download it
-    const { loadModelWeights } = await import('./model-weights.js');
-    const siblings = this.siblings;
-    const variants = siblings && (() => siblingParameters(siblings()));
-    const loaded = await loadModelWeights(this.name, this.graph, variants, source, options);
-    this.weights = loaded.weights;
-    this.keepWeights = options.keepWeights ?? false;
-    this.released = undefined;
-    this.weightsInfo = loaded.info;
-    return this;
-  }
-
   /** Fills every parameter from the seeded counter-based generator the golden tests use. */
   useGeneratedWeights(seed = 1): this {
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
@@ -221,12 +197,21 @@ function checkActivationSizes(graph: Graph, needed: ReadonlySet<number>, batch: 
   }
 }
 
+/**
+ * Gives a model the weights loadWeights (model-weights.ts) read and checked: the one way in
+ * besides useGeneratedWeights, kept out of the class so that an app that never reads a file
+ * bundles no reader (not exported from the package).
+ */
+export function adoptWeights(model: Model, weights: WeightMap, info: NonNullable<Model['weightsInfo']>, keepWeights: boolean): void {
+  model['weights'] = weights;
+  model['keepWeights'] = keepWeights;
+  model['released'] = undefined;
+  model.weightsInfo = info;
+}
 
-function* siblingParameters(architectures: Iterable<Architecture>): Iterable<VariantParameters> {
-  for (const arch of architectures) {
-    const g = buildGraph(arch);
-    yield { name: arch.name, shapes: new Map(g.parameters.map((p) => [p.key, p.shape])), ignoredKeys: g.ignoredKeys };
-  }
+/** What loadWeights needs of a model: its graph and the family's other variants. */
+export function modelInternals(model: Model): { graph: Graph; siblings: (() => Iterable<Architecture>) | undefined } {
+  return { graph: model['graph'], siblings: model['siblings'] };
 }
 
 export class Runner {
@@ -247,7 +232,8 @@ export class Runner {
     // Keep only the slots: the plan holds folded copies of every weight, which the backend has
     // packed by now, so holding the plan here would double the memory of a loaded model.
     this.outputSlots = plan.outputs.map((slot) => {
-      const op = plan.ops.find((o) => o.output.id === slot.id);
+      // the op that writes it (into a channel view of it, for a concatenation), none for a flatten
+      const op = plan.ops.find((o) => o.output.id === slot.id || o.output.base?.id === slot.id);
       return { slot, flat: slot.shape[1] === 1 && slot.shape[2] === 1 && (op === undefined || op.kind === 'linear') };
     });
     this.plannedArenaSize = plan.arenaSize;

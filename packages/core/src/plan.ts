@@ -30,6 +30,23 @@ export interface Slot {
   readonly offset: number;
   /** number of float32 elements */
   readonly size: number;
+  /**
+   * Set on a channel view: this slot is channels [offset - base.offset, + shape[3]) of `base`
+   * (same n, h, w), read or written in place with a pixel stride of base.shape[3] floats. Views
+   * are how a concatenation costs no copy: its producers write their channel range of the output
+   * (passes/channel-views.ts). Only the op fields CHANNEL_VIEW_FIELDS names take one.
+   */
+  readonly base?: Slot;
+}
+
+/** Floats from one pixel's channels to the next: the base's width for a channel view, else shape[3]. */
+export function pixelStride(s: Slot): number {
+  return s.base ? s.base.shape[3] : s.shape[3];
+}
+
+/** Floats from the slot's offset to one past its last element (a view's span crosses the base's other channels). */
+export function slotSpan(s: Slot): number {
+  return s.base ? (s.size / s.shape[3] - 1) * s.base.shape[3] + s.shape[3] : s.size;
 }
 
 export interface Conv2dOp {
@@ -151,6 +168,49 @@ export interface LocalResponseNormOp {
   readonly k: number;
 }
 
+/** The parameters of a per-tensor affine fake quantisation (torch.fake_quantize_per_tensor_affine). */
+export interface FakeQuantizeParams {
+  /** quantisation step, > 0 (torch takes it as float32) */
+  readonly scale: number;
+  /** the integer that represents 0, quantMin <= zeroPoint <= quantMax */
+  readonly zeroPoint: number;
+  /** integer range of the quantised values, e.g. -128..127 (int8) or 0..255 (uint8) */
+  readonly quantMin: number;
+  readonly quantMax: number;
+}
+
+/**
+ * What is wrong with fake quantisation parameters, or undefined when they are valid: torch's
+ * rule (integers quantMin <= zeroPoint <= quantMax), plus a positive float32 scale with a finite
+ * reciprocal and |quantMin|, |quantMax| <= 2^24 (exact in float32 kernels).
+ */
+export function fakeQuantizeProblem({ scale, zeroPoint: z, quantMin: lo, quantMax: hi }: FakeQuantizeParams): string | undefined {
+  const int = (v: number) => Number.isInteger(v) && Math.abs(v) <= 2 ** 24;
+  const f = Math.fround(scale);
+  if (f > 0 && Math.fround(1 / f) < Infinity && f < Infinity && int(lo) && int(hi) && lo < hi && int(z) && z >= lo && z <= hi) return undefined;
+  return `expected a positive float32 scale and integers quantMin <= zeroPoint <= quantMax, quantMin < quantMax, within +-2^24; got scale ${scale}, zeroPoint ${z}, quantMin ${lo}, quantMax ${hi}`;
+}
+
+/**
+ * The float32 step and its reciprocal every backend computes with, as torch does
+ * (fake_quantize_tensor_cachemask_kernel: `inv_scale = 1.0f / scale`, then x * inv_scale).
+ */
+export function fakeQuantizeScales(p: FakeQuantizeParams): { scale: number; invScale: number } {
+  const scale = Math.fround(p.scale);
+  return { scale, invScale: Math.fround(1 / scale) };
+}
+
+/**
+ * Per-tensor affine fake quantisation, as torch.fake_quantize_per_tensor_affine:
+ * y = (clamp(round(x * invScale) + zeroPoint, quantMin, quantMax) - zeroPoint) * scale in float32,
+ * rounding half to even (`fakeQuantizeScales`). NaN stays NaN; +-Infinity clamps to the range's ends.
+ */
+export interface FakeQuantizeOp extends FakeQuantizeParams {
+  readonly kind: 'fakeQuantize';
+  readonly input: Slot;
+  readonly output: Slot;
+}
+
 export type PlanOp =
   | ScaleChannelsOp
   | LayerNormOp
@@ -162,7 +222,8 @@ export type PlanOp =
   | AddOp
   | ChannelAffineOp
   | ActivationOp
-  | CopyChannelsOp;
+  | CopyChannelsOp
+  | FakeQuantizeOp;
 
 /**
  * The arena slots each op kind reads or writes, by field name: the one place that says so
@@ -181,8 +242,27 @@ export const OP_SLOTS = {
   scaleChannels: ['input', 'output', 'scale'],
   layerNorm: ['input', 'output'],
   localResponseNorm: ['input', 'output'],
+  fakeQuantize: ['input', 'output'],
 } as const satisfies { readonly [K in PlanOp['kind']]: readonly (keyof Extract<PlanOp, { kind: K }>)[] };
 export type SlotField<K extends PlanOp['kind'] = PlanOp['kind']> = (typeof OP_SLOTS)[K][number];
+
+/**
+ * The op fields that may be a channel view (Slot.base), on every backend: producers that store
+ * into a channel range of a wider output, and consumers that read one in place. A conv2d writes
+ * a view only when dense (groups 1) and without a fused residual, which would be read densely.
+ */
+export const CHANNEL_VIEW_FIELDS: { readonly [K in PlanOp['kind']]?: readonly SlotField<K>[] } = {
+  conv2d: ['output'],
+  pool2d: ['output'],
+  channelAffine: ['input'],
+  copyChannels: ['input', 'output'],
+};
+
+/** Whether `field` of `op` may be a channel view (see CHANNEL_VIEW_FIELDS). */
+export function acceptsChannelView(op: { readonly kind: PlanOp['kind']; readonly groups?: number; readonly residual?: unknown }, field: string): boolean {
+  if (op.kind === 'conv2d' && (op.groups !== 1 || op.residual !== undefined)) return false;
+  return (CHANNEL_VIEW_FIELDS[op.kind] as readonly string[] | undefined)?.includes(field) ?? false;
+}
 
 /** The slots an op reads or writes, by field name, in OP_SLOTS order (an absent residual left out). */
 export function opSlotEntries(op: PlanOp): [SlotField, Slot][] {

@@ -8,10 +8,14 @@ import { opSlotEntries, type Backend, type Executable, type ExecutionPlan, type 
 import { lifetimes } from './passes/liveness.js';
 import { ShapeError, describeValue } from './errors.js';
 
-/** When each slot of a plan is live: from its first op to its last (the input from the start, the outputs to the end). */
+/**
+ * When each slot of a plan is live: from its first op to its last (the input from the start, the
+ * outputs to the end). A channel view counts as its base, which it keeps alive whole.
+ */
 export function slotLifetimes(plan: ExecutionPlan): Map<Slot, { readonly first: number; readonly last: number }> {
   const byId = new Map<number, Slot>();
-  const key = (s: Slot) => {
+  const key = (s: Slot): Slot => {
+    if (s.base) return key(s.base);
     if (!byId.has(s.id)) byId.set(s.id, s);
     return byId.get(s.id)!;
   };

@@ -9,6 +9,7 @@ import { readSource, resolveWeightsUrl, type FetchProgress } from './source.js';
 import { Model, type Architecture } from './model.js';
 import { writeSafetensors } from './safetensors.js';
 import { generateWeights } from './weights.js';
+import { loadWeights } from './model-weights.js';
 
 const tiny: Architecture = {
   name: 'tiny',
@@ -73,7 +74,7 @@ describe('weights from a URL', () => {
   it('streams into one buffer, reports progress, and loads into a model', async () => {
     const progress: FetchProgress[] = [];
     const cache = freshCache();
-    const model = await new Model(tiny).loadWeights(`${base}/weights-a.safetensors`, { cache, onProgress: (p) => progress.push(p) });
+    const model = await loadWeights(new Model(tiny), `${base}/weights-a.safetensors`, { cache, onProgress: (p) => progress.push(p) });
     expect(model.weightsInfo?.format).toBe('safetensors');
     expect(progress.length).toBeGreaterThanOrEqual(2);
     expect(progress.at(-1)).toEqual({ received: file.length, total: file.length, url: `${base}/weights-a.safetensors` });

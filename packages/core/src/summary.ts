@@ -1,6 +1,7 @@
 // The layer table: output shape, parameters, multiply-adds and receptive field per layer,
 // with totals that count what torchvision counts (parameters(), conv and linear MACs).
 import type { Graph, GraphNode } from './graph.js';
+import { Model, buildGraph } from './model.js';
 
 export interface SummaryRow {
   readonly name: string;
@@ -26,7 +27,12 @@ interface Field {
   global: boolean;
 }
 
-export function summarize(graph: Graph): Summary {
+/**
+ * The layer table of a model (at its native input size, or `inputSize` [h, w]) or of a graph. A
+ * function rather than a Model method, so that apps that never print one do not bundle it.
+ */
+export function summarize(model: Model | Graph, inputSize?: readonly [number, number]): Summary {
+  const graph = model instanceof Model ? (inputSize ? buildGraph(model.architecture, model['shapeFor'](inputSize)) : model['graph']) : model;
   const trainable = new Map(graph.parameters.filter((p) => p.trainable).map((p) => [p.key, p.shape.reduce((a, b) => a * b, 1)]));
   const fields = new Map<number, Field>();
   const rows: SummaryRow[] = [];

@@ -1,7 +1,8 @@
 // Helpers for golden tests against torchvision fixtures (tools/golden/make_fixtures.py).
 // Exposed as @cnn/core/testing so every architecture package checks itself the same way.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,7 @@ import type { Model } from './model.js';
 import { featureInfo, type FeatureInfo } from './family.js';
 import type { Backend } from './plan.js';
 import type { WeightTensor } from './weights.js';
+import { loadWeights } from './model-weights.js';
 
 export interface GoldenTap {
   shape: number[];
@@ -124,23 +126,29 @@ export function calibrationOverrides(fx: GoldenFixture): Map<string, WeightTenso
   if (!fx.calibration || fx.calibration.keys === 0) return out;
   const tools = goldenTools(fx);
   const fileOf = (c: string) => new URL(`out/calibration/${c}.safetensors`, tools);
-  if (!existsSync(fileOf(fx.case))) {
+  // A cached file belongs to the fixture it was computed for: a fixture regenerated after an
+  // architecture change (its logits, shapes or counts change) makes the old statistics stale.
+  const stampOf = (c: string) => new URL(`out/calibration/${c}.fixture-sha256`, tools);
+  const digest = (f: GoldenFixture) => createHash('sha256').update(JSON.stringify(f)).digest('hex');
+  const current = (f: GoldenFixture) => existsSync(fileOf(f.case)) && existsSync(stampOf(f.case)) && readFileSync(stampOf(f.case), 'utf8') === digest(f);
+  if (!current(fx)) {
     const dir = fixtureDirs.get(fx);
-    const siblings = dir ? readFixtures(dir).filter((f) => (f.calibration?.keys ?? 0) > 0).map((f) => f.case) : [];
-    const missing = [...new Set([fx.case, ...siblings])].filter((c) => !existsSync(fileOf(c)));
+    const siblings = dir ? readFixtures(dir).filter((f) => (f.calibration?.keys ?? 0) > 0 && f.case !== fx.case) : [];
+    const stale = [fx, ...siblings].filter((f) => !current(f));
     try {
-      execFileSync(python(), [fileURLToPath(new URL('calibrate.py', tools)), ...missing], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync(python(), [fileURLToPath(new URL('calibrate.py', tools)), '--force', ...stale.map((f) => f.case)], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (e) {
       const stderr = String((e as { stderr?: unknown }).stderr ?? '').trim().split('\n').slice(-3).join('\n');
       throw new Error(
         `calibrating golden case ${fx.case} needs ${python()} with torch and torchvision (Debian's python3-torch, python3-torchvision; scripts/quickstart.sh installs them): ${stderr || (e as Error).message}`,
       );
     }
+    for (const f of stale) writeFileSync(stampOf(f.case), digest(f));
   }
   const file = parseSafetensors(readFileSync(fileOf(fx.case)));
   for (const entry of file.entries.values()) out.set(entry.key, { shape: entry.shape, data: readFloat32(file, entry) });
   if (out.size !== fx.calibration.keys) {
-    throw new Error(`calibration of ${fx.case}: ${out.size} tensors in ${fileURLToPath(fileOf(fx.case))}, the fixture was made with ${fx.calibration.keys}; delete the file to recompute it`);
+    throw new Error(`calibration of ${fx.case}: ${out.size} tensors in ${fileURLToPath(fileOf(fx.case))}, the fixture was made with ${fx.calibration.keys}; delete the file and its .fixture-sha256 stamp to recompute it`);
   }
   return out;
 }
@@ -154,7 +162,7 @@ export async function applyCalibration(model: Model, fx: GoldenFixture): Promise
     if (!merged.has(key)) throw new Error(`calibration of ${fx.case} sets '${key}', which ${model.name} does not have`);
     merged.set(key, t);
   }
-  await model.loadWeights(merged, { keepWeights: true });
+  await loadWeights(model, merged, { keepWeights: true });
   return model;
 }
 

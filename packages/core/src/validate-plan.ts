@@ -1,7 +1,7 @@
 // Checks a plan against the backend contract before a backend touches it, so no kernel ever
 // sees inconsistent shapes; errors name the op, the field, what was expected and what came.
 // Every backend calls this once in compile(); backend-specific limits are checked there too.
-import { ACTIVATIONS, opSlotEntries, type ExecutionPlan, type PlanOp, type Slot } from './plan.js';
+import { ACTIVATIONS, acceptsChannelView, fakeQuantizeProblem, opSlotEntries, type ExecutionPlan, type PlanOp, type Slot } from './plan.js';
 import { ShapeError } from './errors.js';
 
 function fail(where: string, message: string): never {
@@ -18,6 +18,19 @@ function checkSlot(where: string, name: string, s: Slot, arenaSize: number): voi
   if (s.size !== size) fail(where, `${name} size ${s.size} does not match its shape [${s.shape.join(', ')}] (${size})`);
   if (!isCount(s.offset, 0) || s.offset + s.size > arenaSize) {
     fail(where, `${name} [${s.offset}, ${s.offset + s.size}) lies outside the arena of ${arenaSize} floats`);
+  }
+  if (s.base !== undefined) checkView(where, name, s, arenaSize);
+}
+
+/** A channel view lies inside its base: same n, h, w, and its channels within the base's. */
+function checkView(where: string, name: string, s: Slot, arenaSize: number): void {
+  const base = s.base!;
+  if (base.base !== undefined) fail(where, `${name} is a channel view of a view (slot ${base.id}); views must name a plain base`);
+  checkSlot(where, `${name}'s base`, base, arenaSize);
+  const [n, h, w, c] = s.shape;
+  const channelOffset = s.offset - base.offset;
+  if (base.shape[0] !== n || base.shape[1] !== h || base.shape[2] !== w || !isCount(channelOffset, 0) || channelOffset + c > base.shape[3]) {
+    fail(where, `${name} [${s.shape.join(', ')}] at channel ${channelOffset} does not lie inside its base [${base.shape.join(', ')}]`);
   }
 }
 
@@ -113,13 +126,23 @@ const CHECKS: { readonly [K in PlanOp['kind']]: Check<K> } = {
     if (!isCount(op.size, 1)) fail(where, `size must be a positive integer, got ${op.size}`);
     if (![op.alpha, op.beta, op.k].every(Number.isFinite)) fail(where, 'alpha, beta and k must be finite');
   },
+  fakeQuantize: (where, op) => {
+    sameSize(where, op.input, op.output, 'input and output');
+    const problem = fakeQuantizeProblem(op);
+    if (problem) fail(where, problem);
+  },
 };
 
 function validateOp(op: PlanOp, i: number, arenaSize: number): void {
   const where = `plan.ops[${i}] (${op.kind})`;
   const check = Object.hasOwn(CHECKS, op.kind) ? (CHECKS[op.kind] as Check<PlanOp['kind']>) : undefined;
   if (!check) fail(where, `unsupported op kind '${(op as { kind: string }).kind}'`);
-  for (const [name, slot] of opSlotEntries(op)) checkSlot(where, name, slot, arenaSize);
+  for (const [name, slot] of opSlotEntries(op)) {
+    checkSlot(where, name, slot, arenaSize);
+    if (slot.base !== undefined && !acceptsChannelView(op, name)) {
+      fail(where, `${name} is a channel view (a strided slice of slot ${slot.base.id}), which this op does not take (see CHANNEL_VIEW_FIELDS)`);
+    }
+  }
   if ('activation' in op && !ACTIVATIONS.includes(op.activation)) {
     fail(where, `unknown activation '${op.activation}' (expected one of ${ACTIVATIONS.join(', ')})`);
   }
@@ -131,8 +154,12 @@ function validateOp(op: PlanOp, i: number, arenaSize: number): void {
 export function validatePlan(plan: ExecutionPlan): void {
   if (!isCount(plan.arenaSize, 0)) fail('plan', `arenaSize must be a non-negative integer, got ${plan.arenaSize}`);
   checkSlot('plan.input', 'input', plan.input, plan.arenaSize);
+  if (plan.input.base !== undefined) fail('plan.input', 'the input must be a dense slot, not a channel view');
   if (plan.outputs.length === 0) fail('plan.outputs', 'at least one output is required');
-  plan.outputs.forEach((s, i) => checkSlot(`plan.outputs[${i}]`, 'output', s, plan.arenaSize));
+  plan.outputs.forEach((s, i) => {
+    checkSlot(`plan.outputs[${i}]`, 'output', s, plan.arenaSize);
+    if (s.base !== undefined) fail(`plan.outputs[${i}]`, 'an output must be a dense slot, not a channel view');
+  });
   plan.ops.forEach((op, i) => validateOp(op, i, plan.arenaSize));
   if (plan.scratch !== undefined) validateScratch(plan);
 }

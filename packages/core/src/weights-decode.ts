@@ -1,5 +1,5 @@
 // Reading weights: .safetensors or torch.save bytes (sniffed), a URL or a file, decoded to
-// float32 tensors (views where the bytes allow, on first use otherwise). Model.loadWeights imports
+// float32 tensors (views where the bytes allow, on first use otherwise). loadWeights imports
 // this module when it is first called, so an app's first load carries none of the readers.
 import { WeightsError, describeValue, formatShape } from './errors.js';
 import { LIMITS } from './limits.js';
@@ -29,7 +29,7 @@ export async function decodeWeights(source: WeightsSource, options: LoadWeightsO
   if (typeof source === 'string' || source instanceof URL) {
     const opened = await openSource(source, options);
     // bytes we downloaded ourselves belong to nobody else: when the caller hands the weights to
-    // one compile (Model.loadWeights without keepWeights), it may take float32 tensors over in place
+    // one compile (loadWeights without keepWeights), it may take float32 tensors over in place
     return decodeWeightSource(opened, { ...options, ownBytes: opened.inMemory && handOver });
   }
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {

@@ -3,6 +3,7 @@ import { GraphBuilder } from './graph.js';
 import { Model, type Architecture } from './model.js';
 import { writeSafetensors } from './safetensors.js';
 import { WeightsError } from './errors.js';
+import { loadWeights } from './model-weights.js';
 
 const tiny: Architecture = {
   name: 'tiny',
@@ -39,33 +40,33 @@ function withCounter(bytes: Uint8Array, key: string): Uint8Array {
   return out;
 }
 
-describe('Model.loadWeights', () => {
+describe('loadWeights', () => {
   it('loads safetensors bytes and ignores I64 num_batches_tracked', async () => {
     const bytes = withCounter(writeSafetensors(weights()), 'bn.num_batches_tracked');
-    const m = await new Model(tiny).loadWeights(bytes);
+    const m = await loadWeights(new Model(tiny), bytes);
     expect(m.hasWeights).toBe(true);
   });
 
   it('reports missing keys by name', async () => {
-    await expect(new Model(tiny).loadWeights(writeSafetensors(weights({ 'bn.running_var': null })))).rejects.toThrow(
+    await expect(loadWeights(new Model(tiny), writeSafetensors(weights({ 'bn.running_var': null })))).rejects.toThrow(
       /missing 1 key\(s\): 'bn.running_var'/,
     );
   });
 
   it('reports unexpected keys and lets the caller allow them', async () => {
     const bytes = writeSafetensors(weights({ 'aux.weight': { shape: [1], data: new Float32Array(1) } }));
-    await expect(new Model(tiny).loadWeights(bytes)).rejects.toThrow(/unexpected 1 key\(s\): 'aux.weight' \(pass \{ allowUnexpected: true \}/);
-    await expect(new Model(tiny).loadWeights(bytes, { allowUnexpected: true })).resolves.toBeInstanceOf(Model);
+    await expect(loadWeights(new Model(tiny), bytes)).rejects.toThrow(/unexpected 1 key\(s\): 'aux.weight' \(pass \{ allowUnexpected: true \}/);
+    await expect(loadWeights(new Model(tiny), bytes, { allowUnexpected: true })).resolves.toBeInstanceOf(Model);
   });
 
   it('reports shape mismatches with expected and actual shapes', async () => {
     const bytes = writeSafetensors(weights({ 'fc.weight': { shape: [2, 4], data: new Float32Array(8) } }));
-    await expect(new Model(tiny).loadWeights(bytes)).rejects.toThrow(/'fc.weight': expected shape \[2, 3\], got \[2, 4\]/);
+    await expect(loadWeights(new Model(tiny), bytes)).rejects.toThrow(/'fc.weight': expected shape \[2, 3\], got \[2, 4\]/);
   });
 
   it('refuses an integer tensor where a float parameter belongs', async () => {
     const bytes = withCounter(writeSafetensors(weights({ 'fc.bias': null })), 'fc.bias');
-    await expect(new Model(tiny).loadWeights(bytes)).rejects.toThrow(/'fc.bias': expected a floating-point tensor \[2\], got dtype I64/);
+    await expect(loadWeights(new Model(tiny), bytes)).rejects.toThrow(/'fc.bias': expected a floating-point tensor \[2\], got dtype I64/);
   });
 
   it('reads a file path and says which file could not be read', async () => {
@@ -74,9 +75,9 @@ describe('Model.loadWeights', () => {
     const { tmpdir } = await import('node:os');
     const dir = mkdtempSync(join(tmpdir(), 'cnn-weights-'));
     writeFileSync(join(dir, 'w.safetensors'), writeSafetensors(weights()));
-    await expect(new Model(tiny).loadWeights(join(dir, 'w.safetensors'))).resolves.toBeInstanceOf(Model);
-    await expect(new Model(tiny).loadWeights(join(dir, 'nope.safetensors'))).rejects.toThrow(WeightsError);
-    await expect(new Model(tiny).loadWeights(join(dir, 'nope.safetensors'))).rejects.toThrow(/cannot read weights file '.*nope.safetensors'/);
+    await expect(loadWeights(new Model(tiny), join(dir, 'w.safetensors'))).resolves.toBeInstanceOf(Model);
+    await expect(loadWeights(new Model(tiny), join(dir, 'nope.safetensors'))).rejects.toThrow(WeightsError);
+    await expect(loadWeights(new Model(tiny), join(dir, 'nope.safetensors'))).rejects.toThrow(/cannot read weights file '.*nope.safetensors'/);
   });
 
   it('fetches a URL and reports HTTP errors', async () => {
@@ -89,8 +90,8 @@ describe('Model.loadWeights', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     try {
-      await expect(new Model(tiny).loadWeights(`http://127.0.0.1:${port}/w.safetensors`)).resolves.toBeInstanceOf(Model);
-      await expect(new Model(tiny).loadWeights(new URL(`http://127.0.0.1:${port}/missing`))).rejects.toThrow(/HTTP 404/);
+      await expect(loadWeights(new Model(tiny), `http://127.0.0.1:${port}/w.safetensors`)).resolves.toBeInstanceOf(Model);
+      await expect(loadWeights(new Model(tiny), new URL(`http://127.0.0.1:${port}/missing`))).rejects.toThrow(/HTTP 404/);
     } finally {
       server.close();
     }
@@ -105,19 +106,19 @@ describe('Model.loadWeights', () => {
 
   it('says what a weights source must be when it is none of them', async () => {
     for (const bad of [null, undefined, 42, true, [1, 2]]) {
-      await expect(new Model(tiny).loadWeights(bad as never)).rejects.toThrow(/weights must be .safetensors or .pth bytes .* got/);
+      await expect(loadWeights(new Model(tiny), bad as never)).rejects.toThrow(/weights must be .safetensors or .pth bytes .* got/);
     }
-    await expect(new Model(tiny).loadWeights(null as never)).rejects.toBeInstanceOf(WeightsError);
+    await expect(loadWeights(new Model(tiny), null as never)).rejects.toBeInstanceOf(WeightsError);
   });
 
   it('checks every tensor of a map or record before using it', async () => {
     const map = (v: unknown) => new Map<string, never>([...weights()].map(([k, t]) => [k, (k === 'fc.bias' ? v : t) as never]));
-    await expect(new Model(tiny).loadWeights(map(null))).rejects.toThrow(/'fc.bias': expected a tensor \{ shape, data: Float32Array \}, got null/);
-    await expect(new Model(tiny).loadWeights(map({ shape: [2], data: [1, 2] }))).rejects.toThrow(/'fc.bias': data must be a Float32Array, got an array of 2/);
-    await expect(new Model(tiny).loadWeights(map({ shape: 'x', data: new Float32Array(2) }))).rejects.toThrow(/'fc.bias': shape must be an array/);
-    await expect(new Model(tiny).loadWeights(map({ shape: [3], data: new Float32Array(2) }))).rejects.toThrow(/'fc.bias': shape \[3\] needs 3 values, data has 2/);
-    await expect(new Model(tiny).loadWeights(new Map([[7, { shape: [1], data: new Float32Array(1) }]]) as never)).rejects.toThrow(/keys must be strings/);
-    await expect(new Model(tiny).loadWeights({ 'fc.bias': 3 } as never)).rejects.toThrow(/'fc.bias': expected a tensor/);
+    await expect(loadWeights(new Model(tiny), map(null))).rejects.toThrow(/'fc.bias': expected a tensor \{ shape, data: Float32Array \}, got null/);
+    await expect(loadWeights(new Model(tiny), map({ shape: [2], data: [1, 2] }))).rejects.toThrow(/'fc.bias': data must be a Float32Array, got an array of 2/);
+    await expect(loadWeights(new Model(tiny), map({ shape: 'x', data: new Float32Array(2) }))).rejects.toThrow(/'fc.bias': shape must be an array/);
+    await expect(loadWeights(new Model(tiny), map({ shape: [3], data: new Float32Array(2) }))).rejects.toThrow(/'fc.bias': shape \[3\] needs 3 values, data has 2/);
+    await expect(loadWeights(new Model(tiny), new Map([[7, { shape: [1], data: new Float32Array(1) }]]) as never)).rejects.toThrow(/keys must be strings/);
+    await expect(loadWeights(new Model(tiny), { 'fc.bias': 3 } as never)).rejects.toThrow(/'fc.bias': expected a tensor/);
   });
 
   it('names the URL it could not reach', async () => {
@@ -128,7 +129,7 @@ describe('Model.loadWeights', () => {
     const port = (server.address() as { port: number }).port;
     await new Promise<void>((r) => server.close(() => r()));
     const url = `http://127.0.0.1:${port}/w.safetensors`;
-    const error = await new Model(tiny).loadWeights(url).catch((e: unknown) => e as WeightsError);
+    const error = await loadWeights(new Model(tiny), url).catch((e: unknown) => e as WeightsError);
     expect(error).toBeInstanceOf(WeightsError);
     expect((error as WeightsError).code).toBe('io');
     expect((error as Error).message).toContain(`fetching weights from ${url} failed: `);
@@ -157,18 +158,18 @@ describe('weights meant for another variant', () => {
 
   it('names the variant a bigger file is for, even when unexpected keys are allowed', async () => {
     const message = /the weights are big's \(every key and shape matches it\), not small's \(5 unexpected\): load them into big/;
-    await expect(make('small').loadWeights(fileOf('big'))).rejects.toThrow(message);
-    await expect(make('small').loadWeights(fileOf('big'), { allowUnexpected: true })).rejects.toThrow(message);
+    await expect(loadWeights(make('small'), fileOf('big'))).rejects.toThrow(message);
+    await expect(loadWeights(make('small'), fileOf('big'), { allowUnexpected: true })).rejects.toThrow(message);
   });
 
   it('names the variant a smaller file is for', async () => {
-    await expect(make('big').loadWeights(fileOf('small'))).rejects.toThrow(/the weights are small's .* not big's \(5 key\(s\) missing\)/);
+    await expect(loadWeights(make('big'), fileOf('small'))).rejects.toThrow(/the weights are small's .* not big's \(5 key\(s\) missing\)/);
   });
 
   it('keeps the plain message when no variant matches', async () => {
     const extra = new Map(make('small').useGeneratedWeights().getWeights());
     extra.set('head.weight', { shape: [1], data: new Float32Array(1) });
-    await expect(make('small').loadWeights(extra)).rejects.toThrow(/unexpected 1 key\(s\): 'head.weight'/);
-    await expect(make('small').loadWeights(extra, { allowUnexpected: true })).resolves.toBeInstanceOf(Model);
+    await expect(loadWeights(make('small'), extra)).rejects.toThrow(/unexpected 1 key\(s\): 'head.weight'/);
+    await expect(loadWeights(make('small'), extra, { allowUnexpected: true })).resolves.toBeInstanceOf(Model);
   });
 });

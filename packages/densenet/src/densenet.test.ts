@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WeightsError, type Backend } from '@cnn/core';
+import { WeightsError, loadWeights, summarize, type Backend } from '@cnn/core';
 import { type GoldenFixture, GOLDEN_TOLERANCE, lastGeneratedModel, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -31,17 +31,17 @@ describe('DenseNet family', () => {
 
   it('has torchvision parameter totals for every variant', () => {
     for (const name of variants) {
-      const total = densenet(name).summary().totalParameters;
+      const total = summarize(densenet(name)).totalParameters;
       expect(total, name).toBe(DENSENET_VARIANTS[name].metadata.parameters);
       for (const fx of fixtures.filter((f) => f.model === name)) expect(total, fx.case).toBe(fx.params);
     }
-    expect(densenet121().summary().totalParameters).toBe(7_978_856);
+    expect(summarize(densenet121()).totalParameters).toBe(7_978_856);
   });
 
   it('counts multiply-adds within 1% of torchvision’s GFLOPS for every variant', () => {
-    expect(densenet121().summary().totalMultiplyAdds).toBe(2_834_161_664);
+    expect(summarize(densenet121()).totalMultiplyAdds).toBe(2_834_161_664);
     for (const name of variants) {
-      const g = densenet(name).summary().totalMultiplyAdds / 1e9;
+      const g = summarize(densenet(name)).totalMultiplyAdds / 1e9;
       const published = DENSENET_VARIANTS[name].metadata.gflops;
       expect(Math.abs(g - published) / published, name).toBeLessThan(0.01);
     }
@@ -77,17 +77,17 @@ describe('DenseNet family', () => {
     );
     expect(keys.some((k) => k.includes('transition4'))).toBe(false);
     // 121 = stem conv + 2 convs x 58 dense layers + 3 transitions + classifier
-    expect(densenet121().summary().rows.filter((r) => r.type === 'conv2d' || r.type === 'linear').length).toBe(121);
+    expect(summarize(densenet121()).rows.filter((r) => r.type === 'conv2d' || r.type === 'linear').length).toBe(121);
   });
 
   it('exposes the dense blocks and the final features as taps, with their channel counts', () => {
     const model = densenet121();
     expect(new Set(model.outputNames)).toEqual(new Set(['logits', ...DENSENET_TAPS, 'features.relu0', ...DENSENET_STRIDE_TAPS]));
-    const rows = model.summary().rows;
+    const rows = summarize(model).rows;
     const concatWidths = rows.filter((r) => r.type === 'concat').map((r) => r.outputShape[0]);
     for (const c of [256, 512, 1024]) expect(concatWidths).toContain(c);
     expect(rows.find((r) => r.name === 'classifier')!.parameters).toBe(1024 * 1000 + 1000);
-    expect(densenet('densenet161').summary().rows.find((r) => r.name === 'classifier')!.parameters).toBe(2208 * 1000 + 1000);
+    expect(summarize(densenet('densenet161')).rows.find((r) => r.name === 'classifier')!.parameters).toBe(2208 * 1000 + 1000);
   });
 
   it('renames legacy checkpoint keys (norm.1 -> norm1) as torchvision’s loader does', async () => {
@@ -100,15 +100,15 @@ describe('DenseNet family', () => {
     const modern = densenet121().useGeneratedWeights(3).getWeights();
     const legacy = new Map([...modern].map(([k, v]) => [k.replace(/(denselayer\d+\.(?:norm|conv))([12])\./, '$1.$2.'), v]));
     expect(legacy.has('features.denseblock1.denselayer1.norm.1.weight')).toBe(true);
-    await expect(densenet121().loadWeights(legacy)).rejects.toThrow(WeightsError);
-    const loaded = await densenet121().loadWeights(renameLegacyDenseNetKeys(legacy));
+    await expect(loadWeights(densenet121(), legacy)).rejects.toThrow(WeightsError);
+    const loaded = await loadWeights(densenet121(), renameLegacyDenseNetKeys(legacy));
     expect(loaded.getWeights().get('features.denseblock1.denselayer1.norm1.weight')!.data).toEqual(modern.get('features.denseblock1.denselayer1.norm1.weight')!.data);
   });
 
   it('builds other class counts and inputs down to 29x29', () => {
     const model = densenet121({ numClasses: 10 });
-    expect(model.summary().totalParameters).toBe(7_978_856 - 990 * 1025);
-    expect(model.summary([29, 29]).rows.at(-1)!.outputShape).toEqual([10]);
+    expect(summarize(model).totalParameters).toBe(7_978_856 - 990 * 1025);
+    expect(summarize(model, [29, 29]).rows.at(-1)!.outputShape).toEqual([10]);
   });
 
   for (const fx of fixtures) {
@@ -116,7 +116,7 @@ describe('DenseNet family', () => {
     it(`${fx.case}: matches torchvision logits, denseblock1-4 and features on the ${backend} backend`, async () => {
       const [n, , h, w] = fx.input.shape;
       const model = generatedModel(fx.model as DenseNetVariant, fx.seed);
-      expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
+      expect(summarize(model, [h, w]).totalMultiplyAdds * n).toBe(fx.macs);
       // every fixture has the module taps; the smallest also the stride taps, as torch's modules they alias
       const taps = Object.keys(fx.taps);
       expect(taps).toEqual(expect.arrayContaining([...DENSENET_TAPS]));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Tensor, counterInput, type Backend } from '@cnn/core';
+import { Tensor, counterInput, summarize, type Backend } from '@cnn/core';
 import { GOLDEN_TOLERANCE, matchesPublishedGflops, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -36,20 +36,20 @@ describe('EfficientNet family', () => {
 
   it('has torchvision parameter totals for every variant', () => {
     for (const name of variants) {
-      expect(efficientnet(name).summary().totalParameters, name).toBe(EFFICIENTNET_VARIANTS[name].metadata.parameters);
+      expect(summarize(efficientnet(name)).totalParameters, name).toBe(EFFICIENTNET_VARIANTS[name].metadata.parameters);
     }
-    expect(efficientnet_b0().summary().totalParameters).toBe(5_288_548);
-    expect(efficientnet_b7().summary().totalParameters).toBe(66_347_960);
-    for (const fx of fixtures) expect(efficientnet(fx.model as EfficientNetVariant).summary().totalParameters, fx.case).toBe(fx.params);
+    expect(summarize(efficientnet_b0()).totalParameters).toBe(5_288_548);
+    expect(summarize(efficientnet_b7()).totalParameters).toBe(66_347_960);
+    for (const fx of fixtures) expect(summarize(efficientnet(fx.model as EfficientNetVariant)).totalParameters, fx.case).toBe(fx.params);
   });
 
   it('counts the published GFLOPS at each native resolution', () => {
     for (const name of variants) {
-      const g = efficientnet(name).summary().totalMultiplyAdds / 1e9;
+      const g = summarize(efficientnet(name)).totalMultiplyAdds / 1e9;
       expect(matchesPublishedGflops(g, EFFICIENTNET_VARIANTS[name].metadata.gflops), `${name}: ${g}`).toBe(true);
     }
-    expect(efficientnet_b0().summary().totalMultiplyAdds).toBe(385_814_752);
-    expect(efficientnet_b7().summary().totalMultiplyAdds).toBe(37_745_884_192);
+    expect(summarize(efficientnet_b0()).totalMultiplyAdds).toBe(385_814_752);
+    expect(summarize(efficientnet_b7()).totalMultiplyAdds).toBe(37_745_884_192);
   });
 
   it('takes its native input size and preprocessing from the DEFAULT weights', () => {
@@ -87,7 +87,7 @@ describe('EfficientNet family', () => {
   it('exposes the stage taps and a numClasses option', async () => {
     expect(efficientnet_b0().outputNames).toEqual([...EFFICIENTNET_TAPS, ...EFFICIENTNET_STRIDE_TAPS, 'logits']);
     const model = efficientnet_b0({ numClasses: 10 });
-    expect(model.summary().totalParameters).toBe(5_288_548 - 1280 * 990 - 990);
+    expect(summarize(model).totalParameters).toBe(5_288_548 - 1280 * 990 - 990);
     const runner = await model.useGeneratedWeights(3).compile(createJsBackend(), { inputSize: [32, 32], outputs: ['logits', 'features'] });
     const out = await runner.runAll(new Tensor([1, 3, 32, 32], counterInput([1, 3, 32, 32], 3)));
     expect(out.logits.shape).toEqual([1, 10]);
@@ -102,7 +102,7 @@ describe('EfficientNet family', () => {
       if (backend === 'js' ? h > JS_MAX_SIDE : !native) continue;
       it(`${fx.case}: matches torchvision logits and stage taps on the ${backend} backend`, async () => {
         const model = efficientnet(fx.model as EfficientNetVariant).useGeneratedWeights(fx.seed);
-        expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
+        expect(summarize(model, [h, w]).totalMultiplyAdds * n).toBe(fx.macs);
         const r = await runGolden(model, fx, await backends[backend](), EFFICIENTNET_TAPS);
         expect(r.logitsShape).toEqual(fx.logits.shape);
         expect(r.logitsError).toBeLessThan(TOLERANCE[backend]);

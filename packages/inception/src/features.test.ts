@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UnknownVariantError, WeightsError, featureInfo, type WeightTensor } from '@cnn/core';
+import { UnknownVariantError, WeightsError, featureInfo, loadWeights, type WeightTensor } from '@cnn/core';
 import { runStrideTaps } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { GOOGLENET_STRIDE_TAPS, INCEPTION_V3_STRIDE_TAPS, googlenet, googlenet2014, inception, inception_v3, type InceptionVariant } from './index.js';
@@ -33,7 +33,7 @@ describe('the Inception family builder', () => {
   });
   it('names the variant a weights file was made for', async () => {
     const file = new Map<string, WeightTensor>(googlenet2014().parameters.map((p) => [p.key, { shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) }]));
-    const error = await googlenet().loadWeights(file).catch((e: unknown) => e);
+    const error = await loadWeights(googlenet(), file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WeightsError);
     expect((error as Error).message).toMatch(/the weights are googlenet2014's/);
   });

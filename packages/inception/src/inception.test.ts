@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Tensor, counterInput, generateWeights, type Backend } from '@cnn/core';
+import { Tensor, counterInput, generateWeights, loadWeights, summarize, type Backend } from '@cnn/core';
 import { applyCalibration, relativeError, GOLDEN_TOLERANCE, readFixture, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -58,38 +58,38 @@ const CASES: Record<string, { variant: InceptionVariant; options: InceptionOptio
 describe('Inception family', () => {
   it('has torchvision parameter totals, with and without the auxiliary heads', () => {
     // GoogLeNet_Weights' num_params is the model as returned (aux heads dropped) ...
-    expect(googlenet().summary().totalParameters).toBe(INCEPTION_VARIANTS.googlenet.metadata.parameters);
-    expect(googlenet().summary().totalParameters).toBe(6_624_904);
-    expect(googlenet({ auxLogits: true }).summary().totalParameters).toBe(13_004_888);
+    expect(summarize(googlenet()).totalParameters).toBe(INCEPTION_VARIANTS.googlenet.metadata.parameters);
+    expect(summarize(googlenet()).totalParameters).toBe(6_624_904);
+    expect(summarize(googlenet({ auxLogits: true })).totalParameters).toBe(13_004_888);
     // ... Inception_V3_Weights' counts the AuxLogits head its weights file carries.
-    expect(inception_v3({ auxLogits: true }).summary().totalParameters).toBe(INCEPTION_VARIANTS.inception_v3.metadata.parameters);
-    expect(inception_v3({ auxLogits: true }).summary().totalParameters).toBe(27_161_264);
-    expect(inception_v3().summary().totalParameters).toBe(23_834_568);
+    expect(summarize(inception_v3({ auxLogits: true })).totalParameters).toBe(INCEPTION_VARIANTS.inception_v3.metadata.parameters);
+    expect(summarize(inception_v3({ auxLogits: true })).totalParameters).toBe(27_161_264);
+    expect(summarize(inception_v3()).totalParameters).toBe(23_834_568);
     for (const name of Object.keys(CASES)) {
       const { variant, options } = CASES[name];
-      expect(inception(variant, options).summary().totalParameters, name).toBe(fixture(name).params);
+      expect(summarize(inception(variant, options)).totalParameters, name).toBe(fixture(name).params);
     }
   });
 
   it('builds the 2014 paper’s GoogLeNet: true 5x5 branches, biases and no batch norm, LRN; 6,998,552 parameters', () => {
     const model = googlenet2014();
-    expect(model.summary().totalParameters).toBe(6_998_552);
-    expect(model.summary().totalMultiplyAdds).toBe(1_582_671_872);
+    expect(summarize(model).totalParameters).toBe(6_998_552);
+    expect(summarize(model).totalMultiplyAdds).toBe(1_582_671_872);
     const shapes = new Map(model.parameters.map((p) => [p.key, p.shape]));
     expect(shapes.get('inception3a.branch3.1.conv.weight')).toEqual([32, 16, 5, 5]);
     expect(googlenet().parameters.find((p) => p.key === 'inception3a.branch3.1.conv.weight')!.shape).toEqual([32, 16, 3, 3]);
     expect(shapes.get('conv1.conv.bias')).toEqual([64]);
     expect(model.parameters.some((p) => p.key.endsWith('running_mean'))).toBe(false);
-    expect(model.summary().rows.filter((r) => r.type === 'localResponseNorm')).toHaveLength(2);
+    expect(summarize(model).rows.filter((r) => r.type === 'localResponseNorm')).toHaveLength(2);
     expect(() => inception('googlenet2014', { auxLogits: true } as never)).toThrow('googlenet2014: unknown option(s) auxLogits; expected numClasses');
     expect(googlenet2014({ numClasses: 10 }).architecture.metadata.parameters).toBe(6_998_552 - 1024 * 990 - 990);
   });
 
   it('counts torchvision\'s published GFLOPS at native resolution (aux heads excluded)', () => {
-    expect(googlenet().summary().totalMultiplyAdds).toBe(1_498_376_192);
-    expect(inception_v3().summary().totalMultiplyAdds).toBe(5_713_216_096);
+    expect(summarize(googlenet()).totalMultiplyAdds).toBe(1_498_376_192);
+    expect(summarize(inception_v3()).totalMultiplyAdds).toBe(5_713_216_096);
     for (const [name, v] of Object.entries(INCEPTION_VARIANTS)) {
-      const g = inception(name as InceptionVariant).summary().totalMultiplyAdds / 1e9;
+      const g = summarize(inception(name as InceptionVariant)).totalMultiplyAdds / 1e9;
       expect(Math.abs(g - v.metadata.gflops) / v.metadata.gflops, name).toBeLessThan(0.01);
     }
   });
@@ -119,12 +119,12 @@ describe('Inception family', () => {
       const full = inception(variant, { auxLogits: true });
       const state = generateWeights(full.parameters, 1);
       // the aux heads' parameters are accepted and dropped ...
-      const model = await inception(variant).loadWeights(state);
+      const model = await loadWeights(inception(variant), state);
       expect(model.getWeights().size).toBe(inception(variant).parameters.length);
       expect([...model.getWeights().keys()].some((k) => k.startsWith('aux') || k.startsWith('AuxLogits'))).toBe(false);
       // ... but not a key that belongs to neither network
       const bogus = new Map(state).set('aux3.fc.weight', { shape: [1], data: new Float32Array(1) });
-      await expect(inception(variant).loadWeights(bogus)).rejects.toThrow(/unexpected 1 key/);
+      await expect(loadWeights(inception(variant), bogus)).rejects.toThrow(/unexpected 1 key/);
     }
   });
 
@@ -134,7 +134,7 @@ describe('Inception family', () => {
         const fx = fixture(name);
         const [n, , h, w] = fx.input.shape;
         const model = inception(variant, options).useGeneratedWeights(fx.seed);
-        expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
+        expect(summarize(model, [h, w]).totalMultiplyAdds * n).toBe(fx.macs);
         const taps = Object.keys(fx.taps);
         // googlenet_64 and inception_v3_75 also hold the stride taps (torch's modules they alias)
         expect(taps.filter((t) => variant === 'googlenet2014' || !t.startsWith('stride')).sort()).toEqual([...TAPS[variant], ...(options.auxLogits ? AUX_OUTPUTS[variant] : [])].sort());

@@ -12,6 +12,96 @@ export const TS_PATH = fileURLToPath(new URL('../src/wasm/abi.ts', import.meta.u
 const camel = (snake) => snake.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
 const rustType = (t) => (t === 'f32' ? 'f32' : 'u32');
 
+// Formula expressions (spec.FORMULAS): parsed once into a tree, printed in each language.
+const BUILTINS = { min: 2, max: 2, clamp: 3, ceil_div: 2, align_up: 2, if_zero: 3 };
+
+/** Parses `text` (formula `name`) into nodes: {num}, {id}, {op, a, b} or {call, args}. */
+export function parseFormula(name, text, known) {
+  const tokens = text.match(/\s*([A-Za-z_][A-Za-z0-9_]*|\d+|[-+*/(),])/gy)?.map((t) => t.trim()) ?? [];
+  if (tokens.join('') !== text.replace(/\s+/g, '')) throw new Error(`formula ${name}: cannot read "${text}"`);
+  let i = 0;
+  const expect = (t) => {
+    if (tokens[i++] !== t) throw new Error(`formula ${name}: expected "${t}" at token ${i - 1} of "${text}"`);
+  };
+  const binary = (ops, next) => () => {
+    let a = next();
+    while (ops.includes(tokens[i])) a = { op: tokens[i++], a, b: next() };
+    return a;
+  };
+  const primary = () => {
+    const t = tokens[i++];
+    if (t === '(') {
+      const e = sum();
+      expect(')');
+      return e;
+    }
+    if (/^\d+$/.test(t)) return { num: t };
+    if (!/^[A-Za-z_]/.test(t ?? '')) throw new Error(`formula ${name}: unexpected "${t}" in "${text}"`);
+    if (tokens[i] !== '(') {
+      if (!known.values.has(t)) throw new Error(`formula ${name}: unknown name "${t}"`);
+      return { id: t };
+    }
+    const arity = BUILTINS[t] ?? known.formulas.get(t);
+    if (arity === undefined) throw new Error(`formula ${name}: unknown function "${t}" (formulas may call only earlier ones)`);
+    i++;
+    const args = [sum()];
+    while (tokens[i] === ',') i++, args.push(sum());
+    expect(')');
+    if (args.length !== arity) throw new Error(`formula ${name}: ${t} takes ${arity} arguments, got ${args.length}`);
+    return { call: t, args };
+  };
+  const product = binary(['*', '/'], primary);
+  const sum = binary(['+', '-'], product);
+  const tree = sum();
+  if (i !== tokens.length) throw new Error(`formula ${name}: unexpected "${tokens[i]}" in "${text}"`);
+  return tree;
+}
+
+/** spec.FORMULAS as [name, params, doc, tree], each checked against what it may name. */
+function formulas() {
+  const constants = new Set(spec.CONSTANTS.map(([name]) => name));
+  const defined = new Map();
+  return spec.FORMULAS.map(([name, params, doc, text]) => {
+    const tree = parseFormula(name, text, { values: new Set([...constants, ...params]), formulas: defined });
+    defined.set(name, params.length);
+    return [name, params, doc, tree];
+  });
+}
+
+// Rust's method receivers are printed by `receiver` (a literal needs its type: 8usize.min(x)).
+const RUST_CALLS = {
+  min: (a, b) => `${a}.min(${b})`,
+  max: (a, b) => `${a}.max(${b})`,
+  clamp: (x, lo, hi) => `${x}.clamp(${lo}, ${hi})`,
+  ceil_div: (a, b) => `${a}.div_ceil(${b})`,
+  align_up: (a, b) => `${a}.div_ceil(${b}) * ${b}`,
+  if_zero: (x, a, b) => `if ${x} == 0 { ${a} } else { ${b} }`,
+};
+const TS_CALLS = {
+  min: (a, b) => `Math.min(${a}, ${b})`,
+  max: (a, b) => `Math.max(${a}, ${b})`,
+  clamp: (x, lo, hi) => `Math.min(Math.max(${x}, ${lo}), ${hi})`,
+  ceil_div: (a, b) => `Math.ceil(${a} / ${b})`,
+  align_up: (a, b) => `Math.ceil(${a} / ${b}) * ${b}`,
+  if_zero: (x, a, b) => `${x} === 0 ? ${a} : ${b}`,
+};
+
+/** Prints a formula tree; every binary operation is parenthesised except at the top. */
+export function print(node, lang, top = true) {
+  const wrap = (s) => (top ? s : `(${s})`);
+  if (node.num) return node.num;
+  if (node.id) return lang === 'ts' && !/^[A-Z]/.test(node.id) ? camel(node.id) : node.id;
+  if (node.op) {
+    const [a, b] = [print(node.a, lang, false), print(node.b, lang, false)];
+    return node.op === '/' && lang === 'ts' ? `Math.floor(${a} / ${b})` : wrap(`${a} ${node.op} ${b}`);
+  }
+  const args = node.args.map((n, i) => (i === 0 && lang === 'rust' && n.num ? `${n.num}usize` : print(n, lang, false)));
+  const builtin = (lang === 'ts' ? TS_CALLS : RUST_CALLS)[node.call];
+  // align_up and if_zero print as operator expressions: parenthesised unless at the top
+  if (builtin) return ['align_up', 'if_zero'].includes(node.call) ? wrap(builtin(...args)) : builtin(...args);
+  return `${lang === 'ts' ? camel(node.call) : node.call}(${args.join(', ')})`;
+}
+
 function rust() {
   const lines = [`//! ${HEADER}`, '#![allow(dead_code)]', ''];
   lines.push(`pub const ABI_VERSION: u32 = ${spec.ABI_VERSION};`, `pub const DESC_WORDS: usize = ${spec.DESC_WORDS};`, `pub const ARGS_WORD: usize = ${spec.ARGS_WORD};`, '');
@@ -20,6 +110,10 @@ function rust() {
   spec.ACTIVATIONS.forEach((a, i) => lines.push(`pub const ACT_${a.toUpperCase()}: u32 = ${i};`));
   lines.push('');
   for (const [name, code] of spec.OPS) lines.push(`pub const OP_${name.toUpperCase()}: u32 = ${code};`);
+  lines.push('/// The largest op code (codes run 1..=OP_MAX).', `pub const OP_MAX: u32 = ${Math.max(...spec.OPS.map(([, code]) => code))};`);
+  for (const [name, params, doc, tree] of formulas()) {
+    lines.push('', `/// ${doc}`, '#[inline(always)]', `pub fn ${name}(${params.map((p) => `${p}: usize`).join(', ')}) -> usize {`, `    ${print(tree, 'rust')}`, '}');
+  }
   for (const [struct, fields] of Object.entries(spec.STRUCTS)) {
     lines.push('', '#[repr(C)]', `pub struct ${struct} {`);
     for (const [field, type, doc] of fields) {
@@ -36,6 +130,10 @@ function ts() {
   lines.push(`export const ABI_VERSION = ${spec.ABI_VERSION};`, `export const DESC_WORDS = ${spec.DESC_WORDS};`, `export const DESC_ARGS_WORD = ${spec.ARGS_WORD};`);
   for (const [name, value, , doc] of spec.CONSTANTS) lines.push(`/** ${doc} */`, `export const ${name} = ${value};`);
   lines.push(`/** Epilogue activations in code order (the same as @cnn/core's ACTIVATIONS). */`, `export const ABI_ACTIVATIONS = ${JSON.stringify(spec.ACTIVATIONS).replaceAll('"', "'").replaceAll(',', ', ')} as const;`, '');
+  for (const [name, params, doc, tree] of formulas()) {
+    lines.push(`/** ${doc} */`, `export const ${camel(name)} = (${params.map((p) => `${camel(p)}: number`).join(', ')}): number => ${print(tree, 'ts')};`);
+  }
+  lines.push('');
   lines.push('/** One descriptor: its op code, its u32 argument words, and which of them are f32 values. */');
   lines.push('export interface Descriptor {', '  readonly kind: number;', '  readonly args: readonly number[];', '  /** indices into args holding f32 values */', '  readonly floats: readonly number[];', '}');
   lines.push('const NO_FLOATS: readonly number[] = [];');

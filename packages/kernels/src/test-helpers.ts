@@ -27,6 +27,11 @@ export class ArenaBuilder {
     this.size = offset + size;
     return { id: this.nextId++, shape, offset, size };
   }
+  /** Channels [channelOffset, + channels) of `base` as a channel view. */
+  view(base: Slot, channelOffset: number, channels: number): Slot {
+    const [n, h, w] = base.shape;
+    return { id: this.nextId++, shape: [n, h, w, channels], offset: base.offset + channelOffset, size: n * h * w * channels, base };
+  }
 }
 
 /** A plan whose input and single output are the whole arena, so any op sequence can be checked. */
@@ -35,11 +40,15 @@ export function wholeArenaPlan(ops: readonly PlanOp[], arenaSize: number): Execu
   return { batch: 1, input: all, outputs: [all], ops, arenaSize };
 }
 
-/** max |got - ref| / max |ref| over one slot (NaN counts as infinitely wrong). */
+/**
+ * max |got - ref| / max |ref| over one slot (NaN counts as infinitely wrong); over a channel
+ * view's whole base, so a kernel that writes past its channels fails too.
+ */
 export function slotError(got: Float32Array, ref: Float32Array, slot: Slot): number {
   let maxDiff = 0;
   let maxRef = 0;
-  for (let i = slot.offset; i < slot.offset + slot.size; i++) {
+  const whole = slot.base ?? slot;
+  for (let i = whole.offset; i < whole.offset + whole.size; i++) {
     const d = Math.abs(got[i] - ref[i]);
     maxDiff = Number.isNaN(d) ? Infinity : Math.max(maxDiff, d);
     maxRef = Math.max(maxRef, Math.abs(ref[i]));
@@ -56,4 +65,46 @@ export async function compareWithReference(backend: Backend, ops: readonly PlanO
   const [got] = await exe.run(arena);
   exe.dispose();
   return Math.max(...ops.map((op) => slotError(got, ref, op.output)));
+}
+
+/** A convolution with random weights, square kernel k, "same" padding, stride s; output `output`. */
+function viewConv(input: Slot, output: Slot, k: number, s: number, seed: number): PlanOp {
+  const [inC, outC] = [input.shape[3], output.shape[3]];
+  const fanIn = inC * k * k;
+  return {
+    kind: 'conv2d', input, output, weight: randomFloats(outC * fanIn, seed, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn)),
+    bias: randomFloats(outC, seed + 1), kernel: [k, k], stride: [s, s], padding: [(k - 1) >> 1, (k - 1) >> 1], dilation: [1, 1], groups: 1, activation: 'relu',
+  };
+}
+
+/**
+ * Every op field that takes a channel view (CHANNEL_VIEW_FIELDS), on odd channel counts and
+ * offsets: convolutions (direct, 1x1 GEMM, 7x7 stride 2, a 3x3 with enough channels for
+ * Winograd, a 7x7 image with 256 input channels, which WebGPU splits along K, 1 -> 1) and poolings writing a channel range of a wider base, channel affines
+ * and copies reading one. Compare with compareWithReference: the whole bases are checked.
+ */
+export function channelViewOps(a: ArenaBuilder, seed: number): PlanOp[] {
+  const x = a.slot([2, 9, 11, 17]);
+  const single = a.slot([2, 9, 11, 1]);
+  const five = a.slot([2, 9, 11, 5]);
+  const seven = a.slot([2, 9, 11, 7]);
+  const wide = a.slot([2, 9, 11, 45]);
+  const half = a.slot([2, 5, 6, 13]);
+  const copied = a.slot([2, 9, 11, 10]);
+  const pair = a.slot([2, 9, 11, 12]);
+  const deep = a.slot([1, 7, 7, 256]);
+  const deepOut = a.slot([1, 7, 7, 70]);
+  return [
+    viewConv(deep, a.view(deepOut, 3, 64), 3, 1, seed + 12),
+    viewConv(x, a.view(wide, 3, 6), 3, 1, seed),
+    viewConv(x, a.view(wide, 9, 10), 1, 1, seed + 2),
+    viewConv(x, a.view(wide, 19, 20), 3, 1, seed + 4),
+    viewConv(single, a.view(wide, 39, 1), 1, 1, seed + 6),
+    viewConv(x, a.view(half, 1, 5), 7, 2, seed + 8),
+    { kind: 'pool2d', mode: 'avg', input: five, output: a.view(wide, 40, 5), kernel: [3, 3], stride: [1, 1], padding: [1, 1], countIncludePad: true, activation: 'relu' },
+    { kind: 'channelAffine', input: a.view(wide, 0, 7), output: seven, scale: randomFloats(7, seed + 10), shift: randomFloats(7, seed + 11), activation: 'relu' },
+    { kind: 'pool2d', mode: 'max', input: seven, output: a.view(half, 6, 7), kernel: [3, 3], stride: [2, 2], padding: [1, 1], countIncludePad: false, activation: 'none' },
+    { kind: 'copyChannels', input: a.view(wide, 2, 5), output: copied, channelOffset: 3 },
+    { kind: 'copyChannels', input: a.view(x, 11, 6), output: a.view(pair, 1, 8), channelOffset: 2 },
+  ];
 }

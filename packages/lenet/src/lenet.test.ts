@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ShapeError, Tensor, counterInput, parseSafetensors } from '@cnn/core';
+import { ShapeError, Tensor, counterInput, parseSafetensors, loadWeights, summarize } from '@cnn/core';
 import { calibrationOverrides, readFixture, relativeError, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -9,7 +9,7 @@ const fixture = readFixture(new URL('../fixtures/', import.meta.url), 'lenet5');
 
 describe('LeNet-5', () => {
   it('has the parameter count of the paper-sized network (61,706) and its multiply-adds', () => {
-    const s = lenet5().summary();
+    const s = summarize(lenet5());
     expect(s.totalParameters).toBe(61_706);
     expect(s.totalParameters).toBe(fixture.params);
     expect(s.totalMultiplyAdds).toBe(fixture.macs);
@@ -38,7 +38,7 @@ describe('LeNet-5', () => {
       const bytes = await rebuildHalfFile(meta.header, dtype, fixture.seed);
       expect(bytes.length).toBe(meta.byteLength);
       expect(await sha256(bytes)).toBe(meta.sha256);
-      const model = await lenet5().loadWeights(bytes);
+      const model = await loadWeights(lenet5(), bytes);
       const runner = await model.compile(createJsBackend());
       const logits = await runner.run(new Tensor(fixture.input.shape, counterInput(fixture.input.shape, fixture.seed)));
       expect(relativeError(logits.data, expected.data)).toBeLessThan(1e-5);

@@ -1,7 +1,7 @@
 // @cnn/lenet/weights: LeNet-5 trained on Fashion-MNIST by @cnn/train (`cnn train`), shipped as F16
 // .safetensors in this package's weights/ folder. A separate entry point, so an app that imports
 // only the architecture never loads or bundles the weights.
-import type { Model } from '@cnn/core';
+import { loadWeights, type Model } from '@cnn/core';
 import { lenet5 } from './index.js';
 
 /** The weights file (124,412 bytes, F16, torchvision keys c1, c3, c5, f6, output); bundlers see this URL as an asset. */
@@ -42,5 +42,5 @@ export function prepareFashionMnistImage(pixels: ArrayLike<number>): Float32Arra
 
 /** LeNet-5 with the shipped Fashion-MNIST weights loaded. */
 export async function lenet5FashionMnist(): Promise<Model> {
-  return lenet5().loadWeights(FASHION_MNIST_WEIGHTS_URL);
+  return loadWeights(lenet5(), FASHION_MNIST_WEIGHTS_URL);
 }

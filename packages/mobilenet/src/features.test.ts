@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UnknownVariantError, WeightsError, featureInfo, type WeightTensor } from '@cnn/core';
+import { UnknownVariantError, WeightsError, featureInfo, loadWeights, summarize, type WeightTensor } from '@cnn/core';
 import { runStrideTaps } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { MOBILENET_TAPS, MOBILENET_VARIANTS, mobilenet, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, type MobileNetVariant } from './index.js';
@@ -44,16 +44,16 @@ describe('the MobileNet family builder', () => {
     expect(() => mobilenet('mobilenet_v2', { alpha: 0.5 } as never)).toThrow("mobilenet_v2: unknown option(s) alpha; expected widthMult, numClasses");
   });
   it('builds the same networks as the named builders', () => {
-    expect(mobilenet('mobilenet_v2', { widthMult: 0.5 }).summary().totalParameters).toBe(mobilenet_v2({ widthMult: 0.5 }).summary().totalParameters);
+    expect(summarize(mobilenet('mobilenet_v2', { widthMult: 0.5 })).totalParameters).toBe(summarize(mobilenet_v2({ widthMult: 0.5 })).totalParameters);
     expect(mobilenet('mobilenet_v1', { alpha: 0.5 }).architecture.metadata.parameters).toBe(1_331_592);
   });
   // zero-filled tensors with a variant's keys and shapes: which keys a file holds is what matters
   const weightsOf = (name: MobileNetVariant) =>
     new Map<string, WeightTensor>(mobilenet(name).parameters.map((p) => [p.key, { shape: p.shape, data: new Float32Array(p.shape.reduce((a, b) => a * b, 1)) }]));
   it('names the variant a weights file was made for', async () => {
-    const error = await mobilenet_v3_large().loadWeights(weightsOf('mobilenet_v3_small')).catch((e: unknown) => e);
+    const error = await loadWeights(mobilenet_v3_large(), weightsOf('mobilenet_v3_small')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WeightsError);
     expect((error as Error).message).toMatch(/the weights are mobilenet_v3_small's .* not mobilenet_v3_large's/);
-    await expect(mobilenet_v2().loadWeights(weightsOf('mobilenet_v1'))).rejects.toThrow(/the weights are mobilenet_v1's/);
+    await expect(loadWeights(mobilenet_v2(), weightsOf('mobilenet_v1'))).rejects.toThrow(/the weights are mobilenet_v1's/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Backend, type Model } from '@cnn/core';
+import { summarize, type Backend, type Model } from '@cnn/core';
 import { GOLDEN_TOLERANCE, matchesPublishedGflops, readFixture, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -51,26 +51,26 @@ const CASES: Record<string, () => Model> = {
 describe('MobileNet family', () => {
   it('has torchvision parameter totals for every variant and width', () => {
     for (const [name, v] of Object.entries(MOBILENET_VARIANTS)) {
-      expect(BUILDERS[name as MobileNetVariant]().summary().totalParameters, name).toBe(v.metadata.parameters);
+      expect(summarize(BUILDERS[name as MobileNetVariant]()).totalParameters, name).toBe(v.metadata.parameters);
     }
-    expect(mobilenet_v2().summary().totalParameters).toBe(3_504_872);
-    expect(mobilenet_v3_large().summary().totalParameters).toBe(5_483_032);
-    expect(mobilenet_v3_small().summary().totalParameters).toBe(2_542_856);
+    expect(summarize(mobilenet_v2()).totalParameters).toBe(3_504_872);
+    expect(summarize(mobilenet_v3_large()).totalParameters).toBe(5_483_032);
+    expect(summarize(mobilenet_v3_small()).totalParameters).toBe(2_542_856);
     for (const [name, build] of Object.entries(CASES)) {
       const model = build();
-      expect(model.summary().totalParameters, name).toBe(fixture(name).params);
+      expect(summarize(model).totalParameters, name).toBe(fixture(name).params);
       expect(model.architecture.metadata.parameters, name).toBe(fixture(name).params);
     }
   });
 
   it('counts torchvision\'s published GFLOPS (and the v1 paper\'s mult-adds) at 224x224', () => {
     for (const [name, v] of Object.entries(MOBILENET_VARIANTS)) {
-      const g = BUILDERS[name as MobileNetVariant]().summary().totalMultiplyAdds / 1e9;
+      const g = summarize(BUILDERS[name as MobileNetVariant]()).totalMultiplyAdds / 1e9;
       expect(matchesPublishedGflops(g, v.metadata.gflops), `${name}: ${g} vs ${v.metadata.gflops}`).toBe(true);
     }
-    expect(mobilenet_v2().summary().totalMultiplyAdds).toBe(300_774_272);
-    expect(mobilenet_v3_large().summary().totalMultiplyAdds).toBe(216_589_760);
-    expect(mobilenet_v3_small().summary().totalMultiplyAdds).toBe(56_510_400);
+    expect(summarize(mobilenet_v2()).totalMultiplyAdds).toBe(300_774_272);
+    expect(summarize(mobilenet_v3_large()).totalMultiplyAdds).toBe(216_589_760);
+    expect(summarize(mobilenet_v3_small()).totalMultiplyAdds).toBe(56_510_400);
   });
 
   it('reproduces MobileNet v1\'s parameters and mult-adds from the paper (Tables 6 and 7)', () => {
@@ -78,7 +78,7 @@ describe('MobileNet family', () => {
     for (const row of MOBILENET_V1_PAPER) {
       const model = mobilenet_v1({ alpha: row.alpha, rho: rhoFor[row.resolution] });
       expect(model.architecture.inputShape, `${row.alpha} ${row.resolution}`).toEqual([3, row.resolution, row.resolution]);
-      const { totalParameters, totalMultiplyAdds } = model.summary();
+      const { totalParameters, totalMultiplyAdds } = summarize(model);
       // The paper prints parameters in millions to one decimal, rounded (4.23 -> 4.2, 0.47 -> 0.5),
       // and mult-adds in millions to the unit, mostly rounded (568.7 -> 569, 186.4 -> 186) but
       // once truncated (290.7 -> 290 at 160x160): within one unit of its last digit.
@@ -86,8 +86,8 @@ describe('MobileNet family', () => {
       expect(Math.abs(totalMultiplyAdds / 1e6 - row.multAddsM), `${row.alpha}-${row.resolution} mult-adds`).toBeLessThan(1);
       expect(model.architecture.metadata).toMatchObject({ top1: row.top1, gflops: row.multAddsM / 1000, parameters: totalParameters });
     }
-    expect(mobilenet_v1().summary().totalParameters).toBe(4_231_976);
-    expect(mobilenet_v1().summary().totalMultiplyAdds).toBe(568_740_352);
+    expect(summarize(mobilenet_v1()).totalParameters).toBe(4_231_976);
+    expect(summarize(mobilenet_v1()).totalMultiplyAdds).toBe(568_740_352);
   });
 
   it('rounds channels as torchvision\'s _make_divisible', () => {
@@ -126,7 +126,7 @@ describe('MobileNet family', () => {
         const fx = fixture(name);
         const [n, , h, w] = fx.input.shape;
         const model = build().useGeneratedWeights(fx.seed);
-        expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
+        expect(summarize(model, [h, w]).totalMultiplyAdds * n).toBe(fx.macs);
         expect(Object.keys(fx.taps).sort()).toEqual([...MOBILENET_TAPS].sort());
         const r = await runGolden(model, fx, await backends[backend](), MOBILENET_TAPS);
         expect(r.logitsShape).toEqual(fx.logits.shape);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tensor } from '@cnn/core';
+import { Tensor, loadWeights } from '@cnn/core';
 import { GOLDEN_TOLERANCE, hasTorch, relativeError, writeTorchCheckpoints } from '@cnn/core/testing';
 import { torchvisionWeights } from '@cnn/core/torchvision-weights';
 import { createJsBackend } from '@cnn/kernels/js';
@@ -33,7 +33,7 @@ describe.skipIf(!torch)('torchvision resnet18 from .pth files', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.each(['resnet18.pth', 'resnet18_legacy.pth'])('%s matches torchvision on the js backend', async (name) => {
-    const model = await resnet18().loadWeights(join(dir, name));
+    const model = await loadWeights(resnet18(), join(dir, name));
     expect(model.weightsInfo?.format).toBe(name.includes('legacy') ? 'pytorch-legacy' : 'pytorch-zip');
     const runner = await model.compile(createJsBackend(), { inputSize: [64, 64] });
     const input = new Float32Array(readFileSync(join(dir, 'input.f32')).buffer.slice(0));
@@ -51,11 +51,11 @@ describe.skipIf(!torch)('torchvision resnet18 from .pth files', () => {
       const address = server.address();
       const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/resnet18.pth`;
       const input = new Tensor(expected.input, new Float32Array(readFileSync(join(dir, 'input.f32')).buffer.slice(0)));
-      const once = await resnet18().loadWeights(url, { cache: false });
+      const once = await loadWeights(resnet18(), url, { cache: false });
       const runner = await once.compile(createJsBackend(), { inputSize: [64, 64] });
       expect(relativeError((await runner.run(input)).data, expected.logits)).toBeLessThan(GOLDEN_TOLERANCE.js);
       // kept weights are never folded in place: a second compile sees the same weights
-      const kept = await resnet18().loadWeights(url, { cache: false, keepWeights: true });
+      const kept = await loadWeights(resnet18(), url, { cache: false, keepWeights: true });
       for (let i = 0; i < 2; i++) {
         const r = await kept.compile(createJsBackend(), { inputSize: [64, 64] });
         expect(relativeError((await r.run(input)).data, expected.logits)).toBeLessThan(GOLDEN_TOLERANCE.js);
@@ -98,7 +98,7 @@ describe.skipIf(!torch)("loadWeights('DEFAULT') through the manifest (local serv
     expect(entry).toMatchObject({ name: 'IMAGENET1K_V1', fileName: 'resnet18-f37072fd.pth', sha256Prefix: 'f37072fd' });
     const cache = tempCache();
     // the served file is torch-written with random weights, so its hash cannot match torchvision's
-    await expect(resnet18().loadWeights('DEFAULT', { weightsBaseUrl: base, cache })).rejects.toThrow(
+    await expect(loadWeights(resnet18(), 'DEFAULT', { weightsBaseUrl: base, cache })).rejects.toThrow(
       new RegExp(`SHA-256 of ${base}resnet18-f37072fd\\.pth is [0-9a-f]{64}, expected it to start with f37072fd`),
     );
     expect(hits).toEqual(['/models/resnet18-f37072fd.pth']);
@@ -108,10 +108,10 @@ describe.skipIf(!torch)("loadWeights('DEFAULT') through the manifest (local serv
     const cache = tempCache();
     const actual = createHash('sha256').update(readFileSync(join(served, 'resnet18-f37072fd.pth'))).digest('hex');
     hits.length = 0;
-    const first = await resnet18().loadWeights('IMAGENET1K_V1', { weightsBaseUrl: base, cache, sha256: actual.slice(0, 8) });
+    const first = await loadWeights(resnet18(), 'IMAGENET1K_V1', { weightsBaseUrl: base, cache, sha256: actual.slice(0, 8) });
     expect(first.weightsInfo).toEqual({ format: 'pytorch-zip', notes: [], source: `${base}resnet18-f37072fd.pth` });
-    await resnet18().loadWeights('DEFAULT', { weightsBaseUrl: base, cache, sha256: actual });
+    await loadWeights(resnet18(), 'DEFAULT', { weightsBaseUrl: base, cache, sha256: actual });
     expect(hits).toEqual(['/models/resnet18-f37072fd.pth']);
-    await expect(resnet18().loadWeights('IMAGENET1K_V9', { weightsBaseUrl: base })).rejects.toThrow("'resnet18' has no torchvision weights 'IMAGENET1K_V9'; expected one of DEFAULT, IMAGENET1K_V1");
+    await expect(loadWeights(resnet18(), 'IMAGENET1K_V9', { weightsBaseUrl: base })).rejects.toThrow("'resnet18' has no torchvision weights 'IMAGENET1K_V9'; expected one of DEFAULT, IMAGENET1K_V1");
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { Tensor, counterInput, counterParameter, type Backend } from '@cnn/core';
+import { Tensor, counterInput, counterParameter, loadWeights, summarize, type Backend } from '@cnn/core';
 import { calibrationOverrides, relativeError, GOLDEN_TOLERANCE, readFixture, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -19,18 +19,18 @@ const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
 describe('ResNet family', () => {
   it('has torchvision parameter totals for every variant', () => {
     for (const [name, v] of Object.entries(RESNET_VARIANTS)) {
-      expect(resnet(name as ResNetVariant).summary().totalParameters, name).toBe(v.metadata.parameters);
+      expect(summarize(resnet(name as ResNetVariant)).totalParameters, name).toBe(v.metadata.parameters);
     }
-    expect(resnet('resnet18').summary().totalParameters).toBe(11_689_512);
-    expect(resnet50().summary().totalParameters).toBe(25_557_032);
-    expect(resnet('resnet152').summary().totalParameters).toBe(60_192_808);
+    expect(summarize(resnet('resnet18')).totalParameters).toBe(11_689_512);
+    expect(summarize(resnet50()).totalParameters).toBe(25_557_032);
+    expect(summarize(resnet('resnet152')).totalParameters).toBe(60_192_808);
   });
 
   it('counts ~4.09 G multiply-adds for resnet50 at 224x224, as torchvision reports', () => {
-    const macs = resnet50().summary().totalMultiplyAdds;
+    const macs = summarize(resnet50()).totalMultiplyAdds;
     expect(macs).toBe(4_089_184_256);
     for (const [name, v] of Object.entries(RESNET_VARIANTS)) {
-      const g = resnet(name as ResNetVariant).summary().totalMultiplyAdds / 1e9;
+      const g = summarize(resnet(name as ResNetVariant)).totalMultiplyAdds / 1e9;
       expect(Math.abs(g - v.metadata.gflops) / v.metadata.gflops, name).toBeLessThan(0.01);
     }
   });
@@ -49,7 +49,7 @@ describe('ResNet family', () => {
       it(`${fx.case}: matches torchvision logits and layer1-4 on the ${backend} backend`, async () => {
         const [n, , h, w] = fx.input.shape;
         const model = resnet(fx.model as ResNetVariant).useGeneratedWeights(fx.seed);
-        expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
+        expect(summarize(model, [h, w]).totalMultiplyAdds * n).toBe(fx.macs);
         // every fixture has the module taps; the smallest also the stride taps, as torch's modules they alias
         const taps = Object.keys(fx.taps);
         expect(taps).toEqual(expect.arrayContaining([...RESNET_TAPS]));
@@ -67,7 +67,7 @@ describe('ResNet family', () => {
     const bytes = rebuildF32File(meta.header, fx.seed, calibrationOverrides(fx));
     expect(bytes.length).toBe(meta.byteLength);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(meta.sha256);
-    const model = await resnet('resnet18').loadWeights(bytes);
+    const model = await loadWeights(resnet('resnet18'), bytes);
     const runner = await model.compile(await createWasmBackend(), { inputSize: [64, 64] });
     const logits = await runner.run(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
     expect(relativeError(logits.data, fx.logits.data)).toBeLessThan(TOLERANCE.wasm);

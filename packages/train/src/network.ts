@@ -107,7 +107,7 @@ export class TrainableNetwork {
     throw new Error(`output '${want}' was not reached`);
   }
 
-  /** Parameters and buffers by torchvision key, float32, ready for Model.loadWeights or writeSafetensors. */
+  /** Parameters and buffers by torchvision key, float32, ready for loadWeights (@cnn/core) or writeSafetensors. */
   exportWeights(): Map<string, WeightTensor> {
     const out = new Map<string, WeightTensor>();
     for (const spec of this.graph.parameters) {

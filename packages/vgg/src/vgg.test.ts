@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Backend } from '@cnn/core';
+import { summarize, type Backend } from '@cnn/core';
 import { type GoldenFixture, GOLDEN_TOLERANCE, lastGeneratedModel, readFixtures, runGolden } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
@@ -24,17 +24,17 @@ describe('VGG family', () => {
 
   it('has torchvision parameter totals for every variant', () => {
     for (const name of variants) {
-      const total = vgg(name).summary().totalParameters;
+      const total = summarize(vgg(name)).totalParameters;
       expect(total, name).toBe(VGG_VARIANTS[name].metadata.parameters);
       for (const fx of fixtures.filter((f) => f.model === name)) expect(total, fx.case).toBe(fx.params);
     }
-    expect(vgg16().summary().totalParameters).toBe(138_357_544);
+    expect(summarize(vgg16()).totalParameters).toBe(138_357_544);
   });
 
   it('counts multiply-adds within 1% of torchvision’s GFLOPS for every variant', () => {
-    expect(vgg16().summary().totalMultiplyAdds).toBe(15_470_264_320);
+    expect(summarize(vgg16()).totalMultiplyAdds).toBe(15_470_264_320);
     for (const name of variants) {
-      const g = vgg(name).summary().totalMultiplyAdds / 1e9;
+      const g = summarize(vgg(name)).totalMultiplyAdds / 1e9;
       const published = VGG_VARIANTS[name].metadata.gflops;
       expect(Math.abs(g - published) / published, name).toBeLessThan(0.01);
     }
@@ -73,15 +73,15 @@ describe('VGG family', () => {
     const keys = (v: VggVariant) => vgg(v).parameters.map((p) => p.key);
     expect(keys('vgg16')).toEqual(expect.arrayContaining(['features.0.weight', 'features.28.bias', 'classifier.0.weight', 'classifier.3.weight', 'classifier.6.bias']));
     expect(keys('vgg16_bn')).toEqual(expect.arrayContaining(['features.1.running_var', 'features.40.weight', 'features.41.running_mean']));
-    const convs = vgg('vgg16_bn').summary().rows.filter((r) => r.type === 'conv2d');
+    const convs = summarize(vgg('vgg16_bn')).rows.filter((r) => r.type === 'conv2d');
     expect(convs.map((r) => r.name).at(-1)).toBe('features.40');
   });
 
   it('builds other class counts and input sizes down to 32x32', () => {
     const model = vgg19_bn({ numClasses: 10 });
-    expect(model.summary().totalParameters).toBe(143_678_248 - 990 * 4097);
-    expect(model.summary([32, 32]).rows.at(-1)!.outputShape).toEqual([10]);
-    expect(() => model.summary([16, 16])).toThrow(/too small|smaller than/);
+    expect(summarize(model).totalParameters).toBe(143_678_248 - 990 * 4097);
+    expect(summarize(model, [32, 32]).rows.at(-1)!.outputShape).toEqual([10]);
+    expect(() => summarize(model, [16, 16])).toThrow(/too small|smaller than/);
   });
 
   for (const fx of fixtures) {
@@ -89,7 +89,7 @@ describe('VGG family', () => {
     it(`${fx.case}: matches torchvision logits and ${Object.keys(fx.taps).join(', ')} on the ${backend} backend`, async () => {
       const [n, , h, w] = fx.input.shape;
       const model = generatedModel(fx.model as VggVariant, fx.seed);
-      expect(model.summary([h, w]).totalMultiplyAdds * n).toBe(fx.macs);
+      expect(summarize(model, [h, w]).totalMultiplyAdds * n).toBe(fx.macs);
       const taps = Object.keys(fx.taps);
       const r = await runGolden(model, fx, await backends[backend](), taps);
       expect(r.logitsShape).toEqual(fx.logits.shape);

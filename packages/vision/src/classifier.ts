@@ -1,6 +1,6 @@
 // An image classifier built from a model with weights, a backend and optional class names:
 // classify (top-k softmax), embed (the final classifier's input) and feature taps, one runner.
-import { Model, ShapeError, Tensor, buildGraph, type Architecture, type Backend, type GraphBuilder, type Preprocessing, type Runner, type Value } from '@cnn/core';
+import { Model, ShapeError, Tensor, buildGraph, loadWeights, type Architecture, type Backend, type GraphBuilder, type Preprocessing, type Runner, type Value } from '@cnn/core';
 import { imageToPixels, type ImageInput } from './image-input.js';
 import { preprocessBatch, presetFor } from './preprocess.js';
 import type { Pixels } from './pixels.js';
@@ -118,7 +118,7 @@ export class ImageClassifier {
     const labels = checkLabels(model.name, options.labels, numClasses);
     // the same weights (shared, not copied) under an architecture with the embedding as an output
     const extended = new Model(withEmbeddingOutput(architecture));
-    await extended.loadWeights(model.getWeights());
+    await loadWeights(extended, model.getWeights());
     const hasEmbedding = extended.outputNames.includes(EMBEDDING_OUTPUT);
     const outputs = ['logits', ...(hasEmbedding ? [EMBEDDING_OUTPUT] : []), ...taps];
     const size = preprocessing.cropSize;

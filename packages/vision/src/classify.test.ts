@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSafetensors } from '@cnn/core';
+import { writeSafetensors, loadWeights } from '@cnn/core';
 import { GOLDEN_TOLERANCE } from '@cnn/core/testing';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { createJsBackend } from '@cnn/kernels/js';
@@ -45,7 +45,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const fromPth = await resnet18().loadWeights(`http://127.0.0.1:${port}/weights/resnet18-discriminative.pth`, { cache: false });
+  const fromPth = await loadWeights(resnet18(), `http://127.0.0.1:${port}/weights/resnet18-discriminative.pth`, { cache: false });
   expect(fromPth.weightsInfo?.format).toBe('pytorch-zip');
   classifier = await createClassifier(fromPth, { backend, labels: IMAGENET_LABELS, taps: ['layer3'], batch: 3 });
 });

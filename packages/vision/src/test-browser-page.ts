@@ -6,6 +6,7 @@ import { createWasmBackend } from '@cnn/kernels/wasm';
 import { IMAGENET_LABELS } from '@cnn/labels/imagenet';
 import { resnet18 } from '@cnn/resnet';
 import { createClassifier, imageToPixels, resizeAndCrop, type ImageInput } from './index.js';
+import { loadWeights } from '@cnn/core';
 
 function base64(bytes: Uint8Array): string {
   let s = '';
@@ -15,7 +16,7 @@ function base64(bytes: Uint8Array): string {
 
 async function main() {
   // torch-written .pth, by a URL relative to the page
-  const model = await resnet18().loadWeights('/weights/resnet18-discriminative.pth');
+  const model = await loadWeights(resnet18(), '/weights/resnet18-discriminative.pth');
   const clf = await createClassifier(model, { backend: await createWasmBackend({ relaxedSimd: false }), labels: IMAGENET_LABELS });
   const img = new Image();
   img.src = '/images/chelsea.png';

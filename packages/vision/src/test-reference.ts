@@ -9,6 +9,7 @@ import { resnet18 } from '@cnn/resnet';
 import { createClassifier } from './classifier.js';
 import type { Pixels } from './pixels.js';
 import { machinePaths } from '@cnn/core/testing';
+import { loadWeights } from '@cnn/core';
 
 export const SKIMAGE = machinePaths.skimageData;
 const SCRIPT = fileURLToPath(new URL('../../../tools/vision/reference.py', import.meta.url));
@@ -129,5 +130,5 @@ export async function discriminativeResnet18(images: readonly Pixels[], backend:
   const tensors = new Map(model.getWeights());
   tensors.set('fc.weight', { shape: fc.shape, data: weight });
   tensors.set('fc.bias', { shape: fcBias.shape, data: bias });
-  return model.loadWeights(tensors);
+  return loadWeights(model, tensors);
 }

@@ -1,4 +1,4 @@
-// Pass 7: every live buffer gets an offset in one activation arena; buffers whose lifetimes
+// Pass 8: every live buffer gets an offset in one activation arena; buffers whose lifetimes
 // overlap never share floats.
 import { ShapeError } from '../errors.js';
 import { LIMITS, formatBytes } from '../limits.js';

@@ -11,6 +11,8 @@ export interface DraftValue {
   readonly aliasOf?: ValueRef;
   /** on flatten aliases: the [c, h, w] shape the features came from */
   readonly flattenedFrom?: readonly [number, number, number];
+  /** a channel view: channels [channelOffset, + shape[3]) of `base`, a value that is no view itself (channel-views.ts) */
+  readonly viewOf?: { readonly base: ValueRef; readonly channelOffset: number };
 }
 
 /** A plan op with value ids where the plan has slots; mutable, so passes can fuse into it. */

@@ -1,15 +1,26 @@
-// Pass 8: the execution plan: surviving values become slots (numbered densely, in id order)
+// Pass 9: the execution plan: surviving values become slots (numbered densely, in id order)
 // at their buffer's arena offset, and every op's value ids become those slots.
 import { OP_SLOTS, type ExecutionPlan, type PlanOp, type Slot } from '../plan.js';
-import type { Draft, DraftOp } from './draft.js';
+import type { Draft, DraftOp, ValueRef } from './draft.js';
 import type { Buffers } from './liveness.js';
 import type { Arena } from './arena.js';
 
 export function emitPlan(draft: Draft, { bufferOf }: Buffers, arena: Arena): ExecutionPlan {
   const slots: (Slot | undefined)[] = [];
+  const ids: number[] = [];
   let id = 0;
   draft.values.forEach((v, ref) => {
-    if (v) slots[ref] = { id: id++, shape: v.shape, offset: arena.offsets[bufferOf[ref]], size: v.shape.reduce((a, b) => a * b, 1) };
+    if (v) ids[ref] = id++;
+  });
+  const slotOf = (ref: ValueRef): Slot => {
+    if (slots[ref]) return slots[ref];
+    const v = draft.values[ref]!;
+    const offset = arena.offsets[bufferOf[ref]] + (v.viewOf?.channelOffset ?? 0);
+    const base = v.viewOf ? { base: slotOf(v.viewOf.base) } : {};
+    return (slots[ref] = { id: ids[ref], shape: v.shape, offset, size: v.shape.reduce((a, b) => a * b, 1), ...base });
+  };
+  draft.values.forEach((v, ref) => {
+    if (v) slotOf(ref);
   });
   return {
     batch: draft.batch,

@@ -12,11 +12,17 @@ export function foldChannelAffines(draft: Draft): void {
     if (p.activation !== 'none' || p.residual !== undefined || !fuser.fusable(op.input)) return;
     const { scale, shift } = op.fold;
     const per = p.weight.length / scale.length;
-    for (let c = 0; c < scale.length; c++) {
-      for (let j = 0; j < per; j++) p.weight[c * per + j] = p.weight[c * per + j] * scale[c];
-      p.bias[c] = p.bias[c] * scale[c] + shift[c];
-    }
+    scaleRows(p.weight, per, scale);
+    for (let c = 0; c < scale.length; c++) p.bias[c] = p.bias[c] * scale[c] + shift[c];
     fuser.absorb(i, op.input);
   });
   fuser.finish();
+}
+
+/** w[c][j] *= scale[c] over rows of `per` floats (a small function of its own: V8 optimises it early). */
+function scaleRows(w: Float32Array, per: number, scale: Float64Array): void {
+  for (let c = 0, at = 0; c < scale.length; c++) {
+    const s = scale[c];
+    for (const end = at + per; at < end; at++) w[at] = w[at] * s;
+  }
 }

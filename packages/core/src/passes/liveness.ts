@@ -1,5 +1,5 @@
-// Pass 6: the buffers the surviving values need (a flatten shares its source's), and when each
-// is live: from the op that first writes it to the last that reads it (the input from before
+// Pass 7: the buffers the surviving values need (a flatten shares its source's), and when each
+// is live (a channel view's is its base's): from the op that first writes it to the last that reads it (the input from before
 // the first op, the outputs to the end).
 import { opRefs, type Draft } from './draft.js';
 
@@ -50,12 +50,19 @@ export function lifetimes<K>(input: K, touched: readonly (readonly K[])[], outpu
   return lives;
 }
 
-/** One buffer per surviving value in id order, shared down flatten aliases. */
+/**
+ * One buffer per surviving value in id order, shared down flatten aliases and by channel views
+ * with their base (so any view being live keeps the whole base alive).
+ */
 function assignBuffers(draft: Draft): number[] {
   const bufferOf = new Array<number>(draft.values.length).fill(-1);
   let count = 0;
   draft.values.forEach((v, id) => {
-    if (v) bufferOf[id] = v.aliasOf === undefined ? count++ : bufferOf[v.aliasOf];
+    if (v && v.aliasOf === undefined && !v.viewOf) bufferOf[id] = count++;
+  });
+  draft.values.forEach((v, id) => {
+    if (v?.viewOf) bufferOf[id] = bufferOf[v.viewOf.base];
+    else if (v?.aliasOf !== undefined) bufferOf[id] = bufferOf[v.aliasOf];
   });
   return bufferOf;
 }

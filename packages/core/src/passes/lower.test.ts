@@ -50,4 +50,30 @@ describe('lowerNodes', () => {
     const wrong = new Map(weights).set('bn.weight', { shape: [4], data: new Float32Array(4) });
     expect(() => lowerNodes(graph, wrong, pruneGraph(graph, ['logits']), 1)).toThrow(ShapeError);
   });
+
+  it('lowers fakeQuantize to one op carrying its parameters, on any shape (after flatten too)', () => {
+    const fq: Architecture = {
+      name: 'fq',
+      inputShape: [2, 3, 3],
+      metadata: { parameters: 0 },
+      define(b, x) {
+        const q = b.output('q', b.fakeQuantize(x, 0.05, 3, 0, 255));
+        b.output('logits', b.fakeQuantize(b.flatten(q), 0.25, -1, -8, 7));
+      },
+    };
+    const g = buildGraph(fq, fq.inputShape);
+    const d = lowerNodes(g, generateWeights(g.parameters, 1), pruneGraph(g, ['q', 'logits']), 1);
+    expect(d.ops).toMatchObject([
+      { kind: 'fakeQuantize', scale: 0.05, zeroPoint: 3, quantMin: 0, quantMax: 255 },
+      { kind: 'fakeQuantize', scale: 0.25, zeroPoint: -1, quantMin: -8, quantMax: 7 },
+    ]);
+    const second = d.ops[1] as Extract<(typeof d.ops)[number], { kind: 'fakeQuantize' }>;
+    expect(d.values[second.input]!.aliasOf).toBe(d.ops[0].output);
+  });
+
+  it('refuses fake quantisation parameters torch refuses, when the graph is built', () => {
+    const bad = (zeroPoint: number): Architecture => ({ name: 'bad', inputShape: [1, 2, 2], metadata: { parameters: 0 }, define: (b, x) => void b.output('logits', b.fakeQuantize(x, 0.1, zeroPoint, 0, 255)) });
+    expect(() => buildGraph(bad(256), [1, 2, 2])).toThrow(ShapeError);
+    expect(() => buildGraph(bad(256), [1, 2, 2])).toThrow('fakeQuantize: expected a positive float32 scale and integers quantMin <= zeroPoint <= quantMax, quantMin < quantMax, within +-2^24; got scale 0.1, zeroPoint 256, quantMin 0, quantMax 255');
+  });
 });

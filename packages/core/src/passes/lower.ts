@@ -69,7 +69,7 @@ class Lowering {
    */
   owned(key: string): Float32Array {
     const t = this.tensor(key);
-    return t.fresh ? t.data : Float32Array.from(t.data);
+    return t.fresh ? t.data : t.data.slice();
   }
 
   private tensor(key: string): WeightTensor {
@@ -165,11 +165,16 @@ const RULES: { readonly [T in NodeOp['type']]: Rule<T> } = {
     const input = l.input(node);
     return l.emit(node, (output) => ({ kind: 'localResponseNorm', input, output, size, alpha, beta, k }));
   },
+  fakeQuantize: (l, node, { type, ...params }) => {
+    const input = l.input(node);
+    return l.emit(node, (output) => ({ kind: type, input, output, ...params }));
+  },
   linear: (l, node, op) => {
     const input = l.input(node);
     const from = l.draft.values[input]!.flattenedFrom;
-    let weight = l.owned(`${op.name}.weight`);
-    if (from && from[1] * from[2] > 1) weight = permuteColumnsToChannelsLast(weight, op.outFeatures, from);
+    const key = `${op.name}.weight`;
+    // the permutation is a copy already: it reads the loaded weights, not an owned copy of them
+    const weight = from && from[1] * from[2] > 1 ? permuteColumnsToChannelsLast(l.weight(key), op.outFeatures, from) : l.owned(key);
     const bias = op.bias ? l.owned(`${op.name}.bias`) : new Float32Array(op.outFeatures);
     return l.emit(node, (output) => ({ kind: 'linear', input, output, weight, bias, activation: 'none' }));
   },
@@ -187,12 +192,11 @@ export function lowerNodes(graph: Graph, weights: ReadonlyMap<string, WeightTens
 
 /** torch.flatten gives c·h·w order; our activations are h·w·c, so linear columns move once here. */
 export function permuteColumnsToChannelsLast(w: Float32Array, outFeatures: number, [c, h, wd]: readonly [number, number, number]): Float32Array {
-  const inF = c * h * wd;
+  const [hw, inF] = [h * wd, c * h * wd];
   const out = new Float32Array(w.length);
-  for (let o = 0; o < outFeatures; o++) {
-    const row = o * inF;
+  for (let row = 0; row < outFeatures * inF; row += inF) {
     for (let ch = 0; ch < c; ch++) {
-      for (let p = 0; p < h * wd; p++) out[row + p * c + ch] = w[row + ch * h * wd + p];
+      for (let p = 0, from = row + ch * hw, to = row + ch; p < hw; p++, to += c) out[to] = w[from + p];
     }
   }
   return out;

@@ -1,5 +1,6 @@
 // Reference kernels over a Float32Array arena: straightforward loops, double-precision
-// accumulation, no cleverness. The wasm and WebGPU backends are tested against these.
+// accumulation, no cleverness. Slots CHANNEL_VIEW_FIELDS allows may be channel views (strided
+// by pixelStride). The wasm and WebGPU backends are tested against these.
 import type {
   AdaptiveAvgPool2dOp,
   AddOp,
@@ -7,12 +8,14 @@ import type {
   ChannelAffineOp,
   Conv2dOp,
   CopyChannelsOp,
+  FakeQuantizeOp,
   LayerNormOp,
   LinearOp,
   LocalResponseNormOp,
   Pool2dOp,
   ScaleChannelsOp,
 } from '@cnn/core';
+import { fakeQuantizeScales, pixelStride } from '@cnn/core';
 import { activationFunction } from './activations.js';
 
 export function conv2d(arena: Float32Array, op: Conv2dOp): void {
@@ -30,10 +33,12 @@ export function conv2d(arena: Float32Array, op: Conv2dOp): void {
   const y = op.output.offset;
   const r = op.residual?.offset;
   const w = op.weight;
+  const yStride = pixelStride(op.output);
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < outH; oy++) {
       for (let ox = 0; ox < outW; ox++) {
-        const outBase = y + ((b * outH + oy) * outW + ox) * outC;
+        const pixel = (b * outH + oy) * outW + ox;
+        const outBase = y + pixel * yStride;
         for (let oc = 0; oc < outC; oc++) {
           const g = Math.floor(oc / outCg);
           let acc = op.bias[oc];
@@ -50,7 +55,7 @@ export function conv2d(arena: Float32Array, op: Conv2dOp): void {
               }
             }
           }
-          if (r !== undefined) acc += arena[r + (outBase - y) + oc];
+          if (r !== undefined) acc += arena[r + pixel * outC + oc];
           arena[outBase + oc] = act(acc);
         }
       }
@@ -82,6 +87,7 @@ export function pool2d(arena: Float32Array, op: Pool2dOp): void {
   const [sh, sw] = op.stride;
   const [pt, pl] = op.padding;
   const act = activationFunction(op.activation);
+  const yStride = pixelStride(op.output);
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < outH; oy++) {
       for (let ox = 0; ox < outW; ox++) {
@@ -104,7 +110,7 @@ export function pool2d(arena: Float32Array, op: Pool2dOp): void {
             }
           }
           if (op.mode === 'avg') acc /= op.countIncludePad ? padCount : count;
-          arena[op.output.offset + ((b * outH + oy) * outW + ox) * c + ch] = act(acc);
+          arena[op.output.offset + ((b * outH + oy) * outW + ox) * yStride + ch] = act(acc);
         }
       }
     }
@@ -146,9 +152,11 @@ export function add(arena: Float32Array, op: AddOp): void {
 export function channelAffine(arena: Float32Array, op: ChannelAffineOp): void {
   const act = activationFunction(op.activation);
   const c = op.input.shape[3];
+  const xStride = pixelStride(op.input);
   for (let i = 0; i < op.output.size; i++) {
     const ch = i % c;
-    arena[op.output.offset + i] = act(arena[op.input.offset + i] * op.scale[ch] + op.shift[ch]);
+    const x = op.input.offset + Math.floor(i / c) * xStride + ch;
+    arena[op.output.offset + i] = act(arena[x] * op.scale[ch] + op.shift[ch]);
   }
 }
 
@@ -159,13 +167,31 @@ export function activation(arena: Float32Array, op: ActivationOp): void {
   }
 }
 
+/** Round half to even (IEEE's default, C's nearbyint, wasm's `nearest`, WGSL's `round`); NaN stays NaN. */
+export function roundHalfToEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  if (d !== 0.5) return d < 0.5 ? f : f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** torch.fake_quantize_per_tensor_affine in float32: x * invScale rounded, clamped, back to the grid. */
+export function fakeQuantize(arena: Float32Array, op: FakeQuantizeOp): void {
+  const { scale, invScale } = fakeQuantizeScales(op);
+  const { zeroPoint, quantMin, quantMax } = op;
+  for (let i = 0; i < op.output.size; i++) {
+    const q = roundHalfToEven(Math.fround(arena[op.input.offset + i] * invScale)) + zeroPoint;
+    arena[op.output.offset + i] = (Math.min(Math.max(q, quantMin), quantMax) - zeroPoint) * scale;
+  }
+}
+
 export function copyChannels(arena: Float32Array, op: CopyChannelsOp): void {
   const inC = op.input.shape[3];
-  const outC = op.output.shape[3];
+  const [xStride, yStride] = [pixelStride(op.input), pixelStride(op.output)];
   const pixels = op.input.size / inC;
   for (let p = 0; p < pixels; p++) {
     for (let ch = 0; ch < inC; ch++) {
-      arena[op.output.offset + p * outC + op.channelOffset + ch] = arena[op.input.offset + p * inC + ch];
+      arena[op.output.offset + p * yStride + op.channelOffset + ch] = arena[op.input.offset + p * xStride + ch];
     }
   }
 }

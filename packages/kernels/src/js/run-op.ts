@@ -18,6 +18,7 @@ const KERNELS: { readonly [K in PlanOp['kind']]: Kernel<K> } = {
   scaleChannels: ops.scaleChannels,
   layerNorm: ops.layerNorm,
   localResponseNorm: ops.localResponseNorm,
+  fakeQuantize: ops.fakeQuantize,
 };
 
 export function runJsOp(arena: Float32Array, op: PlanOp): void {

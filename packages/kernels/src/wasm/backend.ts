@@ -14,11 +14,13 @@ import {
   isNode,
   isThreadedModule,
   loadKernelModule,
-  sharedMemoryUnavailableReason,
+  sharedMemoryUnavailable,
+  workersNeeded,
   type KernelExports,
   type WasmSource,
   type WasmVariant,
 } from './loader.js';
+import type { WasmWorkers } from './threads.js';
 
 export interface WasmBackendOptions {
   /**
@@ -36,6 +38,12 @@ export interface WasmBackendOptions {
    * the backend runs on one thread and says why in `threadsFallbackReason`.
    */
   threads?: number | 'auto';
+  /**
+   * The worker pool that more than one thread needs in a browser: `wasmWorkers` from
+   * `@cnn/kernels/wasm/threads`. A separate import so that an app on one thread bundles no
+   * worker code; Node uses its own build's pool when this is not given.
+   */
+  workers?: WasmWorkers;
   /**
    * Run the relaxed-SIMD binary (fused multiply-add microkernels). Default 'auto': when the
    * engine validates relaxed SIMD (Chromium does; Node 20 needs --experimental-wasm-relaxed-simd).
@@ -59,6 +67,8 @@ export interface RunConfig {
   threads: number;
   shareTinyOps: boolean;
   winograd: boolean;
+  /** options.workers: starts the workers of a threaded executable (Node's own pool when undefined) */
+  workers?: WasmWorkers;
   /** the backend's spare single-threaded instance, and where a disposed one goes back */
   instances?: InstancePool;
 }
@@ -94,32 +104,7 @@ export class InstancePool {
    * as many threads that fits the memory (shared memory cannot grow past its maximum) reuses
    * it all, workers included, instead of starting new ones.
    */
-  private parked: ParkedThreads | undefined;
-
-  takeThreaded(threads: number, needBytes: number): ParkedThreads | undefined {
-    const p = this.parked;
-    if (!p) return undefined;
-    this.parked = undefined;
-    if (p.threads === threads && p.memory.buffer.byteLength >= needBytes) return p;
-    p.stop();
-    return undefined;
-  }
-
-  park(p: ParkedThreads): void {
-    if (this.parked && this.parked.memory.buffer.byteLength >= p.memory.buffer.byteLength) {
-      p.stop();
-      return;
-    }
-    this.parked?.stop();
-    this.parked = p;
-    // workers nobody claims soon are stopped, so dispose() still ends the threads it started
-    const timer = setTimeout(() => {
-      if (this.parked !== p) return;
-      this.parked = undefined;
-      p.stop();
-    }, PARKED_WORKERS_MS) as { unref?: () => void };
-    timer.unref?.();
-  }
+  parked: ParkedThreads | undefined;
 
   get spareBytes(): number {
     return (this.spare?.memory?.buffer.byteLength ?? 0) + (this.parked?.memory.buffer.byteLength ?? 0);
@@ -132,9 +117,6 @@ export class InstancePool {
     this.spare = undefined;
   }
 }
-
-/** How long a disposed executable's workers wait for the backend's next compile() before they stop. */
-const PARKED_WORKERS_MS = 1000;
 
 export interface ParkedThreads {
   readonly threads: number;
@@ -203,8 +185,11 @@ function logicalCores(): number {
 /** 'auto' uses every logical core up to this many. */
 const AUTO_THREADS_MAX = 8;
 
-function resolveThreads(threads: WasmBackendOptions['threads']): number {
+function resolveThreads({ threads, workers }: WasmBackendOptions): number {
   if (threads === undefined) return 1;
+  if (threads !== 1 && workers === undefined && !isNode) {
+    throw workersNeeded(threads);
+  }
   if (threads === 'auto') return Math.min(logicalCores(), AUTO_THREADS_MAX);
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new RangeError(`createWasmBackend: threads must be 'auto' or an integer in [1, 256], got ${String(threads)}`);
@@ -214,12 +199,12 @@ function resolveThreads(threads: WasmBackendOptions['threads']): number {
 
 /** The threads and binary variant the options and this engine allow, and why fewer threads if so. */
 function chooseVariant(options: WasmBackendOptions): { threads: number; variant: WasmVariant; threadsFallbackReason?: string } {
-  const requested = resolveThreads(options.threads);
+  const requested = resolveThreads(options);
   let threads = requested;
   let threadsFallbackReason: string | undefined;
   if (requested > 1) {
     threadsFallbackReason =
-      options.sharedMemory === false ? 'shared memory was turned off (sharedMemory: false)' : sharedMemoryUnavailableReason();
+      options.sharedMemory === false ? 'shared memory was turned off (sharedMemory: false)' : sharedMemoryUnavailable(options.workers);
     if (threadsFallbackReason) threads = 1;
   }
   const relaxedSupported = hasRelaxedSimd();
@@ -267,7 +252,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       threads = 1;
       threadsFallbackReason = 'the binary passed in the options is single-threaded';
     }
-    return { threads, shareTinyOps: options.shareTinyOps === true, winograd: options.winograd !== false, instances };
+    return { threads, shareTinyOps: options.shareTinyOps === true, winograd: options.winograd !== false, workers: options.workers, instances };
   };
   const backend: WasmBackend = {
     name: 'wasm',

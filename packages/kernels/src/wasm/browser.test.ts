@@ -67,6 +67,7 @@ interface PageResult {
   threads?: number;
   fallback?: string | null;
   identical?: boolean;
+  withoutWorkers?: string;
   error?: string;
 }
 
@@ -91,6 +92,7 @@ describe.runIf(existsSync(CHROMIUM))('wasm backend in headless Chromium', () => 
     expect(r.threads).toBe(2);
     expect(r.fallback).toBeNull();
     expect(r.identical).toBe(true);
+    expect(r.withoutWorkers).toMatch(/^TypeError: createWasmBackend: threads 2 needs \{ workers: wasmWorkers \} from '@cnn\/kernels\/wasm\/threads'/);
   });
 
   it('falls back to one thread, saying why, without cross-origin isolation', async () => {

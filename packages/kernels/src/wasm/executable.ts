@@ -8,11 +8,12 @@ import {
   FEATURE_THREADS,
   instantiateKernels,
   isThreadedModule,
-  sharedMemoryUnavailableReason,
+  sharedMemoryUnavailable,
+  workersNeeded,
   type KernelExports,
   type WasmVariant,
 } from './loader.js';
-import type { WorkerPool } from './workers.js';
+import type { WasmWorkers } from './threads.js';
 import { DESC_ARGS_WORD, DESC_WORDS } from './abi.js';
 import { ALIGN_FLOATS, BYTES_PER_FLOAT, alignUp, planOp, type OpPlan } from './op-plans.js';
 import type { InstancePool, ParkedThreads, RunConfig, WasmExecutable } from './backend.js';
@@ -116,7 +117,14 @@ function layoutMemory(baseBytes: number, threads: number, opPlans: readonly OpPl
  * The memory the layout needs: the single-threaded instance's own, grown; a parked threaded
  * executable's, with its instance and workers; or a new shared memory with a new instance.
  */
-function acquireMemory(module: WebAssembly.Module, plan: ExecutionPlan, config: RunConfig, threads: number, single: KernelExports | undefined, layout: MemoryLayout): { memory: WebAssembly.Memory; kernels: KernelExports; reused?: ParkedThreads } {
+function acquireMemory(
+  module: WebAssembly.Module,
+  plan: ExecutionPlan,
+  config: RunConfig,
+  kit: WasmWorkers | undefined,
+  single: KernelExports | undefined,
+  layout: MemoryLayout,
+): { memory: WebAssembly.Memory; kernels: KernelExports; reused?: ParkedThreads } {
   const needBytes = layout.endFloats * BYTES_PER_FLOAT;
   const needPages = Math.ceil(needBytes / WASM_PAGE_BYTES);
   const tooBig = (e: unknown) =>
@@ -136,7 +144,7 @@ function acquireMemory(module: WebAssembly.Module, plan: ExecutionPlan, config: 
     }
     return { memory, kernels: single };
   }
-  const reused = threads > 1 ? config.instances?.takeThreaded(threads, needBytes) : undefined;
+  const reused = kit && config.instances ? kit.takeParked(config.instances, config.threads, needBytes) : undefined;
   if (reused) return { memory: reused.memory, kernels: reused.kernels, reused };
   let memory: WebAssembly.Memory;
   try {
@@ -177,6 +185,8 @@ export class WasmPlanExecutable implements WasmExecutable {
   workersExited: Promise<void> = Promise.resolve();
   private kernels: KernelExports | undefined;
   private stop: (() => void) | undefined;
+  /** the threads kit that started this executable's workers, and parks them at dispose() */
+  private kit: WasmWorkers | undefined;
   /** the backend's counters, and where dispose() returns a single-threaded instance for reuse */
   counters: InstancePool | undefined;
   /** what dispose() may park for the next threaded compile() instead of stopping it */
@@ -211,16 +221,19 @@ export class WasmPlanExecutable implements WasmExecutable {
     checkWasmLimits(plan);
     const threaded = isThreadedModule(module);
     const threads = threaded ? config.threads : 1;
-    const noSharing = threaded ? sharedMemoryUnavailableReason() : undefined;
+    const noSharing = threaded ? sharedMemoryUnavailable(config.workers) : undefined;
     if (noSharing) throw new Error(`This kernel binary is a threaded one, which needs shared memory, but ${noSharing}.`);
     const single = threaded ? undefined : (config.instances?.take() ?? instantiateKernels(module));
     const scratch = plan.scratch ?? { floats: plan.ops.map(() => 0), offsets: plan.ops.map(() => -1), arenaSize: plan.arenaSize };
     const opPlans = planOps(plan, config, scratch);
     const layout = layoutMemory(single ? Number(single.__heap_base.value) : THREADED_MODULE_BYTES, threads, opPlans, scratch.arenaSize);
-    const { memory, kernels, reused } = acquireMemory(module, plan, config, threads, single, layout);
+    // the threads kit: the app's (options.workers, @cnn/kernels/wasm/threads) or, in Node, the Node
+    // build's; an app on one thread bundles none of it, code splitting or not
+    const kit = threads > 1 ? (config.workers ?? (await import('#kernels/node')).wasmWorkers) : undefined;
+    if (threads > 1 && !kit) throw workersNeeded(threads);
+    const { memory, kernels, reused } = acquireMemory(module, plan, config, kit, single, layout);
     const heap = new Float32Array(memory.buffer);
     opPlans.forEach((p, i) => {
-      p.checkPackedLength?.(kernels);
       if (p.weightFloats > 0) p.fill(kernels, heap, layout.weightAt[i], layout.staging, layout.capacity);
     });
     heap.fill(0, layout.arenaStart, layout.endFloats);
@@ -236,7 +249,7 @@ export class WasmPlanExecutable implements WasmExecutable {
       { weightBytes: (layout.weightsEnd - layout.weightsStart) * BYTES_PER_FLOAT, arenaBytes: plan.arenaSize * BYTES_PER_FLOAT },
       threads,
     );
-    if (threads > 1) await exe.attachWorkers(module, memory, layout, reused);
+    if (kit) await exe.attachWorkers(kit, module, memory, layout, reused);
     if (config.instances) {
       exe.counters = config.instances;
       config.instances.liveExecutables++;
@@ -246,32 +259,12 @@ export class WasmPlanExecutable implements WasmExecutable {
   }
 
   /** Takes over parked workers, or starts new ones on the memory's stacks and control block. */
-  private async attachWorkers(module: WebAssembly.Module, memory: WebAssembly.Memory, layout: MemoryLayout, reused: ParkedThreads | undefined): Promise<void> {
+  private async attachWorkers(kit: WasmWorkers, module: WebAssembly.Module, memory: WebAssembly.Memory, layout: MemoryLayout, reused: ParkedThreads | undefined): Promise<void> {
     const kernels = this.kernels!;
     const threads = this.threads;
-    let stop: () => void;
-    let exited: Promise<void>;
-    if (reused) {
-      ({ stop, exited } = reused);
-    } else {
-      const controlPtr = layout.control * BYTES_PER_FLOAT;
-      const shutdown = () => kernels.threads_shutdown!(controlPtr);
-      const stackTops = Array.from({ length: threads - 1 }, (_, i) => (layout.stacks + (i + 1) * layout.stackFloats) * BYTES_PER_FLOAT);
-      let pool: WorkerPool;
-      try {
-        // the worker code is its own chunk: apps on one thread never download it
-        const { startWorkerPool } = await import('./workers.js');
-        pool = await startWorkerPool({ module, memory, control: controlPtr, stackTops });
-      } catch (e) {
-        shutdown();
-        throw e;
-      }
-      stop = () => {
-        shutdown();
-        pool.terminate();
-      };
-      exited = pool.exited;
-    }
+    const stackTops = Array.from({ length: threads - 1 }, (_, i) => (layout.stacks + (i + 1) * layout.stackFloats) * BYTES_PER_FLOAT);
+    const { stop, exited } = reused ?? (await kit.startThreads(module, memory, kernels, layout.control * BYTES_PER_FLOAT, stackTops));
+    this.kit = kit;
     this.stop = stop;
     this.workersExited = exited;
     this.parkable = { threads, memory, kernels, stop, exited };
@@ -309,7 +302,7 @@ export class WasmPlanExecutable implements WasmExecutable {
     if (this.stop) {
       abandonedPools.unregister(this);
       // parked (not stopped) when the backend can hand the workers to its next compile()
-      if (this.parkable && this.counters) this.counters.park(this.parkable);
+      if (this.parkable && this.counters && this.kit) this.kit.parkThreads(this.counters, this.parkable);
       else this.stop();
       this.stop = undefined;
       this.parkable = undefined;

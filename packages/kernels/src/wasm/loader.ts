@@ -9,6 +9,7 @@
 // from disk in Node goes through `#kernels/node` (./node/), which browser bundles never load.
 import { kernelBinaryUrl } from './binaries.js';
 import { ABI_VERSION } from './abi.js';
+import type { WasmWorkers } from './threads.js';
 
 // The long explanations of a failed load are their own chunk, fetched only when a load fails.
 const loadFailures = () => import('./load-failures.js');
@@ -32,23 +33,17 @@ export interface KernelExports {
   cnn_kernels_abi_version(): number;
   /** bit 0: relaxed SIMD, bit 1: threads */
   cnn_kernels_features(): number;
-  conv2d_packed_len(outC: U32, inCPerGroup: U32, kernelH: U32, kernelW: U32, groups: U32): number;
+  // Packed sizes and scratch layouts are not exports: abi/spec.mjs's FORMULAS states them once
+  // for both sides (generated into abi.ts), and ABI_VERSION rejects a binary built from another spec.
   conv2d_pack_weights(
     dst: Ptr, weight: Ptr, bias: Ptr,
     outC: U32, inCPerGroup: U32, kernelH: U32, kernelW: U32, groups: U32,
   ): void;
-  dwconv2d_packed_len(channels: U32, kernelH: U32, kernelW: U32): number;
   dwconv2d_pack_weights(dst: Ptr, weight: Ptr, bias: Ptr, channels: U32, kernelH: U32, kernelW: U32): void;
   /** fully connected layers: blocks of 16 rows, [inF / 4][16][4] (kernels-wasm/src/linear.rs) */
-  linear_packed_len(outF: U32, inF: U32): number;
   linear_pack_weights(dst: Ptr, weight: Ptr, rows: U32, inF: U32): void;
-  /** Winograd F(4x4, 3x3) and F(2x2, 3x3) convolutions (kernels-wasm/src/winograd.rs; `tile`: 4 or 2). */
-  conv2d_winograd_packed_len(outC: U32, inC: U32): number;
+  /** Winograd F(4x4, 3x3) convolutions (kernels-wasm/src/winograd.rs). */
   conv2d_winograd_pack_weights(dst: Ptr, weight: Ptr, bias: Ptr, outC: U32, inC: U32): void;
-  /** floats of transformed input at the start of a Winograd op's scratch */
-  conv2d_winograd_scratch_len(n: U32, outH: U32, outW: U32, inC: U32, tile: U32): number;
-  /** floats of transformed weights each thread needs after them */
-  conv2d_winograd_thread_scratch_len(n: U32, outH: U32, outW: U32, outC: U32, inC: U32, band: U32, tile: U32): number;
   /**
    * Decides each op's work items for `threads` threads (flags bit 0: share even tiny ops);
    * returns the first unknown op or `count`.
@@ -65,16 +60,10 @@ export interface KernelExports {
 const REQUIRED_FUNCTIONS = [
   'cnn_kernels_abi_version',
   'cnn_kernels_features',
-  'conv2d_packed_len',
   'conv2d_pack_weights',
-  'dwconv2d_packed_len',
   'dwconv2d_pack_weights',
-  'linear_packed_len',
   'linear_pack_weights',
-  'conv2d_winograd_packed_len',
   'conv2d_winograd_pack_weights',
-  'conv2d_winograd_scratch_len',
-  'conv2d_winograd_thread_scratch_len',
   'plan_prepare',
   'plan_run',
 ] as const;
@@ -137,6 +126,20 @@ export function sharedMemoryUnavailableReason(): string | undefined {
     return `this engine cannot create shared wasm memory: ${(e as Error).message}`;
   }
   return undefined;
+}
+
+/**
+ * Why wasm memory cannot be shared: the worker pool's full diagnosis (cross-origin isolation,
+ * Web Workers, ...); without one (Node's own pool) the one check Node can fail.
+ */
+export function sharedMemoryUnavailable(workers: WasmWorkers | undefined): string | undefined {
+  if (workers) return workers.sharedMemoryUnavailableReason();
+  return typeof SharedArrayBuffer === 'function' ? undefined : 'SharedArrayBuffer is unavailable in this JavaScript engine';
+}
+
+/** More than one thread without the worker pool (only Node brings its own). */
+export function workersNeeded(threads: number | string): TypeError {
+  return new TypeError(`createWasmBackend: threads ${threads} needs { workers: wasmWorkers } from '@cnn/kernels/wasm/threads' in a browser`);
 }
 
 /** The file name of a variant's binary. */

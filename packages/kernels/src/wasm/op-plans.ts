@@ -1,13 +1,15 @@
 // What the wasm backend does for each plan op at compile time: the floats its packed weights,
 // staging, zero row and scratch take, how the weights are packed (by the binary's own packers),
 // and its descriptor (typed by the generated field lists of abi.ts). One planner per op kind.
-import { activationCode, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
+// Packed sizes and scratch layouts come from abi.ts's formulas (stated once in abi/spec.mjs,
+// the same functions the Rust packers and kernels use); what is decided here and only here is
+// which convolutions take Winograd and how a Winograd op is split into bands (the descriptor's
+// `winograd_band`, which the kernels obey).
+import { activationCode, fakeQuantizeScales, pixelStride, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
 import {
   LINEAR_ROWS,
   MR,
   NR,
-  WINOGRAD_MAX_CHUNK_FLOATS,
-  WINOGRAD_MIN_CHUNK_FLOATS,
   WINOGRAD_TILE,
   activationDescriptor,
   adaptiveAvgpool2dDescriptor,
@@ -17,11 +19,20 @@ import {
   conv2dDescriptor,
   copyChannelsDescriptor,
   dwconv2dDescriptor,
+  fakeQuantizeDescriptor,
   layerNormDescriptor,
   linearDescriptor,
   localResponseNormDescriptor,
   maxpool2dDescriptor,
   scaleChannelsDescriptor,
+  convPackedFloats,
+  dwconvPackedFloats,
+  linearBlockFloats,
+  linearPackedFloats,
+  winogradInputFloats,
+  winogradThreadFloats,
+  winogradTileFloats,
+  winogradTiles,
   type Descriptor,
 } from './abi.js';
 import type { KernelExports } from './loader.js';
@@ -44,8 +55,6 @@ export interface OpPlan {
   zeroFloats: number;
   /** floats of scratch the op needs while it runs, placed in the arena (`plan.scratch`) */
   scratchFloats?: number;
-  /** checks `weightFloats` against the binary's own count */
-  checkPackedLength?(k: KernelExports): void;
   /** fills the op's weight region starting at float index `at`, staging at most `capacity` floats at `staging` */
   fill(k: KernelExports, heap: Float32Array, at: number, staging: number, capacity: number): void;
   /** the op's descriptor; `slot` maps a slot to its byte address */
@@ -59,7 +68,7 @@ export interface PlanConfig {
 }
 
 /**
- * Winograd band sizing (JS-only decisions; the chunk budget and tile sizes are ABI constants):
+ * Winograd band sizing (decided here only; the descriptor carries the band to the kernels):
  * transformed input per band, and the fewest tiles per band.
  */
 const WINOGRAD_BAND_FLOATS = 144 * 1024;
@@ -76,8 +85,9 @@ const WINOGRAD_MIN_SIZE = 7;
 
 const bytes = (floats: number) => floats * BYTES_PER_FLOAT;
 
+/** Depthwise (dwconv.rs). A 1 -> 1 channel convolution stays dense: its output may be a channel view. */
 function isDepthwise(op: Conv2dOp): boolean {
-  return op.groups === op.input.shape[3] && op.groups === op.output.shape[3];
+  return op.groups > 1 && op.groups === op.input.shape[3] && op.groups === op.output.shape[3];
 }
 
 /** Whether the wasm backend runs this convolution by Winograd (kernels-wasm/src/winograd.rs; tile side: `winogradTile`). */
@@ -109,9 +119,8 @@ const WINOGRAD_F23_MIN_PIXELS = 56 * 56;
  * F(2x2, 3x3). In float32, F(4, 3) is up to 4-5x further from float64 than a direct convolution
  * (its transformed products are far larger than the outputs they cancel down to, and A^T's
  * entries reach 8), F(2, 3) about 1.1x, at 1.8x F(4, 3)'s multiply-adds
- * (tools/fit/winograd_layers.py). The layers with many
- * output pixels, nearest the image, set the logits' error (benchmarks/accuracy.mjs), so they
- * take F(2, 3).
+ * (tools/fit/winograd_layers.py). The layers with many output pixels, nearest the image, set
+ * the logits' error (benchmarks/accuracy.mjs), so they take F(2, 3).
  */
 export function winogradTile(op: Conv2dOp): 2 | 4 {
   const [, outH, outW] = op.output.shape;
@@ -129,7 +138,7 @@ export function winogradTile(op: Conv2dOp): 2 | 4 {
  * WINOGRAD_BAND_FLOATS beyond that, and there are at least two per thread.
  */
 export function winogradBand(tiles: number, inC: number, threads: number, sharedFits = true, tile = WINOGRAD_TILE): number {
-  const tileFloats = (tile + 2) ** 2 * alignUp(inC, 4);
+  const tileFloats = winogradTileFloats(inC, tile);
   if (sharedFits && tiles * tileFloats <= 4 * WINOGRAD_BAND_FLOATS) return 0;
   const fit = Math.floor(WINOGRAD_BAND_FLOATS / tileFloats / MR) * MR;
   const perThreads = Math.ceil(tiles / (2 * threads) / MR) * MR;
@@ -149,42 +158,35 @@ interface WinogradScratch {
 }
 
 /**
- * Winograd scratch (kernels-wasm/src/winograd.rs): for two phases, all tiles' transformed input,
- * then each thread's chunk of transformed weight blocks ([36][inC * 8 + 16] each); with bands,
- * per thread one band's transformed input and its chunk. `room`: the scratch floats the op may
- * take without growing the arena (the free floats at the op when asking, the floats granted
- * in plan.scratch when compiling, which gives the same answer).
+ * Winograd scratch (kernels-wasm/src/winograd.rs, layout by abi.ts's winograd* formulas): for
+ * two phases, all tiles' transformed input, then each thread's chunk of transformed weight
+ * blocks; with bands, per thread one band's transformed input and its chunk. `room`: the
+ * scratch floats the op may take without growing the arena (the free floats at the op when
+ * asking, the floats granted in plan.scratch when compiling, which gives the same answer).
  */
 function winogradScratch(op: Conv2dOp, threads: number, room: number): WinogradScratch {
   const [n, , , inC] = op.input.shape;
   const [, outH, outW, outC] = op.output.shape;
   const tile = winogradTile(op);
-  const positions = (tile + 2) ** 2;
-  const tiles = n * Math.ceil(outH / tile) * Math.ceil(outW / tile);
-  const tileFloats = positions * alignUp(inC, 4);
-  const blockFloats = positions * (inC * NR + 16);
-  const chunkFloats = (inputFloats: number) => {
-    const budget = Math.min(Math.max(Math.floor(inputFloats / 8), WINOGRAD_MIN_CHUNK_FLOATS), WINOGRAD_MAX_CHUNK_FLOATS);
-    return Math.min(Math.max(1, Math.floor(budget / blockFloats)), Math.ceil(outC / NR)) * blockFloats;
-  };
-  const sharedFits = tiles * tileFloats + threads * chunkFloats(tiles * tileFloats) <= room;
+  const tiles = winogradTiles(n, outH, outW, tile);
+  const shared = winogradInputFloats(tiles, 0, inC, tile);
+  const sharedFits = shared + threads * winogradThreadFloats(tiles, 0, inC, outC, tile) <= room;
   const band = winogradBand(tiles, inC, threads, sharedFits, tile);
-  const inputFloats = (band || tiles) * tileFloats;
-  return { tile, band, sharedFloats: band ? 0 : inputFloats, threadFloats: (band ? inputFloats : 0) + chunkFloats(inputFloats) };
+  return { tile, band, sharedFloats: band ? 0 : shared, threadFloats: winogradThreadFloats(tiles, band, inC, outC, tile) };
 }
 
-/** Packed convolution weights (kernels-wasm/src/conv.rs, dwconv.rs): bias, then taps, per block of 8. */
+/** Packed convolution weights (kernels-wasm/src/conv.rs, dwconv.rs): bias, then taps, per block of NR. */
 function convPacking(op: Conv2dOp) {
   const inCg = op.input.shape[3] / op.groups;
   const outC = op.output.shape[3];
   const taps = op.kernel[0] * op.kernel[1];
   const depthwise = isDepthwise(op);
-  // A unit is the fewest output channels that pack on their own: a block of 8 channels, or a
+  // A unit is the fewest output channels that pack on their own: a block of NR channels, or a
   // whole group of a grouped convolution (whose blocks restart at each group). Winograd keeps
-  // the same [bias][taps][inC][8] blocks (as [bias][9][inC][8]).
+  // the same blocks (9 taps).
   const unit = depthwise || op.groups === 1 ? NR : outC / op.groups;
-  const unitFloats = depthwise ? NR + taps * NR : Math.ceil(unit / NR) * (NR + taps * inCg * NR);
-  return { inCg, outC, taps, depthwise, unit, unitFloats, weightFloats: Math.ceil(outC / unit) * unitFloats };
+  const packed = (channels: number, groups: number) => (depthwise ? dwconvPackedFloats(channels, taps) : convPackedFloats(channels, inCg, taps, groups));
+  return { inCg, outC, taps, depthwise, unit, unitFloats: packed(unit, 1), weightFloats: packed(outC, depthwise ? 1 : op.groups) };
 }
 
 function planConv(op: Conv2dOp, config: PlanConfig, room: number): OpPlan {
@@ -199,24 +201,9 @@ function planConv(op: Conv2dOp, config: PlanConfig, room: number): OpPlan {
     stagingFloats: alignUp(p.unit * p.inCg * p.taps, ALIGN_FLOATS) + p.unit,
     // conv2d reads whole kernel rows (kw * inC floats) from the zero row when groups == 1.
     zeroFloats: p.depthwise ? 0 : op.groups === 1 ? kw * inC : p.inCg,
-    checkPackedLength: (k) => checkConvLengths(k, op, p, w),
     fill: (k, heap, at, staging, capacity) => fillConvWeights(k, heap, op, p, winograd, { at, staging, capacity }),
     describe: (at, slot, zeros, scratch) => describeConv(op, p.depthwise, { packed: bytes(at), zeros, slot, scratch: w ? scratch : 0, band: w?.band ?? 0, tile: w?.tile ?? 0 }),
   };
-}
-
-function checkConvLengths(k: KernelExports, op: Conv2dOp, p: ReturnType<typeof convPacking>, w: WinogradScratch | undefined): void {
-  const [n, , , inC] = op.input.shape;
-  const [, outH, outW, outC] = op.output.shape;
-  const [kh, kw] = op.kernel;
-  const fromWasm = p.depthwise ? k.dwconv2d_packed_len(outC, kh, kw) : w ? k.conv2d_winograd_packed_len(outC, inC) : k.conv2d_packed_len(outC, p.inCg, kh, kw, op.groups);
-  if (fromWasm !== p.weightFloats) throw new Error(`packed weight size mismatch (js ${p.weightFloats}, wasm ${fromWasm}): rebuild the kernels`);
-  if (!w) return;
-  const shared = w.band ? 0 : k.conv2d_winograd_scratch_len(n, outH, outW, inC, w.tile);
-  const perThread = k.conv2d_winograd_thread_scratch_len(n, outH, outW, outC, inC, w.band, w.tile);
-  if (shared !== w.sharedFloats || perThread !== w.threadFloats) {
-    throw new Error(`Winograd scratch size mismatch (js ${w.sharedFloats} + ${w.threadFloats} per thread, wasm ${shared} + ${perThread}): rebuild the kernels`);
-  }
 }
 
 /** Slices of whole units of output channels, each staged raw and packed by the binary into its own run of blocks. */
@@ -243,24 +230,19 @@ function describeConv(op: Conv2dOp, depthwise: boolean, at: { packed: number; ze
   const window = [...op.kernel, ...op.stride, ...op.padding, ...op.dilation] as const;
   const act = activationCode(op.activation);
   if (depthwise) return dwconv2dDescriptor([x, y, r, at.packed, n, inH, inW, inC, outH, outW, ...window, act]);
-  return conv2dDescriptor([x, y, r, at.packed, at.zeros, n, inH, inW, inC, outH, outW, outC, ...window, op.groups, act, at.scratch, at.band, at.tile]);
+  return conv2dDescriptor([x, y, r, at.packed, at.zeros, n, inH, inW, inC, outH, outW, outC, ...window, op.groups, act, at.scratch, at.band, at.tile, pixelStride(op.output)]);
 }
 
 /** Blocks of LINEAR_ROWS rows, [inF / 4][rows][4], tails zero-filled (kernels-wasm/src/linear.rs), then the bias. */
 function planLinear(op: Extract<PlanOp, { kind: 'linear' }>): OpPlan {
   const n = op.input.shape[0];
   const [inF, outF] = [op.input.size / n, op.output.size / n];
-  const blockFloats = alignUp(inF, 4) * LINEAR_ROWS;
-  const packedFloats = Math.ceil(outF / LINEAR_ROWS) * blockFloats;
-  const biasOffset = alignUp(packedFloats, ALIGN_FLOATS);
+  const blockFloats = linearBlockFloats(inF);
+  const biasOffset = alignUp(linearPackedFloats(outF, inF), ALIGN_FLOATS);
   return {
     weightFloats: biasOffset + op.bias.length,
     stagingFloats: LINEAR_ROWS * inF,
     zeroFloats: 0,
-    checkPackedLength(k) {
-      const fromWasm = k.linear_packed_len(outF, inF);
-      if (fromWasm !== packedFloats) throw new Error(`packed weight size mismatch (js ${packedFloats}, wasm ${fromWasm}): rebuild the kernels`);
-    },
     fill(k, heap, at, staging, capacity) {
       // Slices of whole blocks of rows, staged raw and packed by the kernel binary.
       const perSlice = Math.max(1, Math.floor(capacity / (LINEAR_ROWS * inF))) * LINEAR_ROWS;
@@ -310,7 +292,7 @@ const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
     const [, outH, outW] = op.output.shape;
     const describe = op.mode === 'max' ? maxpool2dDescriptor : avgpool2dDescriptor;
     const window = [...op.kernel, ...op.stride, ...op.padding] as const;
-    return weightless((slot) => describe([slot(op.input), slot(op.output), n, inH, inW, c, outH, outW, ...window, op.countIncludePad ? 1 : 0, activationCode(op.activation)]));
+    return weightless((slot) => describe([slot(op.input), slot(op.output), n, inH, inW, c, outH, outW, ...window, op.countIncludePad ? 1 : 0, activationCode(op.activation), pixelStride(op.output)]));
   },
   adaptiveAvgPool2d: (op) => {
     const [n, inH, inW, c] = op.input.shape;
@@ -321,7 +303,7 @@ const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
   channelAffine: (op) => {
     const c = op.input.shape[3];
     return planChannelPair(c, op.scale, op.shift, (scale, shift, slot) =>
-      channelAffineDescriptor([slot(op.input), slot(op.output), scale, shift, op.input.size / c, c, activationCode(op.activation)]),
+      channelAffineDescriptor([slot(op.input), slot(op.output), scale, shift, op.input.size / c, c, activationCode(op.activation), pixelStride(op.input)]),
     );
   },
   activation: (op) => weightless((slot) => activationDescriptor([slot(op.input), slot(op.output), op.output.size, activationCode(op.activation)])),
@@ -339,9 +321,13 @@ const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
     const c = op.input.shape[3];
     return weightless((slot) => localResponseNormDescriptor([slot(op.input), slot(op.output), op.input.size / c, c, op.size, op.alpha, op.beta, op.k]));
   },
+  fakeQuantize: (op) => {
+    const { scale, invScale } = fakeQuantizeScales(op);
+    return weightless((slot) => fakeQuantizeDescriptor([slot(op.input), slot(op.output), op.output.size, invScale, scale, op.zeroPoint, op.quantMin, op.quantMax]));
+  },
   copyChannels: (op) => {
-    const [inC, outC] = [op.input.shape[3], op.output.shape[3]];
-    return weightless((slot) => copyChannelsDescriptor([slot(op.input), slot(op.output), op.input.size / inC, inC, outC, op.channelOffset]));
+    const inC = op.input.shape[3];
+    return weightless((slot) => copyChannelsDescriptor([slot(op.input), slot(op.output), op.input.size / inC, inC, pixelStride(op.output), op.channelOffset, pixelStride(op.input)]));
   },
 };
 

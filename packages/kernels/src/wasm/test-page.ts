@@ -4,6 +4,7 @@
 // weights into their own scratch.
 import type { ExecutionPlan, PlanOp, Slot } from '@cnn/core';
 import { createWasmBackend } from './index.js';
+import { wasmWorkers } from './threads.js';
 import { ArenaBuilder, randomFloats } from '../test-helpers.js';
 
 function plan(): ExecutionPlan {
@@ -28,11 +29,18 @@ async function main() {
   const single = await createWasmBackend().compile(p);
   const [ref] = await single.run(input);
   single.dispose();
-  const backend = createWasmBackend({ threads: 2, shareTinyOps: true });
+  const backend = createWasmBackend({ threads: 2, shareTinyOps: true, workers: wasmWorkers });
   const exe = await backend.compile(p);
   const [got] = await exe.run(input);
   exe.dispose();
+  let withoutWorkers = 'no error';
+  try {
+    createWasmBackend({ threads: 2 });
+  } catch (e) {
+    withoutWorkers = `${(e as Error).name}: ${(e as Error).message}`;
+  }
   return {
+    withoutWorkers,
     crossOriginIsolated: globalThis.crossOriginIsolated,
     variant: exe.variant,
     threads: exe.threads,

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ExecutionPlan, PlanOp, Slot } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd, sharedMemoryUnavailableReason } from './index.js';
 import { usesWinograd } from './op-plans.js';
+import { wasmWorkers } from './threads.js';
 import { ArenaBuilder, randomFloats } from '../test-helpers.js';
 
 /**
@@ -72,6 +73,28 @@ describe('wasm backend variant selection', () => {
     const auto = createWasmBackend({ threads: 'auto' });
     expect(auto.threads).toBeGreaterThanOrEqual(1);
     expect(auto.threads).toBeLessThanOrEqual(8);
+  });
+
+  it.runIf(sharedMemory)('runs threads on the worker pool passed as options.workers, bit for bit like Node\'s own', async () => {
+    const input = randomFloats(mixedPlan(1).input.size, 5);
+    const own = await createWasmBackend({ threads: 2, relaxedSimd: false }).compile(mixedPlan(1));
+    const [expected] = await own.run(input);
+    own.dispose();
+    const backend = createWasmBackend({ threads: 2, relaxedSimd: false, workers: wasmWorkers });
+    expect(backend.threadsFallbackReason).toBeUndefined();
+    const first = await backend.compile(mixedPlan(1));
+    expect(first.threads).toBe(2);
+    expect(Array.from((await first.run(input))[0])).toEqual(Array.from(expected));
+    const exited = first.workersExited;
+    first.dispose();
+    // the next compile takes the parked workers over: the first executable's never exit
+    const second = await backend.compile(mixedPlan(1));
+    const settled = await Promise.race([exited.then(() => 'exited'), new Promise((r) => setTimeout(() => r('parked'), 50))]);
+    expect(settled).toBe('parked');
+    expect(Array.from((await second.run(input))[0])).toEqual(Array.from(expected));
+    second.dispose();
+    backend.releaseSpareMemory();
+    await second.workersExited;
   });
 
   it('falls back to one thread, with the reason, without shared memory', async () => {

@@ -1,12 +1,13 @@
 // Turns each plan op into GPU dispatches: picks the template, packs the weights once, and splits
 // weights that exceed one storage binding into several chunks (one dispatch each).
-import type { Conv2dOp, LinearOp, PlanOp, Slot } from '@cnn/core';
+import { pixelStride, slotSpan, type Conv2dOp, type LinearOp, type PlanOp, type Slot } from '@cnn/core';
 import type { Kernel, Offsets, TemplateContext } from './wgsl/common.js';
 import {
   activationKernel,
   addKernel,
   channelAffineKernel,
   copyChannelsKernel,
+  fakeQuantizeKernel,
   scaleChannelsKernel,
 } from './wgsl/elementwise.js';
 import { convGemmKernel, linearKernel, packConvGemmWeights, planConvGemm, splitKReduceKernel, type ConvGemmShape } from './wgsl/matmul.js';
@@ -35,7 +36,8 @@ export interface LowerContext extends TemplateContext {
   maxBindingBytes: number;
 }
 
-const range = (s: Slot): [number, number] => [s.offset, s.size];
+/** A channel view's range spans the base's other channels between its pixels. */
+const range = (s: Slot): [number, number] => [s.offset, slotSpan(s)];
 
 function bytesPerElement(ctx: LowerContext): number {
   return ctx.precision === 'f16' ? 2 : 4;
@@ -58,7 +60,8 @@ function tooLarge(what: string, bytes: number, ctx: LowerContext): never {
 function lowerConv(op: Conv2dOp, index: number, ctx: LowerContext): Step[] {
   const [, , , inC] = op.input.shape;
   const outC = op.output.shape[3];
-  if (op.groups === inC && op.groups === outC) return [lowerDepthwise(op, index, ctx)];
+  // A 1 -> 1 channel convolution stays a GEMM: its output may be a channel view.
+  if (op.groups > 1 && op.groups === inC && op.groups === outC) return [lowerDepthwise(op, index, ctx)];
   return convChunks(op, index, ctx).flatMap((chunk) => convChunkSteps(op, index, ctx, chunk));
 }
 
@@ -106,7 +109,7 @@ function convChunkSteps(op: Conv2dOp, index: number, ctx: LowerContext, chunk: C
   const [, outH, outW, outC] = op.output.shape;
   const shape: ConvGemmShape = {
     n, inH, inW, inC, outH, outW, outC, kernel: op.kernel, stride: op.stride, padding: op.padding,
-    dilation: op.dilation, groups: op.groups, residual: op.residual !== undefined, activation: op.activation, ...chunk,
+    dilation: op.dilation, groups: op.groups, residual: op.residual !== undefined, activation: op.activation, outStride: pixelStride(op.output), ...chunk,
   };
   const packed = packConvGemmWeights(op.weight, op.bias, shape);
   const plan = planConvGemm(shape);
@@ -169,7 +172,7 @@ const LOWERINGS: { readonly [K in PlanOp['kind']]: Lowering<K> } = {
     const [, outH, outW] = op.output.shape;
     const kernel = poolKernel(ctx, {
       n, inH, inW, channels, outH, outW, kernel: op.kernel, stride: op.stride, padding: op.padding,
-      mode: op.mode, countIncludePad: op.countIncludePad, activation: op.activation,
+      mode: op.mode, countIncludePad: op.countIncludePad, activation: op.activation, outStride: pixelStride(op.output),
     });
     return [{ op: index, kernel, ...slotsOf(op.input, op.output) }];
   },
@@ -181,14 +184,14 @@ const LOWERINGS: { readonly [K in PlanOp['kind']]: Lowering<K> } = {
   add: (op, index, ctx) => [{ op: index, kernel: addKernel(ctx, op.output.size, op.activation), ...slotsOf(op.a, op.output, op.b) }],
   channelAffine: (op, index, ctx) => [{
     op: index,
-    kernel: channelAffineKernel(ctx, op.output.size, op.input.shape[3], op.activation),
+    kernel: channelAffineKernel(ctx, op.output.size, op.input.shape[3], op.activation, pixelStride(op.input)),
     ...slotsOf(op.input, op.output),
     perChannel: concat(op.scale, op.shift),
   }],
   activation: (op, index, ctx) => [{ op: index, kernel: activationKernel(ctx, op.output.size, op.activation), ...slotsOf(op.input, op.output) }],
   copyChannels: (op, index, ctx) => [{
     op: index,
-    kernel: copyChannelsKernel(ctx, op.input.size, op.input.shape[3], op.output.shape[3], op.channelOffset),
+    kernel: copyChannelsKernel(ctx, op.input.size, op.input.shape[3], pixelStride(op.output), op.channelOffset, pixelStride(op.input)),
     ...slotsOf(op.input, op.output),
   }],
   scaleChannels: (op, index, ctx) => {
@@ -199,6 +202,7 @@ const LOWERINGS: { readonly [K in PlanOp['kind']]: Lowering<K> } = {
     const c = op.input.shape[3];
     return [{ op: index, kernel: layerNormKernel(ctx, op.input.size / c, c, op.eps, op.activation), ...slotsOf(op.input, op.output), perChannel: concat(op.weight, op.bias) }];
   },
+  fakeQuantize: (op, index, ctx) => [{ op: index, kernel: fakeQuantizeKernel(ctx, op.output.size, op), ...slotsOf(op.input, op.output) }],
   localResponseNorm: (op, index, ctx) => [{
     op: index,
     kernel: localResponseNormKernel(ctx, op.output.size, op.input.shape[3], op.size, op.alpha, op.beta, op.k),

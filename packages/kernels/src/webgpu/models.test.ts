@@ -10,6 +10,7 @@ import { readFixture, runGolden } from '@cnn/core/testing';
 import { convnext_tiny, CONVNEXT_TAPS } from '../../../convnext/src/index.js';
 import { mobilenet_v3_small, MOBILENET_TAPS } from '../../../mobilenet/src/index.js';
 import { resnet, RESNET_TAPS } from '../../../resnet/src/index.js';
+import { googlenet, GOOGLENET_TAPS } from '../../../inception/src/index.js';
 import { createWebGpuBackend, type WebGpuBackend } from './index.js';
 import { nodeGpu } from './test-gpu.js';
 
@@ -21,6 +22,9 @@ const CASES: [string, string, () => Model, readonly string[]][] = [
   ['resnet', 'resnet18_64', () => resnet('resnet18'), RESNET_TAPS],
   ['mobilenet', 'mobilenet_v3_small_97x65', mobilenet_v3_small, MOBILENET_TAPS],
   ['convnext', 'convnext_tiny_64', convnext_tiny, CONVNEXT_TAPS],
+  // concatenations as channel views: branch outputs written in place into their channel range
+  // (DenseNet's strided channel-prefix reads are in ops.test.ts; densenet121_64 takes over 5 min here)
+  ['inception', 'googlenet_64', () => googlenet(), GOOGLENET_TAPS],
 ];
 
 let backend: WebGpuBackend;

@@ -6,7 +6,7 @@ import { ACTIVATIONS, type Activation, type Conv2dOp, type LinearOp, type PlanOp
 import { createWebGpuBackend, type WebGpuBackend, type WebGpuExecutable } from './index.js';
 import { planConvGemm } from './wgsl/matmul.js';
 import { nodeGpu } from './test-gpu.js';
-import { ArenaBuilder, compareWithReference as compare, randomFloats } from '../test-helpers.js';
+import { ArenaBuilder, channelViewOps, compareWithReference as compare, randomFloats } from '../test-helpers.js';
 import { fromHalfBits, toHalfBits } from './half.js';
 
 export const TOLERANCE = 1e-5;
@@ -135,11 +135,23 @@ describe('webgpu split-K convolution (few output tiles, long K) matches the js r
       expect(exe.dispatchCount).toBe(2); // the sliced GEMM and the reduction
       exe.dispose();
       const k = c.kernel[0] * c.kernel[1] * (c.inC / (c.groups ?? 1));
-      expect(planConvGemm({ n: 1, inH: c.inHW[0], inW: c.inHW[1], inC: c.inC, outH: op.output.shape[1], outW: op.output.shape[2], outC: c.outC, kernel: c.kernel, stride: [1, 1], padding: c.padding!, dilation: [1, 1], groups: c.groups ?? 1, groupStart: 0, groupCount: c.groups ?? 1, channelStart: 0, channelCount: c.outC / (c.groups ?? 1), residual: false, activation: 'none' }))
+      expect(planConvGemm({ n: 1, inH: c.inHW[0], inW: c.inHW[1], inC: c.inC, outH: op.output.shape[1], outW: op.output.shape[2], outC: c.outC, kernel: c.kernel, stride: [1, 1], padding: c.padding!, dilation: [1, 1], groups: c.groups ?? 1, groupStart: 0, groupCount: c.groups ?? 1, channelStart: 0, channelCount: c.outC / (c.groups ?? 1), residual: false, activation: 'none', outStride: c.outC }))
         .toMatchObject({ K: k, kSplit: slices });
       expect(await compareWithReference(backend, [op], a.size + 7, seed++)).toBeLessThanOrEqual(TOLERANCE);
     });
   }
+});
+
+describe('webgpu ops on channel views (concatenation in place) match the js reference', () => {
+  it('writes and reads channel ranges of wider tensors (split K included), leaving the other channels as they were', async () => {
+    const a = new ArenaBuilder();
+    const ops = channelViewOps(a, seed++);
+    const deep = ops[0] as Conv2dOp;
+    const exe = (await backend.compile({ batch: 1, input: deep.input, outputs: [deep.output.base!], ops: [deep], arenaSize: a.size })) as WebGpuExecutable;
+    expect(exe.dispatchCount).toBe(2); // the first case is split along K: the reduction stores the view
+    exe.dispose();
+    expect(await compareWithReference(backend, ops, a.size + 5, seed++)).toBeLessThanOrEqual(TOLERANCE);
+  });
 });
 
 describe('webgpu linear matches the js reference', () => {
@@ -294,6 +306,25 @@ describe('webgpu elementwise and normalisation ops match the js reference', () =
       { kind: 'localResponseNorm', input: x, output: a.slot([2, 3, 4, 11]), size: 4, alpha: 0.3, beta: 0.5, k: 1 },
     ];
     expect(await compareWithReference(backend, ops, a.size + 1, seed++, [-4, 4])).toBeLessThanOrEqual(TOLERANCE);
+  });
+});
+
+describe('webgpu fake quantisation matches the js reference bit for bit', () => {
+  it('fakeQuantize: uint8 with a zero point, int8, a narrow clamped range, and ties from a finer grid', async () => {
+    const a = new ArenaBuilder();
+    const x = a.slot([2, 3, 5, 7]);
+    const fine = a.slot([2, 3, 5, 7]);
+    const q = (input: Slot, scale: number, zeroPoint: number, quantMin: number, quantMax: number): PlanOp =>
+      ({ kind: 'fakeQuantize', input, output: a.slot([2, 3, 5, 7]), scale, zeroPoint, quantMin, quantMax });
+    const ops: PlanOp[] = [
+      q(x, 0.05, 3, 0, 255),
+      q(x, 0.0371, -5, -128, 127),
+      q(x, 0.1, 0, -7, 7),
+      // multiples of 1/128, then a grid of 1/64: every odd multiple is a tie, rounded to even
+      { ...q(x, 1 / 128, 0, -1024, 1023), output: fine },
+      q(fine, 1 / 64, 0, -1024, 1023),
+    ];
+    expect(await compareWithReference(backend, ops, a.size + 1, seed++, [-3, 3])).toBe(0);
   });
 });
 

@@ -1,6 +1,6 @@
 // Test-only: the script browser.test.ts bundles into a page. It runs ResNet-18 end to end on the
 // WebGPU backend with navigator.gpu and leaves the logits on window.cnnResult.
-import { Tensor, counterInput, parseSafetensors, readFloat32 } from '@cnn/core';
+import { Tensor, counterInput, parseSafetensors, readFloat32, loadWeights } from '@cnn/core';
 import { resnet } from '../../../resnet/src/index.js';
 import { createWebGpuBackend } from './index.js';
 
@@ -23,7 +23,7 @@ async function main(): Promise<PageResult> {
   const calibration = parseSafetensors(new Uint8Array(await (await fetch('/calibration.safetensors')).arrayBuffer()));
   const weights = new Map(model.getWeights());
   for (const entry of calibration.entries.values()) weights.set(entry.key, { shape: entry.shape, data: readFloat32(calibration, entry) });
-  await model.loadWeights(weights);
+  await loadWeights(model, weights);
   const t0 = performance.now();
   const runner = await model.compile(backend, { batch: shape[0], inputSize: [shape[2], shape[3]] });
   const t1 = performance.now();

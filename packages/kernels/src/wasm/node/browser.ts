@@ -3,6 +3,7 @@
 // only calls them when it detects Node, so a browser bundle carries these few lines instead
 // of node:fs and node:worker_threads.
 import type { StartedWorker, WorkerInit } from '../worker-protocol.js';
+import type { WasmWorkers } from '../threads.js';
 
 function nodeOnly(what: string): Error {
   return new Error(
@@ -18,3 +19,6 @@ export async function readFileBytes(target: URL | string): Promise<Uint8Array> {
 export function startNodeWorker(_init: Omit<WorkerInit, 'stackTops'>, _stackTop: number, _index: number): StartedWorker {
   throw nodeOnly('Starting a worker_threads kernel worker');
 }
+
+/** None here: a browser app passes createWasmBackend({ workers: wasmWorkers }) (@cnn/kernels/wasm/threads). */
+export const wasmWorkers: WasmWorkers | undefined = undefined;

@@ -6,6 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { readyFrom, WORKER_SOURCE, type StartedWorker, type WorkerInit } from '../worker-protocol.js';
 
+/** What threaded executables use in Node when the app passes no options.workers. */
+export { wasmWorkers } from '../threads.js';
+
 /** Reads a binary from a file path or file: URL. */
 export async function readFileBytes(target: URL | string): Promise<Uint8Array> {
   return new Uint8Array(await readFile(target));

@@ -13,5 +13,6 @@ describe('#kernels/node twins', () => {
       /Reading \/x\/cnn_kernels\.wasm from disk needs Node.*"node" export condition.*createWasmBackend\(\{ wasm \}\)/,
     );
     expect(() => browser.startNodeWorker({} as never, 0, 1)).toThrow(/worker_threads kernel worker needs Node/);
+    expect(browser.wasmWorkers).toBeUndefined();
   });
 });

@@ -1,8 +1,8 @@
 // Elementwise templates: one thread per element, NHWC channel index from the flat index.
 // add, channel affine, activation, channel copy (concatenation), channel scaling (SE gating),
-// and the f32 <-> f16 staging conversions.
-import type { Activation } from '@cnn/core';
-import { activationFn, constants, entry, foldGrid, header, type Binding, type Kernel, type TemplateContext } from './common.js';
+// fake quantisation, and the f32 <-> f16 staging conversions.
+import { fakeQuantizeScales, type Activation, type FakeQuantizeParams } from '@cnn/core';
+import { activationFn, constants, entry, float, foldGrid, header, type Binding, type Kernel, type TemplateContext } from './common.js';
 
 const WORKGROUP = 256;
 
@@ -33,15 +33,15 @@ export function addKernel(ctx: TemplateContext, total: number, activation: Activ
   return elementwise('add', ctx, total, [], {}, '  arena[off.y + i] = T(act(f32(arena[off.x + i]) + f32(arena[off.r + i])));', activation);
 }
 
-/** y = act(x * scale[c] + shift[c]); perChannel = [scale | shift]; offsets [x, y]. */
-export function channelAffineKernel(ctx: TemplateContext, total: number, channels: number, activation: Activation): Kernel {
+/** y = act(x * scale[c] + shift[c]); perChannel = [scale | shift]; offsets [x, y]; x's pixels `inStride` floats apart. */
+export function channelAffineKernel(ctx: TemplateContext, total: number, channels: number, activation: Activation, inStride = channels): Kernel {
   return elementwise(
     'channelAffine',
     ctx,
     total,
     ['perChannel'],
-    { C: channels },
-    '  let c = i % C;\n  arena[off.y + i] = T(act(f32(arena[off.x + i]) * perChannel[c] + perChannel[C + c]));',
+    { C: channels, XS: inStride },
+    '  let c = i % C;\n  arena[off.y + i] = T(act(f32(arena[off.x + (i / C) * XS + c]) * perChannel[c] + perChannel[C + c]));',
     activation,
   );
 }
@@ -51,15 +51,18 @@ export function activationKernel(ctx: TemplateContext, total: number, activation
   return elementwise('activation', ctx, total, [], {}, '  arena[off.y + i] = T(act(f32(arena[off.x + i])));', activation);
 }
 
-/** Input pixel p, channel c goes to output channel CO + c; offsets [x, y]. Copies without rounding. */
-export function copyChannelsKernel(ctx: TemplateContext, total: number, inC: number, outC: number, channelOffset: number): Kernel {
+/**
+ * Input pixel p, channel c goes to output channel CO + c; offsets [x, y]; pixels lie `inStride`
+ * and `outStride` floats apart (the channel counts, or more for channel views). Copies without rounding.
+ */
+export function copyChannelsKernel(ctx: TemplateContext, total: number, inC: number, outStride: number, channelOffset: number, inStride = inC): Kernel {
   return elementwise(
     'copyChannels',
     ctx,
     total,
     [],
-    { IC: inC, OC: outC, CO: channelOffset },
-    '  arena[off.y + (i / IC) * OC + CO + i % IC] = arena[off.x + i];',
+    { IC: inC, OS: outStride, CO: channelOffset, XS: inStride },
+    '  let p = i / IC;\n  arena[off.y + p * OS + CO + i % IC] = arena[off.x + p * XS + i % IC];',
   );
 }
 
@@ -72,6 +75,23 @@ export function scaleChannelsKernel(ctx: TemplateContext, total: number, pixels:
     [],
     { C: channels, PC: pixels * channels },
     '  arena[off.y + i] = T(f32(arena[off.x + i]) * f32(arena[off.r + (i / PC) * C + i % C]));',
+  );
+}
+
+/**
+ * y = (clamp(round(x * invScale) + zeroPoint, quantMin, quantMax) - zeroPoint) * scale in f32
+ * (torch.fake_quantize_per_tensor_affine; WGSL's round() rounds half to even); offsets [x, y].
+ */
+export function fakeQuantizeKernel(ctx: TemplateContext, total: number, p: FakeQuantizeParams): Kernel {
+  const { scale, invScale } = fakeQuantizeScales(p);
+  const [zero, lo, hi] = [p.zeroPoint, p.quantMin, p.quantMax].map(float);
+  return elementwise(
+    'fakeQuantize',
+    ctx,
+    total,
+    [],
+    {},
+    `  let q = round(f32(arena[off.x + i]) * ${float(invScale)}) + ${zero};\n  arena[off.y + i] = T((clamp(q, ${lo}, ${hi}) - ${zero}) * ${float(scale)});`,
   );
 }
 

@@ -34,6 +34,8 @@ export interface ConvGemmShape {
   channelCount: number;
   residual: boolean;
   activation: Activation;
+  /** floats between output (and residual) pixels: outC, or more when the output is a channel view */
+  outStride: number;
 }
 
 export type ConvGemmVariant = 'pointwise' | 'tapAligned' | 'general';
@@ -195,7 +197,7 @@ function convStoreTile(store: string): string {
   return `  for (var i = 0u; i < 4u; i++) {
     let m = tm * TM + ty * 4u + i;
     if (m >= M) { break; }
-    let rowOut = m * OC + (G0 + g) * OCG + CB;
+    let rowOut = m * OS + (G0 + g) * OCG + CB;
     for (var j = 0u; j < 4u; j++) {
       let nn = tn * TN + tx * 4u + j;
       if (nn < N) {
@@ -259,7 +261,7 @@ function convGemmConstants(s: ConvGemmShape, plan: ConvGemmPlan, threads: number
     {
       M, N, K, TM, TN, TK: TILE_K, THREADS: threads, TILES_M: Math.ceil(M / TM), TILES_N: Math.ceil(N / TN), TOTAL: total,
       GROUPS: s.groupCount, KSLICE: kSlice,
-      IH: s.inH, IW: s.inW, IC: s.inC, ICG: s.inC / s.groups, OH: s.outH, OW: s.outW, OC: s.outC, OCG: s.outC / s.groups,
+      IH: s.inH, IW: s.inW, IC: s.inC, ICG: s.inC / s.groups, OH: s.outH, OW: s.outW, OS: s.outStride, OCG: s.outC / s.groups,
       KW: s.kernel[1], SH: s.stride[0], SW: s.stride[1], PT: s.padding[0], PL: s.padding[1], DH: s.dilation[0], DW: s.dilation[1],
       G0: s.groupStart, CB: s.channelStart,
     },
@@ -281,7 +283,7 @@ export function splitKReduceKernel(ctx: TemplateContext, s: ConvGemmShape, plan:
   const grid = foldGrid(Math.ceil(total / 256), ctx.maxWorkgroupsPerDimension);
   const bindings: Binding[] = ['perChannel', 'scratch'];
   const source = `${header(ctx, bindings)}
-${constants({ TOTAL: total, M: plan.M, N: plan.N, S: plan.kSplit, OC: s.outC, OCG: s.outC / s.groups, G0: s.groupStart, CB: s.channelStart })}
+${constants({ TOTAL: total, M: plan.M, N: plan.N, S: plan.kSplit, OS: s.outStride, OCG: s.outC / s.groups, G0: s.groupStart, CB: s.channelStart })}
 ${activationFn(s.activation)}
 ${entry(256, grid[0])}
   let i = wg * 256u + lid;
@@ -291,7 +293,7 @@ ${entry(256, grid[0])}
   let g = i / (N * M);
   var v = perChannel[g * N + nn];
   for (var k = 0u; k < S; k++) { v += scratch[k * TOTAL + i]; }
-  let o = m * OC + (G0 + g) * OCG + CB + nn;
+  let o = m * OS + (G0 + g) * OCG + CB + nn;
 ${s.residual ? '  v += f32(arena[off.r + o]);\n' : ''}  arena[off.y + o] = T(act(v));
 }
 `;

@@ -84,6 +84,8 @@ export function packDepthwiseWeights(weight: Float32Array, channels: number, kh:
 }
 
 export interface PoolShape extends WindowShape {
+  /** floats between output pixels: channels, or more when the output is a channel view */
+  outStride: number;
   mode: 'max' | 'avg';
   countIncludePad: boolean;
   activation: Activation;
@@ -99,7 +101,7 @@ export function poolKernel(ctx: TemplateContext, s: PoolShape): Kernel {
       '(min(y0 + KH, IH + PT) - y0) * (min(x0 + KW, IW + PL) - x0)'
     : '(yEnd - yStart) * (xEnd - xStart)';
   const source = `${header(ctx, [])}
-${windowConstants(s)}
+${windowConstants(s, { YS: s.outStride })}
 ${activationFn(s.activation)}
 ${entry(WORKGROUP, grid[0])}
 ${decodeOutput}
@@ -114,7 +116,7 @@ ${decodeOutput}
       ${max ? 'acc = max(acc, v);' : 'acc += v;'}
     }
   }
-${max ? '' : `  acc /= f32(${divisor});\n`}  arena[off.y + i] = T(act(acc));
+${max ? '' : `  acc /= f32(${divisor});\n`}  arena[off.y + t * YS + c] = T(act(acc));
 }
 `;
   return { name: `pool.${s.mode} ${s.kernel[0]}x${s.kernel[1]}`, source, bindings: [], grid };

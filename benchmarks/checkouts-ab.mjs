@@ -1,0 +1,59 @@
+// Two checkouts of this repository side by side in one process: the same model planned and
+// compiled by each one's built packages (packages/*/dist) on its wasm backend, forward passes
+// alternated (ABBA) so the machine's load hits both alike. Prints ops, channel copies, arena and
+// wasm memory, min/median time, and the median of the per-pair time ratios; the outputs of the
+// two must agree. For a change's before/after on a shared, noisy machine.
+// Run: node benchmarks/checkouts-ab.mjs --before /path/to/main --after . [--model densenet121 --runs 40 --threads 1]
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+if ('help' in args || !args.before || !args.after) {
+  console.log('node benchmarks/checkouts-ab.mjs --before DIR --after DIR [--model densenet121] [--runs 40] [--threads 1]\n  DIR: a checkout whose packages are built (pnpm build)');
+  process.exit('help' in args ? 0 : 2);
+}
+const name = args.model ?? 'densenet121';
+const runs = Number(args.runs ?? 40);
+const threads = Number(args.threads ?? 1);
+
+async function load(dir) {
+  const at = (path) => pathToFileURL(resolve(dir, path)).href;
+  const { findModel } = await import(at('packages/cli/dist/index.js'));
+  const { createWasmBackend } = await import(at('packages/kernels/dist/wasm/index.js'));
+  const { counterInput } = await import(at('packages/core/dist/index.js'));
+  const model = findModel(name).create().useGeneratedWeights(1);
+  const plan = model.plan();
+  const exe = await createWasmBackend({ threads }).compile(plan);
+  const input = counterInput([1, ...model.architecture.inputShape], 1);
+  return { exe, input, plan, copies: plan.ops.filter((o) => o.kind === 'copyChannels').length, times: [] };
+}
+
+const sides = [await load(args.before), await load(args.after)];
+const [a] = await sides[0].exe.run(sides[0].input);
+const [b] = await sides[1].exe.run(sides[1].input);
+let diff = 0;
+let ref = 0;
+for (let i = 0; i < a.length; i++) {
+  diff = Math.max(diff, Math.abs(a[i] - b[i]));
+  ref = Math.max(ref, Math.abs(a[i]));
+}
+for (const s of sides) for (let i = 0; i < 3; i++) await s.exe.run(s.input);
+for (let r = 0; r < runs; r++) {
+  for (const k of r % 2 ? [1, 0] : [0, 1]) {
+    const s = sides[k];
+    const t = performance.now();
+    await s.exe.run(s.input);
+    s.times.push(performance.now() - t);
+  }
+}
+const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+const MiB = (floats) => ((floats * 4) / 2 ** 20).toFixed(2);
+console.log(`${name}, wasm ${threads} thread(s), ${runs} runs each, alternated; outputs differ by ${(diff / ref).toExponential(1)} (max |after - before| / max |before|)`);
+console.log('side     ops  copies  arena MiB  wasm MiB   min ms  median ms');
+for (const [label, s] of [['before', sides[0]], ['after', sides[1]]]) {
+  const cells = [s.plan.ops.length, s.copies, MiB(s.plan.arenaSize), (s.exe.memoryBytes / 2 ** 20).toFixed(1), Math.min(...s.times).toFixed(1), median(s.times).toFixed(1)];
+  console.log(`${label.padEnd(7)} ${cells.map((c, i) => String(c).padStart([4, 7, 10, 9, 8, 10][i])).join(' ')}`);
+}
+console.log(`median of per-pair after/before time ratios: ${median(sides[1].times.map((t, i) => t / sides[0].times[i])).toFixed(3)}`);
+for (const s of sides) s.exe.dispose();
+process.exit(0);
