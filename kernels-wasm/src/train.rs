@@ -75,7 +75,6 @@ pub unsafe extern "C" fn train_tanh_f32(x: *const f32, y: *mut f32, len: u32) {
 /// (0 outside), rows of `ld` floats, which the caller pads with zeros past n·P;
 /// adjoint 1: x[...] += col[...], in the order the TypeScript col2im adds.
 #[no_mangle]
-#[optimize(size)]
 pub unsafe extern "C" fn train_im2col_f32(x: *mut f32, g: *const u32, col: *mut f32, ld: u32, adjoint: u32) {
     let v = |i: usize| *g.add(i) as usize;
     let (n, in_c, in_h, in_w, out_h, out_w) = (v(0), v(1), v(2), v(3), v(4), v(5));
@@ -143,7 +142,6 @@ pub unsafe extern "C" fn train_im2col_f32(x: *mut f32, g: *const u32, col: *mut 
 /// out[b·P + p][o] = dy[b, c0 + o, p] for o < count (rows of `ld` floats, the caller zeroes the
 /// rest): one group of the output gradient transposed into the weight gradient's GEMM operand.
 #[no_mangle]
-#[optimize(size)]
 pub unsafe extern "C" fn train_transpose_group_f32(dy: *const f32, n: u32, channels: u32, p: u32, c0: u32, count: u32, out: *mut f32, ld: u32) {
     let (channels, p, count, ld) = (channels as usize, p as usize, count as usize, ld as usize);
     for b in 0..n as usize {
@@ -152,6 +150,157 @@ pub unsafe extern "C" fn train_transpose_group_f32(dy: *const f32, n: u32, chann
             let dst = out.add(b * p * ld + o);
             for i in 0..p {
                 *dst.add(i * ld) = *src.add(i);
+            }
+        }
+    }
+}
+
+/// f32x4 -> the sum of its lanes as f64 pairs added into (lo, hi).
+#[inline(always)]
+fn add_f64(acc: (v128, v128), v: v128) -> (v128, v128) {
+    (f64x2_add(acc.0, f64x2_promote_low_f32x4(v)), f64x2_add(acc.1, f64x2_promote_low_f32x4(i32x4_shuffle::<2, 3, 0, 1>(v, v))))
+}
+
+#[inline(always)]
+fn sum_f64(acc: (v128, v128)) -> f64 {
+    let s = f64x2_add(acc.0, acc.1);
+    f64x2_extract_lane::<0>(s) + f64x2_extract_lane::<1>(s)
+}
+
+/// Batch statistics of batch norm in training mode over NCHW `x` [n, c, plane]: for each channel
+/// the mean and the sum of squared deviations from it (two passes, f64 sums, as the TypeScript
+/// reference). `stats` receives 2·c f64s: [mean_0, m2_0, mean_1, m2_1, ...]. `plane` is a
+/// multiple of 4 or the tail is summed lane by lane.
+#[no_mangle]
+pub unsafe extern "C" fn train_bn_stats_f32(x: *const f32, n: u32, c: u32, plane: u32, stats: *mut f64) {
+    let (n, c, plane) = (n as usize, c as usize, plane as usize);
+    let m = (n * plane) as f64;
+    let body = plane & !3;
+    for ch in 0..c {
+        let z = f64x2_splat(0.0);
+        let mut acc = (z, z);
+        let mut tail = 0.0f64;
+        for b in 0..n {
+            let p = x.add((b * c + ch) * plane);
+            let mut i = 0;
+            while i < body {
+                acc = add_f64(acc, load(p.add(i)));
+                i += 4;
+            }
+            while i < plane {
+                tail += *p.add(i) as f64;
+                i += 1;
+            }
+        }
+        let mean = (sum_f64(acc) + tail) / m;
+        // squared deviations from the f64 mean, summed in f64
+        let mut acc = (z, z);
+        let mut tail = 0.0f64;
+        for b in 0..n {
+            let p = x.add((b * c + ch) * plane);
+            let mut i = 0;
+            while i < body {
+                let lo = f64x2_sub(f64x2_promote_low_f32x4(load(p.add(i))), f64x2_splat(mean));
+                let v = load(p.add(i));
+                let hi = f64x2_sub(f64x2_promote_low_f32x4(i32x4_shuffle::<2, 3, 0, 1>(v, v)), f64x2_splat(mean));
+                acc = (f64x2_add(acc.0, f64x2_mul(lo, lo)), f64x2_add(acc.1, f64x2_mul(hi, hi)));
+                i += 4;
+            }
+            while i < plane {
+                let d = *p.add(i) as f64 - mean;
+                tail += d * d;
+                i += 1;
+            }
+        }
+        *stats.add(2 * ch) = mean;
+        *stats.add(2 * ch + 1) = sum_f64(acc) + tail;
+    }
+}
+
+/// Batch norm's normalisation: y = (x − mean[ch])·scale[ch] + shift[ch] over NCHW [n, c, plane],
+/// with scale = γ·invstd and shift = β (folded by the caller into params: [mean, invstd, γ, β]
+/// per channel, 4·c f32s).
+#[no_mangle]
+pub unsafe extern "C" fn train_bn_apply_f32(x: *const f32, n: u32, c: u32, plane: u32, params: *const f32, y: *mut f32) {
+    let (n, c, plane) = (n as usize, c as usize, plane as usize);
+    for b in 0..n {
+        for ch in 0..c {
+            let q = params.add(4 * ch);
+            let (mean, invstd, gamma, beta) = (*q, *q.add(1), *q.add(2), *q.add(3));
+            let off = (b * c + ch) * plane;
+            let (px, py) = (x.add(off), y.add(off));
+            let (vm, vi, vg, vb) = (splat(mean), splat(invstd), splat(gamma), splat(beta));
+            let mut i = 0;
+            while i + 4 <= plane {
+                let xh = f32x4_mul(f32x4_sub(load(px.add(i)), vm), vi);
+                store(py.add(i), fmadd(vb, xh, vg));
+                i += 4;
+            }
+            while i < plane {
+                let xh = (*px.add(i) - mean) * invstd;
+                *py.add(i) = xh * gamma + beta;
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Batch norm's backward pass over NCHW [n, c, plane], x̂ recomputed from x with params
+/// [mean, invstd, γ, β] per channel. `sums` receives 2·c f64s [Σdy, Σdy·x̂] per channel (the
+/// gradients of β and γ). When `dx` is not null: training mode adds
+/// γ·invstd·(dy − Σdy/m − x̂·Σdy·x̂/m) into dx, eval mode (training 0) γ·invstd·dy.
+#[no_mangle]
+pub unsafe extern "C" fn train_bn_backward_f32(x: *const f32, dy: *const f32, n: u32, c: u32, plane: u32, params: *const f32, sums: *mut f64, dx: *mut f32, training: u32) {
+    let (n, c, plane) = (n as usize, c as usize, plane as usize);
+    let m = (n * plane) as f64;
+    for ch in 0..c {
+        let q = params.add(4 * ch);
+        let (mean, invstd, gamma) = (*q, *q.add(1), *q.add(2));
+        let (vm, vi) = (splat(mean), splat(invstd));
+        let z = f64x2_splat(0.0);
+        let (mut s, mut sx) = ((z, z), (z, z));
+        let (mut ts, mut tsx) = (0.0f64, 0.0f64);
+        for b in 0..n {
+            let off = (b * c + ch) * plane;
+            let (px, pd) = (x.add(off), dy.add(off));
+            let mut i = 0;
+            while i + 4 <= plane {
+                let d = load(pd.add(i));
+                let xh = f32x4_mul(f32x4_sub(load(px.add(i)), vm), vi);
+                s = add_f64(s, d);
+                sx = add_f64(sx, f32x4_mul(d, xh));
+                i += 4;
+            }
+            while i < plane {
+                let d = *pd.add(i);
+                ts += d as f64;
+                tsx += (d * ((*px.add(i) - mean) * invstd)) as f64;
+                i += 1;
+            }
+        }
+        let (sum_dy, sum_dy_xhat) = (sum_f64(s) + ts, sum_f64(sx) + tsx);
+        *sums.add(2 * ch) = sum_dy;
+        *sums.add(2 * ch + 1) = sum_dy_xhat;
+        if dx.is_null() {
+            continue;
+        }
+        let k = gamma * invstd;
+        let (a, bb) = if training != 0 { ((sum_dy / m) as f32, (sum_dy_xhat / m) as f32) } else { (0.0, 0.0) };
+        let (vk, va, vb) = (splat(k), splat(a), splat(bb));
+        for b in 0..n {
+            let off = (b * c + ch) * plane;
+            let (px, pd, pdx) = (x.add(off), dy.add(off), dx.add(off));
+            let mut i = 0;
+            while i + 4 <= plane {
+                let xh = f32x4_mul(f32x4_sub(load(px.add(i)), vm), vi);
+                let g = f32x4_sub(f32x4_sub(load(pd.add(i)), va), f32x4_mul(xh, vb));
+                store(pdx.add(i), fmadd(load(pdx.add(i)), vk, g));
+                i += 4;
+            }
+            while i < plane {
+                let xh = (*px.add(i) - mean) * invstd;
+                *pdx.add(i) += k * (*pd.add(i) - a - xh * bb);
+                i += 1;
             }
         }
     }

@@ -1,6 +1,7 @@
-// Training kernels whose GEMMs run in the Rust wasm SIMD binary (kernels-wasm/src/train.rs,
-// `train_gemm_f32_4x8`); operands are copied into its memory packed and padded to 4x8 tiles.
-import { loadKernelModule, type WasmSource } from '@cnn/kernels/wasm';
+// Training kernels whose GEMMs run in @cnn/train's Rust wasm SIMD binary (kernels-wasm/src/train.rs,
+// `train_gemm_f32_4x8`, built with the crate's `train` feature; ./binary.ts loads it); operands are
+// copied into its memory packed and padded to 4x8 tiles.
+import { loadTrainModule, type TrainWasmSource } from './binary.js';
 import { gemm as gemmTs, type MatrixView } from './gemm.js';
 import { gemmKernels, type Gemm } from './fast.js';
 import type { ConvGeometry, FloatArray, TrainKernels } from './types.js';
@@ -15,22 +16,16 @@ interface TrainExports {
 }
 
 export interface WasmTrainOptions {
-  /** the kernel binary (path, URL or bytes); default the one @cnn/kernels ships */
-  wasm?: WasmSource;
-  /** the kernel binary: only the plain-SIMD one carries the training kernels */
-  variant?: 'simd';
+  /** the training kernel binary (path, URL or bytes); default cnn_train.wasm, which this package ships */
+  wasm?: TrainWasmSource;
 }
 
 /** Loads the kernel binary and returns training kernels that use its GEMM (float32 only; float64 falls back to TypeScript). */
 export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Promise<TrainKernels> {
-  // only the plain-SIMD binary carries the training kernels (kernels-wasm/src/lib.rs)
-  const variant = options.variant ?? 'simd';
-  const module = await loadKernelModule(options.wasm, variant);
+  const variant = 'simd';
+  const module = await loadTrainModule(options.wasm, false);
   const instance = new WebAssembly.Instance(module, {});
   const exports = instance.exports as unknown as TrainExports;
-  for (const name of ['train_gemm_f32_4x8', 'train_tanh_f32', 'train_im2col_f32', 'train_transpose_group_f32'] as const) {
-    if (typeof exports[name] !== 'function') throw new Error(`the kernel binary has no ${name} export; rebuild it with packages/kernels/build.sh (kernels-wasm/src/train.rs)`);
-  }
   const heap = wasmHeap(exports);
   const base = gemmKernels(`wasm-${variant}`, wasmGemm(exports, heap));
   const conv = wasmConvolution(exports, heap);
