@@ -3,37 +3,68 @@
 //! of 4 and n a multiple of 8, so the 4x8 microkernel below has no edge cases.
 use crate::simd::*;
 
-/// C[m][n] = (accumulate ? C : 0) + Σ_k A[m][k] B[k][n]. Sums run over k in order for every
-/// element, so a result does not depend on the tiling.
+/// Depth of one pass over k: a packed 256 x 8 panel of B (8 KiB) stays in L1.
+const KC: usize = 256;
+/// Rows of A per block: a 128 x 256 block of A (128 KiB) stays in L2 across the column panels.
+const MC: usize = 128;
+/// Floats of scratch `train_gemm_f32_4x8` needs for its packed panel of B.
 #[no_mangle]
-pub unsafe extern "C" fn train_gemm_f32_4x8(m: u32, n: u32, k: u32, a: *const f32, b: *const f32, c: *mut f32, accumulate: u32) {
+pub extern "C" fn train_gemm_scratch_len() -> u32 {
+    (KC * 8) as u32
+}
+
+/// C[m][n] = (accumulate ? C : 0) + Σ_k A[m][k] B[k][n]. Blocked for the caches (k by KC, m by
+/// MC, n by 8-column panels of B packed contiguously into `pack`, train_gemm_scratch_len()
+/// floats), and each block resumes from the partial sums in C, so every element is the plain
+/// sum over k in order: the result does not depend on the blocking.
+#[no_mangle]
+pub unsafe extern "C" fn train_gemm_f32_4x8(m: u32, n: u32, k: u32, a: *const f32, b: *const f32, c: *mut f32, accumulate: u32, pack: *mut f32) {
     let (m, n, k) = (m as usize, n as usize, k as usize);
-    // column panels outside, so a k x 8 panel of B stays in L1 across every row block
-    let mut j = 0;
-    while j < n {
-        let mut i = 0;
-        while i < m {
-            gemm_4x8_wasmsimd(k, a.add(i * k), b.add(j), n, c.add(i * n + j), n, accumulate != 0);
-            i += 4;
+    let mut k0 = 0;
+    while k0 < k {
+        let kc = (k - k0).min(KC);
+        let resume = accumulate != 0 || k0 > 0;
+        let mut i0 = 0;
+        while i0 < m {
+            let mc = (m - i0).min(MC);
+            let mut j = 0;
+            while j < n {
+                // B[k0 .. k0 + kc][j .. j + 8] -> pack[kc][8]: one cache line per step of k
+                let mut src = b.add(k0 * n + j);
+                for p in 0..kc {
+                    store(pack.add(8 * p), load(src));
+                    store(pack.add(8 * p + 4), load(src.add(4)));
+                    src = src.add(n);
+                }
+                let mut i = i0;
+                while i < i0 + mc {
+                    gemm_4x8_wasmsimd(kc, a.add(i * k + k0), k, pack, c.add(i * n + j), n, resume);
+                    i += 4;
+                }
+                j += 8;
+            }
+            i0 += mc;
         }
-        j += 8;
+        k0 += kc;
     }
 }
 
+/// C[4][8] = (resume ? C : 0) + A[4][kc]·B[kc][8], A rows `lda` apart, B packed [kc][8].
 #[inline(always)]
-unsafe fn gemm_4x8_wasmsimd(k: usize, a: *const f32, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, accumulate: bool) {
+unsafe fn gemm_4x8_wasmsimd(kc: usize, a: *const f32, lda: usize, b: *const f32, c: *mut f32, ldc: usize, resume: bool) {
     let zero = f32x4_splat(0.0);
-    let (mut c0l, mut c0h, mut c1l, mut c1h) = (zero, zero, zero, zero);
-    let (mut c2l, mut c2h, mut c3l, mut c3h) = (zero, zero, zero, zero);
-    let (a0, a1, a2, a3) = (a, a.add(k), a.add(2 * k), a.add(3 * k));
+    let row = |r: usize| if resume { (load(c.add(r * ldc)), load(c.add(r * ldc + 4))) } else { (zero, zero) };
+    let ((mut c0l, mut c0h), (mut c1l, mut c1h)) = (row(0), row(1));
+    let ((mut c2l, mut c2h), (mut c3l, mut c3h)) = (row(2), row(3));
+    let (a0, a1, a2, a3) = (a, a.add(lda), a.add(2 * lda), a.add(3 * lda));
     let mut pb = b;
-    for p in 0..k {
+    for p in 0..kc {
         let bl = load(pb);
         let bh = load(pb.add(4));
-        let x0 = splat(*a0.add(p));
-        let x1 = splat(*a1.add(p));
-        let x2 = splat(*a2.add(p));
-        let x3 = splat(*a3.add(p));
+        let x0 = v128_load32_splat(a0.add(p) as *const u32);
+        let x1 = v128_load32_splat(a1.add(p) as *const u32);
+        let x2 = v128_load32_splat(a2.add(p) as *const u32);
+        let x3 = v128_load32_splat(a3.add(p) as *const u32);
         c0l = fmadd(c0l, x0, bl);
         c0h = fmadd(c0h, x0, bh);
         c1l = fmadd(c1l, x1, bl);
@@ -42,18 +73,12 @@ unsafe fn gemm_4x8_wasmsimd(k: usize, a: *const f32, b: *const f32, ldb: usize, 
         c2h = fmadd(c2h, x2, bh);
         c3l = fmadd(c3l, x3, bl);
         c3h = fmadd(c3h, x3, bh);
-        pb = pb.add(ldb);
+        pb = pb.add(8);
     }
     let rows = [(c0l, c0h), (c1l, c1h), (c2l, c2h), (c3l, c3h)];
     for (r, (lo, hi)) in rows.iter().enumerate() {
-        let pc = c.add(r * ldc);
-        if accumulate {
-            store(pc, f32x4_add(load(pc), *lo));
-            store(pc.add(4), f32x4_add(load(pc.add(4)), *hi));
-        } else {
-            store(pc, *lo);
-            store(pc.add(4), *hi);
-        }
+        store(c.add(r * ldc), *lo);
+        store(c.add(r * ldc + 4), *hi);
     }
 }
 

@@ -9,7 +9,8 @@ import type { ConvGeometry, FloatArray, TrainKernels } from './types.js';
 interface TrainExports {
   readonly memory: WebAssembly.Memory;
   readonly __heap_base: WebAssembly.Global;
-  train_gemm_f32_4x8(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number): void;
+  train_gemm_scratch_len(): number;
+  train_gemm_f32_4x8(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, pack: number): void;
   train_tanh_f32(x: number, y: number, len: number): void;
   train_im2col_f32(x: number, geometry: number, col: number, ld: number, adjoint: number): void;
   train_transpose_group_f32(dy: number, n: number, channels: number, p: number, c0: number, count: number, out: number, ld: number): void;
@@ -48,6 +49,8 @@ export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Pr
 }
 
 interface WasmHeap {
+  /** byte offset of the GEMM's packing scratch (train_gemm_scratch_len floats), below everything else */
+  readonly pack: number;
   /** makes room for `floats` floats of scratch above the kept region and returns that byte offset */
   reserve(floats: number): number;
   /** moves `floats` floats from scratch into the kept region, which scratch never overwrites; returns their float offset */
@@ -59,10 +62,12 @@ interface WasmHeap {
 }
 
 function wasmHeap(x: TrainExports): WasmHeap {
-  const base = (Number(x.__heap_base.value) + 63) & ~63;
+  const pack = (Number(x.__heap_base.value) + 63) & ~63;
+  const base = pack + ((x.train_gemm_scratch_len() * 4 + 63) & ~63);
   let kept = 0; // bytes
   let view = new Float32Array(x.memory.buffer);
   const heap: WasmHeap = {
+    pack,
     reserve(floats) {
       const bytes = base + kept + floats * 4;
       if (bytes > x.memory.buffer.byteLength) x.memory.grow(Math.ceil((bytes - x.memory.buffer.byteLength) / 65536));
@@ -97,7 +102,7 @@ function wasmGemm(x: TrainExports, memory: WasmHeap): Gemm {
     pack(heap, base / 4 + aAt, a, M, K, K);
     if (Mp > M) heap.fill(0, base / 4 + aAt + M * K, base / 4 + aAt + Mp * K);
     pack(heap, base / 4 + bAt, b, K, N, Np);
-    x.train_gemm_f32_4x8(Mp, Np, K, base + aAt * 4, base + bAt * 4, base + cAt * 4, 0);
+    x.train_gemm_f32_4x8(Mp, Np, K, base + aAt * 4, base + bAt * 4, base + cAt * 4, 0, memory.pack);
     const out = base / 4 + cAt;
     for (let i = 0; i < M; i++) {
       const row = heap.subarray(out + i * Np, out + i * Np + N);
@@ -199,7 +204,7 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap) {
         heap.set(w.subarray(group * ocg * K, (group + 1) * ocg * K), aAt);
         heap.fill(0, aAt + ocg * K, aAt + ocgp * K);
         im2col(heap, xAt, gAt, colAt, K, NP, NPp, keptAt >= 0 ? Kp : K);
-        x.train_gemm_f32_4x8(ocgp, NPp, K, aAt * 4, colAt * 4, cAt * 4, 0);
+        x.train_gemm_f32_4x8(ocgp, NPp, K, aAt * 4, colAt * 4, cAt * 4, 0, memory.pack);
         for (let o = 0; o < ocg; o++) {
           const oc = group * ocg + o;
           const add = bias ? bias[oc] : 0;
@@ -233,7 +238,7 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap) {
           }
           heap.fill(0, bAt + o * NPp + NP, bAt + (o + 1) * NPp);
         }
-        x.train_gemm_f32_4x8(Kp, NPp, ocg, aAt * 4, bAt * 4, cAt * 4, 0);
+        x.train_gemm_f32_4x8(Kp, NPp, ocg, aAt * 4, bAt * 4, cAt * 4, 0, memory.pack);
         x.train_im2col_f32(dxAt * 4, gAt * 4, cAt * 4, NPp, 1);
       }
       dx.set(memory.f32().subarray(dxAt, dxAt + dx.length));
@@ -256,7 +261,7 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap) {
         // dyᵀ: B[b·P + p][o] = dy[b, group·ocg + o, p]
         heap.fill(0, bAt, bAt + NPp * ocgp);
         x.train_transpose_group_f32(dyAt * 4, g.n, g.outC, P, group * ocg, ocg, bAt * 4, ocgp);
-        x.train_gemm_f32_4x8(Kp, ocgp, NPp, colAt * 4, bAt * 4, cAt * 4, 0);
+        x.train_gemm_f32_4x8(Kp, ocgp, NPp, colAt * 4, bAt * 4, cAt * 4, 0, memory.pack);
         for (let o = 0; o < ocg; o++) {
           const row = (group * ocg + o) * K;
           for (let kk = 0; kk < K; kk++) dw[row + kk] += heap[cAt + kk * ocgp + o];
