@@ -160,85 +160,41 @@ export class Autodiff {
     const [n, c, h, w] = x.shape;
     const plane = h * w;
     const m = n * plane;
-    const mean = new Float64Array(c);
-    const invStd = new Float64Array(c);
+    // [mean, invstd, γ, β] per channel, what the kernels normalise with
+    const params = like(x.data, 4 * c);
     if (training) {
       if (m < 2) throw new ShapeError(`batchNorm2d: training needs more than one value per channel, got input ${formatShape(x.shape)}`);
+      const stats = new Float64Array(2 * c);
+      this.kernels.batchNormStats(n, c, plane, x.data, stats);
       for (let ch = 0; ch < c; ch++) {
-        let s = 0;
-        for (let b = 0; b < n; b++) for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) s += x.data[i];
-        const mu = s / m;
-        let v = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) {
-            const d = x.data[i] - mu;
-            v += d * d;
-          }
-        }
-        const variance = v / m;
-        mean[ch] = mu;
-        invStd[ch] = 1 / Math.sqrt(variance + state.eps);
+        const [mu, squares] = [stats[2 * ch], stats[2 * ch + 1]];
+        params[4 * ch] = mu;
+        params[4 * ch + 1] = 1 / Math.sqrt(squares / m + state.eps);
         state.runningMean[ch] = (1 - state.momentum) * state.runningMean[ch] + state.momentum * mu;
-        state.runningVar[ch] = (1 - state.momentum) * state.runningVar[ch] + state.momentum * (v / (m - 1));
+        state.runningVar[ch] = (1 - state.momentum) * state.runningVar[ch] + state.momentum * (squares / (m - 1));
       }
     } else {
       for (let ch = 0; ch < c; ch++) {
-        mean[ch] = state.runningMean[ch];
-        invStd[ch] = 1 / Math.sqrt(state.runningVar[ch] + state.eps);
+        params[4 * ch] = state.runningMean[ch];
+        params[4 * ch + 1] = 1 / Math.sqrt(state.runningVar[ch] + state.eps);
       }
     }
-    const xhat = like(x.data, x.data.length);
+    for (let ch = 0; ch < c; ch++) {
+      params[4 * ch + 2] = gamma.data[ch];
+      params[4 * ch + 3] = beta.data[ch];
+    }
     const y = like(x.data, x.data.length);
-    for (let b = 0; b < n; b++) {
-      for (let ch = 0; ch < c; ch++) {
-        const mu = mean[ch];
-        const is = invStd[ch];
-        const gm = gamma.data[ch];
-        const bt = beta.data[ch];
-        for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) {
-          const xh = (x.data[i] - mu) * is;
-          xhat[i] = xh;
-          y[i] = xh * gm + bt;
-        }
-      }
-    }
+    this.kernels.batchNormApply(n, c, plane, x.data, params, y);
     return new Var(y, x.shape, [x, gamma, beta], (out) => {
-      const dy = out.grad!;
-      const sumDy = new Float64Array(c);
-      const sumDyXhat = new Float64Array(c);
-      for (let b = 0; b < n; b++) {
-        for (let ch = 0; ch < c; ch++) {
-          let s = 0;
-          let sx = 0;
-          for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) {
-            s += dy[i];
-            sx += dy[i] * xhat[i];
-          }
-          sumDy[ch] += s;
-          sumDyXhat[ch] += sx;
-        }
-      }
+      const sums = new Float64Array(2 * c);
+      this.kernels.batchNormBackward(n, c, plane, x.data, out.grad!, params, sums, x.requiresGrad ? x.gradBuffer() : null, training);
       if (gamma.requiresGrad) {
         const dg = gamma.gradBuffer();
-        for (let ch = 0; ch < c; ch++) dg[ch] += sumDyXhat[ch];
+        for (let ch = 0; ch < c; ch++) dg[ch] += sums[2 * ch + 1];
       }
       if (beta.requiresGrad) {
         const db = beta.gradBuffer();
-        for (let ch = 0; ch < c; ch++) db[ch] += sumDy[ch];
-      }
-      if (!x.requiresGrad) return;
-      const dx = x.gradBuffer();
-      for (let b = 0; b < n; b++) {
-        for (let ch = 0; ch < c; ch++) {
-          const k = gamma.data[ch] * invStd[ch];
-          if (training) {
-            const a = sumDy[ch] / m;
-            const bb = sumDyXhat[ch] / m;
-            for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) dx[i] += k * (dy[i] - a - xhat[i] * bb);
-          } else {
-            for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) dx[i] += k * dy[i];
-          }
-        }
+        for (let ch = 0; ch < c; ch++) db[ch] += sums[2 * ch];
       }
     });
   }

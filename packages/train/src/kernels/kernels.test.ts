@@ -1,4 +1,5 @@
 // The GEMM kernels (TypeScript and wasm SIMD) against the reference, op by op, in float32.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { referenceKernels } from './reference.js';
 import { fastKernels } from './fast.js';
@@ -21,6 +22,8 @@ const convCases: ConvGeometry[] = [
   { n: 2, inC: 6, inH: 9, inW: 7, outC: 10, outH: 5, outW: 4, kernel: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 2 },
   { n: 2, inC: 8, inH: 6, inW: 6, outC: 8, outH: 6, outW: 6, kernel: [3, 3], stride: [1, 1], padding: [2, 2], dilation: [2, 2], groups: 8 },
   { n: 5, inC: 13, inH: 1, inW: 1, outC: 7, outH: 1, outW: 1, kernel: [1, 1], stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 },
+  // K = 360 and 136 output channels: more than one block of the wasm GEMM's depth (256) and rows (128)
+  { n: 2, inC: 40, inH: 6, inW: 6, outC: 136, outH: 6, outW: 6, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 },
 ];
 
 // The reference rounds its float32 accumulator after every term (up to 2,352 terms for the
@@ -81,6 +84,40 @@ async function check(kernels: TrainKernels, keep = false) {
   }
 }
 
+/** Batch-norm statistics, normalisation and gradients (training and eval) against the reference. */
+function checkBatchNorm(kernels: TrainKernels) {
+  for (const [n, c, plane] of [[3, 5, 25], [2, 4, 16], [4, 3, 1]]) {
+    const x = rand(n * c * plane).map((v, i) => v * 3 + (i % 7));
+    const dy = rand(x.length);
+    const params = Float32Array.from({ length: 4 * c }, (_, i) => [0.5 + (i % 3), 0.7, -1.2, 0.3][i % 4]);
+    const run = (k: TrainKernels, training: boolean, withDx: boolean) => {
+      const stats = new Float64Array(2 * c);
+      k.batchNormStats(n, c, plane, x, stats);
+      const y = new Float32Array(x.length);
+      k.batchNormApply(n, c, plane, x, params, y);
+      const sums = new Float64Array(2 * c);
+      const dx = withDx ? new Float32Array(x.length).fill(0.5) : null;
+      k.batchNormBackward(n, c, plane, x, dy, params, sums, dx, training);
+      return { stats, y, sums, dx };
+    };
+    for (const training of [true, false]) {
+      for (const withDx of [true, false]) {
+        const want = run(referenceKernels, training, withDx);
+        const got = run(kernels, training, withDx);
+        const shape = `[${n}, ${c}, ${plane}] training ${training}`;
+        // f64 sums in both; only the f32 values summed differ in rounding
+        for (let i = 0; i < 2 * c; i++) {
+          expect(Math.abs(got.stats[i] - want.stats[i]), `${shape} stats ${i}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(want.stats[i])));
+          expect(Math.abs(got.sums[i] - want.sums[i]), `${shape} sums ${i}`).toBeLessThan(1e-4 * Math.max(1, Math.abs(want.sums[i])));
+        }
+        expect(maxError(got.y, want.y), `${shape} y`).toBeLessThan(1e-6);
+        if (withDx) expect(maxError(got.dx!, want.dx!), `${shape} dx`).toBeLessThan(1e-5);
+        else expect(got.dx).toBeNull();
+      }
+    }
+  }
+}
+
 describe('GEMM training kernels agree with the reference', () => {
   it('the strided TypeScript GEMM computes NN, NT and TN products, with and without accumulation', () => {
     const [M, N, K] = [7, 9, 5];
@@ -118,6 +155,17 @@ describe('GEMM training kernels agree with the reference', () => {
     const kernels = await createWasmTrainKernels();
     expect(kernels.name).toMatch(/^wasm-/);
     await check(kernels);
+  });
+
+  it('wasm batch norm (statistics, normalisation, gradients; training and eval) agrees with the reference', async () => {
+    checkBatchNorm(await createWasmTrainKernels());
+  });
+
+  it('the training binary loader rejects other files with a message that says what it expected', async () => {
+    await expect(createWasmTrainKernels({ wasm: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) })).rejects.toThrow(/not a WebAssembly binary \(expected the bytes '\\0asm', got 8 bytes starting 01 02 03 04\)/);
+    // the inference binary of @cnn/kernels carries no training kernels
+    const inference = readFileSync(new URL('../../../kernels/wasm/cnn_kernels.wasm', import.meta.url));
+    await expect(createWasmTrainKernels({ wasm: inference })).rejects.toThrow(/not a @cnn\/train kernel binary: missing exports train_gemm_f32_4x8, .*build packages\/train\/build\.sh/);
   });
 
   it('wasm SIMD GEMM kernels keeping each column matrix from the forward pass for the weight gradient', async () => {

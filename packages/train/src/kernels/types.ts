@@ -63,6 +63,19 @@ export interface TrainKernels {
   maxPool2dBackward(g: PoolGeometry, dy: FloatArray, argmax: Int32Array, dx: FloatArray): void;
   avgPool2d(g: PoolGeometry, x: FloatArray, y: FloatArray): void;
   avgPool2dBackward(g: PoolGeometry, dy: FloatArray, dx: FloatArray): void;
+  /**
+   * Batch norm's batch statistics over NCHW [n, c, plane]: stats[2·ch] = the channel's mean,
+   * stats[2·ch + 1] = Σ (x − mean)² (the caller derives the biased and unbiased variances).
+   */
+  batchNormStats(n: number, c: number, plane: number, x: FloatArray, stats: Float64Array): void;
+  /** y = (x − mean)·invstd·γ + β; `params` holds [mean, invstd, γ, β] per channel; y is overwritten */
+  batchNormApply(n: number, c: number, plane: number, x: FloatArray, params: FloatArray, y: FloatArray): void;
+  /**
+   * Batch norm's backward pass, x̂ = (x − mean)·invstd recomputed from `params` as in
+   * batchNormApply: sums[2·ch] = Σ dy, sums[2·ch + 1] = Σ dy·x̂ (β's and γ's gradients, written);
+   * with dx, adds γ·invstd·(dy − Σdy/m − x̂·Σdy·x̂/m) (training) or γ·invstd·dy (eval) into it.
+   */
+  batchNormBackward(n: number, c: number, plane: number, x: FloatArray, dy: FloatArray, params: FloatArray, sums: Float64Array, dx: FloatArray | null, training: boolean): void;
   activation(fn: TrainActivation, x: FloatArray, y: FloatArray): void;
   /** dx += dy · f'(x), given x and y = f(x) */
   activationBackward(fn: TrainActivation, x: FloatArray, y: FloatArray, dy: FloatArray, dx: FloatArray): void;

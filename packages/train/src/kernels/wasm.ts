@@ -14,6 +14,9 @@ interface TrainExports {
   train_tanh_f32(x: number, y: number, len: number): void;
   train_im2col_f32(x: number, geometry: number, col: number, ld: number, adjoint: number): void;
   train_transpose_group_f32(dy: number, n: number, channels: number, p: number, c0: number, count: number, out: number, ld: number): void;
+  train_bn_stats_f32(x: number, n: number, c: number, plane: number, stats: number): void;
+  train_bn_apply_f32(x: number, n: number, c: number, plane: number, params: number, y: number): void;
+  train_bn_backward_f32(x: number, dy: number, n: number, c: number, plane: number, params: number, sums: number, dx: number, training: number): void;
 }
 
 export interface WasmTrainOptions {
@@ -30,8 +33,15 @@ export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Pr
   const heap = wasmHeap(exports);
   const base = gemmKernels(`wasm-${variant}`, wasmGemm(exports, heap));
   const conv = wasmConvolution(exports, heap);
+  const bn = wasmBatchNorm(exports, heap);
   return {
     ...base,
+    batchNormStats: (n, c, plane, x, stats) => (f32(x) ? bn.stats(n, c, plane, x, stats) : base.batchNormStats(n, c, plane, x, stats)),
+    batchNormApply: (n, c, plane, x, params, y) => (f32(x) && f32(params) && f32(y) ? bn.apply(n, c, plane, x, params, y) : base.batchNormApply(n, c, plane, x, params, y)),
+    batchNormBackward: (n, c, plane, x, dy, params, sums, dx, training) =>
+      f32(x) && f32(dy) && f32(params) && (dx === null || f32(dx))
+        ? bn.backward(n, c, plane, x, dy, params, sums, dx, training)
+        : base.batchNormBackward(n, c, plane, x, dy, params, sums, dx, training),
     startPass: (keep) => conv.startPass(keep),
     conv2d: (g, x, w, b, y) => (f32(x) && f32(w) && f32(y) ? conv.forward(g, x, w, b, y) : base.conv2d(g, x, w, b, y)),
     conv2dBackwardInput: (g, dy, w, dx) => (f32(dy) && f32(w) && f32(dx) ? conv.backwardInput(g, dy, w, dx) : base.conv2dBackwardInput(g, dy, w, dx)),
@@ -44,6 +54,47 @@ export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Pr
       heap.f32().set(x, at / 4);
       exports.train_tanh_f32(at, at + padded * 4, padded);
       y.set(heap.f32().subarray(at / 4 + padded, at / 4 + padded + x.length));
+    },
+  };
+}
+
+/** Lays out `sizes` floats one after another (16-byte aligned) in scratch; returns their float offsets and the view. */
+function place(memory: WasmHeap, ...sizes: number[]): { at: number[]; heap: Float32Array } {
+  const at: number[] = [];
+  let total = 0;
+  for (const s of sizes) {
+    at.push(total);
+    total += up(s, 4);
+  }
+  const base = memory.reserve(total) / 4;
+  return { at: at.map((a) => base + a), heap: memory.f32() };
+}
+
+/** Batch norm in Rust (kernels-wasm/src/train.rs, `train_bn_*`): operands copied in, results out. */
+function wasmBatchNorm(x: TrainExports, memory: WasmHeap) {
+  return {
+    stats(n: number, c: number, plane: number, input: Float32Array, stats: Float64Array): void {
+      const { at: [xAt, sAt], heap } = place(memory, input.length, 4 * c);
+      heap.set(input, xAt);
+      x.train_bn_stats_f32(xAt * 4, n, c, plane, sAt * 4);
+      stats.set(new Float64Array(heap.buffer, sAt * 4, 2 * c));
+    },
+    apply(n: number, c: number, plane: number, input: Float32Array, params: Float32Array, y: Float32Array): void {
+      const { at: [xAt, pAt, yAt], heap } = place(memory, input.length, params.length, y.length);
+      heap.set(input, xAt);
+      heap.set(params, pAt);
+      x.train_bn_apply_f32(xAt * 4, n, c, plane, pAt * 4, yAt * 4);
+      y.set(heap.subarray(yAt, yAt + y.length));
+    },
+    backward(n: number, c: number, plane: number, input: Float32Array, dy: Float32Array, params: Float32Array, sums: Float64Array, dx: Float32Array | null, training: boolean): void {
+      const { at: [xAt, dyAt, pAt, sAt, dxAt], heap } = place(memory, input.length, dy.length, params.length, 4 * c, dx ? dx.length : 0);
+      heap.set(input, xAt);
+      heap.set(dy, dyAt);
+      heap.set(params, pAt);
+      if (dx) heap.set(dx, dxAt);
+      x.train_bn_backward_f32(xAt * 4, dyAt * 4, n, c, plane, pAt * 4, sAt * 4, dx ? dxAt * 4 : 0, training ? 1 : 0);
+      sums.set(new Float64Array(heap.buffer, sAt * 4, 2 * c));
+      if (dx) dx.set(heap.subarray(dxAt, dxAt + dx.length));
     },
   };
 }
@@ -144,17 +195,6 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap) {
   let keep = false;
   const stored = new Map<FloatArray, { key: string; at: number }[]>();
   const geometryKey = (g: ConvGeometry) => JSON.stringify(g);
-  /** Lays out `sizes` floats one after another (16-byte aligned) in scratch; returns their float offsets and the view. */
-  const place = (...sizes: number[]) => {
-    const at: number[] = [];
-    let total = 0;
-    for (const s of sizes) {
-      at.push(total);
-      total += up(s, 4);
-    }
-    const base = memory.reserve(total) / 4;
-    return { at: at.map((a) => base + a), heap: memory.f32() };
-  };
   /** Room for `floats` in the column store; its float offset. */
   const storeColumns = (input: FloatArray, g: ConvGeometry, floats: number) => {
     const at = memory.keep(floats);
@@ -196,7 +236,7 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap) {
       const Kp = up(K, 4);
       // kept columns have Kp rows (zero past K): the weight gradient's operand as it is
       const keptAt = keep && g.groups === 1 ? storeColumns(input, g, Kp * NPp) : -1;
-      const { at: [xAt, gAt, aAt, scratchAt, cAt], heap } = place(input.length, 16, ocgp * K, keptAt >= 0 ? 0 : K * NPp, ocgp * NPp);
+      const { at: [xAt, gAt, aAt, scratchAt, cAt], heap } = place(memory, input.length, 16, ocgp * K, keptAt >= 0 ? 0 : K * NPp, ocgp * NPp);
       const colAt = keptAt >= 0 ? keptAt : scratchAt;
       heap.set(input, xAt);
       for (let group = 0; group < g.groups; group++) {
@@ -221,7 +261,7 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap) {
       const { K, P, NP, ocg } = sizes(g);
       const NPp = up(NP, 8);
       const Kp = up(K, 4);
-      const { at: [dxAt, gAt, aAt, bAt, cAt], heap } = place(dx.length, 16, Kp * ocg, ocg * NPp, Kp * NPp);
+      const { at: [dxAt, gAt, aAt, bAt, cAt], heap } = place(memory, dx.length, 16, Kp * ocg, ocg * NPp, Kp * NPp);
       heap.set(dx, dxAt);
       for (let group = 0; group < g.groups; group++) {
         writeGeometry(heap, gAt, g, group);
@@ -251,7 +291,7 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap) {
       const ocgp = up(ocg, 8);
       const key = geometryKey(g);
       const keptAt = g.groups === 1 ? (stored.get(input)?.find((e) => e.key === key)?.at ?? -1) : -1;
-      const { at: [xAt, dyAt, gAt, scratchAt, bAt, cAt], heap } = place(keptAt >= 0 ? 0 : input.length, dy.length, 16, keptAt >= 0 ? 0 : Kp * NPp, NPp * ocgp, Kp * ocgp);
+      const { at: [xAt, dyAt, gAt, scratchAt, bAt, cAt], heap } = place(memory, keptAt >= 0 ? 0 : input.length, dy.length, 16, keptAt >= 0 ? 0 : Kp * NPp, NPp * ocgp, Kp * ocgp);
       const colAt = keptAt >= 0 ? keptAt : scratchAt;
       if (keptAt < 0) heap.set(input, xAt);
       heap.set(dy, dyAt);
