@@ -38,7 +38,7 @@ mod plan;
 #[cfg(not(feature = "train"))]
 mod pool;
 mod simd;
-#[cfg(all(target_feature = "atomics", not(feature = "train")))]
+#[cfg(target_feature = "atomics")]
 mod threads;
 #[cfg(feature = "train")]
 mod train;

@@ -16,19 +16,23 @@ pub extern "C" fn train_gemm_scratch_len() -> u32 {
 /// C[m][n] = (accumulate ? C : 0) + Σ_k A[m][k] B[k][n]. Blocked for the caches (k by KC, m by
 /// MC, n by 8-column panels of B packed contiguously into `pack`, train_gemm_scratch_len()
 /// floats), and each block resumes from the partial sums in C, so every element is the plain
-/// sum over k in order: the result does not depend on the blocking.
+/// sum over k in order: the result does not depend on the blocking (nor on the threads).
 #[no_mangle]
 pub unsafe extern "C" fn train_gemm_f32_4x8(m: u32, n: u32, k: u32, a: *const f32, b: *const f32, c: *mut f32, accumulate: u32, pack: *mut f32) {
-    let (m, n, k) = (m as usize, n as usize, k as usize);
+    gemm_columns(m as usize, n as usize, k as usize, a, b, c, accumulate != 0, pack, 0, n as usize);
+}
+
+/// Columns [j0, j1) (multiples of 8) of the product above.
+unsafe fn gemm_columns(m: usize, n: usize, k: usize, a: *const f32, b: *const f32, c: *mut f32, accumulate: bool, pack: *mut f32, j0: usize, j1: usize) {
     let mut k0 = 0;
     while k0 < k {
         let kc = (k - k0).min(KC);
-        let resume = accumulate != 0 || k0 > 0;
+        let resume = accumulate || k0 > 0;
         let mut i0 = 0;
         while i0 < m {
             let mc = (m - i0).min(MC);
-            let mut j = 0;
-            while j < n {
+            let mut j = j0;
+            while j < j1 {
                 // B[k0 .. k0 + kc][j .. j + 8] -> pack[kc][8]: one cache line per step of k
                 let mut src = b.add(k0 * n + j);
                 for p in 0..kc {
@@ -47,6 +51,34 @@ pub unsafe extern "C" fn train_gemm_f32_4x8(m: u32, n: u32, k: u32, a: *const f3
         }
         k0 += kc;
     }
+}
+
+/// The threaded binary's GEMM: `d` holds 9 u32s [m, n, k, a, b, c, accumulate, pack, items];
+/// the 8-column panels of C are split into `items` near-equal column ranges, shared by the
+/// threads of `control` (crate::threads; 0: all on the calling thread). Thread t packs into
+/// its own scratch, pack + t·train_gemm_scratch_len() floats. Each element is computed exactly
+/// as by train_gemm_f32_4x8, so results do not depend on the thread count.
+#[cfg(target_feature = "atomics")]
+#[no_mangle]
+pub unsafe extern "C" fn train_gemm_f32_4x8_shared(d: *const u32, control: *mut crate::threads::Control) {
+    let items = *d.add(8) as usize;
+    if control.is_null() {
+        for item in 0..items {
+            run_item(d, item, 0);
+        }
+    } else {
+        crate::threads::share(control, d, 0, items);
+    }
+}
+
+/// One work item of train_gemm_f32_4x8_shared, run by `thread`.
+#[cfg(target_feature = "atomics")]
+pub unsafe fn run_item(d: *const u32, item: usize, thread: usize) {
+    let v = |i: usize| *d.add(i) as usize;
+    let (m, n, k, items) = (v(0), v(1), v(2), v(8));
+    let (p0, p1) = crate::simd::part(n / 8, items, item, 1);
+    let pack = (v(7) as *mut f32).add(thread * KC * 8);
+    gemm_columns(m, n, k, v(3) as *const f32, v(4) as *const f32, v(5) as *mut f32, v(6) != 0, pack, p0 * 8, p1 * 8);
 }
 
 /// C[4][8] = (resume ? C : 0) + A[4][kc]·B[kc][8], A rows `lda` apart, B packed [kc][8].

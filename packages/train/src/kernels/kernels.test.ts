@@ -157,6 +157,35 @@ describe('GEMM training kernels agree with the reference', () => {
     await check(kernels);
   });
 
+  it('wasm SIMD GEMM kernels on 2 threads agree with the reference, and with 1 thread bit for bit', async () => {
+    const two = await createWasmTrainKernels({ threads: 2 });
+    try {
+      expect(two.name).toBe('wasm-simd-threads-2');
+      await check(two, true);
+      const one = await createWasmTrainKernels();
+      const g = convCases[4];
+      const x = rand(g.n * g.inC * g.inH * g.inW);
+      const w = rand(g.outC * g.inC * 9);
+      const dy = rand(g.n * g.outC * g.outH * g.outW);
+      const run = (k: TrainKernels) => {
+        const y = new Float32Array(dy.length);
+        k.conv2d(g, x, w, null, y);
+        const dx = new Float32Array(x.length);
+        k.conv2dBackwardInput(g, dy, w, dx);
+        const dw = new Float32Array(w.length);
+        k.conv2dBackwardWeight(g, x, dy, dw, null);
+        return [y, dx, dw];
+      };
+      expect(run(two)).toEqual(run(one));
+    } finally {
+      two.dispose?.();
+    }
+  });
+
+  it('threads must be a whole number from 1 to 64', async () => {
+    for (const threads of [0, 1.5, 65]) await expect(createWasmTrainKernels({ threads })).rejects.toThrow(new RegExp(`threads must be an integer from 1 to 64, got ${threads}`));
+  });
+
   it('wasm batch norm (statistics, normalisation, gradients; training and eval) agrees with the reference', async () => {
     checkBatchNorm(await createWasmTrainKernels());
   });

@@ -46,6 +46,8 @@ export interface TrainKernels {
    * convolution's column matrix for its weight gradient). Optional: stateless kernels omit it.
    */
   startPass?(keep: boolean): void;
+  /** Releases what the kernels hold beyond memory (the wasm kernels' worker threads); optional. */
+  dispose?(): void;
   /** y = conv(x, w) + b; y is overwritten */
   conv2d(g: ConvGeometry, x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray): void;
   /** dx += convᵀ(dy, w) */

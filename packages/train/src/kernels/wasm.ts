@@ -1,14 +1,21 @@
 // Training kernels whose GEMMs run in @cnn/train's Rust wasm SIMD binary (kernels-wasm/src/train.rs,
 // `train_gemm_f32_4x8`, built with the crate's `train` feature; ./binary.ts loads it); operands are
-// copied into its memory packed and padded to 4x8 tiles.
+// copied into its memory packed and padded to 4x8 tiles. With threads > 1 the threaded binary runs
+// on shared memory and each GEMM's column panels are shared by a worker pool (@cnn/kernels'), with
+// results identical to one thread's.
+import { sharedMemoryUnavailableReason, startWasmWorkerPool, type WorkerPool } from '@cnn/kernels/wasm';
 import { loadTrainModule, type TrainWasmSource } from './binary.js';
 import { gemm as gemmTs, type MatrixView } from './gemm.js';
 import { gemmKernels, type Gemm } from './fast.js';
 import type { ConvGeometry, FloatArray, TrainKernels } from './types.js';
 
 interface TrainExports {
-  readonly memory: WebAssembly.Memory;
+  /** the single-threaded binary's own memory (the threaded one imports a shared one) */
+  readonly memory?: WebAssembly.Memory;
   readonly __heap_base: WebAssembly.Global;
+  train_gemm_f32_4x8_shared?(descriptor: number, control: number): void;
+  threads_control_size?(): number;
+  threads_shutdown?(control: number): void;
   train_gemm_scratch_len(): number;
   train_gemm_f32_4x8(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, pack: number): void;
   train_tanh_f32(x: number, y: number, len: number): void;
@@ -20,22 +27,40 @@ interface TrainExports {
 }
 
 export interface WasmTrainOptions {
-  /** the training kernel binary (path, URL or bytes); default cnn_train.wasm, which this package ships */
+  /**
+   * the training kernel binary (path, URL or bytes); default cnn_train.wasm (one thread) or
+   * cnn_train-threads.wasm, which this package ships
+   */
   wasm?: TrainWasmSource;
+  /**
+   * threads that share each GEMM, default 1; more needs shared wasm memory (Node, or a
+   * cross-origin isolated page) and starts threads − 1 workers, until dispose()
+   */
+  threads?: number;
 }
+
+/** Stack of each worker (the training kernels need a few hundred bytes). */
+const WORKER_STACK_BYTES = 64 * 1024;
+/** Below this many multiply-adds a GEMM stays on the calling thread: waking the pool costs more. */
+const SHARED_GEMM_MIN = 1 << 18;
 
 /** Loads the kernel binary and returns training kernels that use its GEMM (float32 only; float64 falls back to TypeScript). */
 export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Promise<TrainKernels> {
-  const variant = 'simd';
-  const module = await loadTrainModule(options.wasm, false);
-  const instance = new WebAssembly.Instance(module, {});
-  const exports = instance.exports as unknown as TrainExports;
-  const heap = wasmHeap(exports);
-  const base = gemmKernels(`wasm-${variant}`, wasmGemm(exports, heap));
-  const conv = wasmConvolution(exports, heap);
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new RangeError(`createWasmTrainKernels: threads must be an integer from 1 to 64, got ${String(threads)}`);
+  }
+  const why = threads > 1 ? sharedMemoryUnavailableReason() : undefined;
+  if (why) throw new Error(`createWasmTrainKernels: ${threads} threads need shared wasm memory, but ${why}; use threads: 1`);
+  const module = await loadTrainModule(options.wasm, threads > 1);
+  const runtime = threads > 1 ? await startThreaded(module, threads) : startSingle(module);
+  const { exports, heap, gemm } = runtime;
+  const base = gemmKernels(threads > 1 ? `wasm-simd-threads-${threads}` : 'wasm-simd', wasmGemm(heap, gemm));
+  const conv = wasmConvolution(exports, heap, gemm);
   const bn = wasmBatchNorm(exports, heap);
   return {
     ...base,
+    dispose: runtime.dispose,
     batchNormStats: (n, c, plane, x, stats) => (f32(x) ? bn.stats(n, c, plane, x, stats) : base.batchNormStats(n, c, plane, x, stats)),
     batchNormApply: (n, c, plane, x, params, y) => (f32(x) && f32(params) && f32(y) ? bn.apply(n, c, plane, x, params, y) : base.batchNormApply(n, c, plane, x, params, y)),
     batchNormBackward: (n, c, plane, x, dy, params, sums, dx, training) =>
@@ -57,6 +82,74 @@ export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Pr
     },
   };
 }
+
+/** C[m][n] = A[m][k]·B[k][n] on byte offsets into the kernels' memory (m a multiple of 4, n of 8). */
+type WasmGemm = (m: number, n: number, k: number, a: number, b: number, c: number) => void;
+
+interface TrainRuntime {
+  readonly exports: TrainExports;
+  readonly heap: WasmHeap;
+  readonly gemm: WasmGemm;
+  dispose(): void;
+}
+
+function startSingle(module: WebAssembly.Module): TrainRuntime {
+  const exports = new WebAssembly.Instance(module, {}).exports as unknown as TrainExports;
+  if (!exports.memory) throw new Error('the single-threaded training binary exports no memory: is it the threaded one?');
+  const pack = align64(Number(exports.__heap_base.value));
+  const heap = wasmHeap(exports.memory, pack + align64(exports.train_gemm_scratch_len() * 4));
+  return {
+    exports,
+    heap,
+    gemm: (m, n, k, a, b, c) => exports.train_gemm_f32_4x8(m, n, k, a, b, c, 0, pack),
+    dispose: () => {},
+  };
+}
+
+/**
+ * The threaded binary on a new shared memory, laid out from __heap_base as: one GEMM packing
+ * scratch per thread, the pool's control block, a GEMM descriptor, the workers' stacks, then
+ * the heap of ./wasm.ts.
+ */
+async function startThreaded(module: WebAssembly.Module, threads: number): Promise<TrainRuntime> {
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as TrainExports;
+  if (!exports.train_gemm_f32_4x8_shared || !exports.threads_control_size || !exports.threads_shutdown) {
+    throw new Error('the threaded training binary lacks train_gemm_f32_4x8_shared or the thread pool exports; rebuild packages/train/build.sh');
+  }
+  const packFloats = exports.train_gemm_scratch_len();
+  const pack = align64(Number(exports.__heap_base.value));
+  const control = pack + align64(threads * packFloats * 4);
+  const descriptor = control + align64(exports.threads_control_size());
+  const stacks = descriptor + 64;
+  const heapStart = stacks + (threads - 1) * WORKER_STACK_BYTES;
+  if (heapStart > memory.buffer.byteLength) memory.grow(Math.ceil((heapStart - memory.buffer.byteLength) / 65536));
+  new Uint8Array(memory.buffer, control, descriptor - control).fill(0);
+  const stackTops = Array.from({ length: threads - 1 }, (_, i) => stacks + (i + 1) * WORKER_STACK_BYTES);
+  const pool: WorkerPool = await startWasmWorkerPool({ module, memory, control, stackTops });
+  const heap = wasmHeap(memory, heapStart);
+  const share = exports.train_gemm_f32_4x8_shared;
+  let disposed = false;
+  return {
+    exports,
+    heap,
+    gemm: (m, n, k, a, b, c) => {
+      if (disposed) throw new Error('these training kernels were disposed');
+      const panels = n / 8;
+      const items = m * n * k < SHARED_GEMM_MIN ? 1 : Math.min(panels, 8 * threads);
+      new Uint32Array(memory.buffer, descriptor, 9).set([m, n, k, a, b, c, 0, pack, items]);
+      share(descriptor, items > 1 ? control : 0);
+    },
+    dispose: () => {
+      if (disposed) return;
+      disposed = true;
+      exports.threads_shutdown!(control);
+      pool.terminate();
+    },
+  };
+}
+
+const align64 = (bytes: number) => (bytes + 63) & ~63;
 
 /** Lays out `sizes` floats one after another (16-byte aligned) in scratch; returns their float offsets and the view. */
 function place(memory: WasmHeap, ...sizes: number[]): { at: number[]; heap: Float32Array } {
@@ -100,8 +193,6 @@ function wasmBatchNorm(x: TrainExports, memory: WasmHeap) {
 }
 
 interface WasmHeap {
-  /** byte offset of the GEMM's packing scratch (train_gemm_scratch_len floats), below everything else */
-  readonly pack: number;
   /** makes room for `floats` floats of scratch above the kept region and returns that byte offset */
   reserve(floats: number): number;
   /** moves `floats` floats from scratch into the kept region, which scratch never overwrites; returns their float offset */
@@ -112,17 +203,15 @@ interface WasmHeap {
   f32(): Float32Array;
 }
 
-function wasmHeap(x: TrainExports): WasmHeap {
-  const pack = (Number(x.__heap_base.value) + 63) & ~63;
-  const base = pack + ((x.train_gemm_scratch_len() * 4 + 63) & ~63);
+/** The scratch heap from byte offset `base` (64-byte aligned) up, growing `memory` as needed. */
+function wasmHeap(memory: WebAssembly.Memory, base: number): WasmHeap {
   let kept = 0; // bytes
-  let view = new Float32Array(x.memory.buffer);
+  let view = new Float32Array(memory.buffer);
   const heap: WasmHeap = {
-    pack,
     reserve(floats) {
       const bytes = base + kept + floats * 4;
-      if (bytes > x.memory.buffer.byteLength) x.memory.grow(Math.ceil((bytes - x.memory.buffer.byteLength) / 65536));
-      if (view.buffer !== x.memory.buffer) view = new Float32Array(x.memory.buffer);
+      if (bytes > memory.buffer.byteLength) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+      if (view.buffer !== memory.buffer) view = new Float32Array(memory.buffer);
       return base + kept;
     },
     keep(floats) {
@@ -133,12 +222,12 @@ function wasmHeap(x: TrainExports): WasmHeap {
     releaseKept() {
       kept = 0;
     },
-    f32: () => (view.buffer !== x.memory.buffer ? (view = new Float32Array(x.memory.buffer)) : view),
+    f32: () => (view.buffer !== memory.buffer ? (view = new Float32Array(memory.buffer)) : view),
   };
   return heap;
 }
 
-function wasmGemm(x: TrainExports, memory: WasmHeap): Gemm {
+function wasmGemm(memory: WasmHeap, gemm: WasmGemm): Gemm {
   return (M, N, K, a, b, C, cOffset, ldc, accumulate) => {
     if (!(C instanceof Float32Array) || !(a.data instanceof Float32Array) || !(b.data instanceof Float32Array)) {
       return gemmTs(M, N, K, a, b, C, cOffset, ldc, accumulate);
@@ -153,7 +242,7 @@ function wasmGemm(x: TrainExports, memory: WasmHeap): Gemm {
     pack(heap, base / 4 + aAt, a, M, K, K);
     if (Mp > M) heap.fill(0, base / 4 + aAt + M * K, base / 4 + aAt + Mp * K);
     pack(heap, base / 4 + bAt, b, K, N, Np);
-    x.train_gemm_f32_4x8(Mp, Np, K, base + aAt * 4, base + bAt * 4, base + cAt * 4, 0, memory.pack);
+    gemm(Mp, Np, K, base + aAt * 4, base + bAt * 4, base + cAt * 4);
     const out = base / 4 + cAt;
     for (let i = 0; i < M; i++) {
       const row = heap.subarray(out + i * Np, out + i * Np + N);
@@ -188,7 +277,7 @@ const up = (v: number, m: number) => Math.ceil(v / m) * m;
  *   weight gradient  dwᵀ[K][ocg] = col[K][NP] · dyᵀ[NP][ocg]
  * Operands are padded with zeros to the 4x8 microkernel's tiles (m to 4, n to 8).
  */
-function wasmConvolution(x: TrainExports, memory: WasmHeap) {
+function wasmConvolution(x: TrainExports, memory: WasmHeap, gemm: WasmGemm) {
   // The column store: the column matrices of this pass's single-group convolutions, kept in the
   // heap's kept region (when a backward pass follows) for their weight gradients, by input array
   // and geometry. startPass empties it; every kernel's scratch lies above it.
@@ -244,7 +333,7 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap) {
         heap.set(w.subarray(group * ocg * K, (group + 1) * ocg * K), aAt);
         heap.fill(0, aAt + ocg * K, aAt + ocgp * K);
         im2col(heap, xAt, gAt, colAt, K, NP, NPp, keptAt >= 0 ? Kp : K);
-        x.train_gemm_f32_4x8(ocgp, NPp, K, aAt * 4, colAt * 4, cAt * 4, 0, memory.pack);
+        gemm(ocgp, NPp, K, aAt * 4, colAt * 4, cAt * 4);
         for (let o = 0; o < ocg; o++) {
           const oc = group * ocg + o;
           const add = bias ? bias[oc] : 0;
@@ -278,7 +367,7 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap) {
           }
           heap.fill(0, bAt + o * NPp + NP, bAt + (o + 1) * NPp);
         }
-        x.train_gemm_f32_4x8(Kp, NPp, ocg, aAt * 4, bAt * 4, cAt * 4, 0, memory.pack);
+        gemm(Kp, NPp, ocg, aAt * 4, bAt * 4, cAt * 4);
         x.train_im2col_f32(dxAt * 4, gAt * 4, cAt * 4, NPp, 1);
       }
       dx.set(memory.f32().subarray(dxAt, dxAt + dx.length));
@@ -301,7 +390,7 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap) {
         // dyᵀ: B[b·P + p][o] = dy[b, group·ocg + o, p]
         heap.fill(0, bAt, bAt + NPp * ocgp);
         x.train_transpose_group_f32(dyAt * 4, g.n, g.outC, P, group * ocg, ocg, bAt * 4, ocgp);
-        x.train_gemm_f32_4x8(Kp, ocgp, NPp, colAt * 4, bAt * 4, cAt * 4, 0, memory.pack);
+        gemm(Kp, ocgp, NPp, colAt * 4, bAt * 4, cAt * 4);
         for (let o = 0; o < ocg; o++) {
           const row = (group * ocg + o) * K;
           for (let kk = 0; kk < K; kk++) dw[row + kk] += heap[cAt + kk * ocgp + o];
