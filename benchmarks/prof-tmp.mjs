@@ -7,7 +7,7 @@ const batch = Number(process.argv[3] ?? 16);
 const wtimes = new Map();
 const OrigInstance = WebAssembly.Instance;
 WebAssembly.Instance = function (m, i) { const inst = new OrigInstance(m, i); const ex = {}; for (const [k, f] of Object.entries(inst.exports)) ex[k] = typeof f === 'function' ? (...a) => { const t = performance.now(); const r = f(...a); wtimes.set(k, (wtimes.get(k) ?? 0) + performance.now() - t); return r; } : f; return { exports: ex }; };
-const base = await createWasmTrainKernels();
+const base = await createWasmTrainKernels({ threads: Number(process.env.THREADS ?? 1) });
 const times = new Map();
 const wrap = (obj) => { const o = { ...obj }; for (const [k, f] of Object.entries(obj)) if (typeof f === 'function') o[k] = (...a) => { const t = performance.now(); const r = f(...a); times.set(k, (times.get(k) ?? 0) + performance.now() - t); return r; }; return o; };
 const kernels = wrap(base);
@@ -40,4 +40,5 @@ for (let s = 0; s < steps; s++) step();
 const total = performance.now() - t0;
 console.log(`${which} batch ${batch}: ${(steps * batch / (total / 1000)).toFixed(1)} img/s, ${(total / steps).toFixed(0)} ms/step; fwd ${(phase.fwd/steps).toFixed(0)} bwd ${(phase.bwd/steps).toFixed(0)} opt ${(phase.opt/steps).toFixed(0)}`);
 for (const [k, v] of [...times].sort((a, b) => b[1] - a[1])) console.log(`  ${k.padEnd(24)} ${(v / steps).toFixed(1)} ms`);
-for (const [k, v] of [...wtimes].sort((a, b) => b[1] - a[1])) console.log(`  wasm ${k.padEnd(24)} ${(v / steps).toFixed(1)} ms`);
+if (process.env.WT) for (const [k, v] of [...wtimes].sort((a, b) => b[1] - a[1])) console.log(`  wasm ${k.padEnd(24)} ${(v / steps).toFixed(1)} ms`);
+process.exit(0)

@@ -1,5 +1,5 @@
 // pnpm bench:train — training throughput (images/s) of LeNet-5 (batch 64 and 256) and a
-// ResNet-18 step at 64x64 on @cnn/train, TensorFlow.js (tfjs-core with tfjs-backend-cpu, and
+// ResNet-18 step at 64x64 on @cnn/train (1 and 2 threads), TensorFlow.js (tfjs-core with tfjs-backend-cpu, and
 // tfjs-backend-wasm, which cannot train convolutions: it has no Conv2DBackpropFilter kernel; the
 // same LeNet-5 and torchvision's ResNet-18 written in tfjs ops) and PyTorch CPU (Debian's
 // python3-torch, the native ceiling), with ratios.
@@ -46,7 +46,7 @@ const TFJS_RESNET_BATCH = Number(opts['tfjs-resnet-batch']);
 
 async function cnnLenet(batch, kernels, data) {
   const net = TrainableNetwork.fromArchitecture(lenet5Architecture, { seed: 1, kernels });
-  const opt = new AdamW(net.parameters(), { lr: 1e-3 });
+  const opt = new AdamW(net.parameters(), { lr: 1e-3, kernels });
   const size = 1024;
   const step = (start) => {
     const x = data.images.subarray(start * size, (start + batch) * size);
@@ -65,7 +65,7 @@ async function cnnLenet(batch, kernels, data) {
 async function cnnResnet(kernels) {
   const arch = resnet18().architecture;
   const net = TrainableNetwork.fromArchitecture(arch, { seed: 1, kernels, inputShape: [3, 64, 64] });
-  const opt = new AdamW(net.parameters(), { lr: 1e-3 });
+  const opt = new AdamW(net.parameters(), { lr: 1e-3, kernels });
   const x = Float32Array.from({ length: RESNET_BATCH * 3 * 64 * 64 }, (_, i) => Math.sin(i));
   const labels = Array.from({ length: RESNET_BATCH }, (_, i) => i % 1000);
   const step = () => {
@@ -217,22 +217,26 @@ function torch(what, batch, threads, count) {
 
 const load = loadavg()[0];
 const kernels = await createWasmTrainKernels();
+const kernels2 = await createWasmTrainKernels({ threads: 2 });
 const data = await loadFashionMnist('train');
 const rows = [];
 for (const batch of [64, 256]) {
   const cnn = await cnnLenet(batch, kernels, data);
+  const cnn2 = await cnnLenet(batch, kernels2, data);
   const steps = Math.max(1, Math.floor(TFJS_IMAGES / batch));
   const tfjs = await tfjsTrain('cpu', tfjsLenetModel, batch, steps);
   const tfjsWasm = await tfjsTrain('wasm', tfjsLenetModel, batch, steps);
   const pt1 = torch('lenet', batch, 1, IMAGES);
   const pt2 = torch('lenet', batch, 2, IMAGES);
-  rows.push({ workload: `LeNet-5 epoch, batch ${batch}`, cnn1: cnn, cnn2: null, tfjs, tfjsWasm, torch1: pt1, torch2: pt2 });
+  rows.push({ workload: `LeNet-5 epoch, batch ${batch}`, cnn1: cnn, cnn2, tfjs, tfjsWasm, torch1: pt1, torch2: pt2 });
 }
 const rn = await cnnResnet(kernels);
+const rn2 = await cnnResnet(kernels2);
+kernels2.dispose();
 rows.push({
   workload: `ResNet-18 step 64x64, batch ${RESNET_BATCH} (tfjs: ${TFJS_RESNET_BATCH})`,
   cnn1: rn,
-  cnn2: null,
+  cnn2: rn2,
   tfjs: await tfjsTrain('cpu', tfjsResnet18Model, TFJS_RESNET_BATCH, 1),
   tfjsWasm: await tfjsTrain('wasm', tfjsResnet18Model, TFJS_RESNET_BATCH, 1),
   torch1: torch('resnet', RESNET_BATCH, 1, RESNET_BATCH * RESNET_STEPS),
@@ -240,15 +244,14 @@ rows.push({
 });
 
 if (opts.json) {
-  console.log(JSON.stringify({ loadAverage: load, cpu: cpus()[0]?.model, kernels: kernels.name, rows }, null, 2));
+  console.log(JSON.stringify({ loadAverage: load, cpu: cpus()[0]?.model, kernels: [kernels.name, kernels2.name], rows }, null, 2));
 } else {
   const f = (x) => (x === null ? 'n/a' : typeof x === 'number' ? (x < 10 ? x.toPrecision(2) : x.toFixed(0)) : x);
   const r = (a, b) => (typeof a === 'number' && typeof b === 'number' ? (a / b).toFixed(2) : 'n/a');
-  console.log(`images/s (higher is better); load average ${load.toFixed(1)} on ${cpus().length} cores (${cpus()[0]?.model}); @cnn kernels ${kernels.name}`);
-  console.log('@cnn 2 threads: n/a (multi-threaded training is not implemented)');
-  const header = ['workload', '@cnn 1t', 'tfjs-cpu', 'tfjs-wasm', 'torch 1t', 'torch 2t', '@cnn/torch 1t', '@cnn/tfjs-cpu'];
+  console.log(`images/s (higher is better); load average ${load.toFixed(1)} on ${cpus().length} cores (${cpus()[0]?.model}); @cnn kernels ${kernels.name} and ${kernels2.name}`);
+  const header = ['workload', '@cnn 1t', '@cnn 2t', 'tfjs-cpu', 'tfjs-wasm', 'torch 1t', 'torch 2t', '@cnn/torch 1t', '@cnn/torch 2t', '@cnn/tfjs-cpu'];
   const wasmErrors = new Set(rows.map((x) => x.tfjsWasm).filter((v) => typeof v === 'string'));
-  const table = rows.map((x) => [x.workload, f(x.cnn1), f(x.tfjs), typeof x.tfjsWasm === 'string' ? 'fails (below)' : f(x.tfjsWasm), f(x.torch1), f(x.torch2), r(x.cnn1, x.torch1), r(x.cnn1, x.tfjs)]);
+  const table = rows.map((x) => [x.workload, f(x.cnn1), f(x.cnn2), f(x.tfjs), typeof x.tfjsWasm === 'string' ? 'fails (below)' : f(x.tfjsWasm), f(x.torch1), f(x.torch2), r(x.cnn1, x.torch1), r(x.cnn2, x.torch2), r(x.cnn1, x.tfjs)]);
   const w = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
   console.log(header.map((h, i) => h.padEnd(w[i])).join('  '));
   for (const t of table) console.log(t.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));

@@ -362,3 +362,45 @@ pub unsafe extern "C" fn train_bn_backward_f32(x: *const f32, dy: *const f32, n:
         }
     }
 }
+
+/// One AdamW step over `len` parameters, in f64 from f32 storage exactly as the TypeScript
+/// optimiser computes it (so both give the same bits): w ·= decay; m = β₁m + (1 − β₁)g;
+/// v = β₂v + (1 − β₂)g²; w −= step·m / (√v / bc2_sqrt + eps). `h` holds 6 f64s
+/// [decay, β₁, β₂, step, bc2_sqrt, eps].
+#[no_mangle]
+pub unsafe extern "C" fn train_adamw_f32(w: *mut f32, g: *const f32, m: *mut f32, v: *mut f32, len: u32, h: *const f64) {
+    let (decay, b1, b2, step, bc2_sqrt, eps) = (*h, *h.add(1), *h.add(2), *h.add(3), *h.add(4), *h.add(5));
+    let (vdecay, vb1, vb2, vc1, vc2) = (f64x2_splat(decay), f64x2_splat(b1), f64x2_splat(b2), f64x2_splat(1.0 - b1), f64x2_splat(1.0 - b2));
+    let (vstep, vbc2, veps) = (f64x2_splat(step), f64x2_splat(bc2_sqrt), f64x2_splat(eps));
+    let len = len as usize;
+    let mut i = 0;
+    // two lanes at a time: f32 pairs promoted to f64x2, demoted back on store
+    let ld = |p: *const f32| f64x2_promote_low_f32x4(v128_load64_zero(p as *const u64));
+    let st = |p: *mut f32, x: v128| v128_store64_lane::<0>(f32x4_demote_f64x2_zero(x), p as *mut u64);
+    while i + 2 <= len {
+        let gi = ld(g.add(i));
+        let wi = f64x2_promote_low_f32x4(f32x4_demote_f64x2_zero(f64x2_mul(ld(w.add(i)), vdecay)));
+        let mi = f64x2_promote_low_f32x4(f32x4_demote_f64x2_zero(f64x2_add(f64x2_mul(ld(m.add(i)), vb1), f64x2_mul(vc1, gi))));
+        let vi = f64x2_promote_low_f32x4(f32x4_demote_f64x2_zero(f64x2_add(f64x2_mul(ld(v.add(i)), vb2), f64x2_mul(f64x2_mul(vc2, gi), gi))));
+        st(m.add(i), mi);
+        st(v.add(i), vi);
+        let denom = f64x2_add(f64x2_div(f64x2_sqrt(vi), vbc2), veps);
+        st(w.add(i), f64x2_sub(wi, f64x2_div(f64x2_mul(vstep, mi), denom)));
+        i += 2;
+    }
+    while i < len {
+        let gi = *g.add(i) as f64;
+        let wi = (*w.add(i) as f64 * decay) as f32 as f64;
+        let mi = (*m.add(i) as f64 * b1 + (1.0 - b1) * gi) as f32 as f64;
+        let vi = (*v.add(i) as f64 * b2 + (1.0 - b2) * gi * gi) as f32 as f64;
+        *m.add(i) = mi as f32;
+        *v.add(i) = vi as f32;
+        *w.add(i) = (wi - step * mi / (libm_sqrt(vi) / bc2_sqrt + eps)) as f32;
+        i += 1;
+    }
+}
+
+#[inline(always)]
+fn libm_sqrt(x: f64) -> f64 {
+    f64x2_extract_lane::<0>(f64x2_sqrt(f64x2_splat(x)))
+}

@@ -6,6 +6,8 @@ import { fastKernels } from './fast.js';
 import { createWasmTrainKernels } from './wasm.js';
 import { gemm, view } from './gemm.js';
 import { Random } from '../random.js';
+import { AdamW } from '../optim.js';
+import { Parameter } from '../network.js';
 import type { ConvGeometry, TrainKernels } from './types.js';
 
 const random = new Random(11);
@@ -184,6 +186,25 @@ describe('GEMM training kernels agree with the reference', () => {
 
   it('threads must be a whole number from 1 to 64', async () => {
     for (const threads of [0, 1.5, 65]) await expect(createWasmTrainKernels({ threads })).rejects.toThrow(new RegExp(`threads must be an integer from 1 to 64, got ${threads}`));
+  });
+
+  it('the wasm AdamW update gives the optimiser’s own loop’s bits', async () => {
+    const kernels = await createWasmTrainKernels();
+    const start = rand(1001);
+    const grads = [rand(1001), rand(1001).map((v) => v * 1e-4), rand(1001)];
+    const run = (withKernels: boolean) => {
+      const p = new Parameter('w', start.slice(), [1001]);
+      const opt = new AdamW([p], { lr: 3e-3, weightDecay: 0.05, ...(withKernels ? { kernels } : {}) });
+      for (const g of grads) {
+        p.gradBuffer().set(g);
+        opt.step();
+      }
+      return { w: p.data, state: opt.state() };
+    };
+    const [ts, wasm] = [run(false), run(true)];
+    expect(wasm.w).not.toEqual(start);
+    expect(wasm.w).toEqual(ts.w);
+    expect(wasm.state).toEqual(ts.state);
   });
 
   it('wasm batch norm (statistics, normalisation, gradients; training and eval) agrees with the reference', async () => {

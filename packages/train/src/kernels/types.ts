@@ -79,6 +79,12 @@ export interface TrainKernels {
    */
   batchNormBackward(n: number, c: number, plane: number, x: FloatArray, dy: FloatArray, params: FloatArray, sums: Float64Array, dx: FloatArray | null, training: boolean): void;
   activation(fn: TrainActivation, x: FloatArray, y: FloatArray): void;
+  /**
+   * One AdamW update in place, as the AdamW optimiser's own loop computes it (float64 arithmetic
+   * on float32 storage, same bits): `h` is [decay, β₁, β₂, step size, √(bias correction 2), eps].
+   * Optional: the optimiser runs its own loop when a backend has none.
+   */
+  adamw?(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, h: Float64Array): void;
   /** dx += dy · f'(x), given x and y = f(x) */
   activationBackward(fn: TrainActivation, x: FloatArray, y: FloatArray, dy: FloatArray, dx: FloatArray): void;
 }

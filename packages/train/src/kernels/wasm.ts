@@ -21,6 +21,7 @@ interface TrainExports {
   train_tanh_f32(x: number, y: number, len: number): void;
   train_im2col_f32(x: number, geometry: number, col: number, ld: number, adjoint: number): void;
   train_transpose_group_f32(dy: number, n: number, channels: number, p: number, c0: number, count: number, out: number, ld: number): void;
+  train_adamw_f32(w: number, g: number, m: number, v: number, len: number, h: number): void;
   train_bn_stats_f32(x: number, n: number, c: number, plane: number, stats: number): void;
   train_bn_apply_f32(x: number, n: number, c: number, plane: number, params: number, y: number): void;
   train_bn_backward_f32(x: number, dy: number, n: number, c: number, plane: number, params: number, sums: number, dx: number, training: number): void;
@@ -61,6 +62,18 @@ export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Pr
   return {
     ...base,
     dispose: runtime.dispose,
+    adamw(w, g, m, v, h) {
+      const { at: [wAt, gAt, mAt, vAt, hAt], heap: view } = place(heap, w.length, g.length, m.length, v.length, 12);
+      view.set(w, wAt);
+      view.set(g, gAt);
+      view.set(m, mAt);
+      view.set(v, vAt);
+      new Float64Array(view.buffer, hAt * 4, 6).set(h);
+      exports.train_adamw_f32(wAt * 4, gAt * 4, mAt * 4, vAt * 4, w.length, hAt * 4);
+      w.set(view.subarray(wAt, wAt + w.length));
+      m.set(view.subarray(mAt, mAt + m.length));
+      v.set(view.subarray(vAt, vAt + v.length));
+    },
     batchNormStats: (n, c, plane, x, stats) => (f32(x) ? bn.stats(n, c, plane, x, stats) : base.batchNormStats(n, c, plane, x, stats)),
     batchNormApply: (n, c, plane, x, params, y) => (f32(x) && f32(params) && f32(y) ? bn.apply(n, c, plane, x, params, y) : base.batchNormApply(n, c, plane, x, params, y)),
     batchNormBackward: (n, c, plane, x, dy, params, sums, dx, training) =>
