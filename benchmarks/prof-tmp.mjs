@@ -18,7 +18,7 @@ for (const name of ['batchNorm2d', 'add', 'adaptiveAvgPool2d', 'flatten', 'activ
 }
 const arch = which === 'resnet' ? resnet18().architecture : lenet5Architecture;
 const net = TrainableNetwork.fromArchitecture(arch, { seed: 1, kernels, ...(which === 'resnet' ? { inputShape: [3, 64, 64] } : {}) });
-const opt = new AdamW(net.parameters(), { lr: 1e-3 });
+const opt = new AdamW(net.parameters(), { lr: 1e-3, kernels });
 const size = which === 'resnet' ? 3 * 64 * 64 : 1024;
 const classes = which === 'resnet' ? 1000 : 10;
 const x = Float32Array.from({ length: batch * size }, (_, i) => Math.sin(i));

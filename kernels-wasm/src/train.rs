@@ -404,3 +404,75 @@ pub unsafe extern "C" fn train_adamw_f32(w: *mut f32, g: *const f32, m: *mut f32
 fn libm_sqrt(x: f64) -> f64 {
     f64x2_extract_lane::<0>(f64x2_sqrt(f64x2_splat(x)))
 }
+
+/// GEMM rows back to NCHW: out[(b·channels + c0 + o)·p + i] = c[o·ldc + b·p + i] + bias[o]
+/// (bias may be null) for o < count, b < n, i < p.
+#[no_mangle]
+pub unsafe extern "C" fn train_rows_to_nchw_f32(c: *const f32, ldc: u32, n: u32, count: u32, p: u32, c0: u32, channels: u32, bias: *const f32, out: *mut f32) {
+    let (ldc, n, count, p, c0, channels) = (ldc as usize, n as usize, count as usize, p as usize, c0 as usize, channels as usize);
+    for o in 0..count {
+        let add = if bias.is_null() { 0.0 } else { *bias.add(o) };
+        let vadd = splat(add);
+        for b in 0..n {
+            let (src, dst) = (c.add(o * ldc + b * p), out.add((b * channels + c0 + o) * p));
+            let mut i = 0;
+            while i + 4 <= p {
+                store(dst.add(i), f32x4_add(load(src.add(i)), vadd));
+                i += 4;
+            }
+            while i < p {
+                *dst.add(i) = *src.add(i) + add;
+                i += 1;
+            }
+        }
+    }
+}
+
+/// NCHW to GEMM rows, the inverse: out[o·ld + b·p + i] = x[(b·channels + c0 + o)·p + i] for
+/// o < count, with columns n·p .. ld of each row zeroed.
+#[no_mangle]
+pub unsafe extern "C" fn train_nchw_to_rows_f32(x: *const f32, n: u32, channels: u32, p: u32, c0: u32, count: u32, out: *mut f32, ld: u32) {
+    let (n, channels, p, c0, count, ld) = (n as usize, channels as usize, p as usize, c0 as usize, count as usize, ld as usize);
+    for o in 0..count {
+        let row = out.add(o * ld);
+        for b in 0..n {
+            let (src, dst) = (x.add((b * channels + c0 + o) * p), row.add(b * p));
+            let mut i = 0;
+            while i + 4 <= p {
+                store(dst.add(i), load(src.add(i)));
+                i += 4;
+            }
+            while i < p {
+                *dst.add(i) = *src.add(i);
+                i += 1;
+            }
+        }
+        for i in n * p..ld {
+            *row.add(i) = 0.0;
+        }
+    }
+}
+
+/// dst[c·ld_dst + r] (+)= src[r·ld_src + c] for r < rows, c < cols: weight operands and weight
+/// gradients between [out][K] and [K][out] layouts, in 8 x 8 tiles so both sides stay in cache.
+#[no_mangle]
+pub unsafe extern "C" fn train_transpose_f32(src: *const f32, rows: u32, cols: u32, ld_src: u32, dst: *mut f32, ld_dst: u32, accumulate: u32) {
+    let (rows, cols, ld_src, ld_dst) = (rows as usize, cols as usize, ld_src as usize, ld_dst as usize);
+    let mut r0 = 0;
+    while r0 < rows {
+        let r1 = (r0 + 8).min(rows);
+        let mut c0 = 0;
+        while c0 < cols {
+            let c1 = (c0 + 8).min(cols);
+            for c in c0..c1 {
+                for r in r0..r1 {
+                    let v = *src.add(r * ld_src + c);
+                    let d = dst.add(c * ld_dst + r);
+                    *d = if accumulate != 0 { *d + v } else { v };
+                }
+            }
+            c0 = c1;
+        }
+        r0 = r1;
+    }
+}

@@ -22,6 +22,9 @@ interface TrainExports {
   train_im2col_f32(x: number, geometry: number, col: number, ld: number, adjoint: number): void;
   train_transpose_group_f32(dy: number, n: number, channels: number, p: number, c0: number, count: number, out: number, ld: number): void;
   train_adamw_f32(w: number, g: number, m: number, v: number, len: number, h: number): void;
+  train_rows_to_nchw_f32(c: number, ldc: number, n: number, count: number, p: number, c0: number, channels: number, bias: number, out: number): void;
+  train_nchw_to_rows_f32(x: number, n: number, channels: number, p: number, c0: number, count: number, out: number, ld: number): void;
+  train_transpose_f32(src: number, rows: number, cols: number, ldSrc: number, dst: number, ldDst: number, accumulate: number): void;
   train_bn_stats_f32(x: number, n: number, c: number, plane: number, stats: number): void;
   train_bn_apply_f32(x: number, n: number, c: number, plane: number, params: number, y: number): void;
   train_bn_backward_f32(x: number, dy: number, n: number, c: number, plane: number, params: number, sums: number, dx: number, training: number): void;
@@ -338,48 +341,37 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap, gemm: WasmGemm) {
       const Kp = up(K, 4);
       // kept columns have Kp rows (zero past K): the weight gradient's operand as it is
       const keptAt = keep && g.groups === 1 ? storeColumns(input, g, Kp * NPp) : -1;
-      const { at: [xAt, gAt, aAt, scratchAt, cAt], heap } = place(memory, input.length, 16, ocgp * K, keptAt >= 0 ? 0 : K * NPp, ocgp * NPp);
+      // the weights with zero rows after them, so every group's A has whole 4-row tiles
+      const { at: [xAt, gAt, wAt, biasAt, scratchAt, cAt, yAt], heap } = place(memory, input.length, 16, w.length + 4 * K, bias ? bias.length : 0, keptAt >= 0 ? 0 : K * NPp, ocgp * NPp, y.length);
       const colAt = keptAt >= 0 ? keptAt : scratchAt;
       heap.set(input, xAt);
+      heap.set(w, wAt);
+      heap.fill(0, wAt + w.length, wAt + w.length + 4 * K);
+      if (bias) heap.set(bias, biasAt);
       for (let group = 0; group < g.groups; group++) {
         writeGeometry(heap, gAt, g, group);
-        heap.set(w.subarray(group * ocg * K, (group + 1) * ocg * K), aAt);
-        heap.fill(0, aAt + ocg * K, aAt + ocgp * K);
         im2col(heap, xAt, gAt, colAt, K, NP, NPp, keptAt >= 0 ? Kp : K);
-        gemm(ocgp, NPp, K, aAt * 4, colAt * 4, cAt * 4);
-        for (let o = 0; o < ocg; o++) {
-          const oc = group * ocg + o;
-          const add = bias ? bias[oc] : 0;
-          for (let b = 0; b < g.n; b++) {
-            const src = cAt + o * NPp + b * P;
-            const dst = (b * g.outC + oc) * P;
-            for (let p = 0; p < P; p++) y[dst + p] = heap[src + p] + add;
-          }
-        }
+        gemm(ocgp, NPp, K, (wAt + group * ocg * K) * 4, colAt * 4, cAt * 4);
+        x.train_rows_to_nchw_f32(cAt * 4, NPp, g.n, ocg, P, group * ocg, g.outC, bias ? (biasAt + group * ocg) * 4 : 0, yAt * 4);
       }
+      y.set(memory.f32().subarray(yAt, yAt + y.length));
     },
 
     backwardInput(g: ConvGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array): void {
-      const { K, P, NP, ocg } = sizes(g);
-      const NPp = up(NP, 8);
+      const { K, P, ocg } = sizes(g);
+      const NPp = up(sizes(g).NP, 8);
       const Kp = up(K, 4);
-      const { at: [dxAt, gAt, aAt, bAt, cAt], heap } = place(memory, dx.length, 16, Kp * ocg, ocg * NPp, Kp * NPp);
+      const { at: [dxAt, gAt, wAt, dyAt, aAt, bAt, cAt], heap } = place(memory, dx.length, 16, w.length, dy.length, Kp * ocg, ocg * NPp, Kp * NPp);
       heap.set(dx, dxAt);
+      heap.set(w, wAt);
+      heap.set(dy, dyAt);
       for (let group = 0; group < g.groups; group++) {
         writeGeometry(heap, gAt, g, group);
-        // wᵀ: A[kk][o] = w[group·ocg + o][kk]
-        heap.fill(0, aAt, aAt + Kp * ocg);
-        for (let o = 0; o < ocg; o++) {
-          const row = (group * ocg + o) * K;
-          for (let kk = 0; kk < K; kk++) heap[aAt + kk * ocg + o] = w[row + kk];
-        }
-        for (let o = 0; o < ocg; o++) {
-          for (let b = 0; b < g.n; b++) {
-            const src = (b * g.outC + group * ocg + o) * P;
-            heap.set(dy.subarray(src, src + P), bAt + o * NPp + b * P);
-          }
-          heap.fill(0, bAt + o * NPp + NP, bAt + (o + 1) * NPp);
-        }
+        // wᵀ: A[kk][o] = w[group·ocg + o][kk], zero rows K..Kp
+        x.train_transpose_f32((wAt + group * ocg * K) * 4, ocg, K, K, aAt * 4, ocg, 0);
+        memory.f32().fill(0, aAt + K * ocg, aAt + Kp * ocg);
+        // B[o][b·P + p] = dy[b, group·ocg + o, p]
+        x.train_nchw_to_rows_f32(dyAt * 4, g.n, g.outC, P, group * ocg, ocg, bAt * 4, NPp);
         gemm(Kp, NPp, ocg, aAt * 4, bAt * 4, cAt * 4);
         x.train_im2col_f32(dxAt * 4, gAt * 4, cAt * 4, NPp, 1);
       }
@@ -393,21 +385,20 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap, gemm: WasmGemm) {
       const ocgp = up(ocg, 8);
       const key = geometryKey(g);
       const keptAt = g.groups === 1 ? (stored.get(input)?.find((e) => e.key === key)?.at ?? -1) : -1;
-      const { at: [xAt, dyAt, gAt, scratchAt, bAt, cAt], heap } = place(memory, keptAt >= 0 ? 0 : input.length, dy.length, 16, keptAt >= 0 ? 0 : Kp * NPp, NPp * ocgp, Kp * ocgp);
+      const { at: [xAt, dyAt, gAt, scratchAt, bAt, cAt, dwAt], heap } = place(memory, keptAt >= 0 ? 0 : input.length, dy.length, 16, keptAt >= 0 ? 0 : Kp * NPp, NPp * ocgp, Kp * ocgp, dw.length);
       const colAt = keptAt >= 0 ? keptAt : scratchAt;
       if (keptAt < 0) heap.set(input, xAt);
       heap.set(dy, dyAt);
+      heap.set(dw, dwAt);
       for (let group = 0; group < g.groups; group++) {
         writeGeometry(heap, gAt, g, group);
         if (keptAt < 0) im2col(heap, xAt, gAt, colAt, K, NP, NPp, Kp);
         // dyᵀ: B[b·P + p][o] = dy[b, group·ocg + o, p]
-        heap.fill(0, bAt, bAt + NPp * ocgp);
+        memory.f32().fill(0, bAt, bAt + NPp * ocgp);
         x.train_transpose_group_f32(dyAt * 4, g.n, g.outC, P, group * ocg, ocg, bAt * 4, ocgp);
         gemm(Kp, ocgp, NPp, colAt * 4, bAt * 4, cAt * 4);
-        for (let o = 0; o < ocg; o++) {
-          const row = (group * ocg + o) * K;
-          for (let kk = 0; kk < K; kk++) dw[row + kk] += heap[cAt + kk * ocgp + o];
-        }
+        // dw[group·ocg + o][kk] += C[kk][o]
+        x.train_transpose_f32(cAt * 4, K, ocg, ocgp, (dwAt + group * ocg * K) * 4, K, 1);
         if (db) {
           for (let o = 0; o < ocg; o++) {
             let s = 0;
@@ -419,6 +410,7 @@ function wasmConvolution(x: TrainExports, memory: WasmHeap, gemm: WasmGemm) {
           }
         }
       }
+      dw.set(memory.f32().subarray(dwAt, dwAt + dw.length));
     },
   };
 }
