@@ -476,3 +476,84 @@ pub unsafe extern "C" fn train_transpose_f32(src: *const f32, rows: u32, cols: u
         r0 = r1;
     }
 }
+
+/// A pooling window's input bounds and divisor, PyTorch's rules (as the TypeScript reference's
+/// forEachWindow): `g` holds 10 u32s [in_h, in_w, out_h, out_w, kh, kw, sh, sw, ph, pw].
+#[inline(always)]
+unsafe fn window(g: *const u32, oy: usize, ox: usize, count_include_pad: bool) -> (usize, usize, usize, usize, f64) {
+    let v = |i: usize| *g.add(i) as isize;
+    let (in_h, in_w, kh, kw, sh, sw, ph, pw) = (v(0), v(1), v(4), v(5), v(6), v(7), v(8), v(9));
+    let (y0, x0) = (oy as isize * sh - ph, ox as isize * sw - pw);
+    let (y1, x1) = ((y0 + kh).min(in_h + ph), (x0 + kw).min(in_w + pw));
+    let padded = ((y1 - y0) * (x1 - x0)) as f64;
+    let (y0, x0, y1, x1) = (y0.max(0), x0.max(0), y1.min(in_h), x1.min(in_w));
+    let divisor = if count_include_pad { padded } else { ((y1 - y0) * (x1 - x0)) as f64 };
+    (y0 as usize, y1.max(y0) as usize, x0 as usize, x1.max(x0) as usize, divisor)
+}
+
+/// Max pooling over `planes` NCHW planes; argmax receives each output's winning flat input index
+/// (the first maximum, a NaN wins; -1 for an empty window), as the TypeScript reference.
+#[no_mangle]
+pub unsafe extern "C" fn train_max_pool_f32(x: *const f32, planes: u32, g: *const u32, y: *mut f32, argmax: *mut i32) {
+    let v = |i: usize| *g.add(i) as usize;
+    let (in_h, in_w, out_h, out_w) = (v(0), v(1), v(2), v(3));
+    let mut out = 0;
+    for plane in 0..planes as usize {
+        let base = plane * in_h * in_w;
+        for oy in 0..out_h {
+            for ox in 0..out_w {
+                let (y0, y1, x0, x1, _) = window(g, oy, ox, false);
+                let (mut best, mut at) = (f32::NEG_INFINITY, -1i32);
+                for iy in y0..y1 {
+                    for ix in x0..x1 {
+                        let i = base + iy * in_w + ix;
+                        let value = *x.add(i);
+                        if at < 0 || value > best || value.is_nan() {
+                            best = value;
+                            at = i as i32;
+                        }
+                    }
+                }
+                *y.add(out) = best;
+                *argmax.add(out) = at;
+                out += 1;
+            }
+        }
+    }
+}
+
+/// Average pooling over `planes` NCHW planes (adjoint 0: y = window sum / divisor) and its
+/// adjoint (1: x += y / divisor over each window, x being the input gradient and y the output
+/// gradient), in f64 like the TypeScript reference, so both give the same bits.
+#[no_mangle]
+pub unsafe extern "C" fn train_avg_pool_f32(x: *mut f32, planes: u32, g: *const u32, y: *mut f32, count_include_pad: u32, adjoint: u32) {
+    let v = |i: usize| *g.add(i) as usize;
+    let (in_h, in_w, out_h, out_w) = (v(0), v(1), v(2), v(3));
+    let mut out = 0;
+    for plane in 0..planes as usize {
+        let base = x.add(plane * in_h * in_w);
+        for oy in 0..out_h {
+            for ox in 0..out_w {
+                let (y0, y1, x0, x1, divisor) = window(g, oy, ox, count_include_pad != 0);
+                if adjoint != 0 {
+                    let share = *y.add(out) as f64 / divisor;
+                    for iy in y0..y1 {
+                        for ix in x0..x1 {
+                            let p = base.add(iy * in_w + ix);
+                            *p = (*p as f64 + share) as f32;
+                        }
+                    }
+                } else {
+                    let mut s = 0.0f64;
+                    for iy in y0..y1 {
+                        for ix in x0..x1 {
+                            s += *base.add(iy * in_w + ix) as f64;
+                        }
+                    }
+                    *y.add(out) = (s / divisor) as f32;
+                }
+                out += 1;
+            }
+        }
+    }
+}

@@ -8,7 +8,7 @@ import { gemm, view } from './gemm.js';
 import { Random } from '../random.js';
 import { AdamW } from '../optim.js';
 import { Parameter } from '../network.js';
-import type { ConvGeometry, TrainKernels } from './types.js';
+import type { ConvGeometry, PoolGeometry, TrainKernels } from './types.js';
 
 const random = new Random(11);
 const rand = (n: number) => Float32Array.from({ length: n }, () => random.uniform(-1, 1));
@@ -120,6 +120,36 @@ function checkBatchNorm(kernels: TrainKernels) {
   }
 }
 
+const poolCases: PoolGeometry[] = [
+  // LeNet's 2x2 subsampling; ResNet's 3x3 stride-2 max pooling with padding; a ceil-mode window that runs off the edge
+  { n: 2, c: 3, inH: 28, inW: 28, outH: 14, outW: 14, kernel: [2, 2], stride: [2, 2], padding: [0, 0], countIncludePad: true },
+  { n: 2, c: 4, inH: 9, inW: 8, outH: 5, outW: 4, kernel: [3, 3], stride: [2, 2], padding: [1, 1], countIncludePad: true },
+  { n: 1, c: 2, inH: 7, inW: 6, outH: 4, outW: 3, kernel: [3, 2], stride: [2, 2], padding: [1, 0], countIncludePad: false },
+];
+
+/** Max and average pooling and their gradients against the reference: the same arithmetic, so the same bits. */
+function checkPooling(kernels: TrainKernels) {
+  for (const g of poolCases) {
+    const x = rand(g.n * g.c * g.inH * g.inW);
+    x[5] = Number.NaN;
+    x[17] = x[16]; // a tie: the first maximum wins
+    const dy = rand(g.n * g.c * g.outH * g.outW);
+    const run = (k: TrainKernels) => {
+      const yMax = new Float32Array(dy.length);
+      const argmax = new Int32Array(dy.length);
+      k.maxPool2d(g, x, yMax, argmax);
+      const dxMax = new Float32Array(x.length).fill(0.5);
+      k.maxPool2dBackward(g, dy, argmax, dxMax);
+      const yAvg = new Float32Array(dy.length);
+      k.avgPool2d(g, x.map((v) => (Number.isNaN(v) ? 1 : v)), yAvg);
+      const dxAvg = new Float32Array(x.length).fill(0.25);
+      k.avgPool2dBackward(g, dy, dxAvg);
+      return { yMax, argmax, dxMax, yAvg, dxAvg };
+    };
+    expect(run(kernels), JSON.stringify(g)).toEqual(run(referenceKernels));
+  }
+}
+
 describe('GEMM training kernels agree with the reference', () => {
   it('the strided TypeScript GEMM computes NN, NT and TN products, with and without accumulation', () => {
     const [M, N, K] = [7, 9, 5];
@@ -205,6 +235,10 @@ describe('GEMM training kernels agree with the reference', () => {
     expect(wasm.w).not.toEqual(start);
     expect(wasm.w).toEqual(ts.w);
     expect(wasm.state).toEqual(ts.state);
+  });
+
+  it('wasm max and average pooling and their gradients give the reference’s bits (padding, ceil windows, ties, NaN)', async () => {
+    checkPooling(await createWasmTrainKernels());
   });
 
   it('wasm batch norm (statistics, normalisation, gradients; training and eval) agrees with the reference', async () => {

@@ -7,7 +7,7 @@ import { sharedMemoryUnavailableReason, startWasmWorkerPool, type WorkerPool } f
 import { loadTrainModule, type TrainWasmSource } from './binary.js';
 import { gemm as gemmTs, type MatrixView } from './gemm.js';
 import { gemmKernels, type Gemm } from './fast.js';
-import type { ConvGeometry, FloatArray, TrainKernels } from './types.js';
+import type { ConvGeometry, FloatArray, PoolGeometry, TrainKernels } from './types.js';
 
 interface TrainExports {
   /** the single-threaded binary's own memory (the threaded one imports a shared one) */
@@ -25,6 +25,8 @@ interface TrainExports {
   train_rows_to_nchw_f32(c: number, ldc: number, n: number, count: number, p: number, c0: number, channels: number, bias: number, out: number): void;
   train_nchw_to_rows_f32(x: number, n: number, channels: number, p: number, c0: number, count: number, out: number, ld: number): void;
   train_transpose_f32(src: number, rows: number, cols: number, ldSrc: number, dst: number, ldDst: number, accumulate: number): void;
+  train_max_pool_f32(x: number, planes: number, geometry: number, y: number, argmax: number): void;
+  train_avg_pool_f32(x: number, planes: number, geometry: number, y: number, countIncludePad: number, adjoint: number): void;
   train_bn_stats_f32(x: number, n: number, c: number, plane: number, stats: number): void;
   train_bn_apply_f32(x: number, n: number, c: number, plane: number, params: number, y: number): void;
   train_bn_backward_f32(x: number, dy: number, n: number, c: number, plane: number, params: number, sums: number, dx: number, training: number): void;
@@ -62,8 +64,12 @@ export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Pr
   const base = gemmKernels(threads > 1 ? `wasm-simd-threads-${threads}` : 'wasm-simd', wasmGemm(heap, gemm));
   const conv = wasmConvolution(exports, heap, gemm);
   const bn = wasmBatchNorm(exports, heap);
+  const pool = wasmPooling(exports, heap);
   return {
     ...base,
+    maxPool2d: (g, x, y, argmax) => (f32(x) && f32(y) ? pool.max(g, x, y, argmax) : base.maxPool2d(g, x, y, argmax)),
+    avgPool2d: (g, x, y) => (f32(x) && f32(y) ? pool.avg(g, x, y) : base.avgPool2d(g, x, y)),
+    avgPool2dBackward: (g, dy, dx) => (f32(dy) && f32(dx) ? pool.avgBackward(g, dy, dx) : base.avgPool2dBackward(g, dy, dx)),
     dispose: runtime.dispose,
     adamw(w, g, m, v, h) {
       const { at: [wAt, gAt, mAt, vAt, hAt], heap: view } = place(heap, w.length, g.length, m.length, v.length, 12);
@@ -177,6 +183,37 @@ function place(memory: WasmHeap, ...sizes: number[]): { at: number[]; heap: Floa
   }
   const base = memory.reserve(total) / 4;
   return { at: at.map((a) => base + a), heap: memory.f32() };
+}
+
+/** Pooling in Rust (`train_max_pool_f32`, `train_avg_pool_f32`), the reference's arithmetic: operands copied in, results out. */
+function wasmPooling(x: TrainExports, memory: WasmHeap) {
+  const geometry = (heap: Float32Array, at: number, g: PoolGeometry) =>
+    new Uint32Array(heap.buffer, at * 4, 10).set([g.inH, g.inW, g.outH, g.outW, g.kernel[0], g.kernel[1], g.stride[0], g.stride[1], g.padding[0], g.padding[1]]);
+  return {
+    max(g: PoolGeometry, input: Float32Array, y: Float32Array, argmax: Int32Array): void {
+      const { at: [xAt, gAt, yAt, iAt], heap } = place(memory, input.length, 10, y.length, y.length);
+      heap.set(input, xAt);
+      geometry(heap, gAt, g);
+      x.train_max_pool_f32(xAt * 4, g.n * g.c, gAt * 4, yAt * 4, iAt * 4);
+      y.set(heap.subarray(yAt, yAt + y.length));
+      argmax.set(new Int32Array(heap.buffer, iAt * 4, y.length));
+    },
+    avg(g: PoolGeometry, input: Float32Array, y: Float32Array): void {
+      const { at: [xAt, gAt, yAt], heap } = place(memory, input.length, 10, y.length);
+      heap.set(input, xAt);
+      geometry(heap, gAt, g);
+      x.train_avg_pool_f32(xAt * 4, g.n * g.c, gAt * 4, yAt * 4, g.countIncludePad ? 1 : 0, 0);
+      y.set(heap.subarray(yAt, yAt + y.length));
+    },
+    avgBackward(g: PoolGeometry, dy: Float32Array, dx: Float32Array): void {
+      const { at: [dxAt, gAt, dyAt], heap } = place(memory, dx.length, 10, dy.length);
+      heap.set(dx, dxAt);
+      heap.set(dy, dyAt);
+      geometry(heap, gAt, g);
+      x.train_avg_pool_f32(dxAt * 4, g.n * g.c, gAt * 4, dyAt * 4, g.countIncludePad ? 1 : 0, 1);
+      dx.set(heap.subarray(dxAt, dxAt + dx.length));
+    },
+  };
 }
 
 /** Batch norm in Rust (kernels-wasm/src/train.rs, `train_bn_*`): operands copied in, results out. */
