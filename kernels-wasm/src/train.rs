@@ -33,16 +33,23 @@ unsafe fn gemm_columns(m: usize, n: usize, k: usize, a: *const f32, b: *const f3
             let mc = (m - i0).min(MC);
             let mut j = j0;
             while j < j1 {
-                // B[k0 .. k0 + kc][j .. j + 8] -> pack[kc][8]: one cache line per step of k
-                let mut src = b.add(k0 * n + j);
-                for p in 0..kc {
-                    store(pack.add(8 * p), load(src));
-                    store(pack.add(8 * p + 4), load(src.add(4)));
-                    src = src.add(n);
-                }
+                // B[k0 .. k0 + kc][j .. j + 8] -> pack[kc][8], one cache line per step of k, when
+                // enough rows reuse it; a B 8 columns wide is packed already
+                let panel = b.add(k0 * n + j);
+                let (pb, ldb) = if n == 8 || mc <= 8 {
+                    (panel as *const f32, n)
+                } else {
+                    let mut src = panel;
+                    for p in 0..kc {
+                        store(pack.add(8 * p), load(src));
+                        store(pack.add(8 * p + 4), load(src.add(4)));
+                        src = src.add(n);
+                    }
+                    (pack as *const f32, 8)
+                };
                 let mut i = i0;
                 while i < i0 + mc {
-                    gemm_4x8_wasmsimd(kc, a.add(i * k + k0), k, pack, c.add(i * n + j), n, resume);
+                    gemm_4x8_wasmsimd(kc, a.add(i * k + k0), k, pb, ldb, c.add(i * n + j), n, resume);
                     i += 4;
                 }
                 j += 8;
@@ -81,9 +88,9 @@ pub unsafe fn run_item(d: *const u32, item: usize, thread: usize) {
     gemm_columns(m, n, k, v(3) as *const f32, v(4) as *const f32, v(5) as *mut f32, v(6) != 0, pack, p0 * 8, p1 * 8);
 }
 
-/// C[4][8] = (resume ? C : 0) + A[4][kc]·B[kc][8], A rows `lda` apart, B packed [kc][8].
+/// C[4][8] = (resume ? C : 0) + A[4][kc]·B[kc][8], A rows `lda` apart, B rows `ldb` apart.
 #[inline(always)]
-unsafe fn gemm_4x8_wasmsimd(kc: usize, a: *const f32, lda: usize, b: *const f32, c: *mut f32, ldc: usize, resume: bool) {
+unsafe fn gemm_4x8_wasmsimd(kc: usize, a: *const f32, lda: usize, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, resume: bool) {
     let zero = f32x4_splat(0.0);
     let row = |r: usize| if resume { (load(c.add(r * ldc)), load(c.add(r * ldc + 4))) } else { (zero, zero) };
     let ((mut c0l, mut c0h), (mut c1l, mut c1h)) = (row(0), row(1));
@@ -105,7 +112,7 @@ unsafe fn gemm_4x8_wasmsimd(kc: usize, a: *const f32, lda: usize, b: *const f32,
         c2h = fmadd(c2h, x2, bh);
         c3l = fmadd(c3l, x3, bl);
         c3h = fmadd(c3h, x3, bh);
-        pb = pb.add(8);
+        pb = pb.add(ldb);
     }
     let rows = [(c0l, c0h), (c1l, c1h), (c2l, c2h), (c3l, c3h)];
     for (r, (lo, hi)) in rows.iter().enumerate() {
