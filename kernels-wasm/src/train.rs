@@ -564,3 +564,32 @@ pub unsafe extern "C" fn train_avg_pool_f32(x: *mut f32, planes: u32, g: *const 
         }
     }
 }
+
+/// Activation gradients, dx += dy·f'(x) over `len` floats (a multiple of 4; the caller pads):
+/// `code` 1 ReLU (x > 0), 3 tanh (1 − y², y = tanh x), the inference ABI's activation codes.
+#[no_mangle]
+pub unsafe extern "C" fn train_activation_backward_f32(code: u32, x: *const f32, y: *const f32, dy: *const f32, dx: *mut f32, len: u32) {
+    let mut i = 0;
+    while i < len as usize {
+        let d = load(dy.add(i));
+        let g = if code == crate::abi::ACT_TANH {
+            let t = load(y.add(i));
+            f32x4_mul(d, f32x4_sub(splat(1.0), f32x4_mul(t, t)))
+        } else {
+            v128_and(d, f32x4_gt(load(x.add(i)), splat(0.0)))
+        };
+        store(dx.add(i), f32x4_add(load(dx.add(i)), g));
+        i += 4;
+    }
+}
+
+/// y = x > 0 ? x : 0 over `len` floats (a multiple of 4), as the reference (NaN and −0 give +0).
+#[no_mangle]
+pub unsafe extern "C" fn train_relu_f32(x: *const f32, y: *mut f32, len: u32) {
+    let mut i = 0;
+    while i < len as usize {
+        let v = load(x.add(i));
+        store(y.add(i), v128_and(v, f32x4_gt(v, splat(0.0))));
+        i += 4;
+    }
+}

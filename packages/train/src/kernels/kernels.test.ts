@@ -183,6 +183,31 @@ describe('GEMM training kernels agree with the reference', () => {
     }
   });
 
+  it('wasm ReLU, and the ReLU and tanh gradients, agree with the reference, any length', async () => {
+    const kernels = await createWasmTrainKernels();
+    for (const n of [1, 7, 4099]) {
+      const x = rand(n);
+      x[0] = -0;
+      if (n > 1) x[1] = Number.NaN;
+      const y = new Float32Array(n);
+      const want = new Float32Array(n);
+      kernels.activation('relu', x, y);
+      referenceKernels.activation('relu', x, want);
+      expect(y).toEqual(want);
+      const dy = rand(n);
+      const finite = x.map((v) => (Number.isNaN(v) ? 0.3 : v));
+      for (const fn of ['relu', 'tanh'] as const) {
+        const out = finite.map((v) => (fn === 'tanh' ? Math.tanh(v) : Math.max(v, 0)));
+        const got = new Float32Array(n).fill(0.5);
+        const ref = new Float32Array(n).fill(0.5);
+        kernels.activationBackward(fn, finite, out, dy, got);
+        referenceKernels.activationBackward(fn, finite, out, dy, ref);
+        // ReLU's gradient is a copy; tanh's rounds after each f32 operation instead of once
+        expect(maxError(got, ref), `${fn} length ${n}`).toBeLessThan(fn === 'relu' ? 1e-7 : 3e-7);
+      }
+    }
+  });
+
   it('wasm SIMD GEMM kernels', async () => {
     const kernels = await createWasmTrainKernels();
     expect(kernels.name).toMatch(/^wasm-/);

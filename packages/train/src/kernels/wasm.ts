@@ -27,6 +27,8 @@ interface TrainExports {
   train_transpose_f32(src: number, rows: number, cols: number, ldSrc: number, dst: number, ldDst: number, accumulate: number): void;
   train_max_pool_f32(x: number, planes: number, geometry: number, y: number, argmax: number): void;
   train_avg_pool_f32(x: number, planes: number, geometry: number, y: number, countIncludePad: number, adjoint: number): void;
+  train_activation_backward_f32(code: number, x: number, y: number, dy: number, dx: number, len: number): void;
+  train_relu_f32(x: number, y: number, len: number): void;
   train_bn_stats_f32(x: number, n: number, c: number, plane: number, stats: number): void;
   train_bn_apply_f32(x: number, n: number, c: number, plane: number, params: number, y: number): void;
   train_bn_backward_f32(x: number, dy: number, n: number, c: number, plane: number, params: number, sums: number, dx: number, training: number): void;
@@ -44,6 +46,10 @@ export interface WasmTrainOptions {
    */
   threads?: number;
 }
+
+/** kernels-wasm's activation codes (abi.rs) for train_activation_backward_f32 */
+const ACT_RELU = 1;
+const ACT_TANH = 3;
 
 /** Stack of each worker (the training kernels need a few hundred bytes). */
 const WORKER_STACK_BYTES = 64 * 1024;
@@ -95,12 +101,23 @@ export async function createWasmTrainKernels(options: WasmTrainOptions = {}): Pr
     conv2dBackwardWeight: (g, x, dy, dw, db) => (f32(x) && f32(dy) && f32(dw) ? conv.backwardWeight(g, x, dy, dw, db) : base.conv2dBackwardWeight(g, x, dy, dw, db)),
     // tanh is LeNet's activation and Math.tanh a fifth of its step: the vector tanh of the inference epilogues
     activation(fn, x, y) {
-      if (fn !== 'tanh' || !(x instanceof Float32Array) || !(y instanceof Float32Array)) return base.activation(fn, x, y);
-      const padded = (x.length + 3) & ~3;
-      const at = heap.reserve(2 * padded);
-      heap.f32().set(x, at / 4);
-      exports.train_tanh_f32(at, at + padded * 4, padded);
-      y.set(heap.f32().subarray(at / 4 + padded, at / 4 + padded + x.length));
+      if ((fn !== 'tanh' && fn !== 'relu') || !f32(x) || !f32(y)) return base.activation(fn, x, y);
+      const padded = up(x.length, 4);
+      const { at: [xAt, yAt], heap: view } = place(heap, padded, padded);
+      view.set(x, xAt);
+      (fn === 'tanh' ? exports.train_tanh_f32 : exports.train_relu_f32)(xAt * 4, yAt * 4, padded);
+      y.set(view.subarray(yAt, yAt + x.length));
+    },
+    activationBackward(fn, x, y, dy, dx) {
+      if ((fn !== 'tanh' && fn !== 'relu') || !f32(x) || !f32(y) || !f32(dy) || !f32(dx)) return base.activationBackward(fn, x, y, dy, dx);
+      const padded = up(x.length, 4);
+      // tanh reads y, ReLU x: only that one is copied in
+      const { at: [vAt, dyAt, dxAt], heap: view } = place(heap, padded, padded, padded);
+      view.set(fn === 'tanh' ? y : x, vAt);
+      view.set(dy, dyAt);
+      view.set(dx, dxAt);
+      exports.train_activation_backward_f32(fn === 'tanh' ? ACT_TANH : ACT_RELU, vAt * 4, vAt * 4, dyAt * 4, dxAt * 4, padded);
+      dx.set(view.subarray(dxAt, dxAt + dx.length));
     },
   };
 }
