@@ -6,4 +6,5 @@
 # Only @cnn/train loads them: inference apps never download the training kernels.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-CNN_WASM_OUT_DIR="$here/wasm" exec bash "$here/../kernels/build.sh" "${@:-train}"
+(($#)) || set -- train train-threads
+CNN_WASM_OUT_DIR="$here/wasm" exec bash "$here/../kernels/build.sh" "$@"
