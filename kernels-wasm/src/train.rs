@@ -370,46 +370,43 @@ pub unsafe extern "C" fn train_bn_backward_f32(x: *const f32, dy: *const f32, n:
     }
 }
 
-/// One AdamW step over `len` parameters, in f64 from f32 storage exactly as the TypeScript
-/// optimiser computes it (so both give the same bits): w ·= decay; m = β₁m + (1 − β₁)g;
-/// v = β₂v + (1 − β₂)g²; w −= step·m / (√v / bc2_sqrt + eps). `h` holds 6 f64s
-/// [decay, β₁, β₂, step, bc2_sqrt, eps].
+/// One AdamW step over `len` parameters in float32 arithmetic, one rounding per operation, as
+/// torch.optim.AdamW and the TypeScript optimiser (Math.fround after each operation) compute it,
+/// so both give the same bits: w ·= decay; m = m·β₁ + g·(1 − β₁); v = v·β₂ + (1 − β₂)·g·g;
+/// w −= step·m / (√v / bc2_sqrt + eps). `h` holds 6 f64s [decay, β₁, β₂, step, bc2_sqrt, eps],
+/// each rounded to f32 here.
 #[no_mangle]
 pub unsafe extern "C" fn train_adamw_f32(w: *mut f32, g: *const f32, m: *mut f32, v: *mut f32, len: u32, h: *const f64) {
-    let (decay, b1, b2, step, bc2_sqrt, eps) = (*h, *h.add(1), *h.add(2), *h.add(3), *h.add(4), *h.add(5));
-    let (vdecay, vb1, vb2, vc1, vc2) = (f64x2_splat(decay), f64x2_splat(b1), f64x2_splat(b2), f64x2_splat(1.0 - b1), f64x2_splat(1.0 - b2));
-    let (vstep, vbc2, veps) = (f64x2_splat(step), f64x2_splat(bc2_sqrt), f64x2_splat(eps));
+    let f = |i: usize| *h.add(i) as f32;
+    let (decay, b1, b2, step, bc2_sqrt, eps) = (f(0), f(1), f(2), f(3), f(4), f(5));
+    let (c1, c2) = ((1.0 - *h.add(1)) as f32, (1.0 - *h.add(2)) as f32);
+    let (vdecay, vb1, vb2, vc1, vc2) = (splat(decay), splat(b1), splat(b2), splat(c1), splat(c2));
+    let (vstep, vbc2, veps) = (splat(step), splat(bc2_sqrt), splat(eps));
     let len = len as usize;
     let mut i = 0;
-    // two lanes at a time: f32 pairs promoted to f64x2, demoted back on store
-    let ld = |p: *const f32| f64x2_promote_low_f32x4(v128_load64_zero(p as *const u64));
-    let st = |p: *mut f32, x: v128| v128_store64_lane::<0>(f32x4_demote_f64x2_zero(x), p as *mut u64);
-    while i + 2 <= len {
-        let gi = ld(g.add(i));
-        let wi = f64x2_promote_low_f32x4(f32x4_demote_f64x2_zero(f64x2_mul(ld(w.add(i)), vdecay)));
-        let mi = f64x2_promote_low_f32x4(f32x4_demote_f64x2_zero(f64x2_add(f64x2_mul(ld(m.add(i)), vb1), f64x2_mul(vc1, gi))));
-        let vi = f64x2_promote_low_f32x4(f32x4_demote_f64x2_zero(f64x2_add(f64x2_mul(ld(v.add(i)), vb2), f64x2_mul(f64x2_mul(vc2, gi), gi))));
-        st(m.add(i), mi);
-        st(v.add(i), vi);
-        let denom = f64x2_add(f64x2_div(f64x2_sqrt(vi), vbc2), veps);
-        st(w.add(i), f64x2_sub(wi, f64x2_div(f64x2_mul(vstep, mi), denom)));
-        i += 2;
+    // multiplies and adds kept apart: a fused multiply-add would round once where the others round twice
+    while i + 4 <= len {
+        let gi = load(g.add(i));
+        let wi = f32x4_mul(load(w.add(i)), vdecay);
+        let mi = f32x4_add(f32x4_mul(load(m.add(i)), vb1), f32x4_mul(gi, vc1));
+        let vi = f32x4_add(f32x4_mul(load(v.add(i)), vb2), f32x4_mul(f32x4_mul(vc2, gi), gi));
+        store(m.add(i), mi);
+        store(v.add(i), vi);
+        let denom = f32x4_add(f32x4_div(f32x4_sqrt(vi), vbc2), veps);
+        store(w.add(i), f32x4_sub(wi, f32x4_div(f32x4_mul(vstep, mi), denom)));
+        i += 4;
     }
     while i < len {
-        let gi = *g.add(i) as f64;
-        let wi = (*w.add(i) as f64 * decay) as f32 as f64;
-        let mi = (*m.add(i) as f64 * b1 + (1.0 - b1) * gi) as f32 as f64;
-        let vi = (*v.add(i) as f64 * b2 + (1.0 - b2) * gi * gi) as f32 as f64;
-        *m.add(i) = mi as f32;
-        *v.add(i) = vi as f32;
-        *w.add(i) = (wi - step * mi / (libm_sqrt(vi) / bc2_sqrt + eps)) as f32;
+        let gi = *g.add(i);
+        let wi = *w.add(i) * decay;
+        let mi = *m.add(i) * b1 + gi * c1;
+        let vi = *v.add(i) * b2 + c2 * gi * gi;
+        *m.add(i) = mi;
+        *v.add(i) = vi;
+        let root = f32x4_extract_lane::<0>(f32x4_sqrt(splat(vi)));
+        *w.add(i) = wi - step * mi / (root / bc2_sqrt + eps);
         i += 1;
     }
-}
-
-#[inline(always)]
-fn libm_sqrt(x: f64) -> f64 {
-    f64x2_extract_lane::<0>(f64x2_sqrt(f64x2_splat(x)))
 }
 
 /// GEMM rows back to NCHW: out[(b·channels + c0 + o)·p + i] = c[o·ldc + b·p + i] + bias[o]

@@ -123,6 +123,7 @@ export class AdamW implements Optimizer {
     const bc2 = 1 - b2 ** this.steps;
     const stepSize = lr / bc1;
     const bc2Sqrt = Math.sqrt(bc2);
+    const decay = 1 - lr * wd;
     for (const p of this.params) {
       if (!p.requiresGrad || !p.grad) continue;
       const w = p.data;
@@ -135,17 +136,17 @@ export class AdamW implements Optimizer {
         this.m.set(p.key, m);
         this.v.set(p.key, v);
       }
-      const decay = 1 - lr * wd;
       if (this.kernels?.adamw && w instanceof Float32Array && g instanceof Float32Array && m instanceof Float32Array && v instanceof Float32Array) {
         this.kernels.adamw(w, g, m, v, Float64Array.of(decay, b1, b2, stepSize, bc2Sqrt, eps));
-        continue;
-      }
-      for (let i = 0; i < w.length; i++) {
-        w[i] = w[i] * decay;
-        m[i] = m[i] * b1 + (1 - b1) * g[i];
-        v[i] = v[i] * b2 + (1 - b2) * g[i] * g[i];
-        const denom = Math.sqrt(v[i]) / bc2Sqrt + eps;
-        w[i] = w[i] - (stepSize * m[i]) / denom;
+      } else if (w instanceof Float32Array) {
+        adamwFloat32(w, g, m, v, decay, b1, b2, stepSize, bc2Sqrt, eps);
+      } else {
+        for (let i = 0; i < w.length; i++) {
+          w[i] = w[i] * decay;
+          m[i] = m[i] * b1 + g[i] * (1 - b1);
+          v[i] = v[i] * b2 + (1 - b2) * g[i] * g[i];
+          w[i] = w[i] - (stepSize * m[i]) / (Math.sqrt(v[i]) / bc2Sqrt + eps);
+        }
       }
     }
   }
@@ -167,5 +168,23 @@ export class AdamW implements Optimizer {
         this.v.set(p.key, v.slice());
       }
     }
+  }
+}
+
+/**
+ * AdamW on float32 parameters in float32 arithmetic, one rounding per operation as in
+ * torch.optim.AdamW (Math.fround after each; kernels-wasm's train_adamw_f32 computes the same bits).
+ */
+function adamwFloat32(w: Float32Array, g: FloatArray, m: FloatArray, v: FloatArray, decay: number, beta1: number, beta2: number, stepSize: number, bc2Sqrt: number, epsilon: number): void {
+  const f = Math.fround;
+  const [d, b1, b2, c1, c2, step, bc2, eps] = [decay, beta1, beta2, 1 - beta1, 1 - beta2, stepSize, bc2Sqrt, epsilon].map(f);
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i];
+    const wi = f(w[i] * d);
+    const mi = f(f(m[i] * b1) + f(gi * c1));
+    const vi = f(f(v[i] * b2) + f(f(c2 * gi) * gi));
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = f(wi - f(f(step * mi) / f(f(f(Math.sqrt(vi)) / bc2) + eps)));
   }
 }
