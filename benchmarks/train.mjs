@@ -1,5 +1,5 @@
 // pnpm bench:train — training throughput (images/s) of LeNet-5 (batch 64 and 256) and a
-// ResNet-18 step at 64x64 on @cnn/train, TensorFlow.js (tfjs-core with tfjs-backend-cpu, and
+// ResNet-18 step at 64x64 on @cnn/train (1 and 2 threads), TensorFlow.js (tfjs-core with tfjs-backend-cpu, and
 // tfjs-backend-wasm, which cannot train convolutions: it has no Conv2DBackpropFilter kernel; the
 // same LeNet-5 and torchvision's ResNet-18 written in tfjs ops) and PyTorch CPU (Debian's
 // python3-torch, the native ceiling), with ratios.
@@ -8,7 +8,7 @@
 // @cnn reads real Fashion-MNIST, the others random images of the same shape (speed does not
 // depend on the pixels). Numbers on a shared machine are noisy: the load average is printed.
 //
-// Run: pnpm bench:train [--images N] [--tfjs-images N] [--resnet-steps N] [--resnet-batch N] [--tfjs-resnet-batch N] [--json]
+// Run: pnpm bench:train [--images N] [--tfjs-images N] [--resnet-steps N] [--resnet-batch N] [--tfjs-resnet-batch N] [--rounds N] [--json]
 // (build first: pnpm exec turbo run build)
 import { execFileSync } from 'node:child_process';
 import { loadavg, cpus } from 'node:os';
@@ -28,25 +28,30 @@ const { values: opts } = parseArgs({
     'tfjs-images': { type: 'string', default: '256' },
     'resnet-steps': { type: 'string', default: '2' },
     'resnet-batch': { type: 'string', default: '16' },
+    rounds: { type: 'string', default: '3' },
     'tfjs-resnet-batch': { type: 'string', default: '2' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (opts.help) {
-  console.log('pnpm bench:train [--images N] [--tfjs-images N] [--resnet-steps N] [--resnet-batch N] [--tfjs-resnet-batch N] [--json]');
+  console.log('pnpm bench:train [--images N] [--tfjs-images N] [--resnet-steps N] [--resnet-batch N] [--tfjs-resnet-batch N] [--rounds N] [--json]\n  @cnn on 1 and 2 threads and PyTorch on 1 and 2 threads run interleaved, --rounds times (default 3); medians are printed, ratios are medians of per-round ratios');
   process.exit(0);
 }
 const IMAGES = Number(opts.images);
 const TFJS_IMAGES = Number(opts['tfjs-images']);
 const RESNET_STEPS = Number(opts['resnet-steps']);
 const RESNET_BATCH = Number(opts['resnet-batch']);
+const ROUNDS = Number(opts.rounds);
+for (const [name, v] of Object.entries({ images: IMAGES, 'tfjs-images': TFJS_IMAGES, 'resnet-steps': RESNET_STEPS, 'resnet-batch': RESNET_BATCH, rounds: ROUNDS })) {
+  if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`--${name} must be a positive integer, got '${opts[name]}'`);
+}
 // tfjs-backend-cpu takes seconds per ResNet-18 image: one timed step on a small batch
 const TFJS_RESNET_BATCH = Number(opts['tfjs-resnet-batch']);
 
 async function cnnLenet(batch, kernels, data) {
   const net = TrainableNetwork.fromArchitecture(lenet5Architecture, { seed: 1, kernels });
-  const opt = new AdamW(net.parameters(), { lr: 1e-3 });
+  const opt = new AdamW(net.parameters(), { lr: 1e-3, kernels });
   const size = 1024;
   const step = (start) => {
     const x = data.images.subarray(start * size, (start + batch) * size);
@@ -65,7 +70,7 @@ async function cnnLenet(batch, kernels, data) {
 async function cnnResnet(kernels) {
   const arch = resnet18().architecture;
   const net = TrainableNetwork.fromArchitecture(arch, { seed: 1, kernels, inputShape: [3, 64, 64] });
-  const opt = new AdamW(net.parameters(), { lr: 1e-3 });
+  const opt = new AdamW(net.parameters(), { lr: 1e-3, kernels });
   const x = Float32Array.from({ length: RESNET_BATCH * 3 * 64 * 64 }, (_, i) => Math.sin(i));
   const labels = Array.from({ length: RESNET_BATCH }, (_, i) => i % 1000);
   const step = () => {
@@ -217,38 +222,67 @@ function torch(what, batch, threads, count) {
 
 const load = loadavg()[0];
 const kernels = await createWasmTrainKernels();
+const kernels2 = await createWasmTrainKernels({ threads: 2 });
 const data = await loadFashionMnist('train');
+
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number').sort((a, b) => a - b);
+  return v.length === 0 ? (xs[0] ?? null) : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+/**
+ * ROUNDS rounds of @cnn 1t, torch 1t, @cnn 2t, torch 2t back to back, so each ratio compares
+ * runs seconds apart under the same load; a row reports the medians, and the ratios are the
+ * medians of the per-round ratios.
+ */
+async function interleaved(cnn1, torch1, cnn2, torch2) {
+  const r = { cnn1: [], torch1: [], cnn2: [], torch2: [] };
+  for (let i = 0; i < ROUNDS; i++) {
+    r.cnn1.push(await cnn1());
+    r.torch1.push(torch1());
+    r.cnn2.push(await cnn2());
+    r.torch2.push(torch2());
+  }
+  const ratios = (a, b) => median(a.map((x, i) => (typeof x === 'number' && typeof b[i] === 'number' ? x / b[i] : null)).filter((x) => x !== null));
+  return { cnn1: median(r.cnn1), torch1: median(r.torch1), cnn2: median(r.cnn2), torch2: median(r.torch2), ratio1: ratios(r.cnn1, r.torch1), ratio2: ratios(r.cnn2, r.torch2), rounds: r };
+}
+
 const rows = [];
 for (const batch of [64, 256]) {
-  const cnn = await cnnLenet(batch, kernels, data);
+  const m = await interleaved(
+    () => cnnLenet(batch, kernels, data),
+    () => torch('lenet', batch, 1, IMAGES),
+    () => cnnLenet(batch, kernels2, data),
+    () => torch('lenet', batch, 2, IMAGES),
+  );
   const steps = Math.max(1, Math.floor(TFJS_IMAGES / batch));
   const tfjs = await tfjsTrain('cpu', tfjsLenetModel, batch, steps);
   const tfjsWasm = await tfjsTrain('wasm', tfjsLenetModel, batch, steps);
-  const pt1 = torch('lenet', batch, 1, IMAGES);
-  const pt2 = torch('lenet', batch, 2, IMAGES);
-  rows.push({ workload: `LeNet-5 epoch, batch ${batch}`, cnn1: cnn, cnn2: null, tfjs, tfjsWasm, torch1: pt1, torch2: pt2 });
+  rows.push({ workload: `LeNet-5 epoch, batch ${batch}`, ...m, tfjs, tfjsWasm });
 }
-const rn = await cnnResnet(kernels);
+const rn = await interleaved(
+  () => cnnResnet(kernels),
+  () => torch('resnet', RESNET_BATCH, 1, RESNET_BATCH * RESNET_STEPS),
+  () => cnnResnet(kernels2),
+  () => torch('resnet', RESNET_BATCH, 2, RESNET_BATCH * RESNET_STEPS),
+);
+kernels2.dispose();
 rows.push({
   workload: `ResNet-18 step 64x64, batch ${RESNET_BATCH} (tfjs: ${TFJS_RESNET_BATCH})`,
-  cnn1: rn,
-  cnn2: null,
+  ...rn,
   tfjs: await tfjsTrain('cpu', tfjsResnet18Model, TFJS_RESNET_BATCH, 1),
   tfjsWasm: await tfjsTrain('wasm', tfjsResnet18Model, TFJS_RESNET_BATCH, 1),
-  torch1: torch('resnet', RESNET_BATCH, 1, RESNET_BATCH * RESNET_STEPS),
-  torch2: torch('resnet', RESNET_BATCH, 2, RESNET_BATCH * RESNET_STEPS),
 });
 
 if (opts.json) {
-  console.log(JSON.stringify({ loadAverage: load, cpu: cpus()[0]?.model, kernels: kernels.name, rows }, null, 2));
+  console.log(JSON.stringify({ loadAverage: load, cpu: cpus()[0]?.model, kernels: [kernels.name, kernels2.name], rows }, null, 2));
 } else {
   const f = (x) => (x === null ? 'n/a' : typeof x === 'number' ? (x < 10 ? x.toPrecision(2) : x.toFixed(0)) : x);
   const r = (a, b) => (typeof a === 'number' && typeof b === 'number' ? (a / b).toFixed(2) : 'n/a');
-  console.log(`images/s (higher is better); load average ${load.toFixed(1)} on ${cpus().length} cores (${cpus()[0]?.model}); @cnn kernels ${kernels.name}`);
-  console.log('@cnn 2 threads: n/a (multi-threaded training is not implemented)');
-  const header = ['workload', '@cnn 1t', 'tfjs-cpu', 'tfjs-wasm', 'torch 1t', 'torch 2t', '@cnn/torch 1t', '@cnn/tfjs-cpu'];
+  const rr = (x) => (typeof x === 'number' ? x.toFixed(2) : 'n/a');
+  console.log(`images/s (higher is better), medians of ${ROUNDS} interleaved rounds; load average ${load.toFixed(1)} on ${cpus().length} cores (${cpus()[0]?.model}); @cnn kernels ${kernels.name} and ${kernels2.name}`);
+  const header = ['workload', '@cnn 1t', '@cnn 2t', 'tfjs-cpu', 'tfjs-wasm', 'torch 1t', 'torch 2t', '@cnn/torch 1t', '@cnn/torch 2t', '@cnn/tfjs-cpu'];
   const wasmErrors = new Set(rows.map((x) => x.tfjsWasm).filter((v) => typeof v === 'string'));
-  const table = rows.map((x) => [x.workload, f(x.cnn1), f(x.tfjs), typeof x.tfjsWasm === 'string' ? 'fails (below)' : f(x.tfjsWasm), f(x.torch1), f(x.torch2), r(x.cnn1, x.torch1), r(x.cnn1, x.tfjs)]);
+  const table = rows.map((x) => [x.workload, f(x.cnn1), f(x.cnn2), f(x.tfjs), typeof x.tfjsWasm === 'string' ? 'fails (below)' : f(x.tfjsWasm), f(x.torch1), f(x.torch2), rr(x.ratio1), rr(x.ratio2), r(x.cnn1, x.tfjs)]);
   const w = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
   console.log(header.map((h, i) => h.padEnd(w[i])).join('  '));
   for (const t of table) console.log(t.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));

@@ -6,31 +6,44 @@
 //! tensor (channel tails are computed with full-width loads whose extra lanes are discarded,
 //! never stored).
 //!
-//! One source, four binaries (packages/kernels/build.sh): baseline simd128 or relaxed SIMD
-//! (`fmadd` and the microkernels named `*_wasmrelaxedsimd_fma`), each single-threaded
-//! (own memory) or threaded (+atomics, imported shared memory, `threads`).
+//! One source, four inference binaries (packages/kernels/build.sh): baseline simd128 or relaxed
+//! SIMD (`fmadd` and the microkernels named `*_wasmrelaxedsimd_fma`), each single-threaded
+//! (own memory) or threaded (+atomics, imported shared memory, `threads`). With the cargo
+//! feature `train` the same crate builds the training binaries @cnn/train ships instead
+//! (packages/train/build.sh): the training kernels only, so an inference app never downloads
+//! them and they cost the inference binaries nothing.
 #![no_std]
 #![cfg_attr(target_feature = "atomics", feature(stdarch_wasm_atomic_wait))]
-// Code run once per model (weight packers, plan_prepare's work split) and train.rs's data-movement
-// loops are optimised for size: every inference binary has a 25 kB gzip budget.
+// `#[optimize(size)]` for code run once per model (weight packers, plan_prepare's work split), in
+// every binary (each inference binary has a 25 kB gzip budget); a binary with no such
+// code leaves the feature unused
 #![feature(optimize_attribute)]
+#![allow(unused_features)]
+// the training binary uses a few of the shared helpers (vector tanh, exp) and none of the rest
+#![cfg_attr(feature = "train", allow(dead_code, unused_imports))]
 
 mod abi;
 mod activation;
+#[cfg(not(feature = "train"))]
 mod conv;
+#[cfg(not(feature = "train"))]
 mod dwconv;
+#[cfg(not(feature = "train"))]
 mod elementwise;
+#[cfg(not(feature = "train"))]
 mod linear;
+#[cfg(not(feature = "train"))]
 mod normalization;
+#[cfg(not(feature = "train"))]
 mod plan;
+#[cfg(not(feature = "train"))]
 mod pool;
 mod simd;
 #[cfg(target_feature = "atomics")]
 mod threads;
-// Training kernels (@cnn/train) run single-threaded on plain SIMD: only cnn_kernels.wasm carries
-// them, which keeps the inference binaries within the 25 kB gzip budget.
-#[cfg(not(any(target_feature = "atomics", target_feature = "relaxed-simd")))]
+#[cfg(feature = "train")]
 mod train;
+#[cfg(not(feature = "train"))]
 mod winograd;
 
 #[panic_handler]
@@ -53,6 +66,7 @@ pub extern "C" fn cnn_kernels_features() -> u32 {
 /// The compute ceiling this binary reaches on one thread, for benchmarks: the igemm 4x8
 /// microkernel on L1-resident operands (4 rows of `k` floats from `table`, then k x 8 weights),
 /// `iters` times; 64 k flops per round. Returns a value that keeps the work alive.
+#[cfg(not(feature = "train"))]
 #[no_mangle]
 pub unsafe extern "C" fn bench_igemm_peak(table: *const f32, k: u32, iters: u32) -> f32 {
     conv::bench_igemm_l1(table, k as usize, iters as usize)
@@ -63,6 +77,7 @@ pub unsafe extern "C" fn bench_igemm_peak(table: *const f32, k: u32, iters: u32)
 /// and ARM cores) and no memory traffic, `iters` rounds of 96 flops. Baseline binaries issue a
 /// multiply and an add per step, relaxed-SIMD ones one fused instruction. Returns a value that
 /// keeps the work alive.
+#[cfg(not(feature = "train"))]
 #[no_mangle]
 pub extern "C" fn bench_madd_peak(iters: u32) -> f32 {
     use simd::*;

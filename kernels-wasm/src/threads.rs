@@ -6,7 +6,10 @@
 //! left. Workers spin briefly between ops (ops follow each other within microseconds) and
 //! then sleep in memory.atomic.wait32, so an idle pool costs nothing. The calling thread only
 //! ever spins, never waits: a browser's main thread may not block.
+#[cfg(not(feature = "train"))]
 use crate::plan::run_item;
+#[cfg(feature = "train")]
+use crate::train::run_item;
 use core::arch::wasm32::{memory_atomic_notify, memory_atomic_wait32};
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
 

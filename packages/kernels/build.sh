@@ -9,12 +9,16 @@
 # Machine paths: /usr/bin first (Debian's rustc-web must win over rustup toolchains, which have
 # no wasm32 target here), and the crates rust-web-src vendors under /usr/src/rustc-<version>/
 # (derived from `rustc --version`; CNN_RUST_VENDOR overrides it).
-# Usage: build.sh [variant...]   (default: all four)
+# With the cargo feature `train`, the same crate builds @cnn/train's binaries (the training
+# kernels only; packages/train/build.sh calls this with CNN_WASM_OUT_DIR pointing there):
+#   cnn_train.wasm                         train                 simd128
+#   cnn_train-threads.wasm                 train-threads         + atomics, imported shared memory
+# Usage: build.sh [variant...]   (default: the four inference binaries)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 crate="$(cd "$here/../../kernels-wasm" && pwd)"
-out_dir="$here/wasm"
+out_dir="${CNN_WASM_OUT_DIR:-$here/wasm}"
 target_root="${CARGO_TARGET_DIR:-$crate/target}"
 max_bytes=153600 # each binary must stay within 150 kB
 
@@ -32,7 +36,7 @@ threads_link="-C link-arg=--shared-memory -C link-arg=--import-memory \
   -C link-arg=--max-memory=4294967296 -C link-arg=--export=__stack_pointer"
 
 build_variant() {
-  local variant="$1" features file link=""
+  local variant="$1" features file link="" cargo_features=""
   case "$variant" in
     simd) features="+simd128"; file="cnn_kernels.wasm" ;;
     relaxed-simd) features="+simd128,+relaxed-simd"; file="cnn_kernels-relaxed-simd.wasm" ;;
@@ -40,6 +44,9 @@ build_variant() {
       file="cnn_kernels-simd-threads.wasm" ;;
     relaxed-simd-threads) features="+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals"
       link="$threads_link"; file="cnn_kernels-relaxed-simd-threads.wasm" ;;
+    train) features="+simd128"; file="cnn_train.wasm"; cargo_features="--features train" ;;
+    train-threads) features="+simd128,+atomics,+bulk-memory,+mutable-globals"; link="$threads_link"
+      file="cnn_train-threads.wasm"; cargo_features="--features train" ;;
     *) echo "build.sh: unknown variant '$variant'" >&2; exit 2 ;;
   esac
   local target_dir="$target_root/$variant"
@@ -47,7 +54,7 @@ build_variant() {
   # Kernels need a few KiB of stack; 256 KiB instead of Rust's default 1 MiB keeps memory small.
   # rustc warns that `atomics` is an unstable target feature (expected: TOOLCHAIN.md 7(b)).
   (cd "$crate" && RUSTFLAGS="-C target-feature=$features -C linker=wasm-ld-14 -C link-arg=-zstack-size=262144 $link" \
-    CARGO_TARGET_DIR="$target_dir" cargo build --release --offline --quiet \
+    CARGO_TARGET_DIR="$target_dir" cargo build --release --offline --quiet $cargo_features \
     --config "source.vendored-sources.directory='$vendor'" \
     --target wasm32-unknown-unknown -Z build-std=core,panic_abort) 2>&1 |
     { grep -v -e "unstable feature specified for \`-Ctarget-feature\`: \`atomics\`" \

@@ -5,6 +5,7 @@ import { ShapeError, WeightsError, buildGraph, type Architecture, type Graph, ty
 import { Autodiff } from './ops.js';
 import { Random } from './random.js';
 import { Var } from './tape.js';
+import { PassBuffers } from './buffers.js';
 import { fastKernels } from './kernels/fast.js';
 import type { FloatArray, TrainActivation, TrainKernels } from './kernels/types.js';
 
@@ -49,6 +50,8 @@ export class TrainableNetwork {
   readonly ops: Autodiff;
   private readonly params = new Map<string, Parameter>();
   private readonly buffers = new Map<string, BatchNormBuffers>();
+  /** activations and their gradients, reused from one training step to the next */
+  private readonly passBuffers = new PassBuffers();
   private readonly alloc: (n: number) => FloatArray;
 
   private constructor(graph: Graph, options: TrainableOptions) {
@@ -99,10 +102,20 @@ export class TrainableNetwork {
       throw new ShapeError(`expected ${expected} values for input ${formatShape([batch, ...inputShape])}, got ${input.length}`);
     }
     this.ops.kernels.startPass?.(training && [...this.params.values()].some((p) => p.requiresGrad));
-    const values: Var[] = [];
-    for (const node of this.graph.nodes) {
-      values[node.id] = this.evaluate(node, values, input, batch, training);
-      if (node.id === target) return values[node.id];
+    const pass = this.passBuffers.begin();
+    this.ops.pass = pass;
+    try {
+      const values: Var[] = [];
+      for (const node of this.graph.nodes) {
+        values[node.id] = this.evaluate(node, values, input, batch, training);
+        if (node.id === target) {
+          const out = values[node.id];
+          this.passBuffers.end(pass, () => out.grad !== null);
+          return out;
+        }
+      }
+    } finally {
+      this.ops.pass = null;
     }
     throw new Error(`output '${want}' was not reached`);
   }

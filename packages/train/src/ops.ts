@@ -2,7 +2,8 @@
 // returns a Var whose rule calls the backward kernels. The kernels (the backend) do the arithmetic.
 import { ShapeError, type Pair } from '@cnn/core';
 import { formatShape } from './format.js';
-import { Var } from './tape.js';
+import { Var, type BackwardRule } from './tape.js';
+import type { Pass } from './buffers.js';
 import type { ConvGeometry, FloatArray, PoolGeometry, TrainActivation, TrainKernels } from './kernels/types.js';
 
 const like = (a: FloatArray, length: number): FloatArray => (a instanceof Float64Array ? new Float64Array(length) : new Float32Array(length));
@@ -38,7 +39,26 @@ function poolOutput(size: number, k: number, s: number, p: number, ceil: boolean
 
 /** The autodiff layer over one set of training kernels. */
 export class Autodiff {
+  /**
+   * Where op results and their gradients come from: the arrays of the pass that
+   * TrainableNetwork.forward opened (reused across steps), or fresh arrays when null.
+   */
+  pass: Pass | null = null;
+
   constructor(readonly kernels: TrainKernels) {}
+
+  /** A result array like `x` (float32 or float64); reused from an earlier step when a pass is open. */
+  private like(x: FloatArray, length: number): FloatArray {
+    return this.pass ? this.pass.floats(x, length) : like(x, length);
+  }
+
+  /** The Var of an op's result; its gradient buffer comes from the same pass. */
+  private result(data: FloatArray, shape: readonly number[], parents: readonly Var[], rule: BackwardRule): Var {
+    const v = new Var(data, shape, parents, rule);
+    const pass = this.pass;
+    if (pass) v.allocateGrad = (length) => pass.floats(data, length, true);
+    return v;
+  }
 
   conv2d(x: Var, w: Var, b: Var | null, p: Conv2dParams): Var {
     const [n, inC, inH, inW] = x.shape;
@@ -49,10 +69,10 @@ export class Autodiff {
     const outH = Math.floor((inH + 2 * p.padding[0] - p.dilation[0] * (kh - 1) - 1) / p.stride[0]) + 1;
     const outW = Math.floor((inW + 2 * p.padding[1] - p.dilation[1] * (kw - 1) - 1) / p.stride[1]) + 1;
     const g: ConvGeometry = { n, inC, inH, inW, outC, outH, outW, kernel: [kh, kw], stride: p.stride, padding: p.padding, dilation: p.dilation, groups: p.groups };
-    const y = like(x.data, n * outC * outH * outW);
+    const y = this.like(x.data, n * outC * outH * outW);
     this.kernels.conv2d(g, x.data, w.data, b ? b.data : null, y);
     const parents = b ? [x, w, b] : [x, w];
-    return new Var(y, [n, outC, outH, outW], parents, (out) => {
+    return this.result(y, [n, outC, outH, outW], parents, (out) => {
       const dy = out.grad!;
       if (x.requiresGrad) this.kernels.conv2dBackwardInput(g, dy, w.data, x.gradBuffer());
       if (w.requiresGrad || b?.requiresGrad) {
@@ -65,9 +85,9 @@ export class Autodiff {
     const [n, inF] = x.shape;
     const [outF, wIn] = w.shape;
     if (x.shape.length !== 2 || wIn !== inF) throw new ShapeError(`linear: weight ${formatShape(w.shape)} does not fit input ${formatShape(x.shape)}`);
-    const y = like(x.data, n * outF);
+    const y = this.like(x.data, n * outF);
     this.kernels.linear(n, inF, outF, x.data, w.data, b ? b.data : null, y);
-    return new Var(y, [n, outF], b ? [x, w, b] : [x, w], (out) => {
+    return this.result(y, [n, outF], b ? [x, w, b] : [x, w], (out) => {
       const dy = out.grad!;
       if (x.requiresGrad) this.kernels.linearBackwardInput(n, inF, outF, dy, w.data, x.gradBuffer());
       if (w.requiresGrad || b?.requiresGrad) {
@@ -77,9 +97,9 @@ export class Autodiff {
   }
 
   activation(x: Var, fn: TrainActivation): Var {
-    const y = like(x.data, x.data.length);
+    const y = this.like(x.data, x.data.length);
     this.kernels.activation(fn, x.data, y);
-    return new Var(y, x.shape, [x], (out) => this.kernels.activationBackward(fn, x.data, y, out.grad!, x.gradBuffer()));
+    return this.result(y, x.shape, [x], (out) => this.kernels.activationBackward(fn, x.data, y, out.grad!, x.gradBuffer()));
   }
 
   pool2d(x: Var, mode: 'max' | 'avg', p: Pool2dParams): Var {
@@ -87,21 +107,21 @@ export class Autodiff {
     const outH = poolOutput(inH, p.kernel[0], p.stride[0], p.padding[0], p.ceilMode);
     const outW = poolOutput(inW, p.kernel[1], p.stride[1], p.padding[1], p.ceilMode);
     const g: PoolGeometry = { n, c, inH, inW, outH, outW, kernel: p.kernel, stride: p.stride, padding: p.padding, countIncludePad: p.countIncludePad };
-    const y = like(x.data, n * c * outH * outW);
+    const y = this.like(x.data, n * c * outH * outW);
     if (mode === 'max') {
-      const argmax = new Int32Array(y.length);
+      const argmax = this.pass ? this.pass.ints(y.length) : new Int32Array(y.length);
       this.kernels.maxPool2d(g, x.data, y, argmax);
-      return new Var(y, [n, c, outH, outW], [x], (out) => this.kernels.maxPool2dBackward(g, out.grad!, argmax, x.gradBuffer()));
+      return this.result(y, [n, c, outH, outW], [x], (out) => this.kernels.maxPool2dBackward(g, out.grad!, argmax, x.gradBuffer()));
     }
     this.kernels.avgPool2d(g, x.data, y);
-    return new Var(y, [n, c, outH, outW], [x], (out) => this.kernels.avgPool2dBackward(g, out.grad!, x.gradBuffer()));
+    return this.result(y, [n, c, outH, outW], [x], (out) => this.kernels.avgPool2dBackward(g, out.grad!, x.gradBuffer()));
   }
 
   /** torch.nn.AdaptiveAvgPool2d: window i spans [floor(i·in/out), ceil((i+1)·in/out)). */
   adaptiveAvgPool2d(x: Var, size: Pair): Var {
     const [n, c, inH, inW] = x.shape;
     const [outH, outW] = size;
-    const y = like(x.data, n * c * outH * outW);
+    const y = this.like(x.data, n * c * outH * outW);
     const windows: [number, number, number, number][] = [];
     for (let oy = 0; oy < outH; oy++) {
       for (let ox = 0; ox < outW; ox++) {
@@ -116,7 +136,7 @@ export class Autodiff {
         y[plane * windows.length + o] = s / ((y1 - y0) * (x1 - x0));
       });
     }
-    return new Var(y, [n, c, outH, outW], [x], (out) => {
+    return this.result(y, [n, c, outH, outW], [x], (out) => {
       const dy = out.grad!;
       const dx = x.gradBuffer();
       for (let plane = 0; plane < n * c; plane++) {
@@ -130,9 +150,9 @@ export class Autodiff {
 
   add(a: Var, b: Var): Var {
     if (formatShape(a.shape) !== formatShape(b.shape)) throw new ShapeError(`add: shapes differ, ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
-    const y = like(a.data, a.data.length);
+    const y = this.like(a.data, a.data.length);
     for (let i = 0; i < y.length; i++) y[i] = a.data[i] + b.data[i];
-    return new Var(y, a.shape, [a, b], (out) => {
+    return this.result(y, a.shape, [a, b], (out) => {
       const dy = out.grad!;
       for (const p of [a, b]) {
         if (!p.requiresGrad) continue;
@@ -145,7 +165,7 @@ export class Autodiff {
   /** [n, c, h, w] -> [n, c·h·w]; NCHW order, as torch.flatten(x, 1). */
   flatten(x: Var): Var {
     const n = x.shape[0];
-    return new Var(x.data, [n, x.data.length / n], [x], (out) => {
+    return this.result(x.data, [n, x.data.length / n], [x], (out) => {
       const dy = out.grad!;
       const dx = x.gradBuffer();
       for (let i = 0; i < dy.length; i++) dx[i] += dy[i];
@@ -160,85 +180,41 @@ export class Autodiff {
     const [n, c, h, w] = x.shape;
     const plane = h * w;
     const m = n * plane;
-    const mean = new Float64Array(c);
-    const invStd = new Float64Array(c);
+    // [mean, invstd, γ, β] per channel, what the kernels normalise with
+    const params = this.like(x.data, 4 * c);
     if (training) {
       if (m < 2) throw new ShapeError(`batchNorm2d: training needs more than one value per channel, got input ${formatShape(x.shape)}`);
+      const stats = new Float64Array(2 * c);
+      this.kernels.batchNormStats(n, c, plane, x.data, stats);
       for (let ch = 0; ch < c; ch++) {
-        let s = 0;
-        for (let b = 0; b < n; b++) for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) s += x.data[i];
-        const mu = s / m;
-        let v = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) {
-            const d = x.data[i] - mu;
-            v += d * d;
-          }
-        }
-        const variance = v / m;
-        mean[ch] = mu;
-        invStd[ch] = 1 / Math.sqrt(variance + state.eps);
+        const [mu, squares] = [stats[2 * ch], stats[2 * ch + 1]];
+        params[4 * ch] = mu;
+        params[4 * ch + 1] = 1 / Math.sqrt(squares / m + state.eps);
         state.runningMean[ch] = (1 - state.momentum) * state.runningMean[ch] + state.momentum * mu;
-        state.runningVar[ch] = (1 - state.momentum) * state.runningVar[ch] + state.momentum * (v / (m - 1));
+        state.runningVar[ch] = (1 - state.momentum) * state.runningVar[ch] + state.momentum * (squares / (m - 1));
       }
     } else {
       for (let ch = 0; ch < c; ch++) {
-        mean[ch] = state.runningMean[ch];
-        invStd[ch] = 1 / Math.sqrt(state.runningVar[ch] + state.eps);
+        params[4 * ch] = state.runningMean[ch];
+        params[4 * ch + 1] = 1 / Math.sqrt(state.runningVar[ch] + state.eps);
       }
     }
-    const xhat = like(x.data, x.data.length);
-    const y = like(x.data, x.data.length);
-    for (let b = 0; b < n; b++) {
-      for (let ch = 0; ch < c; ch++) {
-        const mu = mean[ch];
-        const is = invStd[ch];
-        const gm = gamma.data[ch];
-        const bt = beta.data[ch];
-        for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) {
-          const xh = (x.data[i] - mu) * is;
-          xhat[i] = xh;
-          y[i] = xh * gm + bt;
-        }
-      }
+    for (let ch = 0; ch < c; ch++) {
+      params[4 * ch + 2] = gamma.data[ch];
+      params[4 * ch + 3] = beta.data[ch];
     }
-    return new Var(y, x.shape, [x, gamma, beta], (out) => {
-      const dy = out.grad!;
-      const sumDy = new Float64Array(c);
-      const sumDyXhat = new Float64Array(c);
-      for (let b = 0; b < n; b++) {
-        for (let ch = 0; ch < c; ch++) {
-          let s = 0;
-          let sx = 0;
-          for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) {
-            s += dy[i];
-            sx += dy[i] * xhat[i];
-          }
-          sumDy[ch] += s;
-          sumDyXhat[ch] += sx;
-        }
-      }
+    const y = this.like(x.data, x.data.length);
+    this.kernels.batchNormApply(n, c, plane, x.data, params, y);
+    return this.result(y, x.shape, [x, gamma, beta], (out) => {
+      const sums = new Float64Array(2 * c);
+      this.kernels.batchNormBackward(n, c, plane, x.data, out.grad!, params, sums, x.requiresGrad ? x.gradBuffer() : null, training);
       if (gamma.requiresGrad) {
         const dg = gamma.gradBuffer();
-        for (let ch = 0; ch < c; ch++) dg[ch] += sumDyXhat[ch];
+        for (let ch = 0; ch < c; ch++) dg[ch] += sums[2 * ch + 1];
       }
       if (beta.requiresGrad) {
         const db = beta.gradBuffer();
-        for (let ch = 0; ch < c; ch++) db[ch] += sumDy[ch];
-      }
-      if (!x.requiresGrad) return;
-      const dx = x.gradBuffer();
-      for (let b = 0; b < n; b++) {
-        for (let ch = 0; ch < c; ch++) {
-          const k = gamma.data[ch] * invStd[ch];
-          if (training) {
-            const a = sumDy[ch] / m;
-            const bb = sumDyXhat[ch] / m;
-            for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) dx[i] += k * (dy[i] - a - xhat[i] * bb);
-          } else {
-            for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) dx[i] += k * dy[i];
-          }
-        }
+        for (let ch = 0; ch < c; ch++) db[ch] += sums[2 * ch];
       }
     });
   }

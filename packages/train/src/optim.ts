@@ -1,5 +1,5 @@
 // Optimisers with torch.optim's update rules, in its order of operations.
-import type { FloatArray } from './kernels/types.js';
+import type { FloatArray, TrainKernels } from './kernels/types.js';
 import type { Parameter } from './network.js';
 
 const zerosLike = (a: FloatArray): FloatArray => (a instanceof Float64Array ? new Float64Array(a.length) : new Float32Array(a.length));
@@ -88,6 +88,8 @@ export interface AdamWOptions {
   eps?: number;
   /** decoupled weight decay; torch's default 0.01 */
   weightDecay?: number;
+  /** kernels whose `adamw` runs the update (the wasm kernels': same results, several times faster); default this file's loop */
+  kernels?: TrainKernels;
 }
 
 /** torch.optim.AdamW: p ·= 1 − lr·wd, then the bias-corrected Adam step. */
@@ -101,6 +103,7 @@ export class AdamW implements Optimizer {
   private steps = 0;
   private readonly m = new Map<string, FloatArray>();
   private readonly v = new Map<string, FloatArray>();
+  private readonly kernels: TrainKernels | undefined;
 
   constructor(
     private readonly params: readonly Parameter[],
@@ -110,6 +113,7 @@ export class AdamW implements Optimizer {
     [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.01;
+    this.kernels = options.kernels;
   }
 
   step(): void {
@@ -119,6 +123,7 @@ export class AdamW implements Optimizer {
     const bc2 = 1 - b2 ** this.steps;
     const stepSize = lr / bc1;
     const bc2Sqrt = Math.sqrt(bc2);
+    const decay = 1 - lr * wd;
     for (const p of this.params) {
       if (!p.requiresGrad || !p.grad) continue;
       const w = p.data;
@@ -131,13 +136,17 @@ export class AdamW implements Optimizer {
         this.m.set(p.key, m);
         this.v.set(p.key, v);
       }
-      const decay = 1 - lr * wd;
-      for (let i = 0; i < w.length; i++) {
-        w[i] = w[i] * decay;
-        m[i] = m[i] * b1 + (1 - b1) * g[i];
-        v[i] = v[i] * b2 + (1 - b2) * g[i] * g[i];
-        const denom = Math.sqrt(v[i]) / bc2Sqrt + eps;
-        w[i] = w[i] - (stepSize * m[i]) / denom;
+      if (this.kernels?.adamw && w instanceof Float32Array && g instanceof Float32Array && m instanceof Float32Array && v instanceof Float32Array) {
+        this.kernels.adamw(w, g, m, v, Float64Array.of(decay, b1, b2, stepSize, bc2Sqrt, eps));
+      } else if (w instanceof Float32Array) {
+        adamwFloat32(w, g, m, v, decay, b1, b2, stepSize, bc2Sqrt, eps);
+      } else {
+        for (let i = 0; i < w.length; i++) {
+          w[i] = w[i] * decay;
+          m[i] = m[i] * b1 + g[i] * (1 - b1);
+          v[i] = v[i] * b2 + (1 - b2) * g[i] * g[i];
+          w[i] = w[i] - (stepSize * m[i]) / (Math.sqrt(v[i]) / bc2Sqrt + eps);
+        }
       }
     }
   }
@@ -159,5 +168,23 @@ export class AdamW implements Optimizer {
         this.v.set(p.key, v.slice());
       }
     }
+  }
+}
+
+/**
+ * AdamW on float32 parameters in float32 arithmetic, one rounding per operation as in
+ * torch.optim.AdamW (Math.fround after each; kernels-wasm's train_adamw_f32 computes the same bits).
+ */
+function adamwFloat32(w: Float32Array, g: FloatArray, m: FloatArray, v: FloatArray, decay: number, beta1: number, beta2: number, stepSize: number, bc2Sqrt: number, epsilon: number): void {
+  const f = Math.fround;
+  const [d, b1, b2, c1, c2, step, bc2, eps] = [decay, beta1, beta2, 1 - beta1, 1 - beta2, stepSize, bc2Sqrt, epsilon].map(f);
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i];
+    const wi = f(w[i] * d);
+    const mi = f(f(m[i] * b1) + f(gi * c1));
+    const vi = f(f(v[i] * b2) + f(f(c2 * gi) * gi));
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = f(wi - f(f(step * mi) / f(f(f(Math.sqrt(vi)) / bc2) + eps)));
   }
 }

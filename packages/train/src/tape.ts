@@ -6,6 +6,8 @@ export type BackwardRule = (out: Var) => void;
 export class Var {
   /** d(loss)/d(this), allocated on first use; backward rules add into it */
   grad: FloatArray | null = null;
+  /** where the gradient buffer comes from (a training pass's reused arrays); default a fresh zeroed array */
+  allocateGrad: ((length: number) => FloatArray) | null = null;
 
   constructor(
     /** forward result, flat, NCHW or [n, f] */
@@ -20,7 +22,9 @@ export class Var {
 
   /** The gradient buffer, zero-filled on first use. */
   gradBuffer(): FloatArray {
-    if (this.grad === null) this.grad = this.data instanceof Float64Array ? new Float64Array(this.data.length) : new Float32Array(this.data.length);
+    if (this.grad === null) {
+      this.grad = this.allocateGrad ? this.allocateGrad(this.data.length) : this.data instanceof Float64Array ? new Float64Array(this.data.length) : new Float32Array(this.data.length);
+    }
     return this.grad;
   }
 

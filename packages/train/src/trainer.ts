@@ -71,7 +71,7 @@ export class Trainer {
     const params = net.parameters();
     this.optimizer =
       config.optimizer === 'adamw'
-        ? new AdamW(params, { lr: config.lr, weightDecay: config.weightDecay })
+        ? new AdamW(params, { lr: config.lr, weightDecay: config.weightDecay, kernels: net.ops.kernels })
         : new SGD(params, { lr: config.lr, momentum: config.momentum ?? 0.9, nesterov: config.nesterov ?? false, weightDecay: config.weightDecay });
     const total = this.stepsPerEpoch * config.epochs;
     this.schedule =

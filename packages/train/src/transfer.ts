@@ -81,7 +81,7 @@ export function trainLinearProbe(data: CachedFeatures, labels: ArrayLike<number>
   const epochs = o.epochs ?? 30;
   const batch = Math.min(o.batchSize ?? 64, count);
   const steps = Math.ceil(count / batch);
-  const opt = new AdamW(head.parameters(), { lr: o.lr ?? 1e-2, weightDecay: o.weightDecay ?? 1e-2 });
+  const opt = new AdamW(head.parameters(), { lr: o.lr ?? 1e-2, weightDecay: o.weightDecay ?? 1e-2, kernels: head.ops.kernels });
   const schedule = cosineSchedule(o.lr ?? 1e-2, epochs * steps);
   const random = new Random(o.seed ?? 1);
   const xb = new Float32Array(batch * size);

@@ -14,7 +14,7 @@ export interface WorkerTrainingResult {
 }
 
 export async function trainFewSteps(steps = 3, batch = 8): Promise<WorkerTrainingResult> {
-  const kernels = await createWasmTrainKernels({ variant: 'simd' });
+  const kernels = await createWasmTrainKernels();
   const net = TrainableNetwork.fromArchitecture(lenet5Architecture, { seed: 4, kernels });
   const opt = new SGD(net.parameters(), { lr: 0.05, momentum: 0.9 });
   const random = new Random(8);

@@ -12,7 +12,7 @@ import { machinePaths } from '@cnn/core/testing';
 import { bundleSources } from '../../../tools/test-support/bundle-sources.js';
 
 const CHROMIUM = machinePaths.chromium;
-const wasmDir = fileURLToPath(new URL('../../kernels/wasm/', import.meta.url));
+const wasmDir = fileURLToPath(new URL('../wasm/', import.meta.url));
 
 /** worker-training.ts for the browser, @cnn/* from package sources. */
 const bundleWorker = () => bundleSources(fileURLToPath(new URL('./worker-training.ts', import.meta.url)), { external: ['node:*'] });

@@ -180,6 +180,57 @@ function avgPool2dBackward(g: PoolGeometry, dy: FloatArray, dx: FloatArray): voi
   });
 }
 
+function batchNormStats(n: number, c: number, plane: number, x: FloatArray, stats: Float64Array): void {
+  const m = n * plane;
+  for (let ch = 0; ch < c; ch++) {
+    let s = 0;
+    for (let b = 0; b < n; b++) for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) s += x[i];
+    const mean = s / m;
+    let v = 0;
+    for (let b = 0; b < n; b++) {
+      for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) {
+        const d = x[i] - mean;
+        v += d * d;
+      }
+    }
+    stats[2 * ch] = mean;
+    stats[2 * ch + 1] = v;
+  }
+}
+
+function batchNormApply(n: number, c: number, plane: number, x: FloatArray, params: FloatArray, y: FloatArray): void {
+  for (let b = 0; b < n; b++) {
+    for (let ch = 0; ch < c; ch++) {
+      const [mean, invstd, gamma, beta] = params.subarray(4 * ch, 4 * ch + 4);
+      for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) y[i] = (x[i] - mean) * invstd * gamma + beta;
+    }
+  }
+}
+
+function batchNormBackward(n: number, c: number, plane: number, x: FloatArray, dy: FloatArray, params: FloatArray, sums: Float64Array, dx: FloatArray | null, training: boolean): void {
+  const m = n * plane;
+  for (let ch = 0; ch < c; ch++) {
+    const [mean, invstd, gamma] = params.subarray(4 * ch, 4 * ch + 3);
+    let sumDy = 0;
+    let sumDyXhat = 0;
+    for (let b = 0; b < n; b++) {
+      for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) {
+        sumDy += dy[i];
+        sumDyXhat += dy[i] * (x[i] - mean) * invstd;
+      }
+    }
+    sums[2 * ch] = sumDy;
+    sums[2 * ch + 1] = sumDyXhat;
+    if (!dx) continue;
+    const k = gamma * invstd;
+    const a = training ? sumDy / m : 0;
+    const bb = training ? sumDyXhat / m : 0;
+    for (let b = 0; b < n; b++) {
+      for (let i = (b * c + ch) * plane, e = i + plane; i < e; i++) dx[i] += k * (dy[i] - a - (x[i] - mean) * invstd * bb);
+    }
+  }
+}
+
 function activation(fn: TrainActivation, x: FloatArray, y: FloatArray): void {
   const len = x.length;
   switch (fn) {
@@ -237,6 +288,9 @@ export const referenceKernels: TrainKernels = {
   maxPool2dBackward,
   avgPool2d,
   avgPool2dBackward,
+  batchNormStats,
+  batchNormApply,
+  batchNormBackward,
   activation,
   activationBackward,
 };

@@ -46,6 +46,8 @@ export interface TrainKernels {
    * convolution's column matrix for its weight gradient). Optional: stateless kernels omit it.
    */
   startPass?(keep: boolean): void;
+  /** Releases what the kernels hold beyond memory (the wasm kernels' worker threads); optional. */
+  dispose?(): void;
   /** y = conv(x, w) + b; y is overwritten */
   conv2d(g: ConvGeometry, x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray): void;
   /** dx += convᵀ(dy, w) */
@@ -63,7 +65,26 @@ export interface TrainKernels {
   maxPool2dBackward(g: PoolGeometry, dy: FloatArray, argmax: Int32Array, dx: FloatArray): void;
   avgPool2d(g: PoolGeometry, x: FloatArray, y: FloatArray): void;
   avgPool2dBackward(g: PoolGeometry, dy: FloatArray, dx: FloatArray): void;
+  /**
+   * Batch norm's batch statistics over NCHW [n, c, plane]: stats[2·ch] = the channel's mean,
+   * stats[2·ch + 1] = Σ (x − mean)² (the caller derives the biased and unbiased variances).
+   */
+  batchNormStats(n: number, c: number, plane: number, x: FloatArray, stats: Float64Array): void;
+  /** y = (x − mean)·invstd·γ + β; `params` holds [mean, invstd, γ, β] per channel; y is overwritten */
+  batchNormApply(n: number, c: number, plane: number, x: FloatArray, params: FloatArray, y: FloatArray): void;
+  /**
+   * Batch norm's backward pass, x̂ = (x − mean)·invstd recomputed from `params` as in
+   * batchNormApply: sums[2·ch] = Σ dy, sums[2·ch + 1] = Σ dy·x̂ (β's and γ's gradients, written);
+   * with dx, adds γ·invstd·(dy − Σdy/m − x̂·Σdy·x̂/m) (training) or γ·invstd·dy (eval) into it.
+   */
+  batchNormBackward(n: number, c: number, plane: number, x: FloatArray, dy: FloatArray, params: FloatArray, sums: Float64Array, dx: FloatArray | null, training: boolean): void;
   activation(fn: TrainActivation, x: FloatArray, y: FloatArray): void;
+  /**
+   * One AdamW update in place, as the AdamW optimiser's own loop computes it (float64 arithmetic
+   * on float32 storage, same bits): `h` is [decay, β₁, β₂, step size, √(bias correction 2), eps].
+   * Optional: the optimiser runs its own loop when a backend has none.
+   */
+  adamw?(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, h: Float64Array): void;
   /** dx += dy · f'(x), given x and y = f(x) */
   activationBackward(fn: TrainActivation, x: FloatArray, y: FloatArray, dy: FloatArray, dx: FloatArray): void;
 }
