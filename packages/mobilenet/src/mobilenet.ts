@@ -6,11 +6,10 @@ import { MOBILENET_V1_PAPER, mobilenetV1Architecture, type MobileNetV1Options } 
 import { mobilenetV2Architecture, type MobileNetV2Options } from './mobilenet-v2.js';
 import { MOBILENET_V3_LARGE, MOBILENET_V3_SMALL, mobilenetV3Architecture, type MobileNetV3ArchitectureConfig, type MobileNetV3Config, type MobileNetV3Options } from './mobilenet-v3.js';
 
-const PAPERS = {
-  v1: 'Howard et al., MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications, 2017 (arXiv:1704.04861)',
-  v2: 'Sandler et al., MobileNetV2: Inverted Residuals and Linear Bottlenecks, CVPR 2018 (arXiv:1801.04381)',
-  v3: 'Howard et al., Searching for MobileNetV3, ICCV 2019 (arXiv:1905.02244)',
-};
+// (constants, not an object: a bundle drops the rows it does not use only if they read no properties)
+const PAPER_V1 = 'Howard et al., MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications, 2017 (arXiv:1704.04861)';
+const PAPER_V2 = 'Sandler et al., MobileNetV2: Inverted Residuals and Linear Bottlenecks, CVPR 2018 (arXiv:1801.04381)';
+const PAPER_V3 = 'Howard et al., Searching for MobileNetV3, ICCV 2019 (arXiv:1905.02244)';
 
 /** One MobileNet: the version, its table (v3) and the builder options it was made with. */
 export type MobileNetConfig =
@@ -32,23 +31,23 @@ export function mobilenetArchitecture(name: string, config: MobileNetConfig, met
 const V3_VARIANTS = {
   mobilenet_v3_large: {
     config: { version: 3, setting: MOBILENET_V3_LARGE },
-    metadata: { weights: 'MobileNet_V3_Large_Weights.IMAGENET1K_V2', preprocessing: /* @__PURE__ */ imagenetPreprocessing({ resizeSize: 232 }), top1: 75.274, top5: 92.566, parameters: 5_483_032, gflops: 0.22, paper: PAPERS.v3 },
+    metadata: { weights: 'MobileNet_V3_Large_Weights.IMAGENET1K_V2', preprocessing: /* @__PURE__ */ imagenetPreprocessing({ resizeSize: 232 }), top1: 75.274, top5: 92.566, parameters: 5_483_032, gflops: 0.22, paper: PAPER_V3 },
   },
   mobilenet_v3_small: {
     config: { version: 3, setting: MOBILENET_V3_SMALL },
-    metadata: { weights: 'MobileNet_V3_Small_Weights.IMAGENET1K_V1', preprocessing: /* @__PURE__ */ imagenetPreprocessing({ resizeSize: 256 }), top1: 67.668, top5: 87.402, parameters: 2_542_856, gflops: 0.06, paper: PAPERS.v3 },
+    metadata: { weights: 'MobileNet_V3_Small_Weights.IMAGENET1K_V1', preprocessing: /* @__PURE__ */ imagenetPreprocessing({ resizeSize: 256 }), top1: 67.668, top5: 87.402, parameters: 2_542_856, gflops: 0.06, paper: PAPER_V3 },
   },
 } as const satisfies Record<string, Variant<MobileNetConfig>>;
 const V1_VARIANTS = {
   mobilenet_v1: {
     config: { version: 1 },
-    metadata: { preprocessing: /* @__PURE__ */ imagenetPreprocessing({ resizeSize: 256 }), top1: 70.6, parameters: 4_231_976, gflops: 0.569, paper: PAPERS.v1 },
+    metadata: { preprocessing: /* @__PURE__ */ imagenetPreprocessing({ resizeSize: 256 }), top1: 70.6, parameters: 4_231_976, gflops: 0.569, paper: PAPER_V1 },
   },
 } as const satisfies Record<string, Variant<MobileNetConfig>>;
 const V2_VARIANTS = {
   mobilenet_v2: {
     config: { version: 2 },
-    metadata: { weights: 'MobileNet_V2_Weights.IMAGENET1K_V2', preprocessing: /* @__PURE__ */ imagenetPreprocessing({ resizeSize: 232 }), top1: 72.154, top5: 90.822, parameters: 3_504_872, gflops: 0.3, paper: PAPERS.v2 },
+    metadata: { weights: 'MobileNet_V2_Weights.IMAGENET1K_V2', preprocessing: /* @__PURE__ */ imagenetPreprocessing({ resizeSize: 232 }), top1: 72.154, top5: 90.822, parameters: 3_504_872, gflops: 0.3, paper: PAPER_V2 },
   },
 } as const satisfies Record<string, Variant<MobileNetConfig>>;
 // (a call marked pure, so that a bundle using one version's rows drops the others)
