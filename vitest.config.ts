@@ -17,6 +17,7 @@ export const alias = [
   { find: /^#core\/node$/, replacement: root('./packages/core/src/node/index.ts') },
   { find: /^#kernels\/node$/, replacement: root('./packages/kernels/src/wasm/node/index.ts') },
   { find: '@cnn/core/testing', replacement: root('./packages/core/src/testing.ts') },
+  { find: '@cnn/core/pth', replacement: root('./packages/core/src/pth-reader.ts') },
   { find: '@cnn/kernels/js', replacement: root('./packages/kernels/src/js/index.ts') },
   { find: '@cnn/kernels/wasm/threads', replacement: root('./packages/kernels/src/wasm/threads.ts') },
   { find: '@cnn/kernels/wasm', replacement: root('./packages/kernels/src/wasm/index.ts') },

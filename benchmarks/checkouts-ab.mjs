@@ -6,15 +6,34 @@
 // Run: node benchmarks/checkouts-ab.mjs --before /path/to/main --after . [--model densenet121 --runs 40 --threads 1]
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
-if ('help' in args || !args.before || !args.after) {
-  console.log('node benchmarks/checkouts-ab.mjs --before DIR --after DIR [--model densenet121] [--runs 40] [--threads 1]\n  DIR: a checkout whose packages are built (pnpm build)');
-  process.exit('help' in args ? 0 : 2);
+const usage = 'node benchmarks/checkouts-ab.mjs --before DIR --after DIR [--model densenet121] [--runs 40] [--threads 1]\n  DIR: a checkout whose packages are built (pnpm build)';
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: { before: { type: 'string' }, after: { type: 'string' }, model: { type: 'string', default: 'densenet121' }, runs: { type: 'string', default: '40' }, threads: { type: 'string', default: '1' }, help: { type: 'boolean' } },
+  }));
+} catch (e) {
+  console.error(`checkouts-ab: ${e.message}\n${usage}`);
+  process.exit(2);
 }
-const name = args.model ?? 'densenet121';
-const runs = Number(args.runs ?? 40);
-const threads = Number(args.threads ?? 1);
+if (args.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const name = args.model;
+const [runs, threads] = [Number(args.runs), Number(args.threads)];
+for (const [flag, v] of [['--runs', runs], ['--threads', threads]]) {
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`checkouts-ab: ${flag} expects a positive integer, got '${flag === '--runs' ? args.runs : args.threads}'`);
+    process.exit(2);
+  }
+}
+if (!args.before || !args.after) {
+  console.error(`checkouts-ab: --before and --after are required\n${usage}`);
+  process.exit(2);
+}
 
 async function load(dir) {
   const at = (path) => pathToFileURL(resolve(dir, path)).href;

@@ -24,8 +24,14 @@ interface PluginBuild {
   onResolve(options: { filter: RegExp }, callback: (args: { path: string }) => { path: string; external?: boolean }): void;
 }
 
+/** Entries whose source file is not src/<entry>(/index).ts (package.json "exports" names it). */
+const ENTRY_FILES: Record<string, string> = {
+  '@cnn/core/pth': 'core/src/pth-reader.ts',
+};
+
 /** The source file of `@cnn/<pkg>` or `@cnn/<pkg>/<entry>` (src/<entry>/index.ts or src/<entry>.ts). */
 export function cnnSourceFile(specifier: string): string {
+  if (ENTRY_FILES[specifier]) return join(packagesDir, ENTRY_FILES[specifier]);
   const match = /^@cnn\/([^/]+)(?:\/(.+))?$/.exec(specifier);
   if (!match) throw new Error(`not an @cnn/* specifier: '${specifier}'`);
   const [, pkg, sub] = match;

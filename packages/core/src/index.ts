@@ -11,7 +11,7 @@ export { parseSafetensors, readFloat32, writeSafetensors } from './readers.js';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsFile } from './safetensors.js';
 export { validateWeights, generateWeights, isWeightsName, LazyWeightTensor, INT8_SCALE_SUFFIX } from './weights.js';
 export { decodeWeights, decodeWeightBytes, decodeWeightSource, readSource } from './weights-load.js';
-export type { WeightTensor, WeightMap, WeightsSource, LoadWeightsOptions, DecodedWeights, DecodeSourceOptions, IntegerTensor, WeightsFormat, VariantParameters } from './weights.js';
+export type { WeightTensor, WeightMap, WeightsSource, LoadWeightsOptions, DecodedWeights, DecodeSourceOptions, IntegerTensor, WeightsFormat, VariantParameters, WeightsReader } from './weights.js';
 export { memorySource } from './readers.js';
 export type { ByteSource } from './byte-source.js';
 export type { FetchProgress, ReadSourceOptions } from './source.js';

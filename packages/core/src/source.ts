@@ -28,7 +28,7 @@ export interface ReadSourceOptions {
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 /** The one door to Node-only code: a dynamic import that browser bundles never follow. */
-async function nodeHelpers(): Promise<typeof import('./node/index.js') | undefined> {
+export async function nodeHelpers(): Promise<typeof import('./node/index.js') | undefined> {
   return isNode ? import('#core/node') : undefined;
 }
 

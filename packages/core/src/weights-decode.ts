@@ -4,7 +4,7 @@
 import { WeightsError, describeValue, formatShape } from './errors.js';
 import { LIMITS } from './limits.js';
 import { parseSafetensors, parseSafetensorsLayout, readFloat32, type SafetensorsEntry, type SafetensorsFile } from './safetensors.js';
-import { openSource, readSource as readBytes, type ReadSourceOptions } from './source.js';
+import { nodeHelpers, openSource, readSource as readBytes, type ReadSourceOptions } from './source.js';
 import { decodeBlocks, memorySource, type ByteSource } from './byte-source.js';
 import { float16Table } from './pth/half.js';
 import { FORMAT_NAMES, sniffFormat } from './pth/sniff.js';
@@ -57,9 +57,18 @@ export async function decodeWeightBytes(bytes: Uint8Array, options: { verifyCrc?
  */
 export async function decodeWeightSource(source: ByteSource, options: DecodeSourceOptions = {}): Promise<DecodedWeights> {
   const format = sniffFormat(source.read(0, Math.min(source.size, 4096)), source.size);
-  // The PyTorch readers (zip, restricted pickle) are their own chunk: an app that loads
-  // .safetensors never downloads them.
-  if (format === 'pytorch-zip' || format === 'pytorch-legacy') return (await import('./pth/decode.js')).decodePth(source, options);
+  // .safetensors is the built-in format. The PyTorch readers (zip, restricted pickle) come with
+  // `readers: [pthReader]` ('@cnn/core/pth'), or in Node through #core/node, so that no browser
+  // bundle carries them unasked.
+  if (format === 'pytorch-zip' || format === 'pytorch-legacy') {
+    const reader = options.readers?.find((r) => r.format === 'pytorch') ?? (await nodeHelpers())?.pthReader;
+    if (reader) return reader.decode(source, options);
+    throw new WeightsError(
+      `${source.inMemory ? 'the weights are' : `'${source.name}' is`} ${FORMAT_NAMES[format]}; this build reads .safetensors only: ` +
+        `import { pthReader } from '@cnn/core/pth' and pass loadWeights(model, source, { readers: [pthReader] }), or convert the file (cnn convert)`,
+      { code: 'unsupported' },
+    );
+  }
   if (format === 'safetensors') return decodeSafetensors(source.inMemory ? parseSafetensors(source.read(0, source.size)) : parseSafetensorsHeader(source), source, options.ownBytes);
   // a file too short or too damaged to recognise gets the safetensors reader's own diagnosis
   if (format === 'unknown') {

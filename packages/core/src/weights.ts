@@ -1,5 +1,6 @@
 // Weights in memory: the tensor types, validation against the parameters an architecture declares
 // (by torchvision state_dict key) and the generated test weights. Reading files is weights-decode.ts.
+import type { ByteSource } from './byte-source.js';
 import type { ParameterSpec } from './graph.js';
 import { WeightsError, formatShape } from './errors.js';
 import type { ReadSourceOptions } from './source.js';
@@ -39,6 +40,18 @@ export interface LoadWeightsOptions extends ReadSourceOptions {
   verifyCrc?: boolean;
   /** where weights names ('DEFAULT', 'IMAGENET1K_V1') are fetched from instead of https://download.pytorch.org/models/ */
   weightsBaseUrl?: string;
+  /**
+   * readers of formats other than .safetensors (the built-in one): `[pthReader]` from
+   * '@cnn/core/pth' reads torch.save checkpoints. In Node every reader is built in.
+   */
+  readers?: readonly WeightsReader[];
+}
+
+/** A reader of a weights format other than .safetensors, e.g. `pthReader` from '@cnn/core/pth'. */
+export interface WeightsReader {
+  /** the format it reads: 'pytorch' (torch.save zip and legacy files) */
+  readonly format: 'pytorch';
+  decode(source: ByteSource, options: DecodeSourceOptions): DecodedWeights;
 }
 
 export type WeightsFormat = 'safetensors' | 'pytorch-zip' | 'pytorch-legacy' | 'tensors';
@@ -91,6 +104,8 @@ export interface DecodeSourceOptions {
   verifyCrc?: boolean;
   /** the bytes belong to the loader alone: float32 views are marked `fresh` for the one consumer that compiles them */
   ownBytes?: boolean;
+  /** readers of formats other than .safetensors (LoadWeightsOptions.readers) */
+  readers?: readonly WeightsReader[];
 }
 
 export interface VariantParameters {

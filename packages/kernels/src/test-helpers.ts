@@ -108,3 +108,22 @@ export function channelViewOps(a: ArenaBuilder, seed: number): PlanOp[] {
     { kind: 'copyChannels', input: a.view(x, 11, 6), output: a.view(pair, 1, 8), channelOffset: 2 },
   ];
 }
+
+/**
+ * fakeQuantize on one 210-float tensor (a tail of 2 after the last full vector): uint8 with a zero
+ * point, int8, a narrow clamped range, and exact ties (multiples of 1/128 re-quantised to 1/64).
+ */
+export function fakeQuantizeOps(a: ArenaBuilder): PlanOp[] {
+  const x = a.slot([2, 3, 5, 7]);
+  const fine = a.slot([2, 3, 5, 7]);
+  const q = (input: Slot, scale: number, zeroPoint: number, quantMin: number, quantMax: number): PlanOp =>
+    ({ kind: 'fakeQuantize', input, output: a.slot([2, 3, 5, 7]), scale, zeroPoint, quantMin, quantMax });
+  return [
+    q(x, 0.05, 3, 0, 255),
+    q(x, 0.0371, -5, -128, 127),
+    q(x, 0.1, 0, -7, 7),
+    // multiples of 1/128, then a grid of 1/64: every odd multiple is a tie, rounded to even
+    { ...q(x, 1 / 128, 0, -1024, 1023), output: fine },
+    q(fine, 1 / 64, 0, -1024, 1023),
+  ];
+}

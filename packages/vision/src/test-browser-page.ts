@@ -7,6 +7,7 @@ import { IMAGENET_LABELS } from '@cnn/labels/imagenet';
 import { resnet18 } from '@cnn/resnet';
 import { createClassifier, imageToPixels, resizeAndCrop, type ImageInput } from './index.js';
 import { loadWeights } from '@cnn/core';
+import { pthReader } from '@cnn/core/pth';
 
 function base64(bytes: Uint8Array): string {
   let s = '';
@@ -15,8 +16,8 @@ function base64(bytes: Uint8Array): string {
 }
 
 async function main() {
-  // torch-written .pth, by a URL relative to the page
-  const model = await loadWeights(resnet18(), '/weights/resnet18-discriminative.pth');
+  // torch-written .pth, by a URL relative to the page (outside Node the .pth reader is opt-in)
+  const model = await loadWeights(resnet18(), '/weights/resnet18-discriminative.pth', { readers: [pthReader] });
   const clf = await createClassifier(model, { backend: await createWasmBackend({ relaxedSimd: false }), labels: IMAGENET_LABELS });
   const img = new Image();
   img.src = '/images/chelsea.png';

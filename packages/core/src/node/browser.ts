@@ -4,6 +4,7 @@
 // of node:fs. twins.test.ts keeps the two export lists equal.
 import { WeightsError } from '../errors.js';
 import type { ByteSource } from '../byte-source.js';
+import type { WeightsReader } from '../weights.js';
 
 function nodeOnly(what: string): WeightsError {
   return new WeightsError(
@@ -47,3 +48,6 @@ export async function sha256File(path: string): Promise<string> {
 export function fileURLToPath(url: string | URL): string {
   throw nodeOnly(`the file URL ${String(url)}`);
 }
+
+/** Outside Node the torch.save reader is opt-in ('@cnn/core/pth'): loadWeights then names it. */
+export const pthReader: WeightsReader | undefined = undefined;

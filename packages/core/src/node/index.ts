@@ -132,3 +132,6 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 export { fileURLToPath };
+
+/** In Node every weights format is built in: the torch.save reader comes with this folder. */
+export { pthReader } from '../pth-reader.js';

@@ -6,7 +6,7 @@ import { ACTIVATIONS, type Activation, type Conv2dOp, type LinearOp, type PlanOp
 import { createWebGpuBackend, type WebGpuBackend, type WebGpuExecutable } from './index.js';
 import { planConvGemm } from './wgsl/matmul.js';
 import { nodeGpu } from './test-gpu.js';
-import { ArenaBuilder, channelViewOps, compareWithReference as compare, randomFloats } from '../test-helpers.js';
+import { ArenaBuilder, channelViewOps, compareWithReference as compare, fakeQuantizeOps, randomFloats } from '../test-helpers.js';
 import { fromHalfBits, toHalfBits } from './half.js';
 
 export const TOLERANCE = 1e-5;
@@ -312,18 +312,7 @@ describe('webgpu elementwise and normalisation ops match the js reference', () =
 describe('webgpu fake quantisation matches the js reference bit for bit', () => {
   it('fakeQuantize: uint8 with a zero point, int8, a narrow clamped range, and ties from a finer grid', async () => {
     const a = new ArenaBuilder();
-    const x = a.slot([2, 3, 5, 7]);
-    const fine = a.slot([2, 3, 5, 7]);
-    const q = (input: Slot, scale: number, zeroPoint: number, quantMin: number, quantMax: number): PlanOp =>
-      ({ kind: 'fakeQuantize', input, output: a.slot([2, 3, 5, 7]), scale, zeroPoint, quantMin, quantMax });
-    const ops: PlanOp[] = [
-      q(x, 0.05, 3, 0, 255),
-      q(x, 0.0371, -5, -128, 127),
-      q(x, 0.1, 0, -7, 7),
-      // multiples of 1/128, then a grid of 1/64: every odd multiple is a tie, rounded to even
-      { ...q(x, 1 / 128, 0, -1024, 1023), output: fine },
-      q(fine, 1 / 64, 0, -1024, 1023),
-    ];
+    const ops = fakeQuantizeOps(a);
     expect(await compareWithReference(backend, ops, a.size + 1, seed++, [-3, 3])).toBe(0);
   });
 });
