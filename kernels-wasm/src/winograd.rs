@@ -240,6 +240,7 @@ impl Conv2dArgs {
 #[inline(never)]
 pub unsafe fn winograd_run_item(a: &Conv2dArgs, item: usize, items: usize, first: usize, split: usize, thread: usize) {
     let input_transform = if a.winograd_tile == 2 { input_transform_2 } else { input_transform_4 };
+    let gemm_output = winograd_gemm_output;
     let scratch = a.scratch as *mut f32;
     let own = a.winograd_thread_floats();
     let band = a.winograd_band as usize;
@@ -249,14 +250,14 @@ pub unsafe fn winograd_run_item(a: &Conv2dArgs, item: usize, items: usize, first
         input_transform(a, tiles, region, tiles.0);
         let groups = (tiles.0 / MR, tiles.1.div_ceil(MR));
         let transformed = region.add(a.winograd_input_floats());
-        winograd_gemm_output(a, groups, (0, a.channel_blocks()), region, tiles.0, transformed);
+        gemm_output(a, groups, (0, a.channel_blocks()), region, tiles.0, transformed);
     } else if item < first {
         input_transform(a, part(a.winograd_tiles(), first, item, 1), scratch, 0);
     } else {
         let pm = (items - first) / split;
         let (im, ic) = ((item - first) / split, (item - first) % split);
         let transformed = scratch.add(a.winograd_input_floats() + thread * own);
-        winograd_gemm_output(
+        gemm_output(
             a,
             part(a.winograd_tile_groups(), pm, im, 1),
             part(a.channel_blocks(), split, ic, 1),
@@ -289,17 +290,6 @@ tile_sides! {
     transform_weight_blocks_4 / transform_weight_blocks_2 =
         transform_weight_blocks(packed: *const f32, in_c: usize, blocks: (usize, usize), dst: *mut f32);
 }
-#[inline(never)]
-#[optimize(size)]
-unsafe fn output_tile_4(a: &Conv2dArgs, m: &[[v128; 2 * MR]; POS], p: usize, bias: [v128; 2], at: (usize, usize), c0: usize) {
-    winograd_output_tile::<4>(a, m, p, bias, at, c0)
-}
-#[inline(never)]
-#[optimize(size)]
-unsafe fn output_tile_2(a: &Conv2dArgs, m: &[[v128; 2 * MR]; POS], p: usize, bias: [v128; 2], at: (usize, usize), c0: usize) {
-    winograd_output_tile::<2>(a, m, p, bias, at, c0)
-}
-
 /// Transforms the input tiles [tiles.0, tiles.1) into `v`, whose first row is tile `first`.
 #[inline(always)]
 unsafe fn winograd_input_transform<const M: usize>(a: &Conv2dArgs, tiles: (usize, usize), v: *mut f32, first: usize) {
@@ -355,7 +345,10 @@ unsafe fn winograd_input_transform<const M: usize>(a: &Conv2dArgs, tiles: (usize
 /// y = act(winograd conv + bias (+ residual)) for tile groups [groups.0, groups.1) and weight
 /// blocks [blocks.0, blocks.1), from transformed input `v` (whose first row is tile `first`),
 /// transforming weight chunks into `transformed` (the running thread's own).
-/// One function for both tile sides (`a.winograd_tile`): only the transforms differ.
+/// Generic over the tile side M; each side is its own function optimised for speed
+/// (`gemm_output_4`, `gemm_output_2`): with the side a runtime value and the output transform
+/// and store out of line, F(4, 3) layers of 16-32 channels, whose short GEMMs leave the output
+/// transform a large share of the time, ran 5-18% slower.
 #[inline(never)]
 unsafe fn winograd_gemm_output(
     a: &Conv2dArgs,
@@ -365,13 +358,13 @@ unsafe fn winograd_gemm_output(
     first: usize,
     transformed: *mut f32,
 ) {
+    let side = a.winograd_tile as usize;
+    let pos = positions(side);
     let packed = a.packed as *const f32;
     let in_c = a.in_c as usize;
     let out_h = a.out_h as usize;
     let rf = row_floats(in_c);
     let bstride = block_floats(in_c);
-    let side = a.winograd_tile as usize;
-    let pos = positions(side);
     let tstride = transformed_block_floats(in_c, side);
     let chunk = winograd_chunk_blocks(in_c, a.out_c as usize, a.winograd_input_floats(), side);
     let grid = a.tile_grid();
@@ -414,7 +407,7 @@ unsafe fn winograd_gemm_output(
                     if side == 2 {
                         output_tile_2(a, &m, p, bias, at, c0)
                     } else {
-                        output_tile_4(a, &m, p, bias, at, c0)
+                        winograd_output_tile::<4>(a, &m, p, bias, at, c0)
                     }
                 }
             }
@@ -423,15 +416,23 @@ unsafe fn winograd_gemm_output(
     }
 }
 
+/// F(2, 3)'s output transform out of line and optimised for size (the 25 kB gzip budget).
+#[inline(never)]
+#[optimize(size)]
+unsafe fn output_tile_2(a: &Conv2dArgs, m: &[[v128; 2 * MR]; POS], p: usize, bias: [v128; 2], at: (usize, usize), c0: usize) {
+    winograd_output_tile::<2>(a, m, p, bias, at, c0)
+}
+
 /// Output transform of tile `p` of the group whose Winograd-domain sums are `m`, plus `bias`,
-/// stored at output pixel `at` (row over the batch, column), channels [c0, c0 + 8).
+/// stored at output pixel `at` (row over the batch, column), channels [c0, c0 + 8), with the
+/// residual and the activation.
 #[inline(always)]
 unsafe fn winograd_output_tile<const M: usize>(
     a: &Conv2dArgs,
     m: &[[v128; 2 * MR]; POS],
     p: usize,
     bias: [v128; 2],
-    at: (usize, usize),
+    (oy, ox): (usize, usize),
     c0: usize,
 ) {
     let n = M + 2;
@@ -453,21 +454,19 @@ unsafe fn winograd_output_tile<const M: usize>(
             }
         }
     }
-    store_tile(a, &out, M, at, c0);
+    store_tile(a, &out, M, (oy, ox), c0);
 }
 
 /// Stores one output tile of side `m` (`out` laid out [TILE][TILE][2]) whose top-left pixel is
 /// row `oy` (over the batch) and column `ox`, channels [c0, c0 + 8), with the residual and the
-/// activation. One function for both tile sides, optimised for size (the 25 kB gzip budget):
-/// at -O3 LLVM copies its loop once per activation, for a per-pixel branch that predicts well.
+/// activation. One function for both tile sides, out of line: each inlined copy of the
+/// activations costs about 0.8 kB of the 25 kB gzip budget.
 #[inline(never)]
-#[optimize(size)]
 unsafe fn store_tile(a: &Conv2dArgs, out: &[[v128; 2]; TILE * TILE], m: usize, (oy, ox): (usize, usize), c0: usize) {
     let y = a.y as *mut f32;
     let residual = a.residual as *const f32;
-    let out_c = a.out_c as usize;
     let (out_h, out_w) = (a.out_h as usize, a.out_w as usize);
-    let nc = NR.min(out_c - c0);
+    let nc = NR.min(a.out_c as usize - c0);
     let rows = (out_h - oy % out_h).min(m);
     let cols = (out_w - ox).min(m);
     for i in 0..rows {

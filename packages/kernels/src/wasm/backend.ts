@@ -21,6 +21,7 @@ import {
   type WasmVariant,
 } from './loader.js';
 import type { WasmWorkers } from './threads.js';
+import type { WinogradMode } from './op-plans.js';
 
 export interface WasmBackendOptions {
   /**
@@ -55,18 +56,24 @@ export interface WasmBackendOptions {
   /** Share even ops too small to be worth waking workers for (for tests of the splitting). */
   shareTinyOps?: boolean;
   /**
-   * Run eligible 3x3 stride-1 convolutions by Winograd F(4x4, 3x3), or F(2x2, 3x3) on outputs of
-   * 56x56 and more, where accuracy matters most (see `usesWinograd`, `winogradTile`).
-   * Default true; false keeps every convolution on the direct igemm path (tests, benchmarks).
+   * How eligible 3x3 stride-1 convolutions (`usesWinograd`) run:
+   * - 'fast': Winograd F(4x4, 3x3) everywhere, the fastest; in float32 its logits are up to
+   *   3x further from float64 than torchvision float32's (VGG-16, ResNet-18; README, Correctness);
+   * - 'accurate': F(2x2, 3x3) on the few Winograd convolutions nearest the input, whose
+   *   rounding error sets the logits' (`winogradTileSides`), F(4x4, 3x3) after them: every
+   *   measured model within 2x of torchvision float32, at some speed (those layers take about
+   *   2x their F(4, 3) time);
+   * - false: none, every convolution on the direct igemm path (tests, benchmarks).
+   * Default (and true): 'accurate'.
    */
-  winograd?: boolean;
+  winograd?: boolean | WinogradMode;
 }
 
 /** How compile() runs a plan. */
 export interface RunConfig {
   threads: number;
   shareTinyOps: boolean;
-  winograd: boolean;
+  winograd: WinogradMode | 'off';
   /** options.workers: starts the workers of a threaded executable (Node's own pool when undefined) */
   workers?: WasmWorkers;
   /** the backend's spare single-threaded instance, and where a disposed one goes back */
@@ -240,7 +247,16 @@ function moduleLoader(options: WasmBackendOptions, variant: WasmVariant): () => 
  * executable; each executable gets its own instance, memory and (threaded) workers, which
  * start in compile() and stop in dispose().
  */
+/** options.winograd as a mode, checked. */
+function winogradMode(winograd: WasmBackendOptions['winograd']): WinogradMode | 'off' {
+  if (winograd === undefined || winograd === true) return 'accurate';
+  if (winograd === false) return 'off';
+  if (winograd === 'fast' || winograd === 'accurate') return winograd;
+  throw new TypeError(`createWasmBackend: winograd must be true, false, 'fast' or 'accurate', got ${typeof winograd === 'string' ? `'${winograd}'` : String(winograd)}`);
+}
+
 export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
+  const winograd = winogradMode(options.winograd);
   let { threads, variant, threadsFallbackReason } = chooseVariant(options);
   const custom = options.module !== undefined || options.wasm !== undefined;
   const getModule = moduleLoader(options, variant);
@@ -252,7 +268,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       threads = 1;
       threadsFallbackReason = 'the binary passed in the options is single-threaded';
     }
-    return { threads, shareTinyOps: options.shareTinyOps === true, winograd: options.winograd !== false, workers: options.workers, instances };
+    return { threads, shareTinyOps: options.shareTinyOps === true, winograd, workers: options.workers, instances };
   };
   const backend: WasmBackend = {
     name: 'wasm',

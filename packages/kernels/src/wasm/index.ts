@@ -2,6 +2,7 @@
 import type { WorkerInit, WorkerPool } from './workers.js';
 export { createWasmBackend } from './backend.js';
 export type { WasmBackend, WasmBackendOptions, WasmExecutable, WasmMemoryStats } from './backend.js';
+export type { WinogradMode } from './op-plans.js';
 export {
   assertWasmSimdSupport,
   hasRelaxedSimd,

@@ -62,9 +62,12 @@ export interface OpPlan {
 }
 
 /** How compile() runs a plan (what op planning depends on). */
+/** The wasm backend's Winograd choice (`WasmBackendOptions.winograd`, `winogradTileSides`). */
+export type WinogradMode = 'fast' | 'accurate';
+
 export interface PlanConfig {
   threads: number;
-  winograd: boolean;
+  winograd: WinogradMode | 'off';
 }
 
 /**
@@ -90,7 +93,7 @@ function isDepthwise(op: Conv2dOp): boolean {
   return op.groups > 1 && op.groups === op.input.shape[3] && op.groups === op.output.shape[3];
 }
 
-/** Whether the wasm backend runs this convolution by Winograd (kernels-wasm/src/winograd.rs; tile side: `winogradTile`). */
+/** Whether the wasm backend runs this convolution by Winograd (kernels-wasm/src/winograd.rs; tile side: `winogradTileSides`). */
 export function usesWinograd(op: Conv2dOp): boolean {
   const [, , , inC] = op.input.shape;
   const [, outH, outW, outC] = op.output.shape;
@@ -105,26 +108,32 @@ export function usesWinograd(op: Conv2dOp): boolean {
 }
 
 /**
- * Output pixels per image from which a Winograd convolution takes F(2x2, 3x3): 56 x 56, the
- * first stage of an ImageNet-sized network (stride 4 from a 224-px image). Measured
- * (accuracy.mjs, wasm): ResNet-18 2.2e-6 -> 1.1e-6 (torch float32 8.3e-7), VGG-16 3.4e-5 ->
- * 1.3e-5 (1.1e-5). From 112 x 112 only, ResNet-18 stays at 2.2e-6. It costs speed: those
- * layers take about 2x their F(4, 3) time (a forward pass: ResNet-18 +21%, VGG-16 +49%; README,
- * Correctness); Infinity here gives F(4, 3) everywhere back.
+ * Winograd convolutions, counted from the input in plan order, that take F(2x2, 3x3) in the
+ * 'accurate' mode. The layers nearest the image set the logits' error (README, Correctness:
+ * ResNet-18 with F(4, 3) on one stage only was at 1.3e-6 for its 56-px stage, 6.3e-7-8.8e-7 for
+ * the others), and these are the first four: VGG-16's conv1_2 to conv3_1, ResNet-18's four 56-px
+ * convolutions, the stem side of GoogLeNet, Inception or DenseNet. A rule by position, not by
+ * size, so that small inputs (VGG-16 at 32 px, Inception-v3 at 75 px, whose outputs never reach
+ * 56 x 56) are covered too, and deep networks pay for four layers only (measured:
+ * benchmarks/accuracy.mjs, benchmarks/checkouts-ab.mjs; README, Correctness).
  */
-const WINOGRAD_F23_MIN_PIXELS = 56 * 56;
+export const WINOGRAD_ACCURATE_LAYERS = 4;
 
 /**
- * Winograd output tile side for a convolution `usesWinograd` takes: 4, F(4x4, 3x3), or 2,
- * F(2x2, 3x3). In float32, F(4, 3) is up to 4-5x further from float64 than a direct convolution
- * (its transformed products are far larger than the outputs they cancel down to, and A^T's
- * entries reach 8), F(2, 3) about 1.1x, at 1.8x F(4, 3)'s multiply-adds
- * (tools/fit/winograd_layers.py). The layers with many output pixels, nearest the image, set
- * the logits' error (benchmarks/accuracy.mjs), so they take F(2, 3).
+ * Per op of a plan: its Winograd output tile side, 4 for F(4x4, 3x3), 2 for F(2x2, 3x3), or 0
+ * for an op that does not run by Winograd. In float32, F(4, 3) is up to 4-5x further from float64
+ * than a direct convolution (its transformed products are far larger than the outputs they
+ * cancel down to, and A^T's entries reach 8), F(2, 3) about 1.1x, at 1.8x F(4, 3)'s
+ * multiply-adds (tools/fit/winograd_layers.py). 'accurate' gives the first
+ * WINOGRAD_ACCURATE_LAYERS Winograd convolutions F(2, 3).
  */
-export function winogradTile(op: Conv2dOp): 2 | 4 {
-  const [, outH, outW] = op.output.shape;
-  return outH * outW >= WINOGRAD_F23_MIN_PIXELS ? 2 : 4;
+export function winogradTileSides(ops: readonly PlanOp[], mode: WinogradMode | 'off'): (0 | 2 | 4)[] {
+  let seen = 0;
+  return ops.map((op) => {
+    if (mode === 'off' || op.kind !== 'conv2d' || !usesWinograd(op)) return 0;
+    seen++;
+    return mode === 'accurate' && seen <= WINOGRAD_ACCURATE_LAYERS ? 2 : 4;
+  });
 }
 
 /**
@@ -147,7 +156,7 @@ export function winogradBand(tiles: number, inC: number, threads: number, shared
 }
 
 interface WinogradScratch {
-  /** output pixels per tile side (`winogradTile`) */
+  /** output pixels per tile side (`winogradTileSides`) */
   readonly tile: number;
   /** tiles per band, 0: two phases over one shared transformed input */
   readonly band: number;
@@ -163,15 +172,18 @@ interface WinogradScratch {
  * blocks; with bands, per thread one band's transformed input and its chunk. `room`: the
  * scratch floats the op may take without growing the arena (the free floats at the op when
  * asking, the floats granted in plan.scratch when compiling, which gives the same answer).
+ * Bands are taken only where they need less scratch than the shared buffer: otherwise (a few
+ * tiles per band per thread) the floats granted for bands would let the shared buffer fit at
+ * compile time, and the answers would differ.
  */
-function winogradScratch(op: Conv2dOp, threads: number, room: number): WinogradScratch {
+function winogradScratch(op: Conv2dOp, threads: number, room: number, tile: 2 | 4): WinogradScratch {
   const [n, , , inC] = op.input.shape;
   const [, outH, outW, outC] = op.output.shape;
-  const tile = winogradTile(op);
   const tiles = winogradTiles(n, outH, outW, tile);
   const shared = winogradInputFloats(tiles, 0, inC, tile);
-  const sharedFits = shared + threads * winogradThreadFloats(tiles, 0, inC, outC, tile) <= room;
-  const band = winogradBand(tiles, inC, threads, sharedFits, tile);
+  const sharedTotal = shared + threads * winogradThreadFloats(tiles, 0, inC, outC, tile);
+  let band = winogradBand(tiles, inC, threads, sharedTotal <= room, tile);
+  if (band && threads * winogradThreadFloats(tiles, band, inC, outC, tile) >= sharedTotal) band = 0;
   return { tile, band, sharedFloats: band ? 0 : shared, threadFloats: winogradThreadFloats(tiles, band, inC, outC, tile) };
 }
 
@@ -189,10 +201,10 @@ function convPacking(op: Conv2dOp) {
   return { inCg, outC, taps, depthwise, unit, unitFloats: packed(unit, 1), weightFloats: packed(outC, depthwise ? 1 : op.groups) };
 }
 
-function planConv(op: Conv2dOp, config: PlanConfig, room: number): OpPlan {
-  const winograd = config.winograd && usesWinograd(op);
+function planConv(op: Conv2dOp, config: PlanConfig, room: number, tile: 0 | 2 | 4): OpPlan {
+  const winograd = tile !== 0;
   const p = convPacking(op);
-  const w = winograd ? winogradScratch(op, config.threads, room) : undefined;
+  const w = winograd ? winogradScratch(op, config.threads, room, tile) : undefined;
   const kw = op.kernel[1];
   const inC = op.input.shape[3];
   return {
@@ -282,7 +294,7 @@ const weightless = (describe: (slot: (s: Slot) => number) => Descriptor): OpPlan
   describe: (_at, slot) => describe(slot),
 });
 
-type Planner<K extends PlanOp['kind']> = (op: Extract<PlanOp, { kind: K }>, config: PlanConfig, room: number) => OpPlan;
+type Planner<K extends PlanOp['kind']> = (op: Extract<PlanOp, { kind: K }>, config: PlanConfig, room: number, tile: 0 | 2 | 4) => OpPlan;
 
 const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
   conv2d: planConv,
@@ -331,7 +343,7 @@ const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
   },
 };
 
-/** The wasm backend's plan for one op; `room`: see winogradScratch. */
-export function planOp(op: PlanOp, config: PlanConfig, room: number): OpPlan {
-  return (PLANNERS[op.kind] as Planner<PlanOp['kind']>)(op, config, room);
+/** The wasm backend's plan for one op; `room`: see winogradScratch; `tile`: its `winogradTileSides` entry. */
+export function planOp(op: PlanOp, config: PlanConfig, room: number, tile: 0 | 2 | 4): OpPlan {
+  return (PLANNERS[op.kind] as Planner<PlanOp['kind']>)(op, config, room, tile);
 }

@@ -6,7 +6,7 @@
 import { beforeAll, describe, it, expect } from 'vitest';
 import { ACTIVATIONS, type Activation, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd, type WasmBackendOptions } from './index.js';
-import { usesWinograd, winogradTile } from './op-plans.js';
+import { usesWinograd, winogradTileSides, WINOGRAD_ACCURATE_LAYERS } from './op-plans.js';
 import { ArenaBuilder, channelViewOps, compareWithReference, fakeQuantizeOps, randomFloats } from '../test-helpers.js';
 import { winogradBand } from './op-plans.js';
 
@@ -15,7 +15,8 @@ const TOLERANCE = 1e-5;
  * Winograd F(4x4, 3x3) transforms scale rounding errors up (its constants reach 8 and the
  * transformed sums run over all input channels): measured 4e-6 at 64 channels up to 1.3e-5 at
  * 512, against 1-2e-6 for the direct path. Models stay well inside 1e-4 of torchvision.
- * F(2x2, 3x3) (outputs of 56 x 56 pixels and more, `winogradTile`) is held to TOLERANCE.
+ * F(2x2, 3x3) (the first Winograd convolutions of a plan in the default 'accurate' mode,
+ * `winogradTileSides`) is held to TOLERANCE.
  */
 const WINOGRAD_TOLERANCE = 2e-5;
 const VARIANTS: [string, WasmBackendOptions][] = [
@@ -156,6 +157,7 @@ describe('wasm ops on channel views (concatenation in place) match the js refere
 });
 
 describe('wasm Winograd F(4x4, 3x3) convolutions match the js reference', () => {
+  const fast = () => createWasmBackend({ ...variantOptions(), winograd: 'fast' });
   const cases: [string, ConvCase][] = [
     ['odd 13x11 image (partial 4x4 tiles), 19 -> 21, pad 1, batch 2, residual + relu', { n: 2, inHW: [13, 11], inC: 19, outC: 21, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu' }],
     ['no padding (10x15 output), 16 -> 16', { inHW: [12, 17], inC: 16, outC: 16, kernel: [3, 3] }],
@@ -169,9 +171,10 @@ describe('wasm Winograd F(4x4, 3x3) convolutions match the js reference', () => 
   ];
   for (const [name, c] of cases) {
     it(name, async () => {
-      const op = makeConv(new ArenaBuilder(), c);
-      expect(usesWinograd(op) && winogradTile(op)).toBe(4);
-      await checkConv(c);
+      const a = new ArenaBuilder();
+      const op = makeConv(a, c);
+      expect(winogradTileSides([op], 'fast')).toEqual([4]);
+      expect(await compareWithReference(fast(), [op], a.size + 5, seed++)).toBeLessThanOrEqual(WINOGRAD_TOLERANCE);
     });
   }
 
@@ -191,8 +194,8 @@ describe('wasm Winograd F(4x4, 3x3) convolutions match the js reference', () => 
     const ops = ACTIVATIONS.map((activation) =>
       makeConv(a, { inHW: [9, 8], inC: 16, outC: 20, kernel: [3, 3], padding: [1, 1], residual: true, activation }),
     );
-    expect(ops.every((op) => usesWinograd(op))).toBe(true);
-    expect(await compareWithReference(backend, ops, a.size, seed++, [-3, 3])).toBeLessThanOrEqual(WINOGRAD_TOLERANCE);
+    expect(winogradTileSides(ops, 'fast').every((side) => side === 4)).toBe(true);
+    expect(await compareWithReference(fast(), ops, a.size, seed++, [-3, 3])).toBeLessThanOrEqual(WINOGRAD_TOLERANCE);
   });
 
   it('equals the direct path within the tolerance, and the direct path is kept when turned off', async () => {
@@ -200,15 +203,16 @@ describe('wasm Winograd F(4x4, 3x3) convolutions match the js reference', () => 
     const op = makeConv(a, { inHW: [11, 9], inC: 24, outC: 40, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu' });
     const direct = createWasmBackend({ ...variantOptions(), winograd: false });
     expect(await compareWithReference(direct, [op], a.size, seed, [-1, 1])).toBeLessThanOrEqual(TOLERANCE);
-    expect(await compareWithReference(backend, [op], a.size, seed++, [-1, 1])).toBeLessThanOrEqual(WINOGRAD_TOLERANCE);
+    expect(await compareWithReference(fast(), [op], a.size, seed++, [-1, 1])).toBeLessThanOrEqual(WINOGRAD_TOLERANCE);
   });
 });
 
-describe('wasm Winograd F(2x2, 3x3) convolutions (56x56 outputs and larger) match the js reference as closely as direct ones', () => {
+describe('wasm Winograd F(2x2, 3x3) convolutions (the first of a plan, default mode) match the js reference as closely as direct ones', () => {
   const cases: [string, ConvCase][] = [
     ['ResNet layer1 shape, 56x56, 64 -> 64, relu', { inHW: [56, 56], inC: 64, outC: 64, kernel: [3, 3], padding: [1, 1], activation: 'relu' }],
-    ['odd 57x59 image (partial 2x2 tiles), 19 -> 21, pad 1, batch 2, residual + relu', { n: 2, inHW: [57, 59], inC: 19, outC: 21, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu' }],
-    ['extra bottom/right padding, 56x57 -> 59x61 output, 17 -> 30, relu6', { inHW: [56, 57], inC: 17, outC: 30, kernel: [3, 3], padding: [1, 1], padEnd: [3, 4], activation: 'relu6' }],
+    ['odd 13x11 image (partial 2x2 tiles), 19 -> 21, pad 1, batch 2, residual + relu', { n: 2, inHW: [13, 11], inC: 19, outC: 21, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu' }],
+    ['extra bottom/right padding, 9x10 -> 12x14 output, 17 -> 30, relu6', { inHW: [9, 10], inC: 17, outC: 30, kernel: [3, 3], padding: [1, 1], padEnd: [3, 4], activation: 'relu6' }],
+    ['ResNet layer3 shape, 14x14, 256 -> 256, residual + relu', { inHW: [14, 14], inC: 256, outC: 256, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu' }],
     // 1800 tiles of 64 channels: transformed in bands, one crossing the images.
     ['in bands: 60x60, batch 2, 64 -> 40, residual + relu6', { n: 2, inHW: [60, 60], inC: 64, outC: 40, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu6' }],
   ];
@@ -216,23 +220,41 @@ describe('wasm Winograd F(2x2, 3x3) convolutions (56x56 outputs and larger) matc
     it(name, async () => {
       const a = new ArenaBuilder();
       const op = makeConv(a, c);
-      expect(usesWinograd(op) && winogradTile(op)).toBe(2);
+      expect(winogradTileSides([op], 'accurate')).toEqual([2]);
       expect(await compareWithReference(backend, [op], a.size + 5, seed++)).toBeLessThanOrEqual(TOLERANCE);
     });
   }
 
-  it('takes 2x2 tiles from 56x56 output pixels on (the layers nearest the image)', () => {
-    const tileOf = (inHW: [number, number]) => winogradTile(makeConv(new ArenaBuilder(), { inHW, inC: 16, outC: 16, kernel: [3, 3], padding: [1, 1] }));
-    expect([tileOf([56, 56]), tileOf([224, 224]), tileOf([49, 64]), tileOf([55, 57]), tileOf([28, 28]), tileOf([7, 7])]).toEqual([2, 2, 2, 4, 4, 4]);
+  it(`takes 2x2 tiles for the first ${WINOGRAD_ACCURATE_LAYERS} Winograd convolutions of a plan in 'accurate' mode (the default), 4x4 after them and everywhere in 'fast' mode`, () => {
+    const a = new ArenaBuilder();
+    const conv = (inC: number, outC: number, stride = 1) => makeConv(a, { inHW: [20, 20], inC, outC, kernel: [3, 3], padding: [1, 1], stride: [stride, stride] });
+    // a stem the rule skips (3 input channels), a strided convolution between, then more than four Winograd ones
+    const ops = [conv(3, 16), conv(16, 16), conv(16, 32, 2), conv(32, 32), conv(32, 32), conv(32, 32), conv(32, 32), conv(32, 32)];
+    expect(ops.map((op) => usesWinograd(op))).toEqual([false, true, false, true, true, true, true, true]);
+    expect(winogradTileSides(ops, 'accurate')).toEqual([0, 2, 0, 2, 2, 2, 4, 4]);
+    expect(winogradTileSides(ops, 'fast')).toEqual([0, 4, 0, 4, 4, 4, 4, 4]);
+    expect(winogradTileSides(ops, 'off')).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it('runs a plan of F(2, 3) and then F(4, 3) convolutions, each within its tolerance of the js reference', async () => {
+    const a = new ArenaBuilder();
+    const ops = [24, 16, 32, 16, 24, 20].map((outC, i, all) => makeConv(a, { inHW: [11, 9], inC: i ? all[i - 1] : 16, outC, kernel: [3, 3], padding: [1, 1], activation: 'relu' }));
+    expect(winogradTileSides(ops, 'accurate')).toEqual([2, 2, 2, 2, 4, 4]);
+    expect(await compareWithReference(backend, ops, a.size, seed++)).toBeLessThanOrEqual(WINOGRAD_TOLERANCE);
   });
 
   it('fuses every activation into the epilogue (after bias and residual)', async () => {
-    const a = new ArenaBuilder();
-    const ops = ACTIVATIONS.map((activation) =>
-      makeConv(a, { inHW: [56, 56], inC: 16, outC: 20, kernel: [3, 3], padding: [1, 1], residual: true, activation }),
-    );
-    expect(ops.every((op) => winogradTile(op) === 2)).toBe(true);
-    expect(await compareWithReference(backend, ops, a.size, seed++, [-3, 3])).toBeLessThanOrEqual(TOLERANCE);
+    for (const activation of ACTIVATIONS) {
+      const a = new ArenaBuilder();
+      const op = makeConv(a, { inHW: [14, 13], inC: 16, outC: 20, kernel: [3, 3], padding: [1, 1], residual: true, activation });
+      expect(winogradTileSides([op], 'accurate')).toEqual([2]);
+      expect(await compareWithReference(backend, [op], a.size, seed++, [-3, 3])).toBeLessThanOrEqual(TOLERANCE);
+    }
+  });
+
+  it('rejects an unknown winograd option with a TypeError naming the choices', () => {
+    expect(() => createWasmBackend({ winograd: 'precise' as never })).toThrow(/winograd must be true, false, 'fast' or 'accurate', got 'precise'/);
+    expect(() => createWasmBackend({ winograd: 1 as never })).toThrow(TypeError);
   });
 });
 
