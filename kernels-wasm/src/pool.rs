@@ -82,6 +82,7 @@ pub use crate::abi::AdaptiveAvgPool2dArgs;
 /// PyTorch's AdaptiveAvgPool2d: output cell i spans [floor(i*H/oh), ceil((i+1)*H/oh)).
 /// Output rows [rows.0, rows.1) over the batch.
 #[inline(never)]
+#[optimize(size)]
 pub unsafe fn adaptive_avgpool2d_nhwc(a: &AdaptiveAvgPool2dArgs, rows: (usize, usize)) {
     let (x, y) = (a.x as *const f32, a.y as *mut f32);
     let c = a.channels as usize;
