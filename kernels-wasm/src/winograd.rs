@@ -288,6 +288,132 @@ unsafe fn transform_weight_blocks_2(packed: *const f32, in_c: usize, blocks: (us
     transform_weight_blocks::<2>(packed, in_c, blocks, dst)
 }
 
+/// Transforms the input tiles [tiles.0, tiles.1) into `v`, whose first row is tile `first`.
+#[inline(always)]
+unsafe fn winograd_input_transform<const M: usize>(a: &Conv2dArgs, tiles: (usize, usize), v: *mut f32, first: usize) {
+    let (n, pos) = (M + 2, positions(M));
+    let x = a.x as *const f32;
+    let in_c = a.in_c as usize;
+    let rf = row_floats(in_c);
+    let (in_h, in_w) = (a.in_h as isize, a.in_w as isize);
+    let grid = a.tile_grid();
+    let per_image = grid.tiles_h * grid.tiles_w;
+    for t in tiles.0..tiles.1 {
+        let b = t / per_image;
+        let r = t - b * per_image;
+        let iy0 = ((r / grid.tiles_w) * M) as isize - a.pad_top as isize;
+        let ix0 = ((r % grid.tiles_w) * M) as isize - a.pad_left as isize;
+        let image = x.add(b * (in_h * in_w) as usize * in_c);
+        // Offsets of the tile's N x N input pixels, or -1 outside the image (zero padding).
+        let mut off = [-1isize; POS];
+        for i in 0..n {
+            let iy = iy0 + i as isize;
+            for j in 0..n {
+                let ix = ix0 + j as isize;
+                if iy >= 0 && iy < in_h && ix >= 0 && ix < in_w {
+                    off[i * n + j] = (iy * in_w + ix) * in_c as isize;
+                }
+            }
+        }
+        let out = v.add((t - first) * pos * rf);
+        let mut c = 0;
+        while c < in_c {
+            let mut rows = [[splat(0.0); 6]; 6];
+            for j in 0..n {
+                let col: [v128; 6] = core::array::from_fn(|i| {
+                    let o = if i < n { off[i * n + j] } else { -1 };
+                    if o >= 0 { load(image.offset(o).add(c)) } else { splat(0.0) }
+                });
+                let tc = input_transform_6::<M>(col);
+                for i in 0..n {
+                    rows[i][j] = tc[i];
+                }
+            }
+            for i in 0..n {
+                let vr = input_transform_6::<M>(rows[i]);
+                for j in 0..n {
+                    store(out.add((i * n + j) * rf + c), vr[j]);
+                }
+            }
+            c += 4;
+        }
+    }
+}
+
+/// y = act(winograd conv + bias (+ residual)) for tile groups [groups.0, groups.1) and weight
+/// blocks [blocks.0, blocks.1), from transformed input `v` (whose first row is tile `first`),
+/// transforming weight chunks into `transformed` (the running thread's own).
+/// Generic over the tile side M; each side is its own function optimised for speed
+/// (`gemm_output_4`, `gemm_output_2`): with the side a runtime value and the output transform
+/// and store out of line, F(4, 3) layers of 16-32 channels, whose short GEMMs leave the output
+/// transform a large share of the time, ran 5-18% slower.
+#[inline(never)]
+unsafe fn winograd_gemm_output(
+    a: &Conv2dArgs,
+    groups: (usize, usize),
+    blocks: (usize, usize),
+    v: *const f32,
+    first: usize,
+    transformed: *mut f32,
+) {
+    let side = a.winograd_tile as usize;
+    let pos = positions(side);
+    let packed = a.packed as *const f32;
+    let in_c = a.in_c as usize;
+    let out_h = a.out_h as usize;
+    let rf = row_floats(in_c);
+    let bstride = block_floats(in_c);
+    let tstride = transformed_block_floats(in_c, side);
+    let chunk = winograd_chunk_blocks(in_c, a.out_c as usize, a.winograd_input_floats(), side);
+    let grid = a.tile_grid();
+    let per_image = grid.tiles_h * grid.tiles_w;
+    let total = a.winograd_tiles();
+    let mut m = [[splat(0.0); 2 * MR]; POS];
+    let mut ind = [core::ptr::null::<f32>(); MR];
+    let mut tile = [0usize; MR];
+
+    let mut j0 = blocks.0;
+    while j0 < blocks.1 {
+        let j1 = blocks.1.min(j0 + chunk);
+        if side == 2 {
+            transform_weight_blocks_2(packed, in_c, (j0, j1), transformed)
+        } else {
+            transform_weight_blocks_4(packed, in_c, (j0, j1), transformed)
+        }
+        for tg in groups.0..groups.1 {
+            let t0 = tg * MR;
+            let valid = MR.min(total - t0);
+            for p in 0..MR {
+                tile[p] = t0 + p.min(valid - 1);
+            }
+            for j in j0..j1 {
+                let wt = transformed.add((j - j0) * tstride);
+                for xi in 0..pos {
+                    for p in 0..MR {
+                        ind[p] = v.add(((tile[p] - first) * pos + xi) * rf);
+                    }
+                    m[xi] = blocked_reduction(&mut ind, in_c, wt.add(xi * transformed_row_floats(in_c)));
+                }
+                let c0 = j * NR;
+                let wb = packed.add(j * bstride);
+                let bias = [load(wb), load(wb.add(4))];
+                for p in 0..valid {
+                    let t = tile[p];
+                    let b = t / per_image;
+                    let r = t - b * per_image;
+                    let at = (b * out_h + (r / grid.tiles_w) * side, (r % grid.tiles_w) * side);
+                    if side == 2 {
+                        output_tile_2(a, &m, p, bias, at, c0)
+                    } else {
+                        winograd_output_tile::<4>(a, &m, p, bias, at, c0)
+                    }
+                }
+            }
+        }
+        j0 = j1;
+    }
+}
+
 /// F(2, 3)'s output transform, out of line (F(4, 3)'s is inlined in the GEMM loop).
 #[inline(never)]
 unsafe fn output_tile_2(a: &Conv2dArgs, m: &[[v128; 2 * MR]; POS], p: usize, bias: [v128; 2], at: (usize, usize), c0: usize) {
