@@ -1,6 +1,7 @@
 // How close each engine comes to the truth: for one golden case per architecture (calibrated
 // counter weights, the fixture's input), max |logits - float64 torchvision| / max |float64 logit|
-// for torchvision float32, @cnn js, wasm (with and without Winograd) and, with --webgpu, WebGPU on
+// for torchvision float32, @cnn js, wasm (Winograd in its default 'accurate' mode, in its 'fast' mode,
+// and without Winograd) and, with --webgpu, WebGPU on
 // whatever adapter Dawn finds (SwiftShader on a machine without a GPU). `--engines` picks the
 // columns (Dawn on SwiftShader takes minutes per 224-px model, so the WebGPU column can be run
 // alone, case by case, in the background).
@@ -32,19 +33,21 @@ const { values } = parseArgs({
     help: { type: 'boolean', default: false },
   },
 });
-const ENGINE_NAMES = ['js', 'wasm', 'wasm, no Winograd', 'webgpu'];
-const chosen = values.engines?.split(',').map((e) => (e === 'wasm-no-winograd' ? 'wasm, no Winograd' : e));
+const ENGINE_NAMES = ['js', 'wasm', 'wasm, fast Winograd', 'wasm, no Winograd', 'webgpu'];
+const ENGINE_FLAGS = { 'wasm-fast': 'wasm, fast Winograd', 'wasm-no-winograd': 'wasm, no Winograd' };
+const chosen = values.engines?.split(',').map((e) => ENGINE_FLAGS[e] ?? e);
 if (values.help) {
   console.log(
     'usage: node accuracy.mjs [--cases CASE,CASE] [--webgpu] [--engines ENGINE,ENGINE] [--json]\n' +
       'CASE: a golden case such as resnet50_224 (packages/<package>/fixtures/<case>.json)\n' +
-      'ENGINE: js, wasm, wasm-no-winograd, webgpu (default: all but webgpu, which --webgpu adds)',
+      'ENGINE: js, wasm, wasm-fast, wasm-no-winograd, webgpu (default: all but webgpu, which --webgpu adds)\n' +
+      '  wasm: Winograd in the default mode (\'accurate\'); wasm-fast: createWasmBackend({ winograd: \'fast\' })',
   );
   process.exit(0);
 }
 const unknownEngine = chosen?.find((e) => !ENGINE_NAMES.includes(e));
 if (unknownEngine !== undefined) {
-  console.error(`accuracy.mjs: unknown engine '${unknownEngine}': expected one of js, wasm, wasm-no-winograd, webgpu`);
+  console.error(`accuracy.mjs: unknown engine '${unknownEngine}': expected one of js, wasm, wasm-fast, wasm-no-winograd, webgpu`);
   process.exit(2);
 }
 const root = new URL('../', import.meta.url);
@@ -63,6 +66,7 @@ const truth = JSON.parse(
 const engines = [
   ['js', () => createJsBackend()],
   ['wasm', () => createWasmBackend()],
+  ['wasm, fast Winograd', () => createWasmBackend({ winograd: 'fast' })],
   ['wasm, no Winograd', () => createWasmBackend({ winograd: false })],
 ].filter(([name]) => !chosen || chosen.includes(name));
 if (values.webgpu || chosen?.includes('webgpu')) {

@@ -4,15 +4,19 @@
 // wasm memory, min/median time, and the median of the per-pair time ratios; the outputs of the
 // two must agree. For a change's before/after on a shared, noisy machine.
 // Run: node benchmarks/checkouts-ab.mjs --before /path/to/main --after . [--model densenet121 --runs 40 --threads 1]
+//   [--before-options JSON --after-options JSON]: more createWasmBackend options for one side
+//   (e.g. --after-options '{"winograd":"fast"}'); the same checkout twice compares two settings.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const usage = 'node benchmarks/checkouts-ab.mjs --before DIR --after DIR [--model densenet121] [--runs 40] [--threads 1]\n  DIR: a checkout whose packages are built (pnpm build)';
+const usage =
+  'node benchmarks/checkouts-ab.mjs --before DIR --after DIR [--model densenet121] [--runs 40] [--threads 1] [--before-options JSON] [--after-options JSON]\n' +
+  '  DIR: a checkout whose packages are built (pnpm build)\n  JSON: createWasmBackend options for that side, e.g. \'{"winograd":"fast"}\'';
 let args;
 try {
   ({ values: args } = parseArgs({
-    options: { before: { type: 'string' }, after: { type: 'string' }, model: { type: 'string', default: 'densenet121' }, runs: { type: 'string', default: '40' }, threads: { type: 'string', default: '1' }, help: { type: 'boolean' } },
+    options: { before: { type: 'string' }, after: { type: 'string' }, model: { type: 'string', default: 'densenet121' }, runs: { type: 'string', default: '40' }, threads: { type: 'string', default: '1' }, 'before-options': { type: 'string', default: '{}' }, 'after-options': { type: 'string', default: '{}' }, help: { type: 'boolean' } },
   }));
 } catch (e) {
   console.error(`checkouts-ab: ${e.message}\n${usage}`);
@@ -30,24 +34,39 @@ for (const [flag, v] of [['--runs', runs], ['--threads', threads]]) {
     process.exit(2);
   }
 }
+const backendOptions = {};
+for (const side of ['before', 'after']) {
+  const text = args[`${side}-options`];
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    console.error(`checkouts-ab: --${side}-options expects a JSON object of createWasmBackend options, got '${text}'`);
+    process.exit(2);
+  }
+  backendOptions[side] = parsed;
+}
 if (!args.before || !args.after) {
   console.error(`checkouts-ab: --before and --after are required\n${usage}`);
   process.exit(2);
 }
 
-async function load(dir) {
+async function load(dir, options) {
   const at = (path) => pathToFileURL(resolve(dir, path)).href;
   const { findModel } = await import(at('packages/cli/dist/index.js'));
   const { createWasmBackend } = await import(at('packages/kernels/dist/wasm/index.js'));
   const { counterInput } = await import(at('packages/core/dist/index.js'));
   const model = findModel(name).create().useGeneratedWeights(1);
   const plan = model.plan();
-  const exe = await createWasmBackend({ threads }).compile(plan);
+  const exe = await createWasmBackend({ ...options, threads }).compile(plan);
   const input = counterInput([1, ...model.architecture.inputShape], 1);
   return { exe, input, plan, copies: plan.ops.filter((o) => o.kind === 'copyChannels').length, times: [] };
 }
 
-const sides = [await load(args.before), await load(args.after)];
+const sides = [await load(args.before, backendOptions.before), await load(args.after, backendOptions.after)];
 const [a] = await sides[0].exe.run(sides[0].input);
 const [b] = await sides[1].exe.run(sides[1].input);
 let diff = 0;
