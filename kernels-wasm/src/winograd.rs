@@ -268,14 +268,16 @@ pub unsafe fn winograd_run_item(a: &Conv2dArgs, item: usize, items: usize, first
     }
 }
 
-/// One function per phase and tile side, each optimised for speed (as V8 compiles best, build.sh):
-/// with F(2, 3)'s transforms optimised for size, its layers ran 1.4-1.6x slower (56x56 64->64,
-/// 128->32). The gzip budget (25 kB a binary) is kept by the shared tile store instead.
+/// One function per phase and tile side (as V8 compiles best, build.sh), optimised for speed but
+/// for F(2, 3)'s input transform: with all of F(2, 3)'s transforms optimised for size, its layers
+/// ran 1.4-1.6x slower (56x56 64->64, 128->32); its input transform optimised for speed too would
+/// gain another 10-20% but costs 330 bytes of the 25 kB gzip budget, which no binary has left.
 #[inline(never)]
 unsafe fn input_transform_4(a: &Conv2dArgs, tiles: (usize, usize), v: *mut f32, first: usize) {
     winograd_input_transform::<4>(a, tiles, v, first)
 }
 #[inline(never)]
+#[optimize(size)]
 unsafe fn input_transform_2(a: &Conv2dArgs, tiles: (usize, usize), v: *mut f32, first: usize) {
     winograd_input_transform::<2>(a, tiles, v, first)
 }
