@@ -73,7 +73,8 @@ export interface WasmBackendOptions {
 export interface RunConfig {
   threads: number;
   shareTinyOps: boolean;
-  winograd: WinogradMode | 'off';
+  /** options.winograd, checked (true: 'accurate') */
+  winograd: boolean | WinogradMode;
   /** options.workers: starts the workers of a threaded executable (Node's own pool when undefined) */
   workers?: WasmWorkers;
   /** the backend's spare single-threaded instance, and where a disposed one goes back */
@@ -247,16 +248,11 @@ function moduleLoader(options: WasmBackendOptions, variant: WasmVariant): () => 
  * executable; each executable gets its own instance, memory and (threaded) workers, which
  * start in compile() and stop in dispose().
  */
-/** options.winograd as a mode, checked. */
-function winogradMode(winograd: WasmBackendOptions['winograd']): WinogradMode | 'off' {
-  if (winograd === undefined || winograd === true) return 'accurate';
-  if (winograd === false) return 'off';
-  if (winograd === 'fast' || winograd === 'accurate') return winograd;
-  throw new TypeError(`createWasmBackend: winograd must be true, false, 'fast' or 'accurate', got ${typeof winograd === 'string' ? `'${winograd}'` : String(winograd)}`);
-}
-
 export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend {
-  const winograd = winogradMode(options.winograd);
+  const winograd = options.winograd ?? true;
+  if (![true, false, 'fast', 'accurate'].includes(winograd)) {
+    throw new TypeError(`createWasmBackend: winograd must be true, false, 'fast' or 'accurate', got ${String(winograd)}`);
+  }
   let { threads, variant, threadsFallbackReason } = chooseVariant(options);
   const custom = options.module !== undefined || options.wasm !== undefined;
   const getModule = moduleLoader(options, variant);

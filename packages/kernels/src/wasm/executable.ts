@@ -15,7 +15,7 @@ import {
 } from './loader.js';
 import type { WasmWorkers } from './threads.js';
 import { DESC_ARGS_WORD, DESC_WORDS } from './abi.js';
-import { ALIGN_FLOATS, BYTES_PER_FLOAT, alignUp, planOp, winogradTileSides, type OpPlan } from './op-plans.js';
+import { ALIGN_FLOATS, BYTES_PER_FLOAT, alignUp, planOps as planEachOp, type OpPlan } from './op-plans.js';
 import type { InstancePool, ParkedThreads, RunConfig, WasmExecutable } from './backend.js';
 
 /** Kernels read (never write) up to 7 floats past a tensor's last channel. */
@@ -78,17 +78,14 @@ interface MemoryLayout {
 export function scratchRequest(plan: ExecutionPlan, config: RunConfig, free: readonly number[]): number[] {
   validatePlan(plan);
   checkWasmLimits(plan);
-  const tiles = winogradTileSides(plan.ops, config.winograd);
-  return plan.ops.map((op, i) => planOp(op, config, free[i], tiles[i]).scratchFloats ?? 0);
+  return planEachOp(plan.ops, config, free).map((p) => p.scratchFloats ?? 0);
 }
 
 /** The wasm plan of every op, each checked against the scratch plan.scratch grants it. */
 function planOps(plan: ExecutionPlan, config: RunConfig, scratch: ScratchPlacement): OpPlan[] {
-  const tiles = winogradTileSides(plan.ops, config.winograd);
-  return plan.ops.map((op, i) => {
-    const p = planOp(op, config, scratch.floats[i], tiles[i]);
+  return planEachOp(plan.ops, config, scratch.floats).map((p, i) => {
     if ((p.scratchFloats ?? 0) !== scratch.floats[i]) {
-      fail(`plan.ops[${i}] (${op.kind})`, `needs ${p.scratchFloats ?? 0} floats of scratch on this backend, plan.scratch grants ${scratch.floats[i]} (compile plans with compilePlan from @cnn/core)`);
+      fail(`plan.ops[${i}] (${plan.ops[i].kind})`, `needs ${p.scratchFloats ?? 0} floats of scratch on this backend, plan.scratch grants ${scratch.floats[i]} (compile plans with compilePlan from @cnn/core)`);
     }
     return p;
   });

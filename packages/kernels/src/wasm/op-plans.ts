@@ -10,7 +10,6 @@ import {
   LINEAR_ROWS,
   MR,
   NR,
-  WINOGRAD_TILE,
   activationDescriptor,
   adaptiveAvgpool2dDescriptor,
   addDescriptor,
@@ -67,7 +66,8 @@ export type WinogradMode = 'fast' | 'accurate';
 
 export interface PlanConfig {
   threads: number;
-  winograd: WinogradMode | 'off';
+  /** false: no Winograd; true: 'accurate' */
+  winograd: boolean | WinogradMode;
 }
 
 /**
@@ -125,15 +125,11 @@ export const WINOGRAD_ACCURATE_LAYERS = 4;
  * than a direct convolution (its transformed products are far larger than the outputs they
  * cancel down to, and A^T's entries reach 8), F(2, 3) about 1.1x, at 1.8x F(4, 3)'s
  * multiply-adds (tools/fit/winograd_layers.py). 'accurate' gives the first
- * WINOGRAD_ACCURATE_LAYERS Winograd convolutions F(2, 3).
+ * WINOGRAD_ACCURATE_LAYERS Winograd convolutions F(2, 3) (true is 'accurate', false no Winograd).
  */
-export function winogradTileSides(ops: readonly PlanOp[], mode: WinogradMode | 'off'): (0 | 2 | 4)[] {
+export function winogradTileSides(ops: readonly PlanOp[], mode: boolean | WinogradMode): (0 | 2 | 4)[] {
   let seen = 0;
-  return ops.map((op) => {
-    if (mode === 'off' || op.kind !== 'conv2d' || !usesWinograd(op)) return 0;
-    seen++;
-    return mode === 'accurate' && seen <= WINOGRAD_ACCURATE_LAYERS ? 2 : 4;
-  });
+  return ops.map((op) => (mode === false || op.kind !== 'conv2d' || !usesWinograd(op) ? 0 : mode !== 'fast' && ++seen <= WINOGRAD_ACCURATE_LAYERS ? 2 : 4));
 }
 
 /**
@@ -146,7 +142,7 @@ export function winogradTileSides(ops: readonly PlanOp[], mode: WinogradMode | '
  * about a fifth of the GEMM, less for fewer output channels), as many as fit in
  * WINOGRAD_BAND_FLOATS beyond that, and there are at least two per thread.
  */
-export function winogradBand(tiles: number, inC: number, threads: number, sharedFits = true, tile = WINOGRAD_TILE): number {
+export function winogradBand(tiles: number, inC: number, threads: number, sharedFits: boolean, tile: number): number {
   const tileFloats = winogradTileFloats(inC, tile);
   if (sharedFits && tiles * tileFloats <= 4 * WINOGRAD_BAND_FLOATS) return 0;
   const fit = Math.floor(WINOGRAD_BAND_FLOATS / tileFloats / MR) * MR;
@@ -343,7 +339,8 @@ const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
   },
 };
 
-/** The wasm backend's plan for one op; `room`: see winogradScratch; `tile`: its `winogradTileSides` entry. */
-export function planOp(op: PlanOp, config: PlanConfig, room: number, tile: 0 | 2 | 4): OpPlan {
-  return (PLANNERS[op.kind] as Planner<PlanOp['kind']>)(op, config, room, tile);
+/** The wasm backend's plan for each op of a plan; `rooms[i]`: op i's `room` (see winogradScratch). */
+export function planOps(ops: readonly PlanOp[], config: PlanConfig, rooms: readonly number[]): OpPlan[] {
+  const tiles = winogradTileSides(ops, config.winograd);
+  return ops.map((op, i) => (PLANNERS[op.kind] as Planner<PlanOp['kind']>)(op, config, rooms[i], tiles[i]));
 }

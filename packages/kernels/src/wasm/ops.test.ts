@@ -179,14 +179,14 @@ describe('wasm Winograd F(4x4, 3x3) convolutions match the js reference', () => 
   }
 
   it('takes bands for large outputs or where the arena has no room, of at least 32 tiles and two per thread', () => {
-    expect(winogradBand(196, 64, 1)).toBe(0); // ResNet layer1: 1.7 MiB shared, kept
-    expect(winogradBand(196, 64, 1, false)).toBe(64); // ... unless the arena has no room for it
-    expect(winogradBand(196, 64, 2, false)).toBe(52);
-    expect(winogradBand(648, 64, 1)).toBe(64);
-    expect(winogradBand(3136, 64, 2)).toBe(64); // VGG conv1_2
-    expect(winogradBand(196, 256, 2)).toBe(32); // VGG conv3: 16 would fit, 32 is the least
-    expect(winogradBand(784, 128, 8)).toBe(32);
-    expect(winogradBand(60, 512, 1)).toBe(0); // large, but two bands of 32 are not worth it
+    expect(winogradBand(196, 64, 1, true, 4)).toBe(0); // ResNet layer1: 1.7 MiB shared, kept
+    expect(winogradBand(196, 64, 1, false, 4)).toBe(64); // ... unless the arena has no room for it
+    expect(winogradBand(196, 64, 2, false, 4)).toBe(52);
+    expect(winogradBand(648, 64, 1, true, 4)).toBe(64);
+    expect(winogradBand(3136, 64, 2, true, 4)).toBe(64); // VGG conv1_2
+    expect(winogradBand(196, 256, 2, true, 4)).toBe(32); // VGG conv3: 16 would fit, 32 is the least
+    expect(winogradBand(784, 128, 8, true, 4)).toBe(32);
+    expect(winogradBand(60, 512, 1, true, 4)).toBe(0); // large, but two bands of 32 are not worth it
   });
 
   it('fuses every activation into the epilogue (after bias and residual)', async () => {
@@ -233,7 +233,7 @@ describe('wasm Winograd F(2x2, 3x3) convolutions (the first of a plan, default m
     expect(ops.map((op) => usesWinograd(op))).toEqual([false, true, false, true, true, true, true, true]);
     expect(winogradTileSides(ops, 'accurate')).toEqual([0, 2, 0, 2, 2, 2, 4, 4]);
     expect(winogradTileSides(ops, 'fast')).toEqual([0, 4, 0, 4, 4, 4, 4, 4]);
-    expect(winogradTileSides(ops, 'off')).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(winogradTileSides(ops, false)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
   });
 
   it('runs a plan of F(2, 3) and then F(4, 3) convolutions, each within its tolerance of the js reference', async () => {
@@ -253,7 +253,7 @@ describe('wasm Winograd F(2x2, 3x3) convolutions (the first of a plan, default m
   });
 
   it('rejects an unknown winograd option with a TypeError naming the choices', () => {
-    expect(() => createWasmBackend({ winograd: 'precise' as never })).toThrow(/winograd must be true, false, 'fast' or 'accurate', got 'precise'/);
+    expect(() => createWasmBackend({ winograd: 'precise' as never })).toThrow(/winograd must be true, false, 'fast' or 'accurate', got precise/);
     expect(() => createWasmBackend({ winograd: 1 as never })).toThrow(TypeError);
   });
 });
