@@ -40,7 +40,10 @@ const JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 20_000, 'mobilenet
  * added about 1 kB), plan checks, executable and loader; the .safetensors app also the strict reader,
  * the URL/progress/SHA-256 source and the torchvision weights-name manifest. README, "Bundles".
  */
-const UNSPLIT_NOT_MET: Record<string, number> = { 'mobilenet-wasm': 20_900, 'lenet-wasm': 19_700, 'mobilenet-safetensors-wasm': 31_600 };
+// Raised by 50-130 bytes (from 20,900 / 19,700 / 31,600) for the wasm backend's Winograd modes
+// (issue 9: F(2x2, 3x3) on the first convolutions of a plan, the tile side through the planner,
+// the checked `winograd` option): measured 20,943 / 19,824 / 31,697.
+const UNSPLIT_NOT_MET: Record<string, number> = { 'mobilenet-wasm': 20_950, 'lenet-wasm': 19_830, 'mobilenet-safetensors-wasm': 31_700 };
 /** gzip -9 bytes of any one kernel binary, the most a device downloads. */
 const WASM_BUDGET = 25_000;
 
