@@ -268,16 +268,14 @@ pub unsafe fn winograd_run_item(a: &Conv2dArgs, item: usize, items: usize, first
     }
 }
 
-/// One function per phase and tile side (as V8 compiles best, build.sh), optimised for speed but
-/// for F(2, 3)'s input transform: with all of F(2, 3)'s transforms optimised for size, its layers
-/// ran 1.4-1.6x slower (56x56 64->64, 128->32); its input transform optimised for speed too would
-/// gain another 10-20% but costs 330 bytes of the 25 kB gzip budget, which no binary has left.
+/// One function per phase and tile side, each optimised for speed (as V8 compiles best, build.sh):
+/// with F(2, 3)'s transforms optimised for size, its layers ran 1.4-1.6x slower (56x56 64->64,
+/// 128->32), most of it in the input transform.
 #[inline(never)]
 unsafe fn input_transform_4(a: &Conv2dArgs, tiles: (usize, usize), v: *mut f32, first: usize) {
     winograd_input_transform::<4>(a, tiles, v, first)
 }
 #[inline(never)]
-#[optimize(size)]
 unsafe fn input_transform_2(a: &Conv2dArgs, tiles: (usize, usize), v: *mut f32, first: usize) {
     winograd_input_transform::<2>(a, tiles, v, first)
 }
@@ -345,10 +343,8 @@ unsafe fn winograd_input_transform<const M: usize>(a: &Conv2dArgs, tiles: (usize
 /// y = act(winograd conv + bias (+ residual)) for tile groups [groups.0, groups.1) and weight
 /// blocks [blocks.0, blocks.1), from transformed input `v` (whose first row is tile `first`),
 /// transforming weight chunks into `transformed` (the running thread's own).
-/// Generic over the tile side M; each side is its own function optimised for speed
-/// (`gemm_output_4`, `gemm_output_2`): with the side a runtime value and the output transform
-/// and store out of line, F(4, 3) layers of 16-32 channels, whose short GEMMs leave the output
-/// transform a large share of the time, ran 5-18% slower.
+/// One function for both tile sides (`a.winograd_tile`); the output transforms are their own
+/// functions (`output_tile_4`, `output_tile_2`).
 #[inline(never)]
 unsafe fn winograd_gemm_output(
     a: &Conv2dArgs,
@@ -407,7 +403,7 @@ unsafe fn winograd_gemm_output(
                     if side == 2 {
                         output_tile_2(a, &m, p, bias, at, c0)
                     } else {
-                        winograd_output_tile::<4>(a, &m, p, bias, at, c0)
+                        output_tile_4(a, &m, p, bias, at, c0)
                     }
                 }
             }
@@ -416,7 +412,16 @@ unsafe fn winograd_gemm_output(
     }
 }
 
-/// F(2, 3)'s output transform, out of line (F(4, 3)'s is inlined in the GEMM loop).
+/// F(4, 3)'s output transform, out of line and optimised for size: inlined in the GEMM loop it
+/// made narrow F(4, 3) layers (16-32 channels, short GEMMs) 5-10% faster, but cost 440 bytes of
+/// the 25 kB gzip budget, which F(2, 3)'s input transform needs more (optimised for speed, its
+/// layers take 1.5-1.6x their F(4, 3) time instead of 1.8-2.2x).
+#[inline(never)]
+#[optimize(size)]
+unsafe fn output_tile_4(a: &Conv2dArgs, m: &[[v128; 2 * MR]; POS], p: usize, bias: [v128; 2], at: (usize, usize), c0: usize) {
+    winograd_output_tile::<4>(a, m, p, bias, at, c0)
+}
+/// F(2, 3)'s output transform, out of line.
 #[inline(never)]
 unsafe fn output_tile_2(a: &Conv2dArgs, m: &[[v128; 2 * MR]; POS], p: usize, bias: [v128; 2], at: (usize, usize), c0: usize) {
     winograd_output_tile::<2>(a, m, p, bias, at, c0)
