@@ -1,30 +1,31 @@
 // Where one model's time goes on the wasm backend: every op timed on its own (the best of
 // several passes), summed by family (1x1 / 3x3 Winograd / 3x3 direct / depthwise k x k /
 // linear / SE gating / ...), with each family's share, GFLOP/s, and the slowest single ops.
-// Run: pnpm --filter @cnn/benchmarks bench:profile [-- --model efficientnet_b0 --passes 20 --top 12 --threads 1]
+// Run: pnpm --filter @cnn/benchmarks bench:profile [-- --model efficientnet_b0 --passes 20 --top 12 --threads 1 --winograd accurate|fast|off]
 // Op-by-op timing adds a call per op, so the total is a little above a plain forward pass.
 import { Tensor, counterInput } from '@cnn/core';
 import { findModel } from '@cnn/cli';
 import { createWasmBackend } from '@cnn/kernels/wasm';
-import { usesWinograd } from '@cnn/kernels/testing';
+import { winogradTileSides } from '@cnn/kernels/testing';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const name = args.model ?? 'efficientnet_b0';
 const passes = Number(args.passes ?? 20);
 const top = Number(args.top ?? 12);
 const threads = Number(args.threads ?? 1);
-const winograd = args.winograd !== 'off';
+const winograd = args.winograd === 'off' ? false : args.winograd ?? 'accurate';
 
 const model = findModel(name).create().useGeneratedWeights(1);
 const plan = model.plan();
 const backend = createWasmBackend({ threads, winograd });
 const exe = await backend.compile(plan);
+const tileSides = winogradTileSides(plan.ops, winograd);
 const shape = [1, ...model.architecture.inputShape];
 // The plan's input is NHWC and this is NCHW data: the values do not matter for timing.
 const input = counterInput(shape, 1);
 
 /** Family and multiply-adds of one op. */
-function describe(op) {
+function describe(op, tileSide) {
   const out = op.output.shape;
   const outPixels = out.length === 4 ? out[0] * out[1] * out[2] : out[0];
   switch (op.kind) {
@@ -35,7 +36,7 @@ function describe(op) {
       const macs = outPixels * outC * (inC / op.groups) * kh * kw;
       if (op.groups === inC && op.groups === outC && op.groups > 1) return [`depthwise ${kh}x${kw}${op.stride[0] > 1 ? ' s2' : ''}`, macs];
       if (kh === 1 && kw === 1) return ['conv 1x1', macs];
-      if (winograd && usesWinograd(op)) return ['conv 3x3 winograd', macs];
+      if (tileSide) return [`conv 3x3 winograd F(${tileSide},3)`, macs];
       return [`conv ${kh}x${kw}${op.groups > 1 ? ' grouped' : ''}`, macs];
     }
     case 'linear':
@@ -60,7 +61,7 @@ for (let p = 0; p < passes; p++) {
 const total = best.reduce((a, b) => a + b, 0);
 const families = new Map();
 const ops = plan.ops.map((op, i) => {
-  const [family, macs] = describe(op);
+  const [family, macs] = describe(op, tileSides[i]);
   const f = families.get(family) ?? { ms: 0, macs: 0, count: 0 };
   f.ms += best[i];
   f.macs += macs;
