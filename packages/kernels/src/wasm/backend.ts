@@ -22,6 +22,7 @@ import {
 } from './loader.js';
 import type { WasmWorkers } from './threads.js';
 import type { WinogradMode } from './op-plans.js';
+import { WasmPlanExecutable, scratchRequest } from './executable.js';
 
 export interface WasmBackendOptions {
   /**
@@ -285,13 +286,10 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     },
     async scratchFloats(plan: ExecutionPlan, free: readonly number[]): Promise<readonly number[]> {
       const config = await runConfig();
-      const { scratchRequest } = await import('./executable.js');
       return scratchRequest(plan, config, free);
     },
     async compile(plan: ExecutionPlan): Promise<WasmExecutable> {
       if (!plan.scratch) return compilePlan(backend, plan);
-      // op planning, packing and memory layout are their own chunk, loaded by the first compile()
-      const { WasmPlanExecutable } = await import('./executable.js');
       const exe = await WasmPlanExecutable.create(await getModule(), plan, await runConfig());
       if (custom) variant = exe.variant;
       return exe;
