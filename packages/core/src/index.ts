@@ -33,3 +33,4 @@ export { validatePlan } from './validate-plan.js';
 export { compilePlan, slotLifetimes } from './scratch.js';
 export { encodeSafetensors, float32ToFloat16, INT8_LAYOUT, INT8_METADATA } from './convert.js';
 export type { StorageDtype } from './convert.js';
+export * from './quantize/index.js';

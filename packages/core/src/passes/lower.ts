@@ -93,7 +93,7 @@ function convolution(l: Lowering, node: GraphNode, name: string, bias: boolean, 
   const input = l.input(node);
   const weight = l.owned(`${name}.weight`);
   const b = bias ? l.owned(`${name}.bias`) : new Float32Array(outChannels);
-  return l.emit(node, (output) => ({ kind: 'conv2d', input, output, weight, bias: b, kernel, stride, padding, dilation, groups, activation: 'none' }));
+  return l.emit(node, (output) => ({ kind: 'conv2d', name, input, output, weight, bias: b, kernel, stride, padding, dilation, groups, activation: 'none' }));
 }
 
 /** y = x * scale + shift per channel, foldable into the producer's weights where `into` allows. */
@@ -174,9 +174,11 @@ const RULES: { readonly [T in NodeOp['type']]: Rule<T> } = {
     const from = l.draft.values[input]!.flattenedFrom;
     const key = `${op.name}.weight`;
     // the permutation is a copy already: it reads the loaded weights, not an owned copy of them
-    const weight = from && from[1] * from[2] > 1 ? permuteColumnsToChannelsLast(l.weight(key), op.outFeatures, from) : l.owned(key);
+    const permuted = from !== undefined && from[1] * from[2] > 1;
+    const weight = permuted ? permuteColumnsToChannelsLast(l.weight(key), op.outFeatures, from) : l.owned(key);
     const bias = op.bias ? l.owned(`${op.name}.bias`) : new Float32Array(op.outFeatures);
-    return l.emit(node, (output) => ({ kind: 'linear', input, output, weight, bias, activation: 'none' }));
+    const columns = permuted ? { columnsFrom: from } : {};
+    return l.emit(node, (output) => ({ kind: 'linear', name: op.name, input, output, weight, bias, activation: 'none', ...columns }));
   },
 };
 

@@ -1,0 +1,45 @@
+// The float plan an int8 plan is made from: the fp32 passes, except that an activation fuses
+// into a layer only where an int8 epilogue applies it as a clamp (none, relu, relu6), so every
+// other function keeps a value of its own to calibrate and becomes a 256-entry table; and no
+// channel views (a concat stays a float copy).
+import type { Graph } from '../graph.js';
+import { Q8_ACTIVATIONS, type Activation, type ExecutionPlan } from '../plan.js';
+import type { WeightTensor } from '../weights.js';
+import type { LowerOptions } from '../compile.js';
+import { pruneGraph } from '../passes/prune.js';
+import { lowerNodes } from '../passes/lower.js';
+import { foldChannelAffines } from '../passes/fold-affine.js';
+import { fuseActivations } from '../passes/fuse-activations.js';
+import { fuseResidualAdds } from '../passes/fuse-residual.js';
+import { bufferLiveness } from '../passes/liveness.js';
+import { placeBuffers } from '../passes/arena.js';
+import { emitPlan } from '../passes/emit.js';
+import type { Draft, DraftOp } from '../passes/draft.js';
+
+const clampFuses = (p: DraftOp, a: Activation) =>
+  (p.kind === 'conv2d' || p.kind === 'linear' || p.kind === 'add') && (Q8_ACTIVATIONS as readonly Activation[]).includes(a);
+
+/** The fusion passes of an int8 plan's float source, in order. */
+export const INT8_FUSION_PASSES: readonly ((draft: Draft) => void)[] = [foldChannelAffines, (d) => fuseActivations(d, clampFuses), fuseResidualAdds];
+
+export interface Int8LowerOptions extends LowerOptions {
+  /**
+   * make every value a plan output with floats of its own (after the requested outputs, in
+   * slot id order), for calibration: plan.outputs[i].id says which slot each one is. Slot ids
+   * are the same as without it.
+   */
+  readonly observeAll?: boolean;
+}
+
+export function lowerForInt8(graph: Graph, weights: ReadonlyMap<string, WeightTensor>, options: Int8LowerOptions): ExecutionPlan {
+  const draft = lowerNodes(graph, weights, pruneGraph(graph, options.outputs), options.batch);
+  for (const pass of INT8_FUSION_PASSES) pass(draft);
+  if (options.observeAll) {
+    const requested = new Set(draft.outputs);
+    draft.values.forEach((v, ref) => {
+      if (v && !requested.has(ref)) draft.outputs.push(ref);
+    });
+  }
+  const buffers = bufferLiveness(draft);
+  return emitPlan(draft, buffers, placeBuffers(buffers));
+}
