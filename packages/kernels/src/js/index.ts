@@ -42,3 +42,6 @@ export function createJsBackend(_options: JsBackendOptions = {}): Backend {
     },
   };
 }
+
+/** The int8 reference kernels (issue 15): the arithmetic of INT8.md, bit for bit. */
+export * as q8 from './q8.js';
