@@ -11,6 +11,8 @@ import { reachingNodes } from './passes/prune.js';
 import { ShapeError, WeightsError, formatShape } from './errors.js';
 import { LIMITS, formatBytes } from './limits.js';
 import { Tensor, nchwToNhwc, nhwcToNchw } from './tensor.js';
+import { lowerForInt8 } from './quantize/lower.js';
+import { quantizePlan, type QuantizedModel } from './quantize/plan.js';
 
 /** What torchvision's weights enums carry: how to preprocess, and what the weights score. */
 export interface Preprocessing {
@@ -76,6 +78,8 @@ export class Model {
   private keepWeights = true;
   /** where the loaded weights came from, and what was unwrapped to reach the state dict */
   weightsInfo: { readonly format: WeightsFormat; readonly notes: readonly string[]; /** the URL or path read */ readonly source?: string } | undefined;
+  /** set by useInt8: plans are int8 (quantize/plan.ts) with these parameters */
+  private int8: QuantizedModel | undefined;
 
   constructor(architecture: Architecture, options: ModelOptions = {}) {
     this.architecture = architecture;
@@ -120,17 +124,27 @@ export class Model {
     return this;
   }
 
+  /**
+   * Plans from now on are int8 with these parameters (a W.int8.safetensors file's:
+   * decodeQuantizedModel, or calibrateModel's). The file holds no float weights; without loaded
+   * ones the float plan it starts from is lowered over generated placeholders, which the int8
+   * parameters replace.
+   */
+  useInt8(parameters: QuantizedModel): this {
+    this.int8 = parameters;
+    if (!this.weights) this.useGeneratedWeights(1);
+    return this;
+  }
+
+  /** Whether plans are int8 (useInt8). */
+  get isInt8(): boolean {
+    return this.int8 !== undefined;
+  }
+
   /** Lowers the model for one backend; the returned runner owns backend memory until disposed. */
   plan(options: CompileOptions = {}): ExecutionPlan {
-    if (!this.weights) throw new WeightsError(`${this.name}: ${this.released ?? 'load weights before compiling (loadWeights or useGeneratedWeights)'}`);
-    const batch = options.batch ?? 1;
-    if (!Number.isSafeInteger(batch) || batch < 1) throw new ShapeError(`batch must be a positive integer, got ${batch}`);
-    const graph = options.inputSize ? buildGraph(this.architecture, this.shapeFor(options.inputSize)) : this.graph;
-    // Both checks cost one pass over the nodes, before any work proportional to the image size.
-    const needed = neededNodes(graph, options.outputs ?? ['logits']);
-    if (graph !== this.graph) this.checkWeightsFit(graph, needed, options.inputSize!);
-    checkActivationSizes(graph, needed, batch, this.name);
-    const plan = lowerGraph(graph, this.weights, { batch, outputs: options.outputs ?? ['logits'] });
+    const { graph, lower } = this.prepare(options);
+    const plan = this.int8 ? quantizePlan(lowerForInt8(graph, this.weights!, lower), this.int8) : lowerGraph(graph, this.weights!, lower);
     if (!this.keepWeights) {
       // the plan owns (and may have folded in place) the weights now: let the decoded weights,
       // and the file bytes they are views into, go before a backend packs its own copy
@@ -138,6 +152,29 @@ export class Model {
       this.released = 'weights were released after the first compile or plan (load them with { keepWeights: true } to compile again)';
     }
     return plan;
+  }
+
+  /**
+   * The float plan int8 quantisation starts from (lowerForInt8), leaving the weights in place;
+   * with `observeAll`, every value is an output of its own (what calibration observes).
+   */
+  int8SourcePlan(options: CompileOptions = {}, observeAll = false): ExecutionPlan {
+    const { graph, lower } = this.prepare(options);
+    // the lowering folds into weights it may own: make it copy them, so they stay for the next plan
+    const copied = new Map([...this.weights!].map(([k, t]) => [k, { shape: t.shape, get data() { return t.data; }, fresh: false }]));
+    return lowerForInt8(graph, copied, { ...lower, observeAll });
+  }
+
+  private prepare(options: CompileOptions): { graph: Graph; lower: { batch: number; outputs: readonly string[] } } {
+    if (!this.weights) throw new WeightsError(`${this.name}: ${this.released ?? 'load weights before compiling (loadWeights or useGeneratedWeights)'}`);
+    const batch = options.batch ?? 1;
+    if (!Number.isSafeInteger(batch) || batch < 1) throw new ShapeError(`batch must be a positive integer, got ${batch}`);
+    const graph = options.inputSize ? buildGraph(this.architecture, this.shapeFor(options.inputSize)) : this.graph;
+    // Both checks cost one pass over the nodes, before any work proportional to the image size.
+    const needed = neededNodes(graph, options.outputs ?? ['logits']);
+    if (graph !== this.graph && !this.int8) this.checkWeightsFit(graph, needed, options.inputSize!);
+    checkActivationSizes(graph, needed, batch, this.name);
+    return { graph, lower: { batch, outputs: options.outputs ?? ['logits'] } };
   }
 
   async compile(backend: Backend, options: CompileOptions = {}): Promise<Runner> {

@@ -8,3 +8,5 @@ export type { ObserverKind } from './observers.js';
 export { activationQuant, quantizeWeights, quantizeBias, lookupTable, roundHalfEven } from './numbers.js';
 export type { ActivationRange, ActivationQuantOptions } from './numbers.js';
 export { encodeQuantizedModel, decodeQuantizedModel, isQuantizedModelFile, INT8_MODEL_FORMAT } from './format.js';
+export { calibrate } from './calibrate.js';
+export type { CalibrationOptions } from './calibrate.js';

@@ -1,3 +1,4 @@
+import { ShapeError } from '@cnn/core';
 // What the wasm backend does for each plan op at compile time: the floats its packed weights,
 // staging, zero row and scratch take, how the weights are packed (by the binary's own packers),
 // and its descriptor (typed by the generated field lists of abi.ts). One planner per op kind.
@@ -257,6 +258,11 @@ const weightless = (describe: (slot: (s: Slot) => number) => Descriptor): OpPlan
 
 type Planner<K extends PlanOp['kind']> = (op: Extract<PlanOp, { kind: K }>, config: PlanConfig, room: number) => OpPlan;
 
+/** Int8 plan ops have kernels on the js backend only so far (issue 15); refused by name here. */
+function int8Only(op: { kind: string }): never {
+  throw new ShapeError(`the wasm backend has no int8 kernels yet: op '${op.kind}' of an int8 plan runs on the js backend`, { code: 'unsupported' });
+}
+
 const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
   conv2d: planConv,
   linear: planLinear,
@@ -302,6 +308,13 @@ const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
     const inC = op.input.shape[3];
     return weightless((slot) => copyChannelsDescriptor([slot(op.input), slot(op.output), op.input.size / inC, inC, pixelStride(op.output), op.channelOffset, pixelStride(op.input)]));
   },
+  quantize: int8Only,
+  dequantize: int8Only,
+  q8conv2d: int8Only,
+  q8linear: int8Only,
+  q8pool2d: int8Only,
+  q8adaptiveAvgPool2d: int8Only,
+  q8lookup: int8Only,
 };
 
 /** The wasm backend's plan for one op; `room`: see winogradScratch. */

@@ -1,3 +1,4 @@
+import { ShapeError } from '@cnn/core';
 // Turns each plan op into GPU dispatches: picks the template, packs the weights once, and splits
 // weights that exceed one storage binding into several chunks (one dispatch each).
 import { pixelStride, slotSpan, type Conv2dOp, type LinearOp, type PlanOp, type Slot } from '@cnn/core';
@@ -164,6 +165,11 @@ function lowerLinear(op: LinearOp, index: number, ctx: LowerContext): Step[] {
 type Lowering<K extends PlanOp['kind']> = (op: Extract<PlanOp, { kind: K }>, index: number, ctx: LowerContext) => Step[];
 
 /** The WebGPU steps of every op kind (a missing kind is a compile error). */
+/** Int8 plan ops have kernels on the js backend only so far (issue 15); refused by name here. */
+function int8Only(op: { kind: string }): never {
+  throw new ShapeError(`the webgpu backend has no int8 kernels yet: op '${op.kind}' of an int8 plan runs on the js backend`, { code: 'unsupported' });
+}
+
 const LOWERINGS: { readonly [K in PlanOp['kind']]: Lowering<K> } = {
   conv2d: lowerConv,
   linear: lowerLinear,
@@ -208,6 +214,13 @@ const LOWERINGS: { readonly [K in PlanOp['kind']]: Lowering<K> } = {
     kernel: localResponseNormKernel(ctx, op.output.size, op.input.shape[3], op.size, op.alpha, op.beta, op.k),
     ...slotsOf(op.input, op.output),
   }],
+  quantize: int8Only,
+  dequantize: int8Only,
+  q8conv2d: int8Only,
+  q8linear: int8Only,
+  q8pool2d: int8Only,
+  q8adaptiveAvgPool2d: int8Only,
+  q8lookup: int8Only,
 };
 
 export function lowerOp(op: PlanOp, index: number, ctx: LowerContext): Step[] {

@@ -1,0 +1,110 @@
+// Int8 plans end to end on the js backend: a small network with every op the int8 pass turns
+// into int8 (convolution with batch norm, ReLU and a fused residual, depthwise, max and average
+// pooling, a tabulated tanh, adaptive pooling, flatten, linear) and one that stays float (gelu),
+// calibrated on random inputs and compared with its float plan.
+import { describe, expect, it } from 'vitest';
+import {
+  Model,
+  ShapeError,
+  WeightsError,
+  calibrate,
+  decodeQuantizedModel,
+  encodeQuantizedModel,
+  quantizePlan,
+  validatePlan,
+  type Architecture,
+} from '@cnn/core';
+import { createJsBackend } from './js/index.js';
+import { createWasmBackend } from './wasm/index.js';
+
+const PROBE: Architecture = {
+  name: 'int8_probe',
+  inputShape: [3, 12, 12],
+  metadata: { parameters: 0 },
+  define(b, x) {
+    const stem = b.relu(b.batchNorm2d(b.conv2d(x, 'conv1', { outChannels: 8, kernelSize: 3, padding: 1, bias: false }), 'bn1'));
+    const branch = b.batchNorm2d(b.conv2d(b.relu(b.conv2d(stem, 'a', { outChannels: 8, kernelSize: 3, padding: 1 })), 'b', { outChannels: 8, kernelSize: 1 }), 'bn2');
+    const res = b.relu(b.add(branch, stem));
+    const dw = b.relu(b.conv2d(res, 'dw', { outChannels: 8, kernelSize: 3, stride: 2, padding: 1, groups: 8 }));
+    const pooled = b.avgPool2d(b.tanh(b.maxPool2d(dw, { kernelSize: 2, stride: 1 })), { kernelSize: 2 });
+    const g = b.activation(b.conv2d(pooled, 'c', { outChannels: 6, kernelSize: 1 }), 'gelu');
+    const head = b.flatten(b.adaptiveAvgPool2d(g, 1));
+    b.output('logits', b.linear(b.relu(b.linear(head, 'fc1', 16)), 'fc2', 5));
+  },
+};
+
+function random(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 4 - 2);
+}
+
+describe('int8 plans on the js backend', () => {
+  it('quantises every layer, keeps gelu float, and stays within a few output steps of fp32', async () => {
+    const model = new Model(PROBE).useGeneratedWeights(3);
+    const size = 3 * 12 * 12;
+    const inputs = [1, 2, 3, 4, 5, 6].map((s) => random(size, s));
+    const { parameters, plan } = await calibrate(model, createJsBackend(), inputs);
+    validatePlan(plan);
+    expect(plan.ops.map((op) => op.kind)).toEqual([
+      'quantize', 'q8conv2d', 'q8conv2d', 'q8conv2d', 'q8conv2d', 'q8pool2d', 'q8lookup', 'q8pool2d', 'q8conv2d',
+      'dequantize', 'activation', 'adaptiveAvgPool2d', 'quantize', 'q8linear', 'q8linear', 'dequantize',
+    ]);
+    const residual = plan.ops.find((op) => op.kind === 'q8conv2d' && op.name === 'b');
+    expect(residual).toMatchObject({ activation: 'relu', residual: { quant: parameters.activations.get('conv1') } });
+    expect([...parameters.layers.keys()].sort()).toEqual(['a', 'b', 'c', 'conv1', 'dw', 'fc1', 'fc2']);
+
+    const fp32 = await createJsBackend().compile(model.int8SourcePlan());
+    const int8 = await createJsBackend().compile(plan);
+    const step = parameters.activations.get('fc2')!.scale;
+    for (const x of [...inputs, random(size, 99)]) {
+      const [want] = await fp32.run(x);
+      const [got] = await int8.run(x);
+      const worst = Math.max(...want.map((v, i) => Math.abs(v - got[i])));
+      // not exact: every layer rounds; a handful of steps of the logits' scale over 8 layers
+      expect(worst).toBeLessThan(6 * step);
+      expect(worst).toBeLessThan(0.1 * Math.max(...want.map(Math.abs)));
+    }
+  });
+
+  it('round-trips the parameters through W.int8.safetensors and runs the same bytes from the file', async () => {
+    const model = new Model(PROBE).useGeneratedWeights(3);
+    const inputs = [1, 2, 3].map((s) => random(3 * 12 * 12, s));
+    const { parameters, plan } = await calibrate(model, createJsBackend(), inputs);
+    const bytes = encodeQuantizedModel(parameters);
+    const decoded = decodeQuantizedModel(bytes);
+    expect(decoded.activations).toEqual(parameters.activations);
+    expect([...decoded.layers.keys()].sort()).toEqual([...parameters.layers.keys()].sort());
+    // a fresh model knows nothing but the architecture and the file
+    const fromFile = new Model(PROBE).useInt8(decoded);
+    const a = await (await createJsBackend().compile(plan)).run(inputs[0]);
+    const runner = await fromFile.compile(createJsBackend());
+    const b = await runner.run(Float32Array.from(inputs[0]));
+    expect(fromFile.isInt8).toBe(true);
+    expect(b.data.length).toBe(5);
+    // the runner takes NCHW; the executable NHWC: compare through the plan
+    const direct = await (await createJsBackend().compile(fromFile.plan())).run(inputs[0]);
+    expect(Array.from(direct[0])).toEqual(Array.from(a[0]));
+  });
+
+  it('refuses files that lack a layer or a tensor, and plans that mix up uint8 and float slots', async () => {
+    const model = new Model(PROBE).useGeneratedWeights(3);
+    const { parameters, plan } = await calibrate(model, createJsBackend(), [random(3 * 12 * 12, 1)]);
+    const source = model.int8SourcePlan();
+    const noLayer = { ...parameters, layers: new Map([...parameters.layers].filter(([k]) => k !== 'dw')) };
+    expect(() => quantizePlan(source, noLayer)).toThrow(WeightsError);
+    expect(() => quantizePlan(source, noLayer)).toThrow(/no layer 'dw'/);
+    const noInput = { ...parameters, activations: new Map([...parameters.activations].filter(([k]) => k !== 'quant')) };
+    expect(() => quantizePlan(source, noInput)).toThrow(/no 'quant.scale'/);
+    const floatInput = { ...plan, ops: plan.ops.map((op) => (op.kind === 'q8conv2d' ? { ...op, input: { ...op.input, quant: undefined } } : op)) };
+    expect(() => validatePlan(floatInput)).toThrow(ShapeError);
+    expect(() => validatePlan(floatInput)).toThrow(/input must be quantised/);
+    const wrongWeights = { ...plan, ops: plan.ops.map((op) => (op.kind === 'q8linear' ? { ...op, weight: new Int8Array(3) } : op)) };
+    expect(() => validatePlan(wrongWeights)).toThrow(/weight has 3 values/);
+  });
+
+  it('the wasm backend refuses an int8 plan by name until it has int8 kernels', async () => {
+    const model = new Model(PROBE).useGeneratedWeights(3);
+    const { plan } = await calibrate(model, createJsBackend(), [random(3 * 12 * 12, 1)]);
+    await expect((await createWasmBackend()).compile(plan)).rejects.toThrow(/no int8 kernels yet: op 'quantize'/);
+  });
+});
