@@ -4,6 +4,7 @@ import { FASHION_MNIST_LABELS, MNIST_LABELS } from '@cnn/labels/mnist';
 import { IMAGENET_LABELS } from '@cnn/labels/imagenet';
 import { createClassifier, type Classification } from '@cnn/vision';
 import { readImage } from '@cnn/vision/node';
+import { defaultBackend, loadAnyWeights } from './quantize.js';
 import { createBackend, type Io, type ParsedArgs } from './commands.js';
 import { UsageError, findModel } from './registry.js';
 
@@ -71,13 +72,15 @@ export async function classifyCommand(io: Io, args: ParsedArgs): Promise<Classif
   if (weights === undefined && generated === undefined && shipped === undefined) {
     throw new UsageError(`cnn classify: ${name} ships no weights; give --weights W.safetensors or --generated-weights SEED`);
   }
-  const backend = await createBackend(value('backend') ?? 'wasm');
+  // an int8 file picks its own default backend, so an unnamed one is made after loading
+  const requested = value('backend') !== undefined ? await createBackend(value('backend')!) : undefined;
 
   const model = entry.create();
   const started = performance.now();
   if (shipped !== undefined) await loadWeights(model, shipped.url);
-  else if (weights !== undefined) await loadWeights(model, weights, { allowUnexpected: args.flags.has('allow-unexpected') });
+  else if (weights !== undefined) await loadAnyWeights(model, weights, { allowUnexpected: args.flags.has('allow-unexpected') });
   else model.useGeneratedWeights(positiveInteger(generated!, 'generated-weights'));
+  const backend = requested ?? (await createBackend(defaultBackend(model)));
   const images = [];
   for (const path of paths) images.push(await readImage(path));
   const graph = buildGraph(model.architecture);

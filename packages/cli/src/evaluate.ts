@@ -3,6 +3,7 @@
 import { buildGraph, loadWeights } from '@cnn/core';
 import { readFashionMnist, FASHION_MNIST_DIR } from '@cnn/train/node';
 import { createClassifier, type Pixels } from '@cnn/vision';
+import { defaultBackend, loadAnyWeights } from './quantize.js';
 import { createBackend, type Io, type ParsedArgs } from './commands.js';
 import { CliError, UsageError, findModel } from './registry.js';
 
@@ -68,14 +69,17 @@ export async function evaluateCommand(io: Io, args: ParsedArgs): Promise<Evaluat
   if (numClasses !== set.classes.length) {
     throw new UsageError(`cnn evaluate: ${name} has ${numClasses} classes; fashion-mnist needs a model with ${set.classes.length} (lenet5)`);
   }
-  const backend = await createBackend(value('backend') ?? 'wasm');
+  // an int8 file picks its own default backend, so an unnamed one is made after loading
+  const requested = value('backend') !== undefined ? await createBackend(value('backend')!) : undefined;
   const [total, height, width] = set.images.dims;
   const n = Math.min(total, limit);
   const images: Pixels[] = [];
   for (let i = 0; i < n; i++) images.push({ width, height, channels: 1, data: set.images.data.subarray(i * height * width, (i + 1) * height * width) });
 
   const started = performance.now();
-  await loadWeights(model, weightsPath ?? entry.shippedWeights!.url);
+  if (weightsPath !== undefined) await loadAnyWeights(model, weightsPath);
+  else await loadWeights(model, entry.shippedWeights!.url);
+  const backend = requested ?? (await createBackend(defaultBackend(model)));
   const classifier = await createClassifier(model, { backend, labels: set.classes, batch: Math.min(BATCH, n) });
   let predictions;
   try {

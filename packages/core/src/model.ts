@@ -141,6 +141,11 @@ export class Model {
     return this.int8 !== undefined;
   }
 
+  /** The int8 parameters useInt8 was given, if any. */
+  get int8Parameters(): QuantizedModel | undefined {
+    return this.int8;
+  }
+
   /** Lowers the model for one backend; the returned runner owns backend memory until disposed. */
   plan(options: CompileOptions = {}): ExecutionPlan {
     const { graph, lower } = this.prepare(options);
