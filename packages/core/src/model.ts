@@ -11,7 +11,7 @@ import { reachingNodes } from './passes/prune.js';
 import { ShapeError, WeightsError, formatShape } from './errors.js';
 import { LIMITS, formatBytes } from './limits.js';
 import { Tensor, nchwToNhwc, nhwcToNchw } from './tensor.js';
-import { lowerForInt8 } from './quantize/lower.js';
+import { lowerForInt8, type ResidualAdds } from './quantize/lower.js';
 import { quantizePlan, type QuantizedModel } from './quantize/plan.js';
 
 /** What torchvision's weights enums carry: how to preprocess, and what the weights score. */
@@ -149,7 +149,9 @@ export class Model {
   /** Lowers the model for one backend; the returned runner owns backend memory until disposed. */
   plan(options: CompileOptions = {}): ExecutionPlan {
     const { graph, lower } = this.prepare(options);
-    const plan = this.int8 ? quantizePlan(lowerForInt8(graph, this.weights!, lower), this.int8) : lowerGraph(graph, this.weights!, lower);
+    const plan = this.int8
+      ? quantizePlan(lowerForInt8(graph, this.weights!, { ...lower, residualAdds: this.int8.residualAdds }), this.int8)
+      : lowerGraph(graph, this.weights!, lower);
     if (!this.keepWeights) {
       // the plan owns (and may have folded in place) the weights now: let the decoded weights,
       // and the file bytes they are views into, go before a backend packs its own copy
@@ -163,11 +165,11 @@ export class Model {
    * The float plan int8 quantisation starts from (lowerForInt8), leaving the weights in place;
    * with `observeAll`, every value is an output of its own (what calibration observes).
    */
-  int8SourcePlan(options: CompileOptions = {}, observeAll = false): ExecutionPlan {
+  int8SourcePlan(options: CompileOptions & { residualAdds?: ResidualAdds } = {}, observeAll = false): ExecutionPlan {
     const { graph, lower } = this.prepare(options);
     // the lowering folds into weights it may own: make it copy them, so they stay for the next plan
     const copied = new Map([...this.weights!].map(([k, t]) => [k, { shape: t.shape, get data() { return t.data; }, fresh: false }]));
-    return lowerForInt8(graph, copied, { ...lower, observeAll });
+    return lowerForInt8(graph, copied, { ...lower, observeAll, residualAdds: options.residualAdds });
   }
 
   private prepare(options: CompileOptions): { graph: Graph; lower: { batch: number; outputs: readonly string[] } } {

@@ -307,6 +307,15 @@ export interface Q8AdaptiveAvgPool2dOp {
   readonly output: Slot;
 }
 
+/** y = clamp(a + b) of two quantised tensors with their own parameters (a residual add that was not fused). */
+export interface Q8AddOp {
+  readonly kind: 'q8add';
+  readonly a: Slot;
+  readonly b: Slot;
+  readonly output: Slot;
+  readonly activation: Q8Activation;
+}
+
 /** y = table[x]: any elementwise function of one quantised tensor (tanh, sigmoid, hardswish...), 256 entries. */
 export interface Q8LookupOp {
   readonly kind: 'q8lookup';
@@ -325,6 +334,7 @@ export type PlanOp =
   | Q8Pool2dOp
   | Q8AdaptiveAvgPool2dOp
   | Q8LookupOp
+  | Q8AddOp
   | ScaleChannelsOp
   | LayerNormOp
   | LocalResponseNormOp
@@ -363,6 +373,7 @@ export const OP_SLOTS = {
   q8pool2d: ['input', 'output'],
   q8adaptiveAvgPool2d: ['input', 'output'],
   q8lookup: ['input', 'output'],
+  q8add: ['a', 'b', 'output'],
 } as const satisfies { readonly [K in PlanOp['kind']]: readonly (keyof Extract<PlanOp, { kind: K }>)[] };
 export type SlotField<K extends PlanOp['kind'] = PlanOp['kind']> = (typeof OP_SLOTS)[K][number];
 
@@ -378,6 +389,7 @@ export const Q8_FIELDS: { readonly [K in PlanOp['kind']]?: readonly SlotField<K>
   q8pool2d: ['input', 'output'],
   q8adaptiveAvgPool2d: ['input', 'output'],
   q8lookup: ['input', 'output'],
+  q8add: ['a', 'b', 'output'],
 };
 
 /** Whether `field` of an op of this kind holds a quantised tensor (see Q8_FIELDS). */

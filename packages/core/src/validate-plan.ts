@@ -189,6 +189,11 @@ const CHECKS: { readonly [K in PlanOp['kind']]: Check<K> } = {
     keepsBatchAndChannels(where, op);
     sameQuant(where, op.input, op.output);
   },
+  q8add: (where, op) => {
+    sameSize(where, op.a, op.output, 'a and output');
+    sameSize(where, op.b, op.output, 'b and output');
+    checkQ8Activation(where, op.activation);
+  },
   q8lookup: (where, op) => {
     sameSize(where, op.input, op.output, 'input and output');
     if (!(op.table instanceof Uint8Array) || op.table.length !== 256) fail(where, 'table must be a Uint8Array of 256 entries');

@@ -3,6 +3,7 @@
 // '<L>.weight_scale' F32 [outC] and '<L>.bias' I32 [outC] (at scale input x weight_scale).
 // Per quantised tensor <T> (a layer's output under the layer's name, 'quant' for the input):
 // '<T>.scale' F32 [1] and '<T>.zero_point' I32 [1]. The names follow torch's quantised modules.
+// Metadata 'residual-adds': 'fused' (default) or 'separate' (see lowerForInt8), as they were made.
 import type { ActivationQuant } from '../plan.js';
 import { WeightsError } from '../errors.js';
 import { parseSafetensors, type SafetensorsEntry } from '../safetensors.js';
@@ -24,7 +25,7 @@ export function encodeQuantizedModel(model: QuantizedModel, metadata: Record<str
     tensors.set(`${name}.scale`, { dtype: 'F32', data: Float32Array.of(q.scale), shape: [1] });
     tensors.set(`${name}.zero_point`, { dtype: 'I32', data: Int32Array.of(q.zeroPoint), shape: [1] });
   }
-  const header: Record<string, unknown> = { __metadata__: { ...metadata, format: INT8_MODEL_FORMAT } };
+  const header: Record<string, unknown> = { __metadata__: { ...metadata, format: INT8_MODEL_FORMAT, 'residual-adds': model.residualAdds ?? 'fused' } };
   let offset = 0;
   for (const [key, t] of tensors) {
     header[key] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
@@ -63,6 +64,8 @@ export function decodeQuantizedModel(bytes: ArrayBuffer | ArrayBufferView): Quan
   if (file.metadata.format !== INT8_MODEL_FORMAT) {
     throw new WeightsError(`not an int8 model: expected .safetensors metadata format '${INT8_MODEL_FORMAT}', got ${file.metadata.format === undefined ? 'none' : `'${file.metadata.format}'`} (make one with cnn quantize)`, { code: 'format' });
   }
+  const residualAdds = file.metadata['residual-adds'] ?? 'fused';
+  if (residualAdds !== 'fused' && residualAdds !== 'separate') throw new WeightsError(`metadata 'residual-adds' must be 'fused' or 'separate', got '${residualAdds}'`, { code: 'format' });
   const groups = new Map<string, Map<string, SafetensorsEntry>>();
   for (const entry of file.entries.values()) {
     const suffix = [...SUFFIXES].sort((a, b) => b.length - a.length).find((s) => entry.key.endsWith(s));
@@ -72,7 +75,8 @@ export function decodeQuantizedModel(bytes: ArrayBuffer | ArrayBufferView): Quan
     if (!groups.has(name)) groups.set(name, new Map());
     groups.get(name)!.set(suffix, entry);
   }
-  const read = (e: SafetensorsEntry) => file.bytes.slice(e.begin, e.end).buffer;
+  // a copy, aligned for the typed views (a Node Buffer's slice would share the whole file's memory)
+  const read = (e: SafetensorsEntry) => new Uint8Array(file.bytes.subarray(e.begin, e.end)).buffer;
   const layers = new Map<string, QuantizedLayer>();
   const activations = new Map<string, ActivationQuant>();
   for (const [name, g] of groups) {
@@ -98,5 +102,5 @@ export function decodeQuantizedModel(bytes: ArrayBuffer | ArrayBufferView): Quan
       activations.set(name, { scale, zeroPoint });
     }
   }
-  return { layers, activations };
+  return { layers, activations, residualAdds };
 }

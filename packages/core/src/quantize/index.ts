@@ -1,6 +1,6 @@
 // Post-training static int8 quantisation: lowering, calibration, the int8 pass and the file format.
 export { lowerForInt8, INT8_FUSION_PASSES } from './lower.js';
-export type { Int8LowerOptions } from './lower.js';
+export type { Int8LowerOptions, ResidualAdds } from './lower.js';
 export { quantizePlan, calibrateModel, permuteColumns } from './plan.js';
 export type { QuantizedLayer, QuantizedModel, CalibrateOptions } from './plan.js';
 export { ActivationObserver } from './observers.js';

@@ -22,6 +22,7 @@ const clampFuses = (p: DraftOp, a: Activation) =>
 /** The fusion passes of an int8 plan's float source, in order. */
 export const INT8_FUSION_PASSES: readonly ((draft: Draft) => void)[] = [foldChannelAffines, (d) => fuseActivations(d, clampFuses), fuseResidualAdds];
 
+
 export interface Int8LowerOptions extends LowerOptions {
   /**
    * make every value a plan output with floats of its own (after the requested outputs, in
@@ -29,11 +30,19 @@ export interface Int8LowerOptions extends LowerOptions {
    * are the same as without it.
    */
   readonly observeAll?: boolean;
+  /**
+   * 'fused' (default): a residual add runs in the epilogue of the layer that produces its later
+   * operand, one rounding; 'separate': that layer rounds to its own scale and a q8add follows,
+   * as torch's eager-mode quantised models do (add_relu, skip_add).
+   */
+  readonly residualAdds?: ResidualAdds;
 }
+
+export type ResidualAdds = 'fused' | 'separate';
 
 export function lowerForInt8(graph: Graph, weights: ReadonlyMap<string, WeightTensor>, options: Int8LowerOptions): ExecutionPlan {
   const draft = lowerNodes(graph, weights, pruneGraph(graph, options.outputs), options.batch);
-  for (const pass of INT8_FUSION_PASSES) pass(draft);
+  for (const pass of INT8_FUSION_PASSES) if (pass !== fuseResidualAdds || options.residualAdds !== 'separate') pass(draft);
   if (options.observeAll) {
     const requested = new Set(draft.outputs);
     draft.values.forEach((v, ref) => {

@@ -5,10 +5,12 @@
 // reads) to uint8, a dequantize op brings int8 results to float ops and to the plan outputs.
 // Quantised tensors are named for their parameters: a layer's output by the layer ('conv1'),
 // the plan input 'quant', a float value quantised for an int8 reader 'quant.<slot id>', a
-// pooled tensor shares its input's, a table's output is '<input's name>.<function>'.
+// pooled tensor shares its input's, a table's output is '<input's name>.<function>', an add that
+// was not fused '<its later operand's name>.add'.
 import { Q8_ACTIVATIONS, type ActivationQuant, type Conv2dOp, type ExecutionPlan, type LinearOp, type PlanOp, type Q8Activation, type Q8Weights, type Slot } from '../plan.js';
 import { ShapeError, WeightsError } from '../errors.js';
 import { ARENA_ALIGN } from '../passes/arena.js';
+import type { ResidualAdds } from './lower.js';
 import { activationQuant, lookupTable, quantizeWeights, tabulates, type ActivationQuantOptions, type ActivationRange } from './numbers.js';
 
 /** A layer's int8 parameters as stored: the weight in torchvision's layout and shape. */
@@ -20,6 +22,8 @@ export interface QuantizedLayer extends Q8Weights {
 export interface QuantizedModel {
   readonly layers: ReadonlyMap<string, QuantizedLayer>;
   readonly activations: ReadonlyMap<string, ActivationQuant>;
+  /** how the float plan placed residual adds when these were made (lowerForInt8); default 'fused' */
+  readonly residualAdds?: ResidualAdds;
 }
 
 /** Where the walk gets its parameters: a calibrated range to derive them from, or a loaded model. */
@@ -49,7 +53,10 @@ export function quantizePlan(plan: ExecutionPlan, model: QuantizedModel): Execut
   }).plan;
 }
 
-export interface CalibrateOptions extends ActivationQuantOptions {}
+export interface CalibrateOptions extends ActivationQuantOptions {
+  /** how the plan being calibrated placed its residual adds (recorded with the parameters); default 'fused' */
+  readonly residualAdds?: ResidualAdds;
+}
 
 /**
  * Derives the int8 parameters from a float plan and the range each slot took over the
@@ -78,7 +85,7 @@ export function calibrateModel(plan: ExecutionPlan, ranges: ReadonlyMap<number, 
       return q;
     },
   });
-  return { model: { layers, activations }, plan: result.plan };
+  return { model: { layers, activations, residualAdds: options.residualAdds ?? 'fused' }, plan: result.plan };
 }
 
 function walk(plan: ExecutionPlan, source: ParameterSource): { plan: ExecutionPlan } {
@@ -104,6 +111,8 @@ function walk(plan: ExecutionPlan, source: ParameterSource): { plan: ExecutionPl
   const floats = new Map<number, Slot>([[plan.input.id, plan.input]]);
   const quants = new Map<number, Slot>();
   const names = new Map<number, string>();
+  /** per canonical slot id: the index of the op that wrote it (-1: the plan input) */
+  const writtenAt = new Map<number, number>([[plan.input.id, -1]]);
   const ops: PlanOp[] = [];
   /** `s` (maybe an alias) as a slot of the version's offset and quantisation, with its own shape. */
   const asVersion = (s: Slot, version: Slot): Slot => {
@@ -137,6 +146,7 @@ function walk(plan: ExecutionPlan, source: ParameterSource): { plan: ExecutionPl
   };
   const isQuantised = (s: Slot) => quants.has(canon(s).id);
   const produce = (out: Slot, quant: ActivationQuant | undefined, name?: string): Slot => {
+    writtenAt.set(out.id, writtenAt.size);
     lastAt.set(out.offset, out);
     canonical.set(out.id, out);
     if (!quant) {
@@ -168,6 +178,12 @@ function walk(plan: ExecutionPlan, source: ParameterSource): { plan: ExecutionPl
     } else if (op.kind === 'adaptiveAvgPool2d' && isQuantised(op.input)) {
       const input = quantised(op.input);
       ops.push({ kind: 'q8adaptiveAvgPool2d', input, output: produce(op.output, input.quant, names.get(canon(op.input).id)) });
+    } else if (op.kind === 'add' && (Q8_ACTIVATIONS as readonly string[]).includes(op.activation) && (isQuantised(op.a) || isQuantised(op.b))) {
+      // named after its later-written operand's layer, which the add would have fused into
+      const later = writtenAt.get(canon(op.a).id)! > writtenAt.get(canon(op.b).id)! ? op.a : op.b;
+      const [a, b] = [quantised(op.a), quantised(op.b)];
+      const name = `${names.get(canon(later).id)}.add`;
+      ops.push({ kind: 'q8add', a, b, output: produce(op.output, source.activation(name, op.output), name), activation: op.activation as Q8Activation });
     } else if (op.kind === 'activation' && tabulates(op.activation) && isQuantised(op.input)) {
       const input = quantised(op.input);
       const name = `${names.get(canon(op.input).id)}.${op.activation}`;

@@ -1,7 +1,7 @@
 // The int8 plan ops on the reference kernels of q8.ts: each reads its quantised slots from the
 // byte arena (one uint8 per element, at the slot's offset) and its float slots from the float
 // arena, and calls the one q8 kernel that defines its arithmetic.
-import type { DequantizeOp, Q8AdaptiveAvgPool2dOp, Q8Conv2dOp, Q8LinearOp, Q8LookupOp, Q8Pool2dOp, QuantizeOp, Slot } from '@cnn/core';
+import type { DequantizeOp, Q8AddOp, Q8AdaptiveAvgPool2dOp, Q8Conv2dOp, Q8LinearOp, Q8LookupOp, Q8Pool2dOp, QuantizeOp, Slot } from '@cnn/core';
 import { ShapeError } from '@cnn/core';
 import * as q8 from './q8.js';
 
@@ -80,4 +80,10 @@ export function q8adaptiveAvgPool2d(_arena: Float32Array, op: Q8AdaptiveAvgPool2
 export function q8lookup(_arena: Float32Array, op: Q8LookupOp, bytes: Uint8Array): void {
   const { table } = op;
   for (let i = 0, x = op.input.offset, y = op.output.offset; i < op.input.size; i++) bytes[y + i] = table[bytes[x + i]];
+}
+
+export function q8add(_arena: Float32Array, op: Q8AddOp, bytes: Uint8Array): void {
+  const output = op.output.quant!;
+  const y = q8.add(tensor(bytes, op.a), tensor(bytes, op.b), output, q8.activationBounds(op.activation, output));
+  store(bytes, op.output, y, 'q8add');
 }

@@ -28,6 +28,7 @@ const KERNELS: { readonly [K in PlanOp['kind']]: Kernel<K> } = {
   q8pool2d: q8ops.q8pool2d,
   q8adaptiveAvgPool2d: q8ops.q8adaptiveAvgPool2d,
   q8lookup: q8ops.q8lookup,
+  q8add: q8ops.q8add,
 };
 
 const NO_BYTES = new Uint8Array(0);

@@ -315,6 +315,7 @@ const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
   q8pool2d: int8Only,
   q8adaptiveAvgPool2d: int8Only,
   q8lookup: int8Only,
+  q8add: int8Only,
 };
 
 /** The wasm backend's plan for one op; `room`: see winogradScratch. */

@@ -221,6 +221,7 @@ const LOWERINGS: { readonly [K in PlanOp['kind']]: Lowering<K> } = {
   q8pool2d: int8Only,
   q8adaptiveAvgPool2d: int8Only,
   q8lookup: int8Only,
+  q8add: int8Only,
 };
 
 export function lowerOp(op: PlanOp, index: number, ctx: LowerContext): Step[] {

@@ -1,0 +1,18 @@
+import { decodeQuantizedModel, parseNpy, Tensor } from '@cnn/core';
+import { createJsBackend } from '@cnn/kernels/js';
+import { resnet18 } from '@cnn/resnet';
+import { mobilenet_v2 } from '@cnn/mobilenet';
+import { readFileSync } from 'node:fs';
+const name = process.argv[2];
+const dir = '/tmp/q8/oracle/';
+const q = decodeQuantizedModel(new Uint8Array(readFileSync(dir + name + '.int8.safetensors')));
+const model = (name === 'resnet18' ? resnet18() : mobilenet_v2()).useInt8(q);
+const x = parseNpy(new Uint8Array(readFileSync(dir + name + '.input.npy')));
+const want = parseNpy(new Uint8Array(readFileSync(dir + name + '.logits.npy')));
+const t0 = performance.now();
+const runner = await model.compile(createJsBackend(), { inputSize: [64, 64] });
+const got = await runner.run(x);
+console.log('ms', performance.now() - t0);
+const s = q.activations.get(name === 'resnet18' ? 'fc' : 'classifier.1').scale;
+const d = Array.from(got.data).map((v, i) => Math.abs(v - want.data[i]) / s);
+console.log('max steps', Math.max(...d), 'mean', d.reduce((a, b) => a + b) / d.length, 'count>1', d.filter(v => v > 1.001).length, 'argmax', got.argmax(), want.data.indexOf(Math.max(...want.data)));
