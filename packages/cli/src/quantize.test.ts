@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Model, Tensor, decodeQuantizedModel, parseNpy, type Architecture } from '@cnn/core';
+import { Model, Tensor, decodeQuantizedModel, parseNpy, useInt8, type Architecture } from '@cnn/core';
 import { hasTorch, machinePaths } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { FASHION_MNIST_WEIGHTS_URL } from '@cnn/lenet/weights';
@@ -117,7 +117,7 @@ describe.skipIf(!torch)('int8 against torch eager-mode static quantisation (64x6
       expect(parameters.residualAdds).toBe('separate');
       const input = parseNpy(readFileSync(join(out, `${c.name}.input.npy`)));
       const want = parseNpy(readFileSync(join(out, `${c.name}.logits.npy`)));
-      const runner = await c.model().useInt8(parameters).compile(createJsBackend(), { inputSize: [64, 64] });
+      const runner = await useInt8(c.model(), parameters).compile(createJsBackend(), { inputSize: [64, 64] });
       const got = await runner.run(new Tensor(input.shape, input.data));
       const step = parameters.activations.get(c.logits)!.scale;
       const steps = Array.from(got.data, (v, i) => Math.abs(v - want.data[i]) / step);

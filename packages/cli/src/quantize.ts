@@ -2,7 +2,7 @@
 // static int8 quantisation, issue 15). Also how run, classify and evaluate recognise such a file.
 import { open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { calibrate, decodeQuantizedModel, encodeQuantizedModel, INT8_MODEL_FORMAT, loadWeights, nchwToNhwc, parseNpy, type Model, type Tensor } from '@cnn/core';
+import { calibrate, decodeQuantizedModel, useInt8, encodeQuantizedModel, INT8_MODEL_FORMAT, loadWeights, nchwToNhwc, parseNpy, type Model, type Tensor } from '@cnn/core';
 import { preprocessBatch, presetFor } from '@cnn/vision';
 import { readImage } from '@cnn/vision/node';
 import { createBackend, type Io, type ParsedArgs } from './commands.js';
@@ -51,7 +51,7 @@ export async function isInt8WeightsFile(path: string): Promise<boolean> {
 
 /** Loads float weights, or an int8 file (cnn quantize's) into `model.useInt8`. */
 export async function loadAnyWeights(model: Model, path: string, options: { allowUnexpected?: boolean } = {}): Promise<Model> {
-  if (await isInt8WeightsFile(path)) return model.useInt8(decodeQuantizedModel(new Uint8Array(await readFile(path))));
+  if (await isInt8WeightsFile(path)) return useInt8(model, decodeQuantizedModel(new Uint8Array(await readFile(path))));
   return loadWeights(model, path, options);
 }
 

@@ -22,7 +22,7 @@ export { summarize, formatSummary } from './summary.js';
 export type { Summary, SummaryRow } from './summary.js';
 export { Model, Runner, buildGraph } from './model.js';
 export { loadWeights } from './model-weights.js';
-export type { Architecture, CompileOptions, ModelMetadata, ModelOptions, Preprocessing } from './model.js';
+export type { Architecture, CompileOptions, ModelMetadata, ModelOptions, PlanLowering, Preprocessing } from './model.js';
 export { counterParameter, counterInput } from './counter-weights.js';
 export { parseNpy, writeNpy } from './npy.js';
 export { convNormActivation, makeDivisible, squeezeExcitation } from './layers.js';

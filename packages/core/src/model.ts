@@ -5,14 +5,13 @@ import { GraphBuilder as Builder } from './graph.js';
 import type { Backend, Executable, ExecutionPlan, Slot } from './plan.js';
 import type { WeightMap, WeightsFormat } from './weights.js';
 import { generateWeights } from './weights.js';
-import { lowerGraph } from './compile.js';
+import { lowerGraph, type LowerOptions } from './compile.js';
 import { assertBackend, compilePlan } from './scratch.js';
 import { reachingNodes } from './passes/prune.js';
 import { ShapeError, WeightsError, formatShape } from './errors.js';
 import { LIMITS, formatBytes } from './limits.js';
 import { Tensor, nchwToNhwc, nhwcToNchw } from './tensor.js';
-import { lowerForInt8, type ResidualAdds } from './quantize/lower.js';
-import { quantizePlan, type QuantizedModel } from './quantize/plan.js';
+import type { QuantizedModel } from './quantize/plan.js';
 
 /** What torchvision's weights enums carry: how to preprocess, and what the weights score. */
 export interface Preprocessing {
@@ -60,6 +59,12 @@ export interface CompileOptions {
   outputs?: readonly string[];
 }
 
+/** Graph, weights and options to a plan: lowerGraph's signature, which Model.useLowering replaces. */
+export type PlanLowering = ((graph: Graph, weights: WeightMap, options: LowerOptions) => ExecutionPlan) & {
+  /** set on int8 lowerings (useInt8): the parameters they plan with */
+  readonly int8?: QuantizedModel;
+};
+
 export interface ModelOptions {
   /**
    * The family's other variants (built only when a weights file does not fit, to say which
@@ -78,8 +83,8 @@ export class Model {
   private keepWeights = true;
   /** where the loaded weights came from, and what was unwrapped to reach the state dict */
   weightsInfo: { readonly format: WeightsFormat; readonly notes: readonly string[]; /** the URL or path read */ readonly source?: string } | undefined;
-  /** set by useInt8: plans are int8 (quantize/plan.ts) with these parameters */
-  private int8: QuantizedModel | undefined;
+  /** set by useLowering (useInt8): plans come from it instead of the float passes */
+  private customLowering: PlanLowering | undefined;
 
   constructor(architecture: Architecture, options: ModelOptions = {}) {
     this.architecture = architecture;
@@ -125,33 +130,31 @@ export class Model {
   }
 
   /**
-   * Plans from now on are int8 with these parameters (a W.int8.safetensors file's:
-   * decodeQuantizedModel, or calibrateModel's). The file holds no float weights; without loaded
-   * ones the float plan it starts from is lowered over generated placeholders, which the int8
-   * parameters replace.
+   * Plans from now on come from `lowering` instead of the float passes: how int8 models plan
+   * (useInt8 in @cnn/core's quantize, which apps that never quantise do not bundle). A lowering
+   * that needs no float weights (int8's own are in its parameters) runs over generated
+   * placeholders when none are loaded.
    */
-  useInt8(parameters: QuantizedModel): this {
-    this.int8 = parameters;
+  useLowering(lowering: PlanLowering): this {
+    this.customLowering = lowering;
     if (!this.weights) this.useGeneratedWeights(1);
     return this;
   }
 
-  /** Whether plans are int8 (useInt8). */
-  get isInt8(): boolean {
-    return this.int8 !== undefined;
+  /** The lowering useLowering set, if any (a classifier's extended model takes it over). */
+  get lowering(): PlanLowering | undefined {
+    return this.customLowering;
   }
 
-  /** The int8 parameters useInt8 was given, if any. */
-  get int8Parameters(): QuantizedModel | undefined {
-    return this.int8;
+  /** Whether plans are int8 (useInt8). */
+  get isInt8(): boolean {
+    return this.customLowering?.int8 !== undefined;
   }
 
   /** Lowers the model for one backend; the returned runner owns backend memory until disposed. */
   plan(options: CompileOptions = {}): ExecutionPlan {
     const { graph, lower } = this.prepare(options);
-    const plan = this.int8
-      ? quantizePlan(lowerForInt8(graph, this.weights!, { ...lower, residualAdds: this.int8.residualAdds }), this.int8)
-      : lowerGraph(graph, this.weights!, lower);
+    const plan = (this.customLowering ?? lowerGraph)(graph, this.weights!, lower);
     if (!this.keepWeights) {
       // the plan owns (and may have folded in place) the weights now: let the decoded weights,
       // and the file bytes they are views into, go before a backend packs its own copy
@@ -162,24 +165,23 @@ export class Model {
   }
 
   /**
-   * The float plan int8 quantisation starts from (lowerForInt8), leaving the weights in place;
-   * with `observeAll`, every value is an output of its own (what calibration observes).
+   * What plan() hands a lowering, without lowering: the graph for these options, the weights
+   * (left in place: a lowering must copy what it folds) and the batch and outputs. For
+   * lowerings other than plan()'s, e.g. int8SourcePlan.
    */
-  int8SourcePlan(options: CompileOptions & { residualAdds?: ResidualAdds } = {}, observeAll = false): ExecutionPlan {
+  loweringInputs(options: CompileOptions = {}): { graph: Graph; weights: WeightMap; lower: LowerOptions } {
     const { graph, lower } = this.prepare(options);
-    // the lowering folds into weights it may own: make it copy them, so they stay for the next plan
-    const copied = new Map([...this.weights!].map(([k, t]) => [k, { shape: t.shape, get data() { return t.data; }, fresh: false }]));
-    return lowerForInt8(graph, copied, { ...lower, observeAll, residualAdds: options.residualAdds });
+    return { graph, weights: this.weights!, lower };
   }
 
-  private prepare(options: CompileOptions): { graph: Graph; lower: { batch: number; outputs: readonly string[] } } {
+  private prepare(options: CompileOptions): { graph: Graph; lower: LowerOptions } {
     if (!this.weights) throw new WeightsError(`${this.name}: ${this.released ?? 'load weights before compiling (loadWeights or useGeneratedWeights)'}`);
     const batch = options.batch ?? 1;
     if (!Number.isSafeInteger(batch) || batch < 1) throw new ShapeError(`batch must be a positive integer, got ${batch}`);
     const graph = options.inputSize ? buildGraph(this.architecture, this.shapeFor(options.inputSize)) : this.graph;
     // Both checks cost one pass over the nodes, before any work proportional to the image size.
     const needed = neededNodes(graph, options.outputs ?? ['logits']);
-    if (graph !== this.graph && !this.int8) this.checkWeightsFit(graph, needed, options.inputSize!);
+    if (graph !== this.graph && !this.customLowering) this.checkWeightsFit(graph, needed, options.inputSize!);
     checkActivationSizes(graph, needed, batch, this.name);
     return { graph, lower: { batch, outputs: options.outputs ?? ['logits'] } };
   }

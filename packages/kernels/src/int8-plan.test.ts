@@ -10,6 +10,8 @@ import {
   calibrate,
   decodeQuantizedModel,
   encodeQuantizedModel,
+  int8SourcePlan,
+  useInt8,
   quantizePlan,
   validatePlan,
   type Architecture,
@@ -53,7 +55,7 @@ describe('int8 plans on the js backend', () => {
     expect(residual).toMatchObject({ activation: 'relu', residual: { quant: parameters.activations.get('conv1') } });
     expect([...parameters.layers.keys()].sort()).toEqual(['a', 'b', 'c', 'conv1', 'dw', 'fc1', 'fc2']);
 
-    const fp32 = await createJsBackend().compile(model.int8SourcePlan());
+    const fp32 = await createJsBackend().compile(int8SourcePlan(model));
     const int8 = await createJsBackend().compile(plan);
     const step = parameters.activations.get('fc2')!.scale;
     for (const x of [...inputs, random(size, 99)]) {
@@ -75,7 +77,7 @@ describe('int8 plans on the js backend', () => {
     expect(decoded.activations).toEqual(parameters.activations);
     expect([...decoded.layers.keys()].sort()).toEqual([...parameters.layers.keys()].sort());
     // a fresh model knows nothing but the architecture and the file
-    const fromFile = new Model(PROBE).useInt8(decoded);
+    const fromFile = useInt8(new Model(PROBE), decoded);
     const a = await (await createJsBackend().compile(plan)).run(inputs[0]);
     const runner = await fromFile.compile(createJsBackend());
     const b = await runner.run(Float32Array.from(inputs[0]));
@@ -89,7 +91,7 @@ describe('int8 plans on the js backend', () => {
   it('refuses files that lack a layer or a tensor, and plans that mix up uint8 and float slots', async () => {
     const model = new Model(PROBE).useGeneratedWeights(3);
     const { parameters, plan } = await calibrate(model, createJsBackend(), [random(3 * 12 * 12, 1)]);
-    const source = model.int8SourcePlan();
+    const source = int8SourcePlan(model);
     const noLayer = { ...parameters, layers: new Map([...parameters.layers].filter(([k]) => k !== 'dw')) };
     expect(() => quantizePlan(source, noLayer)).toThrow(WeightsError);
     expect(() => quantizePlan(source, noLayer)).toThrow(/no layer 'dw'/);

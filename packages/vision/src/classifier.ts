@@ -119,8 +119,8 @@ export class ImageClassifier {
     // the same weights (shared, not copied) under an architecture with the embedding as an output
     const extended = new Model(withEmbeddingOutput(architecture));
     await loadWeights(extended, model.getWeights());
-    // an int8 model's weights are placeholders: its int8 parameters go along
-    if (model.int8Parameters) extended.useInt8(model.int8Parameters);
+    // e.g. an int8 model's: its weights are placeholders, the lowering carries its parameters
+    if (model.lowering) extended.useLowering(model.lowering);
     const hasEmbedding = extended.outputNames.includes(EMBEDDING_OUTPUT);
     const outputs = ['logits', ...(hasEmbedding ? [EMBEDDING_OUTPUT] : []), ...taps];
     const size = preprocessing.cropSize;

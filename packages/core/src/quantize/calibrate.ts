@@ -6,6 +6,7 @@ import { compilePlan } from '../scratch.js';
 import { ShapeError } from '../errors.js';
 import { ActivationObserver, type ObserverKind } from './observers.js';
 import { calibrateModel, type CalibrateOptions, type QuantizedModel } from './plan.js';
+import { int8SourcePlan } from './model.js';
 
 export interface CalibrationOptions extends CompileOptions, CalibrateOptions {
   /** how ranges are observed (observers.ts); default 'minmax' */
@@ -26,7 +27,7 @@ export async function calibrate(
   batches: Iterable<Float32Array> | AsyncIterable<Float32Array>,
   options: CalibrationOptions = {},
 ): Promise<{ parameters: QuantizedModel; plan: ExecutionPlan }> {
-  const observed = model.int8SourcePlan(options, true);
+  const observed = int8SourcePlan(model, options, true);
   const observer = new ActivationObserver(observed, options.observer, options.percentile);
   const executable = await compilePlan(backend, observed);
   let done = 0;
@@ -39,6 +40,6 @@ export async function calibrate(
   } finally {
     executable.dispose();
   }
-  const { model: parameters, plan } = calibrateModel(model.int8SourcePlan(options), observer.ranges(), options);
+  const { model: parameters, plan } = calibrateModel(int8SourcePlan(model, options), observer.ranges(), options);
   return { parameters, plan };
 }
