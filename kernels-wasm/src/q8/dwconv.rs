@@ -1,19 +1,19 @@
 //! Depthwise int8 convolution (groups = in_c = out_c; any kernel, stride, padding, dilation):
-//! per output pixel and block of 8 channels, each tap's 8 codes widened to i16 times its 8 i16
-//! weights with i32x4.extmul (exact: |255 * 127| fits i16 operands, the product i32).
+//! per output pixel and block of 16 channels, each tap's 16 codes widened to i16 times its 16
+//! i16 weights with i32x4.extmul (exact: |255 * 127| fits i16 operands, the product i32).
 //!
-//! Packed weights, per block of 8 channels (tails zero-filled):
-//!   [header: bias' 8 x i32, multiplier 8 x f32][tap][8 x i16]
+//! Packed weights, per block of 16 channels (tails zero-filled): two epilogue headers (channels
+//! 0-7, 8-15: bias' 8 x i32, multiplier 8 x f32), then [tap][16 x i16].
 use super::requant::{self, Epilogue, HEADER_BYTES};
 use super::ConvArgs;
 use core::arch::wasm32::*;
 
-const NC: usize = 8;
+const NC: usize = 16;
 const MAX_TAPS: usize = super::igemm::MAX_TAPS;
 
 #[inline(always)]
 fn block_bytes(taps: usize) -> usize {
-    HEADER_BYTES + taps * NC * 2
+    2 * HEADER_BYTES + taps * NC * 2
 }
 
 pub fn packed_bytes(channels: usize, taps: usize) -> usize {
@@ -32,11 +32,12 @@ pub unsafe fn pack(dst: *mut u8, weight: *const i8, bias: *const i32, mult: *con
             } else {
                 (0, 0.0)
             };
-            (d as *mut i32).add(j).write_unaligned(b);
-            (d.add(32) as *mut f32).add(j).write_unaligned(m);
+            let header = d.add(j / 8 * HEADER_BYTES);
+            (header as *mut i32).add(j % 8).write_unaligned(b);
+            (header.add(32) as *mut f32).add(j % 8).write_unaligned(m);
             for t in 0..taps {
                 let w = if c < channels { *weight.add(c * taps + t) as i16 } else { 0 };
-                (d.add(HEADER_BYTES) as *mut i16).add(t * NC + j).write_unaligned(w);
+                (d.add(2 * HEADER_BYTES) as *mut i16).add(t * NC + j).write_unaligned(w);
             }
         }
     }
@@ -70,18 +71,28 @@ pub unsafe fn dwconv2d(a: &ConvArgs) {
         }
         for cb in 0..c.div_ceil(NC) {
             let block = packed.add(cb * bb);
-            let w = block.add(HEADER_BYTES) as *const v128;
-            let mut lo = i32x4_splat(0);
-            let mut hi = i32x4_splat(0);
+            let w = block.add(2 * HEADER_BYTES) as *const v128;
+            let mut acc = [i32x4_splat(0); 4];
             for t in 0..taps {
-                let xv = u16x8_extend_low_u8x16(v128_load64_zero(ind[t].add(cb * NC) as *const u64));
-                let wv = v128_load(w.add(t));
-                lo = i32x4_add(lo, i32x4_extmul_low_i16x8(xv, wv));
-                hi = i32x4_add(hi, i32x4_extmul_high_i16x8(xv, wv));
+                let xv = v128_load(ind[t].add(cb * NC) as *const v128);
+                let x0 = u16x8_extend_low_u8x16(xv);
+                let x1 = u16x8_extend_high_u8x16(xv);
+                let w0 = v128_load(w.add(2 * t));
+                let w1 = v128_load(w.add(2 * t + 1));
+                acc[0] = i32x4_add(acc[0], i32x4_extmul_low_i16x8(x0, w0));
+                acc[1] = i32x4_add(acc[1], i32x4_extmul_high_i16x8(x0, w0));
+                acc[2] = i32x4_add(acc[2], i32x4_extmul_low_i16x8(x1, w1));
+                acc[3] = i32x4_add(acc[3], i32x4_extmul_high_i16x8(x1, w1));
             }
             let off = m * c + cb * NC;
-            let r = if residual.is_null() { residual } else { residual.add(off) };
-            requant::store8(lo, hi, block, &e, r, y.add(off), (c - cb * NC).min(NC));
+            let nc = c - cb * NC;
+            for half in 0..2 {
+                if nc > 8 * half {
+                    let r = if residual.is_null() { residual } else { residual.add(off + 8 * half) };
+                    let header = block.add(half * HEADER_BYTES);
+                    requant::store8(acc[2 * half], acc[2 * half + 1], header, &e, r, y.add(off + 8 * half), (nc - 8 * half).min(8));
+                }
+            }
         }
     }
 }
