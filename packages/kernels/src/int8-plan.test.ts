@@ -18,6 +18,8 @@ import {
 } from '@cnn/core';
 import { createJsBackend } from './js/index.js';
 import { createWasmBackend } from './wasm/index.js';
+import { createInt8WasmBackend } from './wasm/q8.js';
+import { readFile } from 'node:fs/promises';
 
 const PROBE: Architecture = {
   name: 'int8_probe',
@@ -108,5 +110,19 @@ describe('int8 plans on the js backend', () => {
     const model = new Model(PROBE).useGeneratedWeights(3);
     const { plan } = await calibrate(model, createJsBackend(), [random(3 * 12 * 12, 1)]);
     await expect((await createWasmBackend()).compile(plan)).rejects.toThrow(/no int8 kernels yet: op 'quantize'/);
+  });
+
+  it('runs on the int8 wasm binary bit for bit as on the js reference (wasm-int8 backend)', async () => {
+    const model = new Model(PROBE).useGeneratedWeights(3);
+    const inputs = [1, 2, 3].map((s) => random(3 * 12 * 12, s));
+    const { plan } = await calibrate(model, createJsBackend(), inputs);
+    const binary = await readFile(new URL('../wasm/cnn_q8.wasm', import.meta.url));
+    const wasm = await createInt8WasmBackend(binary).compile(plan);
+    const js = await createJsBackend().compile(plan);
+    for (const x of [...inputs, random(3 * 12 * 12, 77)]) expect(Array.from((await wasm.run(x))[0])).toEqual(Array.from((await js.run(x))[0]));
+    await expect(wasm.run(new Float32Array(5))).rejects.toThrow(ShapeError);
+    await expect(createInt8WasmBackend(binary).compile(int8SourcePlan(model))).rejects.toThrow(/expected an int8 plan/);
+    wasm.dispose();
+    await expect(wasm.run(inputs[0])).rejects.toThrow(/disposed/);
   });
 });

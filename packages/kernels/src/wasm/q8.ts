@@ -6,18 +6,18 @@ import { ShapeError } from '@cnn/core';
 import { linearAsConv2d, planConv2d, type Q8Conv2dParams, type Q8LinearParams, type Q8Tensor } from '../js/q8.js';
 
 /** The words of kernels-wasm/src/q8/mod.rs `ConvArgs`, in order. */
-const CONV_ARGS = [
+export const CONV_ARGS = [
   'x', 'packed', 'y', 'residual', 'zeros', 'n', 'inH', 'inW', 'inC', 'outH', 'outW', 'outC', 'kernelH', 'kernelW',
   'strideH', 'strideW', 'padTop', 'padLeft', 'dilationH', 'dilationW', 'groups', 'xZero', 'yZero', 'lo', 'hi',
   'residualZero', 'residualMult',
 ] as const;
 /** Readable bytes the kernels may touch past a tensor's end (channel tails, quads). */
-const SLACK = 64;
+export const SLACK = 64;
 /** kernels-wasm/src/q8/igemm.rs MAX_TAPS */
-const MAX_TAPS = 128;
+export const MAX_TAPS = 128;
 const PAGE = 65536;
 
-interface Q8Exports {
+export interface Q8Exports {
   memory: WebAssembly.Memory;
   cnn_kernels_features(): number;
   q8_conv2d_packed_bytes(outC: number, inCg: number, taps: number, groups: number): number;
@@ -159,3 +159,5 @@ class Kernels implements Q8WasmKernels {
 function align(n: number): number {
   return Math.ceil(n / 16) * 16;
 }
+
+export { createInt8WasmBackend } from './q8-executable.js';
