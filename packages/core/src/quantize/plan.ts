@@ -8,6 +8,7 @@
 // pooled tensor shares its input's, a table's output is '<input's name>.<function>', an add that
 // was not fused '<its later operand's name>.add'.
 import { Q8_ACTIVATIONS, type ActivationQuant, type Conv2dOp, type ExecutionPlan, type LinearOp, type PlanOp, type Q8Activation, type Q8Weights, type Slot } from '../plan.js';
+import { validatePlan } from '../validate-plan.js';
 import { ShapeError, WeightsError } from '../errors.js';
 import { ARENA_ALIGN } from '../passes/arena.js';
 import type { ResidualAdds } from './lower.js';
@@ -200,7 +201,8 @@ function walk(plan: ExecutionPlan, source: ParameterSource): { plan: ExecutionPl
     }
   }
   const outputs = plan.outputs.map(float);
-  return { plan: { batch: plan.batch, input: plan.input, outputs, ops, arenaSize: arenaEnd } };
+  // checked here (backends run only checked plans: plan-check.ts); the int8 ops' rules are validatePlan's
+  return { plan: validatePlan({ batch: plan.batch, input: plan.input, outputs, ops, arenaSize: arenaEnd }) };
 }
 
 const align = (n: number) => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;

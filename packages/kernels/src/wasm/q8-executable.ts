@@ -3,7 +3,7 @@
 // its input or output; the other ops (quantize at the input, dequantize at the logits, pooling,
 // lookups, unfused adds, and any op the int8 pass left in float) run on the js reference over
 // the same bytes. Convolutions and linear layers are nearly all of an int8 network's time.
-import { DisposedError, ShapeError, type Backend, type Executable, type ExecutionPlan, type PlanOp, type Q8Conv2dOp, type Q8LinearOp, type Slot } from '@cnn/core';
+import { DisposedError, ShapeError, assertPlanChecked, type Backend, type Executable, type ExecutionPlan, type PlanOp, type Q8Conv2dOp, type Q8LinearOp, type Slot } from '@cnn/core';
 import { runJsOp } from '../js/run-op.js';
 import { activationBounds, linearAsConv2d, planConv2d, type Q8Conv2dParams } from '../js/q8.js';
 import { CONV_ARGS, MAX_TAPS, SLACK, type Q8Exports } from './q8.js';
@@ -147,6 +147,7 @@ export function createInt8WasmBackend(binary: BufferSource | WebAssembly.Module)
   return {
     name: 'wasm-int8',
     async compile(plan: ExecutionPlan): Promise<Executable> {
+      assertPlanChecked(plan, 'wasm-int8');
       if (!plan.ops.some((op) => op.kind === 'q8conv2d' || op.kind === 'q8linear')) {
         throw new ShapeError('wasm-int8: expected an int8 plan (quantizePlan or useInt8), got one without int8 layers; float plans run on createWasmBackend', { code: 'unsupported' });
       }
