@@ -1,9 +1,11 @@
 //! Depthwise int8 convolution (groups = in_c = out_c; any kernel, stride, padding, dilation):
-//! per output pixel and block of 16 channels, each tap's 16 codes widened to i16 times its 16
-//! i16 weights with i32x4.extmul (exact: |255 * 127| fits i16 operands, the product i32).
+//! per output pixel and block of 16 channels, taps in pairs: the two taps' 16 codes interleaved
+//! byte by byte ([c0 t0, c0 t1, c1 t0, ...]), widened to i16, and i32x4.dot_i16x8_s with the
+//! pair's interleaved i16 weights: 8 multiply-adds per instruction, exact (255 * 127 fits i16).
 //!
 //! Packed weights, per block of 16 channels (tails zero-filled): two epilogue headers (channels
-//! 0-7, 8-15: bias' 8 x i32, multiplier 8 x f32), then [tap][16 x i16].
+//! 0-7, 8-15: bias' 8 x i32, multiplier 8 x f32), then [tap pair][16 channels][2 taps] i16 (an
+//! odd kernel's last pair has zero weights for its second tap).
 use super::requant::{self, Epilogue, HEADER_BYTES};
 use super::ConvArgs;
 use core::arch::wasm32::*;
@@ -13,7 +15,7 @@ const MAX_TAPS: usize = super::igemm::MAX_TAPS;
 
 #[inline(always)]
 fn block_bytes(taps: usize) -> usize {
-    2 * HEADER_BYTES + taps * NC * 2
+    2 * HEADER_BYTES + taps.div_ceil(2) * NC * 2 * 2
 }
 
 pub fn packed_bytes(channels: usize, taps: usize) -> usize {
@@ -35,9 +37,9 @@ pub unsafe fn pack(dst: *mut u8, weight: *const i8, bias: *const i32, mult: *con
             let header = d.add(j / 8 * HEADER_BYTES);
             (header as *mut i32).add(j % 8).write_unaligned(b);
             (header.add(32) as *mut f32).add(j % 8).write_unaligned(m);
-            for t in 0..taps {
-                let w = if c < channels { *weight.add(c * taps + t) as i16 } else { 0 };
-                (d.add(2 * HEADER_BYTES) as *mut i16).add(t * NC + j).write_unaligned(w);
+            for t in 0..taps.div_ceil(2) * 2 {
+                let w = if c < channels && t < taps { *weight.add(c * taps + t) as i16 } else { 0 };
+                (d.add(2 * HEADER_BYTES) as *mut i16).add((t / 2 * NC + j) * 2 + t % 2).write_unaligned(w);
             }
         }
     }
@@ -54,7 +56,8 @@ pub unsafe fn dwconv2d(a: &ConvArgs) {
     let residual = a.residual as usize as *const u8;
     let packed = a.packed as usize as *const u8;
     let e = Epilogue::new(a.y_zero, a.lo, a.hi, a.residual_zero, a.residual_mult);
-    let mut ind = [zeros; MAX_TAPS];
+    // an odd kernel's last pair reads ind[taps], which stays the zero row (its weights are 0)
+    let mut ind = [zeros; MAX_TAPS + 1];
     for m in 0..a.n as usize * out_hw {
         let b = m / out_hw;
         let oy = ((m % out_hw) / a.out_w as usize) as isize;
@@ -73,16 +76,16 @@ pub unsafe fn dwconv2d(a: &ConvArgs) {
             let block = packed.add(cb * bb);
             let w = block.add(2 * HEADER_BYTES) as *const v128;
             let mut acc = [i32x4_splat(0); 4];
-            for t in 0..taps {
-                let xv = v128_load(ind[t].add(cb * NC) as *const v128);
-                let x0 = u16x8_extend_low_u8x16(xv);
-                let x1 = u16x8_extend_high_u8x16(xv);
-                let w0 = v128_load(w.add(2 * t));
-                let w1 = v128_load(w.add(2 * t + 1));
-                acc[0] = i32x4_add(acc[0], i32x4_extmul_low_i16x8(x0, w0));
-                acc[1] = i32x4_add(acc[1], i32x4_extmul_high_i16x8(x0, w0));
-                acc[2] = i32x4_add(acc[2], i32x4_extmul_low_i16x8(x1, w1));
-                acc[3] = i32x4_add(acc[3], i32x4_extmul_high_i16x8(x1, w1));
+            for pair in 0..taps.div_ceil(2) {
+                let a = v128_load(ind[2 * pair].add(cb * NC) as *const v128);
+                let b = v128_load(ind[2 * pair + 1].add(cb * NC) as *const v128);
+                let lo = i8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(a, b);
+                let hi = i8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(a, b);
+                let wp = w.add(4 * pair);
+                acc[0] = i32x4_add(acc[0], i32x4_dot_i16x8(u16x8_extend_low_u8x16(lo), v128_load(wp)));
+                acc[1] = i32x4_add(acc[1], i32x4_dot_i16x8(u16x8_extend_high_u8x16(lo), v128_load(wp.add(1))));
+                acc[2] = i32x4_add(acc[2], i32x4_dot_i16x8(u16x8_extend_low_u8x16(hi), v128_load(wp.add(2))));
+                acc[3] = i32x4_add(acc[3], i32x4_dot_i16x8(u16x8_extend_high_u8x16(hi), v128_load(wp.add(3))));
             }
             let off = m * c + cb * NC;
             let nc = c - cb * NC;

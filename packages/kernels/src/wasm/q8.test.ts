@@ -155,6 +155,14 @@ for (const file of binaries) {
       }
     });
 
+    it('a layer prepared before reset() refuses to run', () => {
+      const p = convParams({ n: 1, h: 4, w: 4, groups: 1, inCg: 3, outCg: 2, kernel: 3, stride: 1, padding: 0, dilation: 1, residual: false, activation: 'none', xZero: 0, xMax: 255, seed: 1 });
+      const prepared = kernels.prepareConv2d(p);
+      kernels.reset();
+      expect(() => prepared.execute()).toThrow(expect.objectContaining({ name: 'DisposedError' }));
+      expect(() => prepared.output()).toThrow(/prepared before reset\(\)/);
+    });
+
     it('refuses what the reference refuses, and kernels over 128 taps', () => {
       const p = convParams({ n: 1, h: 4, w: 4, groups: 1, inCg: 3, outCg: 2, kernel: 3, stride: 1, padding: 0, dilation: 1, residual: false, activation: 'none', xZero: 0, xMax: 255, seed: 1 });
       expect(() => kernels.prepareConv2d({ ...p, groups: 2 })).toThrow(/groups 2 must divide input channels 3/);

@@ -2,7 +2,7 @@
 // cnn_q8-relaxed.wasm) with the js reference's parameters (src/js/q8.ts), which also checks
 // them: same inputs, bit-identical uint8 outputs. No inference entry point imports this module,
 // so fp32 apps never download the int8 binaries; the caller passes the binary's bytes or module.
-import { ShapeError } from '@cnn/core';
+import { DisposedError, ShapeError } from '@cnn/core';
 import { linearAsConv2d, planConv2d, type Q8Conv2dParams, type Q8LinearParams, type Q8Tensor } from '../js/q8.js';
 
 /** The words of kernels-wasm/src/q8/mod.rs `ConvArgs`, in order. */
@@ -47,7 +47,7 @@ export interface Q8WasmKernels {
   prepareConv2d(p: Q8Conv2dParams): PreparedQ8Conv2d;
   conv2d(p: Q8Conv2dParams): Q8Tensor;
   linear(p: Q8LinearParams): Q8Tensor;
-  /** Forgets every prepared layer, reusing their memory. */
+  /** Forgets every prepared layer, reusing their memory (using one afterwards throws DisposedError). */
   reset(): void;
 }
 
@@ -66,6 +66,8 @@ class Kernels implements Q8WasmKernels {
   readonly relaxedSimd: boolean;
   private readonly heapBase: number;
   private top: number;
+  /** bumped by reset(): a prepared layer of an older generation no longer owns its memory */
+  private generation = 0;
   constructor(private readonly ex: Q8Exports) {
     this.relaxedSimd = (ex.cnn_kernels_features() & 1) === 1;
     this.heapBase = align(ex.__heap_base.value as number);
@@ -74,6 +76,7 @@ class Kernels implements Q8WasmKernels {
 
   reset(): void {
     this.top = this.heapBase;
+    this.generation++;
   }
 
   private alloc(bytes: number): number {
@@ -120,9 +123,14 @@ class Kernels implements Q8WasmKernels {
     CONV_ARGS.forEach((name, i) => (words[i] = values[name]));
     new Float32Array(this.ex.memory.buffer, args, CONV_ARGS.length)[CONV_ARGS.indexOf('residualMult')] = plan.residualMult;
     const ex = this.ex;
+    const generation = this.generation;
+    const live = () => {
+      if (generation !== this.generation) throw new DisposedError('q8 conv2d (wasm): this layer was prepared before reset(), which freed its memory; prepare it again');
+    };
     const prepared: PreparedQ8Conv2d = {
       kernel: depthwise ? 'depthwise' : 'igemm',
       setInput(input, res) {
+        live();
         if (input.length !== p.input.data.length) throw new ShapeError(`q8 conv2d (wasm): expected an input of ${p.input.data.length} bytes, got ${input.length}`);
         new Uint8Array(ex.memory.buffer, x, input.length).set(input);
         if (residual) {
@@ -131,6 +139,7 @@ class Kernels implements Q8WasmKernels {
         }
       },
       execute() {
+        live();
         if (depthwise) {
           ex.q8_dwconv2d(args);
           return false;
@@ -138,6 +147,7 @@ class Kernels implements Q8WasmKernels {
         return ex.q8_conv2d(args) === 1;
       },
       output() {
+        live();
         return { data: new Uint8Array(ex.memory.buffer, y, ySize).slice(), shape: plan.outShape, quant: p.output };
       },
     };
