@@ -7,6 +7,7 @@
 // Relaxed-SIMD variants need the engine flag in Node 20: node --experimental-wasm-relaxed-simd kernels.mjs
 // The machine may be shared and noisy: compare rows of one run, and repeat.
 // --winograd on,off times each variant twice, the second time with Winograd 3x3 convolutions off.
+import { validatePlan } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd, loadKernelModule } from '@cnn/kernels/wasm';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
@@ -89,7 +90,7 @@ function layerPlan([, hw, inC, outC, k, s, groups = 1, residual = false]) {
     const x = slot(st, [1, 1, 1, inC]);
     const y = slot(st, [1, 1, 1, outC]);
     const op = { kind: 'linear', input: x, output: y, weight: randomFloats(inC * outC, 1, -0.02, 0.02), bias: randomFloats(outC, 2), activation: 'none' };
-    return { plan: { batch: 1, input: x, outputs: [y], ops: Array(repeat).fill(op), arenaSize: st.size }, flops: 2 * inC * outC };
+    return { plan: validatePlan({ batch: 1, input: x, outputs: [y], ops: Array(repeat).fill(op), arenaSize: st.size }), flops: 2 * inC * outC };
   }
   const g = groups === 'dw' ? inC : groups;
   const p = (k - 1) / 2;
@@ -103,7 +104,7 @@ function layerPlan([, hw, inC, outC, k, s, groups = 1, residual = false]) {
     weight: randomFloats(outC * fanIn, 3, -Math.sqrt(3 / fanIn), Math.sqrt(3 / fanIn)), bias: randomFloats(outC, 4, -0.1, 0.1),
     kernel: [k, k], stride: [s, s], padding: [p, p], dilation: [1, 1], groups: g, activation: g === 1 ? 'relu' : 'relu6',
   };
-  return { plan: { batch: 1, input: x, outputs: [y], ops: Array(repeat).fill(op), arenaSize: st.size }, flops: 2 * y.size * fanIn };
+  return { plan: validatePlan({ batch: 1, input: x, outputs: [y], ops: Array(repeat).fill(op), arenaSize: st.size }), flops: 2 * y.size * fanIn };
 }
 
 async function bestMs(exe, input) {

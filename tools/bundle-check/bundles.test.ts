@@ -28,19 +28,21 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
  * without splitting, so its one file is everything the app can reach, on-demand chunks inlined),
  * Vite and webpack (Rollup's output is not minified): the goal of 20 kB (MobileNet + wasm, with
  * generated weights or a .safetensors file) and 18 kB (LeNet + wasm). Where the bundler splits
- * code, the kernel executable, scratch placement, the kernel-load failure texts and the weight
- * readers are on-demand chunks; what an app does not call is not reachable at all: weight reading
- * (loadWeights), the layer table (summarize), the worker pool (@cnn/kernels/wasm/threads) and
- * the torch.save reader (@cnn/core/pth) are functions and entries of their own (README, "Bundles").
+ * code, the kernel-load failure texts and the weight readers are on-demand chunks (the kernel
+ * executable is not: every app compiles, so it is counted where it is needed); what an app does not
+ * call is not reachable at all: weight reading (loadWeights), the layer table (summarize), the
+ * worker pool (@cnn/kernels/wasm/threads), the torch.save reader (@cnn/core/pth) and the plan
+ * validator (backends trust the compiler's plans: @cnn/core plan-check.ts) are functions and entries
+ * of their own (README, "Bundles").
  */
 const JS_BUDGET: Record<string, number> = { 'mobilenet-wasm': 20_000, 'mobilenet-safetensors-wasm': 20_000, 'lenet-wasm': 18_000 };
 /**
- * Not met yet, so held where it is so it cannot grow: esbuild's defaults (no splitting), where every
- * lazy chunk is inlined. MobileNet and LeNet carry the shared compile passes (the channel-views pass
- * added about 1 kB), plan checks, executable and loader; the .safetensors app also the strict reader,
- * the URL/progress/SHA-256 source and the torchvision weights-name manifest. README, "Bundles".
+ * esbuild at its defaults (no splitting) inlines every on-demand chunk, so its one file is all the
+ * app can reach. The model-only apps meet JS_BUDGET that way too; the .safetensors app also carries
+ * the strict reader, the URL/progress/SHA-256 source and the torchvision weights-name manifest
+ * (on-demand chunks wherever the bundler splits), so its whole-app budget there is its own.
  */
-const UNSPLIT_NOT_MET: Record<string, number> = { 'mobilenet-wasm': 20_900, 'lenet-wasm': 19_700, 'mobilenet-safetensors-wasm': 31_600 };
+const UNSPLIT_BUDGET: Record<string, number> = { 'mobilenet-safetensors-wasm': 30_000 };
 /** gzip -9 bytes of any one kernel binary, the most a device downloads. */
 const WASM_BUDGET = 25_000;
 
@@ -190,7 +192,7 @@ describe('bundles', () => {
   it('stays within the gzipped first-load JS budgets with every minifying bundler', () => {
     const over: string[] = [];
     for (const b of builds.filter((x) => x.minified && JS_BUDGET[x.app] !== undefined)) {
-      const budget = (b.bundler === 'esbuild-default' ? UNSPLIT_NOT_MET[b.app] : undefined) ?? JS_BUDGET[b.app];
+      const budget = (b.bundler === 'esbuild-default' ? UNSPLIT_BUDGET[b.app] : undefined) ?? JS_BUDGET[b.app];
       const gz = b.chunks.filter((c) => c.initial).reduce((s, c) => s + c.gzip, 0);
       if (gz > budget) over.push(`${b.app} / ${b.bundler}: ${gz} bytes gzip, budget ${budget}`);
     }

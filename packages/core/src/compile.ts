@@ -15,6 +15,7 @@ import { viewConcatInputs } from './passes/channel-views.js';
 import { bufferLiveness } from './passes/liveness.js';
 import { placeBuffers } from './passes/arena.js';
 import { emitPlan } from './passes/emit.js';
+import { markPlanChecked } from './plan-check.js';
 
 export interface LowerOptions {
   batch: number;
@@ -29,7 +30,7 @@ export function lowerGraph(graph: Graph, weights: ReadonlyMap<string, WeightTens
   const draft = lowerNodes(graph, weights, pruneGraph(graph, options.outputs), options.batch);
   for (const pass of FUSION_PASSES) pass(draft);
   const buffers = bufferLiveness(draft);
-  return emitPlan(draft, buffers, placeBuffers(buffers));
+  return markPlanChecked(emitPlan(draft, buffers, placeBuffers(buffers)));
 }
 
 export { planArena } from './passes/arena.js';

@@ -30,6 +30,7 @@ export type { ConvNormOptions, SqueezeExcitationOptions } from './layers.js';
 export { IMAGENET_MEAN, IMAGENET_STD, imagenetPreprocessing, modelFamily, variantOf, countedMetadata, UnknownVariantError, ReductionTaps, featureInfo } from './family.js';
 export type { ArchitectureFunction, FeatureInfo, ImageNetPresetOptions, Variant } from './family.js';
 export { validatePlan } from './validate-plan.js';
+export { assertPlanChecked, isPlanChecked } from './plan-check.js';
 export { compilePlan, slotLifetimes } from './scratch.js';
 export { encodeSafetensors, float32ToFloat16, INT8_LAYOUT, INT8_METADATA } from './convert.js';
 export type { StorageDtype } from './convert.js';

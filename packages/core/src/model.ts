@@ -156,8 +156,8 @@ export class Model {
     const { graph, lower } = this.prepare(options);
     const plan = (this.customLowering ?? lowerGraph)(graph, this.weights!, lower);
     if (!this.keepWeights) {
-      // the plan owns (and may have folded in place) the weights now: let the decoded weights,
-      // and the file bytes they are views into, go before a backend packs its own copy
+      // the plan reads the weights it did not fold straight from the decoded tensors (no copy):
+      // once a backend has packed its own, nothing holds them or the file bytes they view
       this.weights = undefined;
       this.released = 'weights were released after the first compile or plan (load them with { keepWeights: true } to compile again)';
     }

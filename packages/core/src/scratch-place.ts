@@ -1,8 +1,23 @@
-// Placing op-local scratch in the activation arena (compilePlan loads this for backends that
-// ask for scratch): where each op's scratch fits among the slots live at that op.
-import type { ExecutionPlan, ScratchPlacement } from './plan.js';
-import { slotLifetimes } from './scratch.js';
+// Placing op-local scratch in the activation arena: where each op's scratch fits among the
+// slots live at that op.
+import { opSlotEntries, type ExecutionPlan, type ScratchPlacement, type Slot } from './plan.js';
+import { lifetimes } from './passes/liveness.js';
 import { ARENA_ALIGN } from './passes/arena.js';
+
+/**
+ * When each slot of a plan is live: from its first op to its last (the input from the start, the
+ * outputs to the end). A channel view counts as its base, which it keeps alive whole.
+ */
+export function slotLifetimes(plan: ExecutionPlan): Map<Slot, { readonly first: number; readonly last: number }> {
+  const byId = new Map<number, Slot>();
+  const key = (s: Slot): Slot => {
+    if (s.base) return key(s.base);
+    if (!byId.has(s.id)) byId.set(s.id, s);
+    return byId.get(s.id)!;
+  };
+  const touched = plan.ops.map((op) => opSlotEntries(op).map(([, s]) => key(s)));
+  return lifetimes(key(plan.input), touched, plan.outputs.map(key));
+}
 
 const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
 

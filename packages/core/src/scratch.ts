@@ -4,24 +4,12 @@
 // for are live. A backend asks for it through the contract (Backend.scratchFloats) and
 // compilePlan places it, which keeps peak memory at the arena's size instead of
 // arena + the largest scratch.
-import { opSlotEntries, type Backend, type Executable, type ExecutionPlan, type Slot } from './plan.js';
-import { lifetimes } from './passes/liveness.js';
+import type { Backend, Executable, ExecutionPlan } from './plan.js';
 import { ShapeError, describeValue } from './errors.js';
+import { isPlanChecked, markPlanChecked } from './plan-check.js';
+import { arenaGaps, placeScratch } from './scratch-place.js';
 
-/**
- * When each slot of a plan is live: from its first op to its last (the input from the start, the
- * outputs to the end). A channel view counts as its base, which it keeps alive whole.
- */
-export function slotLifetimes(plan: ExecutionPlan): Map<Slot, { readonly first: number; readonly last: number }> {
-  const byId = new Map<number, Slot>();
-  const key = (s: Slot): Slot => {
-    if (s.base) return key(s.base);
-    if (!byId.has(s.id)) byId.set(s.id, s);
-    return byId.get(s.id)!;
-  };
-  const touched = plan.ops.map((op) => opSlotEntries(op).map(([, s]) => key(s)));
-  return lifetimes(key(plan.input), touched, plan.outputs.map(key));
-}
+export { slotLifetimes } from './scratch-place.js';
 
 /** Throws a ShapeError unless `backend` looks like a Backend (a name and a compile method). */
 export function assertBackend(backend: unknown): asserts backend is Backend {
@@ -38,8 +26,11 @@ export function assertBackend(backend: unknown): asserts backend is Backend {
 export async function compilePlan<E extends Executable>(backend: { compile(plan: ExecutionPlan): Promise<E> } & Pick<Backend, 'scratchFloats'>, plan: ExecutionPlan): Promise<E> {
   assertBackend(backend);
   if (!backend.scratchFloats || plan.scratch) return backend.compile(plan);
-  // only backends that ask for scratch load the placement code (an on-demand chunk in bundles)
-  const { arenaGaps, placeScratch } = await import('./scratch-place.js');
   const floats = await backend.scratchFloats(plan, arenaGaps(plan));
-  return backend.compile({ ...plan, scratch: placeScratch(plan, floats) });
+  if (!Array.isArray(floats) || floats.length !== plan.ops.length || !floats.every((f) => Number.isSafeInteger(f) && f >= 0)) {
+    throw new ShapeError(`compile: the backend's scratchFloats must return one non-negative integer per op (${plan.ops.length}), got ${describeValue(floats)}`);
+  }
+  // placeScratch keeps every range inside the arena, so a checked plan stays checked
+  const placed = { ...plan, scratch: placeScratch(plan, floats) };
+  return backend.compile(isPlanChecked(plan) ? markPlanChecked(placed) : placed);
 }

@@ -15,6 +15,7 @@ import { parseSafetensors, readFloat32 } from './safetensors.js';
 import type { Model } from './model.js';
 import { featureInfo, type FeatureInfo } from './family.js';
 import type { Backend } from './plan.js';
+import { validatePlan } from './validate-plan.js';
 import type { WeightTensor } from './weights.js';
 import { loadWeights } from './model-weights.js';
 
@@ -187,7 +188,10 @@ export interface GoldenRun {
 export async function runGolden(model: Model, fx: GoldenFixture, backend: Backend, taps: readonly string[] = Object.keys(fx.taps)): Promise<GoldenRun> {
   await applyCalibration(model, fx);
   const [n, , h, w] = fx.input.shape;
-  const runner = await model.compile(backend, { batch: n, inputSize: [h, w], outputs: ['logits', ...taps] });
+  const options = { batch: n, inputSize: [h, w] as [number, number], outputs: ['logits', ...taps] };
+  // backends trust the compiler's plans without checking them again (plan-check.ts): check each one here
+  validatePlan(model.plan(options));
+  const runner = await model.compile(backend, options);
   try {
     const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
     const tapErrors: Record<string, number> = {};

@@ -3,6 +3,7 @@
 // Every backend calls this once in compile(); backend-specific limits are checked there too.
 import { ACTIVATIONS, Q8_ACTIVATIONS, acceptsChannelView, fakeQuantizeProblem, holdsQuantised, opSlotEntries, type ExecutionPlan, type PlanOp, type Q8Weights, type Slot } from './plan.js';
 import { ShapeError } from './errors.js';
+import { markPlanChecked } from './plan-check.js';
 
 function fail(where: string, message: string): never {
   throw new ShapeError(`${where}: ${message}`);
@@ -225,8 +226,8 @@ function validateOp(op: PlanOp, i: number, arenaSize: number): void {
   check(where, op);
 }
 
-/** Throws a ShapeError naming the first inconsistency in `plan`. */
-export function validatePlan(plan: ExecutionPlan): void {
+/** Throws a ShapeError naming the first inconsistency in `plan`; a plan that passes is frozen, returned, and backends accept it (plan-check.ts). */
+export function validatePlan<P extends ExecutionPlan>(plan: P): P {
   if (!isCount(plan.arenaSize, 0)) fail('plan', `arenaSize must be a non-negative integer, got ${plan.arenaSize}`);
   checkSlot('plan.input', 'input', plan.input, plan.arenaSize);
   if (plan.input.base !== undefined) fail('plan.input', 'the input must be a dense slot, not a channel view');
@@ -239,6 +240,7 @@ export function validatePlan(plan: ExecutionPlan): void {
   });
   plan.ops.forEach((op, i) => validateOp(op, i, plan.arenaSize));
   if (plan.scratch !== undefined) validateScratch(plan);
+  return markPlanChecked(plan);
 }
 
 function validateScratch(plan: ExecutionPlan): void {

@@ -1,6 +1,6 @@
 // Test-only helpers shared by the wasm and WebGPU tests: hand-built arenas and plans, and a
 // comparison of any backend against the js reference kernels, op by op.
-import type { Backend, ExecutionPlan, PlanOp, Slot } from '@cnn/core';
+import { validatePlan, type Backend, type ExecutionPlan, type PlanOp, type Slot } from '@cnn/core';
 import { runJsOp } from './js/run-op.js';
 
 /** Deterministic uniform floats in [lo, hi) (mulberry32). */
@@ -37,7 +37,7 @@ export class ArenaBuilder {
 /** A plan whose input and single output are the whole arena, so any op sequence can be checked. */
 export function wholeArenaPlan(ops: readonly PlanOp[], arenaSize: number): ExecutionPlan {
   const all: Slot = { id: -1, shape: [1, 1, 1, arenaSize], offset: 0, size: arenaSize };
-  return { batch: 1, input: all, outputs: [all], ops, arenaSize };
+  return validatePlan({ batch: 1, input: all, outputs: [all], ops, arenaSize });
 }
 
 /**

@@ -37,6 +37,11 @@ export interface Draft {
   readonly input: ValueRef;
   /** the requested outputs, in order (pinned: never fused away) */
   outputs: ValueRef[];
+  /**
+   * Weight arrays the plan may modify in place (decoded for this compile alone: WeightTensor.fresh).
+   * Every other weight is the model's own array, read without a copy: a fold writes a new one.
+   */
+  readonly owned: WeakSet<Float32Array>;
 }
 
 const slotsOf = (op: DraftOp) => op as unknown as Record<string, ValueRef | undefined>;

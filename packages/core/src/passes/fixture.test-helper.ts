@@ -1,9 +1,9 @@
 // Test-only: hand-built drafts for the pass tests (no graph, no weights).
 import type { Draft, DraftOp, Nhwc, ValueRef } from './draft.js';
 
-/** A draft over values of the given channel counts (shape [1, 2, 2, c]); value 0 is the input. */
-export function draftOf(channels: readonly number[], ops: DraftOp[], outputs: ValueRef[]): Draft {
-  return { batch: 1, values: channels.map((c) => ({ shape: [1, 2, 2, c] as Nhwc })), ops, input: 0, outputs };
+/** A draft over values of the given channel counts (shape [1, 2, 2, c]); value 0 is the input; `owned`: weight arrays passes may change in place. */
+export function draftOf(channels: readonly number[], ops: DraftOp[], outputs: ValueRef[], owned: Float32Array[] = []): Draft {
+  return { batch: 1, values: channels.map((c) => ({ shape: [1, 2, 2, c] as Nhwc })), ops, input: 0, outputs, owned: new WeakSet(owned) };
 }
 
 /** A 1x1 convolution from `input` to `output` (c -> c) with weight w per channel and bias b. */

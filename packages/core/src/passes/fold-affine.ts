@@ -11,18 +11,22 @@ export function foldChannelAffines(draft: Draft): void {
     if (!p || (p.kind !== 'conv2d' && p.kind !== 'linear') || !op.fold.into.includes(p.kind)) return;
     if (p.activation !== 'none' || p.residual !== undefined || !fuser.fusable(op.input)) return;
     const { scale, shift } = op.fold;
-    const per = p.weight.length / scale.length;
-    scaleRows(p.weight, per, scale);
-    for (let c = 0; c < scale.length; c++) p.bias[c] = p.bias[c] * scale[c] + shift[c];
+    // in place only into arrays decoded for this compile alone; the model's own ones stay as they are
+    const into = (w: Float32Array) => (draft.owned.has(w) ? w : new Float32Array(w.length));
+    p.weight = scaleRows(p.weight, p.weight.length / scale.length, scale, into(p.weight));
+    const bias = into(p.bias);
+    for (let c = 0; c < scale.length; c++) bias[c] = p.bias[c] * scale[c] + shift[c];
+    p.bias = bias;
     fuser.absorb(i, op.input);
   });
   fuser.finish();
 }
 
-/** w[c][j] *= scale[c] over rows of `per` floats (a small function of its own: V8 optimises it early). */
-function scaleRows(w: Float32Array, per: number, scale: Float64Array): void {
+/** out[c][j] = w[c][j] * scale[c] over rows of `per` floats (`out` may be `w`; a small function of its own: V8 optimises it early). */
+function scaleRows(w: Float32Array, per: number, scale: Float64Array, out: Float32Array): Float32Array {
   for (let c = 0, at = 0; c < scale.length; c++) {
     const s = scale[c];
-    for (const end = at + per; at < end; at++) w[at] = w[at] * s;
+    for (const end = at + per; at < end; at++) out[at] = w[at] * s;
   }
+  return out;
 }

@@ -21,7 +21,7 @@ class Lowering {
     private readonly weights: ReadonlyMap<string, WeightTensor>,
     batch: number,
   ) {
-    this.draft = { batch, values: [], ops: [], input: 0, outputs: [] };
+    this.draft = { batch, values: [], ops: [], input: 0, outputs: [], owned: new WeakSet() };
     this.specShapes = new Map(graph.parameters.map((p) => [p.key, p.shape]));
   }
 
@@ -54,22 +54,25 @@ class Lowering {
     return this.valueOfNode.get(nodeId)!;
   }
 
-  /** A weight as loaded (read only), its shape checked against the graph's parameter spec. */
+  /**
+   * A weight as loaded, its shape checked against the graph's parameter spec: the model's own
+   * array (never copied; passes that change weights write new arrays), or one decoded for this
+   * compile alone (`fresh`), which passes may change in place (draft.owned).
+   */
   weight(key: string): Float32Array {
     const t = this.tensor(key);
     const spec = this.specShapes.get(key);
     if (spec && formatShape(spec) !== formatShape(t.shape)) throw new ShapeError(`weight '${key}' is ${formatShape(t.shape)}; this graph needs ${formatShape(spec)}`);
-    return t.data;
+    const data = t.data;
+    if (t.fresh) this.draft.owned.add(data);
+    return data;
   }
 
-  /**
-   * A weight the plan owns (and may fold into): a copy, unless decoding made a fresh array for
-   * this call anyway (read from disk, converted from f16/int8), which saves a whole copy of the
-   * weights at the peak of loading.
-   */
-  owned(key: string): Float32Array {
-    const t = this.tensor(key);
-    return t.fresh ? t.data : t.data.slice();
+  /** A zero bias of its own (passes may fold into it in place). */
+  zeros(n: number): Float32Array {
+    const data = new Float32Array(n);
+    this.draft.owned.add(data);
+    return data;
   }
 
   private tensor(key: string): WeightTensor {
@@ -91,8 +94,8 @@ interface ConvGeometry {
 function convolution(l: Lowering, node: GraphNode, name: string, bias: boolean, outChannels: number, geometry: ConvGeometry): ValueRef {
   const { kernel, stride, padding, dilation, groups } = geometry;
   const input = l.input(node);
-  const weight = l.owned(`${name}.weight`);
-  const b = bias ? l.owned(`${name}.bias`) : new Float32Array(outChannels);
+  const weight = l.weight(`${name}.weight`);
+  const b = bias ? l.weight(`${name}.bias`) : l.zeros(outChannels);
   return l.emit(node, (output) => ({ kind: 'conv2d', name, input, output, weight, bias: b, kernel, stride, padding, dilation, groups, activation: 'none' }));
 }
 
@@ -153,7 +156,7 @@ const RULES: { readonly [T in NodeOp['type']]: Rule<T> } = {
     return l.newValue(node, { aliasOf: l.input(node), flattenedFrom: from.length === 3 ? (from as unknown as [number, number, number]) : undefined });
   },
   layerNorm2d: (l, node, op) => {
-    const [input, weight, bias] = [l.input(node), l.owned(`${op.name}.weight`), l.owned(`${op.name}.bias`)];
+    const [input, weight, bias] = [l.input(node), l.weight(`${op.name}.weight`), l.weight(`${op.name}.bias`)];
     return l.emit(node, (output) => ({ kind: 'layerNorm', input, output, weight, bias, eps: op.eps, activation: 'none' }));
   },
   scaleChannels: (l, node) => {
@@ -175,8 +178,8 @@ const RULES: { readonly [T in NodeOp['type']]: Rule<T> } = {
     const key = `${op.name}.weight`;
     // the permutation is a copy already: it reads the loaded weights, not an owned copy of them
     const permuted = from !== undefined && from[1] * from[2] > 1;
-    const weight = permuted ? permuteColumnsToChannelsLast(l.weight(key), op.outFeatures, from) : l.owned(key);
-    const bias = op.bias ? l.owned(`${op.name}.bias`) : new Float32Array(op.outFeatures);
+    const weight = permuted ? permuteColumnsToChannelsLast(l.weight(key), op.outFeatures, from) : l.weight(key);
+    const bias = op.bias ? l.weight(`${op.name}.bias`) : l.zeros(op.outFeatures);
     const columns = permuted ? { columnsFrom: from } : {};
     return l.emit(node, (output) => ({ kind: 'linear', name: op.name, input, output, weight, bias, activation: 'none', ...columns }));
   },

@@ -14,6 +14,7 @@ import { fuseResidualAdds } from '../passes/fuse-residual.js';
 import { bufferLiveness } from '../passes/liveness.js';
 import { placeBuffers } from '../passes/arena.js';
 import { emitPlan } from '../passes/emit.js';
+import { markPlanChecked } from '../plan-check.js';
 import type { Draft, DraftOp } from '../passes/draft.js';
 
 const clampFuses = (p: DraftOp, a: Activation) =>
@@ -50,5 +51,5 @@ export function lowerForInt8(graph: Graph, weights: ReadonlyMap<string, WeightTe
     });
   }
   const buffers = bufferLiveness(draft);
-  return emitPlan(draft, buffers, placeBuffers(buffers));
+  return markPlanChecked(emitPlan(draft, buffers, placeBuffers(buffers)));
 }

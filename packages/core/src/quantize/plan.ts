@@ -10,6 +10,7 @@
 import { Q8_ACTIVATIONS, type ActivationQuant, type Conv2dOp, type ExecutionPlan, type LinearOp, type PlanOp, type Q8Activation, type Q8Weights, type Slot } from '../plan.js';
 import { ShapeError, WeightsError } from '../errors.js';
 import { ARENA_ALIGN } from '../passes/arena.js';
+import { validatePlan } from '../validate-plan.js';
 import type { ResidualAdds } from './lower.js';
 import { activationQuant, lookupTable, quantizeWeights, tabulates, type ActivationQuantOptions, type ActivationRange } from './numbers.js';
 
@@ -200,7 +201,8 @@ function walk(plan: ExecutionPlan, source: ParameterSource): { plan: ExecutionPl
     }
   }
   const outputs = plan.outputs.map(float);
-  return { plan: { batch: plan.batch, input: plan.input, outputs, ops, arenaSize: arenaEnd } };
+  // checked here, once: the int8 pass is new, and backends take only checked plans
+  return { plan: validatePlan({ batch: plan.batch, input: plan.input, outputs, ops, arenaSize: arenaEnd }) };
 }
 
 const align = (n: number) => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;

@@ -1,7 +1,7 @@
 // The wasm backend as a whole: a small network through run(), loading, and clear errors.
 import { describe, it, expect } from 'vitest';
 import { readFile } from 'node:fs/promises';
-import { DisposedError, type ExecutionPlan, type PlanOp, type Slot } from '@cnn/core';
+import { DisposedError, type ExecutionPlan, type PlanOp, type Slot, validatePlan } from '@cnn/core';
 import { createJsBackend } from '../js/index.js';
 import { createWasmBackend, loadKernelModule } from './index.js';
 import { ArenaBuilder, randomFloats } from '../test-helpers.js';
@@ -41,7 +41,7 @@ function tinyResNetPlan(batch: number): ExecutionPlan {
     { kind: 'adaptiveAvgPool2d', input: block, output: gap },
     { kind: 'linear', input: gap, output: logits, weight: randomFloats(160, seed++), bias: randomFloats(10, seed++), activation: 'none' },
   ];
-  return { batch, input, outputs: [logits, block], ops, arenaSize: a.size };
+  return validatePlan({ batch, input, outputs: [logits, block], ops, arenaSize: a.size });
 }
 
 function maxRelativeError(got: Float32Array, ref: Float32Array): number {
@@ -144,10 +144,11 @@ describe('wasm backend errors', () => {
     const plan = tinyResNetPlan(1);
     const conv = plan.ops[2] as Extract<PlanOp, { kind: 'conv2d' }>;
     const bad = { ...plan, ops: plan.ops.map((op, i) => (i === 2 ? { ...conv, weight: new Float32Array(10) } : op)) };
-    await expect(createWasmBackend().compile(bad)).rejects.toThrow(
-      /plan\.ops\[2\] \(conv2d\): weight has 10 floats, expected 2304 \(\[outC 16, inC\/groups 16, 3, 3\]\)/,
-    );
+    // the backend takes only checked plans; validatePlan names what is wrong with this one
+    await expect(createWasmBackend().compile(bad)).rejects.toThrow(/wasm: expected a plan made by Model\.plan, lowerGraph or compilePlan, or one that validatePlan\(plan\) accepted/);
+    expect(() => validatePlan(bad)).toThrow(/plan\.ops\[2\] \(conv2d\): weight has 10 floats, expected 2304 \(\[outC 16, inC\/groups 16, 3, 3\]\)/);
     const outside = { ...plan, arenaSize: 100 };
-    await expect(createWasmBackend().compile(outside)).rejects.toThrow(/outside the arena of 100 floats/);
+    await expect(createWasmBackend().compile(outside)).rejects.toThrow(/not checked/);
+    expect(() => validatePlan(outside)).toThrow(/outside the arena of 100 floats/);
   });
 });

@@ -21,6 +21,7 @@ import {
   type WasmVariant,
 } from './loader.js';
 import type { WasmWorkers } from './threads.js';
+import { WasmPlanExecutable, scratchRequest } from './executable.js';
 
 export interface WasmBackendOptions {
   /**
@@ -272,13 +273,10 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     },
     async scratchFloats(plan: ExecutionPlan, free: readonly number[]): Promise<readonly number[]> {
       const config = await runConfig();
-      const { scratchRequest } = await import('./executable.js');
       return scratchRequest(plan, config, free);
     },
     async compile(plan: ExecutionPlan): Promise<WasmExecutable> {
       if (!plan.scratch) return compilePlan(backend, plan);
-      // op planning, packing and memory layout are their own chunk, loaded by the first compile()
-      const { WasmPlanExecutable } = await import('./executable.js');
       const exe = await WasmPlanExecutable.create(await getModule(), plan, await runConfig());
       if (custom) variant = exe.variant;
       return exe;

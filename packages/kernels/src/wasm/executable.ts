@@ -1,8 +1,8 @@
-// A compiled plan on the wasm backend (its own module, loaded by the backend's first compile()):
+// A compiled plan on the wasm backend:
 // plans each op (op-plans.ts), lays out one wasm memory as
 // [module data | worker stacks | control | descriptors | packed weights | arena (with scratch) | zero row | slack],
 // packs the weights with the binary's own packers, writes the descriptors, and runs the plan.
-import { DisposedError, ShapeError, validatePlan, type ExecutionPlan, type ScratchPlacement, type Slot } from '@cnn/core';
+import { DisposedError, ShapeError, assertPlanChecked, type ExecutionPlan, type ScratchPlacement, type Slot } from '@cnn/core';
 import {
   FEATURE_RELAXED_SIMD,
   FEATURE_THREADS,
@@ -76,7 +76,7 @@ interface MemoryLayout {
 
 /** Backend.scratchFloats: the scratch each op of a valid plan needs, given the arena floats free at it. */
 export function scratchRequest(plan: ExecutionPlan, config: RunConfig, free: readonly number[]): number[] {
-  validatePlan(plan);
+  assertPlanChecked(plan, 'wasm');
   checkWasmLimits(plan);
   return plan.ops.map((op, i) => planOp(op, config, free[i]).scratchFloats ?? 0);
 }
@@ -217,7 +217,7 @@ export class WasmPlanExecutable implements WasmExecutable {
   }
 
   static async create(module: WebAssembly.Module, plan: ExecutionPlan, config: RunConfig): Promise<WasmPlanExecutable> {
-    validatePlan(plan);
+    assertPlanChecked(plan, 'wasm');
     checkWasmLimits(plan);
     const threaded = isThreadedModule(module);
     const threads = threaded ? config.threads : 1;

@@ -2,7 +2,7 @@
 // (Web Workers from a Blob URL, shared memory) and publishes what happened as `cnnResult`.
 // The first convolution (16 -> 32 channels, 3x3) runs by Winograd, so the workers transform
 // weights into their own scratch.
-import type { ExecutionPlan, PlanOp, Slot } from '@cnn/core';
+import { validatePlan, type ExecutionPlan, type PlanOp, type Slot } from '@cnn/core';
 import { createWasmBackend } from './index.js';
 import { wasmWorkers } from './threads.js';
 import { ArenaBuilder, randomFloats } from '../test-helpers.js';
@@ -20,7 +20,7 @@ function plan(): ExecutionPlan {
     bias: randomFloats(y.shape[3], seed++, -0.1, 0.1),
     kernel: [k, k], stride: [1, 1], padding: [(k - 1) / 2, (k - 1) / 2], dilation: [1, 1], groups, activation: 'relu6',
   });
-  return { batch: 1, input, outputs: [out], ops: [conv(input, mid, 3), conv(mid, dw, 3, 32), conv(dw, out, 1)], arenaSize: a.size };
+  return validatePlan({ batch: 1, input, outputs: [out], ops: [conv(input, mid, 3), conv(mid, dw, 3, 32), conv(dw, out, 1)], arenaSize: a.size });
 }
 
 async function main() {

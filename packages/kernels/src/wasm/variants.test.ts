@@ -4,7 +4,7 @@ import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ExecutionPlan, PlanOp, Slot } from '@cnn/core';
+import { validatePlan, type ExecutionPlan, type PlanOp, type Slot } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd, sharedMemoryUnavailableReason } from './index.js';
 import { usesWinograd } from './op-plans.js';
 import { wasmWorkers } from './threads.js';
@@ -48,7 +48,7 @@ function mixedPlan(batch: number): ExecutionPlan {
     { kind: 'adaptiveAvgPool2d', input: pooled, output: gap },
     { kind: 'linear', input: gap, output: logits, weight: randomFloats(40 * 37, seed++), bias: randomFloats(37, seed++), activation: 'none' },
   ];
-  return { batch, input, outputs: [logits, dw, conv3, wide], ops, arenaSize: a.size };
+  return validatePlan({ batch, input, outputs: [logits, dw, conv3, wide], ops, arenaSize: a.size });
 }
 
 const sharedMemory = sharedMemoryUnavailableReason() === undefined;
@@ -187,14 +187,16 @@ describe.runIf(sharedMemory)('wasm backend on threads', () => {
   // Plain node, outside vitest's worker: the built bundle (dist/wasm.js, made by the build that
   // precedes the tests), when it exists.
   const dist = fileURLToPath(new URL('../../dist/wasm.js', import.meta.url));
+  const coreDist = fileURLToPath(new URL('../../../core/dist/index.js', import.meta.url));
   it.runIf(existsSync(dist))('lets a plain node process exit, with or without dispose', () => {
     for (const dispose of [true, false]) {
       const script = `
         import { createWasmBackend } from ${JSON.stringify(dist)};
+        import { validatePlan } from ${JSON.stringify(coreDist)};
         const a = { id: 0, shape: [1, 1, 1, 64], offset: 0, size: 64 };
         const b = { id: 1, shape: [1, 1, 1, 64], offset: 64, size: 64 };
-        const plan = { batch: 1, input: a, outputs: [b], arenaSize: 128,
-          ops: [{ kind: 'activation', input: a, output: b, activation: 'relu' }] };
+        const plan = validatePlan({ batch: 1, input: a, outputs: [b], arenaSize: 128,
+          ops: [{ kind: 'activation', input: a, output: b, activation: 'relu' }] });
         const exe = await createWasmBackend({ threads: 2, shareTinyOps: true }).compile(plan);
         const [y] = await exe.run(new Float32Array(64).fill(-1));
         ${dispose ? 'exe.dispose();' : ''}

@@ -1,7 +1,7 @@
 // The WebGPU backend as a whole: a small network through run() (repeatedly, concurrently, with
 // several outputs), warm-up, clear errors, precision selection and fallback to another backend.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ShapeError, type Backend, type ExecutionPlan, type PlanOp, type Slot } from '@cnn/core';
+import { ShapeError, type Backend, type ExecutionPlan, type PlanOp, type Slot, validatePlan } from '@cnn/core';
 import { createJsBackend } from '../js/index.js';
 import { createWebGpuBackend, WebGpuUnavailableError, type WebGpuBackend, type WebGpuExecutable } from './index.js';
 import { nodeGpu } from './test-gpu.js';
@@ -38,7 +38,7 @@ function tinyResNetPlan(batch: number): ExecutionPlan {
     { kind: 'adaptiveAvgPool2d', input: gated, output: gap2 },
     { kind: 'linear', input: gap2, output: logits, weight: randomFloats(160, seed++), bias: randomFloats(10, seed++), activation: 'none' },
   ];
-  return { batch, input, outputs: [logits, block], ops, arenaSize: a.size };
+  return validatePlan({ batch, input, outputs: [logits, block], ops, arenaSize: a.size });
 }
 
 function maxRelativeError(got: Float32Array, ref: Float32Array): number {
@@ -90,8 +90,10 @@ describe('webgpu backend', () => {
   it('rejects a bad plan or input with a ShapeError naming the field', async () => {
     const plan = tinyResNetPlan(1);
     const bad = { ...plan, ops: plan.ops.map((op, i) => (i === 2 ? ({ ...op, bias: new Float32Array(3) } as PlanOp) : op)) };
+    // the backend takes only checked plans; validatePlan names what is wrong with this one
     await expect(backend.compile(bad)).rejects.toThrow(ShapeError);
-    await expect(backend.compile(bad)).rejects.toThrow(/plan\.ops\[2\] \(conv2d\): bias has 3 floats, expected 16/);
+    await expect(backend.compile(bad)).rejects.toThrow(/webgpu: expected a plan made by Model\.plan, lowerGraph or compilePlan/);
+    expect(() => validatePlan(bad)).toThrow(/plan\.ops\[2\] \(conv2d\): bias has 3 floats, expected 16/);
     const exe = await backend.compile(plan);
     await expect(exe.run(new Float32Array(5))).rejects.toThrow(/expects a Float32Array of 672 floats/);
     exe.dispose();

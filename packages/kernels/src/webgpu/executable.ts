@@ -1,7 +1,7 @@
 // A plan compiled for one GPUDevice: weights uploaded once, the activation arena in one
 // storage buffer (each dispatch binds the window of it that its slots occupy), one command
 // encoder per forward pass and a single read-back at the end.
-import { DisposedError, ShapeError, validatePlan, type Executable, type ExecutionPlan } from '@cnn/core';
+import { DisposedError, ShapeError, assertPlanChecked, type Executable, type ExecutionPlan } from '@cnn/core';
 import { toHalfBits } from './half.js';
 import { lowerOp, type LowerContext, type Step } from './lower.js';
 import type { Kernel, Precision } from './wgsl/common.js';
@@ -94,7 +94,7 @@ export class WebGpuExecutable implements Executable {
   }
 
   static async create(ctx: DeviceContext, plan: ExecutionPlan): Promise<WebGpuExecutable> {
-    validatePlan(plan);
+    assertPlanChecked(plan, 'webgpu');
     const lowerCtx: LowerContext = {
       precision: ctx.precision,
       maxBindingBytes: ctx.maxBindingBytes,

@@ -2,7 +2,7 @@
 // Pass criterion everywhere: max |webgpu - js| / max |js| <= 1e-5 over each op's output
 // (f32 storage and accumulation; GPU fma, exp and summation order differ from the float64 reference).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACTIVATIONS, type Activation, type Conv2dOp, type LinearOp, type PlanOp, type Slot } from '@cnn/core';
+import { ACTIVATIONS, type Activation, type Conv2dOp, type LinearOp, type PlanOp, type Slot, validatePlan } from '@cnn/core';
 import { createWebGpuBackend, type WebGpuBackend, type WebGpuExecutable } from './index.js';
 import { planConvGemm } from './wgsl/matmul.js';
 import { nodeGpu } from './test-gpu.js';
@@ -131,7 +131,7 @@ describe('webgpu split-K convolution (few output tiles, long K) matches the js r
     it(name, async () => {
       const a = new ArenaBuilder();
       const op = makeConv(a, c);
-      const exe = (await backend.compile({ batch: 1, input: op.input, outputs: [op.output], ops: [op], arenaSize: a.size })) as WebGpuExecutable;
+      const exe = (await backend.compile(validatePlan({ batch: 1, input: op.input, outputs: [op.output], ops: [op], arenaSize: a.size }))) as WebGpuExecutable;
       expect(exe.dispatchCount).toBe(2); // the sliced GEMM and the reduction
       exe.dispose();
       const k = c.kernel[0] * c.kernel[1] * (c.inC / (c.groups ?? 1));
@@ -147,7 +147,7 @@ describe('webgpu ops on channel views (concatenation in place) match the js refe
     const a = new ArenaBuilder();
     const ops = channelViewOps(a, seed++);
     const deep = ops[0] as Conv2dOp;
-    const exe = (await backend.compile({ batch: 1, input: deep.input, outputs: [deep.output.base!], ops: [deep], arenaSize: a.size })) as WebGpuExecutable;
+    const exe = (await backend.compile(validatePlan({ batch: 1, input: deep.input, outputs: [deep.output.base!], ops: [deep], arenaSize: a.size }))) as WebGpuExecutable;
     expect(exe.dispatchCount).toBe(2); // the first case is split along K: the reduction stores the view
     exe.dispose();
     expect(await compareWithReference(backend, ops, a.size + 5, seed++)).toBeLessThanOrEqual(TOLERANCE);
@@ -176,7 +176,7 @@ describe('webgpu splits what exceeds the device limits', () => {
     const small = await createWebGpuBackend({ gpu: await nodeGpu(), warmup: false, limits: { maxStorageBufferBindingSize: 8192 } });
     const a = new ArenaBuilder();
     const op = makeLinear(a, 2, 300, 40, true, 'relu');
-    const exe = await small.compile({ batch: 1, input: op.input, outputs: [op.output], ops: [op, op], arenaSize: a.size });
+    const exe = await small.compile(validatePlan({ batch: 1, input: op.input, outputs: [op.output], ops: [op, op], arenaSize: a.size }));
     expect((exe as unknown as { dispatchCount: number }).dispatchCount).toBe(14);
     exe.dispose();
     expect(await compareWithReference(small, [op], a.size, seed++)).toBeLessThanOrEqual(TOLERANCE);
