@@ -1,7 +1,7 @@
 // The cnn subcommands as functions from parsed arguments to printed text, so tests can call them.
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
-import { Tensor, counterInput, formatSummary, parseNpy, writeNpy, writeSafetensors, summarize, type Backend } from '@cnn/core';
+import { Tensor, counterInput, formatSummary, isInt8, parseNpy, writeNpy, writeSafetensors, summarize, type Backend } from '@cnn/core';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { CliError, MODELS, UsageError, findModel, type ModelEntry } from './registry.js';
@@ -197,7 +197,7 @@ export async function runCommand(io: Io, args: ParsedArgs): Promise<void> {
   const tRun = performance.now();
   await writeFile(outputPath, writeNpy(result));
   io.err(
-    `${name}${model.isInt8 ? ' (int8)' : ''} on ${backendName}: input [${input.shape.join(', ')}] -> ${outputs[0]} [${result.shape.join(', ')}]; ` +
+    `${name}${isInt8(model) ? ' (int8)' : ''} on ${backendName}: input [${input.shape.join(', ')}] -> ${outputs[0]} [${result.shape.join(', ')}]; ` +
       `load ${(tLoad - t0).toFixed(0)} ms, compile ${(tCompile - tLoad).toFixed(0)} ms, forward ${(tRun - tCompile).toFixed(1)} ms`,
   );
   const top = result.shape.length === 2 ? result.argmax() : [];

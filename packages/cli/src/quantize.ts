@@ -2,7 +2,7 @@
 // static int8 quantisation, issue 15). Also how run, classify and evaluate recognise such a file.
 import { open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { calibrate, decodeQuantizedModel, useInt8, encodeQuantizedModel, INT8_MODEL_FORMAT, loadWeights, nchwToNhwc, parseNpy, type Model, type Tensor } from '@cnn/core';
+import { calibrate, decodeQuantizedModel, isInt8, useInt8, encodeQuantizedModel, INT8_MODEL_FORMAT, loadWeights, nchwToNhwc, parseNpy, type Model, type Tensor } from '@cnn/core';
 import { preprocessBatch, presetFor } from '@cnn/vision';
 import { readImage } from '@cnn/vision/node';
 import { createBackend, type Io, type ParsedArgs } from './commands.js';
@@ -57,7 +57,7 @@ export async function loadAnyWeights(model: Model, path: string, options: { allo
 
 /** The backend a command runs on when none was asked for: int8 models have kernels on js only so far. */
 export function defaultBackend(model: Model): string {
-  return model.isInt8 ? 'js' : 'wasm';
+  return isInt8(model) ? 'js' : 'wasm';
 }
 
 /** Calibration inputs, one NCHW [1, c, h, w] tensor at a time. */

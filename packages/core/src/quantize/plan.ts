@@ -30,7 +30,8 @@ export interface QuantizedModel {
 /** Where the walk gets its parameters: a calibrated range to derive them from, or a loaded model. */
 interface ParameterSource {
   activation(name: string, slot: Slot): ActivationQuant;
-  layer(op: Conv2dOp | LinearOp & { name: string }, input: ActivationQuant): Q8Weights;
+  /** `columnsFrom`: a linear layer's flattened [c, h, w] input (h * w > 1), whose columns the float plan permuted */
+  layer(op: Conv2dOp | LinearOp & { name: string }, input: ActivationQuant, columnsFrom?: readonly [number, number, number]): Q8Weights;
 }
 
 /** The int8 plan of `plan` with the parameters of `model` (a file's, or calibrateModel's). */
@@ -41,14 +42,14 @@ export function quantizePlan(plan: ExecutionPlan, model: QuantizedModel): Execut
       if (!q) throw new WeightsError(`the int8 parameters have no '${name}.scale' and '${name}.zero_point' (this model's plan quantises that tensor)`, { code: 'mismatch' });
       return q;
     },
-    layer(op) {
+    layer(op, _input, columnsFrom) {
       const l = model.layers.get(op.name!);
       if (!l) throw new WeightsError(`the int8 parameters have no layer '${op.name}' (expected '${op.name}.weight', '.weight_scale' and '.bias')`, { code: 'mismatch' });
       const outC = op.bias.length;
       if (l.weight.length !== op.weight.length || l.bias.length !== outC || l.weightScale.length !== outC) {
         throw new WeightsError(`int8 layer '${op.name}' has weight ${l.weight.length} values and ${l.bias.length} biases; this plan needs ${op.weight.length} and ${outC}`, { code: 'mismatch' });
       }
-      const weight = op.kind === 'linear' && op.columnsFrom ? permuteColumns(l.weight, outC, op.columnsFrom, true) : l.weight;
+      const weight = columnsFrom ? permuteColumns(l.weight, outC, columnsFrom, true) : l.weight;
       return { weight, weightScale: l.weightScale, bias: l.bias };
     },
   }).plan;
@@ -77,10 +78,10 @@ export function calibrateModel(plan: ExecutionPlan, ranges: ReadonlyMap<number, 
       activations.set(name, q);
       return q;
     },
-    layer(op, input) {
+    layer(op, input, columnsFrom) {
       const q = quantizeWeights(op.name!, op.weight, op.bias, input.scale);
       const outC = op.bias.length;
-      const torchWeight = op.kind === 'linear' && op.columnsFrom ? permuteColumns(q.weight, outC, op.columnsFrom, false) : q.weight;
+      const torchWeight = columnsFrom ? permuteColumns(q.weight, outC, columnsFrom, false) : q.weight;
       const shape = op.kind === 'conv2d' ? [outC, op.input.shape[3] / op.groups, ...op.kernel] : [outC, op.weight.length / outC];
       layers.set(op.name!, { ...q, weight: torchWeight, shape });
       return q;
@@ -164,7 +165,10 @@ function walk(plan: ExecutionPlan, source: ParameterSource): { plan: ExecutionPl
     if ((op.kind === 'conv2d' || op.kind === 'linear') && op.name !== undefined && (Q8_ACTIVATIONS as readonly string[]).includes(op.activation)) {
       const input = quantised(op.input);
       const residual = op.residual ? { residual: quantised(op.residual) } : {};
-      const weights = source.layer(op as Conv2dOp & { name: string }, input.quant!);
+      // a linear layer reading a flatten of an [h, w, c] value: its columns are in h·w·c order
+      const [, h, w, c] = canon(op.input).shape;
+      const columnsFrom = op.kind === 'linear' && h * w > 1 ? ([c, h, w] as const) : undefined;
+      const weights = source.layer(op as Conv2dOp & { name: string }, input.quant!, columnsFrom);
       const output = produce(op.output, source.activation(op.name, op.output), op.name);
       const common = { name: op.name, input, output, ...residual, ...weights, activation: op.activation as Q8Activation };
       if (op.kind === 'conv2d') {

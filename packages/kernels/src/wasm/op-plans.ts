@@ -1,4 +1,3 @@
-import { ShapeError } from '@cnn/core';
 // What the wasm backend does for each plan op at compile time: the floats its packed weights,
 // staging, zero row and scratch take, how the weights are packed (by the binary's own packers),
 // and its descriptor (typed by the generated field lists of abi.ts). One planner per op kind.
@@ -6,7 +5,7 @@ import { ShapeError } from '@cnn/core';
 // the same functions the Rust packers and kernels use); what is decided here and only here is
 // which convolutions take Winograd and how a Winograd op is split into bands (the descriptor's
 // `winograd_band`, which the kernels obey).
-import { activationCode, fakeQuantizeScales, pixelStride, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
+import { ShapeError, activationCode, fakeQuantizeScales, pixelStride, type Conv2dOp, type FloatOpKind, type PlanOp, type Slot } from '@cnn/core';
 import {
   LINEAR_ROWS,
   MR,
@@ -258,12 +257,7 @@ const weightless = (describe: (slot: (s: Slot) => number) => Descriptor): OpPlan
 
 type Planner<K extends PlanOp['kind']> = (op: Extract<PlanOp, { kind: K }>, config: PlanConfig, room: number) => OpPlan;
 
-/** Int8 plan ops have kernels on the js backend only so far (issue 15); refused by name here. */
-function int8Only(op: { kind: string }): never {
-  throw new ShapeError(`the wasm backend has no int8 kernels yet: op '${op.kind}' of an int8 plan runs on the js backend`, { code: 'unsupported' });
-}
-
-const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
+const PLANNERS: { readonly [K in FloatOpKind]: Planner<K> } = {
   conv2d: planConv,
   linear: planLinear,
   pool2d: (op) => {
@@ -308,17 +302,12 @@ const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
     const inC = op.input.shape[3];
     return weightless((slot) => copyChannelsDescriptor([slot(op.input), slot(op.output), op.input.size / inC, inC, pixelStride(op.output), op.channelOffset, pixelStride(op.input)]));
   },
-  quantize: int8Only,
-  dequantize: int8Only,
-  q8conv2d: int8Only,
-  q8linear: int8Only,
-  q8pool2d: int8Only,
-  q8adaptiveAvgPool2d: int8Only,
-  q8lookup: int8Only,
-  q8add: int8Only,
 };
 
 /** The wasm backend's plan for one op; `room`: see winogradScratch. */
 export function planOp(op: PlanOp, config: PlanConfig, room: number): OpPlan {
-  return (PLANNERS[op.kind] as Planner<PlanOp['kind']>)(op, config, room);
+  const run = (PLANNERS as { readonly [k: string]: Planner<PlanOp['kind']> | undefined })[op.kind];
+  // int8 ops (Int8OpKind) have kernels on the js backend only so far
+  if (!run) throw new ShapeError(`wasm: no kernel for op '${op.kind}'`, { code: 'unsupported' });
+  return run(op, config, room);
 }
