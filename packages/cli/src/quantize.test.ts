@@ -74,6 +74,15 @@ describe('LeNet-5 on Fashion-MNIST in int8', () => {
     // measured on the whole test set: fp32 90.16%, int8 90.20% (README); here the first 1000
     expect(Math.abs(fp32.accuracy - int8.accuracy)).toBeLessThanOrEqual(0.01);
     expect(int8.accuracy).toBeGreaterThan(0.85);
+
+    // cnn run takes the same file: int8 on the js backend, and says so
+    const x = join(dir, 'x.npy');
+    expect((await cnn('make-input', 'lenet5', '--output', x, '--batch', '2')).code).toBe(0);
+    const run = await cnn('run', 'lenet5', '--weights', output, '--input', x, '--output', join(dir, 'y.npy'));
+    expect(run.code, run.err).toBe(0);
+    expect(run.err).toMatch(/^lenet5 \(int8\) on js: input \[2, 1, 32, 32\] -> logits \[2, 10\]/);
+    const wasm = await cnn('run', 'lenet5', '--weights', output, '--input', x, '--output', join(dir, 'y.npy'), '--backend', 'wasm');
+    expect([wasm.code, wasm.err]).toEqual([1, "cnn: wasm: no kernel for op 'quantize'"]);
   }, 120_000);
 });
 

@@ -140,8 +140,7 @@ export class Model {
     const graph = options.inputSize ? buildGraph(this.architecture, this.shapeFor(options.inputSize)) : this.graph;
     // Both checks cost one pass over the nodes, before any work proportional to the image size.
     const needed = neededNodes(graph, options.outputs ?? ['logits']);
-    // a lowering of its own (int8) brings its own weights and checks them
-    if (graph !== this.graph && !this.lowering) this.checkWeightsFit(graph, needed, options.inputSize!);
+    if (graph !== this.graph) this.checkWeightsFit(graph, needed, options.inputSize!);
     checkActivationSizes(graph, needed, batch, this.name);
     const plan = (this.lowering ?? lowerGraph)(graph, this.weights, { batch, outputs: options.outputs ?? ['logits'] });
     if (!this.keepWeights) {
@@ -245,9 +244,12 @@ export class Runner {
     // Keep only the slots: the plan holds folded copies of every weight, which the backend has
     // packed by now, so holding the plan here would double the memory of a loaded model.
     this.outputSlots = plan.outputs.map((slot) => {
-      // the op that writes it (into a channel view of it, for a concatenation), none for a flatten
-      const op = plan.ops.find((o) => o.output.id === slot.id || o.output.base?.id === slot.id);
-      return { slot, flat: slot.shape[1] === 1 && slot.shape[2] === 1 && (op === undefined || op.kind === 'linear') };
+      // the op that writes it (into a channel view of it, for a concatenation), none for a flatten;
+      // in an int8 plan, the one that wrote what the output dequantizes
+      const writer = (id: number) => plan.ops.find((o) => o.output.id === id || o.output.base?.id === id);
+      let op = writer(slot.id);
+      if (op?.kind === 'dequantize') op = writer(op.input.id);
+      return { slot, flat: slot.shape[1] === 1 && slot.shape[2] === 1 && (op === undefined || op.kind === 'linear' || op.kind === 'q8linear') };
     });
     this.plannedArenaSize = plan.arenaSize;
   }

@@ -308,6 +308,6 @@ const PLANNERS: { readonly [K in FloatOpKind]: Planner<K> } = {
 export function planOp(op: PlanOp, config: PlanConfig, room: number): OpPlan {
   const run = (PLANNERS as { readonly [k: string]: Planner<PlanOp['kind']> | undefined })[op.kind];
   // int8 ops (Int8OpKind) have kernels on the js backend only so far
-  if (!run) throw new ShapeError(`wasm: no kernel for op '${op.kind}'`, { code: 'unsupported' });
+  if (!run) throw new ShapeError(`wasm: no kernel for op '${op.kind}'`);
   return run(op, config, room);
 }
