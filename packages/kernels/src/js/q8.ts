@@ -182,36 +182,75 @@ export interface Q8Conv2dParams {
  * with a residual r: v = fround(v + fround((q_r - z_r) * fround(s_r / s_y)));
  * q_y = clamp(roundHalfEvenF32(v) + z_y, lo, hi).
  */
-export function conv2d(p: Q8Conv2dParams): Q8Tensor {
+/** A convolution's checked geometry and epilogue constants (what every int8 kernel needs). */
+export interface Q8ConvPlan {
+  readonly n: number;
+  readonly inH: number;
+  readonly inW: number;
+  readonly inC: number;
+  readonly outH: number;
+  readonly outW: number;
+  readonly outC: number;
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  readonly groups: number;
+  readonly clamp: Q8Clamp;
+  /** requantMultiplier per output channel */
+  readonly mult: Float32Array;
+  /** fround(s_r / s_y), 0 without a residual */
+  readonly residualMult: number;
+  readonly outShape: readonly [number, number, number, number];
+}
+
+/** Checks a convolution's parameters (ShapeError naming what was expected) and derives its plan. */
+export function planConv2d(p: Q8Conv2dParams): Q8ConvPlan {
   const where = 'q8 conv2d';
   checkTensor(p.input, `${where} input`);
   checkQuant(p.output, `${where} output`);
   const [n, inH, inW, inC] = p.input.shape;
   const outC = p.outChannels;
   checkPositiveInt(outC, `${where} outChannels`);
-  const [kh, kw] = checkPair(p.kernel, 1, `${where} kernel`);
-  const [sh, sw] = checkPair(p.stride ?? [1, 1], 1, `${where} stride`);
-  const [ph, pw] = checkPair(p.padding ?? [0, 0], 0, `${where} padding`);
-  const [dh, dw] = checkPair(p.dilation ?? [1, 1], 1, `${where} dilation`);
+  const kernel = checkPair(p.kernel, 1, `${where} kernel`);
+  const stride = checkPair(p.stride ?? [1, 1], 1, `${where} stride`);
+  const padding = checkPair(p.padding ?? [0, 0], 0, `${where} padding`);
+  const dilation = checkPair(p.dilation ?? [1, 1], 1, `${where} dilation`);
+  const [kh, kw] = kernel;
   const groups = p.groups ?? 1;
   checkPositiveInt(groups, `${where} groups`);
   if (inC % groups !== 0 || outC % groups !== 0) {
     throw new ShapeError(`${where}: groups ${groups} must divide input channels ${inC} and output channels ${outC}`);
   }
-  const inCg = inC / groups;
-  const outCg = outC / groups;
-  const outH = Math.floor((inH + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
-  const outW = Math.floor((inW + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+  const outH = Math.floor((inH + 2 * padding[0] - dilation[0] * (kh - 1) - 1) / stride[0]) + 1;
+  const outW = Math.floor((inW + 2 * padding[1] - dilation[1] * (kw - 1) - 1) / stride[1]) + 1;
   if (outH < 1 || outW < 1) {
-    throw new ShapeError(`${where}: input ${formatShape(p.input.shape)} is smaller than the dilated kernel ${formatShape([kh, kw])} with padding ${formatShape([ph, pw])}`);
+    throw new ShapeError(`${where}: input ${formatShape(p.input.shape)} is smaller than the dilated kernel ${formatShape(kernel)} with padding ${formatShape(padding)}`);
   }
-  const k = inCg * kh * kw;
-  checkWeights(p.weight, p.weightScales, p.bias, outC, k, where);
+  checkWeights(p.weight, p.weightScales, p.bias, outC, (inC / groups) * kh * kw, where);
   const clamp = p.clamp ?? [0, 255];
   checkClamp(clamp, where);
   const outShape = [n, outH, outW, outC] as const;
   const residual = p.residual && checkResidual(p.residual, outShape, p.output, where);
   const mult = p.weightScales.map((s) => requantMultiplier(p.input.quant.scale, s, p.output.scale));
+  return { n, inH, inW, inC, outH, outW, outC, kernel, stride, padding, dilation, groups, clamp, mult, residualMult: residual?.mult ?? 0, outShape };
+}
+
+/**
+ * Convolution, NHWC. Per output: acc = bias + sum (q_x - z_x) * q_w (exact int32);
+ * v = fround(fround(acc) * m[c]), m[c] = requantMultiplier(s_x, s_w[c], s_y);
+ * with a residual r: v = fround(v + fround((q_r - z_r) * fround(s_r / s_y)));
+ * q_y = clamp(roundHalfEvenF32(v) + z_y, lo, hi).
+ */
+export function conv2d(p: Q8Conv2dParams): Q8Tensor {
+  const { n, inH, inW, inC, outH, outW, outC, groups, clamp, mult, residualMult, outShape } = planConv2d(p);
+  const [kh, kw] = p.kernel;
+  const [sh, sw] = p.stride ?? [1, 1];
+  const [ph, pw] = p.padding ?? [0, 0];
+  const [dh, dw] = p.dilation ?? [1, 1];
+  const inCg = inC / groups;
+  const outCg = outC / groups;
+  const residual = p.residual && { data: p.residual.data, zeroPoint: p.residual.quant.zeroPoint, mult: residualMult };
   const x = p.input.data;
   const zx = p.input.quant.zeroPoint;
   const y = new Uint8Array(n * outH * outW * outC);
@@ -252,6 +291,14 @@ export interface Q8LinearParams {
   readonly output: QuantParams;
   readonly clamp?: Q8Clamp;
   readonly residual?: Q8Tensor;
+}
+
+/** A linear layer as the 1x1 convolution it is, over [n, 1, 1, inFeatures] (how the wasm kernels run it). */
+export function linearAsConv2d(p: Q8LinearParams): Q8Conv2dParams {
+  checkTensor(p.input, 'q8 linear input');
+  const n = p.input.shape[0];
+  const input = { ...p.input, shape: [n, 1, 1, p.input.data.length / n] as const };
+  return { ...p, input, outChannels: p.outFeatures, kernel: [1, 1] };
 }
 
 /** Fully connected layer with conv2d's epilogue; the output is [n, 1, 1, outFeatures]. */
