@@ -70,19 +70,26 @@ describe('LeNet-5 on Fashion-MNIST in int8', () => {
     };
     const fp32 = await evaluate('--weights', weights, '--backend', 'js');
     const int8 = await evaluate('--weights', output);
-    expect(int8.backend).toBe('js');
+    // an int8 file on the default backend: convolutions and linear layers on the wasm int8 kernels
+    expect(int8.backend).toBe('js+wasm-int8');
     // measured on the whole test set: fp32 90.16%, int8 90.20% (README); here the first 1000
     expect(Math.abs(fp32.accuracy - int8.accuracy)).toBeLessThanOrEqual(0.01);
     expect(int8.accuracy).toBeGreaterThan(0.85);
+    // the scalar reference gives the same predictions
+    expect((await evaluate('--weights', output, '--backend', 'js')).correct).toBe(int8.correct);
 
-    // cnn run takes the same file: int8 on the js backend, and says so
+    // cnn run takes the same file, says it is int8, and both backends write the same logits
     const x = join(dir, 'x.npy');
     expect((await cnn('make-input', 'lenet5', '--output', x, '--batch', '2')).code).toBe(0);
-    const run = await cnn('run', 'lenet5', '--weights', output, '--input', x, '--output', join(dir, 'y.npy'));
-    expect(run.code, run.err).toBe(0);
-    expect(run.err).toMatch(/^lenet5 \(int8\) on js: input \[2, 1, 32, 32\] -> logits \[2, 10\]/);
-    const wasm = await cnn('run', 'lenet5', '--weights', output, '--input', x, '--output', join(dir, 'y.npy'), '--backend', 'wasm');
-    expect([wasm.code, wasm.err]).toEqual([1, "cnn: wasm: no kernel for op 'quantize'"]);
+    const logits: Float32Array[] = [];
+    for (const [backend, label] of [['wasm', 'js\\+wasm-int8'], ['js', 'js']]) {
+      const y = join(dir, `y-${backend}.npy`);
+      const run = await cnn('run', 'lenet5', '--weights', output, '--input', x, '--output', y, '--backend', backend);
+      expect(run.code, run.err).toBe(0);
+      expect(run.err).toMatch(new RegExp(`^lenet5 \\(int8\\) on ${label}: input \\[2, 1, 32, 32\\] -> logits \\[2, 10\\]`));
+      logits.push(parseNpy(readFileSync(y)).data);
+    }
+    expect(Array.from(logits[0])).toEqual(Array.from(logits[1]));
   }, 120_000);
 });
 

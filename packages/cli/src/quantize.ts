@@ -2,10 +2,13 @@
 // static int8 quantisation, issue 15). Also how run, classify and evaluate recognise such a file.
 import { open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { calibrate, decodeQuantizedModel, isInt8, useInt8, encodeQuantizedModel, INT8_MODEL_FORMAT, loadWeights, nchwToNhwc, parseNpy, type Model, type Tensor } from '@cnn/core';
 import { preprocessBatch, presetFor } from '@cnn/vision';
 import { readImage } from '@cnn/vision/node';
+import { createJsBackend } from '@cnn/kernels/js';
 import { createBackend, type Io, type ParsedArgs } from './commands.js';
+import type { Backend } from '@cnn/core';
 import { CliError, UsageError, findModel } from './registry.js';
 
 export const QUANTIZE_USAGE = `usage: cnn quantize <model> --weights W --calibration DIR|X.npy --output W.int8.safetensors
@@ -55,9 +58,23 @@ export async function loadAnyWeights(model: Model, path: string, options: { allo
   return loadWeights(model, path, options);
 }
 
-/** The backend a command runs on when none was asked for: int8 models have kernels on js only so far. */
-export function defaultBackend(model: Model): string {
-  return isInt8(model) ? 'js' : 'wasm';
+/** A file of @cnn/kernels' wasm folder (the cnn binary is ESM; the library build also CommonJS). */
+function kernelsFile(file: string): string {
+  const spec = `@cnn/kernels/wasm/${file}`;
+  return typeof require === 'function' ? require.resolve(spec) : fileURLToPath(import.meta.resolve(spec));
+}
+
+/**
+ * The backend `name` for `model`: an int8 model on 'wasm' runs on the js backend with the wasm
+ * int8 kernels (cnn_q8-relaxed.wasm where this engine validates relaxed SIMD, else cnn_q8.wasm)
+ * for its convolutions and linear layers, the only int8 ops with wasm kernels so far.
+ */
+export async function backendFor(model: Model, name: string): Promise<Backend> {
+  if (!isInt8(model) || name !== 'wasm') return createBackend(name);
+  const { instantiateQ8Kernels } = await import('@cnn/kernels/wasm/q8');
+  const relaxed = new Uint8Array(await readFile(kernelsFile('cnn_q8-relaxed.wasm')));
+  const binary = WebAssembly.validate(relaxed) ? relaxed : new Uint8Array(await readFile(kernelsFile('cnn_q8.wasm')));
+  return createJsBackend({ int8Kernels: await instantiateQ8Kernels(binary) });
 }
 
 /** Calibration inputs, one NCHW [1, c, h, w] tensor at a time. */

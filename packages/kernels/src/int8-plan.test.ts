@@ -17,7 +17,9 @@ import {
   validatePlan,
   type Architecture,
 } from '@cnn/core';
+import { readFileSync } from 'node:fs';
 import { createJsBackend } from './js/index.js';
+import { instantiateQ8Kernels } from './wasm/q8.js';
 import { createWasmBackend } from './wasm/index.js';
 
 const PROBE: Architecture = {
@@ -103,6 +105,18 @@ describe('int8 plans on the js backend', () => {
     expect(() => validatePlan(floatInput)).toThrow(/input must be quantised/);
     const wrongWeights = { ...plan, ops: plan.ops.map((op) => (op.kind === 'q8linear' ? { ...op, weight: new Int8Array(3) } : op)) };
     expect(() => validatePlan(wrongWeights)).toThrow(/weight has 3 values/);
+  });
+
+  it('gives the same bytes with convolutions and linear layers on the wasm int8 kernels (cnn_q8.wasm)', async () => {
+    const model = new Model(PROBE).useGeneratedWeights(3);
+    const inputs = [1, 2, 3].map((s) => random(3 * 12 * 12, s));
+    const { plan } = await calibrate(model, createJsBackend(), inputs);
+    const int8Kernels = await instantiateQ8Kernels(readFileSync(new URL('../wasm/cnn_q8.wasm', import.meta.url)));
+    const reference = await createJsBackend().compile(plan);
+    const backend = createJsBackend({ int8Kernels });
+    expect(backend.name).toBe('js+wasm-int8');
+    const fast = await backend.compile(plan);
+    for (const x of [...inputs, random(3 * 12 * 12, 42)]) expect(Array.from((await fast.run(x))[0])).toEqual(Array.from((await reference.run(x))[0]));
   });
 
   it('the wasm backend refuses an int8 plan by name until it has int8 kernels', async () => {
