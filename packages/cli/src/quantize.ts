@@ -2,7 +2,7 @@
 // static int8 quantisation, issue 15). Also how run, classify and evaluate recognise such a file.
 import { open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { calibrate, decodeQuantizedModel, isInt8, useInt8, encodeQuantizedModel, INT8_MODEL_FORMAT, loadWeights, nchwToNhwc, parseNpy, type Model, type Tensor } from '@cnn/core';
 import { preprocessBatch, presetFor } from '@cnn/vision';
 import { readImage } from '@cnn/vision/node';
@@ -18,7 +18,8 @@ export const QUANTIZE_USAGE = `usage: cnn quantize <model> --weights W --calibra
   the range of every tensor, and writes int8 weights (per output channel, symmetric), int32 biases
   and the uint8 scale and zero point of every quantised tensor to one .safetensors file
   (metadata format '${INT8_MODEL_FORMAT}'; layout in @cnn/core's quantize/format.ts). cnn run,
-  classify and evaluate take that file as --weights and run it in int8 on --backend js.
+  classify and evaluate take that file as --weights and run it in int8 (--backend wasm: the
+  wasm int8 kernels for convolutions and linear layers; js: the scalar reference).
     --calibration DIR    PNG/JPEG images, preprocessed with the model's preset (as cnn classify),
                          and/or .npy files of preprocessed float32 NCHW inputs [n, c, h, w]
     --calibration X.npy  one such .npy file
@@ -61,7 +62,8 @@ export async function loadAnyWeights(model: Model, path: string, options: { allo
 /** A file of @cnn/kernels' wasm folder (the cnn binary is ESM; the library build also CommonJS). */
 function kernelsFile(file: string): string {
   const spec = `@cnn/kernels/wasm/${file}`;
-  return typeof require === 'function' ? require.resolve(spec) : fileURLToPath(import.meta.resolve(spec));
+  // tsup's shims give the CommonJS build an import.meta.url (tsup.config.ts)
+  return createRequire(import.meta.url).resolve(spec);
 }
 
 /**
