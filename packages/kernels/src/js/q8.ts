@@ -342,6 +342,8 @@ export function maxPool2d(input: Q8Tensor, p: Q8Pool2dParams): Q8Tensor {
   const where = 'q8 maxPool2d';
   const g = poolGeometry(input, p, where);
   const [n, inH, inW, c] = input.shape;
+  const x = input.data;
+  // zeros to start from: every code is >= 0, and padded cells never count
   const y = new Uint8Array(n * g.outH * g.outW * c);
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < g.outH; oy++) {
@@ -350,12 +352,13 @@ export function maxPool2d(input: Q8Tensor, p: Q8Pool2dParams): Q8Tensor {
         const y1 = Math.min(oy * g.sh - g.ph + g.kh, inH);
         const x0 = Math.max(ox * g.sw - g.pw, 0);
         const x1 = Math.min(ox * g.sw - g.pw + g.kw, inW);
-        for (let ch = 0; ch < c; ch++) {
-          let m = 0;
-          for (let iy = y0; iy < y1; iy++) {
-            for (let ix = x0; ix < x1; ix++) m = Math.max(m, input.data[((b * inH + iy) * inW + ix) * c + ch]);
+        const out = ((b * g.outH + oy) * g.outW + ox) * c;
+        // window cells outside, channels inside: each cell's channels are contiguous
+        for (let iy = y0; iy < y1; iy++) {
+          for (let ix = x0; ix < x1; ix++) {
+            const at = ((b * inH + iy) * inW + ix) * c;
+            for (let ch = 0; ch < c; ch++) if (x[at + ch] > y[out + ch]) y[out + ch] = x[at + ch];
           }
-          y[((b * g.outH + oy) * g.outW + ox) * c + ch] = m;
         }
       }
     }
