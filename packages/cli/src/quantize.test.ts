@@ -123,12 +123,15 @@ describe.skipIf(!torch)('int8 against torch eager-mode static quantisation (64x6
     // 65,536 codes, by one, where torch (onednn: float bias, its own requantisation order) and
     // INT8.md's arithmetic (int32 bias, f32 multiplier) round a near-tie apart. Every later layer
     // mixes hundreds of such inputs, so layer1's codes differ by 1-3 in 17% of places and
-    // layer4's by up to 12 (of its own step); fc turns that into up to 4 steps of the logits.
-    { name: 'resnet18', model: () => resnet18(), logits: 'fc', steps: 4 },
-    { name: 'mobilenet_v2', model: () => new Model(withRelu(mobilenet_v2().architecture)), logits: 'classifier.1', steps: 1 },
+    // layer4's by up to 12 (of its own step); fc turns that into up to 4-5 steps of the logits (4
+    // on the CI machine, 5 in the fresh Debian root of scripts/fresh-machine.sh, same CPU: which
+    // near-ties torch's float epilogue rounds up is not stable across environments), mean about 1.1.
+    // So the bound is on the mean, with the largest held at twice what was seen.
+    { name: 'resnet18', model: () => resnet18(), logits: 'fc', steps: 8, meanSteps: 2 },
+    { name: 'mobilenet_v2', model: () => new Model(withRelu(mobilenet_v2().architecture)), logits: 'classifier.1', steps: 1, meanSteps: 1 },
   ];
   for (const c of cases) {
-    it(`${c.name}: the same int8 file and input give torch's logits within ${c.steps} step(s)`, async () => {
+    it(`${c.name}: the same int8 file and input give torch's logits within ${c.steps} step(s), ${c.meanSteps} on average`, async () => {
       const out = mkdtempSync(join(dir, `${c.name}-`));
       execFileSync(machinePaths.python, [ORACLE, c.name, out, '--size', '64'], { stdio: ['ignore', 'pipe', 'pipe'] });
       const parameters = decodeQuantizedModel(readFileSync(join(out, `${c.name}.int8.safetensors`)));
@@ -140,6 +143,7 @@ describe.skipIf(!torch)('int8 against torch eager-mode static quantisation (64x6
       const step = parameters.activations.get(c.logits)!.scale;
       const steps = Array.from(got.data, (v, i) => Math.abs(v - want.data[i]) / step);
       expect(Math.max(...steps)).toBeLessThanOrEqual(c.steps + 1e-4);
+      expect(steps.reduce((x, y) => x + y, 0) / steps.length).toBeLessThanOrEqual(c.meanSteps);
       const top = (v: Float32Array) => v.indexOf(Math.max(...v));
       expect(top(got.data)).toBe(top(want.data));
     }, 120_000);
