@@ -34,7 +34,7 @@ def write_safetensors(path, tensors, metadata):
     offset = 0
     blobs = []
     for key, arr in tensors.items():
-        dtype = {np.dtype(np.int8): "I8", np.dtype(np.int32): "I32", np.dtype(np.float32): "F32"}[arr.dtype]
+        dtype = {np.dtype(np.int8): "I8", np.dtype(np.int64): "I64", np.dtype(np.float32): "F32"}[arr.dtype]
         data = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<")).tobytes()
         header[key] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
         offset += len(data)
@@ -126,18 +126,19 @@ def main():
         b = m.bias()
         b = np.zeros(q.shape[0]) if b is None else b.detach().numpy().astype(np.float64)
         # as ours: round half to even of b / (s_x * s_w) in double, scales as float32
-        bias = np.rint(b / (np.float64(np.float32(input_scale[n])) * s.astype(np.float64))).astype(np.int32)
+        bias = np.rint(b / (np.float64(np.float32(input_scale[n])) * s.astype(np.float64))).astype(np.int64)
+        assert np.all(np.abs(bias) <= 2**31 - 1), f"{n}: bias beyond int32"
         tensors[f"{n}.weight"] = q
         tensors[f"{n}.weight_scale"] = s
         tensors[f"{n}.bias"] = bias
         src = modules[fused[n]] if n in fused and a.residual_adds == "fused" else m
         tensors[f"{n}.scale"] = np.array([src.scale], dtype=np.float32)
-        tensors[f"{n}.zero_point"] = np.array([src.zero_point], dtype=np.int32)
+        tensors[f"{n}.zero_point"] = np.array([src.zero_point], dtype=np.int64)
         if n in fused and a.residual_adds == "separate":
             tensors[f"{n}.add.scale"] = np.array([modules[fused[n]].scale], dtype=np.float32)
-            tensors[f"{n}.add.zero_point"] = np.array([modules[fused[n]].zero_point], dtype=np.int32)
+            tensors[f"{n}.add.zero_point"] = np.array([modules[fused[n]].zero_point], dtype=np.int64)
     tensors["quant.scale"] = np.array([float(model.quant.scale)], dtype=np.float32)
-    tensors["quant.zero_point"] = np.array([int(model.quant.zero_point)], dtype=np.int32)
+    tensors["quant.zero_point"] = np.array([int(model.quant.zero_point)], dtype=np.int64)
     write_safetensors(f"{a.outdir}/{a.model}.int8.safetensors", tensors, {"format": "cnn-int8", "residual-adds": a.residual_adds, "source": f"torch {torch.__version__} eager PTQ, {engine}"})
     write_npy(f"{a.outdir}/{a.model}.input.npy", x.numpy())
     write_npy(f"{a.outdir}/{a.model}.logits.npy", logits.numpy())

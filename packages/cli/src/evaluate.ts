@@ -3,8 +3,8 @@
 import { buildGraph, loadWeights } from '@cnn/core';
 import { readFashionMnist, FASHION_MNIST_DIR } from '@cnn/train/node';
 import { createClassifier, type Pixels } from '@cnn/vision';
-import { defaultBackend, loadAnyWeights } from './quantize.js';
-import { createBackend, type Io, type ParsedArgs } from './commands.js';
+import { backendFor, loadAnyWeights } from './quantize.js';
+import { BACKENDS, createBackend, type Io, type ParsedArgs } from './commands.js';
 import { CliError, UsageError, findModel } from './registry.js';
 
 export const EVALUATE_USAGE = `usage: cnn evaluate <model> --dataset fashion-mnist [--weights W.safetensors] [--show N] [--limit N]
@@ -69,8 +69,8 @@ export async function evaluateCommand(io: Io, args: ParsedArgs): Promise<Evaluat
   if (numClasses !== set.classes.length) {
     throw new UsageError(`cnn evaluate: ${name} has ${numClasses} classes; fashion-mnist needs a model with ${set.classes.length} (lenet5)`);
   }
-  // an int8 file picks its own default backend, so an unnamed one is made after loading
-  const requested = value('backend') !== undefined ? await createBackend(value('backend')!) : undefined;
+  const backendName = value('backend') ?? 'wasm';
+  if (!BACKENDS.includes(backendName as never)) await createBackend(backendName); // a usage error before any loading
   const [total, height, width] = set.images.dims;
   const n = Math.min(total, limit);
   const images: Pixels[] = [];
@@ -79,7 +79,8 @@ export async function evaluateCommand(io: Io, args: ParsedArgs): Promise<Evaluat
   const started = performance.now();
   if (weightsPath !== undefined) await loadAnyWeights(model, weightsPath);
   else await loadWeights(model, entry.shippedWeights!.url);
-  const backend = requested ?? (await createBackend(defaultBackend(model)));
+  // an int8 file's model runs on the int8 kernels of this backend (backendFor)
+  const backend = await backendFor(model, backendName);
   const classifier = await createClassifier(model, { backend, labels: set.classes, batch: Math.min(BATCH, n) });
   let predictions;
   try {

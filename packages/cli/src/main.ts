@@ -26,7 +26,7 @@ export const USAGE = `cnn: run classic CNNs with @cnn
                                             predictions against true labels, and the accuracy on the whole test set with its time
   cnn quantize <model> --weights W --calibration DIR|X.npy --output W.int8.safetensors [--limit N] [--observer minmax|percentile] [--reduce-range] [--json]
                                             int8 weights and activation scales from calibration images (cnn quantize --help);
-                                            run, classify and evaluate take the file as --weights (js backend)
+                                            run, classify and evaluate take the file as --weights
   cnn convert IN OUT [--dtype f32|f16|int8] [--json]
                                             a .pth (zip or legacy) or .safetensors checkpoint to .safetensors
 

@@ -70,10 +70,26 @@ describe('LeNet-5 on Fashion-MNIST in int8', () => {
     };
     const fp32 = await evaluate('--weights', weights, '--backend', 'js');
     const int8 = await evaluate('--weights', output);
-    expect(int8.backend).toBe('js');
+    // an int8 file on the default backend: the wasm-int8 backend
+    expect(int8.backend).toBe('wasm-int8');
     // measured on the whole test set: fp32 90.16%, int8 90.20% (README); here the first 1000
     expect(Math.abs(fp32.accuracy - int8.accuracy)).toBeLessThanOrEqual(0.01);
     expect(int8.accuracy).toBeGreaterThan(0.85);
+    // the scalar reference gives the same predictions
+    expect((await evaluate('--weights', output, '--backend', 'js')).correct).toBe(int8.correct);
+
+    // cnn run takes the same file, says it is int8, and both backends write the same logits
+    const x = join(dir, 'x.npy');
+    expect((await cnn('make-input', 'lenet5', '--output', x, '--batch', '2')).code).toBe(0);
+    const logits: Float32Array[] = [];
+    for (const [backend, label] of [['wasm', 'js\\+wasm-int8'], ['js', 'js']]) {
+      const y = join(dir, `y-${backend}.npy`);
+      const run = await cnn('run', 'lenet5', '--weights', output, '--input', x, '--output', y, '--backend', backend);
+      expect(run.code, run.err).toBe(0);
+      expect(run.err).toMatch(new RegExp(`^lenet5 \\(int8\\) on ${label}: input \\[2, 1, 32, 32\\] -> logits \\[2, 10\\]`));
+      logits.push(parseNpy(readFileSync(y)).data);
+    }
+    expect(Array.from(logits[0])).toEqual(Array.from(logits[1]));
   }, 120_000);
 });
 
@@ -102,15 +118,20 @@ const withRelu = (arch: Architecture): Architecture => ({
 describe.skipIf(!torch)('int8 against torch eager-mode static quantisation (64x64, seeded random weights)', () => {
   const cases = [
     // One output step is the logits' quantisation step. MobileNetV2 agrees within one step.
-    // ResNet-18 differs by up to 4 steps (mean 1.1): intermediate codes that differ by one
-    // (torch adds the float bias and computes its quantised add in float, we use int32 biases and the
-    // per-operand f32 multipliers of INT8.md, so near-ties round apart) reach fc's 512 inputs, and
-    // fc sums them with its weights.
-    { name: 'resnet18', model: () => resnet18(), logits: 'fc', steps: 4 },
-    { name: 'mobilenet_v2', model: () => new Model(withRelu(mobilenet_v2().architecture)), logits: 'classifier.1', steps: 1 },
+    // ResNet-18 differs by up to 4 steps (mean 1.1). Measured layer by layer (feature taps against
+    // torch's module outputs): the input quantises identically; conv1's output differs in 26 of
+    // 65,536 codes, by one, where torch (onednn: float bias, its own requantisation order) and
+    // INT8.md's arithmetic (int32 bias, f32 multiplier) round a near-tie apart. Every later layer
+    // mixes hundreds of such inputs, so layer1's codes differ by 1-3 in 17% of places and
+    // layer4's by up to 12 (of its own step); fc turns that into up to 4-5 steps of the logits (4
+    // on the CI machine, 5 in the fresh Debian root of scripts/fresh-machine.sh, same CPU: which
+    // near-ties torch's float epilogue rounds up is not stable across environments), mean about 1.1.
+    // So the bound is on the mean, with the largest held at twice what was seen.
+    { name: 'resnet18', model: () => resnet18(), logits: 'fc', steps: 8, meanSteps: 2 },
+    { name: 'mobilenet_v2', model: () => new Model(withRelu(mobilenet_v2().architecture)), logits: 'classifier.1', steps: 1, meanSteps: 1 },
   ];
   for (const c of cases) {
-    it(`${c.name}: the same int8 file and input give torch's logits within ${c.steps} step(s)`, async () => {
+    it(`${c.name}: the same int8 file and input give torch's logits within ${c.steps} step(s), ${c.meanSteps} on average`, async () => {
       const out = mkdtempSync(join(dir, `${c.name}-`));
       execFileSync(machinePaths.python, [ORACLE, c.name, out, '--size', '64'], { stdio: ['ignore', 'pipe', 'pipe'] });
       const parameters = decodeQuantizedModel(readFileSync(join(out, `${c.name}.int8.safetensors`)));
@@ -122,6 +143,7 @@ describe.skipIf(!torch)('int8 against torch eager-mode static quantisation (64x6
       const step = parameters.activations.get(c.logits)!.scale;
       const steps = Array.from(got.data, (v, i) => Math.abs(v - want.data[i]) / step);
       expect(Math.max(...steps)).toBeLessThanOrEqual(c.steps + 1e-4);
+      expect(steps.reduce((x, y) => x + y, 0) / steps.length).toBeLessThanOrEqual(c.meanSteps);
       const top = (v: Float32Array) => v.indexOf(Math.max(...v));
       expect(top(got.data)).toBe(top(want.data));
     }, 120_000);

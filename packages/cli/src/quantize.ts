@@ -2,10 +2,12 @@
 // static int8 quantisation, issue 15). Also how run, classify and evaluate recognise such a file.
 import { open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { calibrate, decodeQuantizedModel, useInt8, encodeQuantizedModel, INT8_MODEL_FORMAT, loadWeights, nchwToNhwc, parseNpy, type Model, type Tensor } from '@cnn/core';
+import { createRequire } from 'node:module';
+import { calibrate, decodeQuantizedModel, isInt8, useInt8, encodeQuantizedModel, INT8_MODEL_FORMAT, loadWeights, nchwToNhwc, parseNpy, type Model, type Tensor } from '@cnn/core';
 import { preprocessBatch, presetFor } from '@cnn/vision';
 import { readImage } from '@cnn/vision/node';
 import { createBackend, type Io, type ParsedArgs } from './commands.js';
+import type { Backend } from '@cnn/core';
 import { CliError, UsageError, findModel } from './registry.js';
 
 export const QUANTIZE_USAGE = `usage: cnn quantize <model> --weights W --calibration DIR|X.npy --output W.int8.safetensors
@@ -15,7 +17,8 @@ export const QUANTIZE_USAGE = `usage: cnn quantize <model> --weights W --calibra
   the range of every tensor, and writes int8 weights (per output channel, symmetric), int32 biases
   and the uint8 scale and zero point of every quantised tensor to one .safetensors file
   (metadata format '${INT8_MODEL_FORMAT}'; layout in @cnn/core's quantize/format.ts). cnn run,
-  classify and evaluate take that file as --weights and run it in int8 on --backend js.
+  classify and evaluate take that file as --weights and run it in int8 (--backend wasm: the
+  wasm int8 kernels for convolutions and linear layers; js: the scalar reference).
     --calibration DIR    PNG/JPEG images, preprocessed with the model's preset (as cnn classify),
                          and/or .npy files of preprocessed float32 NCHW inputs [n, c, h, w]
     --calibration X.npy  one such .npy file
@@ -55,9 +58,24 @@ export async function loadAnyWeights(model: Model, path: string, options: { allo
   return loadWeights(model, path, options);
 }
 
-/** The backend a command runs on when none was asked for: int8 models have kernels on js only so far. */
-export function defaultBackend(model: Model): string {
-  return model.isInt8 ? 'js' : 'wasm';
+/** A file of @cnn/kernels' wasm folder (the cnn binary is ESM; the library build also CommonJS). */
+function kernelsFile(file: string): string {
+  const spec = `@cnn/kernels/wasm/${file}`;
+  // tsup's shims give the CommonJS build an import.meta.url (tsup.config.ts)
+  return createRequire(import.meta.url).resolve(spec);
+}
+
+/**
+ * The backend `name` for `model`: an int8 model on 'wasm' runs on the wasm-int8 backend
+ * (cnn_q8-relaxed.wasm where this engine validates relaxed SIMD, else cnn_q8.wasm): convolutions
+ * and linear layers in wasm, the other int8 ops on the js reference over the same memory.
+ */
+export async function backendFor(model: Model, name: string): Promise<Backend> {
+  if (!isInt8(model) || name !== 'wasm') return createBackend(name);
+  const { createInt8WasmBackend } = await import('@cnn/kernels/wasm/q8');
+  const relaxed = new Uint8Array(await readFile(kernelsFile('cnn_q8-relaxed.wasm')));
+  const binary = WebAssembly.validate(relaxed) ? relaxed : new Uint8Array(await readFile(kernelsFile('cnn_q8.wasm')));
+  return createInt8WasmBackend(binary);
 }
 
 /** Calibration inputs, one NCHW [1, c, h, w] tensor at a time. */

@@ -6,12 +6,12 @@ import type { Backend, Executable, ExecutionPlan, Slot } from './plan.js';
 import type { WeightMap, WeightsFormat } from './weights.js';
 import { generateWeights } from './weights.js';
 import { lowerGraph, type LowerOptions } from './compile.js';
+import type { QuantizedModel } from './quantize/plan.js';
 import { assertBackend, compilePlan } from './scratch.js';
 import { reachingNodes } from './passes/prune.js';
 import { ShapeError, WeightsError, formatShape } from './errors.js';
 import { LIMITS, formatBytes } from './limits.js';
 import { Tensor, nchwToNhwc, nhwcToNchw } from './tensor.js';
-import type { QuantizedModel } from './quantize/plan.js';
 
 /** What torchvision's weights enums carry: how to preprocess, and what the weights score. */
 export interface Preprocessing {
@@ -59,7 +59,7 @@ export interface CompileOptions {
   outputs?: readonly string[];
 }
 
-/** Graph, weights and options to a plan: lowerGraph's signature, which Model.useLowering replaces. */
+/** Graph, weights and options to a plan: lowerGraph's signature, which Model.lowering replaces. */
 export type PlanLowering = ((graph: Graph, weights: WeightMap, options: LowerOptions) => ExecutionPlan) & {
   /** set on int8 lowerings (useInt8): the parameters they plan with */
   readonly int8?: QuantizedModel;
@@ -83,8 +83,11 @@ export class Model {
   private keepWeights = true;
   /** where the loaded weights came from, and what was unwrapped to reach the state dict */
   weightsInfo: { readonly format: WeightsFormat; readonly notes: readonly string[]; /** the URL or path read */ readonly source?: string } | undefined;
-  /** set by useLowering (useInt8): plans come from it instead of the float passes */
-  private customLowering: PlanLowering | undefined;
+  /**
+   * When set, plans come from this instead of the float passes: how int8 models plan (useInt8
+   * in @cnn/core's quantize sets it, so apps that never quantise bundle none of that).
+   */
+  lowering: PlanLowering | undefined;
 
   constructor(architecture: Architecture, options: ModelOptions = {}) {
     this.architecture = architecture;
@@ -129,32 +132,17 @@ export class Model {
     return this;
   }
 
-  /**
-   * Plans from now on come from `lowering` instead of the float passes: how int8 models plan
-   * (useInt8 in @cnn/core's quantize, which apps that never quantise do not bundle). A lowering
-   * that needs no float weights (int8's own are in its parameters) runs over generated
-   * placeholders when none are loaded.
-   */
-  useLowering(lowering: PlanLowering): this {
-    this.customLowering = lowering;
-    if (!this.weights) this.useGeneratedWeights(1);
-    return this;
-  }
-
-  /** The lowering useLowering set, if any (a classifier's extended model takes it over). */
-  get lowering(): PlanLowering | undefined {
-    return this.customLowering;
-  }
-
-  /** Whether plans are int8 (useInt8). */
-  get isInt8(): boolean {
-    return this.customLowering?.int8 !== undefined;
-  }
-
   /** Lowers the model for one backend; the returned runner owns backend memory until disposed. */
   plan(options: CompileOptions = {}): ExecutionPlan {
-    const { graph, lower } = this.prepare(options);
-    const plan = (this.customLowering ?? lowerGraph)(graph, this.weights!, lower);
+    if (!this.weights) throw new WeightsError(`${this.name}: ${this.released ?? 'load weights before compiling (loadWeights or useGeneratedWeights)'}`);
+    const batch = options.batch ?? 1;
+    if (!Number.isSafeInteger(batch) || batch < 1) throw new ShapeError(`batch must be a positive integer, got ${batch}`);
+    const graph = options.inputSize ? buildGraph(this.architecture, this.shapeFor(options.inputSize)) : this.graph;
+    // Both checks cost one pass over the nodes, before any work proportional to the image size.
+    const needed = neededNodes(graph, options.outputs ?? ['logits']);
+    if (graph !== this.graph) this.checkWeightsFit(graph, needed, options.inputSize!);
+    checkActivationSizes(graph, needed, batch, this.name);
+    const plan = (this.lowering ?? lowerGraph)(graph, this.weights, { batch, outputs: options.outputs ?? ['logits'] });
     if (!this.keepWeights) {
       // the plan reads the weights it did not fold straight from the decoded tensors (no copy):
       // once a backend has packed its own, nothing holds them or the file bytes they view
@@ -162,28 +150,6 @@ export class Model {
       this.released = 'weights were released after the first compile or plan (load them with { keepWeights: true } to compile again)';
     }
     return plan;
-  }
-
-  /**
-   * What plan() hands a lowering, without lowering: the graph for these options, the weights
-   * (left in place: a lowering must copy what it folds) and the batch and outputs. For
-   * lowerings other than plan()'s, e.g. int8SourcePlan.
-   */
-  loweringInputs(options: CompileOptions = {}): { graph: Graph; weights: WeightMap; lower: LowerOptions } {
-    const { graph, lower } = this.prepare(options);
-    return { graph, weights: this.weights!, lower };
-  }
-
-  private prepare(options: CompileOptions): { graph: Graph; lower: LowerOptions } {
-    if (!this.weights) throw new WeightsError(`${this.name}: ${this.released ?? 'load weights before compiling (loadWeights or useGeneratedWeights)'}`);
-    const batch = options.batch ?? 1;
-    if (!Number.isSafeInteger(batch) || batch < 1) throw new ShapeError(`batch must be a positive integer, got ${batch}`);
-    const graph = options.inputSize ? buildGraph(this.architecture, this.shapeFor(options.inputSize)) : this.graph;
-    // Both checks cost one pass over the nodes, before any work proportional to the image size.
-    const needed = neededNodes(graph, options.outputs ?? ['logits']);
-    if (graph !== this.graph && !this.customLowering) this.checkWeightsFit(graph, needed, options.inputSize!);
-    checkActivationSizes(graph, needed, batch, this.name);
-    return { graph, lower: { batch, outputs: options.outputs ?? ['logits'] } };
   }
 
   async compile(backend: Backend, options: CompileOptions = {}): Promise<Runner> {
@@ -278,9 +244,12 @@ export class Runner {
     // Keep only the slots: the plan holds folded copies of every weight, which the backend has
     // packed by now, so holding the plan here would double the memory of a loaded model.
     this.outputSlots = plan.outputs.map((slot) => {
-      // the op that writes it (into a channel view of it, for a concatenation), none for a flatten
-      const op = plan.ops.find((o) => o.output.id === slot.id || o.output.base?.id === slot.id);
-      return { slot, flat: slot.shape[1] === 1 && slot.shape[2] === 1 && (op === undefined || op.kind === 'linear') };
+      // the op that writes it (into a channel view of it, for a concatenation), none for a flatten;
+      // in an int8 plan, the one that wrote what the output dequantizes
+      const writer = (id: number) => plan.ops.find((o) => o.output.id === id || o.output.base?.id === id);
+      let op = writer(slot.id);
+      if (op?.kind === 'dequantize') op = writer(op.input.id);
+      return { slot, flat: slot.shape[1] === 1 && slot.shape[2] === 1 && (op === undefined || op.kind === 'linear' || op.kind === 'q8linear') };
     });
     this.plannedArenaSize = plan.arenaSize;
   }

@@ -88,8 +88,6 @@ export interface Conv2dOp {
 export interface LinearOp {
   readonly kind: 'linear';
   readonly name?: string;
-  /** set when the columns were permuted from torch.flatten's order of a [c, h, w] input (h * w > 1) */
-  readonly columnsFrom?: readonly [number, number, number];
   readonly input: Slot;
   readonly output: Slot;
   readonly residual?: Slot;
@@ -246,6 +244,11 @@ export interface DequantizeOp {
   readonly output: Slot;
 }
 
+/** The op kinds of int8 plans (quantize/plan.ts); a backend without int8 kernels has none of them. */
+export type Int8OpKind = 'quantize' | 'dequantize' | 'q8conv2d' | 'q8linear' | 'q8pool2d' | 'q8adaptiveAvgPool2d' | 'q8lookup' | 'q8add';
+/** The op kinds of float plans, which every backend runs. */
+export type FloatOpKind = Exclude<PlanOp['kind'], Int8OpKind>;
+
 /** The activations an int8 kernel applies as a clamp of its quantised output. */
 export const Q8_ACTIVATIONS = ['none', 'relu', 'relu6'] as const satisfies readonly Activation[];
 export type Q8Activation = (typeof Q8_ACTIVATIONS)[number];
@@ -366,6 +369,13 @@ export const OP_SLOTS = {
   layerNorm: ['input', 'output'],
   localResponseNorm: ['input', 'output'],
   fakeQuantize: ['input', 'output'],
+} as const satisfies { readonly [K in FloatOpKind]: readonly (keyof Extract<PlanOp, { kind: K }>)[] };
+
+/**
+ * OP_SLOTS of the int8 op kinds, kept apart so that apps that never quantise do not bundle them;
+ * validatePlan reads both (opSlotEntries with ALL_OP_SLOTS).
+ */
+export const INT8_OP_SLOTS = {
   quantize: ['input', 'output'],
   dequantize: ['input', 'output'],
   q8conv2d: ['input', 'output', 'residual'],
@@ -374,8 +384,9 @@ export const OP_SLOTS = {
   q8adaptiveAvgPool2d: ['input', 'output'],
   q8lookup: ['input', 'output'],
   q8add: ['a', 'b', 'output'],
-} as const satisfies { readonly [K in PlanOp['kind']]: readonly (keyof Extract<PlanOp, { kind: K }>)[] };
-export type SlotField<K extends PlanOp['kind'] = PlanOp['kind']> = (typeof OP_SLOTS)[K][number];
+} as const satisfies { readonly [K in Int8OpKind]: readonly (keyof Extract<PlanOp, { kind: K }>)[] };
+type AllOpSlots = typeof OP_SLOTS & typeof INT8_OP_SLOTS;
+export type SlotField<K extends PlanOp['kind'] = PlanOp['kind']> = AllOpSlots[K][number];
 
 /**
  * The slot fields that hold quantised uint8 tensors (Slot.quant set), by op kind; every other
@@ -415,10 +426,14 @@ export function acceptsChannelView(op: { readonly kind: PlanOp['kind']; readonly
   return (CHANNEL_VIEW_FIELDS[op.kind] as readonly string[] | undefined)?.includes(field) ?? false;
 }
 
-/** The slots an op reads or writes, by field name, in OP_SLOTS order (an absent residual left out). */
-export function opSlotEntries(op: PlanOp): [SlotField, Slot][] {
+/**
+ * The slots an op reads or writes, by field name, in OP_SLOTS order (an absent residual left out);
+ * `table` INT8_OP_SLOTS too where int8 ops may come (validatePlan).
+ */
+export function opSlotEntries(op: PlanOp, table: { readonly [kind: string]: readonly string[] | undefined } = OP_SLOTS): [SlotField, Slot][] {
   const entries: [SlotField, Slot][] = [];
-  for (const field of OP_SLOTS[op.kind]) {
+  // an int8 op with the float table: none (the backend then refuses the op by name)
+  for (const field of (table[op.kind] ?? []) as readonly SlotField[]) {
     const slot = (op as unknown as Record<string, Slot>)[field];
     if (slot !== undefined || field !== 'residual') entries.push([field, slot]);
   }

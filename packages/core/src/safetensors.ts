@@ -10,7 +10,7 @@ import { float16Table } from './pth/half.js';
 import { JsonSyntaxError, isJsonNumber, parseStrictJson, type JsonObject, type JsonValue } from './strict-json.js';
 
 /** The dtypes this reader decodes (see SUPPORTED_DTYPES). */
-export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I8';
+export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I8';
 
 /** Every dtype the format defines, with its width in bits (the crate's Dtype::bitsize). */
 const FORMAT_DTYPE_BITS: ReadonlyMap<string, number> = new Map([
@@ -35,8 +35,6 @@ const SUPPORTED_DTYPES: ReadonlyMap<string, Decoder | 'counter' | 'quantised'> =
   ['F16', (v, out) => { const t = float16Table(); for (let i = 0; i < out.length; i++) out[i] = t[v.getUint16(i * 2, true)]; }],
   ['BF16', (v, out) => { const bits = new Uint32Array(out.buffer, out.byteOffset, out.length); for (let i = 0; i < out.length; i++) bits[i] = v.getUint16(i * 2, true) << 16; }],
   ['I64', 'counter'],
-  // int32: an int8 model's biases and zero points (quantize/format.ts), never float weights
-  ['I32', 'counter'],
   ['I8', 'quantised'],
 ]);
 

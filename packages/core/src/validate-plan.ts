@@ -1,7 +1,7 @@
 // Checks a plan against the backend contract before a backend touches it, so no kernel ever
 // sees inconsistent shapes; errors name the op, the field, what was expected and what came.
 // Every backend calls this once in compile(); backend-specific limits are checked there too.
-import { ACTIVATIONS, Q8_ACTIVATIONS, acceptsChannelView, fakeQuantizeProblem, holdsQuantised, opSlotEntries, type ExecutionPlan, type PlanOp, type Q8Weights, type Slot } from './plan.js';
+import { ACTIVATIONS, Q8_ACTIVATIONS, acceptsChannelView, fakeQuantizeProblem, holdsQuantised, opSlotEntries, OP_SLOTS, INT8_OP_SLOTS, type ExecutionPlan, type PlanOp, type Q8Weights, type Slot } from './plan.js';
 import { ShapeError } from './errors.js';
 import { markPlanChecked } from './plan-check.js';
 
@@ -212,7 +212,7 @@ function validateOp(op: PlanOp, i: number, arenaSize: number): void {
   const where = `plan.ops[${i}] (${op.kind})`;
   const check = Object.hasOwn(CHECKS, op.kind) ? (CHECKS[op.kind] as Check<PlanOp['kind']>) : undefined;
   if (!check) fail(where, `unsupported op kind '${(op as { kind: string }).kind}'`);
-  for (const [name, slot] of opSlotEntries(op)) {
+  for (const [name, slot] of opSlotEntries(op, Object.hasOwn(OP_SLOTS, op.kind) ? OP_SLOTS : INT8_OP_SLOTS)) {
     checkSlot(where, name, slot, arenaSize);
     checkQuant(where, name, slot, holdsQuantised(op.kind, name));
     if (slot.base !== undefined && !acceptsChannelView(op, name)) {

@@ -121,9 +121,9 @@ function decodeSafetensors(file: SafetensorsFile, source: ByteSource, ownBytes =
   for (const entry of file.entries.values()) {
     if (entry.key.endsWith(INT8_SCALE_SUFFIX) && file.entries.get(entry.key.slice(0, -INT8_SCALE_SUFFIX.length))?.dtype === 'I8') continue;
     const length = entry.end - entry.begin;
-    if (entry.dtype === 'I64' || entry.dtype === 'I32') {
+    if (entry.dtype === 'I64') {
       integerKeys.add(entry.key);
-      integers.set(entry.key, { dtype: entry.dtype, shape: entry.shape, bytes: source.read(entry.begin, length) });
+      integers.set(entry.key, { dtype: 'I64', shape: entry.shape, bytes: source.read(entry.begin, length) });
     } else if (entry.dtype === 'I8') {
       tensors.set(entry.key, int8Tensor(file, entry, source));
     } else if (source.inMemory && entry.dtype === 'F32' && (file.bytes.byteOffset + entry.begin) % 4 === 0) {

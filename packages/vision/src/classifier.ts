@@ -120,7 +120,7 @@ export class ImageClassifier {
     const extended = new Model(withEmbeddingOutput(architecture));
     await loadWeights(extended, model.getWeights());
     // e.g. an int8 model's: its weights are placeholders, the lowering carries its parameters
-    if (model.lowering) extended.useLowering(model.lowering);
+    extended.lowering = model.lowering;
     const hasEmbedding = extended.outputNames.includes(EMBEDDING_OUTPUT);
     const outputs = ['logits', ...(hasEmbedding ? [EMBEDDING_OUTPUT] : []), ...taps];
     const size = preprocessing.cropSize;

@@ -177,11 +177,9 @@ const RULES: { readonly [T in NodeOp['type']]: Rule<T> } = {
     const from = l.draft.values[input]!.flattenedFrom;
     const key = `${op.name}.weight`;
     // the permutation is a copy already: it reads the loaded weights, not an owned copy of them
-    const permuted = from !== undefined && from[1] * from[2] > 1;
-    const weight = permuted ? permuteColumnsToChannelsLast(l.weight(key), op.outFeatures, from) : l.weight(key);
+    const weight = from && from[1] * from[2] > 1 ? permuteColumnsToChannelsLast(l.weight(key), op.outFeatures, from) : l.weight(key);
     const bias = op.bias ? l.weight(`${op.name}.bias`) : l.zeros(op.outFeatures);
-    const columns = permuted ? { columnsFrom: from } : {};
-    return l.emit(node, (output) => ({ kind: 'linear', name: op.name, input, output, weight, bias, activation: 'none', ...columns }));
+    return l.emit(node, (output) => ({ kind: 'linear', name: op.name, input, output, weight, bias, activation: 'none' }));
   },
 };
 

@@ -1,8 +1,8 @@
 // The int8 weights file, W.int8.safetensors: one .safetensors file, metadata format 'cnn-int8'.
 // Per int8 layer <L> (torchvision's module name): '<L>.weight' I8 in torchvision's layout,
-// '<L>.weight_scale' F32 [outC] and '<L>.bias' I32 [outC] (at scale input x weight_scale).
+// '<L>.weight_scale' F32 [outC] and '<L>.bias' I64 [outC] (int32 values, at scale input x weight_scale).
 // Per quantised tensor <T> (a layer's output under the layer's name, 'quant' for the input):
-// '<T>.scale' F32 [1] and '<T>.zero_point' I32 [1]. The names follow torch's quantised modules.
+// '<T>.scale' F32 [1] and '<T>.zero_point' I64 [1] (int64, as torch stores zero points). The names follow torch's quantised modules.
 // Metadata 'residual-adds': 'fused' (default) or 'separate' (see lowerForInt8), as they were made.
 import type { ActivationQuant } from '../plan.js';
 import { WeightsError } from '../errors.js';
@@ -11,7 +11,9 @@ import type { QuantizedLayer, QuantizedModel } from './plan.js';
 
 export const INT8_MODEL_FORMAT = 'cnn-int8';
 
-type Stored = { dtype: 'F32'; data: Float32Array } | { dtype: 'I32'; data: Int32Array } | { dtype: 'I8'; data: Int8Array };
+type Stored = { dtype: 'F32'; data: Float32Array } | { dtype: 'I64'; data: BigInt64Array } | { dtype: 'I8'; data: Int8Array };
+
+const int64 = (values: ArrayLike<number>) => BigInt64Array.from(Array.from(values, BigInt));
 
 /** The file's bytes; `metadata` is added to the header's (format is set here). */
 export function encodeQuantizedModel(model: QuantizedModel, metadata: Record<string, string> = {}): Uint8Array {
@@ -19,11 +21,11 @@ export function encodeQuantizedModel(model: QuantizedModel, metadata: Record<str
   for (const [name, l] of [...model.layers].sort(([a], [b]) => (a < b ? -1 : 1))) {
     tensors.set(`${name}.weight`, { dtype: 'I8', data: l.weight, shape: l.shape });
     tensors.set(`${name}.weight_scale`, { dtype: 'F32', data: l.weightScale, shape: [l.weightScale.length] });
-    tensors.set(`${name}.bias`, { dtype: 'I32', data: l.bias, shape: [l.bias.length] });
+    tensors.set(`${name}.bias`, { dtype: 'I64', data: int64(l.bias), shape: [l.bias.length] });
   }
   for (const [name, q] of [...model.activations].sort(([a], [b]) => (a < b ? -1 : 1))) {
     tensors.set(`${name}.scale`, { dtype: 'F32', data: Float32Array.of(q.scale), shape: [1] });
-    tensors.set(`${name}.zero_point`, { dtype: 'I32', data: Int32Array.of(q.zeroPoint), shape: [1] });
+    tensors.set(`${name}.zero_point`, { dtype: 'I64', data: int64([q.zeroPoint]), shape: [1] });
   }
   const header: Record<string, unknown> = { __metadata__: { ...metadata, format: INT8_MODEL_FORMAT, 'residual-adds': model.residualAdds ?? 'fused' } };
   let offset = 0;
@@ -56,7 +58,7 @@ export function isQuantizedModelFile(bytes: ArrayBuffer | ArrayBufferView): bool
 }
 
 const SUFFIXES = ['.weight', '.weight_scale', '.bias', '.scale', '.zero_point'] as const;
-const DTYPE_OF: Record<(typeof SUFFIXES)[number], string> = { '.weight': 'I8', '.weight_scale': 'F32', '.bias': 'I32', '.scale': 'F32', '.zero_point': 'I32' };
+const DTYPE_OF: Record<(typeof SUFFIXES)[number], string> = { '.weight': 'I8', '.weight_scale': 'F32', '.bias': 'I64', '.scale': 'F32', '.zero_point': 'I64' };
 
 /** Reads an int8 model file; every inconsistency is a WeightsError naming the key. */
 export function decodeQuantizedModel(bytes: ArrayBuffer | ArrayBufferView): QuantizedModel {
@@ -90,12 +92,15 @@ export function decodeQuantizedModel(bytes: ArrayBuffer | ArrayBufferView): Quan
       const weightScale = new Float32Array(read(ws));
       const bad = weightScale.findIndex((v) => !(v > 0 && v < Infinity));
       if (bad >= 0) throw new WeightsError(`int8 layer '${name}': weight_scale[${bad}] must be positive and finite, got ${weightScale[bad]}`, { code: 'format' });
-      layers.set(name, { weight: new Int8Array(read(w)), weightScale, bias: new Int32Array(read(b)), shape: w.shape });
+      const bias = Array.from(new BigInt64Array(read(b)), Number);
+      const wide = bias.findIndex((v) => !(Math.abs(v) <= 2 ** 31 - 1));
+      if (wide >= 0) throw new WeightsError(`int8 layer '${name}': bias[${wide}] ${bias[wide]} is beyond int32`, { code: 'format' });
+      layers.set(name, { weight: new Int8Array(read(w)), weightScale, bias: Int32Array.from(bias), shape: w.shape });
     }
     if (s || z) {
-      if (!s || !z || s.shape.join() !== '1' || z.shape.join() !== '1') throw new WeightsError(`quantised tensor '${name}' needs '.scale' F32 [1] and '.zero_point' I32 [1]`, { code: 'format' });
+      if (!s || !z || s.shape.join() !== '1' || z.shape.join() !== '1') throw new WeightsError(`quantised tensor '${name}' needs '.scale' F32 [1] and '.zero_point' I64 [1]`, { code: 'format' });
       const scale = new Float32Array(read(s))[0];
-      const zeroPoint = new Int32Array(read(z))[0];
+      const zeroPoint = Number(new BigInt64Array(read(z))[0]);
       if (!(scale > 0 && scale < Infinity) || !(zeroPoint >= 0 && zeroPoint <= 255)) {
         throw new WeightsError(`quantised tensor '${name}': expected a positive finite scale and a zero point in [0, 255], got ${scale} and ${zeroPoint}`, { code: 'format' });
       }

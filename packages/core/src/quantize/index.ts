@@ -10,4 +10,4 @@ export type { ActivationRange, ActivationQuantOptions } from './numbers.js';
 export { encodeQuantizedModel, decodeQuantizedModel, isQuantizedModelFile, INT8_MODEL_FORMAT } from './format.js';
 export { calibrate } from './calibrate.js';
 export type { CalibrationOptions } from './calibrate.js';
-export { useInt8, int8SourcePlan } from './model.js';
+export { useInt8, isInt8, int8SourcePlan } from './model.js';

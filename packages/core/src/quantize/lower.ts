@@ -9,19 +9,31 @@ import type { LowerOptions } from '../compile.js';
 import { pruneGraph } from '../passes/prune.js';
 import { lowerNodes } from '../passes/lower.js';
 import { foldChannelAffines } from '../passes/fold-affine.js';
-import { fuseActivations } from '../passes/fuse-activations.js';
 import { fuseResidualAdds } from '../passes/fuse-residual.js';
 import { bufferLiveness } from '../passes/liveness.js';
 import { placeBuffers } from '../passes/arena.js';
 import { emitPlan } from '../passes/emit.js';
 import { markPlanChecked } from '../plan-check.js';
-import type { Draft, DraftOp } from '../passes/draft.js';
+import { Fuser, type Draft, type DraftOp } from '../passes/draft.js';
 
 const clampFuses = (p: DraftOp, a: Activation) =>
   (p.kind === 'conv2d' || p.kind === 'linear' || p.kind === 'add') && (Q8_ACTIVATIONS as readonly Activation[]).includes(a);
 
+/** fuse-activations.ts's pass, for the activations clampFuses allows only. */
+function fuseClampActivations(draft: Draft): void {
+  const fuser = new Fuser(draft);
+  draft.ops.forEach((op, i) => {
+    if (op.kind !== 'activation') return;
+    const p = fuser.producer(op.input);
+    if (!p || !('activation' in p) || p.activation !== 'none' || !clampFuses(p, op.activation) || !fuser.fusable(op.input)) return;
+    p.activation = op.activation;
+    fuser.absorb(i, op.input);
+  });
+  fuser.finish();
+}
+
 /** The fusion passes of an int8 plan's float source, in order. */
-export const INT8_FUSION_PASSES: readonly ((draft: Draft) => void)[] = [foldChannelAffines, (d) => fuseActivations(d, clampFuses), fuseResidualAdds];
+export const INT8_FUSION_PASSES: readonly ((draft: Draft) => void)[] = [foldChannelAffines, fuseClampActivations, fuseResidualAdds];
 
 
 export interface Int8LowerOptions extends LowerOptions {

@@ -7,10 +7,10 @@
 // the plan input 'quant', a float value quantised for an int8 reader 'quant.<slot id>', a
 // pooled tensor shares its input's, a table's output is '<input's name>.<function>', an add that
 // was not fused '<its later operand's name>.add'.
-import { Q8_ACTIVATIONS, type ActivationQuant, type Conv2dOp, type ExecutionPlan, type LinearOp, type PlanOp, type Q8Activation, type Q8Weights, type Slot } from '../plan.js';
-import { validatePlan } from '../validate-plan.js';
+import { Q8_ACTIVATIONS, type ActivationQuant, type Conv2dOp, type ExecutionPlan, type FloatOpKind, type LinearOp, type PlanOp, type Q8Activation, type Q8Weights, type Slot } from '../plan.js';
 import { ShapeError, WeightsError } from '../errors.js';
 import { ARENA_ALIGN } from '../passes/arena.js';
+import { validatePlan } from '../validate-plan.js';
 import type { ResidualAdds } from './lower.js';
 import { activationQuant, lookupTable, quantizeWeights, tabulates, type ActivationQuantOptions, type ActivationRange } from './numbers.js';
 
@@ -30,7 +30,8 @@ export interface QuantizedModel {
 /** Where the walk gets its parameters: a calibrated range to derive them from, or a loaded model. */
 interface ParameterSource {
   activation(name: string, slot: Slot): ActivationQuant;
-  layer(op: Conv2dOp | LinearOp & { name: string }, input: ActivationQuant): Q8Weights;
+  /** `columnsFrom`: a linear layer's flattened [c, h, w] input (h * w > 1), whose columns the float plan permuted */
+  layer(op: Conv2dOp | LinearOp & { name: string }, input: ActivationQuant, columnsFrom?: readonly [number, number, number]): Q8Weights;
 }
 
 /** The int8 plan of `plan` with the parameters of `model` (a file's, or calibrateModel's). */
@@ -41,14 +42,14 @@ export function quantizePlan(plan: ExecutionPlan, model: QuantizedModel): Execut
       if (!q) throw new WeightsError(`the int8 parameters have no '${name}.scale' and '${name}.zero_point' (this model's plan quantises that tensor)`, { code: 'mismatch' });
       return q;
     },
-    layer(op) {
+    layer(op, _input, columnsFrom) {
       const l = model.layers.get(op.name!);
       if (!l) throw new WeightsError(`the int8 parameters have no layer '${op.name}' (expected '${op.name}.weight', '.weight_scale' and '.bias')`, { code: 'mismatch' });
       const outC = op.bias.length;
       if (l.weight.length !== op.weight.length || l.bias.length !== outC || l.weightScale.length !== outC) {
         throw new WeightsError(`int8 layer '${op.name}' has weight ${l.weight.length} values and ${l.bias.length} biases; this plan needs ${op.weight.length} and ${outC}`, { code: 'mismatch' });
       }
-      const weight = op.kind === 'linear' && op.columnsFrom ? permuteColumns(l.weight, outC, op.columnsFrom, true) : l.weight;
+      const weight = columnsFrom ? permuteColumns(l.weight, outC, columnsFrom, true) : l.weight;
       return { weight, weightScale: l.weightScale, bias: l.bias };
     },
   }).plan;
@@ -77,10 +78,10 @@ export function calibrateModel(plan: ExecutionPlan, ranges: ReadonlyMap<number, 
       activations.set(name, q);
       return q;
     },
-    layer(op, input) {
+    layer(op, input, columnsFrom) {
       const q = quantizeWeights(op.name!, op.weight, op.bias, input.scale);
       const outC = op.bias.length;
-      const torchWeight = op.kind === 'linear' && op.columnsFrom ? permuteColumns(q.weight, outC, op.columnsFrom, false) : q.weight;
+      const torchWeight = columnsFrom ? permuteColumns(q.weight, outC, columnsFrom, false) : q.weight;
       const shape = op.kind === 'conv2d' ? [outC, op.input.shape[3] / op.groups, ...op.kernel] : [outC, op.weight.length / outC];
       layers.set(op.name!, { ...q, weight: torchWeight, shape });
       return q;
@@ -89,120 +90,188 @@ export function calibrateModel(plan: ExecutionPlan, ranges: ReadonlyMap<number, 
   return { model: { layers, activations, residualAdds: options.residualAdds ?? 'fused' }, plan: result.plan };
 }
 
-function walk(plan: ExecutionPlan, source: ParameterSource): { plan: ExecutionPlan } {
-  let nextId = Math.max(plan.input.id, ...plan.ops.flatMap((op) => opSlots(op).map((s) => s.id))) + 1;
-  let arenaEnd = align(plan.arenaSize);
-  const fresh = (like: Slot, quant?: ActivationQuant): Slot => {
-    const slot: Slot = { id: nextId++, shape: like.shape, offset: arenaEnd, size: like.size, ...(quant ? { quant } : {}) };
-    arenaEnd = align(arenaEnd + like.size);
-    return slot;
-  };
-  // flatten aliases: a slot no op writes reads the floats of the last one written at its offset
-  const canonical = new Map<number, Slot>([[plan.input.id, plan.input]]);
-  const lastAt = new Map<number, Slot>([[plan.input.offset, plan.input]]);
-  const canon = (s: Slot): Slot => {
-    const known = canonical.get(s.id);
+/**
+ * The int8 plan under construction: each value of the float plan gets a float and/or a quantised
+ * version (conversions are added where a reader needs the other), new slots after the arena.
+ */
+class Int8Builder {
+  readonly ops: PlanOp[] = [];
+  private nextId: number;
+  arenaEnd: number;
+  /** flatten aliases: a slot no op writes reads the floats of the last one written at its offset */
+  private readonly canonical: Map<number, Slot>;
+  private readonly lastAt: Map<number, Slot>;
+  /** per canonical slot id: its float and quantised versions, and the name of the latter's parameters */
+  private readonly floats: Map<number, Slot>;
+  private readonly quants = new Map<number, Slot>();
+  private readonly names = new Map<number, string>();
+  /** per canonical slot id: when it was written (-1: the plan input) */
+  private readonly writtenAt: Map<number, number>;
+
+  constructor(
+    private readonly plan: ExecutionPlan,
+    readonly source: ParameterSource,
+  ) {
+    this.nextId = Math.max(plan.input.id, ...plan.ops.flatMap((op) => opSlots(op).map((s) => s.id))) + 1;
+    this.arenaEnd = align(plan.arenaSize);
+    this.canonical = new Map([[plan.input.id, plan.input]]);
+    this.lastAt = new Map([[plan.input.offset, plan.input]]);
+    this.floats = new Map([[plan.input.id, plan.input]]);
+    this.writtenAt = new Map([[plan.input.id, -1]]);
+  }
+
+  /** The slot whose elements `s` reads (itself, or what a flatten alias views). */
+  canon(s: Slot): Slot {
+    const known = this.canonical.get(s.id);
     if (known) return known;
-    const src = lastAt.get(s.offset);
+    const src = this.lastAt.get(s.offset);
     if (!src || src.size !== s.size) throw new ShapeError(`slot ${s.id} is read before any op writes it`);
-    canonical.set(s.id, src);
+    this.canonical.set(s.id, src);
     return src;
-  };
-  // per canonical slot id: its float and quantised versions, and the name of the latter's parameters
-  const floats = new Map<number, Slot>([[plan.input.id, plan.input]]);
-  const quants = new Map<number, Slot>();
-  const names = new Map<number, string>();
-  /** per canonical slot id: the index of the op that wrote it (-1: the plan input) */
-  const writtenAt = new Map<number, number>([[plan.input.id, -1]]);
-  const ops: PlanOp[] = [];
-  /** `s` (maybe an alias) as a slot of the version's offset and quantisation, with its own shape. */
-  const asVersion = (s: Slot, version: Slot): Slot => {
-    const c = canon(s);
-    if (s.id === c.id) return version;
-    // an alias: the version's elements under the alias's shape
-    if (version.offset === c.offset) return version.quant ? { ...s, quant: version.quant } : s;
-    return { ...version, id: nextId++, shape: s.shape };
-  };
-  const quantised = (s: Slot): Slot => {
-    const c = canon(s);
-    let q = quants.get(c.id);
+  }
+
+  isQuantised(s: Slot): boolean {
+    return this.quants.has(this.canon(s).id);
+  }
+
+  /** The name of a quantised value's parameters. */
+  nameOf(s: Slot): string {
+    return this.names.get(this.canon(s).id)!;
+  }
+
+  /** Whether `a` was written after `b`. */
+  later(a: Slot, b: Slot): boolean {
+    return this.writtenAt.get(this.canon(a).id)! > this.writtenAt.get(this.canon(b).id)!;
+  }
+
+  /** `s` in uint8, quantised here first if it was float ('quant' for the plan input, else 'quant.<slot id>'). */
+  quantised(s: Slot): Slot {
+    const c = this.canon(s);
+    let q = this.quants.get(c.id);
     if (!q) {
-      const name = c === plan.input ? 'quant' : `quant.${c.id}`;
-      q = fresh(c, source.activation(name, c));
-      ops.push({ kind: 'quantize', input: floats.get(c.id)!, output: q });
-      quants.set(c.id, q);
-      names.set(c.id, name);
+      const name = c === this.plan.input ? 'quant' : `quant.${c.id}`;
+      q = this.fresh(c, this.source.activation(name, c));
+      this.ops.push({ kind: 'quantize', input: this.floats.get(c.id)!, output: q });
+      this.quants.set(c.id, q);
+      this.names.set(c.id, name);
     }
-    return asVersion(s, q);
-  };
-  const float = (s: Slot): Slot => {
-    const c = canon(s);
-    let f = floats.get(c.id);
+    return this.asVersion(s, q);
+  }
+
+  /** `s` in float, dequantized here first if it was int8. */
+  float(s: Slot): Slot {
+    const c = this.canon(s);
+    let f = this.floats.get(c.id);
     if (!f) {
-      f = fresh(c);
-      ops.push({ kind: 'dequantize', input: quants.get(c.id)!, output: f });
-      floats.set(c.id, f);
+      f = this.fresh(c);
+      this.ops.push({ kind: 'dequantize', input: this.quants.get(c.id)!, output: f });
+      this.floats.set(c.id, f);
     }
-    return asVersion(s, f);
-  };
-  const isQuantised = (s: Slot) => quants.has(canon(s).id);
-  const produce = (out: Slot, quant: ActivationQuant | undefined, name?: string): Slot => {
-    writtenAt.set(out.id, writtenAt.size);
-    lastAt.set(out.offset, out);
-    canonical.set(out.id, out);
+    return this.asVersion(s, f);
+  }
+
+  /** Records an op's output: float without `quant`, else quantised under `name`. */
+  produce(out: Slot, quant?: ActivationQuant, name?: string): Slot {
+    this.writtenAt.set(out.id, this.writtenAt.size);
+    this.lastAt.set(out.offset, out);
+    this.canonical.set(out.id, out);
     if (!quant) {
-      floats.set(out.id, out);
+      this.floats.set(out.id, out);
       return out;
     }
     const q = { ...out, quant };
-    quants.set(out.id, q);
-    names.set(out.id, name!);
+    this.quants.set(out.id, q);
+    this.names.set(out.id, name!);
     return q;
-  };
-
-  for (const op of plan.ops) {
-    if ((op.kind === 'conv2d' || op.kind === 'linear') && op.name !== undefined && (Q8_ACTIVATIONS as readonly string[]).includes(op.activation)) {
-      const input = quantised(op.input);
-      const residual = op.residual ? { residual: quantised(op.residual) } : {};
-      const weights = source.layer(op as Conv2dOp & { name: string }, input.quant!);
-      const output = produce(op.output, source.activation(op.name, op.output), op.name);
-      const common = { name: op.name, input, output, ...residual, ...weights, activation: op.activation as Q8Activation };
-      if (op.kind === 'conv2d') {
-        const { kernel, stride, padding, dilation, groups } = op;
-        ops.push({ kind: 'q8conv2d', ...common, kernel, stride, padding, dilation, groups });
-      } else ops.push({ kind: 'q8linear', ...common });
-    } else if (op.kind === 'pool2d' && op.activation === 'none' && isQuantised(op.input)) {
-      const input = quantised(op.input);
-      const output = produce(op.output, input.quant, names.get(canon(op.input).id));
-      const { mode, kernel, stride, padding, countIncludePad } = op;
-      ops.push({ kind: 'q8pool2d', mode, input, output, kernel, stride, padding, countIncludePad });
-    } else if (op.kind === 'adaptiveAvgPool2d' && isQuantised(op.input)) {
-      const input = quantised(op.input);
-      ops.push({ kind: 'q8adaptiveAvgPool2d', input, output: produce(op.output, input.quant, names.get(canon(op.input).id)) });
-    } else if (op.kind === 'add' && (Q8_ACTIVATIONS as readonly string[]).includes(op.activation) && (isQuantised(op.a) || isQuantised(op.b))) {
-      // named after its later-written operand's layer, which the add would have fused into
-      const later = writtenAt.get(canon(op.a).id)! > writtenAt.get(canon(op.b).id)! ? op.a : op.b;
-      const [a, b] = [quantised(op.a), quantised(op.b)];
-      const name = `${names.get(canon(later).id)}.add`;
-      ops.push({ kind: 'q8add', a, b, output: produce(op.output, source.activation(name, op.output), name), activation: op.activation as Q8Activation });
-    } else if (op.kind === 'activation' && tabulates(op.activation) && isQuantised(op.input)) {
-      const input = quantised(op.input);
-      const name = `${names.get(canon(op.input).id)}.${op.activation}`;
-      const output = produce(op.output, source.activation(name, op.output), name);
-      ops.push({ kind: 'q8lookup', input, output, activation: op.activation, table: lookupTable(op.activation, input.quant!, output.quant!) });
-    } else {
-      // a float op: its reads in float, its result float
-      const rewritten: Record<string, unknown> = { ...op };
-      for (const [field, slot] of Object.entries(op)) {
-        if (field !== 'output' && isSlot(slot)) rewritten[field] = float(slot);
-      }
-      rewritten.output = produce(op.output, undefined);
-      ops.push(rewritten as unknown as PlanOp);
-    }
   }
-  const outputs = plan.outputs.map(float);
-  // checked here (backends run only checked plans: plan-check.ts); the int8 ops' rules are validatePlan's
-  return { plan: validatePlan({ batch: plan.batch, input: plan.input, outputs, ops, arenaSize: arenaEnd }) };
+
+  /** A quantised output with its own parameters, named `name`. */
+  produceNamed(out: Slot, name: string): Slot {
+    return this.produce(out, this.source.activation(name, out), name);
+  }
+
+  private fresh(like: Slot, quant?: ActivationQuant): Slot {
+    const slot: Slot = { id: this.nextId++, shape: like.shape, offset: this.arenaEnd, size: like.size, ...(quant ? { quant } : {}) };
+    this.arenaEnd = align(this.arenaEnd + like.size);
+    return slot;
+  }
+
+  /** `s` (maybe an alias) as a slot of the version's offset and quantisation, with its own shape. */
+  private asVersion(s: Slot, version: Slot): Slot {
+    const c = this.canon(s);
+    if (s.id === c.id) return version;
+    if (version.offset === c.offset) return version.quant ? { ...s, quant: version.quant } : s;
+    return { ...version, id: this.nextId++, shape: s.shape };
+  }
+}
+
+const isClamp = (a: string) => (Q8_ACTIVATIONS as readonly string[]).includes(a);
+
+/** A float op's int8 form, pushed onto the builder; false where it stays float. */
+type Rule<K extends FloatOpKind> = (b: Int8Builder, op: Extract<PlanOp, { kind: K }>) => boolean;
+
+function layer(b: Int8Builder, op: Conv2dOp | LinearOp): boolean {
+  if (op.name === undefined || !isClamp(op.activation)) return false;
+  const input = b.quantised(op.input);
+  const residual = op.residual ? { residual: b.quantised(op.residual) } : {};
+  // a linear layer reading a flatten of an [h, w, c] value: its columns are in h·w·c order
+  const [, h, w, c] = b.canon(op.input).shape;
+  const columnsFrom = op.kind === 'linear' && h * w > 1 ? ([c, h, w] as const) : undefined;
+  const weights = b.source.layer(op as Conv2dOp & { name: string }, input.quant!, columnsFrom);
+  const common = { name: op.name, input, output: b.produceNamed(op.output, op.name), ...residual, ...weights, activation: op.activation as Q8Activation };
+  if (op.kind === 'linear') b.ops.push({ kind: 'q8linear', ...common });
+  else b.ops.push({ kind: 'q8conv2d', ...common, kernel: op.kernel, stride: op.stride, padding: op.padding, dilation: op.dilation, groups: op.groups });
+  return true;
+}
+
+const RULES: { readonly [K in FloatOpKind]?: Rule<K> } = {
+  conv2d: layer,
+  linear: layer,
+  // pooling and tables run in int8 when their input already is (no conversion for them alone)
+  pool2d: (b, op) => {
+    if (op.activation !== 'none' || !b.isQuantised(op.input)) return false;
+    const input = b.quantised(op.input);
+    const { mode, kernel, stride, padding, countIncludePad } = op;
+    b.ops.push({ kind: 'q8pool2d', mode, input, output: b.produce(op.output, input.quant, b.nameOf(op.input)), kernel, stride, padding, countIncludePad });
+    return true;
+  },
+  adaptiveAvgPool2d: (b, op) => {
+    if (!b.isQuantised(op.input)) return false;
+    const input = b.quantised(op.input);
+    b.ops.push({ kind: 'q8adaptiveAvgPool2d', input, output: b.produce(op.output, input.quant, b.nameOf(op.input)) });
+    return true;
+  },
+  activation: (b, op) => {
+    if (!tabulates(op.activation) || !b.isQuantised(op.input)) return false;
+    const input = b.quantised(op.input);
+    const output = b.produceNamed(op.output, `${b.nameOf(op.input)}.${op.activation}`);
+    b.ops.push({ kind: 'q8lookup', input, output, activation: op.activation, table: lookupTable(op.activation, input.quant!, output.quant!) });
+    return true;
+  },
+  // an add left unfused: named after its later-written operand's layer, which it would have fused into
+  add: (b, op) => {
+    if (!isClamp(op.activation) || !(b.isQuantised(op.a) || b.isQuantised(op.b))) return false;
+    const [x, y] = [b.quantised(op.a), b.quantised(op.b)];
+    const name = `${b.nameOf(b.later(op.a, op.b) ? op.a : op.b)}.add`;
+    b.ops.push({ kind: 'q8add', a: x, b: y, output: b.produceNamed(op.output, name), activation: op.activation as Q8Activation });
+    return true;
+  },
+};
+
+function walk(plan: ExecutionPlan, source: ParameterSource): { plan: ExecutionPlan } {
+  const b = new Int8Builder(plan, source);
+  for (const op of plan.ops) {
+    const rule = RULES[op.kind as FloatOpKind] as Rule<FloatOpKind> | undefined;
+    if (rule?.(b, op as Extract<PlanOp, { kind: FloatOpKind }>)) continue;
+    // a float op: its reads in float, its result float
+    const rewritten: Record<string, unknown> = { ...op };
+    for (const [field, slot] of Object.entries(op)) if (field !== 'output' && isSlot(slot)) rewritten[field] = b.float(slot);
+    rewritten.output = b.produce(op.output);
+    b.ops.push(rewritten as unknown as PlanOp);
+  }
+  const outputs = plan.outputs.map((s) => b.float(s));
+  // checked here, once: the int8 pass is new, and backends take only checked plans
+  return { plan: validatePlan({ batch: plan.batch, input: plan.input, outputs, ops: b.ops, arenaSize: b.arenaEnd }) };
 }
 
 const align = (n: number) => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;

@@ -106,7 +106,7 @@ describe('W.int8.safetensors', () => {
       return out;
     };
     // a header edit that keeps the byte layout
-    expect(() => decodeQuantizedModel(edit('"conv1.bias":{"dtype":"I32"', '"conv1.bias":{"dtype":"F32"'))).toThrow(/'conv1.bias': expected dtype I32, got F32/);
+    expect(() => decodeQuantizedModel(edit('"conv1.bias":{"dtype":"I64"', '"conv1.bias":{"dtype":"F64"'))).toThrow(/'conv1.bias': expected dtype I64, got F64/);
     expect(() => decodeQuantizedModel(edit('"conv1.weight_scale"', '"conv1.weight_scalx"'))).toThrow(WeightsError);
     expect(() => decodeQuantizedModel(edit('"conv1.bias"', '"convX.bias"'))).toThrow(/int8 layer 'conv1' needs '.weight', '.weight_scale' and '.bias'/);
     expect(() => decodeQuantizedModel(edit('"residual-adds":"separate"', '"residual-adds":"separatX"'))).toThrow(/'residual-adds' must be 'fused' or 'separate'/);

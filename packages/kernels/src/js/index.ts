@@ -3,7 +3,6 @@ import type { Backend, Executable, ExecutionPlan } from '@cnn/core';
 import { DisposedError } from '@cnn/core';
 import { runJsOp as runOp } from './run-op.js';
 
-
 class JsExecutable implements Executable {
   private arena: Float32Array;
   /** quantised slots of an int8 plan, one byte per element at the same offsets (empty for a float plan) */
@@ -37,10 +36,11 @@ class JsExecutable implements Executable {
   }
 }
 
-export interface JsBackendOptions {}
-
-/** Creates the reference backend. */
-export function createJsBackend(_options: JsBackendOptions = {}): Backend {
+/**
+ * Creates the reference backend: float and int8 plans, every op in TypeScript (for int8 plans on
+ * the wasm int8 kernels, createInt8WasmBackend from '@cnn/kernels/wasm/q8', bit for bit the same).
+ */
+export function createJsBackend(): Backend {
   return {
     name: 'js',
     async compile(plan) {

@@ -8,7 +8,7 @@ import * as q8 from './q8.js';
 const tensor = (bytes: Uint8Array, s: Slot): q8.Q8Tensor => ({ data: bytes.subarray(s.offset, s.offset + s.size), shape: s.shape, quant: s.quant! });
 
 /** Writes a kernel's result into its slot, once its shape is the plan's. */
-function store(bytes: Uint8Array, s: Slot, t: q8.Q8Tensor, where: string): void {
+export function store(bytes: Uint8Array, s: Slot, t: q8.Q8Tensor, where: string): void {
   if (t.shape.join() !== s.shape.join()) {
     throw new ShapeError(`${where}: the int8 kernel made [${t.shape.join(', ')}], the plan's output is [${s.shape.join(', ')}] (asymmetric padding has no int8 kernel yet)`);
   }
@@ -24,9 +24,10 @@ export function dequantize(arena: Float32Array, op: DequantizeOp, bytes: Uint8Ar
   arena.set(q8.dequantize(tensor(bytes, op.input)), op.output.offset);
 }
 
-export function q8conv2d(_arena: Float32Array, op: Q8Conv2dOp, bytes: Uint8Array): void {
+/** The reference kernel's parameters of a q8conv2d op over the byte arena. */
+export function conv2dParams(op: Q8Conv2dOp, bytes: Uint8Array): q8.Q8Conv2dParams {
   const output = op.output.quant!;
-  const y = q8.conv2d({
+  return {
     input: tensor(bytes, op.input),
     weight: op.weight,
     weightScales: op.weightScale,
@@ -40,13 +41,17 @@ export function q8conv2d(_arena: Float32Array, op: Q8Conv2dOp, bytes: Uint8Array
     output,
     clamp: q8.activationBounds(op.activation, output),
     residual: op.residual && tensor(bytes, op.residual),
-  });
-  store(bytes, op.output, y, `q8conv2d '${op.name}'`);
+  };
 }
 
-export function q8linear(_arena: Float32Array, op: Q8LinearOp, bytes: Uint8Array): void {
+export function q8conv2d(_arena: Float32Array, op: Q8Conv2dOp, bytes: Uint8Array): void {
+  store(bytes, op.output, q8.conv2d(conv2dParams(op, bytes)), `q8conv2d '${op.name}'`);
+}
+
+/** The reference kernel's parameters of a q8linear op over the byte arena. */
+export function linearParams(op: Q8LinearOp, bytes: Uint8Array): q8.Q8LinearParams {
   const output = op.output.quant!;
-  const y = q8.linear({
+  return {
     input: tensor(bytes, op.input),
     weight: op.weight,
     weightScales: op.weightScale,
@@ -55,8 +60,11 @@ export function q8linear(_arena: Float32Array, op: Q8LinearOp, bytes: Uint8Array
     output,
     clamp: q8.activationBounds(op.activation, output),
     residual: op.residual && tensor(bytes, op.residual),
-  });
-  store(bytes, op.output, { ...y, shape: op.output.shape }, `q8linear '${op.name}'`);
+  };
+}
+
+export function q8linear(_arena: Float32Array, op: Q8LinearOp, bytes: Uint8Array): void {
+  store(bytes, op.output, { ...q8.linear(linearParams(op, bytes)), shape: op.output.shape }, `q8linear '${op.name}'`);
 }
 
 export function q8pool2d(_arena: Float32Array, op: Q8Pool2dOp, bytes: Uint8Array): void {

@@ -5,7 +5,7 @@
 // the same functions the Rust packers and kernels use); what is decided here and only here is
 // which convolutions take Winograd and how a Winograd op is split into bands (the descriptor's
 // `winograd_band`, which the kernels obey).
-import { ShapeError, activationCode, fakeQuantizeScales, pixelStride, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
+import { ShapeError, activationCode, fakeQuantizeScales, pixelStride, type Conv2dOp, type FloatOpKind, type PlanOp, type Slot } from '@cnn/core';
 import {
   LINEAR_ROWS,
   MR,
@@ -258,8 +258,7 @@ const weightless = (describe: (slot: (s: Slot) => number) => Descriptor): OpPlan
 type Planner<K extends PlanOp['kind']> = (op: Extract<PlanOp, { kind: K }>, config: PlanConfig, room: number) => OpPlan;
 
 /** Every float op kind has a planner; int8 plans run on the wasm-int8 backend (@cnn/kernels/wasm/q8) or js. */
-type Int8Kind = 'quantize' | 'dequantize' | `q8${string}`;
-const PLANNERS: { readonly [K in Exclude<PlanOp['kind'], Int8Kind>]: Planner<K> } = {
+const PLANNERS: { readonly [K in FloatOpKind]: Planner<K> } = {
   conv2d: planConv,
   linear: planLinear,
   pool2d: (op) => {
@@ -308,7 +307,7 @@ const PLANNERS: { readonly [K in Exclude<PlanOp['kind'], Int8Kind>]: Planner<K> 
 
 /** The wasm backend's plan for one op; `room`: see winogradScratch. */
 export function planOp(op: PlanOp, config: PlanConfig, room: number): OpPlan {
-  const planner = PLANNERS[op.kind as keyof typeof PLANNERS] as Planner<PlanOp['kind']> | undefined;
+  const planner = (PLANNERS as { readonly [k: string]: Planner<PlanOp['kind']> | undefined })[op.kind];
   if (!planner) throw new ShapeError(`the wasm backend runs float plans: op '${op.kind}' is an int8 op (run int8 plans on createInt8WasmBackend from @cnn/kernels/wasm/q8, or the js backend)`, { code: 'unsupported' });
   return planner(op, config, room);
 }

@@ -1,7 +1,6 @@
-import { ShapeError } from '@cnn/core';
 // Turns each plan op into GPU dispatches: picks the template, packs the weights once, and splits
 // weights that exceed one storage binding into several chunks (one dispatch each).
-import { pixelStride, slotSpan, type Conv2dOp, type LinearOp, type PlanOp, type Slot } from '@cnn/core';
+import { ShapeError, pixelStride, slotSpan, type Conv2dOp, type LinearOp, type FloatOpKind, type PlanOp, type Slot } from '@cnn/core';
 import type { Kernel, Offsets, TemplateContext } from './wgsl/common.js';
 import {
   activationKernel,
@@ -165,12 +164,7 @@ function lowerLinear(op: LinearOp, index: number, ctx: LowerContext): Step[] {
 type Lowering<K extends PlanOp['kind']> = (op: Extract<PlanOp, { kind: K }>, index: number, ctx: LowerContext) => Step[];
 
 /** The WebGPU steps of every op kind (a missing kind is a compile error). */
-/** Int8 plan ops have kernels on the js backend only so far (issue 15); refused by name here. */
-function int8Only(op: { kind: string }): never {
-  throw new ShapeError(`the webgpu backend has no int8 kernels yet: op '${op.kind}' of an int8 plan runs on the js backend`, { code: 'unsupported' });
-}
-
-const LOWERINGS: { readonly [K in PlanOp['kind']]: Lowering<K> } = {
+const LOWERINGS: { readonly [K in FloatOpKind]: Lowering<K> } = {
   conv2d: lowerConv,
   linear: lowerLinear,
   pool2d: (op, index, ctx) => {
@@ -214,17 +208,12 @@ const LOWERINGS: { readonly [K in PlanOp['kind']]: Lowering<K> } = {
     kernel: localResponseNormKernel(ctx, op.output.size, op.input.shape[3], op.size, op.alpha, op.beta, op.k),
     ...slotsOf(op.input, op.output),
   }],
-  quantize: int8Only,
-  dequantize: int8Only,
-  q8conv2d: int8Only,
-  q8linear: int8Only,
-  q8pool2d: int8Only,
-  q8adaptiveAvgPool2d: int8Only,
-  q8lookup: int8Only,
-  q8add: int8Only,
 };
 
 export function lowerOp(op: PlanOp, index: number, ctx: LowerContext): Step[] {
-  return (LOWERINGS[op.kind] as Lowering<PlanOp['kind']>)(op, index, ctx);
+  const run = (LOWERINGS as { readonly [k: string]: Lowering<PlanOp['kind']> | undefined })[op.kind];
+  // int8 ops (Int8OpKind) have kernels on the js backend only so far
+  if (!run) throw new ShapeError(`webgpu: no kernel for op '${op.kind}'`, { code: 'unsupported' });
+  return run(op, index, ctx);
 }
 
