@@ -82,7 +82,7 @@ describe('LeNet-5 on Fashion-MNIST in int8', () => {
     const x = join(dir, 'x.npy');
     expect((await cnn('make-input', 'lenet5', '--output', x, '--batch', '2')).code).toBe(0);
     const logits: Float32Array[] = [];
-    for (const [backend, label] of [['wasm', 'js\\+wasm-int8'], ['js', 'js']]) {
+    for (const [backend, label] of [['wasm', 'wasm-int8'], ['js', 'js']]) {
       const y = join(dir, `y-${backend}.npy`);
       const run = await cnn('run', 'lenet5', '--weights', output, '--input', x, '--output', y, '--backend', backend);
       expect(run.code, run.err).toBe(0);
