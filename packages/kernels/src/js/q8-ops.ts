@@ -8,7 +8,7 @@ import * as q8 from './q8.js';
 const tensor = (bytes: Uint8Array, s: Slot): q8.Q8Tensor => ({ data: bytes.subarray(s.offset, s.offset + s.size), shape: s.shape, quant: s.quant! });
 
 /** Writes a kernel's result into its slot, once its shape is the plan's. */
-export function store(bytes: Uint8Array, s: Slot, t: q8.Q8Tensor, where: string): void {
+function store(bytes: Uint8Array, s: Slot, t: q8.Q8Tensor, where: string): void {
   if (t.shape.join() !== s.shape.join()) {
     throw new ShapeError(`${where}: the int8 kernel made [${t.shape.join(', ')}], the plan's output is [${s.shape.join(', ')}] (asymmetric padding has no int8 kernel yet)`);
   }
@@ -25,7 +25,7 @@ export function dequantize(arena: Float32Array, op: DequantizeOp, bytes: Uint8Ar
 }
 
 /** The reference kernel's parameters of a q8conv2d op over the byte arena. */
-export function conv2dParams(op: Q8Conv2dOp, bytes: Uint8Array): q8.Q8Conv2dParams {
+function conv2dParams(op: Q8Conv2dOp, bytes: Uint8Array): q8.Q8Conv2dParams {
   const output = op.output.quant!;
   return {
     input: tensor(bytes, op.input),
@@ -49,7 +49,7 @@ export function q8conv2d(_arena: Float32Array, op: Q8Conv2dOp, bytes: Uint8Array
 }
 
 /** The reference kernel's parameters of a q8linear op over the byte arena. */
-export function linearParams(op: Q8LinearOp, bytes: Uint8Array): q8.Q8LinearParams {
+function linearParams(op: Q8LinearOp, bytes: Uint8Array): q8.Q8LinearParams {
   const output = op.output.quant!;
   return {
     input: tensor(bytes, op.input),
