@@ -54,14 +54,18 @@ export function counterParameter(key: string, shape: readonly number[], seed = 1
   const leaf = key.slice(key.lastIndexOf('.') + 1);
   const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
   const limit = Math.sqrt(3 / fanIn);
-  const rule: (u: number) => number =
-    leaf === 'running_mean' ? (u) => 0.2 * (2 * u - 1)
-    : leaf === 'running_var' ? (u) => 0.5 + u
-    : leaf === 'layer_scale' ? (u) => 0.1 + 0.1 * u
-    : leaf === 'bias' ? (u) => 0.1 * (2 * u - 1)
-    : leaf === 'weight' && shape.length === 1 ? (u) => 1 + 0.25 * (2 * u - 1)
-    : (u) => (2 * u - 1) * limit;
-  for (let i = 0; i < numel; i++) out[i] = rule(uniformAt(base, i));
+  for (let i = 0; i < numel; i++) {
+    const u = uniformAt(base, i);
+    const s = 2 * u - 1;
+    let v: number;
+    if (leaf === 'running_mean') v = 0.2 * s;
+    else if (leaf === 'running_var') v = 0.5 + u;
+    else if (leaf === 'layer_scale') v = 0.1 + 0.1 * u;
+    else if (leaf === 'bias') v = 0.1 * s;
+    else if (leaf === 'weight' && shape.length === 1) v = 1 + 0.25 * s;
+    else v = s * limit;
+    out[i] = v;
+  }
   return out;
 }
 

@@ -308,6 +308,7 @@ const PLANNERS: { readonly [K in FloatOpKind]: Planner<K> } = {
 /** The wasm backend's plan for one op; `room`: see winogradScratch. */
 export function planOp(op: PlanOp, config: PlanConfig, room: number): OpPlan {
   const planner = (PLANNERS as { readonly [k: string]: Planner<PlanOp['kind']> | undefined })[op.kind];
-  if (!planner) throw new ShapeError(`the wasm backend runs float plans: op '${op.kind}' is an int8 op (run int8 plans on createInt8WasmBackend from @cnn/kernels/wasm/q8, or the js backend)`, { code: 'unsupported' });
+  // int8 op kinds: createInt8WasmBackend (@cnn/kernels/wasm/q8) runs those plans; every byte here is in every app
+  if (!planner) throw new ShapeError(`wasm: no kernel for op '${op.kind}'`);
   return planner(op, config, room);
 }
