@@ -575,7 +575,13 @@ function report(env, opts, rows, summary, pairs, sizes, macs) {
 
 async function main() {
   const argv = process.argv.slice(2).filter((a) => a !== '--');
-  const opts = parseArgs(argv);
+  let opts;
+  try {
+    opts = parseArgs(argv);
+  } catch (e) {
+    console.error(`bench:peers: ${e.message}`);
+    process.exit(2);
+  }
   if (opts.help) return console.log(USAGE);
   const cnnThreads = cnnHasThreadsOption();
   const defaultEngines = ['cnn-wasm@1', ...(cnnThreads ? ['cnn-wasm@2'] : []), 'ort-web@1', 'ort-web@2', 'tfjs-wasm@1', 'tfjs-wasm-fused@1', 'ort-node@1', 'ort-node@2',
@@ -584,7 +590,13 @@ async function main() {
     console.log(`models: ${ALL_MODELS.join(', ')}\nengines: ${Object.keys(ENGINES).join(', ')}\ndefault engine specs: ${defaultEngines.join(', ')}`);
     return;
   }
-  const specs = (opts.engines ?? defaultEngines).map(parseEngineSpec);
+  let specs;
+  try {
+    specs = (opts.engines ?? defaultEngines).map(parseEngineSpec);
+  } catch (e) {
+    console.error(`bench:peers: ${e.message}`);
+    process.exit(2);
+  }
   for (const s of specs) {
     if (s.engine === 'cnn-wasm' && s.threads > 1 && !cnnThreads) {
       throw new Error(`${s.id}: the @cnn wasm backend has no 'threads' option yet (WasmBackendOptions in packages/kernels/src/wasm/backend.ts)`);
@@ -600,6 +612,10 @@ async function main() {
   const int8Models = opts.models.filter((m) => specsFor(m).some((s) => ENGINES[s.engine].int8));
   const int8Skipped = opts.engines ? opts.models.filter((m) => !INT8[m]) : [];
   if (int8Skipped.length && specs.some((s) => ENGINES[s.engine].int8)) console.log(`note: no int8 race for ${int8Skipped.join(', ')} (torch's quantisable builders: ${Object.keys(INT8).join(', ')})`);
+  if (opts.models.every((m) => specsFor(m).length === 0)) {
+    console.error(`bench:peers: nothing to run: the *-int8 engines run ${Object.keys(INT8).join(' and ')} only, got --models ${opts.models.join(',')}`);
+    process.exit(2);
+  }
   const int8Missing = int8Models.filter((m) => Object.values(int8Files(m)).some((p) => !existsSync(p)));
   if (int8Missing.length) {
     console.error(`missing the int8 artefacts in ${relative(process.cwd(), INT8_DIR)}/ (<name>.int8.safetensors, .int8.onnx, .input.npy, .logits.npy) for ${int8Missing.join(', ')}. Make them first:\n` +
@@ -649,6 +665,10 @@ async function main() {
     if (ref.macs !== macs[model]) log(`  note: torchvision counts ${ref.macs} multiply-adds for ${model}, @cnn ${macs[model]}`);
     log(`${model} (${(macs[model] / 1e9).toFixed(2)} GMACs)`);
     const t = performance.now();
+    if (specsFor(model).length === 0) {
+      log(`${model}: skipped (no engine runs it: the *-int8 engines run ${Object.keys(INT8).join(' and ')} only)`);
+      continue;
+    }
     const modelRows = await benchModel(model, specsFor(model), opts, ctx, log);
     rows.push(...modelRows);
     for (const r of modelRows.filter((x) => x.stats)) {
