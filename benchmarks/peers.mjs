@@ -661,14 +661,14 @@ async function main() {
       env.cnnWasmChanged = `before ${model}`;
       log(`  warning: the @cnn kernels binaries changed (rebuilt) before ${model}`);
     }
-    const ref = JSON.parse(readFileSync(join(MODELS_DIR, `${model}.logits.json`), 'utf8'));
-    if (ref.macs !== macs[model]) log(`  note: torchvision counts ${ref.macs} multiply-adds for ${model}, @cnn ${macs[model]}`);
-    log(`${model} (${(macs[model] / 1e9).toFixed(2)} GMACs)`);
-    const t = performance.now();
     if (specsFor(model).length === 0) {
       log(`${model}: skipped (no engine runs it: the *-int8 engines run ${Object.keys(INT8).join(' and ')} only)`);
       continue;
     }
+    const ref = JSON.parse(readFileSync(join(MODELS_DIR, `${model}.logits.json`), 'utf8'));
+    if (ref.macs !== macs[model]) log(`  note: torchvision counts ${ref.macs} multiply-adds for ${model}, @cnn ${macs[model]}`);
+    log(`${model} (${(macs[model] / 1e9).toFixed(2)} GMACs)`);
+    const t = performance.now();
     const modelRows = await benchModel(model, specsFor(model), opts, ctx, log);
     rows.push(...modelRows);
     for (const r of modelRows.filter((x) => x.stats)) {
