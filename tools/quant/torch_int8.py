@@ -3,11 +3,17 @@
 post-training static quantisation (fuse_model, prepare with the engine's qconfig, calibrate, convert),
 exported into @cnn's int8 file format with torch's own integer weights, scales and zero points.
 
-usage: torch_int8.py MODEL OUTDIR [--size 64] [--seed 0] [--calibration 4] [--residual-adds separate|fused]
+usage: torch_int8.py MODEL OUTDIR [--size 64] [--seed 0] [--calibration 4] [--residual-adds separate|fused] [--onnx]
 
 Writes OUTDIR/MODEL.int8.safetensors (format 'cnn-int8', layout: packages/core/src/quantize/format.ts),
 OUTDIR/MODEL.input.npy (float32 NCHW [1, 3, size, size]) and OUTDIR/MODEL.logits.npy (torch's int8
-logits, dequantised), and prints a JSON line with the logits' scale and zero point.
+logits, dequantised), and prints a JSON line with the logits' scale and zero point. With --onnx, also
+OUTDIR/MODEL.int8.onnx: the same converted torch model through torch.onnx.export (opset 13), a QDQ
+graph (QuantizeLinear / DequantizeLinear around float Conv, Gemm, Add) holding the same int8 weights,
+per-channel scales and activation scales, which onnxruntime fuses into its int8 kernels; so
+onnxruntime and @cnn run one int8 model (benchmarks/peers.mjs races them). The ONNX graph carries
+each bias as torch's exporter writes it (bias / (input scale * weight scale), cast to int32, so
+truncated where ours rounds to nearest: at most one unit of the accumulator's scale apart).
 
 Weights are torchvision's random initialisation (seeded); batch-norm running statistics are set
 from a few forward passes in train mode so activations keep a sensible range. The weight observer
@@ -18,6 +24,7 @@ default allows -128, which our kernels refuse); activations use the engine's def
 """
 import argparse
 import json
+import os
 import struct
 import sys
 
@@ -71,6 +78,17 @@ def residual_outputs(name, model):
     return out
 
 
+def export_onnx(model, x, path):
+    """The converted model as ONNX (input 'input' NCHW float32, output 'logits' float32): torch 1.13
+    exports quantised modules as QuantizeLinear / DequantizeLinear pairs around float operators.
+    Exporting traces a forward pass and leaves the model as it was."""
+    import warnings
+
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the exporter's notes on quantised ops' shape inference
+        torch.onnx.export(model, x, path, opset_version=13, input_names=["input"], output_names=["logits"], do_constant_folding=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("model", choices=["resnet18", "mobilenet_v2"])
@@ -81,7 +99,9 @@ def main():
     p.add_argument("--residual-adds", choices=["separate", "fused"], default="separate",
                    help="separate (default): our plan rounds each layer and adds as torch does; fused: the add's scale goes to the layer that fuses it (one rounding, not torch's two)")
     p.add_argument("--engine", default=None, help="fbgemm, onednn or qnnpack (default: the first this torch supports)")
+    p.add_argument("--onnx", action="store_true", help="also write OUTDIR/MODEL.int8.onnx, the same int8 model as an ONNX QDQ graph (opset 13)")
     a = p.parse_args()
+    os.makedirs(a.outdir, exist_ok=True)
     torch.manual_seed(a.seed)
     engine = a.engine or next(e for e in ["fbgemm", "onednn", "qnnpack"] if e in torch.backends.quantized.supported_engines)
     torch.backends.quantized.engine = engine
@@ -142,6 +162,8 @@ def main():
     write_safetensors(f"{a.outdir}/{a.model}.int8.safetensors", tensors, {"format": "cnn-int8", "residual-adds": a.residual_adds, "source": f"torch {torch.__version__} eager PTQ, {engine}"})
     write_npy(f"{a.outdir}/{a.model}.input.npy", x.numpy())
     write_npy(f"{a.outdir}/{a.model}.logits.npy", logits.numpy())
+    if a.onnx:
+        export_onnx(model, x, f"{a.outdir}/{a.model}.int8.onnx")
     last = "fc" if a.model == "resnet18" else "classifier.1"
     json.dump({"model": a.model, "engine": engine, "logitsScale": float(modules[last].scale), "logitsZeroPoint": int(modules[last].zero_point)}, sys.stdout)
     print()
