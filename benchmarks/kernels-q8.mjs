@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { q8 } from '@cnn/kernels/js';
 import { createWasmBackend, hasRelaxedSimd } from '@cnn/kernels/wasm';
 import { instantiateQ8Kernels } from '@cnn/kernels/wasm/q8';
+import { randomFloats } from '@cnn/kernels/testing';
 
 const HELP = `Usage: kernels-q8.mjs [--rounds N] [--repeat N] [--shapes LIST]
   --rounds N     interleaved rounds; each row reports its best (default 5)
@@ -58,18 +59,6 @@ if (unknown.length) {
   process.exit(2);
 }
 
-function randomFloats(length, seed, lo = -1, hi = 1) {
-  let s = seed >>> 0;
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
-}
 
 const require = createRequire(import.meta.url);
 const binary = (file) => readFileSync(require.resolve(`@cnn/kernels/wasm/${file}`));
