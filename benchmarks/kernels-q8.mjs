@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { validatePlan } from '@cnn/core';
 import { q8 } from '@cnn/kernels/js';
 import { createWasmBackend, hasRelaxedSimd } from '@cnn/kernels/wasm';
 import { instantiateQ8Kernels } from '@cnn/kernels/wasm/q8';
@@ -76,7 +77,8 @@ function fp32Plan([, family, hw, inC, outC, k, s]) {
     kind: 'conv2d', input: x, output: y, weight: randomFloats(outC * fanIn, 3, -0.1, 0.1), bias: randomFloats(outC, 4, -0.1, 0.1),
     kernel: [k, k], stride: [s, s], padding: [p, p], dilation: [1, 1], groups, activation: 'relu',
   };
-  return { plan: { batch: 1, input: x, outputs: [y], ops: Array(repeat).fill(op), arenaSize: yOff + y.size }, macs: y.size * fanIn };
+  // backends run checked plans only (plan-check.ts)
+  return { plan: validatePlan({ batch: 1, input: x, outputs: [y], ops: Array(repeat).fill(op), arenaSize: yOff + y.size }), macs: y.size * fanIn };
 }
 
 function q8Params([, family, hw, inC, outC, k, s], maxCode) {
