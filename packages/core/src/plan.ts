@@ -53,6 +53,14 @@ export interface ActivationQuant {
   readonly zeroPoint: number;
 }
 
+/**
+ * torch's adaptive pooling cell `o` of `outSize` along an axis of `inSize`: [floor(o·in/out),
+ * ceil((o+1)·in/out)), as [start, end). Every backend and the trainer cut their cells with it.
+ */
+export function adaptiveCell(o: number, inSize: number, outSize: number): [number, number] {
+  return [Math.floor((o * inSize) / outSize), Math.ceil(((o + 1) * inSize) / outSize)];
+}
+
 /** Floats from one pixel's channels to the next: the base's width for a channel view, else shape[3]. */
 export function pixelStride(s: Slot): number {
   return s.base ? s.base.shape[3] : s.shape[3];

@@ -6,7 +6,7 @@
 // in f32 with Math.fround after every step, so that wasm's f32 instructions reproduce it exactly
 // (an f32 add, multiply or divide computed in f64 and rounded once equals the f32 instruction).
 // The full semantics, and what they add to the helper spec: packages/kernels/INT8.md.
-import { ShapeError } from '@cnn/core';
+import { ShapeError, adaptiveCell } from '@cnn/core';
 
 /** real = scale * (q - zeroPoint); scale > 0 and finite, zeroPoint an integer in [0, 255]. */
 export interface QuantParams {
@@ -432,11 +432,9 @@ export function adaptiveAvgPool2d(input: Q8Tensor, outSize: readonly [number, nu
   const y = new Uint8Array(n * outH * outW * c);
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < outH; oy++) {
-      const y0 = Math.floor((oy * inH) / outH);
-      const y1 = Math.ceil(((oy + 1) * inH) / outH);
+      const [y0, y1] = adaptiveCell(oy, inH, outH);
       for (let ox = 0; ox < outW; ox++) {
-        const x0 = Math.floor((ox * inW) / outW);
-        const x1 = Math.ceil(((ox + 1) * inW) / outW);
+        const [x0, x1] = adaptiveCell(ox, inW, outW);
         for (let ch = 0; ch < c; ch++) {
           let acc = 0;
           for (let iy = y0; iy < y1; iy++) {
