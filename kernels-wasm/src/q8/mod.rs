@@ -8,6 +8,7 @@
 //! validated every shape, and to leave 64 readable bytes after each tensor: channel tails are
 //! computed with full-width loads whose extra lanes meet zero weights.
 mod dwconv;
+mod elementwise;
 mod igemm;
 mod requant;
 

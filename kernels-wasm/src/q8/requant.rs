@@ -28,7 +28,7 @@ impl Epilogue {
 }
 
 #[inline(always)]
-fn round_half_even(v: v128) -> v128 {
+pub fn round_half_even(v: v128) -> v128 {
     const LIMIT: f32 = 4194304.0; // 2^22
     const MAGIC: f32 = 12582912.0; // 1.5 * 2^23
     let v = f32x4_max(f32x4_min(v, f32x4_splat(LIMIT)), f32x4_splat(-LIMIT));

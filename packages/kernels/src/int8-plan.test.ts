@@ -38,6 +38,23 @@ const PROBE: Architecture = {
   },
 };
 
+/**
+ * A ResNet stem and block at odd sizes: max pooling with padding over 20 channels (one full
+ * vector of 16 and a tail) and a residual add of 980 codes (not a multiple of 16), which torch's
+ * eager models (residualAdds 'separate') leave as a q8add.
+ */
+const RESIDUAL_PROBE: Architecture = {
+  name: 'int8_residual_probe',
+  inputShape: [3, 13, 13],
+  metadata: { parameters: 0 },
+  define(b, x) {
+    const stem = b.relu(b.conv2d(x, 'conv1', { outChannels: 20, kernelSize: 3, padding: 1 }));
+    const pooled = b.maxPool2d(stem, { kernelSize: 3, stride: 2, padding: 1 });
+    const body = b.batchNorm2d(b.conv2d(b.relu(b.conv2d(pooled, 'a', { outChannels: 20, kernelSize: 3, padding: 1 })), 'b', { outChannels: 20, kernelSize: 3, padding: 1 }), 'bn');
+    b.output('logits', b.linear(b.flatten(b.adaptiveAvgPool2d(b.relu(b.add(body, pooled)), 1)), 'fc', 5));
+  },
+};
+
 function random(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
   return Float32Array.from({ length: n }, () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 4 - 2);
@@ -111,6 +128,24 @@ describe('int8 plans on the js backend', () => {
     const model = new Model(PROBE).useGeneratedWeights(3);
     const { plan } = await calibrate(model, createJsBackend(), [random(3 * 12 * 12, 1)]);
     await expect((await createWasmBackend()).compile(plan)).rejects.toThrow(/wasm: no kernel for op 'quantize'/);
+  });
+
+  it('runs max pooling and unfused residual adds in wasm bit for bit as the js reference', async () => {
+    const model = new Model(RESIDUAL_PROBE).useGeneratedWeights(5);
+    const size = 3 * 13 * 13;
+    const inputs = [1, 2, 3].map((s) => random(size, s));
+    const binary = await readFile(new URL('../wasm/cnn_q8.wasm', import.meta.url));
+    for (const residualAdds of ['separate', 'fused'] as const) {
+      const { plan } = await calibrate(model, createJsBackend(), inputs, { residualAdds });
+      const kinds = plan.ops.map((op) => op.kind);
+      expect(kinds, residualAdds).toContain('q8pool2d');
+      expect(kinds.includes('q8add'), residualAdds).toBe(residualAdds === 'separate');
+      const wasm = await createInt8WasmBackend(binary).compile(plan);
+      const js = await createJsBackend().compile(plan);
+      for (const x of [...inputs, random(size, 41), random(size, 42)]) {
+        expect(Array.from((await wasm.run(x))[0]), residualAdds).toEqual(Array.from((await js.run(x))[0]));
+      }
+    }
   });
 
   it('runs on the int8 wasm binary bit for bit as on the js reference (wasm-int8 backend)', async () => {

@@ -1,9 +1,9 @@
-// An int8 plan (quantizePlan, useInt8) on the int8 kernel binaries: every q8conv2d and q8linear
-// runs in wasm on an activation byte arena that lives in the binary's memory, so no layer copies
-// its input or output; the other ops (quantize at the input, dequantize at the logits, pooling,
-// lookups, unfused adds, and any op the int8 pass left in float) run on the js reference over
-// the same bytes. Convolutions and linear layers are nearly all of an int8 network's time.
-import { DisposedError, ShapeError, assertPlanChecked, type Backend, type Executable, type ExecutionPlan, type PlanOp, type Q8Conv2dOp, type Q8LinearOp, type Slot } from '@cnn/core';
+// An int8 plan (quantizePlan, useInt8) on the int8 kernel binaries: every q8conv2d, q8linear,
+// unfused q8add and max q8pool2d runs in wasm on an activation byte arena that lives in the
+// binary's memory, so no layer copies its input or output; the other ops (quantize at the input,
+// dequantize at the logits, average pooling, lookups, and any op the int8 pass left in float) run
+// on the js reference over the same bytes.
+import { DisposedError, ShapeError, assertPlanChecked, type Backend, type Executable, type ExecutionPlan, type PlanOp, type Q8AddOp, type Q8Conv2dOp, type Q8LinearOp, type Q8Pool2dOp, type Slot } from '@cnn/core';
 import { runJsOp } from '../js/run-op.js';
 import { activationBounds, linearAsConv2d, planConv2d, type Q8Conv2dParams } from '../js/q8.js';
 import { CONV_ARGS, MAX_TAPS, SLACK, type Q8Exports } from './q8.js';
@@ -90,12 +90,34 @@ function prepareLayer(ex: Q8Exports, layout: Layout, op: Q8Conv2dOp | Q8LinearOp
   return { index, args, depthwise };
 }
 
+/** An unfused residual add in wasm (q8_add): the reference's arithmetic, q8.ts `add`. */
+function prepareAdd(ex: Q8Exports, op: Q8AddOp, arena: number): () => void {
+  for (const s of [op.a, op.b, op.output]) dense(s, `q8add`);
+  const [a, b, y] = [op.a.quant!, op.b.quant!, op.output.quant!];
+  const [lo, hi] = activationBounds(op.activation, y);
+  const [ma, mb] = [Math.fround(a.scale / y.scale), Math.fround(b.scale / y.scale)];
+  const [at, bt, yt] = [arena + op.a.offset, arena + op.b.offset, arena + op.output.offset];
+  return () => ex.q8_add(at, bt, yt, op.output.size, a.zeroPoint, ma, b.zeroPoint, mb, y.zeroPoint, lo, hi);
+}
+
+/** Max pooling in wasm (q8_maxpool2d); average pooling stays on the reference. */
+function prepareMaxPool(ex: Q8Exports, layout: Layout, op: Q8Pool2dOp, arena: number): () => void {
+  for (const s of [op.input, op.output]) dense(s, 'q8pool2d');
+  const [n, inH, inW, c] = op.input.shape;
+  const [, outH, outW] = op.output.shape;
+  const geometry = layout.put(Uint32Array.of(n, inH, inW, c, outH, outW, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.padding[0], op.padding[1]));
+  const [x, y] = [arena + op.input.offset, arena + op.output.offset];
+  return () => ex.q8_maxpool2d(x, y, geometry);
+}
+
 class Q8WasmExecutable implements Executable {
   private arena: Float32Array;
   private disposed = false;
   readonly arenaBytes: number;
   readonly weightBytes: number;
   private readonly layers: (Layer | undefined)[];
+  /** per op: an elementwise op or pooling that runs in wasm (q8add, max q8pool2d) */
+  private readonly wasmOps: ((() => void) | undefined)[];
   private readonly bytes: () => Uint8Array;
 
   constructor(
@@ -110,6 +132,9 @@ class Q8WasmExecutable implements Executable {
     const weightsFrom = layout.mark;
     this.layers = plan.ops.map((op, i) => (op.kind === 'q8conv2d' || op.kind === 'q8linear' ? prepareLayer(ex, layout, op, i, arenaAt, this.bytes()) : undefined));
     this.weightBytes = layout.mark - weightsFrom;
+    this.wasmOps = plan.ops.map((op) =>
+      op.kind === 'q8add' ? prepareAdd(ex, op, arenaAt) : op.kind === 'q8pool2d' && op.mode === 'max' ? prepareMaxPool(ex, layout, op, arenaAt) : undefined,
+    );
     this.arena = new Float32Array(plan.arenaSize);
     this.arenaBytes = plan.arenaSize * 5;
   }
@@ -124,7 +149,9 @@ class Q8WasmExecutable implements Executable {
     const bytes = this.bytes();
     plan.ops.forEach((op: PlanOp, i) => {
       const layer = this.layers[i];
-      if (!layer) runJsOp(arena, op, bytes);
+      const wasmOp = this.wasmOps[i];
+      if (wasmOp) wasmOp();
+      else if (!layer) runJsOp(arena, op, bytes);
       else if (layer.depthwise) ex.q8_dwconv2d(layer.args);
       else ex.q8_conv2d(layer.args);
     });

@@ -26,6 +26,9 @@ export interface Q8Exports {
   q8_dwconv2d_packed_bytes(channels: number, taps: number): number;
   q8_dwconv2d_pack(dst: number, weight: number, bias: number, mult: number, channels: number, taps: number, xZero: number): void;
   q8_dwconv2d(args: number): void;
+  q8_add(a: number, b: number, y: number, n: number, aZero: number, aMult: number, bZero: number, bMult: number, yZero: number, lo: number, hi: number): void;
+  /** geometry: 12 u32 words [n, inH, inW, c, outH, outW, kernelH, kernelW, strideH, strideW, padTop, padLeft] */
+  q8_maxpool2d(x: number, y: number, geometry: number): void;
   __heap_base: WebAssembly.Global;
 }
 
