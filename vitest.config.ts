@@ -20,6 +20,7 @@ export const alias = [
   { find: '@cnn/core/pth', replacement: root('./packages/core/src/pth-reader.ts') },
   { find: '@cnn/kernels/js', replacement: root('./packages/kernels/src/js/index.ts') },
   { find: '@cnn/kernels/wasm/threads', replacement: root('./packages/kernels/src/wasm/threads.ts') },
+  { find: '@cnn/kernels/wasm/q8', replacement: root('./packages/kernels/src/wasm/q8.ts') },
   { find: '@cnn/kernels/wasm', replacement: root('./packages/kernels/src/wasm/index.ts') },
   { find: '@cnn/train/node', replacement: root('./packages/train/src/node.ts') },
   { find: '@cnn/kernels/webgpu', replacement: root('./packages/kernels/src/webgpu/index.ts') },

@@ -9,6 +9,7 @@
 // --winograd on,off times each variant twice, the second time with Winograd 3x3 convolutions off.
 import { validatePlan } from '@cnn/core';
 import { createWasmBackend, hasRelaxedSimd, loadKernelModule } from '@cnn/kernels/wasm';
+import { randomFloats } from '@cnn/kernels/testing';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const threads = Number(args.threads ?? 2);
@@ -17,19 +18,6 @@ const variants = (args.variants ?? defaultVariants).split(',');
 const repeat = Number(args.repeat ?? 8);
 const runs = Number(args.runs ?? 5);
 
-/** Deterministic uniform floats in [lo, hi) (mulberry32). */
-function randomFloats(length, seed, lo = -1, hi = 1) {
-  let s = seed >>> 0;
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
-}
 
 // [label, h(=w), inC, outC, kernel, stride, groups ('dw' = depthwise), residual]
 const FAMILIES = {

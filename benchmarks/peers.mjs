@@ -27,9 +27,17 @@
 //    The ratio that matters: @cnn's min ÷ the best web peer's min (ort-web, tfjs-wasm or
 //    tfjs-wasm-fused, whichever is fastest at the same thread count); > 1 means @cnn is slower.
 //    The summary also puts @cnn's first inference beside its warm min.
+// 5. Int8 (resnet18 and mobilenet_v2, torchvision's quantisable builders): cnn-wasm-int8,
+//    ort-web-int8 and ort-node-int8 run ONE int8 model, torch's eager-mode static quantisation
+//    (tools/quant/torch_int8.py --onnx: @cnn's int8 file and the ONNX export of the same converted
+//    model, same integer weights and scales) on torch's input, and are checked first against
+//    torch's int8 logits in steps of the logits' scale (INT8 below), then timed in the same
+//    interleaved rounds as the fp32 engines. Their summary rows divide @cnn int8 by the best web
+//    int8 peer (ort-web-int8); a table puts each engine's fp32 and int8 min side by side.
 //
 // Run: pnpm bench:peers [--models a,b] [--engines cnn-wasm,ort-web@2,...] [--budget-ms 4000] [--quick]
-// Needs the ONNX exports first: /usr/bin/python3 tools/onnx/export.py
+// Needs the ONNX exports first: /usr/bin/python3 tools/onnx/export.py, and for the int8 engines
+// /usr/bin/python3 tools/quant/torch_int8.py MODEL benchmarks/models/int8 --size 224 --onnx
 import { fork, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -38,14 +46,15 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import { CNN_WASM, ROOT, bundleCnn } from './peers/bundle.mjs';
+import { CNN_Q8_WASM, CNN_WASM, ROOT, bundleCnn } from './peers/bundle.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const MODELS_DIR = join(HERE, 'models');
+const INT8_DIR = join(MODELS_DIR, 'int8');
 const require = createRequire(import.meta.url);
 
 export const ALL_MODELS = ['resnet50', 'resnet18', 'mobilenet_v2', 'mobilenet_v3_large', 'efficientnet_b0', 'convnext_tiny', 'densenet121', 'googlenet', 'vgg16', 'alexnet'];
-/** engine -> { label, web: a browser-capable peer, ours } */
+/** engine -> { label, web: a browser-capable peer, ours, int8: runs torch's int8 model (fp32 otherwise) } */
 export const ENGINES = {
   'cnn-wasm': { label: '@cnn wasm', ours: true },
   'cnn-js': { label: '@cnn js', ours: true },
@@ -53,8 +62,30 @@ export const ENGINES = {
   'tfjs-wasm': { label: 'tfjs-wasm', web: true },
   'tfjs-wasm-fused': { label: 'tfjs-wasm fused', web: true },
   'ort-node': { label: 'ort-node cpu', native: true },
+  'cnn-wasm-int8': { label: '@cnn wasm int8', ours: true, int8: true },
+  'ort-web-int8': { label: 'ort-web wasm int8', web: true, int8: true },
+  'ort-node-int8': { label: 'ort-node cpu int8', native: true, int8: true },
 };
 const TOLERANCE = 1e-4;
+/**
+ * Models with an int8 race (torchvision's quantisable builders) -> the logits layer, whose output
+ * scale is one step, and the largest and mean |difference| from torch's int8 logits, in steps, that
+ * an int8 engine may show (and its top-1 must equal torch's): packages/cli/src/quantize.test.ts's
+ * bounds for @cnn (which explains ResNet-18's near-tie roundings), applied to onnxruntime alike.
+ */
+export const INT8 = {
+  resnet18: { logits: 'fc', maxSteps: 8, meanSteps: 2 },
+  mobilenet_v2: { logits: 'classifier.1', maxSteps: 1, meanSteps: 1 },
+};
+/** The int8 artefacts of `model` (tools/quant/torch_int8.py MODEL benchmarks/models/int8 --size 224 --onnx) */
+export function int8Files(model, dir = INT8_DIR) {
+  return {
+    file: join(dir, `${model}.int8.safetensors`),
+    onnx: join(dir, `${model}.int8.onnx`),
+    input: join(dir, `${model}.input.npy`),
+    logits: join(dir, `${model}.logits.npy`),
+  };
+}
 
 // ------------------------------------------------------------------------------------------------
 // Options
@@ -64,9 +95,13 @@ const USAGE = `pnpm bench:peers [options]
   --models a,b        models (default: all ten: ${ALL_MODELS.join(',')})
   --engines e,f       engine specs <engine>[@threads][:flag] (default: cnn-wasm@1, cnn-wasm@2 when the
                       wasm backend has a 'threads' option, ort-web@1, ort-web@2, tfjs-wasm@1,
-                      tfjs-wasm-fused@1, ort-node@1, ort-node@2); engines: ${Object.keys(ENGINES).join(', ')};
-                      flags: cnn-wasm:relaxed (relaxed-SIMD binary, Node run with
-                      --experimental-wasm-relaxed-simd)
+                      tfjs-wasm-fused@1, ort-node@1, ort-node@2, and for ${Object.keys(INT8).join(' and ')}
+                      cnn-wasm-int8@1, cnn-wasm-int8@1:relaxed, ort-web-int8@1, ort-web-int8@2,
+                      ort-node-int8@1, ort-node-int8@2); engines: ${Object.keys(ENGINES).join(', ')};
+                      flags: cnn-wasm:relaxed, cnn-wasm-int8:relaxed (relaxed-SIMD binary, Node run
+                      with --experimental-wasm-relaxed-simd). The *-int8 engines run torch's int8
+                      model of ${Object.keys(INT8).join(' and ')} only (skipped for other models);
+                      cnn-wasm-int8 runs on one thread
   --cnn-options JSON  extra createWasmBackend options for every cnn-wasm config, e.g. '{"foo":1}'
   --budget-ms N       timed-run budget per engine per model (default 4000; --quick 400)
   --min-reps N        at least N timed runs per engine (default 5; --quick 3)
@@ -118,6 +153,10 @@ const ENGINE_FLAGS = {
     // the relaxed-SIMD binary (fused multiply-add); Chromium has relaxed SIMD, Node 20 needs a flag
     relaxed: { execArgv: ['--experimental-wasm-relaxed-simd'], options: { relaxedSimd: true } },
   },
+  'cnn-wasm-int8': {
+    // cnn_q8-relaxed.wasm (i32x4.relaxed_dot_i8x16_i7x16_add_s) instead of cnn_q8.wasm (i32x4.dot_i16x8_s)
+    relaxed: { execArgv: ['--experimental-wasm-relaxed-simd'], options: { relaxedSimd: true } },
+  },
 };
 
 /**
@@ -125,10 +164,11 @@ const ENGINE_FLAGS = {
  * 'cnn-wasm@1:relaxed' (flags: see ENGINE_FLAGS).
  */
 export function parseEngineSpec(spec) {
-  const m = /^([a-z-]+)(?:@(\d+))?((?::[a-z0-9-]+)*)$/.exec(spec);
+  const m = /^([a-z0-9-]+?)(?:@(\d+))?((?::[a-z0-9-]+)*)$/.exec(spec);
   if (!m || !ENGINES[m[1]]) throw new Error(`bad engine spec '${spec}': expected <engine>[@threads][:flag], engine one of ${Object.keys(ENGINES).join(', ')}`);
   const threads = m[2] === undefined ? 1 : Number(m[2]);
   if (threads < 1) throw new Error(`${spec}: threads must be >= 1`);
+  if (m[1] === 'cnn-wasm-int8' && threads > 1) throw new Error(`${spec}: the @cnn int8 backend (createInt8WasmBackend) runs on one thread; expected cnn-wasm-int8@1`);
   const flags = m[3].split(':').filter(Boolean);
   for (const flag of flags) {
     if (!ENGINE_FLAGS[m[1]]?.[flag]) throw new Error(`${spec}: unknown flag '${flag}' for ${m[1]} (known: ${Object.keys(ENGINE_FLAGS[m[1]] ?? {}).join(', ') || 'none'})`);
@@ -227,6 +267,7 @@ async function benchModel(model, specs, opts, ctx, log) {
   // 1. start and check, one at a time
   for (const row of rows) {
     const flagged = row.flags.map((flag) => ENGINE_FLAGS[row.engine][flag]);
+    const int8 = ENGINES[row.engine].int8 ? ctx.int8[model] : undefined;
     const cfg = {
       engine: row.engine,
       threads: row.threads,
@@ -234,11 +275,12 @@ async function benchModel(model, specs, opts, ctx, log) {
       bundle: ctx.bundle,
       options: row.engine === 'cnn-wasm'
         ? Object.assign({ ...opts.cnnOptions, ...(ctx.cnnThreads ? { threads: row.threads } : {}) }, ...flagged.map((x) => x.options ?? {}))
-        : {},
-      onnx: join(MODELS_DIR, `${model}.onnx`),
+        : row.engine === 'cnn-wasm-int8' ? Object.assign({}, ...flagged.map((x) => x.options ?? {})) : {},
+      onnx: int8 ? int8.onnx : join(MODELS_DIR, `${model}.onnx`),
       logits: refPath,
       inputShape: ref.input.shape,
       tolerance: TOLERANCE,
+      int8: int8 && { ...int8, binary: row.flags.includes('relaxed') ? CNN_Q8_WASM.relaxed : CNN_Q8_WASM.plain },
     };
     const w = new Worker(row, cfg, flagged.flatMap((x) => x.execArgv ?? []));
     try {
@@ -253,10 +295,12 @@ async function benchModel(model, specs, opts, ctx, log) {
         row.check.ok = false;
         row.check.note = `tfjs model has ${ready.info.tfjsMacs} multiply-adds, @cnn ${ctx.macs[model]}`;
       }
-      log(`  ${row.id.padEnd(12)} ready: first inference ${row.firstMs.toFixed(0)} ms, check rel ${row.check.rel.toExponential(1)} ${row.check.ok ? 'ok' : 'FAILED'}`);
+      log(`  ${row.id.padEnd(12)} ready: first inference ${row.firstMs.toFixed(0)} ms, check ${checkText(row.check)} ${row.check.ok ? 'ok' : 'FAILED'}`);
       if (row.check.ok) workers.set(row, w);
       else {
-        row.error = row.check.note ?? `logits differ from torchvision: max|diff|/max|ref| = ${row.check.rel}`;
+        row.error = row.check.note ?? (int8
+          ? `logits differ from torch's int8 ones: ${checkText(row.check)}, top-1 ${row.check.top1Same ? 'same' : 'differs'} (allowed: ${int8.maxSteps} steps, ${int8.meanSteps} on average)`
+          : `logits differ from torchvision: max|diff|/max|ref| = ${row.check.rel}`);
         await w.request({ type: 'exit' }).catch(() => {});
         w.kill();
       }
@@ -351,12 +395,14 @@ function best(rows, pred) {
 export function summarise(rows) {
   const out = [];
   for (const ours of rows.filter((r) => ENGINES[r.engine].ours && r.stats)) {
-    const mine = rows.filter((r) => r.model === ours.model);
+    // int8 races int8, fp32 races fp32
+    const mine = rows.filter((r) => r.model === ours.model && !!ENGINES[r.engine].int8 === !!ENGINES[ours.engine].int8);
     const webSame = best(mine, (r) => ENGINES[r.engine].web && r.threads === ours.threads);
     const webAny = best(mine, (r) => ENGINES[r.engine].web);
     const nativeSame = best(mine, (r) => ENGINES[r.engine].native && r.threads === ours.threads);
     out.push({
       model: ours.model,
+      precision: ENGINES[ours.engine].int8 ? 'int8' : 'fp32',
       ours: ours.id,
       oursMin: ours.stats.min,
       oursMedian: ours.stats.median,
@@ -375,6 +421,29 @@ export function summarise(rows) {
   return out;
 }
 
+/** The fp32 row an int8 row pairs with: same engine and threads, same flags when there is one such row. */
+function fp32Twin(rows, r) {
+  const base = r.engine.replace(/-int8$/, '');
+  const candidates = rows.filter((x) => x.model === r.model && x.engine === base && x.threads === r.threads && x.stats && !x.error);
+  return candidates.find((x) => x.flags.join() === r.flags.join()) ?? candidates.find((x) => x.flags.length === 0);
+}
+
+/** Per model and int8 row: that engine's fp32 min beside its int8 min (fp32 ÷ int8 > 1: int8 is faster). */
+export function precisionPairs(rows) {
+  const out = [];
+  for (const r of rows.filter((x) => ENGINES[x.engine].int8 && x.stats && !x.error)) {
+    const twin = fp32Twin(rows, r);
+    out.push({ model: r.model, int8: r.id, int8Min: r.stats.min, fp32: twin?.id, fp32Min: twin?.stats.min, fp32OverInt8: twin ? twin.stats.min / r.stats.min : undefined });
+  }
+  return out;
+}
+
+/** the check column: relative error (fp32), or steps of the logits' scale (int8) */
+function checkText(c) {
+  if (c.maxSteps === undefined) return `rel ${c.rel.toExponential(1)}`;
+  return `${c.maxSteps.toFixed(1)} steps (mean ${c.meanSteps.toFixed(2)})`;
+}
+
 function binarySizes() {
   const sized = (engine, path, note) => {
     if (!existsSync(path)) return { engine, file: relative(ROOT, path), missing: true, note };
@@ -383,7 +452,10 @@ function binarySizes() {
   };
   const out = [];
   const cnnDir = dirname(CNN_WASM);
-  for (const name of existsSync(cnnDir) ? readdirSync(cnnDir).filter((n) => n.endsWith('.wasm')) : []) out.push(sized('@cnn wasm', join(cnnDir, name), name === 'cnn_kernels.wasm' ? 'the whole backend (SIMD)' : 'the whole backend, a build variant (see packages/kernels/build.sh)'));
+  const note = (name) => name === 'cnn_kernels.wasm' ? 'the whole backend (SIMD)'
+    : name.startsWith('cnn_q8') ? 'the int8 kernels (createInt8WasmBackend), a binary of their own'
+    : 'the whole backend, a build variant (see packages/kernels/build.sh)';
+  for (const name of existsSync(cnnDir) ? readdirSync(cnnDir).filter((n) => n.endsWith('.wasm')) : []) out.push(sized(name.startsWith('cnn_q8') ? '@cnn wasm int8' : '@cnn wasm', join(cnnDir, name), note(name)));
   const ortDist = join(dirname(require.resolve('onnxruntime-web')), '.');
   out.push(sized('ort-web wasm', join(ortDist, 'ort-wasm-simd-threaded.wasm'), 'the wasm EP binary (1 or n threads); the .jsep/.jspi/.asyncify variants serve WebGPU/WebNN'));
   const tfDist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
@@ -441,7 +513,7 @@ function environment(argv) {
   };
 }
 
-function report(env, opts, rows, summary, sizes, macs) {
+function report(env, opts, rows, summary, pairs, sizes, macs) {
   const lines = [];
   lines.push('# @cnn vs peers: batch-1 forward pass, same weights');
   lines.push('');
@@ -454,26 +526,39 @@ function report(env, opts, rows, summary, sizes, macs) {
   lines.push('## Summary: @cnn time ÷ best web peer time (min ms; > 1 means @cnn is slower)');
   lines.push('');
   lines.push('@cnn ms: warm min. @cnn first ms: the first inference (engine start, compile, weight packing and the first run, weights already in memory), ' +
-    'measured with the process alone on the CPU. Best web peer: the fastest of onnxruntime-web, tfjs-wasm (tf.layers) and tfjs-wasm fused (tfjs-core fused ops) at the same thread count.');
+    'measured with the process alone on the CPU. Best web peer: the fastest of onnxruntime-web, tfjs-wasm (tf.layers) and tfjs-wasm fused (tfjs-core fused ops) at the same thread count; ' +
+    'for int8 rows, the fastest web int8 peer (onnxruntime-web on the ONNX export of the same torch int8 model), and ort-node int8 as native.');
   lines.push('');
   lines.push(mdTable(
-    ['model', 'GMACs', '@cnn', '@cnn ms', '@cnn first ms', 'first ÷ warm', 'best web peer (same threads)', 'peer ms', '**@cnn ÷ best web**', '÷ best web, any threads', '÷ ort-node (same threads)'],
-    summary.map((s) => [s.model, f(macs[s.model] / 1e9, 2), s.ours, ms(s.oursMin), ms(s.oursFirstMs), f(s.firstOverWarm, 2), s.bestWeb ?? '–', ms(s.bestWebMin), s.ratioVsBestWeb ? `**${f(s.ratioVsBestWeb, 2)}**` : '–',
+    ['model', 'precision', 'GMACs', '@cnn', '@cnn ms', '@cnn first ms', 'first ÷ warm', 'best web peer (same threads)', 'peer ms', '**@cnn ÷ best web**', '÷ best web, any threads', '÷ ort-node (same threads)'],
+    summary.map((s) => [s.model, s.precision, f(macs[s.model] / 1e9, 2), s.ours, ms(s.oursMin), ms(s.oursFirstMs), f(s.firstOverWarm, 2), s.bestWeb ?? '–', ms(s.bestWebMin), s.ratioVsBestWeb ? `**${f(s.ratioVsBestWeb, 2)}**` : '–',
       s.ratioVsBestWebAnyThreads ? `${f(s.ratioVsBestWebAnyThreads, 2)} (${s.bestWebAnyThreads})` : '–', s.ratioVsNative ? f(s.ratioVsNative, 2) : '–']),
   ));
   if (summary.length === 0) lines.push('', '(No @cnn engine produced timings in this run: see the failures below.)');
   lines.push('');
+  if (pairs.length) {
+    lines.push('## fp32 ÷ int8 per engine (min ms; > 1 means int8 is faster)');
+    lines.push('');
+    lines.push('int8: torch\'s eager-mode static quantisation of torchvision\'s quantisable model (tools/quant/torch_int8.py, onednn, per-channel symmetric weights), ' +
+      '@cnn from its int8 file, onnxruntime from the ONNX export of the same converted model. fp32: the counter-weight model of the rows above. Same architecture and input size ' +
+      '(torch\'s quantisable MobileNetV2 has ReLU where the fp32 one has ReLU6).');
+    lines.push('');
+    lines.push(mdTable(['model', 'engine', 'fp32 ms', 'int8 ms', '**fp32 ÷ int8**'],
+      pairs.map((p) => [p.model, p.fp32 ? `${p.int8} (fp32: ${p.fp32})` : p.int8, ms(p.fp32Min), ms(p.int8Min), p.fp32OverInt8 ? `**${f(p.fp32OverInt8, 2)}**` : '–'])));
+    lines.push('');
+  }
   lines.push('## All engines');
   lines.push('');
-  lines.push('check: logits vs torchvision on the same weights, max|diff| / max|ref| (must be ≤ 1e-4; both tfjs forms run the same counter weights loaded by torchvision key). ' +
+  lines.push('check: logits vs torchvision on the same weights, max|diff| / max|ref| (must be ≤ 1e-4; both tfjs forms run the same counter weights loaded by torchvision key); ' +
+    `int8 rows: largest and mean |diff| from torch's int8 logits in steps of the logits' scale, top-1 equal (bounds: ${Object.entries(INT8).map(([m, b]) => `${m} ${b.maxSteps} / ${b.meanSteps}`).join(', ')}). ` +
     'spread: interquartile range / median. cpu/wall: process CPU time ÷ wall time over the timed runs (≈ threads kept busy). ' +
     'first: engine start + model compile/session + first run, weights already in memory. peak RSS: the child process\'s maxRSS (one engine, one model).');
   lines.push('');
   lines.push(mdTable(
     ['model', 'engine', 'thr', 'check', 'min ms', 'median ms', 'spread %', 'runs', 'GFLOP/s', 'cpu/wall', 'first ms', 'peak RSS MiB'],
     rows.map((r) => r.error && !r.stats
-      ? [r.model, r.label, String(r.threads), r.check ? `✗ ${r.check.rel?.toExponential(1)}` : '✗', '–', '–', '–', '–', '–', '–', ms(r.firstMs), `failed: ${r.error.slice(0, 120).replace(/\|/g, '/')}`]
-      : [r.model, r.label, r.note ? `${r.threads} (ran 1)` : String(r.threads), `✓ ${r.check.rel.toExponential(1)}`, ms(r.stats.min), ms(r.stats.median), f(r.stats.spreadPct), String(r.stats.runs), f(r.gflops), f(r.cpuPerWall, 2), ms(r.firstMs), f(r.peakRssMiB, 0)]),
+      ? [r.model, r.label, String(r.threads), r.check ? `✗ ${r.check.maxSteps === undefined ? r.check.rel?.toExponential(1) : checkText(r.check)}` : '✗', '–', '–', '–', '–', '–', '–', ms(r.firstMs), `failed: ${r.error.slice(0, 120).replace(/\|/g, '/')}`]
+      : [r.model, r.label, r.note ? `${r.threads} (ran 1)` : String(r.threads), `✓ ${r.check.maxSteps === undefined ? r.check.rel.toExponential(1) : checkText(r.check)}`, ms(r.stats.min), ms(r.stats.median), f(r.stats.spreadPct), String(r.stats.runs), f(r.gflops), f(r.cpuPerWall, 2), ms(r.firstMs), f(r.peakRssMiB, 0)]),
     ['l', 'l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   ));
   lines.push('');
@@ -490,15 +575,28 @@ function report(env, opts, rows, summary, sizes, macs) {
 
 async function main() {
   const argv = process.argv.slice(2).filter((a) => a !== '--');
-  const opts = parseArgs(argv);
+  let opts;
+  try {
+    opts = parseArgs(argv);
+  } catch (e) {
+    console.error(`bench:peers: ${e.message}`);
+    process.exit(2);
+  }
   if (opts.help) return console.log(USAGE);
   const cnnThreads = cnnHasThreadsOption();
-  const defaultEngines = ['cnn-wasm@1', ...(cnnThreads ? ['cnn-wasm@2'] : []), 'ort-web@1', 'ort-web@2', 'tfjs-wasm@1', 'tfjs-wasm-fused@1', 'ort-node@1', 'ort-node@2'];
+  const defaultEngines = ['cnn-wasm@1', ...(cnnThreads ? ['cnn-wasm@2'] : []), 'ort-web@1', 'ort-web@2', 'tfjs-wasm@1', 'tfjs-wasm-fused@1', 'ort-node@1', 'ort-node@2',
+    'cnn-wasm-int8@1', 'cnn-wasm-int8@1:relaxed', 'ort-web-int8@1', 'ort-web-int8@2', 'ort-node-int8@1', 'ort-node-int8@2'];
   if (opts.list) {
     console.log(`models: ${ALL_MODELS.join(', ')}\nengines: ${Object.keys(ENGINES).join(', ')}\ndefault engine specs: ${defaultEngines.join(', ')}`);
     return;
   }
-  const specs = (opts.engines ?? defaultEngines).map(parseEngineSpec);
+  let specs;
+  try {
+    specs = (opts.engines ?? defaultEngines).map(parseEngineSpec);
+  } catch (e) {
+    console.error(`bench:peers: ${e.message}`);
+    process.exit(2);
+  }
   for (const s of specs) {
     if (s.engine === 'cnn-wasm' && s.threads > 1 && !cnnThreads) {
       throw new Error(`${s.id}: the @cnn wasm backend has no 'threads' option yet (WasmBackendOptions in packages/kernels/src/wasm/backend.ts)`);
@@ -507,6 +605,26 @@ async function main() {
   const missing = opts.models.filter((m) => !existsSync(join(MODELS_DIR, `${m}.onnx`)) || !existsSync(join(MODELS_DIR, `${m}.logits.json`)));
   if (missing.length) {
     console.error(`missing benchmarks/models/<name>.onnx / .logits.json for ${missing.join(', ')}. Export them first:\n  /usr/bin/python3 tools/onnx/export.py ${missing.join(' ')}`);
+    process.exit(2);
+  }
+  // the int8 engines run where torch has a quantisable builder and its artefacts exist
+  const specsFor = (model) => specs.filter((s) => !ENGINES[s.engine].int8 || INT8[model]);
+  const int8Models = opts.models.filter((m) => specsFor(m).some((s) => ENGINES[s.engine].int8));
+  const int8Skipped = opts.engines ? opts.models.filter((m) => !INT8[m]) : [];
+  if (int8Skipped.length && specs.some((s) => ENGINES[s.engine].int8)) console.log(`note: no int8 race for ${int8Skipped.join(', ')} (torch's quantisable builders: ${Object.keys(INT8).join(', ')})`);
+  if (opts.models.every((m) => specsFor(m).length === 0)) {
+    console.error(`bench:peers: nothing to run: the *-int8 engines run ${Object.keys(INT8).join(' and ')} only, got --models ${opts.models.join(',')}`);
+    process.exit(2);
+  }
+  const int8Missing = int8Models.filter((m) => Object.values(int8Files(m)).some((p) => !existsSync(p)));
+  if (int8Missing.length) {
+    console.error(`missing the int8 artefacts in ${relative(process.cwd(), INT8_DIR)}/ (<name>.int8.safetensors, .int8.onnx, .input.npy, .logits.npy) for ${int8Missing.join(', ')}. Make them first:\n` +
+      int8Missing.map((m) => `  /usr/bin/python3 tools/quant/torch_int8.py ${m} benchmarks/models/int8 --size 224 --onnx`).join('\n') +
+      '\nor leave the *-int8 engines out of --engines');
+    process.exit(2);
+  }
+  if (specs.some((s) => s.engine === 'cnn-wasm-int8' && int8Models.length) && specs.filter((s) => s.engine === 'cnn-wasm-int8').some((s) => !existsSync(s.flags.includes('relaxed') ? CNN_Q8_WASM.relaxed : CNN_Q8_WASM.plain))) {
+    console.error(`no int8 kernels (${relative(ROOT, CNN_Q8_WASM.plain)}, ${relative(ROOT, CNN_Q8_WASM.relaxed)}): build them with packages/kernels/build.sh q8 q8-relaxed`);
     process.exit(2);
   }
   const cnnWasmDir = dirname(CNN_WASM);
@@ -519,7 +637,20 @@ async function main() {
   const bundle = await bundleCnn();
   const lib = await import(bundle);
   const macs = Object.fromEntries(opts.models.map((m) => [m, lib.summarize(lib.MODELS[m]()).totalMultiplyAdds]));
-  const ctx = { bundle, macs, cnnThreads };
+  const int8 = {};
+  for (const m of int8Models) {
+    const files = int8Files(m);
+    const input = lib.parseNpy(readFileSync(files.input));
+    const fp32Shape = JSON.parse(readFileSync(join(MODELS_DIR, `${m}.logits.json`), 'utf8')).input.shape;
+    if (input.shape.join() !== fp32Shape.join()) {
+      console.error(`${relative(process.cwd(), files.input)} is [${input.shape}], the fp32 race runs [${fp32Shape}]: regenerate it with\n  /usr/bin/python3 tools/quant/torch_int8.py ${m} benchmarks/models/int8 --size ${fp32Shape[2]} --onnx`);
+      process.exit(2);
+    }
+    const activation = lib.decodeQuantizedModel(readFileSync(files.file)).activations.get(INT8[m].logits);
+    if (!activation) throw new Error(`${files.file}: no activation scale for the logits layer '${INT8[m].logits}'`);
+    int8[m] = { ...files, step: activation.scale, maxSteps: INT8[m].maxSteps, meanSteps: INT8[m].meanSteps };
+  }
+  const ctx = { bundle, macs, cnnThreads, int8 };
   const log = (s) => console.log(s);
   log(`${env.command}\n${env.cpu}, Node ${env.node}, load average ${env.loadavgStart.join(' ')}; engines ${specs.map((s) => s.id).join(', ')}; budget ${opts.budgetMs} ms per engine per model`);
   const rows = [];
@@ -530,11 +661,15 @@ async function main() {
       env.cnnWasmChanged = `before ${model}`;
       log(`  warning: the @cnn kernels binaries changed (rebuilt) before ${model}`);
     }
+    if (specsFor(model).length === 0) {
+      log(`${model}: skipped (no engine runs it: the *-int8 engines run ${Object.keys(INT8).join(' and ')} only)`);
+      continue;
+    }
     const ref = JSON.parse(readFileSync(join(MODELS_DIR, `${model}.logits.json`), 'utf8'));
     if (ref.macs !== macs[model]) log(`  note: torchvision counts ${ref.macs} multiply-adds for ${model}, @cnn ${macs[model]}`);
     log(`${model} (${(macs[model] / 1e9).toFixed(2)} GMACs)`);
     const t = performance.now();
-    const modelRows = await benchModel(model, specs, opts, ctx, log);
+    const modelRows = await benchModel(model, specsFor(model), opts, ctx, log);
     rows.push(...modelRows);
     for (const r of modelRows.filter((x) => x.stats)) {
       log(`  ${r.id.padEnd(12)} min ${ms(r.stats.min).padStart(6)} ms  median ${ms(r.stats.median).padStart(6)} ms  spread ${f(r.stats.spreadPct).padStart(5)} %  runs ${String(r.stats.runs).padStart(3)}  cpu/wall ${f(r.cpuPerWall, 2)}  peak ${f(r.peakRssMiB, 0)} MiB`);
@@ -545,13 +680,14 @@ async function main() {
   env.loadavgEnd = loadavg().map((x) => +x.toFixed(2));
   env.totalMs = performance.now() - t0;
   const summary = summarise(rows);
+  const pairs = precisionPairs(rows);
   const sizes = binarySizes();
-  const md = report(env, opts, rows, summary, sizes, macs);
+  const md = report(env, opts, rows, summary, pairs, sizes, macs);
   console.log(`\n${md}`);
   if (opts.out) {
     mkdirSync(dirname(opts.out), { recursive: true });
     writeFileSync(`${opts.out}.md`, md);
-    writeFileSync(`${opts.out}.json`, `${JSON.stringify({ environment: env, options: { ...opts, out: undefined }, macs, summary, rows, binaries: sizes }, null, 1)}\n`);
+    writeFileSync(`${opts.out}.json`, `${JSON.stringify({ environment: env, options: { ...opts, out: undefined }, macs, summary, precisionPairs: pairs, rows, binaries: sizes }, null, 1)}\n`);
     console.log(`wrote ${relative(process.cwd(), opts.out)}.md and .json`);
   }
   const failed = rows.filter((r) => r.error);

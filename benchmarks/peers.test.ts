@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, parseEngineSpec, quantile, stats, summarise } from './peers.mjs';
+import { INT8, int8Files, parseArgs, parseEngineSpec, precisionPairs, quantile, stats, summarise } from './peers.mjs';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -58,6 +58,47 @@ describe('peers harness', () => {
     expect(parseEngineSpec('tfjs-wasm-fused@1')).toEqual({ id: 'tfjs-wasm-fused@1', engine: 'tfjs-wasm-fused', threads: 1, flags: [] });
   });
 
+  it('parses the int8 engine specs, and refuses threads for @cnn int8 (one-thread backend)', () => {
+    expect(parseEngineSpec('cnn-wasm-int8')).toEqual({ id: 'cnn-wasm-int8@1', engine: 'cnn-wasm-int8', threads: 1, flags: [] });
+    expect(parseEngineSpec('cnn-wasm-int8@1:relaxed')).toEqual({ id: 'cnn-wasm-int8@1:relaxed', engine: 'cnn-wasm-int8', threads: 1, flags: ['relaxed'] });
+    expect(parseEngineSpec('ort-web-int8@2')).toEqual({ id: 'ort-web-int8@2', engine: 'ort-web-int8', threads: 2, flags: [] });
+    expect(parseEngineSpec('ort-node-int8')).toMatchObject({ engine: 'ort-node-int8', threads: 1 });
+    expect(() => parseEngineSpec('cnn-wasm-int8@2')).toThrow(/one thread/);
+    expect(() => parseEngineSpec('ort-web-int8@1:relaxed')).toThrow(/unknown flag/);
+    expect(() => parseEngineSpec('cnn-wasm-int4')).toThrow(/bad engine spec/);
+    expect(Object.keys(INT8)).toEqual(['resnet18', 'mobilenet_v2']);
+    expect(int8Files('resnet18', '/m')).toEqual({ file: '/m/resnet18.int8.safetensors', onnx: '/m/resnet18.int8.onnx', input: '/m/resnet18.input.npy', logits: '/m/resnet18.logits.npy' });
+  });
+
+  it('divides @cnn int8 by the best web int8 peer only, and pairs each int8 row with its fp32 twin', () => {
+    const row = (id: string, min: number, error?: string) => {
+      const [engine, rest] = id.split('@');
+      const [threads, ...flags] = rest.split(':');
+      return { model: 'm', engine, threads: Number(threads), flags, id, firstMs: min, error, stats: { min, median: min } };
+    };
+    const rows = [
+      row('cnn-wasm@1', 20), row('ort-web@1', 30), row('ort-node@1', 10),
+      row('cnn-wasm-int8@1', 12), row('cnn-wasm-int8@1:relaxed', 8), row('ort-web-int8@1', 16), row('ort-web-int8@2', 9), row('ort-node-int8@1', 4), row('tfjs-wasm@1', 5, 'logits differ'),
+    ];
+    const s = summarise(rows);
+    const fp32 = s.find((x) => x.ours === 'cnn-wasm@1')!;
+    // the int8 peers (faster here) are not fp32's peers
+    expect(fp32).toMatchObject({ precision: 'fp32', bestWeb: 'ort-web@1', ratioVsNative: 2 });
+    expect(fp32.ratioVsBestWeb).toBeCloseTo(20 / 30);
+    const int8 = s.find((x) => x.ours === 'cnn-wasm-int8@1')!;
+    expect(int8).toMatchObject({ precision: 'int8', bestWeb: 'ort-web-int8@1', ratioVsBestWeb: 0.75, bestWebAnyThreads: 'ort-web-int8@2', native: 'ort-node-int8@1', ratioVsNative: 3 });
+    expect(s.find((x) => x.ours === 'cnn-wasm-int8@1:relaxed')!.ratioVsBestWeb).toBe(0.5);
+    const pairs = precisionPairs(rows);
+    expect(pairs.map((p) => [p.int8, p.fp32, p.fp32OverInt8])).toEqual([
+      ['cnn-wasm-int8@1', 'cnn-wasm@1', 20 / 12],
+      // no cnn-wasm@1:relaxed row: the plain fp32 one
+      ['cnn-wasm-int8@1:relaxed', 'cnn-wasm@1', 2.5],
+      ['ort-web-int8@1', 'ort-web@1', 30 / 16],
+      ['ort-web-int8@2', undefined, undefined],
+      ['ort-node-int8@1', 'ort-node@1', 2.5],
+    ]);
+  });
+
   const exported = existsSync(here('./models/mobilenet_v3_large.onnx')) && existsSync(here('./models/mobilenet_v3_large.logits.json'));
   it.skipIf(!exported)('runs --quick end to end: every engine matches torchvision and gets timed', () => {
     const r = spawnSync(process.execPath, [here('./peers.mjs'), '--quick', '--budget-ms', '200'], { encoding: 'utf8', timeout: 240_000 });
@@ -69,7 +110,20 @@ describe('peers harness', () => {
     }
     // the summary puts @cnn's first inference beside its warm time
     expect(out).toMatch(/\| @cnn first ms \| first ÷ warm \|/);
-    expect(out).toMatch(/\| mobilenet_v3_large \| [\d.]+ \| cnn-wasm@1 \| [\d.]+ \| \d+ \| [\d.]+ \|/);
+    expect(out).toMatch(/\| mobilenet_v3_large \| fp32 \| [\d.]+ \| cnn-wasm@1 \| [\d.]+ \| \d+ \| [\d.]+ \|/);
+    expect(r.status, out).toBe(0);
+  });
+
+  const int8Made = ['mobilenet_v2.onnx', 'mobilenet_v2.logits.json', ...Object.values(int8Files('mobilenet_v2', 'int8'))].every((p) => existsSync(here(`./models/${p}`)));
+  it.skipIf(!int8Made)('runs the int8 race end to end: @cnn and onnxruntime run torch\'s int8 model within its steps and get timed', () => {
+    const engines = 'cnn-wasm@1,cnn-wasm-int8@1,cnn-wasm-int8@1:relaxed,ort-web-int8@1,ort-node-int8@1';
+    const r = spawnSync(process.execPath, [here('./peers.mjs'), '--quick', '--models', 'mobilenet_v2', '--engines', engines, '--budget-ms', '200'], { encoding: 'utf8', timeout: 240_000 });
+    const out = `${r.stdout}\n${r.stderr}`;
+    for (const label of ['@cnn wasm int8 \\(q8\\)', '@cnn wasm int8 \\(q8-relaxed\\)', 'ort-web wasm int8', 'ort-node cpu int8']) {
+      expect(out).toMatch(new RegExp(`\\| mobilenet_v2 \\| ${label} \\| 1 \\| ✓ [\\d.]+ steps \\(mean [\\d.]+\\) \\| [\\d.]+ \\|`));
+    }
+    expect(out).toMatch(/\| mobilenet_v2 \| int8 \| [\d.]+ \| cnn-wasm-int8@1 \| [\d.]+ \| \d+ \| [\d.]+ \| ort-web-int8@1 \| [\d.]+ \| \*\*[\d.]+\*\* \|/);
+    expect(out).toMatch(/\| mobilenet_v2 \| cnn-wasm-int8@1 \(fp32: cnn-wasm@1\) \| [\d.]+ \| [\d.]+ \| \*\*[\d.]+\*\* \|/);
     expect(r.status, out).toBe(0);
   });
 });

@@ -12,6 +12,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(here, '..', '..');
 export const CACHE = join(here, '..', '.cache');
 export const CNN_WASM = join(ROOT, 'packages', 'kernels', 'wasm', 'cnn_kernels.wasm');
+/** the int8 kernels (createInt8WasmBackend): plain SIMD, and relaxed SIMD's i8 dot product */
+export const CNN_Q8_WASM = { plain: join(ROOT, 'packages', 'kernels', 'wasm', 'cnn_q8.wasm'), relaxed: join(ROOT, 'packages', 'kernels', 'wasm', 'cnn_q8-relaxed.wasm') };
 
 function loadEsbuild() {
   const req = createRequire(import.meta.url);
@@ -29,6 +31,7 @@ function cnnAliases() {
   const map = new Map([
     ['@cnn/kernels/js', join(pkgs, 'kernels/src/js/index.ts')],
     ['@cnn/kernels/wasm', join(pkgs, 'kernels/src/wasm/index.ts')],
+    ['@cnn/kernels/wasm/q8', join(pkgs, 'kernels/src/wasm/q8.ts')],
   ]);
   for (const name of readdirSync(pkgs)) {
     const entry = join(pkgs, name, 'src', 'index.ts');

@@ -10,6 +10,11 @@
 // generator's output, the .onnx bytes, the torchvision-layout arrays for tfjs) to the first logits:
 // engine start-up (wasm compile/instantiate), model compile / session creation / layer building,
 // weight packing, and the first forward pass. Reading files and generating weights are not in it.
+//
+// The int8 engines (cfg.int8) run torch's quantised model (tools/quant/torch_int8.py --onnx): @cnn
+// its int8 file (decoded inside "first inference", as onnxruntime parses its .onnx there), and
+// onnxruntime the ONNX export of the same converted model, both on torch's input (MODEL.input.npy),
+// checked against torch's int8 logits in steps of the logits' quantisation scale (cfg.int8.step).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -38,10 +43,24 @@ function compare(out, ref) {
   return { length: got.length, finite, maxAbsDiff: maxDiff, maxAbsRef: maxRef, rel: maxDiff / maxRef };
 }
 
-/** NCHW counter input, the same values torchvision got (and an NHWC copy for tfjs) */
-async function counterInput(shape) {
+/** Logits against torch's int8 ones, in steps of the logits' quantisation scale, and top-1. */
+function compareSteps(out, ref, step) {
+  const c = compare(out, ref);
+  let max = 0;
+  let sum = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const d = Math.abs(out[i] - ref[i]) / step;
+    max = Math.max(max, d);
+    sum += d;
+  }
+  const top = (v) => Array.prototype.indexOf.call(v, Math.max(...v));
+  return { ...c, maxSteps: max, meanSteps: sum / ref.length, top1Same: top(out) === top(ref) };
+}
+
+/** The input every engine runs: NCHW counter input as torchvision got it, or torch's int8 input (.npy) */
+async function engineInput(shape) {
   const lib = await import(cfg.bundle);
-  return lib.counterInput(shape, 1);
+  return cfg.int8 ? lib.parseNpy(readFileSync(cfg.int8.input)).data : lib.counterInput(shape, 1);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -69,12 +88,33 @@ async function cnnEngine(backendKind) {
   return { run, first, firstMs, prepMs, info };
 }
 
+/** torch's int8 model in @cnn's int8 file, on createInt8WasmBackend (cnn_q8.wasm or cnn_q8-relaxed.wasm) */
+async function cnnInt8Engine() {
+  const lib = await import(cfg.bundle);
+  const tPrep = performance.now();
+  const fileBytes = readFileSync(cfg.int8.file);
+  const binary = readFileSync(cfg.int8.binary);
+  const x = lib.parseNpy(readFileSync(cfg.int8.input));
+  // the file holds no float weights; useInt8 plans over generated placeholders, made here (not timed)
+  const model = lib.INT8_MODELS[cfg.model].model().useGeneratedWeights(1);
+  const prepMs = performance.now() - tPrep;
+  const input = new lib.Tensor(x.shape, x.data);
+  const t0 = performance.now();
+  const parameters = lib.decodeQuantizedModel(fileBytes);
+  const runner = await lib.useInt8(model, parameters).compile(lib.createInt8WasmBackend(binary), { inputSize: x.shape.slice(2) });
+  const run = async () => (await runner.run(input)).data;
+  const first = await run();
+  const firstMs = performance.now() - t0;
+  const variant = cfg.options.relaxedSimd ? 'q8-relaxed' : 'q8';
+  return { run, first, firstMs, prepMs, info: { variant, residualAdds: parameters.residualAdds, arenaMiB: runner.arenaBytes / 2 ** 20, weightMiB: runner.weightBytes / 2 ** 20 } };
+}
+
 async function ortEngine(flavour) {
   const ort = flavour === 'web' ? await import('onnxruntime-web') : require('onnxruntime-node');
   const tPrep = performance.now();
   const bytes = new Uint8Array(readFileSync(cfg.onnx));
   const prepMs = performance.now() - tPrep;
-  const input = new ort.Tensor('float32', await counterInput(cfg.inputShape), cfg.inputShape);
+  const input = new ort.Tensor('float32', await engineInput(cfg.inputShape), cfg.inputShape);
   const t0 = performance.now();
   let options;
   if (flavour === 'web') {
@@ -159,10 +199,15 @@ async function main() {
     case 'cnn-js':
       engine = await cnnEngine('js');
       break;
+    case 'cnn-wasm-int8':
+      engine = await cnnInt8Engine();
+      break;
     case 'ort-web':
+    case 'ort-web-int8':
       engine = await ortEngine('web');
       break;
     case 'ort-node':
+    case 'ort-node-int8':
       engine = await ortEngine('node');
       break;
     case 'tfjs-wasm':
@@ -174,9 +219,17 @@ async function main() {
     default:
       throw new Error(`unknown engine ${cfg.engine}`);
   }
-  const ref = JSON.parse(readFileSync(cfg.logits, 'utf8')).logits.data;
-  const check = compare(engine.first, ref);
-  check.ok = check.finite && check.length === ref.length && check.rel <= cfg.tolerance;
+  let check;
+  if (cfg.int8) {
+    const lib = await import(cfg.bundle);
+    const ref = lib.parseNpy(readFileSync(cfg.int8.logits)).data;
+    check = compareSteps(engine.first, ref, cfg.int8.step);
+    check.ok = check.finite && check.length === ref.length && check.top1Same && check.maxSteps <= cfg.int8.maxSteps + 1e-4 && check.meanSteps <= cfg.int8.meanSteps;
+  } else {
+    const ref = JSON.parse(readFileSync(cfg.logits, 'utf8')).logits.data;
+    check = compare(engine.first, ref);
+    check.ok = check.finite && check.length === ref.length && check.rel <= cfg.tolerance;
+  }
   await send({
     type: 'ready',
     firstMs: engine.firstMs,

@@ -11,7 +11,8 @@
 //! (own memory) or threaded (+atomics, imported shared memory, `threads`). With the cargo
 //! feature `train` the same crate builds the training binaries @cnn/train ships instead
 //! (packages/train/build.sh): the training kernels only, so an inference app never downloads
-//! them and they cost the inference binaries nothing.
+//! them and they cost the inference binaries nothing. The cargo feature `q8` likewise builds the
+//! int8 kernels alone (src/q8/, binaries cnn_q8*.wasm).
 #![no_std]
 #![cfg_attr(target_feature = "atomics", feature(stdarch_wasm_atomic_wait))]
 // `#[optimize(size)]` for code run once per model (weight packers, plan_prepare's work split), in
@@ -20,30 +21,32 @@
 #![feature(optimize_attribute)]
 #![allow(unused_features)]
 // the training binary uses a few of the shared helpers (vector tanh, exp) and none of the rest
-#![cfg_attr(feature = "train", allow(dead_code, unused_imports))]
+#![cfg_attr(any(feature = "train", feature = "q8"), allow(dead_code, unused_imports))]
 
 mod abi;
 mod activation;
-#[cfg(not(feature = "train"))]
+#[cfg(not(any(feature = "train", feature = "q8")))]
 mod conv;
-#[cfg(not(feature = "train"))]
+#[cfg(not(any(feature = "train", feature = "q8")))]
 mod dwconv;
-#[cfg(not(feature = "train"))]
+#[cfg(not(any(feature = "train", feature = "q8")))]
 mod elementwise;
-#[cfg(not(feature = "train"))]
+#[cfg(not(any(feature = "train", feature = "q8")))]
 mod linear;
-#[cfg(not(feature = "train"))]
+#[cfg(not(any(feature = "train", feature = "q8")))]
 mod normalization;
-#[cfg(not(feature = "train"))]
+#[cfg(not(any(feature = "train", feature = "q8")))]
 mod plan;
-#[cfg(not(feature = "train"))]
+#[cfg(not(any(feature = "train", feature = "q8")))]
 mod pool;
 mod simd;
 #[cfg(target_feature = "atomics")]
 mod threads;
+#[cfg(feature = "q8")]
+mod q8;
 #[cfg(feature = "train")]
 mod train;
-#[cfg(not(feature = "train"))]
+#[cfg(not(any(feature = "train", feature = "q8")))]
 mod winograd;
 
 #[panic_handler]
@@ -66,7 +69,7 @@ pub extern "C" fn cnn_kernels_features() -> u32 {
 /// The compute ceiling this binary reaches on one thread, for benchmarks: the igemm 4x8
 /// microkernel on L1-resident operands (4 rows of `k` floats from `table`, then k x 8 weights),
 /// `iters` times; 64 k flops per round. Returns a value that keeps the work alive.
-#[cfg(not(feature = "train"))]
+#[cfg(not(any(feature = "train", feature = "q8")))]
 #[no_mangle]
 pub unsafe extern "C" fn bench_igemm_peak(table: *const f32, k: u32, iters: u32) -> f32 {
     conv::bench_igemm_l1(table, k as usize, iters as usize)
@@ -77,7 +80,7 @@ pub unsafe extern "C" fn bench_igemm_peak(table: *const f32, k: u32, iters: u32)
 /// and ARM cores) and no memory traffic, `iters` rounds of 96 flops. Baseline binaries issue a
 /// multiply and an add per step, relaxed-SIMD ones one fused instruction. Returns a value that
 /// keeps the work alive.
-#[cfg(not(feature = "train"))]
+#[cfg(not(any(feature = "train", feature = "q8")))]
 #[no_mangle]
 pub extern "C" fn bench_madd_peak(iters: u32) -> f32 {
     use simd::*;

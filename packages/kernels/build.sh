@@ -13,7 +13,11 @@
 # kernels only; packages/train/build.sh calls this with CNN_WASM_OUT_DIR pointing there):
 #   cnn_train.wasm                         train                 simd128
 #   cnn_train-threads.wasm                 train-threads         + atomics, imported shared memory
-# Usage: build.sh [variant...]   (default: the four inference binaries)
+# With the cargo feature `q8`, the int8 kernels alone (src/q8/; issue 15), which no inference
+# entry point references (src/wasm/binaries.ts), so fp32 apps never download them:
+#   cnn_q8.wasm                            q8                    simd128 (i32x4.dot_i16x8_s)
+#   cnn_q8-relaxed.wasm                    q8-relaxed            + relaxed SIMD (relaxed_dot_i8x16_i7x16)
+# Usage: build.sh [variant...]   (default: the four inference binaries and the two int8 ones)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -47,6 +51,8 @@ build_variant() {
     train) features="+simd128"; file="cnn_train.wasm"; cargo_features="--features train" ;;
     train-threads) features="+simd128,+atomics,+bulk-memory,+mutable-globals"; link="$threads_link"
       file="cnn_train-threads.wasm"; cargo_features="--features train" ;;
+    q8) features="+simd128"; file="cnn_q8.wasm"; cargo_features="--features q8" ;;
+    q8-relaxed) features="+simd128,+relaxed-simd"; file="cnn_q8-relaxed.wasm"; cargo_features="--features q8" ;;
     *) echo "build.sh: unknown variant '$variant'" >&2; exit 2 ;;
   esac
   local target_dir="$target_root/$variant"
@@ -78,5 +84,5 @@ build_variant() {
 
 mkdir -p "$out_dir"
 variants=("$@")
-((${#variants[@]})) || variants=(simd relaxed-simd simd-threads relaxed-simd-threads)
+((${#variants[@]})) || variants=(simd relaxed-simd simd-threads relaxed-simd-threads q8 q8-relaxed)
 for v in "${variants[@]}"; do build_variant "$v"; done

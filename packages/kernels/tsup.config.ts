@@ -4,7 +4,7 @@ import { defineConfig } from 'tsup';
 import { moduleBuild, nodeTwinEntries } from '../../tsup.shared';
 
 // Separate entry points so an app that uses only WebAssembly never bundles other backends.
-const entry = { index: 'src/index.ts', js: 'src/js/index.ts', wasm: 'src/wasm/index.ts', 'wasm-threads': 'src/wasm/threads.ts', webgpu: 'src/webgpu/index.ts', testing: 'src/testing.ts' };
+const entry = { index: 'src/index.ts', js: 'src/js/index.ts', wasm: 'src/wasm/index.ts', 'wasm-threads': 'src/wasm/threads.ts', 'wasm-q8': 'src/wasm/q8.ts', webgpu: 'src/webgpu/index.ts', testing: 'src/testing.ts' };
 
 // The binaries sit in dist/, so src/wasm/binaries.ts's '../../wasm/<file>' (right for the
 // sources) becomes '../<file>' in the ESM build (dist/wasm/binaries.js) and './<file>' in the

@@ -146,7 +146,7 @@ describe('tarballs', () => {
     for (const r of reports) expect(r).toEqual({ name: r.name, publint: [], attw: [] });
   });
 
-  it('ship the four kernel binaries in the exports map, each within the wasm budget', () => {
+  it('ship the four kernel binaries and the two int8 ones (@cnn/kernels/wasm/q8) in the exports map, each within the wasm budget', () => {
     const kernels = JSON.parse(readFileSync(join(appsDir, 'node_modules/@cnn/kernels/package.json'), 'utf8'));
     expect(kernels.exports['./wasm/*.wasm']).toBe('./dist/*.wasm');
     const dist = join(appsDir, 'node_modules/@cnn/kernels/dist');
@@ -156,6 +156,8 @@ describe('tarballs', () => {
       'cnn_kernels-relaxed-simd.wasm',
       'cnn_kernels-simd-threads.wasm',
       'cnn_kernels.wasm',
+      'cnn_q8-relaxed.wasm',
+      'cnn_q8.wasm',
     ]);
     for (const f of binaries) expect({ f, gzip: gzipSync(readFileSync(join(dist, f)), { level: 9 }).length <= WASM_BUDGET }).toEqual({ f, gzip: true });
   });

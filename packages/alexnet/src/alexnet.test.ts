@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { Model, summarize, type Architecture, type Backend } from '@cnn/core';
-import { type GoldenFixture, GOLDEN_TOLERANCE, lastGeneratedModel, readFixture, runGolden } from '@cnn/core/testing';
+import { type GoldenFixture, GOLDEN_TOLERANCE, lastGeneratedModel, readFixture, runGolden, reuseBackends } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { ALEXNET_LRN_TAPS, ALEXNET_STRIDE_TAPS, ALEXNET_TAPS, ALEXNET_VARIANTS, PAPER_GROUPS, PAPER_LRN, PAPER_WIDTHS, alexnet, alexnet2012, alexnetModel, type AlexNetVariant } from './index.js';
@@ -15,10 +15,10 @@ const networkFixtures = readdirSync(fixturesDir)
 
 // js 1e-5, wasm 1e-4 of torchvision (why: GOLDEN_TOLERANCE in @cnn/core/testing)
 const TOLERANCE = { js: GOLDEN_TOLERANCE.js, wasm: GOLDEN_TOLERANCE.wasm };
-const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
+const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = reuseBackends({
   js: async () => createJsBackend(),
   wasm: async () => createWasmBackend(),
-};
+});
 const backendFor = (fx: GoldenFixture): keyof typeof TOLERANCE => (fx.input.shape[2] >= 224 ? 'wasm' : 'js');
 
 // alexnet_lrn: torchvision's AlexNet with the paper's LRN added (the localResponseNorm option)

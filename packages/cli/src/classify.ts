@@ -4,7 +4,8 @@ import { FASHION_MNIST_LABELS, MNIST_LABELS } from '@cnn/labels/mnist';
 import { IMAGENET_LABELS } from '@cnn/labels/imagenet';
 import { createClassifier, type Classification } from '@cnn/vision';
 import { readImage } from '@cnn/vision/node';
-import { createBackend, type Io, type ParsedArgs } from './commands.js';
+import { backendFor, loadAnyWeights } from './quantize.js';
+import { BACKENDS, createBackend, type Io, type ParsedArgs } from './commands.js';
 import { UsageError, findModel } from './registry.js';
 
 export const CLASSIFY_USAGE = `usage: cnn classify <model> [--weights W.safetensors | --generated-weights SEED] <image...>
@@ -71,13 +72,16 @@ export async function classifyCommand(io: Io, args: ParsedArgs): Promise<Classif
   if (weights === undefined && generated === undefined && shipped === undefined) {
     throw new UsageError(`cnn classify: ${name} ships no weights; give --weights W.safetensors or --generated-weights SEED`);
   }
-  const backend = await createBackend(value('backend') ?? 'wasm');
+  const backendName = value('backend') ?? 'wasm';
+  if (!BACKENDS.includes(backendName as never)) await createBackend(backendName); // a usage error before any loading
 
   const model = entry.create();
   const started = performance.now();
   if (shipped !== undefined) await loadWeights(model, shipped.url);
-  else if (weights !== undefined) await loadWeights(model, weights, { allowUnexpected: args.flags.has('allow-unexpected') });
+  else if (weights !== undefined) await loadAnyWeights(model, weights, { allowUnexpected: args.flags.has('allow-unexpected') });
   else model.useGeneratedWeights(positiveInteger(generated!, 'generated-weights'));
+  // an int8 file's model runs on the int8 kernels of this backend (backendFor)
+  const backend = await backendFor(model, backendName);
   const images = [];
   for (const path of paths) images.push(await readImage(path));
   const graph = buildGraph(model.architecture);

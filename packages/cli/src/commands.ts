@@ -1,11 +1,12 @@
 // The cnn subcommands as functions from parsed arguments to printed text, so tests can call them.
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
-import { Tensor, counterInput, formatSummary, parseNpy, writeNpy, writeSafetensors, loadWeights, summarize, type Backend } from '@cnn/core';
+import { Tensor, counterInput, formatSummary, isInt8, parseNpy, writeNpy, writeSafetensors, summarize, type Backend } from '@cnn/core';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { CliError, MODELS, UsageError, findModel, type ModelEntry } from './registry.js';
 import { BENCH_TABLE_HEADER, benchModels, benchTableRow } from './bench.js';
+import { backendFor, loadAnyWeights } from './quantize.js';
 
 export interface Io {
   out: (line: string) => void;
@@ -34,6 +35,7 @@ export const COMMAND_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'make-input': { output: text, batch: text, size: text, seed: text },
   classify: { weights: text, 'generated-weights': text, top: text, backend: text, labels: text, json: bool, 'allow-unexpected': bool },
   evaluate: { dataset: text, weights: text, show: text, limit: text, backend: text, 'data-dir': text, json: bool },
+  quantize: { weights: text, calibration: text, output: text, limit: text, observer: text, 'reduce-range': bool, backend: text, json: bool },
   help: {},
 };
 
@@ -173,29 +175,29 @@ export async function runCommand(io: Io, args: ParsedArgs): Promise<void> {
   const generated = flag(args, 'generated-weights');
   const inputPath = requireFlag(args, 'input', 'run');
   const outputPath = requireFlag(args, 'output', 'run');
-  const backendName = flag(args, 'backend') ?? 'wasm';
   const outputs = flag(args, 'outputs')?.split(',') ?? ['logits'];
   if (outputs.length !== 1) throw new UsageError('--outputs takes one name per run (one .npy file is written)');
 
   const t0 = performance.now();
   if (weights !== undefined) {
-    await loadWeights(model, weights, { allowUnexpected: args.flags.has('allow-unexpected') });
+    await loadAnyWeights(model, weights, { allowUnexpected: args.flags.has('allow-unexpected') });
     for (const note of model.weightsInfo?.notes ?? []) io.err(`note: ${weights}: ${note}`);
   } else if (generated !== undefined) model.useGeneratedWeights(integerFlag(args, 'generated-weights', 1, 0, MAX_SEED));
   else throw new UsageError('cnn run: --weights W.safetensors (or --generated-weights SEED) is required');
+  const backend = await backendFor(model, flag(args, 'backend') ?? 'wasm');
   const input = parseNpy(new Uint8Array(await readFile(inputPath)));
   if (input.shape.length !== 4) throw new CliError(`${inputPath}: expected an NCHW array [n, c, h, w], got shape [${input.shape.join(', ')}]`);
   const [n, c, h, w] = input.shape;
   const expectedC = model.architecture.inputShape[0];
   if (c !== expectedC) throw new CliError(`${inputPath}: ${name} expects ${expectedC} channel(s), got ${c} (shape [${input.shape.join(', ')}])`);
   const tLoad = performance.now();
-  const runner = await model.compile(await createBackend(backendName), { batch: n, inputSize: [h, w], outputs });
+  const runner = await model.compile(backend, { batch: n, inputSize: [h, w], outputs });
   const tCompile = performance.now();
   const result = await runner.run(input);
   const tRun = performance.now();
   await writeFile(outputPath, writeNpy(result));
   io.err(
-    `${name} on ${backendName}: input [${input.shape.join(', ')}] -> ${outputs[0]} [${result.shape.join(', ')}]; ` +
+    `${name}${isInt8(model) ? ' (int8)' : ''} on ${backend.name}: input [${input.shape.join(', ')}] -> ${outputs[0]} [${result.shape.join(', ')}]; ` +
       `load ${(tLoad - t0).toFixed(0)} ms, compile ${(tCompile - tLoad).toFixed(0)} ms, forward ${(tRun - tCompile).toFixed(1)} ms`,
   );
   const top = result.shape.length === 2 ? result.argmax() : [];

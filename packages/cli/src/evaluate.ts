@@ -3,7 +3,8 @@
 import { buildGraph, loadWeights } from '@cnn/core';
 import { readFashionMnist, FASHION_MNIST_DIR } from '@cnn/train/node';
 import { createClassifier, type Pixels } from '@cnn/vision';
-import { createBackend, type Io, type ParsedArgs } from './commands.js';
+import { backendFor, loadAnyWeights } from './quantize.js';
+import { BACKENDS, createBackend, type Io, type ParsedArgs } from './commands.js';
 import { CliError, UsageError, findModel } from './registry.js';
 
 export const EVALUATE_USAGE = `usage: cnn evaluate <model> --dataset fashion-mnist [--weights W.safetensors] [--show N] [--limit N]
@@ -68,14 +69,18 @@ export async function evaluateCommand(io: Io, args: ParsedArgs): Promise<Evaluat
   if (numClasses !== set.classes.length) {
     throw new UsageError(`cnn evaluate: ${name} has ${numClasses} classes; fashion-mnist needs a model with ${set.classes.length} (lenet5)`);
   }
-  const backend = await createBackend(value('backend') ?? 'wasm');
+  const backendName = value('backend') ?? 'wasm';
+  if (!BACKENDS.includes(backendName as never)) await createBackend(backendName); // a usage error before any loading
   const [total, height, width] = set.images.dims;
   const n = Math.min(total, limit);
   const images: Pixels[] = [];
   for (let i = 0; i < n; i++) images.push({ width, height, channels: 1, data: set.images.data.subarray(i * height * width, (i + 1) * height * width) });
 
   const started = performance.now();
-  await loadWeights(model, weightsPath ?? entry.shippedWeights!.url);
+  if (weightsPath !== undefined) await loadAnyWeights(model, weightsPath);
+  else await loadWeights(model, entry.shippedWeights!.url);
+  // an int8 file's model runs on the int8 kernels of this backend (backendFor)
+  const backend = await backendFor(model, backendName);
   const classifier = await createClassifier(model, { backend, labels: set.classes, batch: Math.min(BATCH, n) });
   let predictions;
   try {

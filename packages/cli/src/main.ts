@@ -5,6 +5,7 @@ import { convertCommand } from './convert.js';
 import { evaluateCommand } from './evaluate.js';
 import { COMMAND_OPTIONS, inputCommand, modelsCommand, parseArgs, runCommand, summaryCommand, weightsCommand, type Io } from './commands.js';
 import { trainCommand } from './train.js';
+import { QUANTIZE_USAGE, quantizeCommand } from './quantize.js';
 
 export const USAGE = `cnn: run classic CNNs with @cnn
 
@@ -23,6 +24,9 @@ export const USAGE = `cnn: run classic CNNs with @cnn
                                             top classes of PNG/JPEG images; lenet5 uses its shipped Fashion-MNIST weights (cnn classify --help)
   cnn evaluate lenet5 --dataset fashion-mnist [--weights W.safetensors] [--show N] [--limit N] [--backend js|wasm] [--json]
                                             predictions against true labels, and the accuracy on the whole test set with its time
+  cnn quantize <model> --weights W --calibration DIR|X.npy --output W.int8.safetensors [--limit N] [--observer minmax|percentile] [--reduce-range] [--json]
+                                            int8 weights and activation scales from calibration images (cnn quantize --help);
+                                            run, classify and evaluate take the file as --weights
   cnn convert IN OUT [--dtype f32|f16|int8] [--json]
                                             a .pth (zip or legacy) or .safetensors checkpoint to .safetensors
 
@@ -56,6 +60,10 @@ export async function main(argv: readonly string[], io: Io = { out: console.log,
     const args = parseArgs(argv);
     const [command, ...rest] = args.positionals;
     const sub = { ...args, positionals: rest };
+    if (command === 'quantize' && args.flags.has('help')) {
+      io.out(`${QUANTIZE_USAGE}\n\nexit codes: 0 ok, 1 the work failed, 2 usage`);
+      return 0;
+    }
     if (command !== undefined && command !== 'help' && command !== 'classify' && command !== 'evaluate' && args.flags.has('help')) {
       const help = commandHelp(command);
       if (help !== undefined) {
@@ -84,6 +92,9 @@ export async function main(argv: readonly string[], io: Io = { out: console.log,
         return 0;
       case 'evaluate':
         await evaluateCommand(io, sub);
+        return 0;
+      case 'quantize':
+        await quantizeCommand(io, sub);
         return 0;
       case undefined:
       case 'help':

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, counterInput, summarize, type Backend } from '@cnn/core';
-import { GOLDEN_TOLERANCE, matchesPublishedGflops, readFixtures, runGolden } from '@cnn/core/testing';
+import { GOLDEN_TOLERANCE, matchesPublishedGflops, readFixtures, runGolden, reuseBackends } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { CONVNEXT_TAPS, CONVNEXT_STRIDE_TAPS, CONVNEXT_VARIANTS, convnext, convnext_large, convnext_tiny, type ConvNeXtVariant } from './index.js';
@@ -11,10 +11,10 @@ const variants = Object.keys(CONVNEXT_VARIANTS) as ConvNeXtVariant[];
 
 // js 1e-5, wasm 1e-4 of torchvision (why: GOLDEN_TOLERANCE in @cnn/core/testing)
 const TOLERANCE = { js: GOLDEN_TOLERANCE.js, wasm: GOLDEN_TOLERANCE.wasm };
-const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
+const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = reuseBackends({
   js: async () => createJsBackend(),
   wasm: async () => createWasmBackend(),
-};
+});
 /** The js reference backend is slow (~0.7 GMAC/s): it runs the reduced cases only. */
 const JS_MAX_SIDE = 64;
 

@@ -23,13 +23,16 @@ export function keyHash(key: string): number {
   return h >>> 0;
 }
 
+/** The i-th uniform value of a stream started by `streamBase`: in [0, 1), an exact multiple of 2^-24. */
+const uniformAt = (base: number, i: number) => (fmix32((base + Math.imul(i, GOLDEN)) >>> 0) >>> 8) / 16777216;
+
+/** Where a key's stream starts for a seed. */
+const streamBase = (key: string, seed: number) => fmix32((keyHash(key) ^ seed) >>> 0);
+
 /** Fills `out` with uniform values in [0, 1), each an exact multiple of 2^-24. */
 export function counterUniform(key: string, seed: number, out: Float64Array): Float64Array {
-  const base = fmix32((keyHash(key) ^ seed) >>> 0);
-  for (let i = 0; i < out.length; i++) {
-    const h = fmix32((base + Math.imul(i, GOLDEN)) >>> 0);
-    out[i] = (h >>> 8) / 16777216;
-  }
+  const base = streamBase(key, seed);
+  for (let i = 0; i < out.length; i++) out[i] = uniformAt(base, i);
   return out;
 }
 
@@ -45,17 +48,19 @@ export function counterUniform(key: string, seed: number, out: Float64Array): Fl
  */
 export function counterParameter(key: string, shape: readonly number[], seed = 1): Float32Array {
   const numel = shape.reduce((a, b) => a * b, 1);
-  const u = counterUniform(key, seed, new Float64Array(numel));
+  // values straight into float32, no float64 staging array: VGG's first classifier layer alone has 103 M
   const out = new Float32Array(numel);
+  const base = streamBase(key, seed);
   const leaf = key.slice(key.lastIndexOf('.') + 1);
   const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
   const limit = Math.sqrt(3 / fanIn);
   for (let i = 0; i < numel; i++) {
-    const s = 2 * u[i] - 1;
+    const u = uniformAt(base, i);
+    const s = 2 * u - 1;
     let v: number;
     if (leaf === 'running_mean') v = 0.2 * s;
-    else if (leaf === 'running_var') v = 0.5 + u[i];
-    else if (leaf === 'layer_scale') v = 0.1 + 0.1 * u[i];
+    else if (leaf === 'running_var') v = 0.5 + u;
+    else if (leaf === 'layer_scale') v = 0.1 + 0.1 * u;
     else if (leaf === 'bias') v = 0.1 * s;
     else if (leaf === 'weight' && shape.length === 1) v = 1 + 0.25 * s;
     else v = s * limit;
@@ -67,8 +72,8 @@ export function counterParameter(key: string, shape: readonly number[], seed = 1
 /** A deterministic input in [-1, 1): the same rule as the golden script's input. */
 export function counterInput(shape: readonly number[], seed = 1, key = 'input'): Float32Array {
   const numel = shape.reduce((a, b) => a * b, 1);
-  const u = counterUniform(key, seed, new Float64Array(numel));
   const out = new Float32Array(numel);
-  for (let i = 0; i < numel; i++) out[i] = 2 * u[i] - 1;
+  const base = streamBase(key, seed);
+  for (let i = 0; i < numel; i++) out[i] = 2 * uniformAt(base, i) - 1;
   return out;
 }

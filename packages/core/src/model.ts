@@ -5,7 +5,8 @@ import { GraphBuilder as Builder } from './graph.js';
 import type { Backend, Executable, ExecutionPlan, Slot } from './plan.js';
 import type { WeightMap, WeightsFormat } from './weights.js';
 import { generateWeights } from './weights.js';
-import { lowerGraph } from './compile.js';
+import { lowerGraph, type LowerOptions } from './compile.js';
+import type { QuantizedModel } from './quantize/plan.js';
 import { assertBackend, compilePlan } from './scratch.js';
 import { reachingNodes } from './passes/prune.js';
 import { ShapeError, WeightsError, formatShape } from './errors.js';
@@ -58,6 +59,12 @@ export interface CompileOptions {
   outputs?: readonly string[];
 }
 
+/** Graph, weights and options to a plan: lowerGraph's signature, which Model.lowering replaces. */
+export type PlanLowering = ((graph: Graph, weights: WeightMap, options: LowerOptions) => ExecutionPlan) & {
+  /** set on int8 lowerings (useInt8): the parameters they plan with */
+  readonly int8?: QuantizedModel;
+};
+
 export interface ModelOptions {
   /**
    * The family's other variants (built only when a weights file does not fit, to say which
@@ -76,6 +83,11 @@ export class Model {
   private keepWeights = true;
   /** where the loaded weights came from, and what was unwrapped to reach the state dict */
   weightsInfo: { readonly format: WeightsFormat; readonly notes: readonly string[]; /** the URL or path read */ readonly source?: string } | undefined;
+  /**
+   * When set, plans come from this instead of the float passes: how int8 models plan (useInt8
+   * in @cnn/core's quantize sets it, so apps that never quantise bundle none of that).
+   */
+  lowering: PlanLowering | undefined;
 
   constructor(architecture: Architecture, options: ModelOptions = {}) {
     this.architecture = architecture;
@@ -130,7 +142,7 @@ export class Model {
     const needed = neededNodes(graph, options.outputs ?? ['logits']);
     if (graph !== this.graph) this.checkWeightsFit(graph, needed, options.inputSize!);
     checkActivationSizes(graph, needed, batch, this.name);
-    const plan = lowerGraph(graph, this.weights, { batch, outputs: options.outputs ?? ['logits'] });
+    const plan = (this.lowering ?? lowerGraph)(graph, this.weights, { batch, outputs: options.outputs ?? ['logits'] });
     if (!this.keepWeights) {
       // the plan reads the weights it did not fold straight from the decoded tensors (no copy):
       // once a backend has packed its own, nothing holds them or the file bytes they view
@@ -232,9 +244,12 @@ export class Runner {
     // Keep only the slots: the plan holds folded copies of every weight, which the backend has
     // packed by now, so holding the plan here would double the memory of a loaded model.
     this.outputSlots = plan.outputs.map((slot) => {
-      // the op that writes it (into a channel view of it, for a concatenation), none for a flatten
-      const op = plan.ops.find((o) => o.output.id === slot.id || o.output.base?.id === slot.id);
-      return { slot, flat: slot.shape[1] === 1 && slot.shape[2] === 1 && (op === undefined || op.kind === 'linear') };
+      // the op that writes it (into a channel view of it, for a concatenation), none for a flatten;
+      // in an int8 plan, the one that wrote what the output dequantizes
+      const writer = (id: number) => plan.ops.find((o) => o.output.id === id || o.output.base?.id === id);
+      let op = writer(slot.id);
+      if (op?.kind === 'dequantize') op = writer(op.input.id);
+      return { slot, flat: slot.shape[1] === 1 && slot.shape[2] === 1 && (op === undefined || op.kind === 'linear' || op.kind === 'q8linear') };
     });
     this.plannedArenaSize = plan.arenaSize;
   }

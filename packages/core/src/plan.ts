@@ -37,6 +37,28 @@ export interface Slot {
    * (passes/channel-views.ts). Only the op fields CHANNEL_VIEW_FIELDS names take one.
    */
   readonly base?: Slot;
+  /**
+   * Set on an int8 plan's quantised tensors: the slot holds uint8 values q with real value
+   * scale * (q - zeroPoint), one byte per element in a byte arena of its own (same offsets,
+   * counted in elements). Only the fields Q8_FIELDS names hold one (quantize/plan.ts).
+   */
+  readonly quant?: ActivationQuant;
+}
+
+/** Per-tensor asymmetric uint8 quantisation of an activation: real = scale * (q - zeroPoint), q in [0, 255]. */
+export interface ActivationQuant {
+  /** float32, > 0 */
+  readonly scale: number;
+  /** integer in [0, 255] */
+  readonly zeroPoint: number;
+}
+
+/**
+ * torch's adaptive pooling cell `o` of `outSize` along an axis of `inSize`: [floor(o·in/out),
+ * ceil((o+1)·in/out)), as [start, end). Every backend and the trainer cut their cells with it.
+ */
+export function adaptiveCell(o: number, inSize: number, outSize: number): [number, number] {
+  return [Math.floor((o * inSize) / outSize), Math.ceil(((o + 1) * inSize) / outSize)];
 }
 
 /** Floats from one pixel's channels to the next: the base's width for a channel view, else shape[3]. */
@@ -51,6 +73,8 @@ export function slotSpan(s: Slot): number {
 
 export interface Conv2dOp {
   readonly kind: 'conv2d';
+  /** the graph module it was lowered from (torchvision's state_dict prefix); int8 parameters are keyed by it */
+  readonly name?: string;
   readonly input: Slot;
   readonly output: Slot;
   /** added after bias and before the activation (a fused residual connection) */
@@ -71,6 +95,7 @@ export interface Conv2dOp {
 /** y = act(x W^T + b (+ residual)), x: [n, 1, 1, inF] viewed as [n, inF]. */
 export interface LinearOp {
   readonly kind: 'linear';
+  readonly name?: string;
   readonly input: Slot;
   readonly output: Slot;
   readonly residual?: Slot;
@@ -211,7 +236,116 @@ export interface FakeQuantizeOp extends FakeQuantizeParams {
   readonly output: Slot;
 }
 
+/** q = clamp(round_half_even(x / s) + z, 0, 255): a float tensor enters the int8 part of a plan. */
+export interface QuantizeOp {
+  readonly kind: 'quantize';
+  readonly input: Slot;
+  /** quantised */
+  readonly output: Slot;
+}
+
+/** x = s * (q - z): an int8 tensor leaves for a float op or a plan output. */
+export interface DequantizeOp {
+  readonly kind: 'dequantize';
+  /** quantised */
+  readonly input: Slot;
+  readonly output: Slot;
+}
+
+/** The op kinds of int8 plans (quantize/plan.ts); a backend without int8 kernels has none of them. */
+export type Int8OpKind = 'quantize' | 'dequantize' | 'q8conv2d' | 'q8linear' | 'q8pool2d' | 'q8adaptiveAvgPool2d' | 'q8lookup' | 'q8add';
+/** The op kinds of float plans, which every backend runs. */
+export type FloatOpKind = Exclude<PlanOp['kind'], Int8OpKind>;
+
+/** The activations an int8 kernel applies as a clamp of its quantised output. */
+export const Q8_ACTIVATIONS = ['none', 'relu', 'relu6'] as const satisfies readonly Activation[];
+export type Q8Activation = (typeof Q8_ACTIVATIONS)[number];
+
+/** Int8 weights of a convolution or linear layer, per output channel and symmetric (zero point 0). */
+export interface Q8Weights {
+  /** same layout as the float op's weight */
+  readonly weight: Int8Array;
+  /** [outC] float32 > 0: real weight = weightScale[c] * weight[c, ...] */
+  readonly weightScale: Float32Array;
+  /** [outC]: round_half_even(b / (inputScale * weightScale[c])) */
+  readonly bias: Int32Array;
+}
+
+/**
+ * An int8 convolution (input, output and residual quantised): int32 accumulation, bias, residual
+ * and activation in the requantising epilogue (the semantics: q8-spec in the kernels' docs).
+ */
+export interface Q8Conv2dOp extends Q8Weights {
+  readonly kind: 'q8conv2d';
+  /** the graph module it came from; its parameters are stored under this name */
+  readonly name: string;
+  readonly input: Slot;
+  readonly output: Slot;
+  readonly residual?: Slot;
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  readonly groups: number;
+  readonly activation: Q8Activation;
+}
+
+export interface Q8LinearOp extends Q8Weights {
+  readonly kind: 'q8linear';
+  readonly name: string;
+  readonly input: Slot;
+  readonly output: Slot;
+  readonly residual?: Slot;
+  readonly activation: Q8Activation;
+}
+
+/** Pooling of a quantised tensor; output and input share scale and zero point. Avg rounds its mean half to even. */
+export interface Q8Pool2dOp {
+  readonly kind: 'q8pool2d';
+  readonly mode: 'max' | 'avg';
+  readonly input: Slot;
+  readonly output: Slot;
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly countIncludePad: boolean;
+}
+
+/** AdaptiveAvgPool2d of a quantised tensor (same quantisation out as in), mean rounded half to even. */
+export interface Q8AdaptiveAvgPool2dOp {
+  readonly kind: 'q8adaptiveAvgPool2d';
+  readonly input: Slot;
+  readonly output: Slot;
+}
+
+/** y = clamp(a + b) of two quantised tensors with their own parameters (a residual add that was not fused). */
+export interface Q8AddOp {
+  readonly kind: 'q8add';
+  readonly a: Slot;
+  readonly b: Slot;
+  readonly output: Slot;
+  readonly activation: Q8Activation;
+}
+
+/** y = table[x]: any elementwise function of one quantised tensor (tanh, sigmoid, hardswish...), 256 entries. */
+export interface Q8LookupOp {
+  readonly kind: 'q8lookup';
+  readonly input: Slot;
+  readonly output: Slot;
+  /** the function it tabulates (for summaries and errors) */
+  readonly activation: Activation;
+  readonly table: Uint8Array;
+}
+
 export type PlanOp =
+  | QuantizeOp
+  | DequantizeOp
+  | Q8Conv2dOp
+  | Q8LinearOp
+  | Q8Pool2dOp
+  | Q8AdaptiveAvgPool2dOp
+  | Q8LookupOp
+  | Q8AddOp
   | ScaleChannelsOp
   | LayerNormOp
   | LocalResponseNormOp
@@ -243,8 +377,44 @@ export const OP_SLOTS = {
   layerNorm: ['input', 'output'],
   localResponseNorm: ['input', 'output'],
   fakeQuantize: ['input', 'output'],
-} as const satisfies { readonly [K in PlanOp['kind']]: readonly (keyof Extract<PlanOp, { kind: K }>)[] };
-export type SlotField<K extends PlanOp['kind'] = PlanOp['kind']> = (typeof OP_SLOTS)[K][number];
+} as const satisfies { readonly [K in FloatOpKind]: readonly (keyof Extract<PlanOp, { kind: K }>)[] };
+
+/**
+ * OP_SLOTS of the int8 op kinds, kept apart so that apps that never quantise do not bundle them;
+ * validatePlan reads both (opSlotEntries with ALL_OP_SLOTS).
+ */
+export const INT8_OP_SLOTS = {
+  quantize: ['input', 'output'],
+  dequantize: ['input', 'output'],
+  q8conv2d: ['input', 'output', 'residual'],
+  q8linear: ['input', 'output', 'residual'],
+  q8pool2d: ['input', 'output'],
+  q8adaptiveAvgPool2d: ['input', 'output'],
+  q8lookup: ['input', 'output'],
+  q8add: ['a', 'b', 'output'],
+} as const satisfies { readonly [K in Int8OpKind]: readonly (keyof Extract<PlanOp, { kind: K }>)[] };
+type AllOpSlots = typeof OP_SLOTS & typeof INT8_OP_SLOTS;
+export type SlotField<K extends PlanOp['kind'] = PlanOp['kind']> = AllOpSlots[K][number];
+
+/**
+ * The slot fields that hold quantised uint8 tensors (Slot.quant set), by op kind; every other
+ * slot field of every op holds float32. validatePlan checks each slot against this table.
+ */
+export const Q8_FIELDS: { readonly [K in PlanOp['kind']]?: readonly SlotField<K>[] } = {
+  quantize: ['output'],
+  dequantize: ['input'],
+  q8conv2d: ['input', 'output', 'residual'],
+  q8linear: ['input', 'output', 'residual'],
+  q8pool2d: ['input', 'output'],
+  q8adaptiveAvgPool2d: ['input', 'output'],
+  q8lookup: ['input', 'output'],
+  q8add: ['a', 'b', 'output'],
+};
+
+/** Whether `field` of an op of this kind holds a quantised tensor (see Q8_FIELDS). */
+export function holdsQuantised(kind: PlanOp['kind'], field: string): boolean {
+  return (Q8_FIELDS[kind] as readonly string[] | undefined)?.includes(field) ?? false;
+}
 
 /**
  * The op fields that may be a channel view (Slot.base), on every backend: producers that store
@@ -264,10 +434,14 @@ export function acceptsChannelView(op: { readonly kind: PlanOp['kind']; readonly
   return (CHANNEL_VIEW_FIELDS[op.kind] as readonly string[] | undefined)?.includes(field) ?? false;
 }
 
-/** The slots an op reads or writes, by field name, in OP_SLOTS order (an absent residual left out). */
-export function opSlotEntries(op: PlanOp): [SlotField, Slot][] {
+/**
+ * The slots an op reads or writes, by field name, in OP_SLOTS order (an absent residual left out);
+ * `table` INT8_OP_SLOTS too where int8 ops may come (validatePlan).
+ */
+export function opSlotEntries(op: PlanOp, table: { readonly [kind: string]: readonly string[] | undefined } = OP_SLOTS): [SlotField, Slot][] {
   const entries: [SlotField, Slot][] = [];
-  for (const field of OP_SLOTS[op.kind]) {
+  // an int8 op with the float table: none (the backend then refuses the op by name)
+  for (const field of (table[op.kind] ?? []) as readonly SlotField[]) {
     const slot = (op as unknown as Record<string, Slot>)[field];
     if (slot !== undefined || field !== 'residual') entries.push([field, slot]);
   }

@@ -12,7 +12,8 @@ import { counterInput } from './counter-weights.js';
 // The generator's building blocks, for tests that check it against tools/golden/make_fixtures.py.
 export { counterUniform, fmix32, keyHash } from './counter-weights.js';
 import { parseSafetensors, readFloat32 } from './safetensors.js';
-import type { Model } from './model.js';
+import { Runner, type Model } from './model.js';
+import { compilePlan } from './scratch.js';
 import { featureInfo, type FeatureInfo } from './family.js';
 import type { Backend } from './plan.js';
 import { validatePlan } from './validate-plan.js';
@@ -189,9 +190,11 @@ export async function runGolden(model: Model, fx: GoldenFixture, backend: Backen
   await applyCalibration(model, fx);
   const [n, , h, w] = fx.input.shape;
   const options = { batch: n, inputSize: [h, w] as [number, number], outputs: ['logits', ...taps] };
-  // backends trust the compiler's plans without checking them again (plan-check.ts): check each one here
-  validatePlan(model.plan(options));
-  const runner = await model.compile(backend, options);
+  // Backends trust the compiler's plans without checking them again (plan-check.ts): check each one
+  // here, and compile that same plan (what Model.compile does), so VGG's 411 MB classifier is
+  // permuted to channels-last once per case, not twice.
+  const plan = validatePlan(model.plan(options));
+  const runner = new Runner(model.name, backend.name, plan, await compilePlan(backend, plan), [n, fx.input.shape[1], h, w], options.outputs);
   try {
     const out = await runner.runAll(new Tensor(fx.input.shape, counterInput(fx.input.shape, fx.seed)));
     const tapErrors: Record<string, number> = {};
@@ -214,6 +217,24 @@ export async function runGolden(model: Model, fx: GoldenFixture, backend: Backen
  */
 export function matchesPublishedGflops(ours: number, published: number): boolean {
   return Math.abs(ours - published) / published < 0.01 || Math.abs(ours - published) <= 0.005 + 1e-12;
+}
+
+/**
+ * Each backend made once, on first use, and shared by a test file's cases, as an app shares one:
+ * a backend keeps its wasm instance (and the memory it has grown) for the next compile, so the
+ * big models do not map and fault in hundreds of MB of fresh memory per case.
+ */
+export function reuseBackends<K extends string>(make: Record<K, () => Promise<Backend>>): Record<K, () => Promise<Backend>> {
+  const made = new Map<K, Promise<Backend>>();
+  const out = {} as Record<K, () => Promise<Backend>>;
+  for (const key of Object.keys(make) as K[]) {
+    out[key] = () => {
+      let backend = made.get(key);
+      if (!backend) made.set(key, (backend = make[key]()));
+      return backend;
+    };
+  }
+  return out;
 }
 
 /**

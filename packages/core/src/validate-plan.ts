@@ -1,7 +1,7 @@
 // Checks a plan against the backend contract before a backend touches it, so no kernel ever
 // sees inconsistent shapes; errors name the op, the field, what was expected and what came.
 // Every backend calls this once in compile(); backend-specific limits are checked there too.
-import { ACTIVATIONS, acceptsChannelView, fakeQuantizeProblem, opSlotEntries, type ExecutionPlan, type PlanOp, type Slot } from './plan.js';
+import { ACTIVATIONS, Q8_ACTIVATIONS, acceptsChannelView, fakeQuantizeProblem, holdsQuantised, opSlotEntries, OP_SLOTS, INT8_OP_SLOTS, type ExecutionPlan, type PlanOp, type Q8Weights, type Slot } from './plan.js';
 import { ShapeError } from './errors.js';
 import { markPlanChecked } from './plan-check.js';
 
@@ -50,6 +50,48 @@ function sameSize(where: string, a: Slot, b: Slot, names: string): void {
   if (a.size !== b.size) fail(where, `${names} sizes differ (${a.size} vs ${b.size})`);
 }
 
+/** A quantised slot's scale and zero point: a positive finite float32 scale, an integer zero point in [0, 255]. */
+function checkQuant(where: string, name: string, s: Slot, quantised: boolean): void {
+  if (!quantised) {
+    if (s.quant !== undefined) fail(where, `${name} is quantised (uint8), but this field holds float32 (see Q8_FIELDS)`);
+    return;
+  }
+  const q = s.quant;
+  if (q === undefined) fail(where, `${name} must be quantised (uint8 with scale and zeroPoint), got a float32 slot`);
+  const scale = Math.fround(q.scale);
+  if (!(scale > 0 && scale < Infinity && Math.fround(1 / scale) < Infinity)) fail(where, `${name} scale must be a positive finite float32, got ${q.scale}`);
+  if (!Number.isInteger(q.zeroPoint) || q.zeroPoint < 0 || q.zeroPoint > 255) fail(where, `${name} zeroPoint must be an integer in [0, 255], got ${q.zeroPoint}`);
+}
+
+/** Int8 weights: int8 values in the float op's layout, a positive float32 scale and an int32 bias per output channel. */
+function checkQ8Weights(where: string, op: Q8Weights, outC: number, perChannel: number, how: string): void {
+  if (!(op.weight instanceof Int8Array)) fail(where, 'weight must be an Int8Array');
+  if (op.weight.length !== outC * perChannel) fail(where, `weight has ${op.weight.length} values, expected ${outC * perChannel} (${how})`);
+  if (!(op.bias instanceof Int32Array) || op.bias.length !== outC) fail(where, `bias must be an Int32Array of outC ${outC} values`);
+  checkLength(where, 'weightScale', op.weightScale, outC, `outC ${outC}`);
+  const bad = op.weightScale.findIndex((s) => !(s > 0 && s < Infinity));
+  if (bad >= 0) fail(where, `weightScale[${bad}] must be positive and finite, got ${op.weightScale[bad]}`);
+}
+
+function checkConvGeometry(where: string, op: { input: Slot; output: Slot; kernel: readonly number[]; stride: readonly number[]; padding: readonly number[]; dilation: readonly number[]; groups: number }): void {
+  const [n, , , inC] = op.input.shape;
+  const [on, , , outC] = op.output.shape;
+  if (on !== n) fail(where, `output batch ${on} differs from input batch ${n}`);
+  checkPair(where, 'kernel', op.kernel, 1);
+  checkPair(where, 'stride', op.stride, 1);
+  checkPair(where, 'dilation', op.dilation, 1);
+  checkPair(where, 'padding', op.padding, 0);
+  if (!isCount(op.groups, 1) || inC % op.groups !== 0 || outC % op.groups !== 0) {
+    fail(where, `groups ${op.groups} must divide inC ${inC} and outC ${outC}`);
+  }
+}
+
+function checkQ8Activation(where: string, activation: string): void {
+  if (!(Q8_ACTIVATIONS as readonly string[]).includes(activation)) {
+    fail(where, `activation '${activation}' is not an int8 clamp (expected one of ${Q8_ACTIVATIONS.join(', ')}; others are a q8lookup op)`);
+  }
+}
+
 type Check<K extends PlanOp['kind']> = (where: string, op: Extract<PlanOp, { kind: K }>) => void;
 
 /** Pooling keeps the batch and the channels. */
@@ -68,16 +110,8 @@ function perChannel(where: string, op: { input: Slot; output: Slot }, names: rea
 
 const CHECKS: { readonly [K in PlanOp['kind']]: Check<K> } = {
   conv2d: (where, op) => {
-    const [n, , , inC] = op.input.shape;
-    const [on, , , outC] = op.output.shape;
-    if (on !== n) fail(where, `output batch ${on} differs from input batch ${n}`);
-    checkPair(where, 'kernel', op.kernel, 1);
-    checkPair(where, 'stride', op.stride, 1);
-    checkPair(where, 'dilation', op.dilation, 1);
-    checkPair(where, 'padding', op.padding, 0);
-    if (!isCount(op.groups, 1) || inC % op.groups !== 0 || outC % op.groups !== 0) {
-      fail(where, `groups ${op.groups} must divide inC ${inC} and outC ${outC}`);
-    }
+    checkConvGeometry(where, op);
+    const [inC, outC] = [op.input.shape[3], op.output.shape[3]];
     const inCg = inC / op.groups;
     checkLength(where, 'weight', op.weight, outC * inCg * op.kernel[0] * op.kernel[1], `[outC ${outC}, inC/groups ${inCg}, ${op.kernel.join(', ')}]`);
     checkLength(where, 'bias', op.bias, outC, `outC ${outC}`);
@@ -132,14 +166,55 @@ const CHECKS: { readonly [K in PlanOp['kind']]: Check<K> } = {
     const problem = fakeQuantizeProblem(op);
     if (problem) fail(where, problem);
   },
+  quantize: (where, op) => sameSize(where, op.input, op.output, 'input and output'),
+  dequantize: (where, op) => sameSize(where, op.input, op.output, 'input and output'),
+  q8conv2d: (where, op) => {
+    checkConvGeometry(where, op);
+    checkQ8Activation(where, op.activation);
+    const [inC, outC] = [op.input.shape[3], op.output.shape[3]];
+    const inCg = inC / op.groups;
+    checkQ8Weights(where, op, outC, inCg * op.kernel[0] * op.kernel[1], `[outC ${outC}, inC/groups ${inCg}, ${op.kernel.join(', ')}]`);
+  },
+  q8linear: (where, op) => {
+    const n = op.input.shape[0];
+    if (op.output.shape[0] !== n) fail(where, `output batch ${op.output.shape[0]} differs from input batch ${n}`);
+    checkQ8Activation(where, op.activation);
+    const [inF, outF] = [op.input.size / n, op.output.size / n];
+    checkQ8Weights(where, op, outF, inF, `[outF ${outF}, inF ${inF}]`);
+  },
+  q8pool2d: (where, op) => {
+    CHECKS.pool2d(where, { ...op, kind: 'pool2d', activation: 'none' });
+    sameQuant(where, op.input, op.output);
+  },
+  q8adaptiveAvgPool2d: (where, op) => {
+    keepsBatchAndChannels(where, op);
+    sameQuant(where, op.input, op.output);
+  },
+  q8add: (where, op) => {
+    sameSize(where, op.a, op.output, 'a and output');
+    sameSize(where, op.b, op.output, 'b and output');
+    checkQ8Activation(where, op.activation);
+  },
+  q8lookup: (where, op) => {
+    sameSize(where, op.input, op.output, 'input and output');
+    if (!(op.table instanceof Uint8Array) || op.table.length !== 256) fail(where, 'table must be a Uint8Array of 256 entries');
+  },
 };
+
+/** Pooling a quantised tensor keeps its quantisation. */
+function sameQuant(where: string, a: Slot, b: Slot): void {
+  if (a.quant && b.quant && (Math.fround(a.quant.scale) !== Math.fround(b.quant.scale) || a.quant.zeroPoint !== b.quant.zeroPoint)) {
+    fail(where, `output quantisation (scale ${b.quant.scale}, zeroPoint ${b.quant.zeroPoint}) must equal the input's (scale ${a.quant.scale}, zeroPoint ${a.quant.zeroPoint})`);
+  }
+}
 
 function validateOp(op: PlanOp, i: number, arenaSize: number): void {
   const where = `plan.ops[${i}] (${op.kind})`;
   const check = Object.hasOwn(CHECKS, op.kind) ? (CHECKS[op.kind] as Check<PlanOp['kind']>) : undefined;
   if (!check) fail(where, `unsupported op kind '${(op as { kind: string }).kind}'`);
-  for (const [name, slot] of opSlotEntries(op)) {
+  for (const [name, slot] of opSlotEntries(op, Object.hasOwn(OP_SLOTS, op.kind) ? OP_SLOTS : INT8_OP_SLOTS)) {
     checkSlot(where, name, slot, arenaSize);
+    checkQuant(where, name, slot, holdsQuantised(op.kind, name));
     if (slot.base !== undefined && !acceptsChannelView(op, name)) {
       fail(where, `${name} is a channel view (a strided slice of slot ${slot.base.id}), which this op does not take (see CHANNEL_VIEW_FIELDS)`);
     }
@@ -147,7 +222,7 @@ function validateOp(op: PlanOp, i: number, arenaSize: number): void {
   if ('activation' in op && !ACTIVATIONS.includes(op.activation)) {
     fail(where, `unknown activation '${op.activation}' (expected one of ${ACTIVATIONS.join(', ')})`);
   }
-  if ((op.kind === 'conv2d' || op.kind === 'linear') && op.residual) sameSize(where, op.residual, op.output, 'residual and output');
+  if ((op.kind === 'conv2d' || op.kind === 'linear' || op.kind === 'q8conv2d' || op.kind === 'q8linear') && op.residual) sameSize(where, op.residual, op.output, 'residual and output');
   check(where, op);
 }
 
@@ -156,10 +231,12 @@ export function validatePlan<P extends ExecutionPlan>(plan: P): P {
   if (!isCount(plan.arenaSize, 0)) fail('plan', `arenaSize must be a non-negative integer, got ${plan.arenaSize}`);
   checkSlot('plan.input', 'input', plan.input, plan.arenaSize);
   if (plan.input.base !== undefined) fail('plan.input', 'the input must be a dense slot, not a channel view');
+  if (plan.input.quant !== undefined) fail('plan.input', 'the input must be float32 (a quantize op brings it to int8)');
   if (plan.outputs.length === 0) fail('plan.outputs', 'at least one output is required');
   plan.outputs.forEach((s, i) => {
     checkSlot(`plan.outputs[${i}]`, 'output', s, plan.arenaSize);
     if (s.base !== undefined) fail(`plan.outputs[${i}]`, 'an output must be a dense slot, not a channel view');
+    if (s.quant !== undefined) fail(`plan.outputs[${i}]`, 'an output must be float32 (a dequantize op brings int8 back)');
   });
   plan.ops.forEach((op, i) => validateOp(op, i, plan.arenaSize));
   if (plan.scratch !== undefined) validateScratch(plan);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, counterInput, summarize, type Backend } from '@cnn/core';
-import { GOLDEN_TOLERANCE, matchesPublishedGflops, readFixtures, runGolden } from '@cnn/core/testing';
+import { GOLDEN_TOLERANCE, matchesPublishedGflops, readFixtures, runGolden, reuseBackends } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import {
@@ -20,10 +20,10 @@ const variants = Object.keys(EFFICIENTNET_VARIANTS) as EfficientNetVariant[];
 
 // js 1e-5, wasm 1e-4 of torchvision (why: GOLDEN_TOLERANCE in @cnn/core/testing)
 const TOLERANCE = { js: GOLDEN_TOLERANCE.js, wasm: GOLDEN_TOLERANCE.wasm };
-const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
+const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = reuseBackends({
   js: async () => createJsBackend(),
   wasm: async () => createWasmBackend(),
-};
+});
 /** The js reference backend is slow (~0.7 GMAC/s): it runs the reduced 64x64 cases only. */
 const JS_MAX_SIDE = 64;
 

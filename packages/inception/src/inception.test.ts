@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, counterInput, generateWeights, loadWeights, summarize, type Backend } from '@cnn/core';
-import { applyCalibration, relativeError, GOLDEN_TOLERANCE, readFixture, runGolden } from '@cnn/core/testing';
+import { applyCalibration, relativeError, GOLDEN_TOLERANCE, readFixture, runGolden, reuseBackends } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import {
@@ -24,10 +24,10 @@ const fixture = (name: string) => readFixture(fixturesDir, name);
 // js 1e-5, wasm 1e-4 of torchvision (why: GOLDEN_TOLERANCE in @cnn/core/testing)
 const TOLERANCE = { js: GOLDEN_TOLERANCE.js, wasm: GOLDEN_TOLERANCE.wasm };
 type BackendName = keyof typeof TOLERANCE;
-const backends: Record<BackendName, () => Promise<Backend>> = {
+const backends: Record<BackendName, () => Promise<Backend>> = reuseBackends({
   js: async () => createJsBackend(),
   wasm: async () => createWasmBackend(),
-};
+});
 
 // the fixtures' taps: torchvision's modules (and for the paper's network, the stride taps too)
 const TAPS = { googlenet: GOOGLENET_TAPS, inception_v3: INCEPTION_V3_TAPS, googlenet2014: [...GOOGLENET2014_TAPS, ...GOOGLENET_STRIDE_TAPS] } as const;

@@ -3,5 +3,4 @@
 // keep only the one an app imports.
 export type { Backend, Executable, ExecutionPlan, PlanOp, Slot, Activation } from '@cnn/core';
 export { createJsBackend } from './js/index.js';
-export type { JsBackendOptions } from './js/index.js';
 export { createWasmBackend } from './wasm/index.js';

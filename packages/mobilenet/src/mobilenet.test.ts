@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { summarize, type Backend, type Model } from '@cnn/core';
-import { GOLDEN_TOLERANCE, matchesPublishedGflops, readFixture, runGolden } from '@cnn/core/testing';
+import { GOLDEN_TOLERANCE, matchesPublishedGflops, readFixture, runGolden, reuseBackends } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import {
@@ -20,10 +20,10 @@ const fixture = (name: string) => readFixture(fixturesDir, name);
 
 // js 1e-5, wasm 1e-4 of torchvision (why: GOLDEN_TOLERANCE in @cnn/core/testing)
 const TOLERANCE = { js: GOLDEN_TOLERANCE.js, wasm: GOLDEN_TOLERANCE.wasm };
-const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
+const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = reuseBackends({
   js: async () => createJsBackend(),
   wasm: async () => createWasmBackend(),
-};
+});
 
 const BUILDERS: Record<MobileNetVariant, () => Model> = {
   mobilenet_v1: () => mobilenet_v1(),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { Tensor, counterInput, counterParameter, loadWeights, summarize, type Backend } from '@cnn/core';
-import { calibrationOverrides, relativeError, GOLDEN_TOLERANCE, readFixture, readFixtures, runGolden } from '@cnn/core/testing';
+import { calibrationOverrides, relativeError, GOLDEN_TOLERANCE, readFixture, readFixtures, runGolden, reuseBackends } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { RESNET_TAPS, RESNET_VARIANTS, resnet, resnet50, type ResNetVariant } from './index.js';
@@ -11,10 +11,10 @@ const fixture = (name: string) => readFixture(fixturesDir, name);
 
 // js 1e-5, wasm 1e-4 of torchvision (why: GOLDEN_TOLERANCE in @cnn/core/testing)
 const TOLERANCE = { js: GOLDEN_TOLERANCE.js, wasm: GOLDEN_TOLERANCE.wasm };
-const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
+const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = reuseBackends({
   js: async () => createJsBackend(),
   wasm: async () => createWasmBackend(),
-};
+});
 
 describe('ResNet family', () => {
   it('has torchvision parameter totals for every variant', () => {

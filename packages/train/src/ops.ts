@@ -1,6 +1,6 @@
 // Differentiable ops: each runs a forward kernel, keeps what its backward rule needs, and
 // returns a Var whose rule calls the backward kernels. The kernels (the backend) do the arithmetic.
-import { ShapeError, type Pair } from '@cnn/core';
+import { ShapeError, adaptiveCell, type Pair } from '@cnn/core';
 import { formatShape } from './format.js';
 import { Var, type BackwardRule } from './tape.js';
 import type { Pass } from './buffers.js';
@@ -125,7 +125,7 @@ export class Autodiff {
     const windows: [number, number, number, number][] = [];
     for (let oy = 0; oy < outH; oy++) {
       for (let ox = 0; ox < outW; ox++) {
-        windows.push([Math.floor((oy * inH) / outH), Math.ceil(((oy + 1) * inH) / outH), Math.floor((ox * inW) / outW), Math.ceil(((ox + 1) * inW) / outW)]);
+        windows.push([...adaptiveCell(oy, inH, outH), ...adaptiveCell(ox, inW, outW)]);
       }
     }
     const area = inH * inW;

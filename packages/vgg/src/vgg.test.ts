@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { summarize, type Backend } from '@cnn/core';
-import { type GoldenFixture, GOLDEN_TOLERANCE, lastGeneratedModel, readFixtures, runGolden } from '@cnn/core/testing';
+import { type GoldenFixture, GOLDEN_TOLERANCE, lastGeneratedModel, readFixtures, runGolden, reuseBackends } from '@cnn/core/testing';
 import { createJsBackend } from '@cnn/kernels/js';
 import { createWasmBackend } from '@cnn/kernels/wasm';
 import { VGG_VARIANTS, vgg, vgg16, vgg19_bn, vggTaps, type VggVariant } from './index.js';
@@ -10,11 +10,19 @@ const fixtures = readFixtures(fixturesDir);
 
 // js 1e-5, wasm 1e-4 of torchvision (why: GOLDEN_TOLERANCE in @cnn/core/testing)
 const TOLERANCE = { js: GOLDEN_TOLERANCE.js, wasm: GOLDEN_TOLERANCE.wasm };
-const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = {
+const backends: Record<keyof typeof TOLERANCE, () => Promise<Backend>> = reuseBackends({
   js: async () => createJsBackend(),
   wasm: async () => createWasmBackend(),
-};
+});
 const backendFor = (fx: GoldenFixture): keyof typeof TOLERANCE => (fx.input.shape[2] >= 224 ? 'wasm' : 'js');
+
+/**
+ * Each case touches 1.5-2 GB of fresh memory (generated weights, the channels-last classifier, the
+ * packed wasm copy); in a VM that backs pages lazily a page fault can cost 20 us and far more when
+ * the host is busy, where CI saw one case pass 300 s (33 s on an idle machine before the generator
+ * stopped staging float64 values).
+ */
+const GOLDEN_CASE_TIMEOUT_MS = 900_000;
 
 /** Generating 130-140 M parameters takes seconds: keep the last variant's weights for its next fixture. */
 const generatedModel = lastGeneratedModel((variant: VggVariant) => vgg(variant));
@@ -95,7 +103,7 @@ describe('VGG family', () => {
       expect(r.logitsShape).toEqual(fx.logits.shape);
       expect(r.logitsError).toBeLessThan(TOLERANCE[backend]);
       for (const tap of taps) expect(r.tapErrors[tap], tap).toBeLessThan(TOLERANCE[backend]);
-    });
+    }, GOLDEN_CASE_TIMEOUT_MS);
   }
 
   it('has a reduced (js) and a 224 (wasm) golden fixture for every variant', () => {

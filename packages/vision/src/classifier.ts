@@ -119,6 +119,8 @@ export class ImageClassifier {
     // the same weights (shared, not copied) under an architecture with the embedding as an output
     const extended = new Model(withEmbeddingOutput(architecture));
     await loadWeights(extended, model.getWeights());
+    // e.g. an int8 model's: its weights are placeholders, the lowering carries its parameters
+    extended.lowering = model.lowering;
     const hasEmbedding = extended.outputNames.includes(EMBEDDING_OUTPUT);
     const outputs = ['logits', ...(hasEmbedding ? [EMBEDDING_OUTPUT] : []), ...taps];
     const size = preprocessing.cropSize;

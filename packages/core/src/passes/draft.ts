@@ -1,6 +1,6 @@
 // The one representation every compile pass reads and rewrites: plan ops whose slots are still
 // value ids (no arena offsets yet), the values they name, and the values the caller asked for.
-import { OP_SLOTS, type ChannelAffineOp, type PlanOp, type SlotField } from '../plan.js';
+import { OP_SLOTS, type ChannelAffineOp, type FloatOpKind, type PlanOp, type SlotField } from '../plan.js';
 
 export type ValueRef = number;
 export type Nhwc = [number, number, number, number];
@@ -26,7 +26,8 @@ export interface AffineFold {
   readonly shift: Float64Array;
   readonly into: readonly ('conv2d' | 'linear')[];
 }
-export type DraftOp = DraftOf<Exclude<PlanOp, ChannelAffineOp>> | (DraftOf<ChannelAffineOp> & { fold?: AffineFold });
+/** Drafts hold float ops only: int8 ops come after planning (quantize/plan.ts). */
+export type DraftOp = DraftOf<Exclude<Extract<PlanOp, { kind: FloatOpKind }>, ChannelAffineOp>> | (DraftOf<ChannelAffineOp> & { fold?: AffineFold });
 export type DraftOpOf<K extends PlanOp['kind']> = Extract<DraftOp, { kind: K }>;
 
 export interface Draft {

@@ -96,7 +96,7 @@ function convolution(l: Lowering, node: GraphNode, name: string, bias: boolean, 
   const input = l.input(node);
   const weight = l.weight(`${name}.weight`);
   const b = bias ? l.weight(`${name}.bias`) : l.zeros(outChannels);
-  return l.emit(node, (output) => ({ kind: 'conv2d', input, output, weight, bias: b, kernel, stride, padding, dilation, groups, activation: 'none' }));
+  return l.emit(node, (output) => ({ kind: 'conv2d', name, input, output, weight, bias: b, kernel, stride, padding, dilation, groups, activation: 'none' }));
 }
 
 /** y = x * scale + shift per channel, foldable into the producer's weights where `into` allows. */
@@ -179,7 +179,7 @@ const RULES: { readonly [T in NodeOp['type']]: Rule<T> } = {
     // the permutation is a copy already: it reads the loaded weights, not an owned copy of them
     const weight = from && from[1] * from[2] > 1 ? permuteColumnsToChannelsLast(l.weight(key), op.outFeatures, from) : l.weight(key);
     const bias = op.bias ? l.weight(`${op.name}.bias`) : l.zeros(op.outFeatures);
-    return l.emit(node, (output) => ({ kind: 'linear', input, output, weight, bias, activation: 'none' }));
+    return l.emit(node, (output) => ({ kind: 'linear', name: op.name, input, output, weight, bias, activation: 'none' }));
   },
 };
 

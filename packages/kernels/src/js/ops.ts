@@ -15,7 +15,7 @@ import type {
   Pool2dOp,
   ScaleChannelsOp,
 } from '@cnn/core';
-import { fakeQuantizeScales, pixelStride } from '@cnn/core';
+import { adaptiveCell, fakeQuantizeScales, pixelStride } from '@cnn/core';
 import { activationFunction } from './activations.js';
 
 export function conv2d(arena: Float32Array, op: Conv2dOp): void {
@@ -122,11 +122,9 @@ export function adaptiveAvgPool2d(arena: Float32Array, op: AdaptiveAvgPool2dOp):
   const [, outH, outW] = op.output.shape;
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < outH; oy++) {
-      const y0 = Math.floor((oy * inH) / outH);
-      const y1 = Math.ceil(((oy + 1) * inH) / outH);
+      const [y0, y1] = adaptiveCell(oy, inH, outH);
       for (let ox = 0; ox < outW; ox++) {
-        const x0 = Math.floor((ox * inW) / outW);
-        const x1 = Math.ceil(((ox + 1) * inW) / outW);
+        const [x0, x1] = adaptiveCell(ox, inW, outW);
         for (let ch = 0; ch < c; ch++) {
           let acc = 0;
           for (let iy = y0; iy < y1; iy++) {

@@ -5,7 +5,7 @@
 // the same functions the Rust packers and kernels use); what is decided here and only here is
 // which convolutions take Winograd and how a Winograd op is split into bands (the descriptor's
 // `winograd_band`, which the kernels obey).
-import { activationCode, fakeQuantizeScales, pixelStride, type Conv2dOp, type PlanOp, type Slot } from '@cnn/core';
+import { ShapeError, activationCode, fakeQuantizeScales, pixelStride, type Conv2dOp, type FloatOpKind, type PlanOp, type Slot } from '@cnn/core';
 import {
   LINEAR_ROWS,
   MR,
@@ -292,7 +292,8 @@ const weightless = (describe: (slot: (s: Slot) => number) => Descriptor): OpPlan
 
 type Planner<K extends PlanOp['kind']> = (op: Extract<PlanOp, { kind: K }>, config: PlanConfig, room: number, tile: 0 | 2 | 4) => OpPlan;
 
-const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
+/** Every float op kind has a planner; int8 plans run on the wasm-int8 backend (@cnn/kernels/wasm/q8) or js. */
+const PLANNERS: { readonly [K in FloatOpKind]: Planner<K> } = {
   conv2d: planConv,
   linear: planLinear,
   pool2d: (op) => {
@@ -342,5 +343,10 @@ const PLANNERS: { readonly [K in PlanOp['kind']]: Planner<K> } = {
 /** The wasm backend's plan for each op of a plan; `rooms[i]`: op i's `room` (see winogradScratch). */
 export function planOps(ops: readonly PlanOp[], config: PlanConfig, rooms: readonly number[]): OpPlan[] {
   const tiles = winogradTileSides(ops, config.winograd);
-  return ops.map((op, i) => (PLANNERS[op.kind] as Planner<PlanOp['kind']>)(op, config, rooms[i], tiles[i]));
+  return ops.map((op, i) => {
+    const planner = (PLANNERS as { readonly [k: string]: Planner<PlanOp['kind']> | undefined })[op.kind];
+    // int8 op kinds: createInt8WasmBackend (@cnn/kernels/wasm/q8) runs those plans; every byte here is in every app
+    if (!planner) throw new ShapeError(`wasm: no kernel for op '${op.kind}'`);
+    return planner(op, config, rooms[i], tiles[i]);
+  });
 }

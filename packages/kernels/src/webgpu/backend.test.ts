@@ -89,7 +89,7 @@ describe('webgpu backend', () => {
 
   it('rejects a bad plan or input with a ShapeError naming the field', async () => {
     const plan = tinyResNetPlan(1);
-    const bad = { ...plan, ops: plan.ops.map((op, i) => (i === 2 ? { ...op, bias: new Float32Array(3) } : op)) };
+    const bad = { ...plan, ops: plan.ops.map((op, i) => (i === 2 ? ({ ...op, bias: new Float32Array(3) } as PlanOp) : op)) };
     // the backend takes only checked plans; validatePlan names what is wrong with this one
     await expect(backend.compile(bad)).rejects.toThrow(ShapeError);
     await expect(backend.compile(bad)).rejects.toThrow(/webgpu: expected a plan made by Model\.plan, lowerGraph or compilePlan/);

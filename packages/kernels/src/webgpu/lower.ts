@@ -1,6 +1,6 @@
 // Turns each plan op into GPU dispatches: picks the template, packs the weights once, and splits
 // weights that exceed one storage binding into several chunks (one dispatch each).
-import { pixelStride, slotSpan, type Conv2dOp, type LinearOp, type PlanOp, type Slot } from '@cnn/core';
+import { ShapeError, pixelStride, slotSpan, type Conv2dOp, type LinearOp, type FloatOpKind, type PlanOp, type Slot } from '@cnn/core';
 import type { Kernel, Offsets, TemplateContext } from './wgsl/common.js';
 import {
   activationKernel,
@@ -164,7 +164,7 @@ function lowerLinear(op: LinearOp, index: number, ctx: LowerContext): Step[] {
 type Lowering<K extends PlanOp['kind']> = (op: Extract<PlanOp, { kind: K }>, index: number, ctx: LowerContext) => Step[];
 
 /** The WebGPU steps of every op kind (a missing kind is a compile error). */
-const LOWERINGS: { readonly [K in PlanOp['kind']]: Lowering<K> } = {
+const LOWERINGS: { readonly [K in FloatOpKind]: Lowering<K> } = {
   conv2d: lowerConv,
   linear: lowerLinear,
   pool2d: (op, index, ctx) => {
@@ -211,6 +211,9 @@ const LOWERINGS: { readonly [K in PlanOp['kind']]: Lowering<K> } = {
 };
 
 export function lowerOp(op: PlanOp, index: number, ctx: LowerContext): Step[] {
-  return (LOWERINGS[op.kind] as Lowering<PlanOp['kind']>)(op, index, ctx);
+  const run = (LOWERINGS as { readonly [k: string]: Lowering<PlanOp['kind']> | undefined })[op.kind];
+  // int8 ops (Int8OpKind) have kernels on the js backend only so far
+  if (!run) throw new ShapeError(`webgpu: no kernel for op '${op.kind}'`, { code: 'unsupported' });
+  return run(op, index, ctx);
 }
 

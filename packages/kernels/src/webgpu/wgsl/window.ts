@@ -2,7 +2,7 @@
 // so neighbouring threads read neighbouring floats: depthwise convolution (kernel size baked in,
 // so 3x3, 5x5 and 7x7 unroll), max/avg pooling, adaptive average pooling, and a workgroup
 // reduction for global pooling where a single thread would walk thousands of pixels.
-import type { Activation } from '@cnn/core';
+import { adaptiveCell, type Activation } from '@cnn/core';
 import { activationFn, constants, entry, foldGrid, header, type Kernel, type TemplateContext } from './common.js';
 
 const WORKGROUP = 256;
@@ -135,7 +135,8 @@ export interface AdaptivePoolShape {
 function maxCell(inSize: number, outSize: number): number {
   let m = 0;
   for (let o = 0; o < outSize; o++) {
-    m = Math.max(m, Math.ceil(((o + 1) * inSize) / outSize) - Math.floor((o * inSize) / outSize));
+    const [start, end] = adaptiveCell(o, inSize, outSize);
+    m = Math.max(m, end - start);
   }
   return m;
 }

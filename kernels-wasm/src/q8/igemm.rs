@@ -1,0 +1,242 @@
+//! Dense and grouped int8 convolution (1x1, k x k, linear as 1x1) as an indirect GEMM: a tile
+//! of 4 output pixels walks, per kernel tap, one input row pointer per pixel (a padded tap
+//! points at a row of zero-point bytes), so there is no im2col copy.
+//!
+//! Packed weights, per group and per block of 8 output channels (tails zero-filled):
+//!   [header: bias' 8 x i32, multiplier 8 x f32][tap][quad of 4 input channels][channel 0-7][4 x i8]
+//! where bias' = bias - x_zero * sum(weights), so the microkernels multiply raw uint8 codes.
+//! One layout serves both instruction sets:
+//! - `igemm_4x8c4_wasmrelaxedsimd_dot`: i16x8.relaxed_dot_i8x16_i7x16_s (16 multiplies) then a
+//!   pairwise add into i32, for inputs whose codes (and zero point) are all <= 127: the i7 operand;
+//! - `igemm_2x8c4_wasmsimd_dot16x2`: i32x4.dot_i16x8_s on codes widened to i16, 8 per instruction.
+use super::requant::{self, Epilogue, HEADER_BYTES};
+use super::ConvArgs;
+use core::arch::wasm32::*;
+
+const NR: usize = 8;
+const MR: usize = 4;
+/// Pointer-table capacity in taps (11 x 11 = 121 fits; q8.ts refuses larger kernels).
+pub const MAX_TAPS: usize = 128;
+/// Weight bytes visited per pass over the pixels, sized to stay in L2.
+const WEIGHT_CHUNK_BYTES: usize = 64 * 1024;
+
+#[inline(always)]
+fn block_bytes(in_c_g: usize, taps: usize) -> usize {
+    HEADER_BYTES + taps * in_c_g.div_ceil(4) * 4 * NR
+}
+
+pub fn packed_bytes(out_c: usize, in_c_g: usize, taps: usize, groups: usize) -> usize {
+    groups * (out_c / groups).div_ceil(NR) * block_bytes(in_c_g, taps)
+}
+
+#[optimize(size)]
+pub unsafe fn pack(dst: *mut u8, weight: *const i8, bias: *const i32, mult: *const f32, out_c: usize, in_c_g: usize, taps: usize, groups: usize, x_zero: i32) {
+    let out_c_g = out_c / groups;
+    let quads = in_c_g.div_ceil(4);
+    let mut d = dst;
+    for g in 0..groups {
+        for cb in 0..out_c_g.div_ceil(NR) {
+            let header_bias = d as *mut i32;
+            let header_mult = d.add(32) as *mut f32;
+            for j in 0..NR {
+                let c = cb * NR + j;
+                let (b, m) = if c < out_c_g {
+                    let oc = g * out_c_g + c;
+                    let mut sum = 0i32;
+                    for i in 0..in_c_g * taps {
+                        sum += *weight.add(oc * in_c_g * taps + i) as i32;
+                    }
+                    (*bias.add(oc) - x_zero * sum, *mult.add(oc))
+                } else {
+                    (0, 0.0)
+                };
+                header_bias.add(j).write_unaligned(b);
+                header_mult.add(j).write_unaligned(m);
+            }
+            d = d.add(HEADER_BYTES);
+            for t in 0..taps {
+                for q in 0..quads {
+                    for j in 0..NR {
+                        let c = cb * NR + j;
+                        for i in 0..4 {
+                            let ic = q * 4 + i;
+                            *d.add(j * 4 + i) = if c < out_c_g && ic < in_c_g {
+                                *weight.add(((g * out_c_g + c) * in_c_g + ic) * taps + t) as u8
+                            } else {
+                                0
+                            };
+                        }
+                    }
+                    d = d.add(4 * NR);
+                }
+            }
+        }
+    }
+}
+
+/// acc + the dot products of w's and x's groups of 4 bytes (x: the i7 operand). Not the fused
+/// i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's V8 (11.3) Liftoff tier drops its accumulator
+/// (returns twice the dot product) when the operands come straight from loads, which the
+/// child run of q8.test.ts with --liftoff caught. The i16 dot, a pairwise widening add (as a
+/// dot product with ones: LLVM re-fuses extadd_pairwise + add into the fused instruction) and an
+/// i32 add are what V8 emits for the fused instruction on x64 anyway (pmaddubsw, pmaddwd, paddd).
+#[cfg(target_feature = "relaxed-simd")]
+#[inline(always)]
+fn dot_i7_add(w: v128, x: v128, acc: v128) -> v128 {
+    i32x4_add(acc, i32x4_dot_i16x8(i16x8_relaxed_dot_i8x16_i7x16(w, x), i16x8_splat(1)))
+}
+
+/// acc[2p], acc[2p+1] (channels 0-3, 4-7 of pixel p) += sum over taps and quads; 4 pixels.
+#[cfg(target_feature = "relaxed-simd")]
+#[inline(always)]
+unsafe fn igemm_4x8c4_wasmrelaxedsimd_dot(acc: &mut [v128; 2 * MR], ind: *const *const u8, taps: usize, quads: usize, mut w: *const u8) {
+    let mut c = *acc;
+    for t in 0..taps {
+        let a: [*const u8; MR] = core::array::from_fn(|p| *ind.add(t * MR + p));
+        for q in 0..quads {
+            let w0 = v128_load(w as *const v128);
+            let w1 = v128_load(w.add(16) as *const v128);
+            w = w.add(4 * NR);
+            for p in 0..MR {
+                let x = v128_load32_splat(a[p].add(4 * q) as *const u32);
+                c[2 * p] = dot_i7_add(w0, x, c[2 * p]);
+                c[2 * p + 1] = dot_i7_add(w1, x, c[2 * p + 1]);
+            }
+        }
+    }
+    *acc = c;
+}
+
+/// The plain-SIMD microkernel for pixels `p0` and `p0 + 1` of the tile: each product vector
+/// holds two channels' partial sums (input channels 0-1 and 2-3 of the quad), folded at the end.
+#[inline(always)]
+unsafe fn igemm_2x8c4_wasmsimd_dot16x2(acc: &mut [v128; 2 * MR], ind: *const *const u8, p0: usize, taps: usize, quads: usize, mut w: *const u8) {
+    let mut c = [i32x4_splat(0); 8];
+    for t in 0..taps {
+        let a0 = *ind.add(t * MR + p0);
+        let a1 = *ind.add(t * MR + p0 + 1);
+        for q in 0..quads {
+            let wa = v128_load(w as *const v128);
+            let wb = v128_load(w.add(16) as *const v128);
+            w = w.add(4 * NR);
+            let w01 = i16x8_extend_low_i8x16(wa);
+            let w23 = i16x8_extend_high_i8x16(wa);
+            let w45 = i16x8_extend_low_i8x16(wb);
+            let w67 = i16x8_extend_high_i8x16(wb);
+            // the quad's 4 codes twice, as i16: [x0 x1 x2 x3 x0 x1 x2 x3]
+            let x0 = u16x8_extend_low_u8x16(v128_load32_splat(a0.add(4 * q) as *const u32));
+            let x1 = u16x8_extend_low_u8x16(v128_load32_splat(a1.add(4 * q) as *const u32));
+            c[0] = i32x4_add(c[0], i32x4_dot_i16x8(w01, x0));
+            c[1] = i32x4_add(c[1], i32x4_dot_i16x8(w23, x0));
+            c[2] = i32x4_add(c[2], i32x4_dot_i16x8(w45, x0));
+            c[3] = i32x4_add(c[3], i32x4_dot_i16x8(w67, x0));
+            c[4] = i32x4_add(c[4], i32x4_dot_i16x8(w01, x1));
+            c[5] = i32x4_add(c[5], i32x4_dot_i16x8(w23, x1));
+            c[6] = i32x4_add(c[6], i32x4_dot_i16x8(w45, x1));
+            c[7] = i32x4_add(c[7], i32x4_dot_i16x8(w67, x1));
+        }
+    }
+    let fold = |a: v128, b: v128| i32x4_add(i32x4_shuffle::<0, 2, 4, 6>(a, b), i32x4_shuffle::<1, 3, 5, 7>(a, b));
+    acc[2 * p0] = fold(c[0], c[1]);
+    acc[2 * p0 + 1] = fold(c[2], c[3]);
+    acc[2 * p0 + 2] = fold(c[4], c[5]);
+    acc[2 * p0 + 3] = fold(c[6], c[7]);
+}
+
+/// Whether every byte of x[0..len) and the zero point are <= 127: relaxed SIMD's i7 operand.
+#[cfg(target_feature = "relaxed-simd")]
+unsafe fn fits_i7(x: *const u8, len: usize, x_zero: i32) -> bool {
+    let mut any = i32x4_splat(0);
+    let mut i = 0;
+    while i + 16 <= len {
+        any = v128_or(any, v128_load(x.add(i) as *const v128));
+        i += 16;
+    }
+    let mut tail = 0u8;
+    while i < len {
+        tail |= *x.add(i);
+        i += 1;
+    }
+    x_zero <= 127 && tail < 128 && u8x16_bitmask(any) == 0
+}
+
+pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
+    let x = a.x as usize as *const u8;
+    let len = (a.n * a.in_h * a.in_w * a.in_c) as usize;
+    #[cfg(target_feature = "relaxed-simd")]
+    let relaxed = fits_i7(x, len, a.x_zero);
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    let relaxed = {
+        let _ = len;
+        false
+    };
+    let groups = a.groups as usize;
+    let in_c = a.in_c as usize;
+    let in_c_g = in_c / groups;
+    let out_c = a.out_c as usize;
+    let out_c_g = out_c / groups;
+    let taps = (a.kernel_h * a.kernel_w) as usize;
+    let quads = in_c_g.div_ceil(4);
+    let blocks = out_c_g.div_ceil(NR);
+    let bb = block_bytes(in_c_g, taps);
+    let chunk = (WEIGHT_CHUNK_BYTES / bb).max(1);
+    let out_hw = (a.out_h * a.out_w) as usize;
+    let pixels = a.n as usize * out_hw;
+    let zeros = a.zeros as usize as *const u8;
+    let y = a.y as usize as *mut u8;
+    let residual = a.residual as usize as *const u8;
+    let e = Epilogue::new(a.y_zero, a.lo, a.hi, a.residual_zero, a.residual_mult);
+    let mut ind = [zeros; MAX_TAPS * MR];
+    for g in 0..groups {
+        let packed_g = (a.packed as usize as *const u8).add(g * blocks * bb);
+        let mut cb0 = 0;
+        while cb0 < blocks {
+            let cb1 = (cb0 + chunk).min(blocks);
+            let mut m0 = 0;
+            while m0 < pixels {
+                let valid = (pixels - m0).min(MR);
+                for p in 0..MR {
+                    let m = m0 + p.min(valid - 1); // tail pixels repeat the last one, never stored
+                    let b = m / out_hw;
+                    let oy = ((m % out_hw) / a.out_w as usize) as isize;
+                    let ox = ((m % out_hw) % a.out_w as usize) as isize;
+                    let image = x.add(b * (a.in_h * a.in_w) as usize * in_c + g * in_c_g);
+                    for t in 0..taps {
+                        let iy = oy * a.stride_h as isize - a.pad_top as isize + (t / a.kernel_w as usize) as isize * a.dilation_h as isize;
+                        let ix = ox * a.stride_w as isize - a.pad_left as isize + (t % a.kernel_w as usize) as isize * a.dilation_w as isize;
+                        ind[t * MR + p] = if iy >= 0 && iy < a.in_h as isize && ix >= 0 && ix < a.in_w as isize {
+                            image.add((iy as usize * a.in_w as usize + ix as usize) * in_c)
+                        } else {
+                            zeros
+                        };
+                    }
+                }
+                for cb in cb0..cb1 {
+                    let block = packed_g.add(cb * bb);
+                    let w = block.add(HEADER_BYTES);
+                    let mut acc = [i32x4_splat(0); 2 * MR];
+                    #[cfg(target_feature = "relaxed-simd")]
+                    if relaxed {
+                        igemm_4x8c4_wasmrelaxedsimd_dot(&mut acc, ind.as_ptr(), taps, quads, w);
+                    }
+                    if !relaxed {
+                        igemm_2x8c4_wasmsimd_dot16x2(&mut acc, ind.as_ptr(), 0, taps, quads, w);
+                        if valid > 2 {
+                            igemm_2x8c4_wasmsimd_dot16x2(&mut acc, ind.as_ptr(), 2, taps, quads, w);
+                        }
+                    }
+                    let c0 = g * out_c_g + cb * NR;
+                    let nc = (out_c_g - cb * NR).min(NR);
+                    for p in 0..valid {
+                        let off = (m0 + p) * out_c + c0;
+                        let r = if residual.is_null() { residual } else { residual.add(off) };
+                        requant::store8(acc[2 * p], acc[2 * p + 1], block, &e, r, y.add(off), nc);
+                    }
+                }
+                m0 += MR;
+            }
+            cb0 = cb1;
+        }
+    }
+    relaxed as u32
+}

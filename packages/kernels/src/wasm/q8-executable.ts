@@ -1,0 +1,187 @@
+// An int8 plan (quantizePlan, useInt8) on the int8 kernel binaries: every q8conv2d, q8linear,
+// unfused q8add and max q8pool2d runs in wasm on an activation byte arena that lives in the
+// binary's memory, so no layer copies its input or output; the other ops (quantize at the input,
+// dequantize at the logits, average pooling, lookups, and any op the int8 pass left in float) run
+// on the js reference over the same bytes.
+import { DisposedError, ShapeError, assertPlanChecked, type Backend, type Executable, type ExecutionPlan, type PlanOp, type Q8AddOp, type Q8Conv2dOp, type Q8LinearOp, type Q8Pool2dOp, type Slot } from '@cnn/core';
+import { runJsOp } from '../js/run-op.js';
+import { activationBounds, linearAsConv2d, planConv2d, type Q8Conv2dParams } from '../js/q8.js';
+import { CONV_ARGS, MAX_TAPS, SLACK, type Q8Exports } from './q8.js';
+
+const PAGE = 65536;
+const align = (n: number) => Math.ceil(n / 16) * 16;
+
+/** One wasm layer: its argument block (kernels-wasm/src/q8/mod.rs ConvArgs) and which kernel reads it. */
+interface Layer {
+  readonly index: number;
+  readonly args: number;
+  readonly depthwise: boolean;
+}
+
+/** Lays out [heap | packed weights | zero rows | argument blocks | byte arena] and packs every layer once. */
+class Layout {
+  private top: number;
+  constructor(private readonly ex: Q8Exports) {
+    this.top = align(ex.__heap_base.value as number);
+  }
+  alloc(bytes: number): number {
+    const at = this.top;
+    this.top = align(at + bytes + SLACK);
+    const need = this.top - this.ex.memory.buffer.byteLength;
+    if (need > 0) this.ex.memory.grow(Math.ceil(need / PAGE));
+    return at;
+  }
+  put(src: ArrayBufferView): number {
+    const at = this.alloc(src.byteLength);
+    new Uint8Array(this.ex.memory.buffer, at, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+    return at;
+  }
+  /** The next free address. */
+  get mark(): number {
+    return this.top;
+  }
+}
+
+function dense(s: Slot, where: string): void {
+  if (s.base) throw new ShapeError(`${where}: the int8 wasm kernels read and write dense tensors, got a channel view of slot ${s.base.id}`, { code: 'unsupported' });
+}
+
+/** The reference kernels' parameters of a wasm layer, over views of the arena (no copies). */
+function layerParams(op: Q8Conv2dOp | Q8LinearOp, bytes: Uint8Array): Q8Conv2dParams {
+  const t = (s: Slot) => ({ data: bytes.subarray(s.offset, s.offset + s.size), shape: s.shape, quant: s.quant! });
+  const output = op.output.quant!;
+  const common = { input: t(op.input), weight: op.weight, weightScales: op.weightScale, bias: op.bias, output, clamp: activationBounds(op.activation, output), residual: op.residual && t(op.residual) };
+  if (op.kind === 'q8linear') return linearAsConv2d({ ...common, outFeatures: op.output.size / op.output.shape[0] });
+  return { ...common, outChannels: op.output.shape[3], kernel: op.kernel, stride: op.stride, padding: op.padding, dilation: op.dilation, groups: op.groups };
+}
+
+function prepareLayer(ex: Q8Exports, layout: Layout, op: Q8Conv2dOp | Q8LinearOp, index: number, arena: number, bytes: Uint8Array): Layer {
+  const where = `plan.ops[${index}] (${op.kind} '${op.name}')`;
+  for (const s of [op.input, op.output, ...(op.residual ? [op.residual] : [])]) dense(s, where);
+  const p = layerParams(op, bytes);
+  const plan = planConv2d(p);
+  if (plan.outShape.join() !== op.output.shape.join() && op.kind === 'q8conv2d') {
+    throw new ShapeError(`${where}: the int8 kernel makes [${plan.outShape.join(', ')}], the plan's output is [${op.output.shape.join(', ')}]`, { code: 'unsupported' });
+  }
+  const taps = plan.kernel[0] * plan.kernel[1];
+  if (taps > MAX_TAPS) throw new ShapeError(`${where}: a ${plan.kernel.join('x')} kernel has ${taps} taps, over the ${MAX_TAPS} the int8 kernels take`, { code: 'unsupported' });
+  const depthwise = plan.groups === plan.inC && plan.outC === plan.inC && plan.groups > 1;
+  const xZero = p.input.quant.zeroPoint;
+  const weight = layout.put(op.weight);
+  const bias = layout.put(op.bias);
+  const mult = layout.put(plan.mult);
+  const inCg = plan.inC / plan.groups;
+  const packedBytes = depthwise ? ex.q8_dwconv2d_packed_bytes(plan.outC, taps) : ex.q8_conv2d_packed_bytes(plan.outC, inCg, taps, plan.groups);
+  const packed = layout.alloc(packedBytes);
+  if (depthwise) ex.q8_dwconv2d_pack(packed, weight, bias, mult, plan.outC, taps, xZero);
+  else ex.q8_conv2d_pack(packed, weight, bias, mult, plan.outC, inCg, taps, plan.groups, xZero);
+  const zeros = layout.put(new Uint8Array(plan.inC + SLACK).fill(xZero));
+  const values: Record<(typeof CONV_ARGS)[number], number> = {
+    x: arena + op.input.offset, packed, y: arena + op.output.offset, residual: op.residual ? arena + op.residual.offset : 0, zeros,
+    n: plan.n, inH: plan.inH, inW: plan.inW, inC: plan.inC, outH: plan.outH, outW: plan.outW, outC: plan.outC,
+    kernelH: plan.kernel[0], kernelW: plan.kernel[1], strideH: plan.stride[0], strideW: plan.stride[1], padTop: plan.padding[0], padLeft: plan.padding[1],
+    dilationH: plan.dilation[0], dilationW: plan.dilation[1], groups: plan.groups, xZero, yZero: p.output.zeroPoint, lo: plan.clamp[0], hi: plan.clamp[1],
+    residualZero: p.residual?.quant.zeroPoint ?? 0, residualMult: 0,
+  };
+  const args = layout.alloc(CONV_ARGS.length * 4);
+  const words = new Int32Array(ex.memory.buffer, args, CONV_ARGS.length);
+  CONV_ARGS.forEach((name, i) => (words[i] = values[name]));
+  new Float32Array(ex.memory.buffer, args, CONV_ARGS.length)[CONV_ARGS.indexOf('residualMult')] = plan.residualMult;
+  return { index, args, depthwise };
+}
+
+/** An unfused residual add in wasm (q8_add): the reference's arithmetic, q8.ts `add`. */
+function prepareAdd(ex: Q8Exports, op: Q8AddOp, arena: number): () => void {
+  for (const s of [op.a, op.b, op.output]) dense(s, `q8add`);
+  const [a, b, y] = [op.a.quant!, op.b.quant!, op.output.quant!];
+  const [lo, hi] = activationBounds(op.activation, y);
+  const [ma, mb] = [Math.fround(a.scale / y.scale), Math.fround(b.scale / y.scale)];
+  const [at, bt, yt] = [arena + op.a.offset, arena + op.b.offset, arena + op.output.offset];
+  return () => ex.q8_add(at, bt, yt, op.output.size, a.zeroPoint, ma, b.zeroPoint, mb, y.zeroPoint, lo, hi);
+}
+
+/** Max pooling in wasm (q8_maxpool2d); average pooling stays on the reference. */
+function prepareMaxPool(ex: Q8Exports, layout: Layout, op: Q8Pool2dOp, arena: number): () => void {
+  for (const s of [op.input, op.output]) dense(s, 'q8pool2d');
+  const [n, inH, inW, c] = op.input.shape;
+  const [, outH, outW] = op.output.shape;
+  const geometry = layout.put(Uint32Array.of(n, inH, inW, c, outH, outW, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.padding[0], op.padding[1]));
+  const [x, y] = [arena + op.input.offset, arena + op.output.offset];
+  return () => ex.q8_maxpool2d(x, y, geometry);
+}
+
+class Q8WasmExecutable implements Executable {
+  private arena: Float32Array;
+  private disposed = false;
+  readonly arenaBytes: number;
+  readonly weightBytes: number;
+  private readonly layers: (Layer | undefined)[];
+  /** per op: an elementwise op or pooling that runs in wasm (q8add, max q8pool2d) */
+  private readonly wasmOps: ((() => void) | undefined)[];
+  private readonly bytes: () => Uint8Array;
+
+  constructor(
+    private readonly ex: Q8Exports,
+    private readonly plan: ExecutionPlan,
+  ) {
+    const layout = new Layout(ex);
+    // the byte arena first, at a fixed address; packing below may grow the memory, so views are
+    // made per run, never kept across a grow
+    const arenaAt = layout.alloc(plan.arenaSize);
+    this.bytes = () => new Uint8Array(ex.memory.buffer, arenaAt, plan.arenaSize);
+    const weightsFrom = layout.mark;
+    this.layers = plan.ops.map((op, i) => (op.kind === 'q8conv2d' || op.kind === 'q8linear' ? prepareLayer(ex, layout, op, i, arenaAt, this.bytes()) : undefined));
+    this.weightBytes = layout.mark - weightsFrom;
+    this.wasmOps = plan.ops.map((op) =>
+      op.kind === 'q8add' ? prepareAdd(ex, op, arenaAt) : op.kind === 'q8pool2d' && op.mode === 'max' ? prepareMaxPool(ex, layout, op, arenaAt) : undefined,
+    );
+    this.arena = new Float32Array(plan.arenaSize);
+    this.arenaBytes = plan.arenaSize * 5;
+  }
+
+  async run(input: Float32Array): Promise<Float32Array[]> {
+    if (this.disposed) throw new DisposedError('This int8 wasm executable was disposed; compile the plan again.');
+    const { plan, arena, ex } = this;
+    if (!(input instanceof Float32Array) || input.length !== plan.input.size) {
+      throw new ShapeError(`run() expects a Float32Array of ${plan.input.size} floats, got ${input instanceof Float32Array ? `${input.length} floats` : typeof input}`);
+    }
+    arena.set(input, plan.input.offset);
+    const bytes = this.bytes();
+    plan.ops.forEach((op: PlanOp, i) => {
+      const layer = this.layers[i];
+      const wasmOp = this.wasmOps[i];
+      if (wasmOp) wasmOp();
+      else if (!layer) runJsOp(arena, op, bytes);
+      else if (layer.depthwise) ex.q8_dwconv2d(layer.args);
+      else ex.q8_conv2d(layer.args);
+    });
+    return plan.outputs.map((s) => arena.slice(s.offset, s.offset + s.size));
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.arena = new Float32Array(0);
+  }
+}
+
+/**
+ * A backend for int8 plans on the int8 kernel binary `binary` (cnn_q8.wasm, or cnn_q8-relaxed.wasm
+ * where relaxed SIMD runs): one instance, and so one memory, per compiled plan. Float plans are
+ * refused: they run on createWasmBackend.
+ */
+export function createInt8WasmBackend(binary: BufferSource | WebAssembly.Module): Backend {
+  const module = binary instanceof WebAssembly.Module ? Promise.resolve(binary) : WebAssembly.compile(binary);
+  return {
+    name: 'wasm-int8',
+    async compile(plan: ExecutionPlan): Promise<Executable> {
+      assertPlanChecked(plan, 'wasm-int8');
+      if (!plan.ops.some((op) => op.kind === 'q8conv2d' || op.kind === 'q8linear')) {
+        throw new ShapeError('wasm-int8: expected an int8 plan (quantizePlan or useInt8), got one without int8 layers; float plans run on createWasmBackend', { code: 'unsupported' });
+      }
+      const instance = await WebAssembly.instantiate(await module, {});
+      const ex = instance.exports as unknown as Q8Exports;
+      if (typeof ex.q8_conv2d !== 'function') throw new ShapeError('wasm-int8: expected an int8 kernel binary (cnn_q8*.wasm, exports q8_conv2d)');
+      return new Q8WasmExecutable(ex, plan);
+    },
+  };
+}

@@ -1,0 +1,195 @@
+// The int8 wasm kernels against the js reference (src/js/q8.ts), bit for bit, on random shapes
+// (fast-check: odd channel counts, channel and pixel tails, groups, depthwise, padding, strides,
+// dilation, residuals, clamps, zero points 0..255), on both binaries. The relaxed-SIMD binary
+// runs where the engine validates it; Node 20 needs --experimental-wasm-relaxed-simd, so there
+// a child vitest runs this file again with the flag (as relaxed-simd.test.ts does for fp32).
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import * as ref from '../js/q8.js';
+import { randomFloats } from '../test-helpers.js';
+import { instantiateQ8Kernels, type Q8WasmKernels } from './q8.js';
+
+const binary = (file: string) => readFileSync(new URL(`../../wasm/${file}`, import.meta.url));
+const binaries = ['cnn_q8.wasm', 'cnn_q8-relaxed.wasm'] as const;
+const runs = (file: string) => WebAssembly.validate(binary(file));
+
+interface Case {
+  n: number;
+  h: number;
+  w: number;
+  groups: number;
+  inCg: number;
+  outCg: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+  dilation: number;
+  residual: boolean;
+  activation: 'none' | 'relu' | 'relu6';
+  xZero: number;
+  /** largest input code: 127 lets relaxed SIMD run, 255 forces the plain fallback */
+  xMax: number;
+  seed: number;
+}
+
+function bytes(length: number, seed: number, hi: number): Uint8Array {
+  return Uint8Array.from(randomFloats(length, seed, 0, hi + 1), (v) => Math.min(hi, Math.floor(v)));
+}
+
+function convParams(c: Case): ref.Q8Conv2dParams {
+  const inC = c.groups * c.inCg;
+  const outC = c.groups * c.outCg;
+  const input: ref.Q8Tensor = { data: bytes(c.n * c.h * c.w * inC, c.seed, c.xMax), shape: [c.n, c.h, c.w, inC], quant: { scale: 0.02, zeroPoint: c.xZero } };
+  const k = c.inCg * c.kernel * c.kernel;
+  const { weight, scales } = ref.quantizeWeightsPerChannel(randomFloats(outC * k, c.seed + 1, -1, 1), outC);
+  const bias = ref.quantizeBias(randomFloats(outC, c.seed + 2, -2, 2), input.quant.scale, scales);
+  // an output scale that spreads results over the grid, with some saturation
+  const output = { scale: Math.fround(0.02 * Math.sqrt(k) * 0.15), zeroPoint: (c.seed * 37) % 256 };
+  const reach = c.dilation * (c.kernel - 1) + 1;
+  const outH = Math.floor((c.h + 2 * c.padding - reach) / c.stride) + 1;
+  const outW = Math.floor((c.w + 2 * c.padding - reach) / c.stride) + 1;
+  const residual: ref.Q8Tensor | undefined = c.residual
+    ? { data: bytes(c.n * outH * outW * outC, c.seed + 3, 255), shape: [c.n, outH, outW, outC], quant: { scale: 0.03, zeroPoint: (c.seed * 11) % 256 } }
+    : undefined;
+  return {
+    input, weight, weightScales: scales, bias, outChannels: outC, kernel: [c.kernel, c.kernel], stride: [c.stride, c.stride],
+    padding: [c.padding, c.padding], dilation: [c.dilation, c.dilation], groups: c.groups, output,
+    clamp: ref.activationBounds(c.activation, output), residual,
+  };
+}
+
+const caseArb = (depthwise: boolean) =>
+  fc
+    .record({
+      n: fc.integer({ min: 1, max: 2 }),
+      h: fc.integer({ min: 1, max: 9 }),
+      w: fc.integer({ min: 1, max: 9 }),
+      groups: depthwise ? fc.integer({ min: 1, max: 37 }) : fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 3 })),
+      inCg: depthwise ? fc.constant(1) : fc.integer({ min: 1, max: 21 }),
+      outCg: depthwise ? fc.constant(1) : fc.integer({ min: 1, max: 19 }),
+      kernel: fc.integer({ min: 1, max: 5 }),
+      stride: fc.integer({ min: 1, max: 2 }),
+      padding: fc.integer({ min: 0, max: 2 }),
+      dilation: fc.integer({ min: 1, max: 2 }),
+      residual: fc.boolean(),
+      activation: fc.constantFrom('none' as const, 'relu' as const, 'relu6' as const),
+      xZero: fc.oneof(fc.constantFrom(0, 127, 255), fc.integer({ min: 0, max: 255 })),
+      xMax: fc.constantFrom(127, 255),
+      seed: fc.integer({ min: 1, max: 1 << 20 }),
+    })
+    .filter((c) => c.dilation * (c.kernel - 1) + 1 <= Math.min(c.h, c.w) + 2 * c.padding);
+
+function expectSame(kernels: Q8WasmKernels, p: ref.Q8Conv2dParams): boolean {
+  const want = ref.conv2d(p);
+  kernels.reset();
+  const prepared = kernels.prepareConv2d(p);
+  const relaxed = prepared.execute();
+  const got = prepared.output();
+  expect(got.shape).toEqual(want.shape);
+  const first = got.data.findIndex((v, i) => v !== want.data[i]);
+  expect(first, first < 0 ? '' : `first difference at ${first}: wasm ${got.data[first]}, js ${want.data[first]}`).toBe(-1);
+  return relaxed;
+}
+
+for (const file of binaries) {
+  describe.runIf(runs(file))(file, async () => {
+    const kernels = runs(file) ? await instantiateQ8Kernels(binary(file)) : (undefined as never);
+
+    it('says whether it was built with relaxed SIMD', () => {
+      expect(kernels.relaxedSimd).toBe(file === 'cnn_q8-relaxed.wasm');
+    });
+
+    it('dense and grouped convolutions equal the reference bit for bit (random shapes)', () => {
+      let relaxedRuns = 0;
+      fc.assert(
+        fc.property(caseArb(false), (c) => {
+          const p = convParams(c);
+          const relaxed = expectSame(kernels, p);
+          // relaxed SIMD exactly when the binary has it and every code (and the zero point) is <= 127
+          const fits = Math.max(...p.input.data, c.xZero) <= 127;
+          expect(relaxed).toBe(kernels.relaxedSimd && fits);
+          if (relaxed) relaxedRuns++;
+        }),
+        { numRuns: 150, seed: 15 },
+      );
+      if (kernels.relaxedSimd) expect(relaxedRuns).toBeGreaterThan(10);
+    });
+
+    it('depthwise convolutions equal the reference bit for bit (random shapes)', () => {
+      fc.assert(
+        fc.property(caseArb(true), (c) => {
+          const p = convParams(c);
+          expect(kernels.prepareConv2d(p).kernel).toBe('depthwise');
+          expectSame(kernels, p);
+        }),
+        { numRuns: 150, seed: 16 },
+      );
+    });
+
+    it.each([
+      ['ResNet 1x1 projection', { n: 1, h: 7, w: 7, groups: 1, inCg: 64, outCg: 72, kernel: 1, stride: 1, padding: 0, dilation: 1 }],
+      ['3x3 stride 2 with 9 channel tail', { n: 1, h: 10, w: 9, groups: 1, inCg: 33, outCg: 41, kernel: 3, stride: 2, padding: 1, dilation: 1 }],
+      ['MobileNet depthwise 3x3 stride 2', { n: 1, h: 12, w: 11, groups: 36, inCg: 1, outCg: 1, kernel: 3, stride: 2, padding: 1, dilation: 1 }],
+      ['depthwise 5x5, 83 channels', { n: 1, h: 9, w: 9, groups: 83, inCg: 1, outCg: 1, kernel: 5, stride: 1, padding: 2, dilation: 1 }],
+      ['7x7 stem, 3 channels', { n: 1, h: 16, w: 15, groups: 1, inCg: 3, outCg: 8, kernel: 7, stride: 2, padding: 3, dilation: 1 }],
+    ] as const)('%s, residual, ReLU, both input ranges', (_name, shape) => {
+      for (const xMax of [127, 255])
+        for (const xZero of [0, 100, 255]) expectSame(kernels, convParams({ ...shape, residual: true, activation: 'relu', xZero, xMax, seed: xZero + xMax }));
+    });
+
+    it('linear layers equal the reference (odd sizes, batch 3)', () => {
+      for (const xMax of [127, 255]) {
+        const n = 3;
+        const inF = 203;
+        const outF = 37;
+        const input: ref.Q8Tensor = { data: bytes(n * inF, 7, xMax), shape: [n, 1, 1, inF], quant: { scale: 0.05, zeroPoint: 60 } };
+        const { weight, scales } = ref.quantizeWeightsPerChannel(randomFloats(outF * inF, 8, -1, 1), outF);
+        const p: ref.Q8LinearParams = { input, weight, weightScales: scales, bias: ref.quantizeBias(randomFloats(outF, 9), 0.05, scales), outFeatures: outF, output: { scale: 0.4, zeroPoint: 120 } };
+        kernels.reset();
+        expect(Array.from(kernels.linear(p).data)).toEqual(Array.from(ref.linear(p).data));
+      }
+    });
+
+    it('a layer prepared before reset() refuses to run', () => {
+      const p = convParams({ n: 1, h: 4, w: 4, groups: 1, inCg: 3, outCg: 2, kernel: 3, stride: 1, padding: 0, dilation: 1, residual: false, activation: 'none', xZero: 0, xMax: 255, seed: 1 });
+      const prepared = kernels.prepareConv2d(p);
+      kernels.reset();
+      expect(() => prepared.execute()).toThrow(expect.objectContaining({ name: 'DisposedError' }));
+      expect(() => prepared.output()).toThrow(/prepared before reset\(\)/);
+    });
+
+    it('refuses what the reference refuses, and kernels over 128 taps', () => {
+      const p = convParams({ n: 1, h: 4, w: 4, groups: 1, inCg: 3, outCg: 2, kernel: 3, stride: 1, padding: 0, dilation: 1, residual: false, activation: 'none', xZero: 0, xMax: 255, seed: 1 });
+      expect(() => kernels.prepareConv2d({ ...p, groups: 2 })).toThrow(/groups 2 must divide input channels 3/);
+      const big = { ...p, input: { ...p.input, data: new Uint8Array(12 * 12 * 3), shape: [1, 12, 12, 3] as const }, kernel: [12, 12] as const, weight: new Int8Array(2 * 3 * 144) };
+      expect(() => kernels.prepareConv2d(big)).toThrow(expect.objectContaining({ name: 'ShapeError', code: 'unsupported' }));
+    });
+  });
+}
+
+const isNode = typeof process === 'object' && typeof process.versions?.node === 'string';
+
+describe.runIf(isNode && !runs('cnn_q8-relaxed.wasm'))('cnn_q8-relaxed.wasm (child vitest with --experimental-wasm-relaxed-simd)', () => {
+  // Liftoff alone as well: V8 11.3's baseline tier miscompiles the fused relaxed dot-add (igemm.rs).
+  it.each([[[]], [['--liftoff', '--no-wasm-tier-up']]])('passes the same tests (V8 flags %j)', (flags: string[]) => {
+    const root = fileURLToPath(new URL('../../../../', import.meta.url));
+    const vitest = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST')));
+    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', ...flags, vitest, 'run', 'packages/kernels/src/wasm/q8.test.ts', '-t', 'cnn_q8-relaxed'], {
+      cwd: root,
+      env: { ...env, NO_COLOR: '1' },
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
+    const output = `${r.stdout}\n${r.stderr}`;
+    expect(output, output).toMatch(/Tests\s+\d+ passed/);
+    expect(output).not.toMatch(/failed/);
+    expect(Number(/Tests\s+(\d+) passed/.exec(output)?.[1])).toBeGreaterThanOrEqual(10);
+    expect(r.status, output).toBe(0);
+  });
+});

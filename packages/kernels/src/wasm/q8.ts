@@ -1,0 +1,176 @@
+// Runs the int8 wasm kernels (kernels-wasm/src/q8/, binaries cnn_q8.wasm and
+// cnn_q8-relaxed.wasm) with the js reference's parameters (src/js/q8.ts), which also checks
+// them: same inputs, bit-identical uint8 outputs. No inference entry point imports this module,
+// so fp32 apps never download the int8 binaries; the caller passes the binary's bytes or module.
+import { DisposedError, ShapeError } from '@cnn/core';
+import { linearAsConv2d, planConv2d, type Q8Conv2dParams, type Q8LinearParams, type Q8Tensor } from '../js/q8.js';
+
+/** The words of kernels-wasm/src/q8/mod.rs `ConvArgs`, in order. */
+export const CONV_ARGS = [
+  'x', 'packed', 'y', 'residual', 'zeros', 'n', 'inH', 'inW', 'inC', 'outH', 'outW', 'outC', 'kernelH', 'kernelW',
+  'strideH', 'strideW', 'padTop', 'padLeft', 'dilationH', 'dilationW', 'groups', 'xZero', 'yZero', 'lo', 'hi',
+  'residualZero', 'residualMult',
+] as const;
+/** Readable bytes the kernels may touch past a tensor's end (channel tails, quads). */
+export const SLACK = 64;
+/** kernels-wasm/src/q8/igemm.rs MAX_TAPS */
+export const MAX_TAPS = 128;
+const PAGE = 65536;
+
+export interface Q8Exports {
+  memory: WebAssembly.Memory;
+  cnn_kernels_features(): number;
+  q8_conv2d_packed_bytes(outC: number, inCg: number, taps: number, groups: number): number;
+  q8_conv2d_pack(dst: number, weight: number, bias: number, mult: number, outC: number, inCg: number, taps: number, groups: number, xZero: number): void;
+  q8_conv2d(args: number): number;
+  q8_dwconv2d_packed_bytes(channels: number, taps: number): number;
+  q8_dwconv2d_pack(dst: number, weight: number, bias: number, mult: number, channels: number, taps: number, xZero: number): void;
+  q8_dwconv2d(args: number): void;
+  q8_add(a: number, b: number, y: number, n: number, aZero: number, aMult: number, bZero: number, bMult: number, yZero: number, lo: number, hi: number): void;
+  /** geometry: 12 u32 words [n, inH, inW, c, outH, outW, kernelH, kernelW, strideH, strideW, padTop, padLeft] */
+  q8_maxpool2d(x: number, y: number, geometry: number): void;
+  __heap_base: WebAssembly.Global;
+}
+
+/** A convolution with its weights packed in wasm memory: write an input, execute, read the output. */
+export interface PreparedQ8Conv2d {
+  /** 'depthwise' (groups = channels) or 'igemm' (dense, grouped, 1x1, linear) */
+  readonly kernel: 'depthwise' | 'igemm';
+  /** Copies a new input (and residual) of the prepared shapes and parameters into place. */
+  setInput(input: Uint8Array, residual?: Uint8Array): void;
+  /** Runs the kernel; true when it took relaxed SIMD's dot product (inputs <= 127). */
+  execute(): boolean;
+  /** The output of the last execute(), copied out. */
+  output(): Q8Tensor;
+}
+
+export interface Q8WasmKernels {
+  /** The binary was built with relaxed SIMD (cnn_q8-relaxed.wasm). */
+  readonly relaxedSimd: boolean;
+  prepareConv2d(p: Q8Conv2dParams): PreparedQ8Conv2d;
+  conv2d(p: Q8Conv2dParams): Q8Tensor;
+  linear(p: Q8LinearParams): Q8Tensor;
+  /** Forgets every prepared layer, reusing their memory (using one afterwards throws DisposedError). */
+  reset(): void;
+}
+
+/** Instantiates cnn_q8.wasm or cnn_q8-relaxed.wasm (its bytes or compiled module). */
+export async function instantiateQ8Kernels(binary: BufferSource | WebAssembly.Module): Promise<Q8WasmKernels> {
+  const module = binary instanceof WebAssembly.Module ? binary : await WebAssembly.compile(binary);
+  const instance = await WebAssembly.instantiate(module, {});
+  const ex = instance.exports as unknown as Q8Exports;
+  if (typeof ex.q8_conv2d !== 'function') {
+    throw new ShapeError('instantiateQ8Kernels: expected an int8 kernel binary (cnn_q8*.wasm, exports q8_conv2d), got one without it');
+  }
+  return new Kernels(ex);
+}
+
+class Kernels implements Q8WasmKernels {
+  readonly relaxedSimd: boolean;
+  private readonly heapBase: number;
+  private top: number;
+  /** bumped by reset(): a prepared layer of an older generation no longer owns its memory */
+  private generation = 0;
+  constructor(private readonly ex: Q8Exports) {
+    this.relaxedSimd = (ex.cnn_kernels_features() & 1) === 1;
+    this.heapBase = align(ex.__heap_base.value as number);
+    this.top = this.heapBase;
+  }
+
+  reset(): void {
+    this.top = this.heapBase;
+    this.generation++;
+  }
+
+  private alloc(bytes: number): number {
+    const at = this.top;
+    this.top = align(at + bytes + SLACK);
+    const need = this.top - this.ex.memory.buffer.byteLength;
+    if (need > 0) this.ex.memory.grow(Math.ceil(need / PAGE));
+    return at;
+  }
+
+  private put(src: ArrayBufferView): number {
+    const at = this.alloc(src.byteLength);
+    new Uint8Array(this.ex.memory.buffer, at, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+    return at;
+  }
+
+  prepareConv2d(p: Q8Conv2dParams): PreparedQ8Conv2d {
+    const plan = planConv2d(p);
+    const taps = plan.kernel[0] * plan.kernel[1];
+    if (taps > MAX_TAPS) throw new ShapeError(`q8 conv2d (wasm): a ${plan.kernel[0]}x${plan.kernel[1]} kernel has ${taps} taps, over the ${MAX_TAPS} the int8 kernels take`, { code: 'unsupported' });
+    const depthwise = plan.groups === plan.inC && plan.outC === plan.inC;
+    const xZero = p.input.quant.zeroPoint;
+    const weight = this.put(p.weight);
+    const bias = this.put(p.bias ?? new Int32Array(plan.outC));
+    const mult = this.put(plan.mult);
+    const inCg = plan.inC / plan.groups;
+    const packedBytes = depthwise ? this.ex.q8_dwconv2d_packed_bytes(plan.outC, taps) : this.ex.q8_conv2d_packed_bytes(plan.outC, inCg, taps, plan.groups);
+    const packed = this.alloc(packedBytes);
+    if (depthwise) this.ex.q8_dwconv2d_pack(packed, weight, bias, mult, plan.outC, taps, xZero);
+    else this.ex.q8_conv2d_pack(packed, weight, bias, mult, plan.outC, inCg, taps, plan.groups, xZero);
+    const zeros = this.put(new Uint8Array(plan.inC + SLACK).fill(xZero));
+    const x = this.alloc(p.input.data.length);
+    const ySize = plan.outShape.reduce((a, d) => a * d, 1);
+    const y = this.alloc(ySize);
+    const residual = p.residual ? this.alloc(ySize) : 0;
+    const values: Record<(typeof CONV_ARGS)[number], number> = {
+      x, packed, y, residual, zeros, n: plan.n, inH: plan.inH, inW: plan.inW, inC: plan.inC, outH: plan.outH, outW: plan.outW,
+      outC: plan.outC, kernelH: plan.kernel[0], kernelW: plan.kernel[1], strideH: plan.stride[0], strideW: plan.stride[1],
+      padTop: plan.padding[0], padLeft: plan.padding[1], dilationH: plan.dilation[0], dilationW: plan.dilation[1], groups: plan.groups,
+      xZero, yZero: p.output.zeroPoint, lo: plan.clamp[0], hi: plan.clamp[1], residualZero: p.residual?.quant.zeroPoint ?? 0, residualMult: 0,
+    };
+    const args = this.alloc(CONV_ARGS.length * 4);
+    const words = new Int32Array(this.ex.memory.buffer, args, CONV_ARGS.length);
+    CONV_ARGS.forEach((name, i) => (words[i] = values[name]));
+    new Float32Array(this.ex.memory.buffer, args, CONV_ARGS.length)[CONV_ARGS.indexOf('residualMult')] = plan.residualMult;
+    const ex = this.ex;
+    const generation = this.generation;
+    const live = () => {
+      if (generation !== this.generation) throw new DisposedError('q8 conv2d (wasm): this layer was prepared before reset(), which freed its memory; prepare it again');
+    };
+    const prepared: PreparedQ8Conv2d = {
+      kernel: depthwise ? 'depthwise' : 'igemm',
+      setInput(input, res) {
+        live();
+        if (input.length !== p.input.data.length) throw new ShapeError(`q8 conv2d (wasm): expected an input of ${p.input.data.length} bytes, got ${input.length}`);
+        new Uint8Array(ex.memory.buffer, x, input.length).set(input);
+        if (residual) {
+          if (res?.length !== ySize) throw new ShapeError(`q8 conv2d (wasm): expected a residual of ${ySize} bytes, got ${res?.length ?? 'none'}`);
+          new Uint8Array(ex.memory.buffer, residual, ySize).set(res);
+        }
+      },
+      execute() {
+        live();
+        if (depthwise) {
+          ex.q8_dwconv2d(args);
+          return false;
+        }
+        return ex.q8_conv2d(args) === 1;
+      },
+      output() {
+        live();
+        return { data: new Uint8Array(ex.memory.buffer, y, ySize).slice(), shape: plan.outShape, quant: p.output };
+      },
+    };
+    prepared.setInput(p.input.data, p.residual?.data);
+    return prepared;
+  }
+
+  conv2d(p: Q8Conv2dParams): Q8Tensor {
+    const prepared = this.prepareConv2d(p);
+    prepared.execute();
+    return prepared.output();
+  }
+
+  linear(p: Q8LinearParams): Q8Tensor {
+    return this.conv2d(linearAsConv2d(p));
+  }
+}
+
+function align(n: number): number {
+  return Math.ceil(n / 16) * 16;
+}
+
+export { createInt8WasmBackend } from './q8-executable.js';
