@@ -236,7 +236,7 @@ function moduleLoader(options: WasmBackendOptions, variant: WasmVariant): () => 
   let module: Promise<WebAssembly.Module> | undefined;
   return () => {
     module ??= options.module
-      ? Promise.resolve(options.module).then((m) => (checkKernelModule(m, 'options.module'), m))
+      ? Promise.resolve(options.module).then(async (m) => (await checkKernelModule(m, 'options.module'), m))
       : loadKernelModule(options.wasm, variant);
     module.catch(() => (module = undefined));
     return module;

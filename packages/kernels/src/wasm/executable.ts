@@ -8,6 +8,7 @@ import {
   FEATURE_THREADS,
   instantiateKernels,
   isThreadedModule,
+  loadFailures,
   sharedMemoryUnavailable,
   workersNeeded,
   type KernelExports,
@@ -116,30 +117,25 @@ function layoutMemory(baseBytes: number, threads: number, opPlans: readonly OpPl
  * The memory the layout needs: the single-threaded instance's own, grown; a parked threaded
  * executable's, with its instance and workers; or a new shared memory with a new instance.
  */
-function acquireMemory(
+async function acquireMemory(
   module: WebAssembly.Module,
   plan: ExecutionPlan,
   config: RunConfig,
   kit: WasmWorkers | undefined,
   single: KernelExports | undefined,
   layout: MemoryLayout,
-): { memory: WebAssembly.Memory; kernels: KernelExports; reused?: ParkedThreads } {
+): Promise<{ memory: WebAssembly.Memory; kernels: KernelExports; reused?: ParkedThreads }> {
   const needBytes = layout.endFloats * BYTES_PER_FLOAT;
   const needPages = Math.ceil(needBytes / WASM_PAGE_BYTES);
-  const tooBig = (e: unknown) =>
-    new Error(
-      `The wasm backend needs ${(needBytes / 2 ** 20).toFixed(1)} MiB of wasm memory ` +
-        `(weights ${(((layout.weightsEnd - layout.weightsStart) * 4) / 2 ** 20).toFixed(1)} MiB, arena ` +
-        `${((plan.arenaSize * 4) / 2 ** 20).toFixed(1)} MiB), more than this engine grants ` +
-        `(wasm32 allows at most 4 GiB): ${(e as Error).message}`,
-    );
+  const tooBig = async (e: unknown) =>
+    (await loadFailures()).memoryRefused(needBytes, (layout.weightsEnd - layout.weightsStart) * 4, plan.arenaSize * 4, e as Error);
   if (single) {
     const memory = single.memory!;
     const havePages = memory.buffer.byteLength / WASM_PAGE_BYTES;
     try {
       if (needPages > havePages) memory.grow(needPages - havePages);
     } catch (e) {
-      throw tooBig(e);
+      throw await tooBig(e);
     }
     return { memory, kernels: single };
   }
@@ -149,12 +145,12 @@ function acquireMemory(
   try {
     memory = new WebAssembly.Memory({ initial: needPages, maximum: needPages, shared: true });
   } catch (e) {
-    throw tooBig(e);
+    throw await tooBig(e);
   }
   const kernels = instantiateKernels(module, memory);
   const heapBase = Number(kernels.__heap_base.value);
   if (heapBase > THREADED_MODULE_BYTES) {
-    throw new Error(`The threaded kernel binary's data ends at ${heapBase} bytes, past the ${THREADED_MODULE_BYTES} it is laid out for.`);
+    throw (await loadFailures()).threadedDataTooLong(heapBase, THREADED_MODULE_BYTES);
   }
   return { memory, kernels };
 }
@@ -221,7 +217,7 @@ export class WasmPlanExecutable implements WasmExecutable {
     const threaded = isThreadedModule(module);
     const threads = threaded ? config.threads : 1;
     const noSharing = threaded ? sharedMemoryUnavailable(config.workers) : undefined;
-    if (noSharing) throw new Error(`This kernel binary is a threaded one, which needs shared memory, but ${noSharing}.`);
+    if (noSharing) throw (await loadFailures()).noSharedMemory(noSharing);
     const single = threaded ? undefined : (config.instances?.take() ?? instantiateKernels(module));
     const scratch = plan.scratch ?? { floats: plan.ops.map(() => 0), offsets: plan.ops.map(() => -1), arenaSize: plan.arenaSize };
     const opPlans = planOps(plan, config, scratch);
@@ -230,7 +226,7 @@ export class WasmPlanExecutable implements WasmExecutable {
     // build's; an app on one thread bundles none of it, code splitting or not
     const kit = threads > 1 ? (config.workers ?? (await import('#kernels/node')).wasmWorkers) : undefined;
     if (threads > 1 && !kit) throw workersNeeded(threads);
-    const { memory, kernels, reused } = acquireMemory(module, plan, config, kit, single, layout);
+    const { memory, kernels, reused } = await acquireMemory(module, plan, config, kit, single, layout);
     const heap = new Float32Array(memory.buffer);
     opPlans.forEach((p, i) => {
       if (p.weightFloats > 0) p.fill(kernels, heap, layout.weightAt[i], layout.staging, layout.capacity);

@@ -11,8 +11,8 @@ import { kernelBinaryUrl } from './binaries.js';
 import { ABI_VERSION } from './abi.js';
 import type { WasmWorkers } from './threads.js';
 
-// The long explanations of a failed load are their own chunk, fetched only when a load fails.
-const loadFailures = () => import('./load-failures.js');
+// The long explanations of a failed load (or memory request) are their own chunk, fetched only on failure.
+export const loadFailures = () => import('./load-failures.js');
 
 /** Bumped with any change to an export's signature, a descriptor or a packed layout (see kernels-wasm). */
 export const KERNELS_ABI_VERSION = ABI_VERSION;
@@ -182,7 +182,7 @@ async function fetchFrom(location: URL | string, from: string): Promise<Fetched>
     try {
       assertWasmSimdSupport();
       const module = await WebAssembly.compileStreaming(response.clone());
-      checkKernelModule(module, from);
+      await checkKernelModule(module, from);
       return { module };
     } catch {
       // Fall through: compiling the bytes again produces the precise error message.
@@ -206,7 +206,7 @@ export async function compileKernelBytes(bytes: Uint8Array, from: string): Promi
   } catch (e) {
     throw (await loadFailures()).invalidModule(bytes, from, e as Error);
   }
-  checkKernelModule(module, from);
+  await checkKernelModule(module, from);
   return module;
 }
 
@@ -216,7 +216,7 @@ export function isThreadedModule(module: WebAssembly.Module): boolean {
 }
 
 /** Checks that a compiled module has every export this loader calls. */
-export function checkKernelModule(module: WebAssembly.Module, from: string): void {
+export async function checkKernelModule(module: WebAssembly.Module, from: string): Promise<void> {
   const exports = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
   const imports = WebAssembly.Module.imports(module);
   const threaded = imports.length === 1 && imports[0].kind === 'memory' && imports[0].module === 'env' && imports[0].name === 'memory';
@@ -227,16 +227,8 @@ export function checkKernelModule(module: WebAssembly.Module, from: string): voi
   } else if (exports.get('memory') !== 'memory') {
     missing.unshift('memory');
   }
-  if (missing.length > 0) {
-    throw new Error(
-      `${from} is not the cnn_kernels module this loader expects (ABI ${KERNELS_ABI_VERSION}): ` +
-        `missing exports ${missing.join(', ')}; it exports ${[...exports.keys()].join(', ') || 'nothing'}.`,
-    );
-  }
-  if (imports.length > 0 && !threaded) {
-    const names = imports.map((i) => `${i.module}.${i.name}`);
-    throw new Error(`${from}: expected a module with no imports (or only env.memory), got imports ${names.join(', ')}.`);
-  }
+  if (missing.length > 0) throw (await loadFailures()).notKernels(from, KERNELS_ABI_VERSION, missing, [...exports.keys()]);
+  if (imports.length > 0 && !threaded) throw (await loadFailures()).unexpectedImports(from, imports);
 }
 
 /** The packaged binary beside this script; a classic script (no import.meta.url) cannot say where that is. */
