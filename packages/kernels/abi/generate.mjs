@@ -137,6 +137,8 @@ function ts() {
   lines.push('/** One descriptor: its op code, its u32 argument words, and which of them are f32 values. */');
   lines.push('export interface Descriptor {', '  readonly kind: number;', '  readonly args: readonly number[];', '  /** indices into args holding f32 values */', '  readonly floats: readonly number[];', '}');
   lines.push('const NO_FLOATS: readonly number[] = [];');
+  lines.push('/** The descriptor maker of one op code (one factory: an app carries one closure per op, not a copy of this body). */');
+  lines.push('const descriptor = <A extends number[]>(kind: number, floats = NO_FLOATS) => (args: A): Descriptor => ({ kind, args, floats });');
   for (const [struct, fields] of Object.entries(spec.STRUCTS)) {
     // A labelled tuple: the struct's fields in memory order, checked for count (and named) by the type checker.
     const docs = fields.filter(([, , doc]) => doc).map(([f, , doc]) => ` * - ${camel(f)}: ${doc}`);
@@ -146,7 +148,7 @@ function ts() {
     const floatsName = floats.length ? `${struct}Floats` : 'NO_FLOATS';
     if (floats.length) lines.push(`const ${floatsName}: readonly number[] = [${floats.join(', ')}];`);
     for (const [name, code] of spec.OPS.filter(([, , s]) => s === struct)) {
-      lines.push(`export const ${camel(name)}Descriptor = (args: ${struct}): Descriptor => ({ kind: ${code}, args, floats: ${floatsName} });`);
+      lines.push(`export const ${camel(name)}Descriptor = /* @__PURE__ */ descriptor<${struct}>(${code}${floats.length ? `, ${floatsName}` : ''});`);
     }
   }
   return lines.join('\n') + '\n';

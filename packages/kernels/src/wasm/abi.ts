@@ -57,6 +57,8 @@ export interface Descriptor {
   readonly floats: readonly number[];
 }
 const NO_FLOATS: readonly number[] = [];
+/** The descriptor maker of one op code (one factory: an app carries one closure per op, not a copy of this body). */
+const descriptor = <A extends number[]>(kind: number, floats = NO_FLOATS) => (args: A): Descriptor => ({ kind, args, floats });
 
 /**
  * kernels-wasm Conv2dArgs, in field order:
@@ -68,21 +70,21 @@ const NO_FLOATS: readonly number[] = [];
  * - yStride: floats between output pixels: out_c, or more when y is a channel view (then also the residual's, which core leaves out)
  */
 export type Conv2dArgs = [x: number, y: number, residual: number, packed: number, zeros: number, n: number, inH: number, inW: number, inC: number, outH: number, outW: number, outC: number, kernelH: number, kernelW: number, strideH: number, strideW: number, padTop: number, padLeft: number, dilationH: number, dilationW: number, groups: number, activation: number, scratch: number, winogradBand: number, winogradTile: number, yStride: number];
-export const conv2dDescriptor = (args: Conv2dArgs): Descriptor => ({ kind: 1, args, floats: NO_FLOATS });
+export const conv2dDescriptor = /* @__PURE__ */ descriptor<Conv2dArgs>(1);
 
 /**
  * kernels-wasm DwConv2dArgs, in field order:
  * - residual: 0: none
  */
 export type DwConv2dArgs = [x: number, y: number, residual: number, packed: number, n: number, inH: number, inW: number, channels: number, outH: number, outW: number, kernelH: number, kernelW: number, strideH: number, strideW: number, padTop: number, padLeft: number, dilationH: number, dilationW: number, activation: number];
-export const dwconv2dDescriptor = (args: DwConv2dArgs): Descriptor => ({ kind: 2, args, floats: NO_FLOATS });
+export const dwconv2dDescriptor = /* @__PURE__ */ descriptor<DwConv2dArgs>(2);
 
 /**
  * kernels-wasm LinearArgs, in field order:
  * - residual: 0: none
  */
 export type LinearArgs = [x: number, y: number, residual: number, weight: number, bias: number, n: number, inF: number, outF: number, activation: number];
-export const linearDescriptor = (args: LinearArgs): Descriptor => ({ kind: 3, args, floats: NO_FLOATS });
+export const linearDescriptor = /* @__PURE__ */ descriptor<LinearArgs>(3);
 
 /**
  * kernels-wasm Pool2dArgs, in field order:
@@ -90,33 +92,33 @@ export const linearDescriptor = (args: LinearArgs): Descriptor => ({ kind: 3, ar
  * - yStride: floats between output pixels: channels, or more when y is a channel view
  */
 export type Pool2dArgs = [x: number, y: number, n: number, inH: number, inW: number, channels: number, outH: number, outW: number, kernelH: number, kernelW: number, strideH: number, strideW: number, padTop: number, padLeft: number, countIncludePad: number, activation: number, yStride: number];
-export const maxpool2dDescriptor = (args: Pool2dArgs): Descriptor => ({ kind: 4, args, floats: NO_FLOATS });
-export const avgpool2dDescriptor = (args: Pool2dArgs): Descriptor => ({ kind: 5, args, floats: NO_FLOATS });
+export const maxpool2dDescriptor = /* @__PURE__ */ descriptor<Pool2dArgs>(4);
+export const avgpool2dDescriptor = /* @__PURE__ */ descriptor<Pool2dArgs>(5);
 
 /**
  * kernels-wasm AdaptiveAvgPool2dArgs, in field order.
  */
 export type AdaptiveAvgPool2dArgs = [x: number, y: number, n: number, inH: number, inW: number, channels: number, outH: number, outW: number];
-export const adaptiveAvgpool2dDescriptor = (args: AdaptiveAvgPool2dArgs): Descriptor => ({ kind: 6, args, floats: NO_FLOATS });
+export const adaptiveAvgpool2dDescriptor = /* @__PURE__ */ descriptor<AdaptiveAvgPool2dArgs>(6);
 
 /**
  * kernels-wasm AddArgs, in field order.
  */
 export type AddArgs = [a: number, b: number, y: number, len: number, activation: number];
-export const addDescriptor = (args: AddArgs): Descriptor => ({ kind: 7, args, floats: NO_FLOATS });
+export const addDescriptor = /* @__PURE__ */ descriptor<AddArgs>(7);
 
 /**
  * kernels-wasm ChannelAffineArgs, in field order:
  * - xStride: floats between input pixels: channels, or more when x is a channel view
  */
 export type ChannelAffineArgs = [x: number, y: number, scale: number, shift: number, pixels: number, channels: number, activation: number, xStride: number];
-export const channelAffineDescriptor = (args: ChannelAffineArgs): Descriptor => ({ kind: 8, args, floats: NO_FLOATS });
+export const channelAffineDescriptor = /* @__PURE__ */ descriptor<ChannelAffineArgs>(8);
 
 /**
  * kernels-wasm ActivationArgs, in field order.
  */
 export type ActivationArgs = [x: number, y: number, len: number, activation: number];
-export const activationDescriptor = (args: ActivationArgs): Descriptor => ({ kind: 9, args, floats: NO_FLOATS });
+export const activationDescriptor = /* @__PURE__ */ descriptor<ActivationArgs>(9);
 
 /**
  * kernels-wasm CopyChannelsArgs, in field order:
@@ -124,27 +126,27 @@ export const activationDescriptor = (args: ActivationArgs): Descriptor => ({ kin
  * - xStride: floats between input pixels: in_c, or more when x is a channel view
  */
 export type CopyChannelsArgs = [x: number, y: number, pixels: number, inC: number, outC: number, channelOffset: number, xStride: number];
-export const copyChannelsDescriptor = (args: CopyChannelsArgs): Descriptor => ({ kind: 10, args, floats: NO_FLOATS });
+export const copyChannelsDescriptor = /* @__PURE__ */ descriptor<CopyChannelsArgs>(10);
 
 /**
  * kernels-wasm ScaleChannelsArgs, in field order.
  */
 export type ScaleChannelsArgs = [x: number, scale: number, y: number, n: number, pixels: number, channels: number];
-export const scaleChannelsDescriptor = (args: ScaleChannelsArgs): Descriptor => ({ kind: 11, args, floats: NO_FLOATS });
+export const scaleChannelsDescriptor = /* @__PURE__ */ descriptor<ScaleChannelsArgs>(11);
 
 /**
  * kernels-wasm LayerNormArgs, in field order.
  */
 export type LayerNormArgs = [x: number, y: number, gamma: number, beta: number, pixels: number, channels: number, eps: number, activation: number];
 const LayerNormArgsFloats: readonly number[] = [6];
-export const layerNormDescriptor = (args: LayerNormArgs): Descriptor => ({ kind: 12, args, floats: LayerNormArgsFloats });
+export const layerNormDescriptor = /* @__PURE__ */ descriptor<LayerNormArgs>(12, LayerNormArgsFloats);
 
 /**
  * kernels-wasm LocalResponseNormArgs, in field order.
  */
 export type LocalResponseNormArgs = [x: number, y: number, pixels: number, channels: number, size: number, alpha: number, beta: number, k: number];
 const LocalResponseNormArgsFloats: readonly number[] = [5, 6, 7];
-export const localResponseNormDescriptor = (args: LocalResponseNormArgs): Descriptor => ({ kind: 13, args, floats: LocalResponseNormArgsFloats });
+export const localResponseNormDescriptor = /* @__PURE__ */ descriptor<LocalResponseNormArgs>(13, LocalResponseNormArgsFloats);
 
 /**
  * kernels-wasm FakeQuantizeArgs, in field order:
@@ -152,4 +154,4 @@ export const localResponseNormDescriptor = (args: LocalResponseNormArgs): Descri
  */
 export type FakeQuantizeArgs = [x: number, y: number, len: number, invScale: number, scale: number, zeroPoint: number, quantMin: number, quantMax: number];
 const FakeQuantizeArgsFloats: readonly number[] = [3, 4, 5, 6, 7];
-export const fakeQuantizeDescriptor = (args: FakeQuantizeArgs): Descriptor => ({ kind: 14, args, floats: FakeQuantizeArgsFloats });
+export const fakeQuantizeDescriptor = /* @__PURE__ */ descriptor<FakeQuantizeArgs>(14, FakeQuantizeArgsFloats);
