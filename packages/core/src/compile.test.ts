@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Model, type Architecture } from './model.js';
-import { planArena } from './compile.js';
+import { planArena, viewConcatInputs, type PlanPass } from './compile.js';
 import { Tensor } from './tensor.js';
 import { ShapeError } from './errors.js';
 import type { Backend, ExecutionPlan } from './plan.js';
@@ -30,6 +30,27 @@ function recorder(): Backend & { plan?: ExecutionPlan } {
 }
 
 describe('lowerGraph', () => {
+  it("runs an architecture's planPasses after the standard fusions, and concat copies only without viewConcatInputs", () => {
+    const branches = (passes?: readonly PlanPass[]): Architecture => ({
+      name: 'branches',
+      inputShape: [3, 4, 4],
+      metadata: { parameters: 0 },
+      ...(passes ? { planPasses: passes } : {}),
+      define(b, x) {
+        const left = b.relu(b.conv2d(x, 'left', { outChannels: 2, kernelSize: 1 }));
+        const right = b.relu(b.conv2d(x, 'right', { outChannels: 5, kernelSize: 3, padding: 1 }));
+        b.output('logits', b.linear(b.flatten(b.adaptiveAvgPool2d(b.concat([left, right]), 1)), 'fc', 3));
+      },
+    });
+    const copies = (arch: Architecture) => new Model(arch).useGeneratedWeights(1).plan().ops.filter((o) => o.kind === 'copyChannels').length;
+    expect(copies(branches())).toBe(2);
+    expect(copies(branches([viewConcatInputs]))).toBe(0);
+    // after the standard passes: the activations are already fused into the convolutions it sees
+    const seen: string[][] = [];
+    new Model(branches([(draft) => void seen.push(draft.ops.map((o) => o.kind))])).useGeneratedWeights(1).plan();
+    expect(seen).toEqual([['conv2d', 'conv2d', 'copyChannels', 'copyChannels', 'adaptiveAvgPool2d', 'linear']]);
+  });
+
   it('folds batch norm, fuses activation and residual add into the convolutions', () => {
     const plan = new Model(block).useGeneratedWeights().plan();
     expect(plan.ops.map((o) => o.kind)).toEqual(['conv2d', 'conv2d', 'pool2d', 'linear']);

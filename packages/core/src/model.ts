@@ -5,7 +5,7 @@ import { GraphBuilder as Builder } from './graph.js';
 import type { Backend, Executable, ExecutionPlan, Slot } from './plan.js';
 import type { WeightMap, WeightsFormat } from './weights.js';
 import { generateWeights } from './weights.js';
-import { lowerGraph, type LowerOptions } from './compile.js';
+import { lowerGraph, type LowerOptions, type PlanPass } from './compile.js';
 import type { QuantizedModel } from './quantize/plan.js';
 import { assertBackend, compilePlan } from './scratch.js';
 import { reachingNodes } from './passes/prune.js';
@@ -42,6 +42,13 @@ export interface Architecture {
   readonly metadata: ModelMetadata;
   /** adds the network's layers after `input`; must declare a 'logits' output */
   define(b: GraphBuilder, input: Value): void;
+  /**
+   * Plan rewrites this network's plans take after the standard fusions. A network that
+   * concatenates lists `viewConcatInputs` (from @cnn/core) so its concatenated maps are channel
+   * views of one buffer, not copies; it is a pass of its own so that apps of other networks do
+   * not bundle it.
+   */
+  readonly planPasses?: readonly PlanPass[];
 }
 
 export function buildGraph(arch: Architecture, inputShape: readonly [number, number, number] = arch.inputShape): Graph {
@@ -142,7 +149,7 @@ export class Model {
     const needed = neededNodes(graph, options.outputs ?? ['logits']);
     if (graph !== this.graph) this.checkWeightsFit(graph, needed, options.inputSize!);
     checkActivationSizes(graph, needed, batch, this.name);
-    const plan = (this.lowering ?? lowerGraph)(graph, this.weights, { batch, outputs: options.outputs ?? ['logits'] });
+    const plan = (this.lowering ?? lowerGraph)(graph, this.weights, { batch, outputs: options.outputs ?? ['logits'], passes: this.architecture.planPasses });
     if (!this.keepWeights) {
       // the plan reads the weights it did not fold straight from the decoded tensors (no copy):
       // once a backend has packed its own, nothing holds them or the file bytes they view

@@ -47,6 +47,12 @@ describe('DenseNet family', () => {
     }
   });
 
+  it('plans every dense block as one buffer: concatenations are channel views, no copies (planPasses)', () => {
+    const plan = densenet121().useGeneratedWeights(1).plan({ inputSize: [64, 64] });
+    expect(plan.ops.filter((o) => o.kind === 'copyChannels')).toHaveLength(0);
+    expect(plan.ops.some((o) => o.kind === 'conv2d' && o.output.base !== undefined)).toBe(true);
+  });
+
   it('exposes the torchvision preprocessing preset with the builder', () => {
     for (const name of variants) {
       expect(densenet(name).architecture.metadata.preprocessing, name).toMatchObject({

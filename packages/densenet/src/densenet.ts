@@ -1,6 +1,6 @@
 // DenseNet(growth rate, block config, initial features): a 7x7 stem, four dense blocks joined by
 // transitions, a final batch norm and ReLU, global average pooling and the classifier.
-import { ReductionTaps, imagenetPreprocessing, modelFamily, type Architecture, type Model, type ModelMetadata } from '@cnn/core';
+import { ReductionTaps, viewConcatInputs, imagenetPreprocessing, modelFamily, type Architecture, type Model, type ModelMetadata } from '@cnn/core';
 import { denseBlock, transition } from './blocks.js';
 
 export interface DenseNetConfig {
@@ -28,6 +28,8 @@ export function densenetArchitecture(name: string, config: DenseNetConfig, metad
     name,
     inputShape: [3, 224, 224],
     metadata,
+    // concatenated branch outputs become channel views of one buffer, not copies
+    planPasses: [viewConcatInputs],
     define(b, input) {
       const taps = new ReductionTaps(b);
       let x = b.conv2d(input, 'features.conv0', { outChannels: config.numInitFeatures, kernelSize: 7, stride: 2, padding: 3, bias: false });

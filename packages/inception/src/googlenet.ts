@@ -1,7 +1,7 @@
 // GoogLeNet (Szegedy et al. 2015, "Going Deeper with Convolutions") as torchvision builds it:
 // batch norm after every convolution, and the "5x5" branch uses a 3x3 kernel (torchvision
 // issue #906), which the ported weights depend on.
-import { ReductionTaps, type Architecture, type GraphBuilder, type ModelMetadata, type Value } from '@cnn/core';
+import { ReductionTaps, viewConcatInputs, type Architecture, type GraphBuilder, type ModelMetadata, type Value } from '@cnn/core';
 import { basicConv2d, ignoreHead, transformInput } from './basic-conv.js';
 
 export interface InceptionOptions {
@@ -76,6 +76,8 @@ export function googlenetArchitecture(name: string, options: InceptionOptions, m
     name,
     inputShape: [3, 224, 224],
     metadata,
+    // concatenated branch outputs become channel views of one buffer, not copies
+    planPasses: [viewConcatInputs],
     define(b, input) {
       const taps = new ReductionTaps(b);
       let x = (options.transformInput ?? true) ? transformInput(b, input) : input;

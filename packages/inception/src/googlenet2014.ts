@@ -2,7 +2,7 @@
 // Caffe definition) built it, where torchvision departs from it: the 5x5 branch is a true 5x5
 // convolution, convolutions carry biases and no batch norm, and local response normalisation
 // follows the first pool and the third convolution. No published weights; for study and parity.
-import { ReductionTaps, type Architecture, type GraphBuilder, type ModelMetadata, type Value } from '@cnn/core';
+import { ReductionTaps, viewConcatInputs, type Architecture, type GraphBuilder, type ModelMetadata, type Value } from '@cnn/core';
 import { GOOGLENET_STAGES, type InceptionWidths } from './googlenet.js';
 
 /** LRN as in the released network: 5 channels, alpha 1e-4 (divided by the size, as torch and Caffe do), beta 0.75, k 1. */
@@ -41,6 +41,8 @@ export function googlenet2014Architecture(name: string, options: GoogLeNet2014Op
     name,
     inputShape: [3, 224, 224],
     metadata,
+    // concatenated branch outputs become channel views of one buffer, not copies
+    planPasses: [viewConcatInputs],
     define(b, input) {
       const { size, alpha, beta, k } = GOOGLENET2014_LRN;
       const lrn = (x: Value) => b.localResponseNorm(x, size, alpha, beta, k);

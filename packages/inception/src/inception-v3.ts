@@ -1,7 +1,7 @@
 // Inception v3 (Szegedy et al. 2016, "Rethinking the Inception Architecture for Computer
 // Vision") as torchvision builds it: modules A-E with factorised n x 1 / 1 x n convolutions,
 // grid reductions B and D, and the auxiliary classifier on the 17x17 grid.
-import { ReductionTaps, type Architecture, type GraphBuilder, type ModelMetadata, type Value } from '@cnn/core';
+import { ReductionTaps, viewConcatInputs, type Architecture, type GraphBuilder, type ModelMetadata, type Value } from '@cnn/core';
 import { basicConv2d, ignoreHead, transformInput } from './basic-conv.js';
 import type { InceptionOptions } from './googlenet.js';
 
@@ -93,6 +93,8 @@ export function inceptionV3Architecture(name: string, options: InceptionOptions,
     name,
     inputShape: [3, 299, 299],
     metadata,
+    // concatenated branch outputs become channel views of one buffer, not copies
+    planPasses: [viewConcatInputs],
     define(b, input) {
       const taps = new ReductionTaps(b);
       let x = (options.transformInput ?? true) ? transformInput(b, input) : input;

@@ -94,6 +94,13 @@ describe('Inception family', () => {
     }
   });
 
+  it('concatenates branches as channel views, no copies (planPasses), in every variant', () => {
+    for (const model of [googlenet(), googlenet2014(), inception_v3()]) {
+      const plan = model.useGeneratedWeights(1).plan({ inputSize: [96, 96] });
+      expect(plan.ops.filter((o) => o.kind === 'copyChannels'), model.name).toHaveLength(0);
+    }
+  });
+
   it('exposes the torchvision preprocessing presets', () => {
     expect(googlenet().architecture.metadata.preprocessing).toMatchObject({ resizeSize: 256, cropSize: 224, interpolation: 'bilinear' });
     const p = inception_v3().architecture.metadata.preprocessing!;
