@@ -112,8 +112,11 @@ export function usesWinograd(op: Conv2dOp): boolean {
  * 'accurate' mode. The layers nearest the image set the logits' error (README, Correctness:
  * ResNet-18 with F(4, 3) on one stage only was at 1.3e-6 for its 56-px stage, 6.3e-7-8.8e-7 for
  * the others), and these are the first four: VGG-16's conv1_2 to conv3_1, ResNet-18's four 56-px
- * convolutions, the stem side of GoogLeNet, Inception or DenseNet. A rule by position, not by
- * size, so that small inputs (VGG-16 at 32 px, Inception-v3 at 75 px, whose outputs never reach
+ * convolutions, the stem side of ResNet-50 or Inception. Branches that write a channel range of a
+ * concatenation (GoogLeNet's and Inception's 3x3 branches, DenseNet's layers) neither take it nor
+ * count: with F(4, 3) on all of them GoogLeNet is at 1.4x torchvision float32's error and DenseNet
+ * at 1.3x, and F(2, 3) there cost GoogLeNet 19% of its time (10% with the stem's conv2 alone). A
+ * rule by position, not by size, so that small inputs (VGG-16 at 32 px, whose outputs never reach
  * 56 x 56) are covered too, and deep networks pay for four layers only (measured:
  * benchmarks/accuracy.mjs, benchmarks/checkouts-ab.mjs; README, Correctness).
  */
@@ -129,7 +132,9 @@ export const WINOGRAD_ACCURATE_LAYERS = 4;
  */
 export function winogradTileSides(ops: readonly PlanOp[], mode: boolean | WinogradMode): (0 | 2 | 4)[] {
   let seen = 0;
-  return ops.map((op) => (mode === false || op.kind !== 'conv2d' || !usesWinograd(op) ? 0 : mode !== 'fast' && ++seen <= WINOGRAD_ACCURATE_LAYERS ? 2 : 4));
+  return ops.map((op) =>
+    mode === false || op.kind !== 'conv2d' || !usesWinograd(op) ? 0 : mode !== 'fast' && !op.output.base && ++seen <= WINOGRAD_ACCURATE_LAYERS ? 2 : 4,
+  );
 }
 
 /**

@@ -234,6 +234,11 @@ describe('wasm Winograd F(2x2, 3x3) convolutions (the first of a plan, default m
     expect(winogradTileSides(ops, 'accurate')).toEqual([0, 2, 0, 2, 2, 2, 4, 4]);
     expect(winogradTileSides(ops, 'fast')).toEqual([0, 4, 0, 4, 4, 4, 4, 4]);
     expect(winogradTileSides(ops, false)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    // a branch that writes a channel range of a concat (its output is a view) takes 4x4 tiles
+    // and does not count: the main path's convolutions set the logits' error
+    const branch = (op: (typeof ops)[number]) => ({ ...op, output: { ...op.output, base: op.output } });
+    const branched = [ops[1], branch(ops[3]), branch(ops[4]), ops[5], ops[6], ops[7], ops[3], ops[4]];
+    expect(winogradTileSides(branched, 'accurate')).toEqual([2, 4, 4, 2, 2, 2, 4, 4]);
   });
 
   it('runs a plan of F(2, 3) and then F(4, 3) convolutions, each within its tolerance of the js reference', async () => {
