@@ -6,40 +6,13 @@
 import { DisposedError, ShapeError, assertPlanChecked, type Backend, type Executable, type ExecutionPlan, type PlanOp, type Q8AddOp, type Q8Conv2dOp, type Q8LinearOp, type Q8Pool2dOp, type Slot } from '@cnn/core';
 import { runJsOp } from '../js/run-op.js';
 import { activationBounds, linearAsConv2d, planConv2d, type Q8Conv2dParams } from '../js/q8.js';
-import { CONV_ARGS, MAX_TAPS, SLACK, type Q8Exports } from './q8.js';
-
-const PAGE = 65536;
-const align = (n: number) => Math.ceil(n / 16) * 16;
+import { Q8Memory, writeQ8Conv, type Q8Exports } from './q8.js';
 
 /** One wasm layer: its argument block (kernels-wasm/src/q8/mod.rs ConvArgs) and which kernel reads it. */
 interface Layer {
   readonly index: number;
   readonly args: number;
   readonly depthwise: boolean;
-}
-
-/** Lays out [heap | packed weights | zero rows | argument blocks | byte arena] and packs every layer once. */
-class Layout {
-  private top: number;
-  constructor(private readonly ex: Q8Exports) {
-    this.top = align(ex.__heap_base.value as number);
-  }
-  alloc(bytes: number): number {
-    const at = this.top;
-    this.top = align(at + bytes + SLACK);
-    const need = this.top - this.ex.memory.buffer.byteLength;
-    if (need > 0) this.ex.memory.grow(Math.ceil(need / PAGE));
-    return at;
-  }
-  put(src: ArrayBufferView): number {
-    const at = this.alloc(src.byteLength);
-    new Uint8Array(this.ex.memory.buffer, at, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
-    return at;
-  }
-  /** The next free address. */
-  get mark(): number {
-    return this.top;
-  }
 }
 
 function dense(s: Slot, where: string): void {
@@ -55,7 +28,8 @@ function layerParams(op: Q8Conv2dOp | Q8LinearOp, bytes: Uint8Array): Q8Conv2dPa
   return { ...common, outChannels: op.output.shape[3], kernel: op.kernel, stride: op.stride, padding: op.padding, dilation: op.dilation, groups: op.groups };
 }
 
-function prepareLayer(ex: Q8Exports, layout: Layout, op: Q8Conv2dOp | Q8LinearOp, index: number, arena: number, bytes: Uint8Array): Layer {
+/** Packs a q8conv2d or q8linear once (q8.ts writeQ8Conv), over the arena's slots. */
+function prepareLayer(ex: Q8Exports, memory: Q8Memory, op: Q8Conv2dOp | Q8LinearOp, index: number, arena: number, bytes: Uint8Array): Layer {
   const where = `plan.ops[${index}] (${op.kind} '${op.name}')`;
   for (const s of [op.input, op.output, ...(op.residual ? [op.residual] : [])]) dense(s, where);
   const p = layerParams(op, bytes);
@@ -63,31 +37,8 @@ function prepareLayer(ex: Q8Exports, layout: Layout, op: Q8Conv2dOp | Q8LinearOp
   if (plan.outShape.join() !== op.output.shape.join() && op.kind === 'q8conv2d') {
     throw new ShapeError(`${where}: the int8 kernel makes [${plan.outShape.join(', ')}], the plan's output is [${op.output.shape.join(', ')}]`, { code: 'unsupported' });
   }
-  const taps = plan.kernel[0] * plan.kernel[1];
-  if (taps > MAX_TAPS) throw new ShapeError(`${where}: a ${plan.kernel.join('x')} kernel has ${taps} taps, over the ${MAX_TAPS} the int8 kernels take`, { code: 'unsupported' });
-  const depthwise = plan.groups === plan.inC && plan.outC === plan.inC && plan.groups > 1;
-  const xZero = p.input.quant.zeroPoint;
-  const weight = layout.put(op.weight);
-  const bias = layout.put(op.bias);
-  const mult = layout.put(plan.mult);
-  const inCg = plan.inC / plan.groups;
-  const packedBytes = depthwise ? ex.q8_dwconv2d_packed_bytes(plan.outC, taps) : ex.q8_conv2d_packed_bytes(plan.outC, inCg, taps, plan.groups);
-  const packed = layout.alloc(packedBytes);
-  if (depthwise) ex.q8_dwconv2d_pack(packed, weight, bias, mult, plan.outC, taps, xZero);
-  else ex.q8_conv2d_pack(packed, weight, bias, mult, plan.outC, inCg, taps, plan.groups, xZero);
-  const zeros = layout.put(new Uint8Array(plan.inC + SLACK).fill(xZero));
-  const values: Record<(typeof CONV_ARGS)[number], number> = {
-    x: arena + op.input.offset, packed, y: arena + op.output.offset, residual: op.residual ? arena + op.residual.offset : 0, zeros,
-    n: plan.n, inH: plan.inH, inW: plan.inW, inC: plan.inC, outH: plan.outH, outW: plan.outW, outC: plan.outC,
-    kernelH: plan.kernel[0], kernelW: plan.kernel[1], strideH: plan.stride[0], strideW: plan.stride[1], padTop: plan.padding[0], padLeft: plan.padding[1],
-    dilationH: plan.dilation[0], dilationW: plan.dilation[1], groups: plan.groups, xZero, yZero: p.output.zeroPoint, lo: plan.clamp[0], hi: plan.clamp[1],
-    residualZero: p.residual?.quant.zeroPoint ?? 0, residualMult: 0,
-  };
-  const args = layout.alloc(CONV_ARGS.length * 4);
-  const words = new Int32Array(ex.memory.buffer, args, CONV_ARGS.length);
-  CONV_ARGS.forEach((name, i) => (words[i] = values[name]));
-  new Float32Array(ex.memory.buffer, args, CONV_ARGS.length)[CONV_ARGS.indexOf('residualMult')] = plan.residualMult;
-  return { index, args, depthwise };
+  const tensors = () => ({ x: arena + op.input.offset, y: arena + op.output.offset, residual: op.residual ? arena + op.residual.offset : 0 });
+  return { index, ...writeQ8Conv(ex, memory, p, plan, where, tensors) };
 }
 
 /** An unfused residual add in wasm (q8_add): the reference's arithmetic, q8.ts `add`. */
@@ -101,11 +52,11 @@ function prepareAdd(ex: Q8Exports, op: Q8AddOp, arena: number): () => void {
 }
 
 /** Max pooling in wasm (q8_maxpool2d); average pooling stays on the reference. */
-function prepareMaxPool(ex: Q8Exports, layout: Layout, op: Q8Pool2dOp, arena: number): () => void {
+function prepareMaxPool(ex: Q8Exports, memory: Q8Memory, op: Q8Pool2dOp, arena: number): () => void {
   for (const s of [op.input, op.output]) dense(s, 'q8pool2d');
   const [n, inH, inW, c] = op.input.shape;
   const [, outH, outW] = op.output.shape;
-  const geometry = layout.put(Uint32Array.of(n, inH, inW, c, outH, outW, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.padding[0], op.padding[1]));
+  const geometry = memory.put(Uint32Array.of(n, inH, inW, c, outH, outW, op.kernel[0], op.kernel[1], op.stride[0], op.stride[1], op.padding[0], op.padding[1]));
   const [x, y] = [arena + op.input.offset, arena + op.output.offset];
   return () => ex.q8_maxpool2d(x, y, geometry);
 }
@@ -124,16 +75,16 @@ class Q8WasmExecutable implements Executable {
     private readonly ex: Q8Exports,
     private readonly plan: ExecutionPlan,
   ) {
-    const layout = new Layout(ex);
+    const memory = new Q8Memory(ex);
     // the byte arena first, at a fixed address; packing below may grow the memory, so views are
     // made per run, never kept across a grow
-    const arenaAt = layout.alloc(plan.arenaSize);
+    const arenaAt = memory.alloc(plan.arenaSize);
     this.bytes = () => new Uint8Array(ex.memory.buffer, arenaAt, plan.arenaSize);
-    const weightsFrom = layout.mark;
-    this.layers = plan.ops.map((op, i) => (op.kind === 'q8conv2d' || op.kind === 'q8linear' ? prepareLayer(ex, layout, op, i, arenaAt, this.bytes()) : undefined));
-    this.weightBytes = layout.mark - weightsFrom;
+    const weightsFrom = memory.mark;
+    this.layers = plan.ops.map((op, i) => (op.kind === 'q8conv2d' || op.kind === 'q8linear' ? prepareLayer(ex, memory, op, i, arenaAt, this.bytes()) : undefined));
+    this.weightBytes = memory.mark - weightsFrom;
     this.wasmOps = plan.ops.map((op) =>
-      op.kind === 'q8add' ? prepareAdd(ex, op, arenaAt) : op.kind === 'q8pool2d' && op.mode === 'max' ? prepareMaxPool(ex, layout, op, arenaAt) : undefined,
+      op.kind === 'q8add' ? prepareAdd(ex, op, arenaAt) : op.kind === 'q8pool2d' && op.mode === 'max' ? prepareMaxPool(ex, memory, op, arenaAt) : undefined,
     );
     this.arena = new Float32Array(plan.arenaSize);
     this.arenaBytes = plan.arenaSize * 5;

@@ -5,6 +5,8 @@
 import { DisposedError, ShapeError } from '@cnn/core';
 import { linearAsConv2d, planConv2d, type Q8Conv2dParams, type Q8LinearParams, type Q8Tensor } from '../js/q8.js';
 
+type Q8Conv2dPlan = ReturnType<typeof planConv2d>;
+
 /** The words of kernels-wasm/src/q8/mod.rs `ConvArgs`, in order. */
 export const CONV_ARGS = [
   'x', 'packed', 'y', 'residual', 'zeros', 'n', 'inH', 'inW', 'inC', 'outH', 'outW', 'outC', 'kernelH', 'kernelW',
@@ -54,6 +56,81 @@ export interface Q8WasmKernels {
   reset(): void;
 }
 
+/**
+ * A bump allocator over the int8 binary's memory, from its heap base up: every block 16-byte
+ * aligned with SLACK readable bytes after it; the memory grows as needed (so views of it are
+ * made after allocating, never kept across an allocation).
+ */
+export class Q8Memory {
+  private readonly heapBase: number;
+  private top: number;
+  constructor(private readonly ex: Q8Exports) {
+    this.heapBase = align(ex.__heap_base.value as number);
+    this.top = this.heapBase;
+  }
+  alloc(bytes: number): number {
+    const at = this.top;
+    this.top = align(at + bytes + SLACK);
+    const need = this.top - this.ex.memory.buffer.byteLength;
+    if (need > 0) this.ex.memory.grow(Math.ceil(need / PAGE));
+    return at;
+  }
+  put(src: ArrayBufferView): number {
+    const at = this.alloc(src.byteLength);
+    new Uint8Array(this.ex.memory.buffer, at, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+    return at;
+  }
+  /** The next free address. */
+  get mark(): number {
+    return this.top;
+  }
+  /** Frees everything allocated. */
+  reset(): void {
+    this.top = this.heapBase;
+  }
+}
+
+/** Where a convolution's tensors live in wasm memory (byte addresses; residual 0 for none). */
+export interface Q8ConvTensors {
+  readonly x: number;
+  readonly y: number;
+  readonly residual: number;
+}
+
+/**
+ * Packs one convolution's weights (bias and requantisation multipliers folded in by the binary's
+ * packer), its zero-point row and its argument block (kernels-wasm/src/q8/mod.rs ConvArgs) into
+ * `memory`, for `plan` (planConv2d of `p`). `where` names the layer in errors; `tensors` says
+ * where its input, output and residual live (called once the layer is known to fit the kernels,
+ * so a caller may allocate them there). Returns the argument block and which kernel reads it.
+ */
+export function writeQ8Conv(ex: Q8Exports, memory: Q8Memory, p: Q8Conv2dParams, plan: Q8Conv2dPlan, where: string, tensors: () => Q8ConvTensors): { args: number; depthwise: boolean } {
+  const taps = plan.kernel[0] * plan.kernel[1];
+  if (taps > MAX_TAPS) throw new ShapeError(`${where}: a ${plan.kernel[0]}x${plan.kernel[1]} kernel has ${taps} taps, over the ${MAX_TAPS} the int8 kernels take`, { code: 'unsupported' });
+  const depthwise = plan.groups === plan.inC && plan.outC === plan.inC;
+  const at = tensors();
+  const xZero = p.input.quant.zeroPoint;
+  const weight = memory.put(p.weight);
+  const bias = memory.put(p.bias ?? new Int32Array(plan.outC));
+  const mult = memory.put(plan.mult);
+  const inCg = plan.inC / plan.groups;
+  const packed = memory.alloc(depthwise ? ex.q8_dwconv2d_packed_bytes(plan.outC, taps) : ex.q8_conv2d_packed_bytes(plan.outC, inCg, taps, plan.groups));
+  if (depthwise) ex.q8_dwconv2d_pack(packed, weight, bias, mult, plan.outC, taps, xZero);
+  else ex.q8_conv2d_pack(packed, weight, bias, mult, plan.outC, inCg, taps, plan.groups, xZero);
+  const zeros = memory.put(new Uint8Array(plan.inC + SLACK).fill(xZero));
+  const values: Record<(typeof CONV_ARGS)[number], number> = {
+    ...at, packed, zeros, n: plan.n, inH: plan.inH, inW: plan.inW, inC: plan.inC, outH: plan.outH, outW: plan.outW, outC: plan.outC,
+    kernelH: plan.kernel[0], kernelW: plan.kernel[1], strideH: plan.stride[0], strideW: plan.stride[1], padTop: plan.padding[0], padLeft: plan.padding[1],
+    dilationH: plan.dilation[0], dilationW: plan.dilation[1], groups: plan.groups, xZero, yZero: p.output.zeroPoint, lo: plan.clamp[0], hi: plan.clamp[1],
+    residualZero: p.residual?.quant.zeroPoint ?? 0, residualMult: 0,
+  };
+  const args = memory.alloc(CONV_ARGS.length * 4);
+  const words = new Int32Array(ex.memory.buffer, args, CONV_ARGS.length);
+  CONV_ARGS.forEach((name, i) => (words[i] = values[name]));
+  new Float32Array(ex.memory.buffer, args, CONV_ARGS.length)[CONV_ARGS.indexOf('residualMult')] = plan.residualMult;
+  return { args, depthwise };
+}
+
 /** Instantiates cnn_q8.wasm or cnn_q8-relaxed.wasm (its bytes or compiled module). */
 export async function instantiateQ8Kernels(binary: BufferSource | WebAssembly.Module): Promise<Q8WasmKernels> {
   const module = binary instanceof WebAssembly.Module ? binary : await WebAssembly.compile(binary);
@@ -67,64 +144,29 @@ export async function instantiateQ8Kernels(binary: BufferSource | WebAssembly.Mo
 
 class Kernels implements Q8WasmKernels {
   readonly relaxedSimd: boolean;
-  private readonly heapBase: number;
-  private top: number;
+  private readonly memory: Q8Memory;
   /** bumped by reset(): a prepared layer of an older generation no longer owns its memory */
   private generation = 0;
   constructor(private readonly ex: Q8Exports) {
     this.relaxedSimd = (ex.cnn_kernels_features() & 1) === 1;
-    this.heapBase = align(ex.__heap_base.value as number);
-    this.top = this.heapBase;
+    this.memory = new Q8Memory(ex);
   }
 
   reset(): void {
-    this.top = this.heapBase;
+    this.memory.reset();
     this.generation++;
-  }
-
-  private alloc(bytes: number): number {
-    const at = this.top;
-    this.top = align(at + bytes + SLACK);
-    const need = this.top - this.ex.memory.buffer.byteLength;
-    if (need > 0) this.ex.memory.grow(Math.ceil(need / PAGE));
-    return at;
-  }
-
-  private put(src: ArrayBufferView): number {
-    const at = this.alloc(src.byteLength);
-    new Uint8Array(this.ex.memory.buffer, at, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
-    return at;
   }
 
   prepareConv2d(p: Q8Conv2dParams): PreparedQ8Conv2d {
     const plan = planConv2d(p);
-    const taps = plan.kernel[0] * plan.kernel[1];
-    if (taps > MAX_TAPS) throw new ShapeError(`q8 conv2d (wasm): a ${plan.kernel[0]}x${plan.kernel[1]} kernel has ${taps} taps, over the ${MAX_TAPS} the int8 kernels take`, { code: 'unsupported' });
-    const depthwise = plan.groups === plan.inC && plan.outC === plan.inC;
-    const xZero = p.input.quant.zeroPoint;
-    const weight = this.put(p.weight);
-    const bias = this.put(p.bias ?? new Int32Array(plan.outC));
-    const mult = this.put(plan.mult);
-    const inCg = plan.inC / plan.groups;
-    const packedBytes = depthwise ? this.ex.q8_dwconv2d_packed_bytes(plan.outC, taps) : this.ex.q8_conv2d_packed_bytes(plan.outC, inCg, taps, plan.groups);
-    const packed = this.alloc(packedBytes);
-    if (depthwise) this.ex.q8_dwconv2d_pack(packed, weight, bias, mult, plan.outC, taps, xZero);
-    else this.ex.q8_conv2d_pack(packed, weight, bias, mult, plan.outC, inCg, taps, plan.groups, xZero);
-    const zeros = this.put(new Uint8Array(plan.inC + SLACK).fill(xZero));
-    const x = this.alloc(p.input.data.length);
     const ySize = plan.outShape.reduce((a, d) => a * d, 1);
-    const y = this.alloc(ySize);
-    const residual = p.residual ? this.alloc(ySize) : 0;
-    const values: Record<(typeof CONV_ARGS)[number], number> = {
-      x, packed, y, residual, zeros, n: plan.n, inH: plan.inH, inW: plan.inW, inC: plan.inC, outH: plan.outH, outW: plan.outW,
-      outC: plan.outC, kernelH: plan.kernel[0], kernelW: plan.kernel[1], strideH: plan.stride[0], strideW: plan.stride[1],
-      padTop: plan.padding[0], padLeft: plan.padding[1], dilationH: plan.dilation[0], dilationW: plan.dilation[1], groups: plan.groups,
-      xZero, yZero: p.output.zeroPoint, lo: plan.clamp[0], hi: plan.clamp[1], residualZero: p.residual?.quant.zeroPoint ?? 0, residualMult: 0,
-    };
-    const args = this.alloc(CONV_ARGS.length * 4);
-    const words = new Int32Array(this.ex.memory.buffer, args, CONV_ARGS.length);
-    CONV_ARGS.forEach((name, i) => (words[i] = values[name]));
-    new Float32Array(this.ex.memory.buffer, args, CONV_ARGS.length)[CONV_ARGS.indexOf('residualMult')] = plan.residualMult;
+    let x = 0;
+    let y = 0;
+    let residual = 0;
+    const { args, depthwise } = writeQ8Conv(this.ex, this.memory, p, plan, 'q8 conv2d (wasm)', () => {
+      [x, y, residual] = [this.memory.alloc(p.input.data.length), this.memory.alloc(ySize), p.residual ? this.memory.alloc(ySize) : 0];
+      return { x, y, residual };
+    });
     const ex = this.ex;
     const generation = this.generation;
     const live = () => {
