@@ -28,6 +28,7 @@ from fractions import Fraction as Fr
 import calibrate
 import make_fixtures as mf
 import truth as T
+from winograd_points import toom_cook
 torch.set_grad_enabled(False)
 
 def model_of(case):
@@ -45,26 +46,8 @@ def model_of(case):
 
 def f32(t): return t.to(torch.float32)
 
-def toom(points, m):
-    # A^T (m x n), G (n x 3), B^T (n x n) for F(m,3) with the points + infinity
-    r = 3; n = m + r - 1
-    p = [Fr(x) for x in points]
-    at = [[p[i] ** j for i in range(n - 1)] + [Fr(int(j == m - 1))] for j in range(m)]
-    g = []
-    for i in range(n - 1):
-        norm = Fr(1)
-        for k in range(n - 1):
-            if k != i: norm *= p[i] - p[k]
-        g.append([p[i] ** q / norm for q in range(r)])
-    g.append([Fr(0), Fr(0), Fr(1)])
-    import sympy
-    b = sympy.Matrix(n, n, lambda i, l: sympy.Symbol(f'b{i}_{l}'))
-    rat = lambda f: sympy.Rational(f.numerator, f.denominator)
-    eqs = [sum(rat(at[k][i]) * rat(g[i][q]) * b[i, l] for i in range(n)) - int(l == k + q)
-           for k in range(m) for q in range(r) for l in range(n)]
-    sol = sympy.solve(eqs, list(b))
-    bt = [[Fr(str(sol[b[i, l]])) for l in range(n)] for i in range(n)]
-    return at, g, bt
+# A^T (m x n), G (n x 3), B^T (n x n) for F(m,3) with the points + infinity, exact
+toom = toom_cook
 
 def apply_rows(M, xs, dtype):
     # y_i = sum_j M[i][j] x_j, sequentially, each coef*x and each add rounded in dtype

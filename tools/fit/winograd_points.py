@@ -16,8 +16,9 @@ import numpy as np
 import sympy
 
 
-def toom_cook_f43(points):
-    m, r = 4, 3
+def toom_cook(points, m):
+    """Exact F(m, 3) matrices for the finite points plus infinity: A^T (m x n), G (n x 3), B^T (n x n)."""
+    r = 3
     n = m + r - 1
     p = [F(x) for x in points]
     at = [[p[i] ** j for i in range(n - 1)] + [F(int(j == m - 1))] for j in range(m)]
@@ -34,8 +35,13 @@ def toom_cook_f43(points):
     eqs = [sum(rat(at[k][i]) * rat(g[i][q]) * b[i, l] for i in range(n)) - int(l == k + q)
            for k in range(m) for q in range(r) for l in range(n)]
     sol = sympy.solve(eqs, list(b))
-    bt = np.array([[float(sol[b[i, l]]) for l in range(n)] for i in range(n)])
-    return np.array(at, dtype=float), np.array(g, dtype=float), bt
+    bt = [[F(str(sol[b[i, l]])) for l in range(n)] for i in range(n)]
+    return at, g, bt
+
+
+def toom_cook_f43(points):
+    at, g, bt = toom_cook(points, 4)
+    return (np.array(at, dtype=float), np.array(g, dtype=float), np.array(bt, dtype=float))
 
 
 def tile_error(at, g_t, bt, channels, tiles, single=None, seed=0):
