@@ -25,24 +25,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as Fn
 from fractions import Fraction as Fr
-import calibrate
-import make_fixtures as mf
 import truth as T
 from winograd_points import toom_cook
 torch.set_grad_enabled(False)
 
-def model_of(case):
-    _, _, ctor, shape, _, _ = mf.CASES[case]
-    torch.manual_seed(0)
-    model = ctor().float().eval()
-    mf.fill_state_dict(model)
-    if os.path.exists(calibrate.path_of(case)):
-        stats = T.read_statistics(calibrate.path_of(case))
-    else:
-        stats = calibrate.damp(calibrate.calibrated_statistics(case), calibrate.recorded_variance_scale(case))
-    calibrate.apply_statistics(model, stats)
-    x = torch.from_numpy(mf.counter_input(shape))
-    return model, x
+model_of = T.calibrated_model
 
 def f32(t): return t.to(torch.float32)
 

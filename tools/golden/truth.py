@@ -15,7 +15,8 @@ import calibrate
 import make_fixtures as mf
 
 
-def truth(case):
+def calibrated_model(case):
+    """The golden case's torchvision model in float32 with its calibrated statistics, and its input."""
     _, _, ctor, shape, _, _ = mf.CASES[case]
     torch.manual_seed(0)
     model = ctor().float().eval()
@@ -25,7 +26,11 @@ def truth(case):
     else:
         stats = calibrate.damp(calibrate.calibrated_statistics(case), calibrate.recorded_variance_scale(case))
     calibrate.apply_statistics(model, stats)
-    x = torch.from_numpy(mf.counter_input(shape))
+    return model, torch.from_numpy(mf.counter_input(shape))
+
+
+def truth(case):
+    model, x = calibrated_model(case)
     with torch.no_grad():
         y32 = model(x)
         y64 = model.double()(x.double())
