@@ -3,9 +3,7 @@
 // them: same inputs, bit-identical uint8 outputs. No inference entry point imports this module,
 // so fp32 apps never download the int8 binaries; the caller passes the binary's bytes or module.
 import { DisposedError, ShapeError } from '@cnn/core';
-import { linearAsConv2d, planConv2d, type Q8Conv2dParams, type Q8LinearParams, type Q8Tensor } from '../js/q8.js';
-
-type Q8Conv2dPlan = ReturnType<typeof planConv2d>;
+import { linearAsConv2d, planConv2d, type Q8Conv2dParams, type Q8ConvPlan, type Q8LinearParams, type Q8Tensor } from '../js/q8.js';
 
 /** The words of kernels-wasm/src/q8/mod.rs `ConvArgs`, in order. */
 export const CONV_ARGS = [
@@ -104,7 +102,7 @@ export interface Q8ConvTensors {
  * where its input, output and residual live (called once the layer is known to fit the kernels,
  * so a caller may allocate them there). Returns the argument block and which kernel reads it.
  */
-export function writeQ8Conv(ex: Q8Exports, memory: Q8Memory, p: Q8Conv2dParams, plan: Q8Conv2dPlan, where: string, tensors: () => Q8ConvTensors): { args: number; depthwise: boolean } {
+export function writeQ8Conv(ex: Q8Exports, memory: Q8Memory, p: Q8Conv2dParams, plan: Q8ConvPlan, where: string, tensors: () => Q8ConvTensors): { args: number; depthwise: boolean } {
   const taps = plan.kernel[0] * plan.kernel[1];
   if (taps > MAX_TAPS) throw new ShapeError(`${where}: a ${plan.kernel[0]}x${plan.kernel[1]} kernel has ${taps} taps, over the ${MAX_TAPS} the int8 kernels take`, { code: 'unsupported' });
   const depthwise = plan.groups === plan.inC && plan.outC === plan.inC;
