@@ -120,7 +120,8 @@ async function ceilingGflops(isa) {
   const table = Math.ceil(__heap_base.value / 64) * 64;
   memory.grow(1);
   // Normal floats (denormal operands would measure the CPU's slow path instead).
-  new Float32Array(memory.buffer, table, 9 * k).fill(1e-3);
+  // 4 pixel rows of k floats, then k x 8 weights.
+  new Float32Array(memory.buffer, table, (4 + 8) * k).fill(1e-3);
   const best = (f) => {
     let ms = Infinity;
     for (let i = 0; i < 7; i++) {

@@ -226,12 +226,14 @@ igemm_microkernel!(igemm_4x8_wasmrelaxedsimd_fma_splat, mr = 4, madd = madd_wasm
 #[cfg(target_feature = "relaxed-simd")]
 pub(crate) use igemm_4x8_wasmrelaxedsimd_fma_splat as igemm;
 
-/// See `bench_igemm_peak` in lib.rs.
+/// See `bench_igemm_peak` in lib.rs. Each pixel reads its own row: with one row shared by all
+/// MR pixels the compiler merges their splats and products (MR times fewer multiplies), which
+/// made the plain-SIMD "ceiling" exceed the CPU's multiply-add peak.
 pub unsafe fn bench_igemm_l1(table: *const f32, k: usize, iters: usize) -> f32 {
-    let ind = [table; MR];
+    let ind: [*const f32; MR] = core::array::from_fn(|p| table.add(p * k));
     let mut acc = [f32x4_splat(0.0); 2 * MR];
     for _ in 0..iters {
-        igemm(&mut acc, ind.as_ptr(), 1, k, table.add(k));
+        igemm(&mut acc, ind.as_ptr(), 1, k, table.add(MR * k));
     }
     acc.iter().map(|v| hsum(*v)).sum()
 }
