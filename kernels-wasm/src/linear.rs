@@ -26,16 +26,24 @@ use crate::abi::linear_block_floats as block_floats;
 #[optimize(size)]
 pub unsafe extern "C" fn linear_pack_weights(dst: *mut f32, weight: *const f32, rows: u32, in_f: u32) {
     let (rows, in_f) = (rows as usize, in_f as usize);
-    let quads = in_f.div_ceil(4);
+    let (quads, full) = (in_f.div_ceil(4), in_f / 4);
     for blk in 0..rows.div_ceil(ROWS) {
         let d = dst.add(blk * block_floats(in_f));
+        let valid = ROWS.min(rows - blk * ROWS);
+        let src = weight.add(blk * ROWS * in_f);
+        // In the order of the packed stream, an f32x4 per (quad, row): a sequential write from
+        // 16 row streams (the scalar loop with a bounds test per float took 40 ms for AlexNet's fc6).
         for q in 0..quads {
             for j in 0..ROWS {
-                let row = blk * ROWS + j;
-                for l in 0..4 {
-                    let col = 4 * q + l;
-                    *d.add((q * ROWS + j) * 4 + l) = if row < rows && col < in_f { *weight.add(row * in_f + col) } else { 0.0 };
-                }
+                let v = if j >= valid {
+                    f32x4_splat(0.0)
+                } else if q < full {
+                    v128_load(src.add(j * in_f + 4 * q) as *const v128)
+                } else {
+                    let lane = |l: usize| if 4 * q + l < in_f { *src.add(j * in_f + 4 * q + l) } else { 0.0 };
+                    f32x4(lane(0), lane(1), lane(2), lane(3))
+                };
+                store(d.add((q * ROWS + j) * 4), v);
             }
         }
     }
