@@ -86,10 +86,74 @@ fn dot_i7_add(w: v128, x: v128, acc: v128) -> v128 {
     i32x4_add(acc, i32x4_dot_i16x8(i16x8_relaxed_dot_i8x16_i7x16(w, x), i16x8_splat(1)))
 }
 
-/// acc[2p], acc[2p+1] (channels 0-3, 4-7 of pixel p) += sum over taps and quads; 4 pixels.
+/// The same as one instruction, i32x4.relaxed_dot_i8x16_i7x16_add_s: V8 with AVX-VNNI emits
+/// vpdpbusd for it (Chromium 156 on an Intel Xeon: ResNet-50's 1x1 and 3x3 layers 1.5-1.6x the
+/// split form). Used only where `q8_probe_fused_dot` found the engine's first tier right.
 #[cfg(target_feature = "relaxed-simd")]
 #[inline(always)]
-unsafe fn igemm_4x8c4_wasmrelaxedsimd_dot(acc: &mut [v128; 2 * MR], ind: *const *const u8, taps: usize, quads: usize, mut w: *const u8) {
+fn dot_i7_add_fused(w: v128, x: v128, acc: v128) -> v128 {
+    i32x4_relaxed_dot_i8x16_i7x16_add(w, x, acc)
+}
+
+/// Whether `conv2d` takes the fused dot-add (`q8_set_fused_dot`).
+#[cfg(target_feature = "relaxed-simd")]
+static mut FUSED_DOT: bool = false;
+
+/// Turns the fused dot-add on or off; returns whether it is on (always 0 in a binary without
+/// relaxed SIMD).
+pub unsafe fn set_fused_dot(on: bool) -> bool {
+    #[cfg(target_feature = "relaxed-simd")]
+    {
+        FUSED_DOT = on;
+        return on;
+    }
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    {
+        let _ = on;
+        false
+    }
+}
+
+/// 1 when the fused dot-add, on operands loaded from memory (as the kernel loads them), equals
+/// the exact sum: what V8 11.3's Liftoff tier gets wrong (it returns twice the dot product and
+/// drops the accumulator). Called once, right after instantiation, so it runs in the engine's
+/// first tier. 0 in a binary without relaxed SIMD.
+pub unsafe fn probe_fused_dot() -> u32 {
+    #[cfg(target_feature = "relaxed-simd")]
+    {
+        // The microkernel itself on a small problem (4 pixels, 2 quads, 8 channels), against
+        // the split form: what the kernels run, as they run it (a fixed small input, so the
+        // operands come from loads as in conv2d).
+        static W: [i8; 64] = [
+            -128, 127, -1, 5, 90, -77, 3, -64, 11, -2, 127, -128, 0, 33, -9, 100, 7, -7, 64, -64, 1, 2, 3, 4, -100, 100, -50, 50,
+            127, -127, 0, -1, 13, -13, 26, -26, 39, -39, 52, -52, 65, -65, 78, -78, 91, -91, 104, -104, 117, -117, 127, -128, 1,
+            -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6,
+        ];
+        static X: [u8; 32] = [
+            127, 1, 64, 0, 5, 127, 99, 12, 3, 127, 126, 2, 50, 0, 127, 7, 8, 9, 10, 11, 120, 121, 122, 123, 0, 0, 1, 1, 127, 127,
+            126, 126,
+        ];
+        let (w, x) = (core::hint::black_box(W.as_ptr() as *const u8), core::hint::black_box(X.as_ptr()));
+        let ind: [*const u8; MR] = core::array::from_fn(|p| x.add(8 * p));
+        let start = [i32x4_splat(core::hint::black_box(1000)); 2 * MR];
+        let (mut fused, mut split) = (start, start);
+        igemm_4x8c4_wasmrelaxedsimd_dot(&mut fused, ind.as_ptr(), 1, 2, w, dot_i7_add_fused);
+        igemm_4x8c4_wasmrelaxedsimd_dot(&mut split, ind.as_ptr(), 1, 2, w, dot_i7_add);
+        let mut ok = true;
+        for i in 0..2 * MR {
+            ok &= u32x4_all_true(i32x4_eq(fused[i], split[i]));
+        }
+        return ok as u32;
+    }
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    0
+}
+
+/// acc[2p], acc[2p+1] (channels 0-3, 4-7 of pixel p) += sum over taps and quads; 4 pixels.
+/// `dot` is `dot_i7_add` or `dot_i7_add_fused`.
+#[cfg(target_feature = "relaxed-simd")]
+#[inline(always)]
+unsafe fn igemm_4x8c4_wasmrelaxedsimd_dot(acc: &mut [v128; 2 * MR], ind: *const *const u8, taps: usize, quads: usize, mut w: *const u8, dot: impl Fn(v128, v128, v128) -> v128) {
     let mut c = *acc;
     for t in 0..taps {
         let a: [*const u8; MR] = core::array::from_fn(|p| *ind.add(t * MR + p));
@@ -99,8 +163,8 @@ unsafe fn igemm_4x8c4_wasmrelaxedsimd_dot(acc: &mut [v128; 2 * MR], ind: *const 
             w = w.add(4 * NR);
             for p in 0..MR {
                 let x = v128_load32_splat(a[p].add(4 * q) as *const u32);
-                c[2 * p] = dot_i7_add(w0, x, c[2 * p]);
-                c[2 * p + 1] = dot_i7_add(w1, x, c[2 * p + 1]);
+                c[2 * p] = dot(w0, x, c[2 * p]);
+                c[2 * p + 1] = dot(w1, x, c[2 * p + 1]);
             }
         }
     }
@@ -217,7 +281,11 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
                     let mut acc = [i32x4_splat(0); 2 * MR];
                     #[cfg(target_feature = "relaxed-simd")]
                     if relaxed {
-                        igemm_4x8c4_wasmrelaxedsimd_dot(&mut acc, ind.as_ptr(), taps, quads, w);
+                        if FUSED_DOT {
+                            igemm_4x8c4_wasmrelaxedsimd_dot(&mut acc, ind.as_ptr(), taps, quads, w, dot_i7_add_fused);
+                        } else {
+                            igemm_4x8c4_wasmrelaxedsimd_dot(&mut acc, ind.as_ptr(), taps, quads, w, dot_i7_add);
+                        }
                     }
                     if !relaxed {
                         igemm_2x8c4_wasmsimd_dot16x2(&mut acc, ind.as_ptr(), 0, taps, quads, w);

@@ -78,6 +78,19 @@ pub unsafe extern "C" fn q8_conv2d(args: *const ConvArgs) -> u32 {
     igemm::conv2d(&*args)
 }
 
+/// See `igemm::probe_fused_dot`: 1 when this engine's first tier computes relaxed SIMD's fused
+/// dot-add right (JS calls it once, right after instantiation, then `q8_set_fused_dot`).
+#[no_mangle]
+pub unsafe extern "C" fn q8_probe_fused_dot() -> u32 {
+    igemm::probe_fused_dot()
+}
+
+/// Whether `q8_conv2d` takes the fused dot-add (relaxed binary only; returns whether it is on).
+#[no_mangle]
+pub unsafe extern "C" fn q8_set_fused_dot(on: u32) -> u32 {
+    igemm::set_fused_dot(on != 0) as u32
+}
+
 /// Bytes `q8_dwconv2d_pack` writes for `channels` channels of `taps` taps.
 #[no_mangle]
 pub extern "C" fn q8_dwconv2d_packed_bytes(channels: u32, taps: u32) -> u32 {

@@ -6,7 +6,7 @@
 import { DisposedError, ShapeError, assertPlanChecked, type Backend, type Executable, type ExecutionPlan, type PlanOp, type Q8AddOp, type Q8Conv2dOp, type Q8LinearOp, type Q8Pool2dOp, type Slot } from '@cnn/core';
 import { runJsOp } from '../js/run-op.js';
 import { activationBounds, linearAsConv2d, planConv2d, type Q8Conv2dParams } from '../js/q8.js';
-import { Q8Memory, writeQ8Conv, type Q8Exports } from './q8.js';
+import { Q8Memory, enableFusedDot, writeQ8Conv, type Q8Exports } from './q8.js';
 
 /** One wasm layer: its argument block (kernels-wasm/src/q8/mod.rs ConvArgs) and which kernel reads it. */
 interface Layer {
@@ -74,6 +74,8 @@ class Q8WasmExecutable implements Executable {
   constructor(
     private readonly ex: Q8Exports,
     private readonly plan: ExecutionPlan,
+    /** the relaxed binary's igemm takes the fused dot-add (`enableFusedDot`) */
+    readonly fusedDot: boolean,
   ) {
     const memory = new Q8Memory(ex);
     // the byte arena first, at a fixed address; packing below may grow the memory, so views are
@@ -132,7 +134,9 @@ export function createInt8WasmBackend(binary: BufferSource | WebAssembly.Module)
       const instance = await WebAssembly.instantiate(await module, {});
       const ex = instance.exports as unknown as Q8Exports;
       if (typeof ex.q8_conv2d !== 'function') throw new ShapeError('wasm-int8: expected an int8 kernel binary (cnn_q8*.wasm, exports q8_conv2d)');
-      return new Q8WasmExecutable(ex, plan);
+      // first, so that the probe runs in the engine's first tier
+      const fusedDot = enableFusedDot(ex);
+      return new Q8WasmExecutable(ex, plan, fusedDot);
     },
   };
 }

@@ -29,7 +29,24 @@ export interface Q8Exports {
   q8_add(a: number, b: number, y: number, n: number, aZero: number, aMult: number, bZero: number, bMult: number, yZero: number, lo: number, hi: number): void;
   /** geometry: 12 u32 words [n, inH, inW, c, outH, outW, kernelH, kernelW, strideH, strideW, padTop, padLeft] */
   q8_maxpool2d(x: number, y: number, geometry: number): void;
+  /** 1 when this engine's first tier computes the fused relaxed dot-add right (relaxed binary; 0 otherwise) */
+  q8_probe_fused_dot(): number;
+  /** turns the fused dot-add on (1) or off (0); returns whether it is on */
+  q8_set_fused_dot(on: number): number;
   __heap_base: WebAssembly.Global;
+}
+
+/**
+ * Turns on relaxed SIMD's fused dot-add (i32x4.relaxed_dot_i8x16_i7x16_add_s: one vpdpbusd
+ * where V8 has AVX-VNNI) where the engine computes it right, and returns whether it did. Call
+ * it once, right after instantiating, so that the probe runs in the engine's first tier: V8
+ * 11.3's Liftoff (Node 20) gets it wrong, so there the kernels keep the split form
+ * (kernels-wasm/src/q8/igemm.rs). False for the plain-SIMD binary.
+ */
+export function enableFusedDot(ex: Q8Exports): boolean {
+  // (a binary from before the probe has neither export: it runs the split form)
+  if (typeof ex.q8_probe_fused_dot !== 'function' || typeof ex.q8_set_fused_dot !== 'function') return false;
+  return ex.q8_probe_fused_dot() === 1 && ex.q8_set_fused_dot(1) === 1;
 }
 
 /** A convolution with its weights packed in wasm memory: write an input, execute, read the output. */
@@ -47,6 +64,8 @@ export interface PreparedQ8Conv2d {
 export interface Q8WasmKernels {
   /** The binary was built with relaxed SIMD (cnn_q8-relaxed.wasm). */
   readonly relaxedSimd: boolean;
+  /** Its igemm takes the fused dot-add (`enableFusedDot`), not the split form. */
+  readonly fusedDot: boolean;
   prepareConv2d(p: Q8Conv2dParams): PreparedQ8Conv2d;
   conv2d(p: Q8Conv2dParams): Q8Tensor;
   linear(p: Q8LinearParams): Q8Tensor;
@@ -142,10 +161,12 @@ export async function instantiateQ8Kernels(binary: BufferSource | WebAssembly.Mo
 
 class Kernels implements Q8WasmKernels {
   readonly relaxedSimd: boolean;
+  readonly fusedDot: boolean;
   private readonly memory: Q8Memory;
   /** bumped by reset(): a prepared layer of an older generation no longer owns its memory */
   private generation = 0;
   constructor(private readonly ex: Q8Exports) {
+    this.fusedDot = enableFusedDot(ex);
     this.relaxedSimd = (ex.cnn_kernels_features() & 1) === 1;
     this.memory = new Q8Memory(ex);
   }
