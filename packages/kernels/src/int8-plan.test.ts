@@ -17,6 +17,7 @@ import {
   validatePlan,
   type Architecture,
 } from '@cnn/core';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createJsBackend } from './js/index.js';
 import { createWasmBackend } from './wasm/index.js';
@@ -162,3 +163,32 @@ describe('int8 plans on the js backend', () => {
     await expect(wasm.run(inputs[0])).rejects.toThrow(/disposed/);
   });
 });
+
+// Run by q8.test.ts's child vitests (Node 20 needs --experimental-wasm-relaxed-simd), with V8's
+// default tiers, Liftoff only and TurboFan only.
+const relaxedBinary = () => readFile(new URL('../wasm/cnn_q8-relaxed.wasm', import.meta.url));
+const relaxedRuns = WebAssembly.validate(readFileSync(new URL('../wasm/cnn_q8-relaxed.wasm', import.meta.url)));
+
+describe.runIf(relaxedRuns)('int8 plans on cnn_q8-relaxed.wasm', () => {
+  it('stays bit for bit the js reference while it times both dot forms and after it chose', async () => {
+    const model = new Model(RESIDUAL_PROBE).useGeneratedWeights(7);
+    const size = 3 * 13 * 13;
+    const inputs = [1, 2, 3].map((s) => random(size, s));
+    // 7-bit codes: the relaxed dot product's operand, so igemm takes it (and may take the fused form)
+    const { plan } = await calibrate(model, createJsBackend(), inputs, { reduceRange: true });
+    const wasm = await createInt8WasmBackend(await relaxedBinary()).compile(plan);
+    const js = await createJsBackend().compile(plan);
+    const flags = (process.env.CNN_V8_FLAGS ?? '').split(' ');
+    const forms = new Set<boolean>();
+    for (let i = 0; i < 14; i++) {
+      const x = random(size, 100 + i);
+      expect(Array.from((await wasm.run(x))[0]), `run ${i}`).toEqual(Array.from((await js.run(x))[0]));
+      forms.add((wasm as unknown as { fusedDot: boolean }).fusedDot);
+    }
+    // Liftoff (V8 11.x's first tier) computes the fused form wrong: never taken there; TurboFan
+    // alone computes it right, and the trial runs take both forms
+    if (flags.includes('--no-liftoff')) expect(forms).toEqual(new Set([true, false]));
+    else if (process.versions.v8.startsWith('11.')) expect(forms).toEqual(new Set([false]));
+  });
+});
+

@@ -100,20 +100,25 @@ function expectSame(kernels: Q8WasmKernels, p: ref.Q8Conv2dParams): boolean {
 for (const file of binaries) {
   describe.runIf(runs(file))(file, async () => {
     const kernels = runs(file) ? await instantiateQ8Kernels(binary(file)) : (undefined as never);
+    // the fused dot-add wherever the probe allows it (off by default)
+    if (runs(file)) kernels.useFusedDot(true);
 
     it('says whether it was built with relaxed SIMD', () => {
       expect(kernels.relaxedSimd).toBe(file === 'cnn_q8-relaxed.wasm');
     });
 
-    it('takes the fused dot-add only where the first tier computes it right', () => {
+    it('allows the fused dot-add only where the first tier computes it right', () => {
       // Known tiers of Node 20's V8 (11.x): TurboFan alone computes it right, Liftoff (the first
       // tier by default) does not; elsewhere only the plain binary's answer is known.
       // (the child vitests name their V8 flags in CNN_V8_FLAGS: a test worker's execArgv may not)
       const flags = isNode ? (process.env.CNN_V8_FLAGS ?? '').split(' ') : [];
       const v8 = isNode ? process.versions.v8 : '';
-      if (!kernels.relaxedSimd) expect(kernels.fusedDot).toBe(false);
-      else if (flags.includes('--no-liftoff')) expect(kernels.fusedDot).toBe(true);
-      else if (v8.startsWith('11.')) expect(kernels.fusedDot).toBe(false);
+      if (!kernels.relaxedSimd) expect(kernels.fusedDotSafe).toBe(false);
+      else if (flags.includes('--no-liftoff')) expect(kernels.fusedDotSafe).toBe(true);
+      else if (v8.startsWith('11.')) expect(kernels.fusedDotSafe).toBe(false);
+      // the tests below run the fused form wherever it is allowed
+      expect(kernels.useFusedDot(true)).toBe(kernels.fusedDotSafe);
+      expect(kernels.fusedDot).toBe(kernels.fusedDotSafe);
     });
 
     it('dense and grouped convolutions equal the reference bit for bit (random shapes)', () => {
@@ -192,7 +197,8 @@ describe.runIf(isNode && !runs('cnn_q8-relaxed.wasm'))('cnn_q8-relaxed.wasm (chi
     const root = fileURLToPath(new URL('../../../../', import.meta.url));
     const vitest = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST')));
-    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', ...flags, vitest, 'run', 'packages/kernels/src/wasm/q8.test.ts', '-t', 'cnn_q8-relaxed'], {
+    const files = ['packages/kernels/src/wasm/q8.test.ts', 'packages/kernels/src/int8-plan.test.ts'];
+    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', ...flags, vitest, 'run', ...files, '-t', 'cnn_q8-relaxed'], {
       cwd: root,
       env: { ...env, NO_COLOR: '1', CNN_V8_FLAGS: flags.join(' ') },
       encoding: 'utf8',
@@ -201,7 +207,7 @@ describe.runIf(isNode && !runs('cnn_q8-relaxed.wasm'))('cnn_q8-relaxed.wasm (chi
     const output = `${r.stdout}\n${r.stderr}`;
     expect(output, output).toMatch(/Tests\s+\d+ passed/);
     expect(output).not.toMatch(/failed/);
-    expect(Number(/Tests\s+(\d+) passed/.exec(output)?.[1])).toBeGreaterThanOrEqual(10);
+    expect(Number(/Tests\s+(\d+) passed/.exec(output)?.[1])).toBeGreaterThanOrEqual(11);
     expect(r.status, output).toBe(0);
   });
 });

@@ -37,16 +37,17 @@ export interface Q8Exports {
 }
 
 /**
- * Turns on relaxed SIMD's fused dot-add (i32x4.relaxed_dot_i8x16_i7x16_add_s: one vpdpbusd
- * where V8 has AVX-VNNI) where the engine computes it right, and returns whether it did. Call
- * it once, right after instantiating, so that the probe runs in the engine's first tier: V8
- * 11.3's Liftoff (Node 20) gets it wrong, so there the kernels keep the split form
- * (kernels-wasm/src/q8/igemm.rs). False for the plain-SIMD binary.
+ * Whether this engine computes relaxed SIMD's fused dot-add (i32x4.relaxed_dot_i8x16_i7x16_add_s)
+ * right, so that the kernels may take it (`q8_set_fused_dot`). Call it once, right after
+ * instantiating, so that the probe runs in the engine's first tier: V8 11.3's Liftoff (Node 20)
+ * gets it wrong. Right is not faster everywhere: where V8 has AVX-VNNI it is one vpdpbusd, without
+ * it five instructions against the split form's three, so callers time both
+ * (`createInt8WasmBackend` does). False for the plain-SIMD binary.
  */
-export function enableFusedDot(ex: Q8Exports): boolean {
+export function probeFusedDot(ex: Q8Exports): boolean {
   // (a binary from before the probe has neither export: it runs the split form)
   if (typeof ex.q8_probe_fused_dot !== 'function' || typeof ex.q8_set_fused_dot !== 'function') return false;
-  return ex.q8_probe_fused_dot() === 1 && ex.q8_set_fused_dot(1) === 1;
+  return ex.q8_probe_fused_dot() === 1;
 }
 
 /** A convolution with its weights packed in wasm memory: write an input, execute, read the output. */
@@ -64,8 +65,12 @@ export interface PreparedQ8Conv2d {
 export interface Q8WasmKernels {
   /** The binary was built with relaxed SIMD (cnn_q8-relaxed.wasm). */
   readonly relaxedSimd: boolean;
-  /** Its igemm takes the fused dot-add (`enableFusedDot`), not the split form. */
+  /** The engine computes the fused dot-add right (`probeFusedDot`), so `useFusedDot(true)` may take it. */
+  readonly fusedDotSafe: boolean;
+  /** Whether igemm takes the fused dot-add (off by default: it is faster only where V8 has AVX-VNNI). */
   readonly fusedDot: boolean;
+  /** Turns the fused dot-add on or off where it is safe; returns whether it is on. */
+  useFusedDot(on: boolean): boolean;
   prepareConv2d(p: Q8Conv2dParams): PreparedQ8Conv2d;
   conv2d(p: Q8Conv2dParams): Q8Tensor;
   linear(p: Q8LinearParams): Q8Tensor;
@@ -161,14 +166,24 @@ export async function instantiateQ8Kernels(binary: BufferSource | WebAssembly.Mo
 
 class Kernels implements Q8WasmKernels {
   readonly relaxedSimd: boolean;
-  readonly fusedDot: boolean;
+  readonly fusedDotSafe: boolean;
+  private fused = false;
   private readonly memory: Q8Memory;
   /** bumped by reset(): a prepared layer of an older generation no longer owns its memory */
   private generation = 0;
   constructor(private readonly ex: Q8Exports) {
-    this.fusedDot = enableFusedDot(ex);
+    this.fusedDotSafe = probeFusedDot(ex);
     this.relaxedSimd = (ex.cnn_kernels_features() & 1) === 1;
     this.memory = new Q8Memory(ex);
+  }
+
+  get fusedDot(): boolean {
+    return this.fused;
+  }
+
+  useFusedDot(on: boolean): boolean {
+    this.fused = this.fusedDotSafe && this.ex.q8_set_fused_dot(on ? 1 : 0) === 1;
+    return this.fused;
   }
 
   reset(): void {
