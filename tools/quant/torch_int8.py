@@ -3,7 +3,7 @@
 post-training static quantisation (fuse_model, prepare with the engine's qconfig, calibrate, convert),
 exported into @cnn's int8 file format with torch's own integer weights, scales and zero points.
 
-usage: torch_int8.py MODEL OUTDIR [--size 64] [--seed 0] [--calibration 4] [--residual-adds separate|fused] [--onnx]
+usage: torch_int8.py MODEL OUTDIR [--size 64] [--seed 0] [--calibration 4] [--residual-adds separate|fused] [--reduce-range] [--onnx]
 
 Writes OUTDIR/MODEL.int8.safetensors (format 'cnn-int8', layout: packages/core/src/quantize/format.ts),
 OUTDIR/MODEL.input.npy (float32 NCHW [1, 3, size, size]) and OUTDIR/MODEL.logits.npy (torch's int8
@@ -19,7 +19,7 @@ Weights are torchvision's random initialisation (seeded); batch-norm running sta
 from a few forward passes in train mode so activations keep a sensible range. The weight observer
 is per-channel symmetric with quant range [-127, 127] (scale = max|w| / 127, as ours; torch's
 default allows -128, which our kernels refuse); activations use the engine's default observer
-(HistogramObserver; fbgemm reduces the range to [0, 127]). Debian's torch 1.13 has no fbgemm
+(HistogramObserver; fbgemm reduces the range to [0, 127], and so does --reduce-range on any engine). Debian's torch 1.13 has no fbgemm
 (supported_engines: qnnpack, onednn), so the default engine there is onednn.
 """
 import argparse
@@ -99,6 +99,8 @@ def main():
     p.add_argument("--residual-adds", choices=["separate", "fused"], default="separate",
                    help="separate (default): our plan rounds each layer and adds as torch does; fused: the add's scale goes to the layer that fuses it (one rounding, not torch's two)")
     p.add_argument("--engine", default=None, help="fbgemm, onednn or qnnpack (default: the first this torch supports)")
+    p.add_argument("--reduce-range", action="store_true",
+                   help="activations to [0, 127] (HistogramObserver reduce_range, fbgemm's default): 7-bit codes, the operand relaxed SIMD's 8-bit dot takes")
     p.add_argument("--onnx", action="store_true", help="also write OUTDIR/MODEL.int8.onnx, the same int8 model as an ONNX QDQ graph (opset 13)")
     a = p.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
@@ -115,7 +117,8 @@ def main():
     model.eval()
     model.fuse_model()
     weight = tq.PerChannelMinMaxObserver.with_args(dtype=torch.qint8, qscheme=torch.per_channel_symmetric, quant_min=-127, quant_max=127)
-    model.qconfig = tq.QConfig(activation=tq.get_default_qconfig(engine).activation, weight=weight)
+    activation = tq.HistogramObserver.with_args(reduce_range=True) if a.reduce_range else tq.get_default_qconfig(engine).activation
+    model.qconfig = tq.QConfig(activation=activation, weight=weight)
     tq.prepare(model, inplace=True)
     with torch.no_grad():
         for _ in range(a.calibration):
@@ -159,7 +162,7 @@ def main():
             tensors[f"{n}.add.zero_point"] = np.array([modules[fused[n]].zero_point], dtype=np.int64)
     tensors["quant.scale"] = np.array([float(model.quant.scale)], dtype=np.float32)
     tensors["quant.zero_point"] = np.array([int(model.quant.zero_point)], dtype=np.int64)
-    write_safetensors(f"{a.outdir}/{a.model}.int8.safetensors", tensors, {"format": "cnn-int8", "residual-adds": a.residual_adds, "source": f"torch {torch.__version__} eager PTQ, {engine}"})
+    write_safetensors(f"{a.outdir}/{a.model}.int8.safetensors", tensors, {"format": "cnn-int8", "residual-adds": a.residual_adds, "reduce-range": str(a.reduce_range).lower(), "source": f"torch {torch.__version__} eager PTQ, {engine}"})
     write_npy(f"{a.outdir}/{a.model}.input.npy", x.numpy())
     write_npy(f"{a.outdir}/{a.model}.logits.npy", logits.numpy())
     if a.onnx:
