@@ -27,13 +27,18 @@ impl Epilogue {
     }
 }
 
+/// The nearest integer (ties to even) of finite `v` clamped to +-2^22, as i32.
 #[inline(always)]
 pub fn round_half_even(v: v128) -> v128 {
     const LIMIT: f32 = 4194304.0; // 2^22
     const MAGIC: f32 = 12582912.0; // 1.5 * 2^23
-    let v = f32x4_max(f32x4_min(v, f32x4_splat(LIMIT)), f32x4_splat(-LIMIT));
-    let r = f32x4_sub(f32x4_add(v, f32x4_splat(MAGIC)), f32x4_splat(MAGIC));
-    i32x4_trunc_sat_f32x4(r) // r is an integer: exact
+    // pmin/pmax (one instruction each where f32x4.min/max take several for NaN and -0): v is
+    // finite, since q8.ts refuses multipliers over 2^64
+    let v = f32x4_pmax(f32x4_pmin(v, f32x4_splat(LIMIT)), f32x4_splat(-LIMIT));
+    // v + 1.5 * 2^23 lies in [2^23, 2^24], where f32's spacing is 1: the add rounds v to an
+    // integer (ties to even), which is then the sum's bit pattern minus the magic number's (no
+    // float-to-int conversion, which V8 emits as several instructions)
+    i32x4_sub(f32x4_add(v, f32x4_splat(MAGIC)), i32x4_splat(MAGIC.to_bits() as i32))
 }
 
 /// Requantises acc (channels 0-3, 4-7; bias not yet added) with the block header at `header`,

@@ -225,6 +225,10 @@ describe('q8 conv2d against float64', () => {
     expect(() => conv2d({ ...base, residual: tensor([1, 2, 2, 3], 1, { scale: 1, zeroPoint: 0 }) })).toThrow(/residual of the output's shape \[1, 2, 2, 2\], got \[1, 2, 2, 3\]/);
     expect(() => conv2d({ ...base, input: { ...x, data: new Uint8Array(3) } })).toThrow(/holds 64 values, but the data has 3/);
     expect(() => conv2d({ ...base, bias: new Int32Array([2 ** 31 - 1, 0]), weight: new Int8Array(72).fill(1) })).toThrow(expect.objectContaining({ name: 'ShapeError', code: 'limit' }));
+    // multipliers over 2^64 (an output scale far too small): refused, not rounded from infinity
+    expect(() => conv2d({ ...base, output: { scale: 1e-30, zeroPoint: 0 } })).toThrow(expect.objectContaining({ name: 'ShapeError', code: 'limit', message: expect.stringMatching(/channel 0's requantisation multiplier is 1\.0\d*e\+29, over 2\^64/) }));
+    expect(() => conv2d({ ...base, output: { scale: 0.1 * 2 ** -64, zeroPoint: 0 } })).not.toThrow();
+    expect(() => conv2d({ ...base, residual: tensor([1, 2, 2, 2], 1, { scale: 1e30, zeroPoint: 0 }) })).toThrow(/residual multiplier is .* over 2\^64/);
   });
 });
 
@@ -335,6 +339,7 @@ describe('q8 add, requantize, quantize, dequantize', () => {
     const clamp = activationBounds('relu', output);
     expect(expectOnGrid(add(a, b, output, clamp).data, values, output, clamp)).toBeGreaterThan(0.97);
     expect(() => add(a, tensor([1, 4, 5, 6], 1, a.quant), output)).toThrow(/one shape, got \[1, 4, 5, 7\] and \[1, 4, 5, 6\]/);
+    expect(() => add(a, b, { scale: 1e-25, zeroPoint: 0 })).toThrow(expect.objectContaining({ code: 'limit', message: expect.stringMatching(/first input multiplier is .* over 2\^64/) }));
   });
 
   it('requantize moves codes to a new grid', () => {

@@ -60,6 +60,21 @@ export function requantMultiplier(inputScale: number, weightScale: number, outpu
 }
 
 /**
+ * The largest multiplier an epilogue takes (`checkedMultiplier`): up to it, a multiplier times
+ * an int32 sum or a code difference stays finite in f32, which the wasm kernels' rounding relies
+ * on (kernels-wasm/src/q8/requant.rs). Real ones are near 1.
+ */
+export const MAX_MULTIPLIER = 2 ** 64;
+
+/** `m` if it is at most MAX_MULTIPLIER; otherwise a ShapeError (code 'limit') naming `what`. */
+export function checkedMultiplier(m: number, what: string, where: string): number {
+  if (!(m <= MAX_MULTIPLIER)) {
+    throw new ShapeError(`${where}: the ${what} multiplier is ${m}, over 2^64: the output scale is too small for the input's (and weights') scales`, { code: 'limit' });
+  }
+  return m;
+}
+
+/**
  * The quantised clamp bounds of an activation for an output with these parameters: 'none' is
  * [0, 255], 'relu' [z, 255], 'relu6' [z, z + round(6 / s)] and {min, max} (hardtanh)
  * [z + round(min / s), z + round(max / s)], each bound clamped to [0, 255]; round is
@@ -232,7 +247,7 @@ export function planConv2d(p: Q8Conv2dParams): Q8ConvPlan {
   checkClamp(clamp, where);
   const outShape = [n, outH, outW, outC] as const;
   const residual = p.residual && checkResidual(p.residual, outShape, p.output, where);
-  const mult = p.weightScales.map((s) => requantMultiplier(p.input.quant.scale, s, p.output.scale));
+  const mult = p.weightScales.map((s, c) => checkedMultiplier(requantMultiplier(p.input.quant.scale, s, p.output.scale), `channel ${c}'s requantisation`, where));
   return { n, inH, inW, inC, outH, outW, outC, kernel, stride, padding, dilation, groups, clamp, mult, residualMult: residual?.mult ?? 0, outShape };
 }
 
@@ -315,7 +330,7 @@ export function linear(p: Q8LinearParams): Q8Tensor {
   checkClamp(clamp, where);
   const outShape = [n, 1, 1, outF] as const;
   const residual = p.residual && checkResidual(p.residual, outShape, p.output, where);
-  const mult = p.weightScales.map((s) => requantMultiplier(p.input.quant.scale, s, p.output.scale));
+  const mult = p.weightScales.map((s, o) => checkedMultiplier(requantMultiplier(p.input.quant.scale, s, p.output.scale), `output ${o}'s requantisation`, where));
   const zx = p.input.quant.zeroPoint;
   const y = new Uint8Array(n * outF);
   for (let b = 0; b < n; b++) {
@@ -462,8 +477,8 @@ export function add(a: Q8Tensor, b: Q8Tensor, output: QuantParams, clamp: Q8Clam
   if (!sameShape(a.shape, b.shape)) {
     throw new ShapeError(`${where}: expected inputs of one shape, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   }
-  const ma = fr(a.quant.scale / output.scale);
-  const mb = fr(b.quant.scale / output.scale);
+  const ma = checkedMultiplier(fr(a.quant.scale / output.scale), 'first input', where);
+  const mb = checkedMultiplier(fr(b.quant.scale / output.scale), 'second input', where);
   const y = new Uint8Array(a.data.length);
   for (let i = 0; i < y.length; i++) {
     const v = fr(fr((a.data[i] - a.quant.zeroPoint) * ma) + fr((b.data[i] - b.quant.zeroPoint) * mb));
@@ -569,7 +584,7 @@ function checkWeights(w: Int8Array, scales: Float32Array, bias: Int32Array | und
 function checkResidual(r: Q8Tensor, shape: readonly number[], output: QuantParams, where: string): Residual {
   checkTensor(r, `${where} residual`);
   if (!sameShape(r.shape, shape)) throw new ShapeError(`${where}: expected a residual of the output's shape ${formatShape(shape)}, got ${formatShape(r.shape)}`);
-  return { data: r.data, zeroPoint: r.quant.zeroPoint, mult: fr(r.quant.scale / output.scale) };
+  return { data: r.data, zeroPoint: r.quant.zeroPoint, mult: checkedMultiplier(fr(r.quant.scale / output.scale), 'residual', where) };
 }
 
 function poolGeometry(input: Q8Tensor, p: Q8Pool2dParams, where: string) {

@@ -5,7 +5,7 @@
 // on the js reference over the same bytes.
 import { DisposedError, ShapeError, assertPlanChecked, type Backend, type Executable, type ExecutionPlan, type PlanOp, type Q8AddOp, type Q8Conv2dOp, type Q8LinearOp, type Q8Pool2dOp, type Slot } from '@cnn/core';
 import { runJsOp } from '../js/run-op.js';
-import { activationBounds, linearAsConv2d, planConv2d, type Q8Conv2dParams } from '../js/q8.js';
+import { activationBounds, checkedMultiplier, linearAsConv2d, planConv2d, type Q8Conv2dParams } from '../js/q8.js';
 import { Q8Memory, probeFusedDot, writeQ8Conv, type Q8Exports } from './q8.js';
 
 /** Timed runs of each dot form before an executable keeps the faster (`Q8WasmExecutable.fusedDot`). */
@@ -49,7 +49,7 @@ function prepareAdd(ex: Q8Exports, op: Q8AddOp, arena: number): () => void {
   for (const s of [op.a, op.b, op.output]) dense(s, `q8add`);
   const [a, b, y] = [op.a.quant!, op.b.quant!, op.output.quant!];
   const [lo, hi] = activationBounds(op.activation, y);
-  const [ma, mb] = [Math.fround(a.scale / y.scale), Math.fround(b.scale / y.scale)];
+  const [ma, mb] = [checkedMultiplier(Math.fround(a.scale / y.scale), 'first input', 'q8add (wasm)'), checkedMultiplier(Math.fround(b.scale / y.scale), 'second input', 'q8add (wasm)')];
   const [at, bt, yt] = [arena + op.a.offset, arena + op.b.offset, arena + op.output.offset];
   return () => ex.q8_add(at, bt, yt, op.output.size, a.zeroPoint, ma, b.zeroPoint, mb, y.zeroPoint, lo, hi);
 }

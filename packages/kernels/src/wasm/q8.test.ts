@@ -172,6 +172,15 @@ for (const file of binaries) {
       }
     });
 
+    it('rounds sums far beyond 2^22 output steps as the reference does (saturating)', () => {
+      // 255 * 127 real units on grids of 2^-20 and 2^-10: 3.4e10 and 3.3e7 steps either way
+      for (const scale of [2 ** -20, 2 ** -10, 1]) {
+        const x: ref.Q8Tensor = { data: new Uint8Array([255, 0, 127, 1]), shape: [1, 1, 2, 2], quant: { scale: 1, zeroPoint: 0 } };
+        const p: ref.Q8Conv2dParams = { input: x, weight: new Int8Array([127, -127, -127, 127]), weightScales: new Float32Array([1, 1]), outChannels: 2, kernel: [1, 1], output: { scale, zeroPoint: 128 } };
+        expectSame(kernels, p);
+      }
+    });
+
     it('a layer prepared before reset() refuses to run', () => {
       const p = convParams({ n: 1, h: 4, w: 4, groups: 1, inCg: 3, outCg: 2, kernel: 3, stride: 1, padding: 0, dilation: 1, residual: false, activation: 'none', xZero: 0, xMax: 255, seed: 1 });
       const prepared = kernels.prepareConv2d(p);
