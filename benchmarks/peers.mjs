@@ -70,7 +70,8 @@ const TOLERANCE = 1e-4;
 /**
  * Models with an int8 race (torchvision's quantisable builders) -> the logits layer, whose output
  * scale is one step, and the largest and mean |difference| from torch's int8 logits, in steps, that
- * an int8 engine may show (and its top-1 must equal torch's): packages/cli/src/quantize.test.ts's
+ * an int8 engine may show (and its top-1 must equal torch's, or be a class torch puts within
+ * those steps of its own top logit: a tie that an allowed difference flips): packages/cli/src/quantize.test.ts's
  * bounds for @cnn (which explains ResNet-18's near-tie roundings), applied to onnxruntime alike.
  */
 export const INT8 = {
@@ -299,7 +300,7 @@ async function benchModel(model, specs, opts, ctx, log) {
       if (row.check.ok) workers.set(row, w);
       else {
         row.error = row.check.note ?? (int8
-          ? `logits differ from torch's int8 ones: ${checkText(row.check)}, top-1 ${row.check.top1Same ? 'same' : 'differs'} (allowed: ${int8.maxSteps} steps, ${int8.meanSteps} on average)`
+          ? `logits differ from torch's int8 ones: ${checkText(row.check)}, top-1 ${top1Text(row.check)} (allowed: ${int8.maxSteps} steps, ${int8.meanSteps} on average, and top-1 equal or a tie within them)`
           : `logits differ from torchvision: max|diff|/max|ref| = ${row.check.rel}`);
         await w.request({ type: 'exit' }).catch(() => {});
         w.kill();
@@ -439,9 +440,14 @@ export function precisionPairs(rows) {
 }
 
 /** the check column: relative error (fp32), or steps of the logits' scale (int8) */
+/** An int8 row's top-1 against torch's: same, a tie (torch's own margin in steps), or differs. */
+function top1Text(c) {
+  return c.top1Same ? 'same' : `differs: torch puts our top class ${c.top1Gap.toFixed(1)} steps below its own`;
+}
+
 function checkText(c) {
   if (c.maxSteps === undefined) return `rel ${c.rel.toExponential(1)}`;
-  return `${c.maxSteps.toFixed(1)} steps (mean ${c.meanSteps.toFixed(2)})`;
+  return `${c.maxSteps.toFixed(1)} steps (mean ${c.meanSteps.toFixed(2)})${c.top1Same ? '' : `, top-1 ${top1Text(c)}`}`;
 }
 
 function binarySizes() {
@@ -550,7 +556,7 @@ function report(env, opts, rows, summary, pairs, sizes, macs) {
   lines.push('## All engines');
   lines.push('');
   lines.push('check: logits vs torchvision on the same weights, max|diff| / max|ref| (must be ≤ 1e-4; both tfjs forms run the same counter weights loaded by torchvision key); ' +
-    `int8 rows: largest and mean |diff| from torch's int8 logits in steps of the logits' scale, top-1 equal (bounds: ${Object.entries(INT8).map(([m, b]) => `${m} ${b.maxSteps} / ${b.meanSteps}`).join(', ')}). ` +
+    `int8 rows: largest and mean |diff| from torch's int8 logits in steps of the logits' scale, top-1 equal or a tie within the largest bound (bounds: ${Object.entries(INT8).map(([m, b]) => `${m} ${b.maxSteps} / ${b.meanSteps}`).join(', ')}). ` +
     'spread: interquartile range / median. cpu/wall: process CPU time ÷ wall time over the timed runs (≈ threads kept busy). ' +
     'first: engine start + model compile/session + first run, weights already in memory. peak RSS: the child process\'s maxRSS (one engine, one model).');
   lines.push('');

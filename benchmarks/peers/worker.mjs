@@ -43,7 +43,11 @@ function compare(out, ref) {
   return { length: got.length, finite, maxAbsDiff: maxDiff, maxAbsRef: maxRef, rel: maxDiff / maxRef };
 }
 
-/** Logits against torch's int8 ones, in steps of the logits' quantisation scale, and top-1. */
+/**
+ * Logits against torch's int8 ones, in steps of the logits' quantisation scale, and top-1;
+ * top1Gap: how far below torch's own top logit torch puts the class this engine ranks first, in
+ * steps (0 when top-1 is the same).
+ */
 function compareSteps(out, ref, step) {
   const c = compare(out, ref);
   let max = 0;
@@ -54,7 +58,7 @@ function compareSteps(out, ref, step) {
     sum += d;
   }
   const top = (v) => Array.prototype.indexOf.call(v, Math.max(...v));
-  return { ...c, maxSteps: max, meanSteps: sum / ref.length, top1Same: top(out) === top(ref) };
+  return { ...c, maxSteps: max, meanSteps: sum / ref.length, top1Same: top(out) === top(ref), top1Gap: (ref[top(ref)] - ref[top(out)]) / step };
 }
 
 /** The input every engine runs: NCHW counter input as torchvision got it, or torch's int8 input (.npy) */
@@ -224,7 +228,10 @@ async function main() {
     const lib = await import(cfg.bundle);
     const ref = lib.parseNpy(readFileSync(cfg.int8.logits)).data;
     check = compareSteps(engine.first, ref, cfg.int8.step);
-    check.ok = check.finite && check.length === ref.length && check.top1Same && check.maxSteps <= cfg.int8.maxSteps + 1e-4 && check.meanSteps <= cfg.int8.meanSteps;
+    // top-1 may differ only where torch's two candidates lie within the allowed steps (a tie that
+    // an allowed difference can flip)
+    const top1Ok = check.top1Same || check.top1Gap <= cfg.int8.maxSteps + 1e-4;
+    check.ok = check.finite && check.length === ref.length && top1Ok && check.maxSteps <= cfg.int8.maxSteps + 1e-4 && check.meanSteps <= cfg.int8.meanSteps;
   } else {
     const ref = JSON.parse(readFileSync(cfg.logits, 'utf8')).logits.data;
     check = compare(engine.first, ref);
