@@ -229,6 +229,8 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
     let len = (a.n * a.in_h * a.in_w * a.in_c) as usize;
     #[cfg(target_feature = "relaxed-simd")]
     let relaxed = fits_i7(x, len, a.x_zero);
+    #[cfg(target_feature = "relaxed-simd")]
+    let fused = FUSED_DOT;
     #[cfg(not(target_feature = "relaxed-simd"))]
     let relaxed = {
         let _ = len;
@@ -281,7 +283,7 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
                     let mut acc = [i32x4_splat(0); 2 * MR];
                     #[cfg(target_feature = "relaxed-simd")]
                     if relaxed {
-                        if FUSED_DOT {
+                        if fused {
                             igemm_4x8c4_wasmrelaxedsimd_dot(&mut acc, ind.as_ptr(), taps, quads, w, dot_i7_add_fused);
                         } else {
                             igemm_4x8c4_wasmrelaxedsimd_dot(&mut acc, ind.as_ptr(), taps, quads, w, dot_i7_add);

@@ -74,6 +74,11 @@ export function checkedMultiplier(m: number, what: string, where: string): numbe
   return m;
 }
 
+/** An add's two multipliers, fround(s_a / s_y) and fround(s_b / s_y), each checked. */
+export function addMultipliers(a: QuantParams, b: QuantParams, output: QuantParams, where: string): [number, number] {
+  return [checkedMultiplier(fr(a.scale / output.scale), 'first input', where), checkedMultiplier(fr(b.scale / output.scale), 'second input', where)];
+}
+
 /**
  * The quantised clamp bounds of an activation for an output with these parameters: 'none' is
  * [0, 255], 'relu' [z, 255], 'relu6' [z, z + round(6 / s)] and {min, max} (hardtanh)
@@ -477,8 +482,7 @@ export function add(a: Q8Tensor, b: Q8Tensor, output: QuantParams, clamp: Q8Clam
   if (!sameShape(a.shape, b.shape)) {
     throw new ShapeError(`${where}: expected inputs of one shape, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   }
-  const ma = checkedMultiplier(fr(a.quant.scale / output.scale), 'first input', where);
-  const mb = checkedMultiplier(fr(b.quant.scale / output.scale), 'second input', where);
+  const [ma, mb] = addMultipliers(a.quant, b.quant, output, where);
   const y = new Uint8Array(a.data.length);
   for (let i = 0; i < y.length; i++) {
     const v = fr(fr((a.data[i] - a.quant.zeroPoint) * ma) + fr((b.data[i] - b.quant.zeroPoint) * mb));

@@ -5,7 +5,7 @@
 // on the js reference over the same bytes.
 import { DisposedError, ShapeError, assertPlanChecked, type Backend, type Executable, type ExecutionPlan, type PlanOp, type Q8AddOp, type Q8Conv2dOp, type Q8LinearOp, type Q8Pool2dOp, type Slot } from '@cnn/core';
 import { runJsOp } from '../js/run-op.js';
-import { activationBounds, checkedMultiplier, linearAsConv2d, planConv2d, type Q8Conv2dParams } from '../js/q8.js';
+import { activationBounds, addMultipliers, linearAsConv2d, planConv2d, type Q8Conv2dParams } from '../js/q8.js';
 import { Q8Memory, probeFusedDot, writeQ8Conv, type Q8Exports } from './q8.js';
 
 /** Timed runs of each dot form before an executable keeps the faster (`Q8WasmExecutable.fusedDot`). */
@@ -49,7 +49,7 @@ function prepareAdd(ex: Q8Exports, op: Q8AddOp, arena: number): () => void {
   for (const s of [op.a, op.b, op.output]) dense(s, `q8add`);
   const [a, b, y] = [op.a.quant!, op.b.quant!, op.output.quant!];
   const [lo, hi] = activationBounds(op.activation, y);
-  const [ma, mb] = [checkedMultiplier(Math.fround(a.scale / y.scale), 'first input', 'q8add (wasm)'), checkedMultiplier(Math.fround(b.scale / y.scale), 'second input', 'q8add (wasm)')];
+  const [ma, mb] = addMultipliers(a, b, y, 'q8add (wasm)');
   const [at, bt, yt] = [arena + op.a.offset, arena + op.b.offset, arena + op.output.offset];
   return () => ex.q8_add(at, bt, yt, op.output.size, a.zeroPoint, ma, b.zeroPoint, mb, y.zeroPoint, lo, hi);
 }
@@ -74,8 +74,8 @@ class Q8WasmExecutable implements Executable {
   private readonly wasmOps: ((() => void) | undefined)[];
   private readonly bytes: () => Uint8Array;
 
-  /** per dot form, the best run time seen while choosing (`DOT_TRIALS` runs each) */
-  private readonly dotTrials: { fused: number[]; split: number[] } = { fused: [], split: [] };
+  /** per dot form, its best run time while choosing (`DOT_TRIALS` runs each) */
+  private readonly dotBest = { fused: Infinity, split: Infinity };
   private runs = 0;
 
   constructor(
@@ -117,7 +117,7 @@ class Q8WasmExecutable implements Executable {
       else if (layer.depthwise) ex.q8_dwconv2d(layer.args);
       else ex.q8_conv2d(layer.args);
     });
-    if (trial) this.dotTrials[trial].push(performance.now() - started);
+    if (trial) this.dotBest[trial] = Math.min(this.dotBest[trial], performance.now() - started);
     return plan.outputs.map((s) => arena.slice(s.offset, s.offset + s.size));
   }
 
@@ -136,12 +136,11 @@ class Q8WasmExecutable implements Executable {
 
   /** The form this run times, or undefined once chosen (or when only the split form is safe). */
   private dotTrial(): 'fused' | 'split' | undefined {
+    // runs 1 to 2 * DOT_TRIALS (counting from 0) alternate the forms; the next one chooses
     const n = this.runs++;
-    if (!this.fusedDotSafe || n === 0 || n > 2 * DOT_TRIALS) return undefined;
-    if (n === 2 * DOT_TRIALS) {
-      // the last trial run: choose, then run with the choice
-      const best = (t: number[]) => Math.min(...t);
-      this.setFusedDot(best(this.dotTrials.fused) < best(this.dotTrials.split));
+    if (!this.fusedDotSafe || n === 0 || n > 2 * DOT_TRIALS + 1) return undefined;
+    if (n === 2 * DOT_TRIALS + 1) {
+      this.setFusedDot(this.dotBest.fused < this.dotBest.split);
       return undefined;
     }
     const form = n % 2 ? 'fused' : 'split';
