@@ -20,12 +20,14 @@
 //
 // Run: pnpm build && node benchmarks/webgpu.mjs [--models resnet50,vgg16] [--batches 1,8]
 //        [--engines cnn,ort] [--precisions f32,f16] [--size 224] [--reps 50] [--budget 3000]
-//        [--onnx DIR (default .carry/gpu/onnx)] [--json out.json]
+//        [--onnx DIR (default .carry/gpu/onnx)] [--json out.json] [--tunings sweep | JSON]
+// --tunings adds @cnn f32 rows compiled with other GEMM tilings (createWebGpuBackend's gemmTuning):
+// 'sweep' races the presets in TUNING_SWEEP, or give a JSON object {"name": {knob: value}, ...}.
 // On a GPU machine without Node: benchmarks/gpu/prepare.sh here, benchmarks/gpu/run.sh there.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { counterInput, counterParameter, nchwToNhwc, summarize } from '@cnn/core';
 import { relativeError } from '@cnn/core/testing';
-import { createWebGpuBackend, describeAdapter } from '@cnn/kernels/webgpu';
+import { DEFAULT_CONV_GEMM_TUNING, createWebGpuBackend, describeAdapter } from '@cnn/kernels/webgpu';
 import { resnet18, resnet50 } from '@cnn/resnet';
 import { mobilenet_v2 } from '@cnn/mobilenet';
 import { efficientnet_b0 } from '@cnn/efficientnet';
@@ -52,6 +54,16 @@ const batches = (args.batches ?? '1,8').split(',').map(Number);
 const precisions = (args.precisions ?? 'f32,f16').split(',');
 const engines = (args.engines ?? 'cnn,ort').split(',');
 for (const e of engines) if (!['cnn', 'ort'].includes(e)) throw new Error(`unknown engine ${e}; choose from cnn, ort`);
+/** GEMM tilings raced by --tunings sweep (knobs: DEFAULT_CONV_GEMM_TUNING) */
+const TUNING_SWEEP = {
+  rows32: { rowTile: 32 },
+  rows64: { rowTile: 64 },
+  wide1k: { wideTileMinTiles: 1024 },
+  nosplit: { splitKBelowTiles: 0 },
+  split512: { splitKBelowTiles: 256, splitKTargetWorkgroups: 512 },
+  split1k: { splitKBelowTiles: 512, splitKTargetWorkgroups: 1024, splitKMinSlice: 128 },
+};
+const tunings = args.tunings === undefined ? {} : args.tunings === 'sweep' ? TUNING_SWEEP : JSON.parse(args.tunings);
 const size = Number(args.size ?? 224);
 const maxReps = Number(args.reps ?? 50);
 const budgetMs = Number(args.budget ?? 3000);
@@ -91,6 +103,15 @@ for (const p of engines.includes('cnn') ? precisions : []) {
   if (p === 'f16' && !hasF16) continue;
   backends[p] = await createWebGpuBackend({ adapter: await gpu.requestAdapter({ powerPreference: 'high-performance' }), precision: p, profiling: args.profile !== 'off' });
 }
+/** @cnn's variants per model and batch: each precision with the default tiling, then f32 with each --tunings entry */
+const variants = [
+  ...(engines.includes('cnn') ? precisions : []).map((precision) => ({ engine: '@cnn', precision, backend: backends[precision] })),
+  ...Object.keys(tunings).map((name) => ({ engine: `@cnn ${name}`, precision: 'f32', tuning: tunings[name] })),
+];
+for (const v of variants.filter((x) => x.tuning)) {
+  v.backend = await createWebGpuBackend({ adapter: await gpu.requestAdapter({ powerPreference: 'high-performance' }), precision: 'f32', gemmTuning: v.tuning });
+}
+if (Object.keys(tunings).length) console.log(`default GEMM tuning ${JSON.stringify(DEFAULT_CONV_GEMM_TUNING)}; raced: ${JSON.stringify(tunings)}\n`);
 
 function fixtureFor(pkg, name) {
   const file = `${repoRoot}/packages/${pkg}/fixtures/${name}_${size}.json`;
@@ -175,22 +196,22 @@ for (const name of models) {
       const plan = model.plan({ batch, inputSize: [hw, hw] });
       const input = nchwToNhwc(nchw, ...shape);
       const logitsBy = {};
-      for (const precision of precisions) {
-        const row = { model: name, batch, engine: '@cnn', precision };
+      for (const { engine, precision, backend, tuning } of variants) {
+        const row = { model: name, batch, engine, precision };
         rows.push(row);
-        if (!backends[precision]) {
+        if (!backend) {
           row.note = `skipped: adapter has no ${precision === 'f16' ? 'shader-f16' : precision}`;
           logRow(row);
           continue;
         }
         try {
           const t0 = performance.now();
-          const exe = await backends[precision].compile(plan); // pipelines, upload and one warm-up pass
+          const exe = await backend.compile(plan); // pipelines, upload and one warm-up pass
           row.compileMs = performance.now() - t0;
           const t1 = performance.now();
           const [logits] = await exe.run(input);
           row.firstRunMs = performance.now() - t1;
-          logitsBy[precision] = logits;
+          if (!tuning) logitsBy[precision] = logits;
           Object.assign(row, timedFields(await timeRuns(() => exe.run(input)), macs, batch), {
             weightMiB: exe.weightBytes / 2 ** 20,
             arenaMiB: exe.arenaBytes / 2 ** 20,
@@ -199,7 +220,7 @@ for (const name of models) {
           });
           checkAgainstTorch(row, logits, exported, fx, batch);
           if (precision !== 'f32' && logitsBy.f32) row.vsF32 = relativeError(logits, logitsBy.f32);
-          if (batch === batches[0] && args.profile !== 'off' && backends[precision].device.features.has('timestamp-query')) {
+          if (!tuning && batch === batches[0] && args.profile !== 'off' && backend.device.features.has('timestamp-query')) {
             row.profile = summarizeProfile(await exe.profile(input), row.medianMs);
           }
           exe.dispose();
@@ -231,9 +252,14 @@ for (const name of models) {
   await ortSession?.session.release();
 }
 
-const header = ['model', 'batch', 'engine', 'prec', 'runs', 'min ms', 'median ms', 'img/s', 'TFLOP/s', 'compile ms', 'first ms', 'vs torch', 'vs f32', 'weights MiB', 'arena MiB', 'dispatches', 'pipelines', 'note'];
+// @cnn ÷ onnxruntime-web on min ms, where both rows of a model and batch succeeded
+for (const r of rows) {
+  const peer = rows.find((o) => o.engine === 'ort-web' && o.model === r.model && o.batch === r.batch);
+  if (r.engine !== 'ort-web' && peer && r.minMs !== undefined && peer.minMs !== undefined && !/^(FAILED|failed)/.test(`${r.note ?? ''}${peer.note ?? ''}`)) r.vsOrt = r.minMs / peer.minMs;
+}
+const header = ['model', 'batch', 'engine', 'prec', 'runs', 'min ms', '÷ ort', 'median ms', 'img/s', 'TFLOP/s', 'compile ms', 'first ms', 'vs torch', 'vs f32', 'weights MiB', 'arena MiB', 'dispatches', 'pipelines', 'note'];
 const table = rows.map((r) => [
-  r.model, r.batch, r.engine, r.precision, fmt(r.runs, 0), fmt(r.minMs), fmt(r.medianMs), fmt(r.imagesPerS, 1), fmt(r.tflops), fmt(r.compileMs, 0), fmt(r.firstRunMs, 1),
+  r.model, r.batch, r.engine, r.precision, fmt(r.runs, 0), fmt(r.minMs), fmt(r.vsOrt), fmt(r.medianMs), fmt(r.imagesPerS, 1), fmt(r.tflops), fmt(r.compileMs, 0), fmt(r.firstRunMs, 1),
   r.vsTorch === undefined ? '-' : r.vsTorch.toExponential(1), r.vsF32 === undefined ? '-' : r.vsF32.toExponential(1),
   fmt(r.weightMiB, 1), fmt(r.arenaMiB, 1), fmt(r.dispatches, 0), fmt(r.pipelines, 0), r.note ?? '',
 ].map(String));
@@ -242,7 +268,7 @@ console.log(`\nWebGPU forward pass on ${describeAdapter(Object.values(backends)[
 console.log(header.map((h, i) => h.padStart(widths[i])).join('  '));
 for (const t of table) console.log(t.map((c, i) => c.padStart(widths[i])).join('  '));
 if (args.json) writeFileSync(args.json, JSON.stringify({ adapter: { ...Object.fromEntries(['vendor', 'architecture', 'device', 'description'].map((k) => [k, info[k]])), hasF16 }, size, rows }, null, 2));
-for (const b of Object.values(backends)) b.destroy();
+for (const b of new Set([...Object.values(backends), ...variants.map((v) => v.backend)].filter(Boolean))) b.destroy();
 const failed = rows.filter((r) => /^(FAILED|failed)/.test(r.note ?? ''));
 if (failed.length) console.error(`${failed.length} row(s) failed: ${failed.map((r) => `${r.model} b${r.batch} ${r.engine} ${r.precision}`).join(', ')}`);
 process.exit(failed.length ? 1 : 0); // onnxruntime-web keeps handles open

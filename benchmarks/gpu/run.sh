@@ -2,7 +2,8 @@
 # Runs the WebGPU benchmark from the folder prepare.sh made (.carry/gpu): on the lent GPU machine,
 # where there is no Node.js, or with --smoke here on SwiftShader to test the very same path.
 # Usage: bash benchmarks/gpu/run.sh [--smoke] [benchmark options, e.g. --models resnet50 --batches 1]
-# Results: the table on stdout, and webgpu-bench.txt / webgpu-bench.json in $OUT (or a temp dir).
+# Results: the table on stdout, and webgpu-bench.txt / webgpu-bench.json in $OUT (or a temp dir);
+# NAME=other names them other.txt / other.json (two runs in one device call).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
@@ -51,8 +52,9 @@ else
 fi
 
 RESULTS=${OUT:-$WORK}
+NAME=${NAME:-webgpu-bench}
 set +e
-"$WORK/node" "$WORK/webgpu-bench.mjs" --repo "$REPO" --onnx "$CARRY/onnx" --budget 2000 --json "$RESULTS/webgpu-bench.json" "$@" 2>&1 | tee "$RESULTS/webgpu-bench.txt"
+"$WORK/node" "$WORK/webgpu-bench.mjs" --repo "$REPO" --onnx "$CARRY/onnx" --budget 2000 --json "$RESULTS/$NAME.json" "$@" 2>&1 | tee "$RESULTS/$NAME.txt"
 status=${PIPESTATUS[0]}
 set -e
 [ -n "${OUT:-}" ] || echo "(results were in $WORK, removed on exit; set OUT to keep them)"

@@ -4,6 +4,7 @@ import type { Backend, Executable, ExecutionPlan } from '@cnn/core';
 import { acquireDevice, describeAdapter, WebGpuUnavailableError, type AdapterSummary } from './device.js';
 import { WebGpuExecutable, type DeviceContext, type GpuMemoryCounters } from './executable.js';
 import type { Kernel, Precision } from './wgsl/common.js';
+import { resolveConvGemmTuning, type ConvGemmTuning } from './wgsl/matmul.js';
 
 export interface WebGpuBackendOptions {
   /** a GPU object (navigator.gpu, or `create([])` from the 'webgpu' package in Node); defaults to navigator.gpu */
@@ -36,6 +37,11 @@ export interface WebGpuBackendOptions {
    * maxStorageBufferBindingSize in bytes, maxComputeWorkgroupsPerDimension.
    */
   limits?: { maxStorageBufferBindingSize?: number; maxComputeWorkgroupsPerDimension?: number };
+  /**
+   * Convolution GEMM tiling: row tile, when to split K and how far (defaults in
+   * DEFAULT_CONV_GEMM_TUNING). Results are the same up to float rounding; only speed changes.
+   */
+  gemmTuning?: Partial<ConvGemmTuning>;
 }
 
 export interface WebGpuBackend extends Backend {
@@ -87,6 +93,7 @@ class WebGpuBackendImpl implements WebGpuBackend {
       precision: precision!,
       maxBindingBytes: lower(Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize), cap.maxStorageBufferBindingSize),
       maxWorkgroupsPerDimension: lower(device.limits.maxComputeWorkgroupsPerDimension, cap.maxComputeWorkgroupsPerDimension),
+      gemmTuning: resolveConvGemmTuning(options.gemmTuning),
       pipeline: (k) => this.pipeline(k),
       lostReason: () => this.lost,
       counters: this.counters,
@@ -213,6 +220,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   if (!['f32', 'f16', 'auto'].includes(precision)) {
     throw new Error(`precision must be 'f32', 'f16' or 'auto', got ${JSON.stringify(precision)}`);
   }
+  resolveConvGemmTuning(options.gemmTuning); // bad knobs fail here, before any device is requested
   try {
     const got = await acquireDevice({
       gpu: options.gpu,

@@ -5,6 +5,7 @@ import { DisposedError, ShapeError, assertPlanChecked, type Executable, type Exe
 import { toHalfBits } from './half.js';
 import { lowerOp, type LowerContext, type Step } from './lower.js';
 import type { Kernel, Precision } from './wgsl/common.js';
+import type { ConvGemmTuning } from './wgsl/matmul.js';
 import { stageInKernel, stageOutKernel } from './wgsl/elementwise.js';
 
 /** Bind-group offsets must be multiples of this (WebGPU's minimum alignment, all devices). */
@@ -17,6 +18,8 @@ export interface DeviceContext {
   precision: Precision;
   maxBindingBytes: number;
   maxWorkgroupsPerDimension: number;
+  /** convolution GEMM tiling (the defaults where absent) */
+  gemmTuning?: ConvGemmTuning;
   pipeline(kernel: Kernel): Promise<GPUComputePipeline>;
   /** set once the device is lost: the reason, in words */
   lostReason(): string | undefined;
@@ -99,6 +102,7 @@ export class WebGpuExecutable implements Executable {
       precision: ctx.precision,
       maxBindingBytes: ctx.maxBindingBytes,
       maxWorkgroupsPerDimension: ctx.maxWorkgroupsPerDimension,
+      gemmTuning: ctx.gemmTuning,
     };
     const steps: Step[] = [];
     const f16 = ctx.precision === 'f16';

@@ -7,3 +7,5 @@ export type { AdapterSummary, WebGpuUnavailableReason } from './device.js';
 export type { WebGpuExecutable } from './executable.js';
 export type { DispatchTime } from './executable.js';
 export type { Precision } from './wgsl/common.js';
+export { DEFAULT_CONV_GEMM_TUNING } from './wgsl/matmul.js';
+export type { ConvGemmTuning } from './wgsl/matmul.js';

@@ -10,7 +10,7 @@ import {
   fakeQuantizeKernel,
   scaleChannelsKernel,
 } from './wgsl/elementwise.js';
-import { convGemmKernel, linearKernel, packConvGemmWeights, planConvGemm, splitKReduceKernel, type ConvGemmShape } from './wgsl/matmul.js';
+import { convGemmKernel, linearKernel, packConvGemmWeights, planConvGemm, splitKReduceKernel, type ConvGemmShape, type ConvGemmTuning } from './wgsl/matmul.js';
 import { layerNormKernel, localResponseNormKernel } from './wgsl/normalization.js';
 import { adaptiveAvgPoolKernel, depthwiseConvKernel, packDepthwiseWeights, poolKernel } from './wgsl/window.js';
 
@@ -34,6 +34,8 @@ export interface Step {
 export interface LowerContext extends TemplateContext {
   /** largest storage binding, bytes */
   maxBindingBytes: number;
+  /** convolution GEMM tiling (the defaults where absent) */
+  gemmTuning?: ConvGemmTuning;
 }
 
 /** A channel view's range spans the base's other channels between its pixels. */
@@ -112,7 +114,7 @@ function convChunkSteps(op: Conv2dOp, index: number, ctx: LowerContext, chunk: C
     dilation: op.dilation, groups: op.groups, residual: op.residual !== undefined, activation: op.activation, outStride: pixelStride(op.output), ...chunk,
   };
   const packed = packConvGemmWeights(op.weight, op.bias, shape);
-  const plan = planConvGemm(shape);
+  const plan = planConvGemm(shape, ctx.gemmTuning);
   const whole = (p: typeof plan): Step => ({ op: index, kernel: convGemmKernel(ctx, shape, p), ...slotsOf(op.input, op.output, op.residual), weights: packed.weights, perChannel: packed.perChannel });
   if (plan.kSplit === 1) return [whole(plan)];
   // Split K: slices write partial sums to scratch, a second dispatch sums them and finishes the op.

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVATIONS, type Activation, type Conv2dOp, type LinearOp, type PlanOp, type Slot, validatePlan } from '@cnn/core';
 import { createWebGpuBackend, type WebGpuBackend, type WebGpuExecutable } from './index.js';
-import { planConvGemm } from './wgsl/matmul.js';
+import { DEFAULT_CONV_GEMM_TUNING, planConvGemm, resolveConvGemmTuning, type ConvGemmTuning } from './wgsl/matmul.js';
 import { nodeGpu } from './test-gpu.js';
 import { ArenaBuilder, channelViewOps, compareWithReference as compare, fakeQuantizeOps, randomFloats } from '../test-helpers.js';
 import { fromHalfBits, toHalfBits } from './half.js';
@@ -140,6 +140,52 @@ describe('webgpu split-K convolution (few output tiles, long K) matches the js r
       expect(await compareWithReference(backend, [op], a.size + 7, seed++)).toBeLessThanOrEqual(TOLERANCE);
     });
   }
+});
+
+describe('webgpu GEMM tunings change the tiling, not the results', () => {
+  // 7x7x256 -> 64, 3x3: K 2304 over 2 tiles of 64 rows (4 of 32): split along K by default
+  const c: ConvCase = { inHW: [7, 7], inC: 256, outC: 64, kernel: [3, 3], padding: [1, 1], residual: true, activation: 'relu' };
+  const tunings: [string, Partial<ConvGemmTuning>, { dispatches: number; kernel: RegExp }][] = [
+    ['the defaults', {}, { dispatches: 2, kernel: /^conv\.tapAligned 32x64 splitK9 3x3$/ }],
+    ['32-row tiles, no split', { rowTile: 32, splitKBelowTiles: 0 }, { dispatches: 1, kernel: /^conv\.tapAligned 32x64 3x3$/ }],
+    ['64-row tiles', { rowTile: 64 }, { dispatches: 2, kernel: /^conv\.tapAligned 64x64 splitK9 3x3$/ }],
+    ['a deeper split', { splitKTargetWorkgroups: 1024, splitKMinSlice: 64 }, { dispatches: 2, kernel: /^conv\.tapAligned 32x64 splitK36 3x3$/ }],
+  ];
+  for (const [name, tuning, want] of tunings) {
+    it(name, async () => {
+      const tuned = await createWebGpuBackend({ gpu: await nodeGpu(), warmup: false, gemmTuning: tuning });
+      try {
+        const a = new ArenaBuilder();
+        const op = makeConv(a, c);
+        const exe = (await tuned.compile(validatePlan({ batch: 1, input: op.input, outputs: [op.output], ops: [op], arenaSize: a.size }))) as WebGpuExecutable;
+        expect(exe.dispatchCount).toBe(want.dispatches);
+        exe.dispose();
+        const shape = { n: 1, inH: 7, inW: 7, inC: 256, outH: 7, outW: 7, outC: 64, kernel: [3, 3] as const, stride: [1, 1] as const, padding: [1, 1] as const, dilation: [1, 1] as const, groups: 1, groupStart: 0, groupCount: 1, channelStart: 0, channelCount: 64, residual: true, activation: 'relu' as const, outStride: 64 };
+        const plan = planConvGemm(shape, resolveConvGemmTuning(tuning));
+        const label = `conv.tapAligned ${plan.tile[0]}x${plan.tile[1]}${plan.kSplit > 1 ? ` splitK${plan.kSplit}` : ''} 3x3`;
+        expect(label).toMatch(want.kernel);
+        expect(await compareWithReference(tuned, [op], a.size + 3, seed++)).toBeLessThanOrEqual(TOLERANCE);
+      } finally {
+        tuned.destroy();
+      }
+    });
+  }
+
+  it('refuses unknown or malformed knobs before asking for a device, naming what it takes', async () => {
+    const bad: [unknown, RegExp][] = [
+      [{ rowTile: 48 }, /rowTile must be 'auto', 32 or 64, got 48/],
+      [{ splitKMinSlice: 0 }, /splitKMinSlice must be an integer from 1 to 16777216, got 0/],
+      [{ splitKTargetWorkgroups: 1.5 }, /splitKTargetWorkgroups must be an integer/],
+      [{ wideTileMinTiles: '256' }, /wideTileMinTiles must be an integer from 0 .* got "256"/],
+      [{ tileK: 32 }, /no knob 'tileK'; the knobs are rowTile, wideTileMinTiles, splitKBelowTiles, splitKTargetWorkgroups, splitKMinSlice/],
+      [7, /gemmTuning must be an object, got number/],
+    ];
+    for (const [tuning, message] of bad) {
+      // no gpu given: a tuning that passed would go on to fail on the missing adapter instead
+      await expect(createWebGpuBackend({ gpu: { requestAdapter: async () => null } as unknown as GPU, gemmTuning: tuning as Partial<ConvGemmTuning> })).rejects.toThrow(message);
+    }
+    expect(resolveConvGemmTuning({ rowTile: 64, splitKBelowTiles: 0 })).toEqual({ ...DEFAULT_CONV_GEMM_TUNING, rowTile: 64, splitKBelowTiles: 0 });
+  });
 });
 
 describe('webgpu ops on channel views (concatenation in place) match the js reference', () => {

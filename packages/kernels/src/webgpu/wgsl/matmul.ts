@@ -49,18 +49,65 @@ export function convGemmVariant(s: ConvGemmShape): ConvGemmVariant {
   return inCg % TILE_K === 0 ? 'tapAligned' : 'general';
 }
 
-/** Output tile: rows (pixels) x columns (channels); each thread computes 4 x 4. */
-function chooseTile(m: number, n: number, groups: number): [number, number] {
-  const tn = n <= 16 ? 16 : n <= 32 ? 32 : 64;
-  // Big row tiles reuse weights best; fall back to 32 rows when that would leave a big GPU idle.
-  const tm = Math.ceil(m / 64) * Math.ceil(n / tn) * groups >= 256 ? 64 : 32;
-  return [tm, tn];
+/**
+ * The GEMM's tiling knobs. The defaults were set on small GPUs and SwiftShader; `bench:webgpu`'s
+ * `--tunings` races alternatives on the GPU at hand (benchmarks/gpu/README.md).
+ */
+export interface ConvGemmTuning {
+  /** output rows (pixels) per tile: 32, 64, or 'auto' (64 where that still leaves `wideTileMinTiles` tiles, else 32) */
+  rowTile: 'auto' | 32 | 64;
+  /** with rowTile 'auto': the fewest 64-row tiles a dispatch may have */
+  wideTileMinTiles: number;
+  /** a dispatch with fewer output tiles than this splits its K loop across workgroups (0: never) */
+  splitKBelowTiles: number;
+  /** workgroups a split aims at (tiles x slices) */
+  splitKTargetWorkgroups: number;
+  /** the shortest K slice a split makes */
+  splitKMinSlice: number;
 }
 
-/** Fewer output tiles than this, over a long K, and the K loop is split across workgroups. */
-const SPLIT_K_BELOW_TILES = 64;
-const SPLIT_K_TARGET_WORKGROUPS = 128;
-const SPLIT_K_MIN_SLICE = 256;
+export const DEFAULT_CONV_GEMM_TUNING: Readonly<ConvGemmTuning> = Object.freeze({
+  rowTile: 'auto',
+  wideTileMinTiles: 256,
+  splitKBelowTiles: 64,
+  splitKTargetWorkgroups: 128,
+  splitKMinSlice: 256,
+});
+
+/**
+ * Checks a partial tuning (typed errors name the knob, what it takes and what came) and fills in
+ * the defaults.
+ */
+export function resolveConvGemmTuning(t: Partial<ConvGemmTuning> | undefined): ConvGemmTuning {
+  const out: ConvGemmTuning = { ...DEFAULT_CONV_GEMM_TUNING };
+  if (t === undefined) return out;
+  if (typeof t !== 'object' || t === null) throw new TypeError(`gemmTuning must be an object, got ${t === null ? 'null' : typeof t}`);
+  for (const [key, value] of Object.entries(t)) {
+    if (value === undefined) continue;
+    if (key === 'rowTile') {
+      if (value !== 'auto' && value !== 32 && value !== 64) throw new RangeError(`gemmTuning.rowTile must be 'auto', 32 or 64, got ${JSON.stringify(value)}`);
+      out.rowTile = value;
+    } else if (key === 'wideTileMinTiles' || key === 'splitKBelowTiles' || key === 'splitKTargetWorkgroups' || key === 'splitKMinSlice') {
+      const least = key === 'splitKBelowTiles' || key === 'wideTileMinTiles' ? 0 : 1;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < least || value > 1 << 24) {
+        throw new RangeError(`gemmTuning.${key} must be an integer from ${least} to ${1 << 24}, got ${JSON.stringify(value)}`);
+      }
+      out[key] = value;
+    } else {
+      throw new RangeError(`gemmTuning has no knob '${key}'; the knobs are ${Object.keys(DEFAULT_CONV_GEMM_TUNING).join(', ')}`);
+    }
+  }
+  return out;
+}
+
+/** Output tile: rows (pixels) x columns (channels); each thread computes 4 x 4. */
+function chooseTile(m: number, n: number, groups: number, t: ConvGemmTuning): [number, number] {
+  const tn = n <= 16 ? 16 : n <= 32 ? 32 : 64;
+  if (t.rowTile !== 'auto') return [t.rowTile, tn];
+  // Big row tiles reuse weights best; fall back to 32 rows when that would leave a big GPU idle.
+  const tm = Math.ceil(m / 64) * Math.ceil(n / tn) * groups >= t.wideTileMinTiles ? 64 : 32;
+  return [tm, tn];
+}
 
 export interface ConvGemmPlan {
   M: number;
@@ -77,15 +124,15 @@ export interface ConvGemmPlan {
  * Tiles and K split for one dispatch. Late layers at batch 1 (7x7 pixels, K in the thousands)
  * have too few output tiles to fill a large GPU: their K loop is split instead.
  */
-export function planConvGemm(s: ConvGemmShape): ConvGemmPlan {
+export function planConvGemm(s: ConvGemmShape, tuning: ConvGemmTuning = DEFAULT_CONV_GEMM_TUNING): ConvGemmPlan {
   const M = s.n * s.outH * s.outW;
   const N = s.channelCount;
   const K = s.kernel[0] * s.kernel[1] * (s.inC / s.groups);
-  const tile = chooseTile(M, N, s.groupCount);
+  const tile = chooseTile(M, N, s.groupCount, tuning);
   const tiles = Math.ceil(M / tile[0]) * Math.ceil(N / tile[1]) * s.groupCount;
   let kSplit = 1;
-  if (tiles < SPLIT_K_BELOW_TILES) {
-    kSplit = Math.max(1, Math.min(Math.ceil(SPLIT_K_TARGET_WORKGROUPS / tiles), Math.floor(K / SPLIT_K_MIN_SLICE)));
+  if (tiles < tuning.splitKBelowTiles) {
+    kSplit = Math.max(1, Math.min(Math.ceil(tuning.splitKTargetWorkgroups / tiles), Math.floor(K / tuning.splitKMinSlice)));
   }
   const kSlice = Math.ceil(Math.ceil(K / kSplit) / TILE_K) * TILE_K;
   return { M, N, K, tile, kSplit: Math.ceil(K / kSlice), kSlice };
