@@ -20,7 +20,7 @@
 //
 // Run: pnpm build && node benchmarks/webgpu.mjs [--models resnet50,vgg16] [--batches 1,8]
 //        [--engines cnn,ort] [--precisions f32,f16] [--size 224] [--reps 50] [--budget 3000]
-//        [--onnx DIR (default .carry/gpu/onnx)] [--json out.json] [--tunings sweep | JSON]
+//        [--onnx DIR (default .carry/gpu/onnx)] [--json out.json] [--tunings sweep | JSON] [--rounds 3]
 // --tunings adds @cnn f32 rows compiled with other GEMM tilings (createWebGpuBackend's gemmTuning):
 // 'sweep' races the presets in TUNING_SWEEP, or give a JSON object {"name": {knob: value}, ...}.
 // On a GPU machine without Node: benchmarks/gpu/prepare.sh here, benchmarks/gpu/run.sh there.
@@ -56,15 +56,17 @@ const engines = (args.engines ?? 'cnn,ort').split(',');
 for (const e of engines) if (!['cnn', 'ort'].includes(e)) throw new Error(`unknown engine ${e}; choose from cnn, ort`);
 /** GEMM tilings raced by --tunings sweep (knobs: DEFAULT_CONV_GEMM_TUNING) */
 const TUNING_SWEEP = {
+  old: { splitKBelowTiles: 64, splitKTargetWorkgroups: 128 }, // the defaults before the H200 race
   rows32: { rowTile: 32 },
-  rows64: { rowTile: 64 },
   wide1k: { wideTileMinTiles: 1024 },
-  nosplit: { splitKBelowTiles: 0 },
-  split512: { splitKBelowTiles: 256, splitKTargetWorkgroups: 512 },
-  split1k: { splitKBelowTiles: 512, splitKTargetWorkgroups: 1024, splitKMinSlice: 128 },
+  slice128: { splitKMinSlice: 128 },
+  split1k: { splitKTargetWorkgroups: 1024, splitKMinSlice: 128 },
 };
 const tunings = args.tunings === undefined ? {} : args.tunings === 'sweep' ? TUNING_SWEEP : JSON.parse(args.tunings);
 const size = Number(args.size ?? 224);
+/** @cnn's variants of a row are timed in this many interleaved turns */
+const rounds = Number(args.rounds ?? 1);
+if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds takes a whole number of turns >= 1, got ${args.rounds}`);
 const maxReps = Number(args.reps ?? 50);
 const budgetMs = Number(args.budget ?? 3000);
 /** where the repository's packages are: fixtures are read from there when present */
@@ -109,7 +111,7 @@ const variants = [
   ...Object.keys(tunings).map((name) => ({ engine: `@cnn ${name}`, precision: 'f32', tuning: tunings[name] })),
 ];
 for (const v of variants.filter((x) => x.tuning)) {
-  v.backend = await createWebGpuBackend({ adapter: await gpu.requestAdapter({ powerPreference: 'high-performance' }), precision: 'f32', gemmTuning: v.tuning });
+  v.backend = await createWebGpuBackend({ adapter: await gpu.requestAdapter({ powerPreference: 'high-performance' }), precision: 'f32', gemmTuning: v.tuning, profiling: args.profile !== 'off' });
 }
 if (Object.keys(tunings).length) console.log(`default GEMM tuning ${JSON.stringify(DEFAULT_CONV_GEMM_TUNING)}; raced: ${JSON.stringify(tunings)}\n`);
 
@@ -140,11 +142,13 @@ function summarizeProfile(times, wallMs) {
 
 const rows = [];
 const fmt = (v, d = 2) => (v === undefined ? '-' : typeof v === 'number' ? v.toFixed(d) : String(v));
-/** runs `run` up to --reps times or --budget ms (at least 5), sorted */
-async function timeRuns(run) {
+/** runs `run` up to --reps times or --budget ms (at least 5), sorted; a share of that in one of `parts` turns */
+async function timeRuns(run, parts = 1) {
   const times = [];
   const start = performance.now();
-  while (times.length < maxReps && (times.length < 5 || performance.now() - start < budgetMs)) {
+  const reps = Math.max(1, Math.ceil(maxReps / parts));
+  const least = Math.max(1, Math.ceil(5 / parts));
+  while (times.length < reps && (times.length < least || performance.now() - start < budgetMs / parts)) {
     const s = performance.now();
     await run();
     times.push(performance.now() - s);
@@ -196,6 +200,9 @@ for (const name of models) {
       const plan = model.plan({ batch, inputSize: [hw, hw] });
       const input = nchwToNhwc(nchw, ...shape);
       const logitsBy = {};
+      // Every variant is compiled and checked first, then timed in turns (--rounds), so that a
+      // GPU's clock or a neighbour's load drifting during the row does not favour one of them.
+      const timed = [];
       for (const { engine, precision, backend, tuning } of variants) {
         const row = { model: name, batch, engine, precision };
         rows.push(row);
@@ -212,21 +219,42 @@ for (const name of models) {
           const [logits] = await exe.run(input);
           row.firstRunMs = performance.now() - t1;
           if (!tuning) logitsBy[precision] = logits;
-          Object.assign(row, timedFields(await timeRuns(() => exe.run(input)), macs, batch), {
-            weightMiB: exe.weightBytes / 2 ** 20,
-            arenaMiB: exe.arenaBytes / 2 ** 20,
-            dispatches: exe.dispatchCount,
-            pipelines: exe.pipelineCount,
-          });
           checkAgainstTorch(row, logits, exported, fx, batch);
           if (precision !== 'f32' && logitsBy.f32) row.vsF32 = relativeError(logits, logitsBy.f32);
-          if (!tuning && batch === batches[0] && args.profile !== 'off' && backend.device.features.has('timestamp-query')) {
-            row.profile = summarizeProfile(await exe.profile(input), row.medianMs);
+          timed.push({ row, exe, backend, tuning, times: [] });
+        } catch (e) {
+          row.note = `failed: ${String(e.message ?? e).split('\n')[0]}`;
+          logRow(row);
+        }
+      }
+      for (let round = 0; round < rounds; round++) {
+        for (const t of timed) {
+          if (t.failed) continue;
+          try {
+            t.times.push(...(await timeRuns(() => t.exe.run(input), rounds)));
+          } catch (e) {
+            t.failed = true;
+            t.row.note = `failed: ${String(e.message ?? e).split('\n')[0]}`;
           }
-          exe.dispose();
+        }
+      }
+      for (const { row, exe, backend, tuning, times, failed } of timed) {
+        try {
+          if (!failed) {
+            Object.assign(row, timedFields(times.sort((x, y) => x - y), macs, batch), {
+              weightMiB: exe.weightBytes / 2 ** 20,
+              arenaMiB: exe.arenaBytes / 2 ** 20,
+              dispatches: exe.dispatchCount,
+              pipelines: exe.pipelineCount,
+            });
+            if (!tuning && batch === batches[0] && args.profile !== 'off' && backend.device.features.has('timestamp-query')) {
+              row.profile = summarizeProfile(await exe.profile(input), row.medianMs);
+            }
+          }
         } catch (e) {
           row.note = `failed: ${String(e.message ?? e).split('\n')[0]}`;
         }
+        exe.dispose();
         logRow(row);
       }
     }

@@ -69,8 +69,8 @@ export interface ConvGemmTuning {
 export const DEFAULT_CONV_GEMM_TUNING: Readonly<ConvGemmTuning> = Object.freeze({
   rowTile: 'auto',
   wideTileMinTiles: 256,
-  splitKBelowTiles: 64,
-  splitKTargetWorkgroups: 128,
+  splitKBelowTiles: 256,
+  splitKTargetWorkgroups: 512,
   splitKMinSlice: 256,
 });
 
