@@ -224,18 +224,48 @@ unsafe fn fits_i7(x: *const u8, len: usize, x_zero: i32) -> bool {
     x_zero <= 127 && tail < 128 && u8x16_bitmask(any) == 0
 }
 
+/// Input pixels an int8 convolution can mark one by one (a byte each): 224 x 224 at batch 1.
+#[cfg(target_feature = "relaxed-simd")]
+const HOT_PIXELS: usize = 1 << 16;
+/// HOT[pixel] != 0: some channel of that input pixel holds a code above 127.
+#[cfg(target_feature = "relaxed-simd")]
+static mut HOT: [u8; HOT_PIXELS] = [0; HOT_PIXELS];
+
+/// Marks, in HOT, the input pixels holding a code above 127 (the pixel's own channels only).
+#[cfg(target_feature = "relaxed-simd")]
+unsafe fn mark_hot(x: *const u8, pixels: usize, channels: usize) -> *const u8 {
+    let hot = core::ptr::addr_of_mut!(HOT) as *mut u8;
+    for p in 0..pixels {
+        *hot.add(p) = !fits_i7(x.add(p * channels), channels, 0) as u8;
+    }
+    hot
+}
+
 pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
     let x = a.x as usize as *const u8;
-    let len = (a.n * a.in_h * a.in_w * a.in_c) as usize;
+    let in_pixels = (a.n * a.in_h * a.in_w) as usize;
+    // Relaxed SIMD's dot takes codes up to 127 (reduce_range calibration makes them so); a
+    // tensor beyond its calibrated range has a few above. Then each tile of 4 output pixels
+    // whose window meets such a pixel runs the plain-SIMD form (the same exact sums), the
+    // others the relaxed one. `hot` is null when every code fits.
     #[cfg(target_feature = "relaxed-simd")]
-    let relaxed = fits_i7(x, len, a.x_zero);
+    let (relaxed, hot) = if a.x_zero > 127 {
+        (false, core::ptr::null())
+    } else if fits_i7(x, in_pixels * a.in_c as usize, a.x_zero) {
+        (true, core::ptr::null())
+    } else if in_pixels <= HOT_PIXELS {
+        (true, mark_hot(x, in_pixels, a.in_c as usize))
+    } else {
+        (false, core::ptr::null())
+    };
     #[cfg(target_feature = "relaxed-simd")]
     let fused = FUSED_DOT;
     #[cfg(not(target_feature = "relaxed-simd"))]
-    let relaxed = {
-        let _ = len;
-        false
+    let (relaxed, hot): (bool, *const u8) = {
+        let _ = in_pixels;
+        (false, core::ptr::null())
     };
+    let mut relaxed_tiles = 0u32;
     let groups = a.groups as usize;
     let in_c = a.in_c as usize;
     let in_c_g = in_c / groups;
@@ -261,35 +291,45 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
             let mut m0 = 0;
             while m0 < pixels {
                 let valid = (pixels - m0).min(MR);
+                let mut tile_hot = 0u8;
                 for p in 0..MR {
                     let m = m0 + p.min(valid - 1); // tail pixels repeat the last one, never stored
                     let b = m / out_hw;
                     let oy = ((m % out_hw) / a.out_w as usize) as isize;
                     let ox = ((m % out_hw) % a.out_w as usize) as isize;
-                    let image = x.add(b * (a.in_h * a.in_w) as usize * in_c + g * in_c_g);
+                    let image_pixel = b * (a.in_h * a.in_w) as usize;
+                    let image = x.add(image_pixel * in_c + g * in_c_g);
                     for t in 0..taps {
                         let iy = oy * a.stride_h as isize - a.pad_top as isize + (t / a.kernel_w as usize) as isize * a.dilation_h as isize;
                         let ix = ox * a.stride_w as isize - a.pad_left as isize + (t % a.kernel_w as usize) as isize * a.dilation_w as isize;
                         ind[t * MR + p] = if iy >= 0 && iy < a.in_h as isize && ix >= 0 && ix < a.in_w as isize {
-                            image.add((iy as usize * a.in_w as usize + ix as usize) * in_c)
+                            let at = iy as usize * a.in_w as usize + ix as usize;
+                            if !hot.is_null() {
+                                tile_hot |= *hot.add(image_pixel + at);
+                            }
+                            image.add(at * in_c)
                         } else {
                             zeros
                         };
                     }
+                }
+                let tile_relaxed = relaxed && tile_hot == 0;
+                if cb0 == 0 {
+                    relaxed_tiles += tile_relaxed as u32;
                 }
                 for cb in cb0..cb1 {
                     let block = packed_g.add(cb * bb);
                     let w = block.add(HEADER_BYTES);
                     let mut acc = [i32x4_splat(0); 2 * MR];
                     #[cfg(target_feature = "relaxed-simd")]
-                    if relaxed {
+                    if tile_relaxed {
                         if fused {
                             igemm_4x8c4_wasmrelaxedsimd_dot(&mut acc, ind.as_ptr(), taps, quads, w, dot_i7_add_fused);
                         } else {
                             igemm_4x8c4_wasmrelaxedsimd_dot(&mut acc, ind.as_ptr(), taps, quads, w, dot_i7_add);
                         }
                     }
-                    if !relaxed {
+                    if !tile_relaxed {
                         igemm_2x8c4_wasmsimd_dot16x2(&mut acc, ind.as_ptr(), 0, taps, quads, w);
                         if valid > 2 {
                             igemm_2x8c4_wasmsimd_dot16x2(&mut acc, ind.as_ptr(), 2, taps, quads, w);
@@ -308,5 +348,5 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
             cb0 = cb1;
         }
     }
-    relaxed as u32
+    relaxed_tiles
 }

@@ -71,8 +71,9 @@ pub unsafe extern "C" fn q8_conv2d_pack(
     igemm::pack(dst, weight, bias, mult, out_c as usize, in_c_g as usize, taps as usize, groups as usize, x_zero);
 }
 
-/// Dense or grouped convolution (and linear) over packed weights. Returns 1 when it ran the
-/// relaxed-SIMD dot product, 0 for the plain-SIMD one (for tests and benchmarks).
+/// Dense or grouped convolution (and linear) over packed weights. Returns how many tiles of 4
+/// output pixels (per group) ran the relaxed-SIMD dot product; the rest ran the plain-SIMD one
+/// (for tests and benchmarks).
 #[no_mangle]
 pub unsafe extern "C" fn q8_conv2d(args: *const ConvArgs) -> u32 {
     igemm::conv2d(&*args)

@@ -101,7 +101,7 @@ class Q8WasmExecutable implements Executable {
 
   async run(input: Float32Array): Promise<Float32Array[]> {
     if (this.disposed) throw new DisposedError('This int8 wasm executable was disposed; compile the plan again.');
-    const { plan, arena, ex } = this;
+    const { plan, arena } = this;
     if (!(input instanceof Float32Array) || input.length !== plan.input.size) {
       throw new ShapeError(`run() expects a Float32Array of ${plan.input.size} floats, got ${input instanceof Float32Array ? `${input.length} floats` : typeof input}`);
     }
@@ -109,16 +109,30 @@ class Q8WasmExecutable implements Executable {
     const trial = this.dotTrial();
     const started = trial ? performance.now() : 0;
     const bytes = this.bytes();
-    plan.ops.forEach((op: PlanOp, i) => {
-      const layer = this.layers[i];
-      const wasmOp = this.wasmOps[i];
-      if (wasmOp) wasmOp();
-      else if (!layer) runJsOp(arena, op, bytes);
-      else if (layer.depthwise) ex.q8_dwconv2d(layer.args);
-      else ex.q8_conv2d(layer.args);
-    });
+    plan.ops.forEach((op: PlanOp, i) => this.runOp(op, i, bytes));
     if (trial) this.dotBest[trial] = Math.min(this.dotBest[trial], performance.now() - started);
     return plan.outputs.map((s) => arena.slice(s.offset, s.offset + s.size));
+  }
+
+  private runOp(op: PlanOp, i: number, bytes: Uint8Array): void {
+    const layer = this.layers[i];
+    const wasmOp = this.wasmOps[i];
+    if (wasmOp) wasmOp();
+    else if (!layer) runJsOp(this.arena, op, bytes);
+    else if (layer.depthwise) this.ex.q8_dwconv2d(layer.args);
+    else this.ex.q8_conv2d(layer.args);
+  }
+
+  /** One forward pass timed op by op (ms per plan op, as the fp32 wasm executable's profile()). */
+  async profile(input: Float32Array): Promise<number[]> {
+    await this.run(input);
+    const bytes = this.bytes();
+    this.arena.set(input, this.plan.input.offset);
+    return this.plan.ops.map((op, i) => {
+      const t = performance.now();
+      this.runOp(op, i, bytes);
+      return performance.now() - t;
+    });
   }
 
   /**

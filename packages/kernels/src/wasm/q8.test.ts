@@ -35,6 +35,8 @@ interface Case {
   xZero: number;
   /** largest input code: 127 lets relaxed SIMD run, 255 forces the plain fallback */
   xMax: number;
+  /** with xMax 127, this share of codes is raised above 127 (a tensor past its calibrated range) */
+  hot: number;
   seed: number;
 }
 
@@ -45,7 +47,12 @@ function bytes(length: number, seed: number, hi: number): Uint8Array {
 function convParams(c: Case): ref.Q8Conv2dParams {
   const inC = c.groups * c.inCg;
   const outC = c.groups * c.outCg;
-  const input: ref.Q8Tensor = { data: bytes(c.n * c.h * c.w * inC, c.seed, c.xMax), shape: [c.n, c.h, c.w, inC], quant: { scale: 0.02, zeroPoint: c.xZero } };
+  const data = bytes(c.n * c.h * c.w * inC, c.seed, c.xMax);
+  if (c.hot > 0) {
+    const raise = randomFloats(data.length, c.seed + 4, 0, 1);
+    data.forEach((v, i) => (data[i] = raise[i] < c.hot ? 128 + (v % 128) : v));
+  }
+  const input: ref.Q8Tensor = { data, shape: [c.n, c.h, c.w, inC], quant: { scale: 0.02, zeroPoint: c.xZero } };
   const k = c.inCg * c.kernel * c.kernel;
   const { weight, scales } = ref.quantizeWeightsPerChannel(randomFloats(outC * k, c.seed + 1, -1, 1), outC);
   const bias = ref.quantizeBias(randomFloats(outC, c.seed + 2, -2, 2), input.quant.scale, scales);
@@ -81,11 +88,13 @@ const caseArb = (depthwise: boolean) =>
       activation: fc.constantFrom('none' as const, 'relu' as const, 'relu6' as const),
       xZero: fc.oneof(fc.constantFrom(0, 127, 255), fc.integer({ min: 0, max: 255 })),
       xMax: fc.constantFrom(127, 255),
+      hot: fc.constantFrom(0, 0, 0.02),
       seed: fc.integer({ min: 1, max: 1 << 20 }),
     })
     .filter((c) => c.dilation * (c.kernel - 1) + 1 <= Math.min(c.h, c.w) + 2 * c.padding);
 
-function expectSame(kernels: Q8WasmKernels, p: ref.Q8Conv2dParams): boolean {
+/** Runs p on the wasm kernels, checks the output bit for bit; returns [relaxed tiles, tiles]. */
+function expectSame(kernels: Q8WasmKernels, p: ref.Q8Conv2dParams): [number, number] {
   const want = ref.conv2d(p);
   kernels.reset();
   const prepared = kernels.prepareConv2d(p);
@@ -94,7 +103,43 @@ function expectSame(kernels: Q8WasmKernels, p: ref.Q8Conv2dParams): boolean {
   expect(got.shape).toEqual(want.shape);
   const first = got.data.findIndex((v, i) => v !== want.data[i]);
   expect(first, first < 0 ? '' : `first difference at ${first}: wasm ${got.data[first]}, js ${want.data[first]}`).toBe(-1);
-  return relaxed;
+  return [relaxed, prepared.tiles];
+}
+
+/**
+ * The tiles (4 output pixels in order, per group) whose windows read no input pixel holding a
+ * code above 127: those the relaxed binary runs with relaxed SIMD's dot (all of them when every
+ * code fits, none when the zero point is above 127).
+ */
+function coolTiles(p: ref.Q8Conv2dParams): number {
+  const [n, h, w, c] = p.input.shape;
+  if (p.input.quant.zeroPoint > 127) return 0;
+  const hot = Array.from({ length: n * h * w }, (_, i) => p.input.data.subarray(i * c, (i + 1) * c).some((v) => v > 127));
+  const [kh, kw] = p.kernel;
+  const [sh, sw] = p.stride ?? [1, 1];
+  const [ph, pw] = p.padding ?? [0, 0];
+  const [dh, dw] = p.dilation ?? [1, 1];
+  const outH = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
+  const outW = Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+  const pixels = n * outH * outW;
+  let cool = 0;
+  for (let m0 = 0; m0 < pixels; m0 += 4) {
+    let any = false;
+    for (let m = m0; m < Math.min(m0 + 4, pixels); m++) {
+      const b = Math.floor(m / (outH * outW));
+      const oy = Math.floor((m % (outH * outW)) / outW);
+      const ox = m % outW;
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++) {
+          const iy = oy * sh - ph + ky * dh;
+          const ix = ox * sw - pw + kx * dw;
+          if (iy >= 0 && iy < h && ix >= 0 && ix < w && hot[(b * h + iy) * w + ix]) any = true;
+        }
+      }
+    }
+    if (!any) cool++;
+  }
+  return cool * (p.groups ?? 1);
 }
 
 for (const file of binaries) {
@@ -123,18 +168,25 @@ for (const file of binaries) {
 
     it('dense and grouped convolutions equal the reference bit for bit (random shapes)', () => {
       let relaxedRuns = 0;
+      let mixedRuns = 0;
       fc.assert(
         fc.property(caseArb(false), (c) => {
           const p = convParams(c);
-          const relaxed = expectSame(kernels, p);
-          // relaxed SIMD exactly when the binary has it and every code (and the zero point) is <= 127
-          const fits = Math.max(...p.input.data, c.xZero) <= 127;
-          expect(relaxed).toBe(kernels.relaxedSimd && fits);
-          if (relaxed) relaxedRuns++;
+          const [relaxed, tiles] = expectSame(kernels, p);
+          const plan = ref.planConv2d(p);
+          const depthwise = plan.groups === plan.inC && plan.groups === plan.outC; // 1 -> 1 channel included
+          // relaxed SIMD on the binary that has it, on every tile whose window holds codes <= 127
+          expect(relaxed).toBe(kernels.relaxedSimd && !depthwise ? coolTiles(p) : 0);
+          expect(tiles).toBe(depthwise ? 0 : plan.groups * Math.ceil((plan.n * plan.outH * plan.outW) / 4));
+          if (relaxed === tiles) relaxedRuns++;
+          else if (relaxed > 0) mixedRuns++;
         }),
         { numRuns: 150, seed: 15 },
       );
-      if (kernels.relaxedSimd) expect(relaxedRuns).toBeGreaterThan(10);
+      if (kernels.relaxedSimd) {
+        expect(relaxedRuns).toBeGreaterThan(10);
+        expect(mixedRuns).toBeGreaterThan(5); // a few codes above 127: some tiles each way
+      }
     });
 
     it('depthwise convolutions equal the reference bit for bit (random shapes)', () => {
@@ -156,7 +208,19 @@ for (const file of binaries) {
       ['7x7 stem, 3 channels', { n: 1, h: 16, w: 15, groups: 1, inCg: 3, outCg: 8, kernel: 7, stride: 2, padding: 3, dilation: 1 }],
     ] as const)('%s, residual, ReLU, both input ranges', (_name, shape) => {
       for (const xMax of [127, 255])
-        for (const xZero of [0, 100, 255]) expectSame(kernels, convParams({ ...shape, residual: true, activation: 'relu', xZero, xMax, seed: xZero + xMax }));
+        for (const xZero of [0, 100, 255]) expectSame(kernels, convParams({ ...shape, residual: true, activation: 'relu', xZero, xMax, hot: 0, seed: xZero + xMax }));
+    });
+
+    it('one input code above 127 sends only the tiles whose window meets it to the plain-SIMD form', () => {
+      // 24x24x32 -> 3x3 s1 p1 -> 40 (ResNet-like), codes <= 127 but one byte of one pixel
+      const p = convParams({ n: 2, h: 24, w: 24, groups: 1, inCg: 32, outCg: 40, kernel: 3, stride: 1, padding: 1, dilation: 1, residual: true, activation: 'relu', xZero: 3, xMax: 127, hot: 0, seed: 5 });
+      const pixel = (24 + 13) * 24 + 9; // image 1, row 13, column 9
+      p.input.data[pixel * 32 + 31] = 200;
+      const [relaxed, tiles] = expectSame(kernels, p);
+      expect(tiles).toBe((2 * 24 * 24) / 4);
+      // it feeds output rows 12-14, columns 8-10 of image 1: one tile of 4 pixels (columns 8-11) per row
+      expect(coolTiles(p)).toBe(tiles - 3);
+      expect(relaxed).toBe(kernels.relaxedSimd ? tiles - 3 : 0);
     });
 
     it('linear layers equal the reference (odd sizes, batch 3)', () => {
@@ -182,7 +246,7 @@ for (const file of binaries) {
     });
 
     it('a layer prepared before reset() refuses to run', () => {
-      const p = convParams({ n: 1, h: 4, w: 4, groups: 1, inCg: 3, outCg: 2, kernel: 3, stride: 1, padding: 0, dilation: 1, residual: false, activation: 'none', xZero: 0, xMax: 255, seed: 1 });
+      const p = convParams({ n: 1, h: 4, w: 4, groups: 1, inCg: 3, outCg: 2, kernel: 3, stride: 1, padding: 0, dilation: 1, residual: false, activation: 'none', xZero: 0, xMax: 255, hot: 0, seed: 1 });
       const prepared = kernels.prepareConv2d(p);
       kernels.reset();
       expect(() => prepared.execute()).toThrow(expect.objectContaining({ name: 'DisposedError' }));
@@ -190,7 +254,7 @@ for (const file of binaries) {
     });
 
     it('refuses what the reference refuses, and kernels over 128 taps', () => {
-      const p = convParams({ n: 1, h: 4, w: 4, groups: 1, inCg: 3, outCg: 2, kernel: 3, stride: 1, padding: 0, dilation: 1, residual: false, activation: 'none', xZero: 0, xMax: 255, seed: 1 });
+      const p = convParams({ n: 1, h: 4, w: 4, groups: 1, inCg: 3, outCg: 2, kernel: 3, stride: 1, padding: 0, dilation: 1, residual: false, activation: 'none', xZero: 0, xMax: 255, hot: 0, seed: 1 });
       expect(() => kernels.prepareConv2d({ ...p, groups: 2 })).toThrow(/groups 2 must divide input channels 3/);
       const big = { ...p, input: { ...p.input, data: new Uint8Array(12 * 12 * 3), shape: [1, 12, 12, 3] as const }, kernel: [12, 12] as const, weight: new Int8Array(2 * 3 * 144) };
       expect(() => kernels.prepareConv2d(big)).toThrow(expect.objectContaining({ name: 'ShapeError', code: 'unsupported' }));

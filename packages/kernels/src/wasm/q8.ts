@@ -56,8 +56,14 @@ export interface PreparedQ8Conv2d {
   readonly kernel: 'depthwise' | 'igemm';
   /** Copies a new input (and residual) of the prepared shapes and parameters into place. */
   setInput(input: Uint8Array, residual?: Uint8Array): void;
-  /** Runs the kernel; true when it took relaxed SIMD's dot product (inputs <= 127). */
-  execute(): boolean;
+  /**
+   * Runs the kernel; returns how many of its `tiles` ran relaxed SIMD's dot product. That takes
+   * input codes (and zero point) <= 127: where a few codes are above, only the tiles whose window
+   * meets them run the plain-SIMD form (same results). 0 on the plain binary and for depthwise.
+   */
+  execute(): number;
+  /** Tiles of 4 output pixels, per group (igemm; 0 for depthwise). */
+  readonly tiles: number;
   /** The output of the last execute(), copied out. */
   output(): Q8Tensor;
 }
@@ -208,6 +214,7 @@ class Kernels implements Q8WasmKernels {
     };
     const prepared: PreparedQ8Conv2d = {
       kernel: depthwise ? 'depthwise' : 'igemm',
+      tiles: depthwise ? 0 : plan.groups * Math.ceil((plan.n * plan.outH * plan.outW) / 4),
       setInput(input, res) {
         live();
         if (input.length !== p.input.data.length) throw new ShapeError(`q8 conv2d (wasm): expected an input of ${p.input.data.length} bytes, got ${input.length}`);
@@ -221,9 +228,9 @@ class Kernels implements Q8WasmKernels {
         live();
         if (depthwise) {
           ex.q8_dwconv2d(args);
-          return false;
+          return 0;
         }
-        return ex.q8_conv2d(args) === 1;
+        return ex.q8_conv2d(args);
       },
       output() {
         live();
