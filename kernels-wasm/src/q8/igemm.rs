@@ -350,3 +350,60 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
     }
     relaxed_tiles
 }
+
+/// Copies `len` bytes with v128 moves (the last one overlapping) where there are 16 or more.
+#[inline(always)]
+unsafe fn copy_bytes(dst: *mut u8, src: *const u8, len: usize) {
+    if len < 16 {
+        for i in 0..len {
+            *dst.add(i) = *src.add(i);
+        }
+        return;
+    }
+    let mut i = 0;
+    while i + 16 <= len {
+        v128_store(dst.add(i) as *mut v128, v128_load(src.add(i) as *const v128));
+        i += 16;
+    }
+    if i < len {
+        v128_store(dst.add(len - 16) as *mut v128, v128_load(src.add(len - 16) as *const v128));
+    }
+}
+
+/// Lays out, for every output pixel of `a`'s convolution, its window as one row of
+/// kernel_h * kernel_w * in_c bytes at a.y (tap by tap, channels within; padded taps hold the
+/// zero point), so that a 1x1 convolution over those rows computes the layer. For stems with
+/// few input channels (3 at 7x7: 147 bytes, 37 quads of 4), where the per-tap form wastes a
+/// quarter of each quad and a pointer per tap.
+pub unsafe fn im2col(a: &ConvArgs) {
+    let x = a.x as usize as *const u8;
+    let zeros = a.zeros as usize as *const u8;
+    let c = a.in_c as usize;
+    let (kh, kw) = (a.kernel_h as usize, a.kernel_w as usize);
+    let (in_h, in_w) = (a.in_h as isize, a.in_w as isize);
+    let row = kw * c;
+    let mut d = a.y as usize as *mut u8;
+    for b in 0..a.n as usize {
+        let image = x.add(b * (a.in_h * a.in_w) as usize * c);
+        for oy in 0..a.out_h as isize {
+            for ox in 0..a.out_w as isize {
+                let ix0 = ox * a.stride_w as isize - a.pad_left as isize;
+                let contiguous = a.dilation_w == 1 && ix0 >= 0 && ix0 + kw as isize <= in_w;
+                for ky in 0..kh as isize {
+                    let iy = oy * a.stride_h as isize - a.pad_top as isize + ky * a.dilation_h as isize;
+                    let inside = iy >= 0 && iy < in_h;
+                    if inside && contiguous {
+                        copy_bytes(d, image.add((iy * in_w + ix0) as usize * c), row);
+                    } else {
+                        for kx in 0..kw as isize {
+                            let ix = ix0 + kx * a.dilation_w as isize;
+                            let src = if inside && ix >= 0 && ix < in_w { image.add((iy * in_w + ix) as usize * c) } else { zeros };
+                            copy_bytes(d.add(kx as usize * c), src, c);
+                        }
+                    }
+                    d = d.add(row);
+                }
+            }
+        }
+    }
+}

@@ -79,6 +79,14 @@ pub unsafe extern "C" fn q8_conv2d(args: *const ConvArgs) -> u32 {
     igemm::conv2d(&*args)
 }
 
+/// Writes each output pixel's window of `args`' convolution as one row of
+/// kernel_h * kernel_w * in_c bytes at args.y (`igemm::im2col`): q8.ts runs stems with few input
+/// channels as a 1x1 convolution over those rows.
+#[no_mangle]
+pub unsafe extern "C" fn q8_im2col(args: *const ConvArgs) {
+    igemm::im2col(&*args)
+}
+
 /// See `igemm::probe_fused_dot`: 1 when this engine's first tier computes relaxed SIMD's fused
 /// dot-add right (JS calls it once, right after instantiation, then `q8_set_fused_dot`).
 #[no_mangle]

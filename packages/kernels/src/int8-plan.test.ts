@@ -157,6 +157,11 @@ describe('int8 plans on the js backend', () => {
     const wasm = await createInt8WasmBackend(binary).compile(plan);
     const js = await createJsBackend().compile(plan);
     for (const x of [...inputs, random(3 * 12 * 12, 77)]) expect(Array.from((await wasm.run(x))[0])).toEqual(Array.from((await js.run(x))[0]));
+    // profile(): one time per plan op, and the pass it times computes what run() does
+    const times = await (wasm as unknown as { profile(x: Float32Array): Promise<number[]> }).profile(inputs[1]);
+    expect(times).toHaveLength(plan.ops.length);
+    expect(times.every((t) => Number.isFinite(t) && t >= 0)).toBe(true);
+    expect(Array.from((await wasm.run(inputs[2]))[0])).toEqual(Array.from((await js.run(inputs[2]))[0]));
     await expect(wasm.run(new Float32Array(5))).rejects.toThrow(ShapeError);
     await expect(createInt8WasmBackend(binary).compile(int8SourcePlan(model))).rejects.toThrow(/expected an int8 plan/);
     wasm.dispose();

@@ -6,16 +6,14 @@
 import { DisposedError, ShapeError, assertPlanChecked, type Backend, type Executable, type ExecutionPlan, type PlanOp, type Q8AddOp, type Q8Conv2dOp, type Q8LinearOp, type Q8Pool2dOp, type Slot } from '@cnn/core';
 import { runJsOp } from '../js/run-op.js';
 import { activationBounds, addMultipliers, linearAsConv2d, planConv2d, type Q8Conv2dParams } from '../js/q8.js';
-import { Q8Memory, probeFusedDot, writeQ8Conv, type Q8Exports } from './q8.js';
+import { Q8Memory, probeFusedDot, runQ8Conv, writeQ8Conv, type Q8ConvLayer, type Q8Exports } from './q8.js';
 
 /** Timed runs of each dot form before an executable keeps the faster (`Q8WasmExecutable.fusedDot`). */
 const DOT_TRIALS = 4;
 
-/** One wasm layer: its argument block (kernels-wasm/src/q8/mod.rs ConvArgs) and which kernel reads it. */
-interface Layer {
+/** One wasm layer (q8.ts writeQ8Conv): its argument blocks and which kernels read them. */
+interface Layer extends Q8ConvLayer {
   readonly index: number;
-  readonly args: number;
-  readonly depthwise: boolean;
 }
 
 function dense(s: Slot, where: string): void {
@@ -119,8 +117,7 @@ class Q8WasmExecutable implements Executable {
     const wasmOp = this.wasmOps[i];
     if (wasmOp) wasmOp();
     else if (!layer) runJsOp(this.arena, op, bytes);
-    else if (layer.depthwise) this.ex.q8_dwconv2d(layer.args);
-    else this.ex.q8_conv2d(layer.args);
+    else runQ8Conv(this.ex, layer);
   }
 
   /** One forward pass timed op by op (ms per plan op, as the fp32 wasm executable's profile()). */

@@ -223,6 +223,17 @@ for (const file of binaries) {
       expect(relaxed).toBe(kernels.relaxedSimd ? tiles - 3 : 0);
     });
 
+    it('runs k x k layers with fewer than 8 input channels as window rows and a 1x1 (stems)', () => {
+      const base = { n: 2, h: 13, w: 11, groups: 1, outCg: 12, stride: 2, padding: 3, dilation: 1, residual: false, activation: 'relu' as const, xZero: 9, xMax: 127, hot: 0, seed: 3 };
+      for (const [inCg, kernel, want] of [[3, 7, 'im2col'], [7, 3, 'im2col'], [8, 3, 'igemm'], [3, 1, 'igemm']] as const) {
+        const p = convParams({ ...base, inCg, kernel, padding: (kernel - 1) >> 1 });
+        kernels.reset();
+        const prepared = kernels.prepareConv2d(p);
+        expect(prepared.kernel, `${inCg} channels, ${kernel}x${kernel}`).toBe(want);
+        expectSame(kernels, p);
+      }
+    });
+
     it('linear layers equal the reference (odd sizes, batch 3)', () => {
       for (const xMax of [127, 255]) {
         const n = 3;

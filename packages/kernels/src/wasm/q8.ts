@@ -23,6 +23,8 @@ export interface Q8Exports {
   q8_conv2d_packed_bytes(outC: number, inCg: number, taps: number, groups: number): number;
   q8_conv2d_pack(dst: number, weight: number, bias: number, mult: number, outC: number, inCg: number, taps: number, groups: number, xZero: number): void;
   q8_conv2d(args: number): number;
+  /** each output pixel's window of args' convolution as one row of kh * kw * inC bytes at args.y */
+  q8_im2col(args: number): void;
   q8_dwconv2d_packed_bytes(channels: number, taps: number): number;
   q8_dwconv2d_pack(dst: number, weight: number, bias: number, mult: number, channels: number, taps: number, xZero: number): void;
   q8_dwconv2d(args: number): void;
@@ -52,8 +54,11 @@ export function probeFusedDot(ex: Q8Exports): boolean {
 
 /** A convolution with its weights packed in wasm memory: write an input, execute, read the output. */
 export interface PreparedQ8Conv2d {
-  /** 'depthwise' (groups = channels) or 'igemm' (dense, grouped, 1x1, linear) */
-  readonly kernel: 'depthwise' | 'igemm';
+  /**
+   * 'depthwise' (groups = channels), 'igemm' (dense, grouped, 1x1, linear) or 'im2col' (a k x k
+   * stem with few input channels: its windows as rows, then igemm's 1x1 over them)
+   */
+  readonly kernel: 'depthwise' | 'igemm' | 'im2col';
   /** Copies a new input (and residual) of the prepared shapes and parameters into place. */
   setInput(input: Uint8Array, residual?: Uint8Array): void;
   /**
@@ -125,25 +130,57 @@ export interface Q8ConvTensors {
   readonly residual: number;
 }
 
+/** Input channels below which a k x k convolution (groups 1) runs as im2col rows and a 1x1 (stems). */
+export const IM2COL_BELOW_CHANNELS = 8;
+/** Bytes of im2col rows a layer may hold (beyond: the per-tap form). */
+const IM2COL_MAX_BYTES = 64 * 2 ** 20;
+
+/** A convolution ready in wasm memory: its argument block and how to run it. */
+export interface Q8ConvLayer {
+  /** the argument block of q8_conv2d (q8_dwconv2d when `depthwise`) */
+  readonly args: number;
+  readonly depthwise: boolean;
+  /** where set, q8_im2col(im2col) first writes the window rows that `args` (a 1x1) reads */
+  readonly im2col: number;
+}
+
+/** Runs a layer written by writeQ8Conv; returns q8_conv2d's count of relaxed-SIMD tiles (0 for depthwise). */
+export function runQ8Conv(ex: Q8Exports, layer: Q8ConvLayer): number {
+  if (layer.depthwise) {
+    ex.q8_dwconv2d(layer.args);
+    return 0;
+  }
+  if (layer.im2col) ex.q8_im2col(layer.im2col);
+  return ex.q8_conv2d(layer.args);
+}
+
 /**
  * Packs one convolution's weights (bias and requantisation multipliers folded in by the binary's
  * packer), its zero-point row and its argument block (kernels-wasm/src/q8/mod.rs ConvArgs) into
  * `memory`, for `plan` (planConv2d of `p`). `where` names the layer in errors; `tensors` says
  * where its input, output and residual live (called once the layer is known to fit the kernels,
- * so a caller may allocate them there). Returns the argument block and which kernel reads it.
+ * so a caller may allocate them there). A k x k layer with fewer than IM2COL_BELOW_CHANNELS input
+ * channels (a stem) becomes im2col rows and a 1x1 over them: the same sums, with whole quads of
+ * 4 codes instead of one mostly empty quad per tap.
  */
-export function writeQ8Conv(ex: Q8Exports, memory: Q8Memory, p: Q8Conv2dParams, plan: Q8ConvPlan, where: string, tensors: () => Q8ConvTensors): { args: number; depthwise: boolean } {
+export function writeQ8Conv(ex: Q8Exports, memory: Q8Memory, p: Q8Conv2dParams, plan: Q8ConvPlan, where: string, tensors: () => Q8ConvTensors): Q8ConvLayer {
   const taps = plan.kernel[0] * plan.kernel[1];
   if (taps > MAX_TAPS) throw new ShapeError(`${where}: a ${plan.kernel[0]}x${plan.kernel[1]} kernel has ${taps} taps, over the ${MAX_TAPS} the int8 kernels take`, { code: 'unsupported' });
   const depthwise = plan.groups === plan.inC && plan.outC === plan.inC;
+  const K = taps * plan.inC;
+  const rows = plan.n * plan.outH * plan.outW * K;
+  const im2col = !depthwise && plan.groups === 1 && taps > 1 && plan.inC < IM2COL_BELOW_CHANNELS && rows <= IM2COL_MAX_BYTES;
   const at = tensors();
   const xZero = p.input.quant.zeroPoint;
-  const weight = memory.put(p.weight);
+  const weight = memory.put(im2col ? tapMajor(p.weight, plan.outC, plan.inC, taps) : p.weight);
   const bias = memory.put(p.bias ?? new Int32Array(plan.outC));
   const mult = memory.put(plan.mult);
   const inCg = plan.inC / plan.groups;
-  const packed = memory.alloc(depthwise ? ex.q8_dwconv2d_packed_bytes(plan.outC, taps) : ex.q8_conv2d_packed_bytes(plan.outC, inCg, taps, plan.groups));
+  const packed = memory.alloc(
+    depthwise ? ex.q8_dwconv2d_packed_bytes(plan.outC, taps) : im2col ? ex.q8_conv2d_packed_bytes(plan.outC, K, 1, 1) : ex.q8_conv2d_packed_bytes(plan.outC, inCg, taps, plan.groups),
+  );
   if (depthwise) ex.q8_dwconv2d_pack(packed, weight, bias, mult, plan.outC, taps, xZero);
+  else if (im2col) ex.q8_conv2d_pack(packed, weight, bias, mult, plan.outC, K, 1, 1, xZero);
   else ex.q8_conv2d_pack(packed, weight, bias, mult, plan.outC, inCg, taps, plan.groups, xZero);
   const zeros = memory.put(new Uint8Array(plan.inC + SLACK).fill(xZero));
   const values: Record<(typeof CONV_ARGS)[number], number> = {
@@ -152,11 +189,35 @@ export function writeQ8Conv(ex: Q8Exports, memory: Q8Memory, p: Q8Conv2dParams, 
     dilationH: plan.dilation[0], dilationW: plan.dilation[1], groups: plan.groups, xZero, yZero: p.output.zeroPoint, lo: plan.clamp[0], hi: plan.clamp[1],
     residualZero: p.residual?.quant.zeroPoint ?? 0, residualMult: 0,
   };
+  if (!im2col) return { args: writeArgs(ex, memory, values, plan.residualMult), depthwise, im2col: 0 };
+  // the window rows: the layer's own geometry, writing to them; then a 1x1 over them
+  const windows = memory.alloc(rows);
+  return {
+    im2col: writeArgs(ex, memory, { ...values, y: windows }, plan.residualMult),
+    args: writeArgs(ex, memory, {
+      ...values, x: windows, inH: plan.outH, inW: plan.outW, inC: K, kernelH: 1, kernelW: 1, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1,
+    }, plan.residualMult),
+    depthwise: false,
+  };
+}
+
+function writeArgs(ex: Q8Exports, memory: Q8Memory, values: Record<(typeof CONV_ARGS)[number], number>, residualMult: number): number {
   const args = memory.alloc(CONV_ARGS.length * 4);
   const words = new Int32Array(ex.memory.buffer, args, CONV_ARGS.length);
   CONV_ARGS.forEach((name, i) => (words[i] = values[name]));
-  new Float32Array(ex.memory.buffer, args, CONV_ARGS.length)[CONV_ARGS.indexOf('residualMult')] = plan.residualMult;
-  return { args, depthwise };
+  new Float32Array(ex.memory.buffer, args, CONV_ARGS.length)[CONV_ARGS.indexOf('residualMult')] = residualMult;
+  return args;
+}
+
+/** torch's [outC][inC][kh][kw] as [outC][tap][inC]: a 1x1's weights over im2col rows. */
+function tapMajor(weight: Int8Array, outC: number, inC: number, taps: number): Int8Array {
+  const out = new Int8Array(weight.length);
+  for (let o = 0; o < outC; o++) {
+    for (let c = 0; c < inC; c++) {
+      for (let t = 0; t < taps; t++) out[(o * taps + t) * inC + c] = weight[(o * inC + c) * taps + t];
+    }
+  }
+  return out;
 }
 
 /** Instantiates cnn_q8.wasm or cnn_q8-relaxed.wasm (its bytes or compiled module). */
@@ -203,7 +264,7 @@ class Kernels implements Q8WasmKernels {
     let x = 0;
     let y = 0;
     let residual = 0;
-    const { args, depthwise } = writeQ8Conv(this.ex, this.memory, p, plan, 'q8 conv2d (wasm)', () => {
+    const layer = writeQ8Conv(this.ex, this.memory, p, plan, 'q8 conv2d (wasm)', () => {
       [x, y, residual] = [this.memory.alloc(p.input.data.length), this.memory.alloc(ySize), p.residual ? this.memory.alloc(ySize) : 0];
       return { x, y, residual };
     });
@@ -213,8 +274,8 @@ class Kernels implements Q8WasmKernels {
       if (generation !== this.generation) throw new DisposedError('q8 conv2d (wasm): this layer was prepared before reset(), which freed its memory; prepare it again');
     };
     const prepared: PreparedQ8Conv2d = {
-      kernel: depthwise ? 'depthwise' : 'igemm',
-      tiles: depthwise ? 0 : plan.groups * Math.ceil((plan.n * plan.outH * plan.outW) / 4),
+      kernel: layer.depthwise ? 'depthwise' : layer.im2col ? 'im2col' : 'igemm',
+      tiles: layer.depthwise ? 0 : plan.groups * Math.ceil((plan.n * plan.outH * plan.outW) / 4),
       setInput(input, res) {
         live();
         if (input.length !== p.input.data.length) throw new ShapeError(`q8 conv2d (wasm): expected an input of ${p.input.data.length} bytes, got ${input.length}`);
@@ -226,11 +287,7 @@ class Kernels implements Q8WasmKernels {
       },
       execute() {
         live();
-        if (depthwise) {
-          ex.q8_dwconv2d(args);
-          return 0;
-        }
-        return ex.q8_conv2d(args);
+        return runQ8Conv(ex, layer);
       },
       output() {
         live();
