@@ -25,6 +25,8 @@ const DEFAULT_CASES = [
 ];
 
 const { values } = parseArgs({
+    // pnpm passes the '--' of `pnpm run x -- --flag` through
+    args: process.argv.slice(2).filter((a, i) => i > 0 || a !== '--'),
   options: {
     cases: { type: 'string' },
     webgpu: { type: 'boolean', default: false },

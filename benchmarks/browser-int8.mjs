@@ -14,22 +14,26 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
-const HELP = `Usage: browser-int8.mjs [--models LIST] [--runs N] [--size PX] [--chromium PATH] [--json]
+const HELP = `Usage: browser-int8.mjs [--models LIST] [--runs N] [--size PX] [--chromium PATH] [--profile] [--json]
   --models LIST    comma-separated, of resnet18, resnet50, mobilenet_v2 (default resnet18,mobilenet_v2,resnet50)
   --runs N         timed runs of each precision, alternating (default 15)
   --size PX        input side (default 224)
   --chromium PATH  the browser (default /usr/bin/chromium)
+  --profile        also ms by op family (best of 5 passes timed op by op), fp32 beside int8
   --json           one JSON object per model instead of the table`;
 const MODELS = ['resnet18', 'resnet50', 'mobilenet_v2'];
 let opts;
 try {
   opts = parseArgs({
+    // pnpm passes the '--' of `pnpm run x -- --flag` through
+    args: process.argv.slice(2).filter((a, i) => i > 0 || a !== '--'),
     options: {
       models: { type: 'string', default: 'resnet18,mobilenet_v2,resnet50' },
       runs: { type: 'string', default: '15' },
       size: { type: 'string', default: '224' },
       chromium: { type: 'string', default: '/usr/bin/chromium' },
       json: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -89,7 +93,7 @@ try {
     await page.waitForFunction(() => typeof globalThis.runInt8 === 'function', undefined, { timeout: 30_000 }).catch(() => {
       throw new Error(`browser-int8: the page did not load${errors.length ? `: ${errors.join('; ')}` : ''}`);
     });
-    const r = await page.evaluate((a) => globalThis.runInt8(a), { name, runs, size });
+    const r = await page.evaluate((a) => globalThis.runInt8(a), { name, runs, size, profile: opts.profile });
     await page.close();
     if (opts.json) {
       console.log(JSON.stringify({ ...r, browser: browser.version(), cpu: cpus()[0]?.model }));
@@ -100,6 +104,13 @@ try {
       `${name.padEnd(13)} ${pad(r.fp32Variant, 14)} ${pad(dot, 9)} ${pad(r.fp32.min.toFixed(1), 9)} ${pad(r.int8.min.toFixed(1), 9)} ${pad((r.fp32.min / r.int8.min).toFixed(2), 10)} ${pad((r.fp32.median / r.int8.median).toFixed(2), 9)}  ` +
         `max err ${r.logitsError.toExponential(1)} of max |logit|, top-1 ${r.top1Same ? 'same' : 'differs'}`,
     );
+    if (r.families) {
+      const names = [...new Set([...Object.keys(r.families.fp32), ...Object.keys(r.families.int8)])].sort((p, q) => (r.families.int8[q] ?? 0) - (r.families.int8[p] ?? 0));
+      for (const f of names) {
+        const [fp, q] = [r.families.fp32[f], r.families.int8[f]];
+        console.log(`    ${f.padEnd(22)} fp32 ${pad(fp === undefined ? '-' : fp.toFixed(2), 7)} ms   int8 ${pad(q === undefined ? '-' : q.toFixed(2), 7)} ms${fp && q ? `   ${(fp / q).toFixed(2)}x` : ''}`);
+      }
+    }
   }
 } finally {
   await browser.close();

@@ -16,6 +16,8 @@ const usage =
 let args;
 try {
   ({ values: args } = parseArgs({
+    // pnpm passes the '--' of `pnpm run x -- --flag` through
+    args: process.argv.slice(2).filter((a, i) => i > 0 || a !== '--'),
     options: { before: { type: 'string' }, after: { type: 'string' }, model: { type: 'string', default: 'densenet121' }, runs: { type: 'string', default: '40' }, threads: { type: 'string', default: '1' }, 'before-options': { type: 'string', default: '{}' }, 'after-options': { type: 'string', default: '{}' }, help: { type: 'boolean' } },
   }));
 } catch (e) {

@@ -13,7 +13,9 @@ import { mobilenet_v2 } from '@cnn/mobilenet';
 const MODELS = { resnet18, resnet50, mobilenet_v2 };
 let opts;
 try {
-  ({ values: opts } = parseArgs({ options: { models: { type: 'string', default: 'resnet18,mobilenet_v2' }, runs: { type: 'string', default: '15' }, size: { type: 'string', default: '224' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+  ({ values: opts } = parseArgs({
+    // pnpm passes the '--' of `pnpm run x -- --flag` through
+    args: process.argv.slice(2).filter((a, i) => i > 0 || a !== '--'), options: { models: { type: 'string', default: 'resnet18,mobilenet_v2' }, runs: { type: 'string', default: '15' }, size: { type: 'string', default: '224' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
 } catch (e) {
   console.error(`int8-e2e: ${e.message}\nexpected: --models a,b (of ${Object.keys(MODELS).join(', ')}) --runs N --size PX`);
   process.exit(2);

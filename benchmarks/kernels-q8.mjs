@@ -24,6 +24,8 @@ const HELP = `Usage: kernels-q8.mjs [--rounds N] [--repeat N] [--shapes LIST]
 let opts;
 try {
   opts = parseArgs({
+    // pnpm passes the '--' of `pnpm run x -- --flag` through
+    args: process.argv.slice(2).filter((a, i) => i > 0 || a !== '--'),
     options: { rounds: { type: 'string', default: '5' }, repeat: { type: 'string', default: '4' }, shapes: { type: 'string', default: '1x1,3x3,dw' }, help: { type: 'boolean' } },
     strict: true,
   }).values;

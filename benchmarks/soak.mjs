@@ -14,6 +14,8 @@ const USAGE = 'usage: node --expose-gc soak.mjs [--model NAME] [--passes N] [--c
 let opts;
 try {
   opts = parseArgs({
+    // pnpm passes the '--' of `pnpm run x -- --flag` through
+    args: process.argv.slice(2).filter((a, i) => i > 0 || a !== '--'),
     options: {
       model: { type: 'string', default: 'mobilenet_v3_small' },
       passes: { type: 'string', default: '10000' },

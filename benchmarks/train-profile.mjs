@@ -11,6 +11,8 @@ import { lenet5Architecture } from '@cnn/lenet';
 import { AdamW, Autodiff, TrainableNetwork, createWasmTrainKernels, softmaxCrossEntropy } from '@cnn/train';
 
 const { values: opts } = parseArgs({
+    // pnpm passes the '--' of `pnpm run x -- --flag` through
+    args: process.argv.slice(2).filter((a, i) => i > 0 || a !== '--'),
   options: {
     model: { type: 'string', default: 'resnet' },
     batch: { type: 'string', default: '16' },

@@ -23,6 +23,8 @@ import { AdamW, TrainableNetwork, createWasmTrainKernels, softmaxCrossEntropy } 
 import { loadFashionMnist } from '@cnn/train/node';
 
 const { values: opts } = parseArgs({
+    // pnpm passes the '--' of `pnpm run x -- --flag` through
+    args: process.argv.slice(2).filter((a, i) => i > 0 || a !== '--'),
   options: {
     images: { type: 'string', default: '6400' },
     'tfjs-images': { type: 'string', default: '256' },

@@ -18,13 +18,33 @@ const stats = (t) => {
   return { min: s[0], median: s[s.length >> 1] };
 };
 
-globalThis.runInt8 = async ({ name, runs, size }) => {
+/** An op's family for the --profile table: convolutions by shape, other ops by kind. */
+function family(op) {
+  if (op.kind !== 'conv2d' && op.kind !== 'q8conv2d') return op.kind.replace(/^q8/, '');
+  const inC = op.input.shape[3];
+  const k = `${op.kernel[0]}x${op.kernel[1]}`;
+  if (op.groups > 1 && op.groups === inC) return `depthwise ${k}`;
+  if (k === '1x1') return 'conv 1x1';
+  return inC < 8 ? `stem ${k}` : `conv ${k}`;
+}
+
+/** ms by family: the best of `passes` profiled passes, op by op. */
+async function profileFamilies(exe, plan, x, passes) {
+  const best = plan.ops.map(() => Infinity);
+  for (let p = 0; p < passes; p++) (await exe.profile(x)).forEach((ms, i) => (best[i] = Math.min(best[i], ms)));
+  const out = {};
+  plan.ops.forEach((op, i) => (out[family(op)] = (out[family(op)] ?? 0) + best[i]));
+  return out;
+}
+
+globalThis.runInt8 = async ({ name, runs, size, profile }) => {
   const model = MODELS[name]().useGeneratedWeights(1);
   const fp32Backend = createWasmBackend({ threads: 1 });
   const n = 3 * size * size;
   // reduce_range: 7-bit activation codes, the operand relaxed SIMD's i8 dot product takes
   const { plan } = await calibrate(model, fp32Backend, [input(n, 1), input(n, 2)], { inputSize: [size, size], reduceRange: true });
-  const fp32 = await fp32Backend.compile(model.plan({ inputSize: [size, size] }));
+  const fp32Plan = model.plan({ inputSize: [size, size] });
+  const fp32 = await fp32Backend.compile(fp32Plan);
   const binary = new Uint8Array(await (await fetch('/cnn_q8-relaxed.wasm')).arrayBuffer());
   const int8 = await createInt8WasmBackend(binary).compile(plan);
   const x = input(n, 3);
@@ -54,6 +74,7 @@ globalThis.runInt8 = async ({ name, runs, size }) => {
     int8: stats(t.int8),
     logitsError: worst / top,
     top1Same: argmax(a) === argmax(b),
+    families: profile ? { fp32: await profileFamilies(fp32, fp32Plan, x, 5), int8: await profileFamilies(int8, plan, x, 5) } : undefined,
   };
   fp32.dispose();
   int8.dispose();

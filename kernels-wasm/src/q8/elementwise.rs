@@ -78,3 +78,41 @@ pub unsafe extern "C" fn q8_maxpool2d(x: *const u8, y: *mut u8, geometry: *const
         }
     }
 }
+
+/// y[i] = clamp(round_half_even(f32(x[i] · inverse)) + zero, 0, 255) for `n` floats: the js
+/// reference's `quantize` (torch.quantize_per_tensor), bit for bit. Returns 1 (and leaves y
+/// unspecified) when some x[i] is NaN, which uint8 cannot hold: the caller reports it.
+#[no_mangle]
+pub unsafe extern "C" fn q8_quantize(x: *const f32, y: *mut u8, n: u32, inverse: f32, zero: i32) -> u32 {
+    let n = n as usize;
+    let (inv, z) = (f32x4_splat(inverse), i32x4_splat(zero));
+    let (lo, hi) = (i32x4_splat(0), i32x4_splat(255));
+    let mut nan = i32x4_splat(0);
+    let mut sixteen = |v: [v128; 4], y: *mut u8, len: usize| {
+        let mut q = [i32x4_splat(0); 4];
+        for k in 0..4 {
+            nan = v128_or(nan, f32x4_ne(v[k], v[k]));
+            q[k] = i32x4_min(i32x4_max(i32x4_add(round_half_even(f32x4_mul(v[k], inv)), z), lo), hi);
+        }
+        let bytes = u8x16_narrow_i16x8(i16x8_narrow_i32x4(q[0], q[1]), i16x8_narrow_i32x4(q[2], q[3]));
+        if len == 16 {
+            v128_store(y as *mut v128, bytes);
+        } else {
+            store_part(bytes, y, len);
+        }
+    };
+    let mut i = 0;
+    while i + 16 <= n {
+        let p = x.add(i) as *const v128;
+        sixteen([v128_load(p), v128_load(p.add(1)), v128_load(p.add(2)), v128_load(p.add(3))], y.add(i), 16);
+        i += 16;
+    }
+    if i < n {
+        // the tail through zeros, so that no float past x[n - 1] is read
+        let mut tail = [0f32; 16];
+        core::ptr::copy_nonoverlapping(x.add(i), tail.as_mut_ptr(), n - i);
+        let p = tail.as_ptr() as *const v128;
+        sixteen([v128_load(p), v128_load(p.add(1)), v128_load(p.add(2)), v128_load(p.add(3))], y.add(i), n - i);
+    }
+    v128_any_true(nan) as u32
+}

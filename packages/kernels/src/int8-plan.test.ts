@@ -163,6 +163,11 @@ describe('int8 plans on the js backend', () => {
     expect(times.every((t) => Number.isFinite(t) && t >= 0)).toBe(true);
     expect(Array.from((await wasm.run(inputs[2]))[0])).toEqual(Array.from((await js.run(inputs[2]))[0]));
     await expect(wasm.run(new Float32Array(5))).rejects.toThrow(ShapeError);
+    // the input quantised in wasm: a NaN is refused as the reference refuses it
+    const withNaN = inputs[0].slice();
+    withNaN[123] = NaN;
+    await expect(wasm.run(withNaN)).rejects.toThrow(/quantize: element 123 is NaN/);
+    await expect(js.run(withNaN)).rejects.toThrow(/quantize: element 123 is NaN/);
     await expect(createInt8WasmBackend(binary).compile(int8SourcePlan(model))).rejects.toThrow(/expected an int8 plan/);
     wasm.dispose();
     await expect(wasm.run(inputs[0])).rejects.toThrow(/disposed/);

@@ -1,5 +1,5 @@
-// The int8 binary's residual add and max pooling (kernels-wasm/src/q8/elementwise.rs) against the
-// js reference (src/js/q8.ts add, maxPool2d), bit for bit, on random sizes, scales, zero points,
+// The int8 binary's residual add, max pooling and quantisation (kernels-wasm/src/q8/elementwise.rs)
+// against the js reference (src/js/q8.ts add, maxPool2d, quantize), bit for bit, on random sizes, scales, zero points,
 // clamps and pooling geometry (fast-check), with every tensor placed right before memory the
 // kernel must not touch.
 import { readFileSync } from 'node:fs';
@@ -50,6 +50,36 @@ describe('int8 elementwise kernels (cnn_q8.wasm) against the js reference', () =
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('q8_quantize: any length, scale and zero point; ties, saturation and infinities as the reference; NaN reported', () => {
+    // floats on and between the grid's half steps, far outside it, and +-Infinity
+    const float = fc.oneof(
+      fc.float({ noNaN: true }),
+      fc.integer({ min: -600, max: 600 }).map((k) => k / 2),
+      fc.constantFrom(Infinity, -Infinity, 0, -0, 1e30, -1e30),
+    );
+    fc.assert(
+      fc.property(fc.array(float, { minLength: 1, maxLength: 70 }), fc.oneof(fc.constantFrom(1, 0.5, 0.25), fc.float({ min: Math.fround(1e-4), max: Math.fround(4), noNaN: true })), fc.integer({ min: 0, max: 255 }), (values, scale, zeroPoint) => {
+        reset();
+        const x = Float32Array.from(values);
+        const quant = { scale, zeroPoint };
+        const want = ref.quantize(x, [1, 1, 1, x.length], quant);
+        const [xt, yt] = [place(new Uint8Array(x.buffer)), place(new Uint8Array(0), x.length)];
+        expect(ex.q8_quantize(xt, yt, x.length, Math.fround(1 / scale), zeroPoint)).toBe(0);
+        const got = read(yt, x.length);
+        expect(got.out).toEqual(Array.from(want.data));
+        expect(got.untouchedAfter).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+    // NaN anywhere, the tail included, is reported (the executable then lets the reference throw)
+    for (const at of [0, 15, 16, 20]) {
+      reset();
+      const x = new Float32Array(21).fill(0.5);
+      x[at] = NaN;
+      expect(ex.q8_quantize(place(new Uint8Array(x.buffer)), place(new Uint8Array(0), 21), 21, 2, 3)).toBe(1);
+    }
   });
 
   it('q8_maxpool2d: channel tails, padding, strides, batches and ceil-mode windows', () => {

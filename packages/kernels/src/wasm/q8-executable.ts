@@ -1,9 +1,9 @@
 // An int8 plan (quantizePlan, useInt8) on the int8 kernel binaries: every q8conv2d, q8linear,
-// unfused q8add and max q8pool2d runs in wasm on an activation byte arena that lives in the
-// binary's memory, so no layer copies its input or output; the other ops (quantize at the input,
-// dequantize at the logits, average pooling, lookups, and any op the int8 pass left in float) run
-// on the js reference over the same bytes.
-import { DisposedError, ShapeError, assertPlanChecked, type Backend, type Executable, type ExecutionPlan, type PlanOp, type Q8AddOp, type Q8Conv2dOp, type Q8LinearOp, type Q8Pool2dOp, type Slot } from '@cnn/core';
+// unfused q8add, max q8pool2d and quantize runs in wasm on an activation byte arena that lives in
+// the binary's memory, so no layer copies its input or output; the other ops (dequantize at the
+// logits, average pooling, lookups, and any op the int8 pass left in float) run on the js
+// reference over the same bytes.
+import { DisposedError, ShapeError, assertPlanChecked, type Backend, type Executable, type ExecutionPlan, type PlanOp, type Q8AddOp, type Q8Conv2dOp, type Q8LinearOp, type Q8Pool2dOp, type QuantizeOp, type Slot } from '@cnn/core';
 import { runJsOp } from '../js/run-op.js';
 import { activationBounds, addMultipliers, linearAsConv2d, planConv2d, type Q8Conv2dParams } from '../js/q8.js';
 import { Q8Memory, probeFusedDot, runQ8Conv, writeQ8Conv, type Q8ConvLayer, type Q8Exports } from './q8.js';
@@ -52,6 +52,23 @@ function prepareAdd(ex: Q8Exports, op: Q8AddOp, arena: number): () => void {
   return () => ex.q8_add(at, bt, yt, op.output.size, a.zeroPoint, ma, b.zeroPoint, mb, y.zeroPoint, lo, hi);
 }
 
+/**
+ * Quantisation of a float slot in wasm (q8_quantize): the floats are copied from the js arena into
+ * `staging` first. A NaN makes the reference run instead, which reports it.
+ */
+function prepareQuantize(ex: Q8Exports, op: QuantizeOp, arenaAt: number, staging: number, floats: () => Float32Array, bytes: () => Uint8Array): () => void {
+  for (const s of [op.input, op.output]) dense(s, 'quantize');
+  const q = op.output.quant!;
+  const inverse = Math.fround(1 / q.scale);
+  const n = op.input.size;
+  const y = arenaAt + op.output.offset;
+  return () => {
+    const arena = floats();
+    new Float32Array(ex.memory.buffer, staging, n).set(arena.subarray(op.input.offset, op.input.offset + n));
+    if (ex.q8_quantize(staging, y, n, inverse, q.zeroPoint) !== 0) runJsOp(arena, op, bytes());
+  };
+}
+
 /** Max pooling in wasm (q8_maxpool2d); average pooling stays on the reference. */
 function prepareMaxPool(ex: Q8Exports, memory: Q8Memory, op: Q8Pool2dOp, arena: number): () => void {
   for (const s of [op.input, op.output]) dense(s, 'q8pool2d');
@@ -90,8 +107,17 @@ class Q8WasmExecutable implements Executable {
     const weightsFrom = memory.mark;
     this.layers = plan.ops.map((op, i) => (op.kind === 'q8conv2d' || op.kind === 'q8linear' ? prepareLayer(ex, memory, op, i, arenaAt, this.bytes()) : undefined));
     this.weightBytes = memory.mark - weightsFrom;
+    // one float staging buffer serves every quantize op (a plan's input, usually)
+    const quantizeFloats = Math.max(0, ...plan.ops.map((op) => (op.kind === 'quantize' ? op.input.size : 0)));
+    const staging = quantizeFloats > 0 ? memory.alloc(quantizeFloats * 4) : 0;
     this.wasmOps = plan.ops.map((op) =>
-      op.kind === 'q8add' ? prepareAdd(ex, op, arenaAt) : op.kind === 'q8pool2d' && op.mode === 'max' ? prepareMaxPool(ex, memory, op, arenaAt) : undefined,
+      op.kind === 'q8add'
+        ? prepareAdd(ex, op, arenaAt)
+        : op.kind === 'q8pool2d' && op.mode === 'max'
+          ? prepareMaxPool(ex, memory, op, arenaAt)
+          : op.kind === 'quantize'
+            ? prepareQuantize(ex, op, arenaAt, staging, () => this.arena, this.bytes)
+            : undefined,
     );
     this.arena = new Float32Array(plan.arenaSize);
     this.arenaBytes = plan.arenaSize * 5;

@@ -29,6 +29,8 @@ export interface Q8Exports {
   q8_dwconv2d_pack(dst: number, weight: number, bias: number, mult: number, channels: number, taps: number, xZero: number): void;
   q8_dwconv2d(args: number): void;
   q8_add(a: number, b: number, y: number, n: number, aZero: number, aMult: number, bZero: number, bMult: number, yZero: number, lo: number, hi: number): void;
+  /** torch.quantize_per_tensor of n floats at x into codes at y (inverse = fround(1 / scale)); 1 when some float is NaN */
+  q8_quantize(x: number, y: number, n: number, inverse: number, zero: number): number;
   /** geometry: 12 u32 words [n, inH, inW, c, outH, outW, kernelH, kernelW, strideH, strideW, padTop, padLeft] */
   q8_maxpool2d(x: number, y: number, geometry: number): void;
   /** 1 when this engine's first tier computes the fused relaxed dot-add right (relaxed binary; 0 otherwise) */
