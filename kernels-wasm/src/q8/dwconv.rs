@@ -56,6 +56,14 @@ pub unsafe fn dwconv2d(a: &ConvArgs) {
     let residual = a.residual as usize as *const u8;
     let packed = a.packed as usize as *const u8;
     let e = Epilogue::new(a.y_zero, a.lo, a.hi, a.residual_zero, a.residual_mult);
+    let (kh, kw) = (a.kernel_h as isize, a.kernel_w as isize);
+    let (in_h, in_w) = (a.in_h as isize, a.in_w as isize);
+    let (dh, dw) = (a.dilation_h as isize, a.dilation_w as isize);
+    // a window inside the image: each tap at a fixed offset from its top-left cell
+    let mut tap_at = [0usize; MAX_TAPS];
+    for t in 0..taps {
+        tap_at[t] = ((t as isize / kw * dh * in_w + t as isize % kw * dw) as usize) * c;
+    }
     // an odd kernel's last pair reads ind[taps], which stays the zero row (its weights are 0)
     let mut ind = [zeros; MAX_TAPS + 1];
     for m in 0..a.n as usize * out_hw {
@@ -63,19 +71,26 @@ pub unsafe fn dwconv2d(a: &ConvArgs) {
         let oy = ((m % out_hw) / a.out_w as usize) as isize;
         let ox = ((m % out_hw) % a.out_w as usize) as isize;
         let image = x.add(b * (a.in_h * a.in_w) as usize * c);
-        for t in 0..taps {
-            let iy = oy * a.stride_h as isize - a.pad_top as isize + (t / a.kernel_w as usize) as isize * a.dilation_h as isize;
-            let ix = ox * a.stride_w as isize - a.pad_left as isize + (t % a.kernel_w as usize) as isize * a.dilation_w as isize;
-            ind[t] = if iy >= 0 && iy < a.in_h as isize && ix >= 0 && ix < a.in_w as isize {
-                image.add((iy as usize * a.in_w as usize + ix as usize) * c)
-            } else {
-                zeros
-            };
+        let iy0 = oy * a.stride_h as isize - a.pad_top as isize;
+        let ix0 = ox * a.stride_w as isize - a.pad_left as isize;
+        if iy0 >= 0 && ix0 >= 0 && iy0 + (kh - 1) * dh < in_h && ix0 + (kw - 1) * dw < in_w {
+            let corner = image.add((iy0 * in_w + ix0) as usize * c);
+            for t in 0..taps {
+                ind[t] = corner.add(tap_at[t]);
+            }
+        } else {
+            for t in 0..taps {
+                let iy = iy0 + t as isize / kw * dh;
+                let ix = ix0 + t as isize % kw * dw;
+                ind[t] = if iy >= 0 && iy < in_h && ix >= 0 && ix < in_w { image.add((iy * in_w + ix) as usize * c) } else { zeros };
+            }
         }
         for cb in 0..c.div_ceil(NC) {
             let block = packed.add(cb * bb);
             let w = block.add(2 * HEADER_BYTES) as *const v128;
-            let mut acc = [i32x4_splat(0); 4];
+            let [b0, b1, m0, m1] = requant::header(block);
+            let [b2, b3, m2, m3] = requant::header(block.add(HEADER_BYTES));
+            let mut acc = [b0, b1, b2, b3];
             for pair in 0..taps.div_ceil(2) {
                 let a = v128_load(ind[2 * pair].add(cb * NC) as *const v128);
                 let b = v128_load(ind[2 * pair + 1].add(cb * NC) as *const v128);
@@ -89,11 +104,11 @@ pub unsafe fn dwconv2d(a: &ConvArgs) {
             }
             let off = m * c + cb * NC;
             let nc = c - cb * NC;
+            let mult = [m0, m1, m2, m3];
             for half in 0..2 {
                 if nc > 8 * half {
                     let r = if residual.is_null() { residual } else { residual.add(off + 8 * half) };
-                    let header = block.add(half * HEADER_BYTES);
-                    requant::store8(acc[2 * half], acc[2 * half + 1], header, &e, r, y.add(off + 8 * half), (nc - 8 * half).min(8));
+                    requant::store8(acc[2 * half], acc[2 * half + 1], mult[2 * half], mult[2 * half + 1], &e, r, y.add(off + 8 * half), (nc - 8 * half).min(8));
                 }
             }
         }

@@ -172,7 +172,8 @@ unsafe fn igemm_4x8c4_wasmrelaxedsimd_dot(acc: &mut [v128; 2 * MR], ind: *const 
 }
 
 /// The plain-SIMD microkernel for pixels `p0` and `p0 + 1` of the tile: each product vector
-/// holds two channels' partial sums (input channels 0-1 and 2-3 of the quad), folded at the end.
+/// holds two channels' partial sums (input channels 0-1 and 2-3 of the quad), folded at the end
+/// and added to acc.
 #[inline(always)]
 unsafe fn igemm_2x8c4_wasmsimd_dot16x2(acc: &mut [v128; 2 * MR], ind: *const *const u8, p0: usize, taps: usize, quads: usize, mut w: *const u8) {
     let mut c = [i32x4_splat(0); 8];
@@ -201,10 +202,10 @@ unsafe fn igemm_2x8c4_wasmsimd_dot16x2(acc: &mut [v128; 2 * MR], ind: *const *co
         }
     }
     let fold = |a: v128, b: v128| i32x4_add(i32x4_shuffle::<0, 2, 4, 6>(a, b), i32x4_shuffle::<1, 3, 5, 7>(a, b));
-    acc[2 * p0] = fold(c[0], c[1]);
-    acc[2 * p0 + 1] = fold(c[2], c[3]);
-    acc[2 * p0 + 2] = fold(c[4], c[5]);
-    acc[2 * p0 + 3] = fold(c[6], c[7]);
+    acc[2 * p0] = i32x4_add(acc[2 * p0], fold(c[0], c[1]));
+    acc[2 * p0 + 1] = i32x4_add(acc[2 * p0 + 1], fold(c[2], c[3]));
+    acc[2 * p0 + 2] = i32x4_add(acc[2 * p0 + 2], fold(c[4], c[5]));
+    acc[2 * p0 + 3] = i32x4_add(acc[2 * p0 + 3], fold(c[6], c[7]));
 }
 
 /// Whether every byte of x[0..len) and the zero point are <= 127: relaxed SIMD's i7 operand.
@@ -320,7 +321,9 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
                 for cb in cb0..cb1 {
                     let block = packed_g.add(cb * bb);
                     let w = block.add(HEADER_BYTES);
-                    let mut acc = [i32x4_splat(0); 2 * MR];
+                    let [bias_lo, bias_hi, mult_lo, mult_hi] = requant::header(block);
+                    // the sums start from the bias
+                    let mut acc = [bias_lo, bias_hi, bias_lo, bias_hi, bias_lo, bias_hi, bias_lo, bias_hi];
                     #[cfg(target_feature = "relaxed-simd")]
                     if tile_relaxed {
                         if fused {
@@ -340,7 +343,7 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
                     for p in 0..valid {
                         let off = (m0 + p) * out_c + c0;
                         let r = if residual.is_null() { residual } else { residual.add(off) };
-                        requant::store8(acc[2 * p], acc[2 * p + 1], block, &e, r, y.add(off), nc);
+                        requant::store8(acc[2 * p], acc[2 * p + 1], mult_lo, mult_hi, &e, r, y.add(off), nc);
                     }
                 }
                 m0 += MR;
