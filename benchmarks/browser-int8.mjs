@@ -19,7 +19,9 @@ const HELP = `Usage: browser-int8.mjs [--models LIST] [--runs N] [--size PX] [--
   --runs N         timed runs of each precision, alternating (default 15)
   --size PX        input side (default 224)
   --chromium PATH  the browser (default /usr/bin/chromium)
-  --profile        also ms by op family (best of 5 passes timed op by op), fp32 beside int8
+  --profile        also ms by op family (best of 5 passes timed op by op), fp32 beside int8, in a
+                   cross-origin isolated page (a finer timer)
+  --profile-ops    --profile, and each precision's 12 slowest ops
   --json           one JSON object per model instead of the table`;
 const MODELS = ['resnet18', 'resnet50', 'mobilenet_v2'];
 let opts;
@@ -34,6 +36,7 @@ try {
       chromium: { type: 'string', default: '/usr/bin/chromium' },
       json: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      'profile-ops': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -70,6 +73,8 @@ const { outputFiles } = await build({ entryPoints: [join(here, 'browser', 'int8-
 const script = outputFiles[0].text;
 const server = createServer((req, res) => {
   const path = new URL(req.url ?? '/', 'http://x').pathname;
+  // --profile: a cross-origin isolated page, whose timer ticks in microseconds (else 100 us)
+  if (opts.profile || opts['profile-ops']) for (const [k, v] of [['Cross-Origin-Opener-Policy', 'same-origin'], ['Cross-Origin-Embedder-Policy', 'require-corp']]) res.setHeader(k, v);
   if (path === '/') return res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><script type="module" src="/page.js"></script>');
   if (path === '/page.js') return res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(script);
   const file = join(dist, path.slice(1));
@@ -93,7 +98,7 @@ try {
     await page.waitForFunction(() => typeof globalThis.runInt8 === 'function', undefined, { timeout: 30_000 }).catch(() => {
       throw new Error(`browser-int8: the page did not load${errors.length ? `: ${errors.join('; ')}` : ''}`);
     });
-    const r = await page.evaluate((a) => globalThis.runInt8(a), { name, runs, size, profile: opts.profile });
+    const r = await page.evaluate((a) => globalThis.runInt8(a), { name, runs, size, profile: opts['profile-ops'] ? 'ops' : opts.profile });
     await page.close();
     if (opts.json) {
       console.log(JSON.stringify({ ...r, browser: browser.version(), cpu: cpus()[0]?.model }));
@@ -104,6 +109,12 @@ try {
       `${name.padEnd(13)} ${pad(r.fp32Variant, 14)} ${pad(dot, 9)} ${pad(r.fp32.min.toFixed(1), 9)} ${pad(r.int8.min.toFixed(1), 9)} ${pad((r.fp32.min / r.int8.min).toFixed(2), 10)} ${pad((r.fp32.median / r.int8.median).toFixed(2), 9)}  ` +
         `max err ${r.logitsError.toExponential(1)} of max |logit|, top-1 ${r.top1Same ? 'same' : 'differs'}`,
     );
+    if (r.ops) {
+      for (const k of ['fp32', 'int8']) {
+        console.log(`  ${k}, slowest ops:`);
+        for (const o of [...r.ops[k]].sort((p, q) => q.ms - p.ms).slice(0, 12)) console.log(`    ${o.op.padEnd(40)} ${o.ms.toFixed(3)} ms`);
+      }
+    }
     if (r.families) {
       const names = [...new Set([...Object.keys(r.families.fp32), ...Object.keys(r.families.int8)])].sort((p, q) => (r.families.int8[q] ?? 0) - (r.families.int8[p] ?? 0));
       for (const f of names) {

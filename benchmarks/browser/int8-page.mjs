@@ -28,13 +28,20 @@ function family(op) {
   return inC < 8 ? `stem ${k}` : `conv ${k}`;
 }
 
-/** ms by family: the best of `passes` profiled passes, op by op. */
+/** ms by family: the best of `passes` profiled passes, op by op (and each op's best, by index). */
 async function profileFamilies(exe, plan, x, passes) {
   const best = plan.ops.map(() => Infinity);
   for (let p = 0; p < passes; p++) (await exe.profile(x)).forEach((ms, i) => (best[i] = Math.min(best[i], ms)));
   const out = {};
   plan.ops.forEach((op, i) => (out[family(op)] = (out[family(op)] ?? 0) + best[i]));
   return out;
+}
+
+/** Each op's best time of `passes`, with its shape, for --profile-ops. */
+async function profileOps(exe, plan, x, passes) {
+  const best = plan.ops.map(() => Infinity);
+  for (let p = 0; p < passes; p++) (await exe.profile(x)).forEach((ms, i) => (best[i] = Math.min(best[i], ms)));
+  return plan.ops.map((op, i) => ({ op: `${family(op)} ${op.input?.shape?.slice(1).join('x') ?? ''}->${op.output?.shape?.[3] ?? ''}${op.stride?.[0] > 1 ? ' s2' : ''}`, ms: best[i] }));
 }
 
 globalThis.runInt8 = async ({ name, runs, size, profile }) => {
@@ -75,6 +82,7 @@ globalThis.runInt8 = async ({ name, runs, size, profile }) => {
     logitsError: worst / top,
     top1Same: argmax(a) === argmax(b),
     families: profile ? { fp32: await profileFamilies(fp32, fp32Plan, x, 5), int8: await profileFamilies(int8, plan, x, 5) } : undefined,
+    ops: profile === 'ops' ? { fp32: await profileOps(fp32, fp32Plan, x, 5), int8: await profileOps(int8, plan, x, 5) } : undefined,
   };
   fp32.dispose();
   int8.dispose();

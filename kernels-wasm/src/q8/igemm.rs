@@ -284,6 +284,17 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
     let residual = a.residual as usize as *const u8;
     let e = Epilogue::new(a.y_zero, a.lo, a.hi, a.residual_zero, a.residual_mult);
     let mut ind = [zeros; MAX_TAPS * MR];
+    // each tap's cell relative to the window's top-left one (no division per tap and pixel)
+    let (in_h, in_w) = (a.in_h as isize, a.in_w as isize);
+    let (kw, dh, dw) = (a.kernel_w as usize, a.dilation_h as isize, a.dilation_w as isize);
+    let mut tap_dy = [0isize; MAX_TAPS];
+    let mut tap_dx = [0isize; MAX_TAPS];
+    for t in 0..taps {
+        tap_dy[t] = (t / kw) as isize * dh;
+        tap_dx[t] = (t % kw) as isize * dw;
+    }
+    let reach_h = (a.kernel_h as isize - 1) * dh;
+    let reach_w = (kw as isize - 1) * dw;
     for g in 0..groups {
         let packed_g = (a.packed as usize as *const u8).add(g * blocks * bb);
         let mut cb0 = 0;
@@ -300,11 +311,13 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
                     let ox = ((m % out_hw) % a.out_w as usize) as isize;
                     let image_pixel = b * (a.in_h * a.in_w) as usize;
                     let image = x.add(image_pixel * in_c + g * in_c_g);
+                    let iy0 = oy * a.stride_h as isize - a.pad_top as isize;
+                    let ix0 = ox * a.stride_w as isize - a.pad_left as isize;
+                    let inside = iy0 >= 0 && ix0 >= 0 && iy0 + reach_h < in_h && ix0 + reach_w < in_w;
                     for t in 0..taps {
-                        let iy = oy * a.stride_h as isize - a.pad_top as isize + (t / a.kernel_w as usize) as isize * a.dilation_h as isize;
-                        let ix = ox * a.stride_w as isize - a.pad_left as isize + (t % a.kernel_w as usize) as isize * a.dilation_w as isize;
-                        ind[t * MR + p] = if iy >= 0 && iy < a.in_h as isize && ix >= 0 && ix < a.in_w as isize {
-                            let at = iy as usize * a.in_w as usize + ix as usize;
+                        let (iy, ix) = (iy0 + tap_dy[t], ix0 + tap_dx[t]);
+                        ind[t * MR + p] = if inside || (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
+                            let at = (iy * in_w + ix) as usize;
                             if !hot.is_null() {
                                 tile_hot |= *hot.add(image_pixel + at);
                             }
