@@ -116,3 +116,44 @@ pub unsafe extern "C" fn q8_quantize(x: *const f32, y: *mut u8, n: u32, inverse:
     }
     v128_any_true(nan) as u32
 }
+
+/// Global average pooling (torch's adaptive pooling to 1 x 1), the js reference's
+/// `adaptiveAvgPool2d` bit for bit: per image and channel, acc = sum(q - x_zero) over the
+/// `cells` = H x W codes (an exact integer: cells <= 65536), then
+/// y = clamp(round_half_even(f32(f32(acc / cells) · m)) + y_zero, 0, 255). f32's division of
+/// two integers below 2^24 is the js reference's f64 one rounded once to f32 (53 >= 2 · 24 + 2
+/// bits: the double rounding is harmless). Reads up to 15 bytes past each image's last code.
+#[no_mangle]
+pub unsafe extern "C" fn q8_global_avgpool(x: *const u8, y: *mut u8, n: u32, cells: u32, c: u32, x_zero: i32, m: f32, y_zero: i32) {
+    let (cells, c) = (cells as usize, c as usize);
+    let offset = i32x4_splat(cells as i32 * x_zero);
+    let (divisor, mult, zy) = (f32x4_splat(cells as f32), f32x4_splat(m), i32x4_splat(y_zero));
+    let (lo, hi) = (i32x4_splat(0), i32x4_splat(255));
+    for b in 0..n as usize {
+        let image = x.add(b * cells * c);
+        let out = y.add(b * c);
+        let mut c0 = 0;
+        while c0 < c {
+            let mut acc = [i32x4_splat(0); 4];
+            for cell in 0..cells {
+                let v = v128_load(image.add(cell * c + c0) as *const v128);
+                let (lo16, hi16) = (u16x8_extend_low_u8x16(v), u16x8_extend_high_u8x16(v));
+                acc[0] = i32x4_add(acc[0], u32x4_extend_low_u16x8(lo16));
+                acc[1] = i32x4_add(acc[1], u32x4_extend_high_u16x8(lo16));
+                acc[2] = i32x4_add(acc[2], u32x4_extend_low_u16x8(hi16));
+                acc[3] = i32x4_add(acc[3], u32x4_extend_high_u16x8(hi16));
+            }
+            let q = acc.map(|a| {
+                let mean = f32x4_div(f32x4_convert_i32x4(i32x4_sub(a, offset)), divisor);
+                i32x4_min(i32x4_max(i32x4_add(round_half_even(f32x4_mul(mean, mult)), zy), lo), hi)
+            });
+            let bytes = u8x16_narrow_i16x8(i16x8_narrow_i32x4(q[0], q[1]), i16x8_narrow_i32x4(q[2], q[3]));
+            if c - c0 >= 16 {
+                v128_store(out.add(c0) as *mut v128, bytes);
+            } else {
+                store_part(bytes, out.add(c0), c - c0);
+            }
+            c0 += 16;
+        }
+    }
+}

@@ -1,5 +1,6 @@
-// The int8 binary's residual add, max pooling and quantisation (kernels-wasm/src/q8/elementwise.rs)
-// against the js reference (src/js/q8.ts add, maxPool2d, quantize), bit for bit, on random sizes, scales, zero points,
+// The int8 binary's residual add, max and global average pooling and quantisation
+// (kernels-wasm/src/q8/elementwise.rs) against the js reference (src/js/q8.ts add, maxPool2d,
+// adaptiveAvgPool2d, quantize), bit for bit, on random sizes, scales, zero points,
 // clamps and pooling geometry (fast-check), with every tensor placed right before memory the
 // kernel must not touch.
 import { readFileSync } from 'node:fs';
@@ -80,6 +81,34 @@ describe('int8 elementwise kernels (cnn_q8.wasm) against the js reference', () =
       x[at] = NaN;
       expect(ex.q8_quantize(place(new Uint8Array(x.buffer)), place(new Uint8Array(0), 21), 21, 2, 3)).toBe(1);
     }
+  });
+
+  it('q8_global_avgpool: adaptive average pooling to 1 x 1, any cells, channels, batch, scales and zero points', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.float({ min: Math.fround(1e-3), max: Math.fround(2), noNaN: true }),
+        fc.float({ min: Math.fround(1e-3), max: Math.fround(2), noNaN: true }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.integer({ min: 0, max: 1e6 }),
+        (n, cells, c, inScale, outScale, xZero, yZero, seed) => {
+          reset();
+          const [h, w] = cells % 7 === 0 ? [7, cells / 7] : [1, cells];
+          const input: ref.Q8Tensor = { data: codes(n * cells * c, seed), shape: [n, h, w, c], quant: { scale: inScale, zeroPoint: xZero } };
+          const output = { scale: outScale, zeroPoint: yZero };
+          const want = ref.adaptiveAvgPool2d(input, [1, 1], output);
+          const [xt, yt] = [place(input.data), place(new Uint8Array(0), n * c)];
+          ex.q8_global_avgpool(xt, yt, n, cells, c, xZero, Math.fround(inScale / outScale), yZero);
+          const got = read(yt, n * c);
+          expect(got.out).toEqual(Array.from(want.data));
+          expect(got.untouchedAfter).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('q8_maxpool2d: channel tails, padding, strides, batches and ceil-mode windows', () => {

@@ -1,11 +1,11 @@
 // An int8 plan (quantizePlan, useInt8) on the int8 kernel binaries: every q8conv2d, q8linear,
-// unfused q8add, max q8pool2d and quantize runs in wasm on an activation byte arena that lives in
-// the binary's memory, so no layer copies its input or output; the other ops (dequantize at the
-// logits, average pooling, lookups, and any op the int8 pass left in float) run on the js
-// reference over the same bytes.
-import { DisposedError, ShapeError, assertPlanChecked, type Backend, type Executable, type ExecutionPlan, type PlanOp, type Q8AddOp, type Q8Conv2dOp, type Q8LinearOp, type Q8Pool2dOp, type QuantizeOp, type Slot } from '@cnn/core';
+// unfused q8add, max q8pool2d, global average pooling and quantize runs in wasm on an activation
+// byte arena that lives in the binary's memory, so no layer copies its input or output; the other
+// ops (dequantize at the logits, other average pooling, lookups, and any op the int8 pass left in
+// float) run on the js reference over the same bytes.
+import { DisposedError, ShapeError, assertPlanChecked, type Backend, type Executable, type ExecutionPlan, type PlanOp, type Q8AdaptiveAvgPool2dOp, type Q8AddOp, type Q8Conv2dOp, type Q8LinearOp, type Q8Pool2dOp, type QuantizeOp, type Slot } from '@cnn/core';
 import { runJsOp } from '../js/run-op.js';
-import { activationBounds, addMultipliers, linearAsConv2d, planConv2d, type Q8Conv2dParams } from '../js/q8.js';
+import { Q8_MAX_POOL_CELLS, activationBounds, addMultipliers, linearAsConv2d, planConv2d, type Q8Conv2dParams } from '../js/q8.js';
 import { Q8Memory, probeFusedDot, runQ8Conv, writeQ8Conv, type Q8ConvLayer, type Q8Exports } from './q8.js';
 
 /** Timed runs of each dot form before an executable keeps the faster (`Q8WasmExecutable.fusedDot`). */
@@ -69,6 +69,18 @@ function prepareQuantize(ex: Q8Exports, op: QuantizeOp, arenaAt: number, staging
   };
 }
 
+/** Adaptive average pooling to 1 x 1 (global) in wasm (q8_global_avgpool); other output sizes stay on the reference. */
+function prepareGlobalAvgPool(ex: Q8Exports, op: Q8AdaptiveAvgPool2dOp, arenaAt: number): (() => void) | undefined {
+  const [n, inH, inW, c] = op.input.shape;
+  const [, outH, outW] = op.output.shape;
+  if (outH !== 1 || outW !== 1 || inH * inW > Q8_MAX_POOL_CELLS) return undefined; // the reference pools (or refuses) these
+  for (const s of [op.input, op.output]) dense(s, 'q8adaptiveAvgPool2d');
+  const [x, y] = [op.input.quant!, op.output.quant!];
+  const m = Math.fround(x.scale / y.scale);
+  const [xt, yt] = [arenaAt + op.input.offset, arenaAt + op.output.offset];
+  return () => ex.q8_global_avgpool(xt, yt, n, inH * inW, c, x.zeroPoint, m, y.zeroPoint);
+}
+
 /** Max pooling in wasm (q8_maxpool2d); average pooling stays on the reference. */
 function prepareMaxPool(ex: Q8Exports, memory: Q8Memory, op: Q8Pool2dOp, arena: number): () => void {
   for (const s of [op.input, op.output]) dense(s, 'q8pool2d');
@@ -117,7 +129,9 @@ class Q8WasmExecutable implements Executable {
           ? prepareMaxPool(ex, memory, op, arenaAt)
           : op.kind === 'quantize'
             ? prepareQuantize(ex, op, arenaAt, staging, () => this.arena, this.bytes)
-            : undefined,
+            : op.kind === 'q8adaptiveAvgPool2d'
+              ? prepareGlobalAvgPool(ex, op, arenaAt)
+              : undefined,
     );
     this.arena = new Float32Array(plan.arenaSize);
     this.arenaBytes = plan.arenaSize * 5;

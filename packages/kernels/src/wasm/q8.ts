@@ -31,6 +31,8 @@ export interface Q8Exports {
   q8_add(a: number, b: number, y: number, n: number, aZero: number, aMult: number, bZero: number, bMult: number, yZero: number, lo: number, hi: number): void;
   /** torch.quantize_per_tensor of n floats at x into codes at y (inverse = fround(1 / scale)); 1 when some float is NaN */
   q8_quantize(x: number, y: number, n: number, inverse: number, zero: number): number;
+  /** adaptive average pooling to 1 x 1 of n images of cells x c codes (m = fround(inScale / outScale)) */
+  q8_global_avgpool(x: number, y: number, n: number, cells: number, c: number, xZero: number, m: number, yZero: number): void;
   /** geometry: 12 u32 words [n, inH, inW, c, outH, outW, kernelH, kernelW, strideH, strideW, padTop, padLeft] */
   q8_maxpool2d(x: number, y: number, geometry: number): void;
   /** 1 when this engine's first tier computes the fused relaxed dot-add right (relaxed binary; 0 otherwise) */
