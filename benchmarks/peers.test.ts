@@ -120,7 +120,8 @@ describe('peers harness', () => {
     const r = spawnSync(process.execPath, [here('./peers.mjs'), '--quick', '--models', 'mobilenet_v2', '--engines', engines, '--budget-ms', '200'], { encoding: 'utf8', timeout: 240_000 });
     const out = `${r.stdout}\n${r.stderr}`;
     for (const label of ['@cnn wasm int8 \\(q8\\)', '@cnn wasm int8 \\(q8-relaxed\\)', 'ort-web wasm int8', 'ort-node cpu int8']) {
-      expect(out).toMatch(new RegExp(`\\| mobilenet_v2 \\| ${label} \\| 1 \\| ✓ [\\d.]+ steps \\(mean [\\d.]+\\) \\| [\\d.]+ \\|`));
+      // a top-1 that differs passes only where torch ranks our class within the step bound of its own
+      expect(out).toMatch(new RegExp(`\\| mobilenet_v2 \\| ${label} \\| 1 \\| ✓ [\\d.]+ steps \\(mean [\\d.]+\\)(, top-1 differs: torch puts our top class [\\d.]+ steps below its own)? \\| [\\d.]+ \\|`));
     }
     expect(out).toMatch(/\| mobilenet_v2 \| int8 \| [\d.]+ \| cnn-wasm-int8@1 \| [\d.]+ \| \d+ \| [\d.]+ \| ort-web-int8@1 \| [\d.]+ \| \*\*[\d.]+\*\* \|/);
     expect(out).toMatch(/\| mobilenet_v2 \| cnn-wasm-int8@1 \(fp32: cnn-wasm@1\) \| [\d.]+ \| [\d.]+ \| \*\*[\d.]+\*\* \|/);
