@@ -5,21 +5,17 @@
 // best of --warm further runs. With --before, the two checkouts' processes alternate, so the
 // machine's load hits both alike. Each sample also counts the process's CPU time and minor page
 // faults (Linux) per phase: on a VM that backs memory lazily, faults are much of a compile.
-// --weights file: the weights come the way an app loads them, from a .safetensors file read into
-// memory (written beforehand, its read not timed), which the first compile may fold batch norms
-// into in place; generated weights (the default) stay the model's, so the fold writes copies.
 // Run: node benchmarks/first-inference.mjs [--before DIR] [--after DIR] [--models resnet50,resnet18,mobilenet_v2] [--samples 5] [--warm 10]
 //   DIR: a checkout whose packages are built (pnpm build), absolute or relative to the working
 //   directory (benchmarks/ under pnpm); --after defaults to this one
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const usage =
-  'node benchmarks/first-inference.mjs [--before DIR] [--after DIR] [--models resnet50,resnet18,mobilenet_v2] [--samples 5] [--warm 10] [--threads 1] [--weights generated|file]\n' +
+  'node benchmarks/first-inference.mjs [--before DIR] [--after DIR] [--models resnet50,resnet18,mobilenet_v2] [--samples 5] [--warm 10] [--threads 1]\n' +
   '  DIR: a checkout whose packages are built (pnpm build); --after defaults to this checkout';
 let args;
 try {
@@ -33,7 +29,6 @@ try {
       samples: { type: 'string', default: '5' },
       warm: { type: 'string', default: '10' },
       threads: { type: 'string', default: '1' },
-      weights: { type: 'string', default: 'generated' },
       child: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -54,10 +49,6 @@ for (const [flag, v] of [['--samples', samples], ['--warm', warm], ['--threads',
   }
 }
 
-if (!['generated', 'file'].includes(args.weights)) {
-  console.error(`first-inference: --weights expects 'generated' or 'file', got '${args.weights}'`);
-  process.exit(2);
-}
 if (args.child) await child(args.child, args.models);
 else await parent();
 
@@ -66,15 +57,8 @@ async function child(dir, name) {
   const at = (path) => pathToFileURL(resolve(dir, path)).href;
   const { findModel } = await import(at('packages/cli/dist/index.js'));
   const { createWasmBackend } = await import(at('packages/kernels/dist/wasm/index.js'));
-  const { Tensor, counterInput, loadWeights, writeSafetensors } = await import(at('packages/core/dist/index.js'));
-  let model = findModel(name).create().useGeneratedWeights(1);
-  if (args.weights === 'file') {
-    const file = join(tmpdir(), `cnn-first-${process.pid}.safetensors`);
-    writeFileSync(file, writeSafetensors(model.getWeights()));
-    // read into memory and handed to the one compile (no keepWeights): batch norms fold in place
-    model = await loadWeights(findModel(name).create(), file);
-    rmSync(file);
-  }
+  const { Tensor, counterInput } = await import(at('packages/core/dist/index.js'));
+  const model = findModel(name).create().useGeneratedWeights(1);
   const shape = [1, ...model.architecture.inputShape];
   const input = new Tensor(shape, counterInput(shape, 1));
   const faults = () => {
@@ -114,7 +98,7 @@ async function parent() {
   for (let s = 0; s < samples; s++) {
     for (const name of models) {
       for (const [label, dir] of s % 2 ? [...sides].reverse() : sides) {
-        const line = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', dir, '--models', name, '--warm', String(warm), '--threads', String(threads), '--weights', args.weights], { encoding: 'utf8' });
+        const line = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', dir, '--models', name, '--warm', String(warm), '--threads', String(threads)], { encoding: 'utf8' });
         const key = `${name} ${label}`;
         rows.set(key, [...(rows.get(key) ?? []), JSON.parse(line.trim().split('\n').pop())]);
       }
@@ -122,7 +106,7 @@ async function parent() {
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const f = (x) => x.toFixed(1);
-  console.log(`wasm, ${threads} thread(s), ${args.weights} weights, ${samples} fresh processes per row${sides.length > 1 ? ', the checkouts alternated' : ''}; min / median ms`);
+  console.log(`wasm, ${threads} thread(s), ${samples} fresh processes per row${sides.length > 1 ? ', the checkouts alternated' : ''}; min / median ms`);
   console.log('model          side      first             compile           first run         warm    first/warm  faults (compile)');
   for (const name of models) {
     for (const [label] of sides) {
