@@ -2,13 +2,19 @@
 // several passes), summed by family (1x1 / 3x3 Winograd / 3x3 direct / depthwise k x k /
 // linear / SE gating / ...), with each family's share, GFLOP/s, and the slowest single ops.
 // Run: pnpm --filter @cnn/benchmarks bench:profile [-- --model efficientnet_b0 --passes 20 --top 12 --threads 1 --winograd accurate|fast|off]
+// --int8: the model calibrated with reduce_range on two generated inputs, on the int8 binary
+// (cnn_q8-relaxed.wasm where relaxed SIMD runs: node --experimental-wasm-relaxed-simd in Node 20).
 // Op-by-op timing adds a call per op, so the total is a little above a plain forward pass.
-import { Tensor, counterInput } from '@cnn/core';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { calibrate, counterInput } from '@cnn/core';
 import { findModel } from '@cnn/cli';
-import { createWasmBackend } from '@cnn/kernels/wasm';
+import { createWasmBackend, hasRelaxedSimd } from '@cnn/kernels/wasm';
+import { createInt8WasmBackend } from '@cnn/kernels/wasm/q8';
 import { winogradTileSides } from '@cnn/kernels/testing';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const argv = process.argv.slice(2).filter((a) => a !== '--');
+const args = Object.fromEntries(argv.reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]?.startsWith('--') ? 'true' : all[i + 1]]] : acc), []));
 const name = args.model ?? 'efficientnet_b0';
 const passes = Number(args.passes ?? 20);
 const top = Number(args.top ?? 12);
@@ -16,19 +22,23 @@ const threads = Number(args.threads ?? 1);
 const winograd = args.winograd === 'off' ? false : args.winograd ?? 'accurate';
 
 const model = findModel(name).create().useGeneratedWeights(1);
-const plan = model.plan();
 const backend = createWasmBackend({ threads, winograd });
-const exe = await backend.compile(plan);
-const tileSides = winogradTileSides(plan.ops, winograd);
 const shape = [1, ...model.architecture.inputShape];
 // The plan's input is NHWC and this is NCHW data: the values do not matter for timing.
 const input = counterInput(shape, 1);
+const int8 = args.int8 !== undefined;
+const binaryFile = hasRelaxedSimd() ? 'cnn_q8-relaxed.wasm' : 'cnn_q8.wasm';
+const plan = int8 ? (await calibrate(model, backend, [counterInput(shape, 2), counterInput(shape, 3)], { reduceRange: true })).plan : model.plan();
+const exe = int8
+  ? await createInt8WasmBackend(readFileSync(createRequire(import.meta.url).resolve(`@cnn/kernels/wasm/${binaryFile}`))).compile(plan)
+  : await backend.compile(plan);
+const tileSides = int8 ? plan.ops.map(() => undefined) : winogradTileSides(plan.ops, winograd);
 
 /** Family and multiply-adds of one op. */
 function describe(op, tileSide) {
   const out = op.output.shape;
   const outPixels = out.length === 4 ? out[0] * out[1] * out[2] : out[0];
-  switch (op.kind) {
+  switch (op.kind.replace(/^q8/, '')) {
     case 'conv2d': {
       const [kh, kw] = op.kernel;
       const inC = op.input.shape[3];
@@ -71,8 +81,9 @@ const ops = plan.ops.map((op, i) => {
 });
 
 const pad = (s, n) => String(s).padStart(n);
-console.log(`${name} on ${backend.variant} (${backend.threads} thread${backend.threads > 1 ? 's' : ''}), ${plan.ops.length} ops, best of ${passes} op-by-op passes: ${total.toFixed(2)} ms`);
-console.log(`${'family'.padEnd(28)} ${pad('ops', 4)} ${pad('ms', 8)} ${pad('share', 6)} ${pad('GMACs', 7)} ${pad('GFLOP/s', 8)}`);
+const engine = int8 ? `int8 ${binaryFile} (1 thread, 7-bit codes${exe.fusedDot ? ', fused dot' : ''})` : `${backend.variant} (${backend.threads} thread${backend.threads > 1 ? 's' : ''})`;
+console.log(`${name} on ${engine}, ${plan.ops.length} ops, best of ${passes} op-by-op passes: ${total.toFixed(2)} ms`);
+console.log(`${'family'.padEnd(28)} ${pad('ops', 4)} ${pad('ms', 8)} ${pad('share', 6)} ${pad('GMACs', 7)} ${pad(int8 ? 'GOPS' : 'GFLOP/s', 8)}`);
 for (const [family, f] of [...families].sort((a, b) => b[1].ms - a[1].ms)) {
   const gflops = f.macs ? ((2 * f.macs) / f.ms / 1e6).toFixed(1) : '';
   console.log(`${family.padEnd(28)} ${pad(f.count, 4)} ${pad(f.ms.toFixed(3), 8)} ${pad(((100 * f.ms) / total).toFixed(1) + '%', 6)} ${pad((f.macs / 1e9).toFixed(3), 7)} ${pad(gflops, 8)}`);
@@ -80,6 +91,6 @@ for (const [family, f] of [...families].sort((a, b) => b[1].ms - a[1].ms)) {
 console.log(`\nslowest ${top} ops`);
 for (const o of [...ops].sort((a, b) => b.ms - a.ms).slice(0, top)) {
   const gflops = o.macs ? ((2 * o.macs) / o.ms / 1e6).toFixed(1) : '';
-  console.log(`${pad(o.i, 4)} ${o.family.padEnd(28)} ${o.shape.padEnd(34)} ${pad(o.ms.toFixed(3), 7)} ms ${pad(gflops, 6)} GFLOP/s`);
+  console.log(`${pad(o.i, 4)} ${o.family.padEnd(28)} ${o.shape.padEnd(34)} ${pad(o.ms.toFixed(3), 7)} ms ${pad(gflops, 6)} ${int8 ? 'GOPS' : 'GFLOP/s'}`);
 }
 exe.dispose();
