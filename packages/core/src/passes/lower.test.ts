@@ -42,6 +42,17 @@ describe('lowerNodes', () => {
     expect(fc.weight[7 * 5 + 4]).toBe(weights.get('fc.weight')!.data[4 * 16 + 7]);
   });
 
+  it('permutes an owned linear weight (decoded for this compile alone) in place, to the same columns as the copy', () => {
+    const copied = (draft.ops[4] as { weight: Float32Array }).weight;
+    expect(copied).not.toBe(weights.get('fc.weight')!.data); // the model's own array stays as it was
+    const own = new Map(weights).set('fc.weight', { shape: weights.get('fc.weight')!.shape, data: weights.get('fc.weight')!.data.slice(), fresh: true });
+    const mine = own.get('fc.weight')!.data;
+    const fc = lowerNodes(graph, own, pruneGraph(graph, ['logits']), 2).ops[4] as { weight: Float32Array };
+    expect(fc.weight).toBe(mine);
+    expect(Array.from(fc.weight)).toEqual(Array.from(copied));
+    expect(Array.from(fc.weight)).not.toEqual(Array.from(weights.get('fc.weight')!.data)); // it did move
+  });
+
   it('reads weights without copying them (folds make new arrays), and says which weight is missing or misshapen', () => {
     expect((draft.ops[0] as { weight: Float32Array }).weight).toBe(weights.get('conv.weight')!.data);
     const missing = new Map(weights);

@@ -176,8 +176,9 @@ const RULES: { readonly [T in NodeOp['type']]: Rule<T> } = {
     const input = l.input(node);
     const from = l.draft.values[input]!.flattenedFrom;
     const key = `${op.name}.weight`;
-    // the permutation is a copy already: it reads the loaded weights, not an owned copy of them
-    const weight = from && from[1] * from[2] > 1 ? permuteColumnsToChannelsLast(l.weight(key), op.outFeatures, from) : l.weight(key);
+    // an owned array (decoded for this compile alone) is permuted in place, row by row, else copied
+    const loaded = l.weight(key);
+    const weight = from && from[1] * from[2] > 1 ? permuteColumnsToChannelsLast(loaded, op.outFeatures, from, l.draft.owned.has(loaded)) : loaded;
     const bias = op.bias ? l.weight(`${op.name}.bias`) : l.zeros(op.outFeatures);
     return l.emit(node, (output) => ({ kind: 'linear', name: op.name, input, output, weight, bias, activation: 'none' }));
   },
@@ -193,13 +194,20 @@ export function lowerNodes(graph: Graph, weights: ReadonlyMap<string, WeightTens
   return { ...l.draft, input: l.valueOf(graph.nodes[0].id), outputs: pruned.outputs.map((id) => l.valueOf(id)) };
 }
 
-/** torch.flatten gives c·h·w order; our activations are h·w·c, so linear columns move once here. */
-export function permuteColumnsToChannelsLast(w: Float32Array, outFeatures: number, [c, h, wd]: readonly [number, number, number]): Float32Array {
+/**
+ * torch.flatten gives c·h·w order; our activations are h·w·c, so linear columns move once here:
+ * into a new array, or with `inPlace` within `w` itself through one row of scratch (AlexNet's fc6
+ * is 151 MB: a copy of it is most of AlexNet's first compile).
+ */
+export function permuteColumnsToChannelsLast(w: Float32Array, outFeatures: number, [c, h, wd]: readonly [number, number, number], inPlace = false): Float32Array {
   const [hw, inF] = [h * wd, c * h * wd];
-  const out = new Float32Array(w.length);
+  const out = inPlace ? w : new Float32Array(w.length);
+  const scratch = inPlace ? new Float32Array(inF) : w;
   for (let row = 0; row < outFeatures * inF; row += inF) {
+    if (inPlace) scratch.set(w.subarray(row, row + inF));
+    const at = inPlace ? 0 : row;
     for (let ch = 0; ch < c; ch++) {
-      for (let p = 0, from = row + ch * hw, to = row + ch; p < hw; p++, to += c) out[to] = w[from + p];
+      for (let p = 0, from = at + ch * hw, to = row + ch; p < hw; p++, to += c) out[to] = scratch[from + p];
     }
   }
   return out;
