@@ -367,13 +367,14 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
     relaxed_tiles
 }
 
-/// Copies `len` bytes with v128 moves (the last one overlapping) where there are 16 or more.
+/// Copies `len` bytes with v128 moves. Up to 16 bytes take one move of 16, which reads and
+/// writes past `len`: `im2col` writes its rows in order, so the next copy overwrites the excess,
+/// and the caller leaves 64 bytes after every tensor and the rows' buffer. Beyond 16, the last
+/// move overlaps the one before.
 #[inline(always)]
 unsafe fn copy_bytes(dst: *mut u8, src: *const u8, len: usize) {
-    if len < 16 {
-        for i in 0..len {
-            *dst.add(i) = *src.add(i);
-        }
+    if len <= 16 {
+        v128_store(dst as *mut v128, v128_load(src as *const v128));
         return;
     }
     let mut i = 0;
