@@ -28,20 +28,14 @@ function family(op) {
   return inC < 8 ? `stem ${k}` : `conv ${k}`;
 }
 
-/** ms by family: the best of `passes` profiled passes, op by op (and each op's best, by index). */
-async function profileFamilies(exe, plan, x, passes) {
-  const best = plan.ops.map(() => Infinity);
-  for (let p = 0; p < passes; p++) (await exe.profile(x)).forEach((ms, i) => (best[i] = Math.min(best[i], ms)));
-  const out = {};
-  plan.ops.forEach((op, i) => (out[family(op)] = (out[family(op)] ?? 0) + best[i]));
-  return out;
-}
-
-/** Each op's best time of `passes`, with its shape, for --profile-ops. */
+/** Each op's best time of `passes` profiled passes, op by op: ms by family, and each op with its shape. */
 async function profileOps(exe, plan, x, passes) {
   const best = plan.ops.map(() => Infinity);
   for (let p = 0; p < passes; p++) (await exe.profile(x)).forEach((ms, i) => (best[i] = Math.min(best[i], ms)));
-  return plan.ops.map((op, i) => ({ op: `${family(op)} ${op.input?.shape?.slice(1).join('x') ?? ''}->${op.output?.shape?.[3] ?? ''}${op.stride?.[0] > 1 ? ' s2' : ''}`, ms: best[i] }));
+  const families = {};
+  plan.ops.forEach((op, i) => (families[family(op)] = (families[family(op)] ?? 0) + best[i]));
+  const ops = plan.ops.map((op, i) => ({ op: `${family(op)} ${op.input?.shape?.slice(1).join('x') ?? ''}->${op.output?.shape?.[3] ?? ''}${op.stride?.[0] > 1 ? ' s2' : ''}`, ms: best[i] }));
+  return { families, ops };
 }
 
 globalThis.runInt8 = async ({ name, runs, size, profile }) => {
@@ -72,6 +66,7 @@ globalThis.runInt8 = async ({ name, runs, size, profile }) => {
       t[k].push(performance.now() - s);
     }
   }
+  const profiled = profile ? { fp32: await profileOps(fp32, fp32Plan, x, 5), int8: await profileOps(int8, plan, x, 5) } : undefined;
   const result = {
     model: name,
     size,
@@ -81,8 +76,8 @@ globalThis.runInt8 = async ({ name, runs, size, profile }) => {
     int8: stats(t.int8),
     logitsError: worst / top,
     top1Same: argmax(a) === argmax(b),
-    families: profile ? { fp32: await profileFamilies(fp32, fp32Plan, x, 5), int8: await profileFamilies(int8, plan, x, 5) } : undefined,
-    ops: profile === 'ops' ? { fp32: await profileOps(fp32, fp32Plan, x, 5), int8: await profileOps(int8, plan, x, 5) } : undefined,
+    families: profiled && { fp32: profiled.fp32.families, int8: profiled.int8.families },
+    ops: profile === 'ops' ? { fp32: profiled.fp32.ops, int8: profiled.int8.ops } : undefined,
   };
   fp32.dispose();
   int8.dispose();

@@ -202,12 +202,12 @@ export function lowerNodes(graph: Graph, weights: ReadonlyMap<string, WeightTens
 export function permuteColumnsToChannelsLast(w: Float32Array, outFeatures: number, [c, h, wd]: readonly [number, number, number], inPlace = false): Float32Array {
   const [hw, inF] = [h * wd, c * h * wd];
   const out = inPlace ? w : new Float32Array(w.length);
-  const scratch = inPlace ? new Float32Array(inF) : w;
+  const rowCopy = inPlace ? new Float32Array(inF) : undefined;
   for (let row = 0; row < outFeatures * inF; row += inF) {
-    if (inPlace) scratch.set(w.subarray(row, row + inF));
-    const at = inPlace ? 0 : row;
+    // the row's torch-ordered values: a copy of it when it is about to be overwritten
+    const src = rowCopy ? (rowCopy.set(w.subarray(row, row + inF)), rowCopy) : w.subarray(row, row + inF);
     for (let ch = 0; ch < c; ch++) {
-      for (let p = 0, from = at + ch * hw, to = row + ch; p < hw; p++, to += c) out[to] = scratch[from + p];
+      for (let p = 0, from = ch * hw, to = row + ch; p < hw; p++, to += c) out[to] = src[from + p];
     }
   }
   return out;

@@ -93,7 +93,7 @@ class WebGpuBackendImpl implements WebGpuBackend {
       precision: precision!,
       maxBindingBytes: lower(Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize), cap.maxStorageBufferBindingSize),
       maxWorkgroupsPerDimension: lower(device.limits.maxComputeWorkgroupsPerDimension, cap.maxComputeWorkgroupsPerDimension),
-      gemmTuning: resolveConvGemmTuning(options.gemmTuning),
+      gemmTuning: options.gemmTuning as ConvGemmTuning, // resolved by createWebGpuBackend
       pipeline: (k) => this.pipeline(k),
       lostReason: () => this.lost,
       counters: this.counters,
@@ -220,7 +220,8 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   if (!['f32', 'f16', 'auto'].includes(precision)) {
     throw new Error(`precision must be 'f32', 'f16' or 'auto', got ${JSON.stringify(precision)}`);
   }
-  resolveConvGemmTuning(options.gemmTuning); // bad knobs fail here, before any device is requested
+  // bad knobs fail here, before any device is requested; the backend keeps the resolved tuning
+  options = { ...options, gemmTuning: resolveConvGemmTuning(options.gemmTuning) };
   try {
     const got = await acquireDevice({
       gpu: options.gpu,
