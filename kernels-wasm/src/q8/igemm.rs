@@ -14,6 +14,10 @@ use super::ConvArgs;
 use core::arch::wasm32::*;
 
 const NR: usize = 8;
+/// Pixels per tile: 4 x 2 sums + 2 weight vectors + 1 splat fit V8's 15 vector registers on
+/// x64. The fused dot's latency would like more sums in flight, but 5x8 and 6x8 spilled (rustc
+/// orders the splats before the second weight vector's dots) and 10x4 in two passes ran out of
+/// general registers for its input pointers; 3x8 was a fifth slower (README, Int8).
 const MR: usize = 4;
 /// Pointer-table capacity in taps (11 x 11 = 121 fits; q8.ts refuses larger kernels).
 pub const MAX_TAPS: usize = 128;
