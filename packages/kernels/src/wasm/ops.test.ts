@@ -291,6 +291,8 @@ describe('wasm linear matches the js reference', () => {
     ['inF 7 (all tail), outF 5, residual, gelu', 2, 7, 5, true, 'gelu'],
     ['inF 2048 -> 1000 (ResNet head)', 1, 2048, 1000, false, 'none'],
     ['inF 129, outF 1, sigmoid', 4, 129, 1, false, 'sigmoid'],
+    // four streams of 2 quads each, then 3 quads and 2 inputs after them (linear.rs)
+    ['inF 46, outF 33, relu', 1, 46, 33, false, 'relu'],
   ];
   for (const [name, n, inF, outF, residual, activation] of cases) {
     it(name, async () => {
