@@ -238,6 +238,7 @@ export class Runner {
   private readonly outputSlots: readonly { readonly slot: Slot; readonly flat: boolean }[];
   /** float32 elements of the activation arena the plan needs */
   readonly plannedArenaSize: number;
+  private nhwc: Float32Array | undefined;
 
   constructor(
     readonly modelName: string,
@@ -278,7 +279,9 @@ export class Runner {
   async runAll(input: Tensor | Float32Array): Promise<Record<string, Tensor>> {
     const [n, c, h, w] = this.inputShape;
     const data = this.check(input);
-    const results = await this.executable.run(nchwToNhwc(data, n, c, h, w));
+    // one NHWC buffer for every call: run() reads it before returning (Executable.run)
+    this.nhwc ??= new Float32Array(n * c * h * w);
+    const results = await this.executable.run(nchwToNhwc(data, n, c, h, w, this.nhwc));
     const out: Record<string, Tensor> = {};
     this.outputSlots.forEach(({ slot, flat }, i) => {
       const [sn, sh, sw, sc] = slot.shape;
@@ -289,6 +292,7 @@ export class Runner {
 
   dispose(): void {
     this.executable.dispose();
+    this.nhwc = undefined;
   }
 
   private check(input: Tensor | Float32Array): Float32Array {

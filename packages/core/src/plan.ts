@@ -490,7 +490,11 @@ export interface Backend {
 }
 
 export interface Executable {
-  /** input in NHWC order, length plan.input.size; returns one NHWC array per plan output */
+  /**
+   * input in NHWC order, length plan.input.size; returns one NHWC array per plan output. run()
+   * reads `input` before it returns its promise: the caller may refill the buffer at once (the
+   * model runner reuses one for every call).
+   */
   run(input: Float32Array): Promise<Float32Array[]>;
   /** bytes held for packed weights */
   readonly weightBytes: number;

@@ -185,15 +185,18 @@ class FallbackExecutable implements Executable {
     return this.gpu.arenaBytes;
   }
   async run(input: Float32Array): Promise<Float32Array[]> {
+    // this call's data, whichever executable ends up running it (the fallback may start only
+    // after awaits, and Executable.run reads its input before returning)
+    const copy = input instanceof Float32Array ? input.slice() : input;
     if (!this.replacement && !this.lost()) {
       try {
-        return await this.gpu.run(input);
+        return await this.gpu.run(copy);
       } catch (e) {
         if (!this.lost()) throw e;
       }
     }
     this.replacement ??= this.backend.fallBack(`the WebGPU device was lost (${this.lost()})`).then((b) => b.compile(this.plan));
-    return (await this.replacement).run(input);
+    return (await this.replacement).run(copy);
   }
   dispose(): void {
     this.gpu.dispose();
