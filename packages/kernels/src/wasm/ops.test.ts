@@ -150,7 +150,8 @@ describe('wasm conv2d matches the js reference', () => {
   // tile (none, relu, relu6, hardswish); inputs in [-12, 12] reach both clips of relu6 and of
   // hardswish. Shapes: a 1x1 GEMM (4-pixel tiles, two 8-channel blocks and a partial third),
   // a 3x3 in row mode, depthwise 3x3 row tiles at stride 1 (8 pixels) and 2 (4 pixels), 5x5
-  // at stride 1 (6 pixels), each with a channel tail.
+  // at stride 1 (6 pixels), each with a channel tail, and a 7x7 depthwise (4-pixel strips and
+  // single edge pixels, as in MobileNetV2's last stage).
   for (const activation of ACTIVATIONS) {
     it(`fuses ${activation} into full tiles without a residual (1x1, 3x3 rows, depthwise row tiles)`, async () => {
       const a = new ArenaBuilder();
@@ -160,6 +161,7 @@ describe('wasm conv2d matches the js reference', () => {
         { inHW: [3, 19], inC: 12, outC: 12, kernel: [3, 3], padding: [1, 1], groups: 12 },
         { inHW: [5, 21], inC: 10, outC: 10, kernel: [3, 3], stride: [2, 2], padding: [1, 1], groups: 10 },
         { inHW: [5, 16], inC: 8, outC: 8, kernel: [5, 5], padding: [2, 2], groups: 8 },
+        { inHW: [7, 7], inC: 16, outC: 16, kernel: [3, 3], padding: [1, 1], groups: 16 },
       ];
       const ops: PlanOp[] = shapes.map((c) => makeConv(a, { ...c, activation }));
       expect(await compareWithReference(backend, ops, a.size, seed++, [-12, 12])).toBeLessThanOrEqual(TOLERANCE);
