@@ -241,7 +241,9 @@ pub unsafe fn bench_igemm_l1(table: *const f32, k: usize, iters: usize) -> f32 {
 
 /// Epilogue: + residual, activation, store the valid pixels and `nc` valid channels; pixels
 /// lie `row_stride` floats apart in y and the residual (more than the channels when y is a channel view).
-#[inline(always)]
+/// Not inlined: one copy of every activation serves the convolutions and depthwise strips
+/// (full tiles of the common activations take `store_full_tile`, inlined, instead).
+#[inline(never)]
 pub unsafe fn store_tile_8(
     acc: &[v128],
     rows: &[usize],
