@@ -257,15 +257,18 @@ pub unsafe fn store_tile_8(
 ) {
     for p in 0..valid {
         let off = rows[p] * row_stride + c0;
-        // one call site of the activation (each inlines all of them) for both halves
-        let mut v = [acc[2 * p], acc[2 * p + 1]];
-        for (h, x) in v.iter_mut().enumerate() {
-            if !residual.is_null() {
-                *x = f32x4_add(*x, load(residual.add(off + 4 * h)));
-            }
-            *x = activation::apply(*x, act);
+        let mut lo = acc[2 * p];
+        let mut hi = acc[2 * p + 1];
+        if !residual.is_null() {
+            lo = f32x4_add(lo, load(residual.add(off)));
+            hi = f32x4_add(hi, load(residual.add(off + 4)));
         }
-        store8_partial(y.add(off), v[0], v[1], nc);
+        store8_partial(
+            y.add(off),
+            activation::apply(lo, act),
+            activation::apply(hi, act),
+            nc,
+        );
     }
 }
 
