@@ -9,7 +9,7 @@
 //! Packed weights, built once by `conv2d_pack_weights`, per group g and per block cb of 8
 //! output channels (tails zero-filled):
 //!   [bias: 8][tap = ky*kw + kx][input channel of the group: in_c_g][8 output channels]
-use crate::abi::{ACT_HARDSWISH, ACT_NONE, ACT_RELU, ACT_RELU6};
+use crate::abi::{ACT_HARDSWISH, ACT_NONE, ACT_RELU, ACT_RELU6, ACT_SILU};
 use crate::activation;
 use crate::simd::*;
 
@@ -242,7 +242,8 @@ pub unsafe fn bench_igemm_l1(table: *const f32, k: usize, iters: usize) -> f32 {
 /// Epilogue: + residual, activation, store the valid pixels and `nc` valid channels; pixels
 /// lie `row_stride` floats apart in y and the residual (more than the channels when y is a channel view).
 /// Not inlined: one copy of every activation serves the convolutions and depthwise strips
-/// (full tiles of the common activations take `store_full_tile`, inlined, instead).
+/// (full conv tiles of the common activations take `store_full_tile`, inlined, instead):
+/// inlined here as well, the threaded relaxed binary passed its 25 kB gzip budget.
 #[inline(never)]
 pub unsafe fn store_tile_8(
     acc: &[v128],
@@ -272,13 +273,14 @@ pub unsafe fn store_tile_8(
     }
 }
 
-/// `store_tile_8` for N pixels of 8 channels each, no residual, with the activation chosen
-/// once per tile instead of once per vector, for none, relu, relu6 and hardswish; false
-/// (nothing stored) for the others. Full igemm tiles (N = MR) and depthwise strips and edge
-/// pixels take it: MobileNetV2's 112x112 16->96 expansion 1.48 -> 1.15 ms, its stem 0.80 ->
-/// 0.68 (bench:profile, relaxed SIMD); with residuals too, no further gain.
+/// `store_tile_8` for a full igemm tile (N = MR pixels of 8 channels), no residual, inlined,
+/// with the activation chosen once per tile instead of once per vector, for none, relu, relu6,
+/// hardswish and silu; false (nothing stored) for the others. MobileNetV2's 112x112 16->96
+/// expansion 1.48 -> 1.15 ms, its stem 0.80 -> 0.68 (bench:profile, relaxed SIMD). Residuals:
+/// no further gain. Each activation here costs the binary gzip budget (every conv tile shape
+/// shares this one copy; the depthwise strips, which gained 3%, were left to store_tile_8).
 #[inline(always)]
-pub(crate) unsafe fn store_full_tile<const N: usize>(acc: &[v128], rows: &[usize; N], y: *mut f32, row_stride: usize, c0: usize, act: u32) -> bool {
+unsafe fn store_full_tile<const N: usize>(acc: &[v128], rows: &[usize; N], y: *mut f32, row_stride: usize, c0: usize, act: u32) -> bool {
     #[inline(always)]
     unsafe fn each<const N: usize>(acc: &[v128], rows: &[usize; N], y: *mut f32, row_stride: usize, c0: usize, f: impl Fn(v128) -> v128) {
         for p in 0..N {
@@ -292,6 +294,7 @@ pub(crate) unsafe fn store_full_tile<const N: usize>(acc: &[v128], rows: &[usize
         ACT_RELU => each(acc, rows, y, row_stride, c0, |v| activation::apply(v, ACT_RELU)),
         ACT_RELU6 => each(acc, rows, y, row_stride, c0, |v| activation::apply(v, ACT_RELU6)),
         ACT_HARDSWISH => each(acc, rows, y, row_stride, c0, |v| activation::apply(v, ACT_HARDSWISH)),
+        ACT_SILU => each(acc, rows, y, row_stride, c0, |v| activation::apply(v, ACT_SILU)),
         _ => return false,
     }
     true

@@ -11,7 +11,7 @@
 //! (tails zero-filled): [bias: 8][tap = ky*kw + kx][8 channels]
 use crate::abi::{ACT_HARDSWISH, ACT_NONE, ACT_RELU, ACT_RELU6};
 use crate::activation;
-use crate::conv::{store_full_tile, store_tile_8};
+use crate::conv::store_tile_8;
 use crate::simd::*;
 
 /// Channels per packed block (abi/spec.mjs's `dwconv_packed_floats`).
@@ -391,10 +391,7 @@ pub unsafe fn dwconv2d_nhwc_f32(a: &DwConv2dArgs, rows: (usize, usize), blocks: 
                         }
                     }
                     let rows_p: [usize; P] = core::array::from_fn(|p| out_row + ox + p);
-                    let full = nc == CB && residual.is_null();
-                    if !(full && store_full_tile(&acc, &rows_p, y, c, cb * CB, a.activation)) {
-                        store_tile_8(&acc, &rows_p, P, y, residual, c, cb * CB, nc, a.activation);
-                    }
+                    store_tile_8(&acc, &rows_p, P, y, residual, c, cb * CB, nc, a.activation);
                     ox += P;
                 } else {
                     let ix0 = ox as isize * sw - pl;
@@ -405,10 +402,7 @@ pub unsafe fn dwconv2d_nhwc_f32(a: &DwConv2dArgs, rows: (usize, usize), blocks: 
                         let o = origin(ox, kx0);
                         dw_pixel(&mut acc, o, wt.add(kx0 * CB), kw_u, krows, kx1 - kx0, row_step, tap_step);
                     }
-                    let full = nc == CB && residual.is_null();
-                    if !(full && store_full_tile(&acc, &[out_row + ox], y, c, cb * CB, a.activation)) {
-                        store_tile_8(&acc, &[out_row + ox], 1, y, residual, c, cb * CB, nc, a.activation);
-                    }
+                    store_tile_8(&acc, &[out_row + ox], 1, y, residual, c, cb * CB, nc, a.activation);
                     ox += 1;
                 }
             }
