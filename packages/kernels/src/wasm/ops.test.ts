@@ -147,8 +147,8 @@ describe('wasm conv2d matches the js reference', () => {
   });
 
   // Full tiles without a residual take their own epilogue with the activation chosen once per
-  // tile (none, relu, relu6, hardswish); inputs in [-12, 12] reach both clips of relu6 and of
-  // hardswish. Shapes: a 1x1 GEMM (4-pixel tiles, two 8-channel blocks and a partial third),
+  // tile (conv: none, relu, relu6, hardswish, silu; depthwise row tiles: the first four), the
+  // rest the general one; inputs in [-12, 12] reach both clips of relu6 and of hardswish. Shapes: a 1x1 GEMM (4-pixel tiles, two 8-channel blocks and a partial third),
   // a 3x3 in row mode, depthwise 3x3 row tiles at stride 1 (8 pixels) and 2 (4 pixels), 5x5
   // at stride 1 (6 pixels), each with a channel tail, and a 7x7 depthwise (4-pixel strips and
   // single edge pixels, as in MobileNetV2's last stage).
