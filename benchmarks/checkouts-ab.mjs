@@ -6,19 +6,25 @@
 // Run: node benchmarks/checkouts-ab.mjs --before /path/to/main --after . [--model densenet121 --runs 40 --threads 1]
 //   [--before-options JSON --after-options JSON]: more createWasmBackend options for one side
 //   (e.g. --after-options '{"winograd":"fast"}'); the same checkout twice compares two settings.
+//   [--before-wasm FILE --after-wasm FILE]: that side runs this kernel binary (a build of
+//   kernels-wasm kept aside) instead of its checkout's; the same checkout twice with two
+//   binaries is a kernel change's A/B in one process, where separate processes on this shared
+//   VM differ by more than the change (relaxed-SIMD binaries: node --experimental-wasm-relaxed-simd).
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const usage =
-  'node benchmarks/checkouts-ab.mjs --before DIR --after DIR [--model densenet121] [--runs 40] [--threads 1] [--before-options JSON] [--after-options JSON]\n' +
-  '  DIR: a checkout whose packages are built (pnpm build)\n  JSON: createWasmBackend options for that side, e.g. \'{"winograd":"fast"}\'';
+  'node benchmarks/checkouts-ab.mjs --before DIR --after DIR [--model densenet121] [--runs 40] [--threads 1] [--before-options JSON] [--after-options JSON] [--before-wasm FILE] [--after-wasm FILE]\n' +
+  '  DIR: a checkout whose packages are built (pnpm build)\n  JSON: createWasmBackend options for that side, e.g. \'{"winograd":"fast"}\'\n' +
+  '  FILE: a kernel binary (.wasm) that side runs instead of its checkout\'s';
 let args;
 try {
   ({ values: args } = parseArgs({
     // pnpm passes the '--' of `pnpm run x -- --flag` through
     args: process.argv.slice(2).filter((a, i) => i > 0 || a !== '--'),
-    options: { before: { type: 'string' }, after: { type: 'string' }, model: { type: 'string', default: 'densenet121' }, runs: { type: 'string', default: '40' }, threads: { type: 'string', default: '1' }, 'before-options': { type: 'string', default: '{}' }, 'after-options': { type: 'string', default: '{}' }, help: { type: 'boolean' } },
+    options: { before: { type: 'string' }, after: { type: 'string' }, model: { type: 'string', default: 'densenet121' }, runs: { type: 'string', default: '40' }, threads: { type: 'string', default: '1' }, 'before-options': { type: 'string', default: '{}' }, 'after-options': { type: 'string', default: '{}' }, 'before-wasm': { type: 'string' }, 'after-wasm': { type: 'string' }, help: { type: 'boolean' } },
   }));
 } catch (e) {
   console.error(`checkouts-ab: ${e.message}\n${usage}`);
@@ -50,6 +56,15 @@ for (const side of ['before', 'after']) {
     process.exit(2);
   }
   backendOptions[side] = parsed;
+  const file = args[`${side}-wasm`];
+  if (file !== undefined) {
+    try {
+      backendOptions[side].wasm = readFileSync(file);
+    } catch (e) {
+      console.error(`checkouts-ab: --${side}-wasm expects a readable kernel binary (.wasm), got '${file}' (${e.code ?? e.message})`);
+      process.exit(2);
+    }
+  }
 }
 if (!args.before || !args.after) {
   console.error(`checkouts-ab: --before and --after are required\n${usage}`);
@@ -68,7 +83,14 @@ async function load(dir, options) {
   return { exe, input, plan, copies: plan.ops.filter((o) => o.kind === 'copyChannels').length, times: [] };
 }
 
-const sides = [await load(args.before, backendOptions.before), await load(args.after, backendOptions.after)];
+let sides;
+try {
+  sides = [await load(args.before, backendOptions.before), await load(args.after, backendOptions.after)];
+} catch (e) {
+  // e.g. a relaxed-SIMD binary without node --experimental-wasm-relaxed-simd, or an unbuilt checkout
+  console.error(`checkouts-ab: ${e.message}`);
+  process.exit(1);
+}
 const [a] = await sides[0].exe.run(sides[0].input);
 const [b] = await sides[1].exe.run(sides[1].input);
 let diff = 0;
@@ -88,7 +110,8 @@ for (let r = 0; r < runs; r++) {
 }
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
 const MiB = (floats) => ((floats * 4) / 2 ** 20).toFixed(2);
-console.log(`${name}, wasm ${threads} thread(s), ${runs} runs each, alternated; outputs differ by ${(diff / ref).toExponential(1)} (max |after - before| / max |before|)`);
+const binaries = ['before', 'after'].map((side) => args[`${side}-wasm`] ?? 'its own').join(' / ');
+console.log(`${name}, wasm ${threads} thread(s), ${runs} runs each, alternated, kernels ${binaries}; outputs differ by ${(diff / ref).toExponential(1)} (max |after - before| / max |before|)`);
 console.log('side     ops  copies  arena MiB  wasm MiB   min ms  median ms');
 for (const [label, s] of [['before', sides[0]], ['after', sides[1]]]) {
   const cells = [s.plan.ops.length, s.copies, MiB(s.plan.arenaSize), (s.exe.memoryBytes / 2 ** 20).toFixed(1), Math.min(...s.times).toFixed(1), median(s.times).toFixed(1)];
