@@ -273,17 +273,17 @@ pub unsafe fn store_tile_8(
     }
 }
 
-/// `store_tile_8` for a full igemm tile (N = MR pixels of 8 channels), no residual, inlined,
+/// `store_tile_8` for a full igemm tile (MR pixels of 8 channels), no residual, inlined,
 /// with the activation chosen once per tile instead of once per vector, for none, relu, relu6,
 /// hardswish and silu; false (nothing stored) for the others. MobileNetV2's 112x112 16->96
 /// expansion 1.48 -> 1.15 ms, its stem 0.80 -> 0.68 (bench:profile, relaxed SIMD). Residuals:
 /// no further gain. Each activation here costs the binary gzip budget (every conv tile shape
 /// shares this one copy; the depthwise strips, which gained 3%, were left to store_tile_8).
 #[inline(always)]
-unsafe fn store_full_tile<const N: usize>(acc: &[v128], rows: &[usize; N], y: *mut f32, row_stride: usize, c0: usize, act: u32) -> bool {
+unsafe fn store_full_tile(acc: &[v128; 2 * MR], rows: &[usize; MR], y: *mut f32, row_stride: usize, c0: usize, act: u32) -> bool {
     #[inline(always)]
-    unsafe fn each<const N: usize>(acc: &[v128], rows: &[usize; N], y: *mut f32, row_stride: usize, c0: usize, f: impl Fn(v128) -> v128) {
-        for p in 0..N {
+    unsafe fn each(acc: &[v128; 2 * MR], rows: &[usize; MR], y: *mut f32, row_stride: usize, c0: usize, f: impl Fn(v128) -> v128) {
+        for p in 0..MR {
             let dst = y.add(rows[p] * row_stride + c0);
             store(dst, f(acc[2 * p]));
             store(dst.add(4), f(acc[2 * p + 1]));

@@ -191,8 +191,18 @@ describe('webgpu availability, precision and fallback', () => {
     const tolerant = await createWebGpuBackend({ gpu, warmup: false, fallback: createJsBackend(), onFallback: (r) => reasons.push(r) });
     const exe2 = await tolerant.compile(plan);
     expect(maxRelativeError((await exe2.run(x))[0], ref)).toBeLessThanOrEqual(1e-5);
+    // the caller may refill its buffer once run() has returned, on the GPU and on the fallback
+    // (which compiles the plan after awaits)
+    const refilled = x.slice();
+    const onGpu = exe2.run(refilled);
+    refilled.fill(0);
+    expect(maxRelativeError((await onGpu)[0], ref)).toBeLessThanOrEqual(1e-5);
     tolerant.device!.destroy();
     await tolerant.device!.lost;
+    refilled.set(x);
+    const onFallback = exe2.run(refilled);
+    refilled.fill(0);
+    expect(Array.from((await onFallback)[0])).toEqual(Array.from(ref));
     expect(Array.from((await exe2.run(x))[0])).toEqual(Array.from(ref));
     expect(tolerant.name).toBe('js');
     expect(reasons).toEqual([expect.stringMatching(/the WebGPU device was lost \(destroyed/)]);

@@ -190,7 +190,7 @@ class FallbackExecutable implements Executable {
     const copy = input instanceof Float32Array ? input.slice() : input;
     if (!this.replacement && !this.lost()) {
       try {
-        return await this.gpu.run(copy);
+        return await this.gpu.runOwned(copy, true);
       } catch (e) {
         if (!this.lost()) throw e;
       }

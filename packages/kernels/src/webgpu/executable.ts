@@ -286,6 +286,14 @@ export class WebGpuExecutable implements Executable {
   }
 
   run(input: Float32Array): Promise<Float32Array[]> {
+    return this.runOwned(input, false);
+  }
+
+  /**
+   * run(), where `owned` says the caller hands `input` over (a copy nobody else writes), so it
+   * is not copied again: the device-lost fallback's own copy (backend.ts).
+   */
+  runOwned(input: Float32Array, owned: boolean): Promise<Float32Array[]> {
     if (this.disposed) return Promise.reject(new DisposedError('This WebGPU executable was disposed; compile the plan again.'));
     const { plan } = this;
     if (!(input instanceof Float32Array) || input.length !== plan.input.size) {
@@ -298,7 +306,7 @@ export class WebGpuExecutable implements Executable {
     }
     // One pass at a time: they share the arena and the read-back buffer. The input is copied
     // now, so a caller that reuses its buffer before the pass starts still gets this call's data.
-    const copy = input.slice();
+    const copy = owned ? input : input.slice();
     const result = this.queue.then(() => this.forward(copy));
     this.queue = result.catch(() => undefined);
     return result;
