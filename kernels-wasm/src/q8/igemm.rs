@@ -86,7 +86,7 @@ pub unsafe fn pack(dst: *mut u8, weight: *const i8, bias: *const i32, mult: *con
 /// i32 add are what V8 emits for the fused instruction on x64 anyway (pmaddubsw, pmaddwd, paddd).
 #[cfg(target_feature = "relaxed-simd")]
 #[inline(always)]
-fn dot_i7_add(w: v128, x: v128, acc: v128) -> v128 {
+pub(super) fn dot_i7_add(w: v128, x: v128, acc: v128) -> v128 {
     i32x4_add(acc, i32x4_dot_i16x8(i16x8_relaxed_dot_i8x16_i7x16(w, x), i16x8_splat(1)))
 }
 
@@ -95,13 +95,13 @@ fn dot_i7_add(w: v128, x: v128, acc: v128) -> v128 {
 /// split form). Used only where `q8_probe_fused_dot` found the engine's first tier right.
 #[cfg(target_feature = "relaxed-simd")]
 #[inline(always)]
-fn dot_i7_add_fused(w: v128, x: v128, acc: v128) -> v128 {
+pub(super) fn dot_i7_add_fused(w: v128, x: v128, acc: v128) -> v128 {
     i32x4_relaxed_dot_i8x16_i7x16_add(w, x, acc)
 }
 
 /// Whether `conv2d` takes the fused dot-add (`q8_set_fused_dot`).
 #[cfg(target_feature = "relaxed-simd")]
-static mut FUSED_DOT: bool = false;
+pub(super) static mut FUSED_DOT: bool = false;
 
 /// Turns the fused dot-add on or off; returns whether it is on (always 0 in a binary without
 /// relaxed SIMD).

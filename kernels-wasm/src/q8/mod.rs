@@ -121,8 +121,10 @@ pub unsafe extern "C" fn q8_dwconv2d_pack(
     dwconv::pack(dst, weight, bias, mult, channels as usize, taps as usize, x_zero);
 }
 
-/// Depthwise convolution (groups = in_c = out_c) over packed weights.
+/// Depthwise convolution (groups = in_c = out_c) over packed weights. Returns how many pairs of
+/// (output row, group of 8 channels) ran the relaxed-SIMD 3x3 form (`dwconv::rows_3x3`); the
+/// rest ran the general one (for tests and benchmarks).
 #[no_mangle]
-pub unsafe extern "C" fn q8_dwconv2d(args: *const ConvArgs) {
+pub unsafe extern "C" fn q8_dwconv2d(args: *const ConvArgs) -> u32 {
     dwconv::dwconv2d(&*args)
 }

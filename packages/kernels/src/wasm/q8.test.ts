@@ -142,6 +142,34 @@ function coolTiles(p: ref.Q8Conv2dParams): number {
   return cool * (p.groups ?? 1);
 }
 
+/**
+ * The (output row, group of 8 channels) pairs that the relaxed binary runs with relaxed SIMD's
+ * 4-way dot in a depthwise layer: 3x3 without dilation, zero point <= 127, and no input code
+ * above 127 in the group's channels anywhere in the row's windows (none for other kernels).
+ */
+function coolDwRows(p: ref.Q8Conv2dParams): number {
+  const [n, h, w, c] = p.input.shape;
+  const [kh, kw] = p.kernel;
+  const [sh, sw] = p.stride ?? [1, 1];
+  const [ph, pw] = p.padding ?? [0, 0];
+  const [dh, dw] = p.dilation ?? [1, 1];
+  if (kh !== 3 || kw !== 3 || dh !== 1 || dw !== 1 || p.input.quant.zeroPoint > 127) return 0;
+  const outH = Math.floor((h + 2 * ph - 3) / sh) + 1;
+  const outW = Math.floor((w + 2 * pw - 3) / sw) + 1;
+  let cool = 0;
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < outH; oy++)
+      for (let g = 0; g < c; g += 8) {
+        let hot = false;
+        for (let iy = oy * sh - ph; iy < oy * sh - ph + 3; iy++)
+          for (let ix = -pw; ix < (outW - 1) * sw - pw + 3; ix++)
+            for (let ch = g; ch < Math.min(g + 8, c); ch++)
+              if (iy >= 0 && iy < h && ix >= 0 && ix < w && p.input.data[((b * h + iy) * w + ix) * c + ch] > 127) hot = true;
+        if (!hot) cool++;
+      }
+  return cool;
+}
+
 for (const file of binaries) {
   describe.runIf(runs(file))(file, async () => {
     const kernels = runs(file) ? await instantiateQ8Kernels(binary(file)) : (undefined as never);
@@ -176,8 +204,8 @@ for (const file of binaries) {
           const plan = ref.planConv2d(p);
           const depthwise = plan.groups === plan.inC && plan.groups === plan.outC; // 1 -> 1 channel included
           // relaxed SIMD on the binary that has it, on every tile whose window holds codes <= 127
-          expect(relaxed).toBe(kernels.relaxedSimd && !depthwise ? coolTiles(p) : 0);
-          expect(tiles).toBe(depthwise ? 0 : plan.groups * Math.ceil((plan.n * plan.outH * plan.outW) / 4));
+          expect(relaxed).toBe(kernels.relaxedSimd ? (depthwise ? coolDwRows(p) : coolTiles(p)) : 0);
+          expect(tiles).toBe(depthwise ? plan.n * plan.outH * Math.ceil(plan.outC / 8) : plan.groups * Math.ceil((plan.n * plan.outH * plan.outW) / 4));
           if (relaxed === tiles) relaxedRuns++;
           else if (relaxed > 0) mixedRuns++;
         }),
@@ -190,14 +218,37 @@ for (const file of binaries) {
     });
 
     it('depthwise convolutions equal the reference bit for bit (random shapes)', () => {
+      let rowRuns = 0;
+      let mixedRuns = 0;
       fc.assert(
         fc.property(caseArb(true), (c) => {
           const p = convParams(c);
           expect(kernels.prepareConv2d(p).kernel).toBe('depthwise');
-          expectSame(kernels, p);
+          const [relaxed, rows] = expectSame(kernels, p);
+          // 3x3 by rows with relaxed SIMD, each row whose windows hold codes <= 127
+          expect(relaxed).toBe(kernels.relaxedSimd ? coolDwRows(p) : 0);
+          if (relaxed > 0 && relaxed === rows) rowRuns++;
+          else if (relaxed > 0) mixedRuns++;
         }),
         { numRuns: 150, seed: 16 },
       );
+      if (kernels.relaxedSimd) {
+        expect(rowRuns).toBeGreaterThan(3);
+        expect(mixedRuns).toBeGreaterThan(0);
+      }
+    });
+
+    it('3x3 depthwise by rows: MobileNet shapes, residual, every clamp, a few hot codes', () => {
+      // 8-channel groups and a tail (36, 83), strides 1 and 2, paddings 0-2, rows wider than
+      // the random cases, codes <= 127 then 1% of them above (those rows take the general form)
+      for (const [h, w, groups, stride, padding] of [[14, 17, 32, 1, 1], [13, 12, 36, 2, 1], [9, 30, 83, 1, 0], [10, 11, 24, 2, 2], [6, 5, 8, 1, 2]] as const)
+        for (const hot of [0, 0.01])
+          for (const activation of ['none', 'relu', 'relu6'] as const) {
+            const p = convParams({ n: 2, h, w, groups, inCg: 1, outCg: 1, kernel: 3, stride, padding, dilation: 1, residual: activation === 'none', activation, xZero: 3 + groups, xMax: 127, hot, seed: h * w + groups });
+            const [relaxed, rows] = expectSame(kernels, p);
+            expect(relaxed).toBe(kernels.relaxedSimd ? coolDwRows(p) : 0);
+            if (kernels.relaxedSimd && hot === 0) expect(relaxed).toBe(rows);
+          }
     });
 
     it.each([

@@ -27,7 +27,7 @@ export interface Q8Exports {
   q8_im2col(args: number): void;
   q8_dwconv2d_packed_bytes(channels: number, taps: number): number;
   q8_dwconv2d_pack(dst: number, weight: number, bias: number, mult: number, channels: number, taps: number, xZero: number): void;
-  q8_dwconv2d(args: number): void;
+  q8_dwconv2d(args: number): number;
   q8_add(a: number, b: number, y: number, n: number, aZero: number, aMult: number, bZero: number, bMult: number, yZero: number, lo: number, hi: number): void;
   /** torch.quantize_per_tensor of n floats at x into codes at y (inverse = fround(1 / scale)); 1 when some float is NaN */
   q8_quantize(x: number, y: number, n: number, inverse: number, zero: number): number;
@@ -68,10 +68,15 @@ export interface PreparedQ8Conv2d {
   /**
    * Runs the kernel; returns how many of its `tiles` ran relaxed SIMD's dot product. That takes
    * input codes (and zero point) <= 127: where a few codes are above, only the tiles whose window
-   * meets them run the plain-SIMD form (same results). 0 on the plain binary and for depthwise.
+   * meets them run the plain-SIMD form (same results). 0 on the plain binary, and for depthwise
+   * kernels other than 3x3 without dilation.
    */
   execute(): number;
-  /** Tiles of 4 output pixels, per group (igemm; 0 for depthwise). */
+  /**
+   * igemm and im2col: tiles of 4 output pixels, per group. Depthwise: output rows times groups
+   * of 8 channels (a 3x3 depthwise runs relaxed SIMD's dot by such rows, each row whose three
+   * input rows hold no code above 127 in its channels).
+   */
   readonly tiles: number;
   /** The output of the last execute(), copied out. */
   output(): Q8Tensor;
@@ -148,12 +153,12 @@ export interface Q8ConvLayer {
   readonly im2col: number;
 }
 
-/** Runs a layer written by writeQ8Conv; returns q8_conv2d's count of relaxed-SIMD tiles (0 for depthwise). */
+/**
+ * Runs a layer written by writeQ8Conv; returns q8_conv2d's count of relaxed-SIMD tiles
+ * (q8_dwconv2d's count of relaxed-SIMD rows for depthwise).
+ */
 export function runQ8Conv(ex: Q8Exports, layer: Q8ConvLayer): number {
-  if (layer.depthwise) {
-    ex.q8_dwconv2d(layer.args);
-    return 0;
-  }
+  if (layer.depthwise) return ex.q8_dwconv2d(layer.args);
   if (layer.im2col) ex.q8_im2col(layer.im2col);
   return ex.q8_conv2d(layer.args);
 }
@@ -279,7 +284,7 @@ class Kernels implements Q8WasmKernels {
     };
     const prepared: PreparedQ8Conv2d = {
       kernel: layer.depthwise ? 'depthwise' : layer.im2col ? 'im2col' : 'igemm',
-      tiles: layer.depthwise ? 0 : plan.groups * Math.ceil((plan.n * plan.outH * plan.outW) / 4),
+      tiles: layer.depthwise ? plan.n * plan.outH * Math.ceil(plan.outC / 8) : plan.groups * Math.ceil((plan.n * plan.outH * plan.outW) / 4),
       setInput(input, res) {
         live();
         if (input.length !== p.input.data.length) throw new ShapeError(`q8 conv2d (wasm): expected an input of ${p.input.data.length} bytes, got ${input.length}`);
