@@ -287,6 +287,8 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
     let y = a.y as usize as *mut u8;
     let residual = a.residual as usize as *const u8;
     let e = Epilogue::new(a.y_zero, a.lo, a.hi, a.residual_zero, a.residual_mult);
+    let small = a.small_range != 0 && residual.is_null();
+    let es = requant::Small::new(a.y_zero, a.lo, a.hi);
     let mut ind = [zeros; MAX_TAPS * MR];
     // each tap's cell relative to the window's top-left one (no division per tap and pixel)
     let (in_h, in_w) = (a.in_h as isize, a.in_w as isize);
@@ -299,6 +301,8 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
     }
     let reach_h = (a.kernel_h as isize - 1) * dh;
     let reach_w = (kw as isize - 1) * dw;
+    // a 1x1 at stride 1 without padding: no division per pixel
+    let pointwise = taps == 1 && a.stride_h == 1 && a.stride_w == 1 && a.in_h == a.out_h && a.in_w == a.out_w;
     for g in 0..groups {
         let packed_g = (a.packed as usize as *const u8).add(g * blocks * bb);
         let mut cb0 = 0;
@@ -308,27 +312,38 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
             while m0 < pixels {
                 let valid = (pixels - m0).min(MR);
                 let mut tile_hot = 0u8;
-                for p in 0..MR {
-                    let m = m0 + p.min(valid - 1); // tail pixels repeat the last one, never stored
-                    let b = m / out_hw;
-                    let oy = ((m % out_hw) / a.out_w as usize) as isize;
-                    let ox = ((m % out_hw) % a.out_w as usize) as isize;
-                    let image_pixel = b * (a.in_h * a.in_w) as usize;
-                    let image = x.add(image_pixel * in_c + g * in_c_g);
-                    let iy0 = oy * a.stride_h as isize - a.pad_top as isize;
-                    let ix0 = ox * a.stride_w as isize - a.pad_left as isize;
-                    let inside = iy0 >= 0 && ix0 >= 0 && iy0 + reach_h < in_h && ix0 + reach_w < in_w;
-                    for t in 0..taps {
-                        let (iy, ix) = (iy0 + tap_dy[t], ix0 + tap_dx[t]);
-                        ind[t * MR + p] = if inside || (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
-                            let at = (iy * in_w + ix) as usize;
-                            if !hot.is_null() {
-                                tile_hot |= *hot.add(image_pixel + at);
-                            }
-                            image.add(at * in_c)
-                        } else {
-                            zeros
-                        };
+                if pointwise {
+                    // output pixel m reads input pixel m
+                    for p in 0..MR {
+                        let m = m0 + p.min(valid - 1);
+                        ind[p] = x.add(m * in_c + g * in_c_g);
+                        if !hot.is_null() {
+                            tile_hot |= *hot.add(m);
+                        }
+                    }
+                } else {
+                    for p in 0..MR {
+                        let m = m0 + p.min(valid - 1); // tail pixels repeat the last one, never stored
+                        let b = m / out_hw;
+                        let oy = ((m % out_hw) / a.out_w as usize) as isize;
+                        let ox = ((m % out_hw) % a.out_w as usize) as isize;
+                        let image_pixel = b * (a.in_h * a.in_w) as usize;
+                        let image = x.add(image_pixel * in_c + g * in_c_g);
+                        let iy0 = oy * a.stride_h as isize - a.pad_top as isize;
+                        let ix0 = ox * a.stride_w as isize - a.pad_left as isize;
+                        let inside = iy0 >= 0 && ix0 >= 0 && iy0 + reach_h < in_h && ix0 + reach_w < in_w;
+                        for t in 0..taps {
+                            let (iy, ix) = (iy0 + tap_dy[t], ix0 + tap_dx[t]);
+                            ind[t * MR + p] = if inside || (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
+                                let at = (iy * in_w + ix) as usize;
+                                if !hot.is_null() {
+                                    tile_hot |= *hot.add(image_pixel + at);
+                                }
+                                image.add(at * in_c)
+                            } else {
+                                zeros
+                            };
+                        }
                     }
                 }
                 let tile_relaxed = relaxed && tile_hot == 0;
@@ -357,6 +372,16 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
                     }
                     let c0 = g * out_c_g + cb * NR;
                     let nc = (out_c_g - cb * NR).min(NR);
+                    if small && nc == NR {
+                        // pixels in pairs (a last odd one stored twice to the same place)
+                        for p in (0..valid).step_by(2) {
+                            let q = (p + 1).min(valid - 1);
+                            let [a0, a1, a2, a3] = [acc[2 * p], acc[2 * p + 1], acc[2 * q], acc[2 * q + 1]];
+                            let y0 = y.add((m0 + p) * out_c + c0);
+                            requant::store8x2_small([a0, a1, a2, a3], mult_lo, mult_hi, &es, y0, y.add((m0 + q) * out_c + c0));
+                        }
+                        continue;
+                    }
                     for p in 0..valid {
                         let off = (m0 + p) * out_c + c0;
                         let r = if residual.is_null() { residual } else { residual.add(off) };

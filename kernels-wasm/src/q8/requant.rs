@@ -80,6 +80,46 @@ pub unsafe fn store8(acc_lo: v128, acc_hi: v128, mult_lo: v128, mult_hi: v128, e
     }
 }
 
+/// What the short epilogue (`store8x2_small`) shares.
+pub struct Small {
+    magic: v128,
+    magic_less_zero: v128,
+    lo: v128,
+    hi: v128,
+}
+
+impl Small {
+    pub fn new(y_zero: i32, lo: i32, hi: i32) -> Self {
+        Small {
+            magic: f32x4_splat(MAGIC),
+            magic_less_zero: i32x4_splat(MAGIC.to_bits() as i32 - y_zero),
+            lo: u8x16_splat(lo as u8),
+            hi: u8x16_splat(hi as u8),
+        }
+    }
+}
+
+/// round_half_even(acc * mult) + y_zero, for |acc * mult| < 2^22 (no clamp needed for the
+/// magic number's trick to hold).
+#[inline(always)]
+fn round_small(acc: v128, mult: v128, s: &Small) -> v128 {
+    i32x4_sub(f32x4_add(f32x4_mul(f32x4_convert_i32x4(acc), mult), s.magic), s.magic_less_zero)
+}
+
+/// Two pixels' 8 channels (a: pixel 0's channels 0-3, 4-7, then pixel 1's), requantised as
+/// `store8` does and stored at y0 and y1, for a layer whose `ConvArgs::small_range` is set: the
+/// sums need no clamp before rounding, so the clamp to [lo, hi] runs once on the 16 bytes (after
+/// the narrows, which saturate to [0, 255] and so keep the clamp's result): 23 instructions for
+/// two pixels where store8 takes 30.
+#[inline(always)]
+pub unsafe fn store8x2_small(a: [v128; 4], mult_lo: v128, mult_hi: v128, s: &Small, y0: *mut u8, y1: *mut u8) {
+    let p0 = i16x8_narrow_i32x4(round_small(a[0], mult_lo, s), round_small(a[1], mult_hi, s));
+    let p1 = i16x8_narrow_i32x4(round_small(a[2], mult_lo, s), round_small(a[3], mult_hi, s));
+    let bytes = u8x16_min(u8x16_max(u8x16_narrow_i16x8(p0, p1), s.lo), s.hi);
+    v128_store64_lane::<0>(bytes, y0 as *mut u64);
+    v128_store64_lane::<1>(bytes, y1 as *mut u64);
+}
+
 /// A block header's bias (channels 0-3, 4-7) and multipliers, loaded once per block.
 #[inline(always)]
 pub unsafe fn header(at: *const u8) -> [v128; 4] {

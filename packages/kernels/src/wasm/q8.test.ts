@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as ref from '../js/q8.js';
 import { randomFloats } from '../test-helpers.js';
-import { instantiateQ8Kernels, type Q8WasmKernels } from './q8.js';
+import { instantiateQ8Kernels, smallRange, type Q8WasmKernels } from './q8.js';
 
 const binary = (file: string) => readFileSync(new URL(`../../wasm/${file}`, import.meta.url));
 const binaries = ['cnn_q8.wasm', 'cnn_q8-relaxed.wasm'] as const;
@@ -169,6 +169,22 @@ function coolDwRows(p: ref.Q8Conv2dParams): number {
       }
   return cool;
 }
+
+describe('smallRange (the short epilogue)', () => {
+  it('holds while every channel stays below 2^21 output steps for any codes, and not beyond', () => {
+    // channel 0: bound |bias - xZero * sum(w)| + 255 * sum|w| = |1000 - 2 * 133| + 255 * 139 = 36179
+    const weight = new Int8Array([127, -3, 9, 0, 0, 0]);
+    const bias = new Int32Array([1000, -7]);
+    const edge = 2 ** 21 / 36179;
+    expect(smallRange(weight, bias, new Float32Array([edge * 0.999, 1]), 2)).toBe(true);
+    expect(smallRange(weight, bias, new Float32Array([edge * 1.001, 1]), 2)).toBe(false);
+    // the bias' sign and the zero point count: |-1000 - 2 * 133| + 255 * 139 = 36711
+    expect(smallRange(weight, new Int32Array([-1000, 0]), new Float32Array([edge * 0.999, 1]), 2)).toBe(false);
+    // the second channel alone over the line
+    expect(smallRange(weight, bias, new Float32Array([1, 2 ** 21 / 7]), 2)).toBe(false);
+    expect(smallRange(weight, undefined, new Float32Array([1, 1]), 255)).toBe(true);
+  });
+});
 
 for (const file of binaries) {
   describe.runIf(runs(file))(file, async () => {
