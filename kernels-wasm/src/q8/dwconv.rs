@@ -202,6 +202,8 @@ unsafe fn rows_3x3(a: &ConvArgs, dot: impl Fn(v128, v128, v128) -> v128 + Copy) 
     let packed = a.packed as usize as *const u8;
     let bb = block_bytes(9);
     let e = Epilogue::new(a.y_zero, a.lo, a.hi, a.residual_zero, a.residual_mult);
+    let small = a.small_range != 0;
+    let es = requant::Small::new(a.y_zero, a.lo, a.hi, a.residual_zero, a.residual_mult);
     let scratch = core::ptr::addr_of_mut!(SCRATCH) as *mut v128;
     // columns left and right of the image: zero-point codes in every row
     let zp = v128_load64_zero(zeros as *const u64);
@@ -259,7 +261,8 @@ unsafe fn rows_3x3(a: &ConvArgs, dot: impl Fn(v128, v128, v128) -> v128 + Copy) 
                 let [bias0, bias1, mult0, mult1] = requant::header(block.add(g % 2 * HEADER_BYTES));
                 let wq = block.add(2 * HEADER_BYTES + pair_bytes(9) + g % 2 * (QUAD_BYTES / 2)) as *const v128;
                 let w: [v128; 6] = core::array::from_fn(|k| v128_load(wq.add(k)));
-                for ox in 0..out_w {
+                // one output pixel: its window's three scratch columns against the weights
+                let pixel = |ox: usize| -> (v128, v128) {
                     let col = scratch.add(2 * ox * sw) as *const v128;
                     let mut acc0 = dot(w[0], v128_load(col), bias0);
                     let mut acc1 = dot(w[1], v128_load(col.add(1)), bias1);
@@ -267,6 +270,22 @@ unsafe fn rows_3x3(a: &ConvArgs, dot: impl Fn(v128, v128, v128) -> v128 + Copy) 
                     acc1 = dot(w[3], v128_load(col.add(3)), acc1);
                     acc0 = dot(w[4], v128_load(col.add(4)), acc0);
                     acc1 = dot(w[5], v128_load(col.add(5)), acc1);
+                    (acc0, acc1)
+                };
+                if small && nc == 8 {
+                    // pixels in pairs through the short epilogue (a last odd one stored twice)
+                    for ox in (0..out_w).step_by(2) {
+                        let ox1 = (ox + 1).min(out_w - 1);
+                        let (a0, a1) = pixel(ox);
+                        let (a2, a3) = pixel(ox1);
+                        let (o0, o1) = ((m_row + ox) * c + ch, (m_row + ox1) * c + ch);
+                        let (r0, r1) = if residual.is_null() { (residual, residual) } else { (residual.add(o0), residual.add(o1)) };
+                        requant::store8x2_small([a0, a1, a2, a3], mult0, mult1, &es, r0, r1, y.add(o0), y.add(o1));
+                    }
+                    continue;
+                }
+                for ox in 0..out_w {
+                    let (acc0, acc1) = pixel(ox);
                     let off = (m_row + ox) * c + ch;
                     let r = if residual.is_null() { residual } else { residual.add(off) };
                     requant::store8(acc0, acc1, mult0, mult1, &e, r, y.add(off), nc);

@@ -287,8 +287,8 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
     let y = a.y as usize as *mut u8;
     let residual = a.residual as usize as *const u8;
     let e = Epilogue::new(a.y_zero, a.lo, a.hi, a.residual_zero, a.residual_mult);
-    let small = a.small_range != 0 && residual.is_null();
-    let es = requant::Small::new(a.y_zero, a.lo, a.hi);
+    let small = a.small_range != 0;
+    let es = requant::Small::new(a.y_zero, a.lo, a.hi, a.residual_zero, a.residual_mult);
     let mut ind = [zeros; MAX_TAPS * MR];
     // each tap's cell relative to the window's top-left one (no division per tap and pixel)
     let (in_h, in_w) = (a.in_h as isize, a.in_w as isize);
@@ -377,8 +377,9 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
                         for p in (0..valid).step_by(2) {
                             let q = (p + 1).min(valid - 1);
                             let [a0, a1, a2, a3] = [acc[2 * p], acc[2 * p + 1], acc[2 * q], acc[2 * q + 1]];
-                            let y0 = y.add((m0 + p) * out_c + c0);
-                            requant::store8x2_small([a0, a1, a2, a3], mult_lo, mult_hi, &es, y0, y.add((m0 + q) * out_c + c0));
+                            let (o0, o1) = ((m0 + p) * out_c + c0, (m0 + q) * out_c + c0);
+                            let (r0, r1) = if residual.is_null() { (residual, residual) } else { (residual.add(o0), residual.add(o1)) };
+                            requant::store8x2_small([a0, a1, a2, a3], mult_lo, mult_hi, &es, r0, r1, y.add(o0), y.add(o1));
                         }
                         continue;
                     }

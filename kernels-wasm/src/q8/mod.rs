@@ -45,9 +45,10 @@ pub struct ConvArgs {
     pub hi: i32,
     pub residual_zero: i32,
     pub residual_mult: f32,
-    /// 1: no residual, and every output channel's |sum x multiplier| stays below 2^21 for any
-    /// input codes (q8.ts bounds it from the weights and bias), so the epilogue may skip its
-    /// clamp to +-2^22 before rounding and clamp to [lo, hi] in bytes (`requant::store8x2_small`)
+    /// 1: every output channel's |sum x multiplier| plus the residual's |(code - zero) x
+    /// residual_mult| stays below 2^21 for any codes (q8.ts bounds it from the weights, bias and
+    /// multipliers), so the epilogue may skip its clamp to +-2^22 before rounding and clamp to
+    /// [lo, hi] in bytes (`requant::store8x2_small`)
     pub small_range: u32,
 }
 

@@ -183,6 +183,9 @@ describe('smallRange (the short epilogue)', () => {
     // the second channel alone over the line
     expect(smallRange(weight, bias, new Float32Array([1, 2 ** 21 / 7]), 2)).toBe(false);
     expect(smallRange(weight, undefined, new Float32Array([1, 1]), 255)).toBe(true);
+    // a residual's (code - zero point) * multiplier counts too
+    expect(smallRange(weight, bias, new Float32Array([edge * 0.99, 1]), 2, (0.02 * 2 ** 21) / 255)).toBe(false);
+    expect(smallRange(weight, bias, new Float32Array([edge * 0.99, 1]), 2, (0.005 * 2 ** 21) / 255)).toBe(true);
   });
 });
 

@@ -196,7 +196,7 @@ export function writeQ8Conv(ex: Q8Exports, memory: Q8Memory, p: Q8Conv2dParams, 
     ...at, packed, zeros, n: plan.n, inH: plan.inH, inW: plan.inW, inC: plan.inC, outH: plan.outH, outW: plan.outW, outC: plan.outC,
     kernelH: plan.kernel[0], kernelW: plan.kernel[1], strideH: plan.stride[0], strideW: plan.stride[1], padTop: plan.padding[0], padLeft: plan.padding[1],
     dilationH: plan.dilation[0], dilationW: plan.dilation[1], groups: plan.groups, xZero, yZero: p.output.zeroPoint, lo: plan.clamp[0], hi: plan.clamp[1],
-    residualZero: p.residual?.quant.zeroPoint ?? 0, residualMult: 0, smallRange: !p.residual && smallRange(p.weight, p.bias, plan.mult, xZero) ? 1 : 0,
+    residualZero: p.residual?.quant.zeroPoint ?? 0, residualMult: 0, smallRange: smallRange(p.weight, p.bias, plan.mult, xZero, p.residual ? plan.residualMult : 0) ? 1 : 0,
   };
   if (!im2col) return { args: writeArgs(ex, memory, values, plan.residualMult), depthwise, im2col: 0 };
   // the window rows: the layer's own geometry, writing to them; then a 1x1 over them
@@ -220,12 +220,13 @@ function writeArgs(ex: Q8Exports, memory: Q8Memory, values: Record<(typeof CONV_
 
 /**
  * Whether every output channel's requantised sum, bias' + sum(weight * code) times its
- * multiplier (bias' = bias - xZero * sum(weight), as the packers fold it), stays below 2^21 in
- * magnitude for any input codes 0..255: then the kernels' short epilogue holds (ConvArgs
- * small_range, kernels-wasm/src/q8/requant.rs store8x2_small). Real layers are far inside it;
- * a multiplier of 1 on 8-bit sums is not.
+ * multiplier (bias' = bias - xZero * sum(weight), as the packers fold it), plus a residual's
+ * (code - zero point) * residualMult (0: none), stays below 2^21 in magnitude for any codes
+ * 0..255: then the kernels' short epilogue holds (ConvArgs small_range,
+ * kernels-wasm/src/q8/requant.rs store8x2_small). Real layers are far inside it; a multiplier
+ * of 1 on 8-bit sums is not.
  */
-export function smallRange(weight: Int8Array, bias: Int32Array | undefined, mult: Float32Array, xZero: number): boolean {
+export function smallRange(weight: Int8Array, bias: Int32Array | undefined, mult: Float32Array, xZero: number, residualMult = 0): boolean {
   const k = weight.length / mult.length;
   for (let o = 0; o < mult.length; o++) {
     let sum = 0;
@@ -235,7 +236,7 @@ export function smallRange(weight: Int8Array, bias: Int32Array | undefined, mult
       abs += Math.abs(weight[i]);
     }
     const bound = Math.abs((bias?.[o] ?? 0) - xZero * sum) + 255 * abs;
-    if (!(bound * Math.abs(mult[o]) < 2 ** 21)) return false;
+    if (!(bound * Math.abs(mult[o]) + 255 * Math.abs(residualMult) < 2 ** 21)) return false;
   }
   return true;
 }
