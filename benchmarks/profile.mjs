@@ -1,11 +1,12 @@
 // Where one model's time goes on the wasm backend: every op timed on its own (the best of
 // several passes), summed by family (1x1 / 3x3 Winograd / 3x3 direct / depthwise k x k /
 // linear / SE gating / ...), with each family's share, GFLOP/s, and the slowest single ops.
-// Run: pnpm --filter @cnn/benchmarks bench:profile [-- --model efficientnet_b0 --passes 20 --top 12 --threads 1 --winograd accurate|fast|off]
+// Run: pnpm --filter @cnn/benchmarks bench:profile [-- --model efficientnet_b0 --passes 20 --top 12 --threads 1 --winograd accurate|fast|off --int8]
 // --int8: the model calibrated with reduce_range on two generated inputs, on the int8 binary
 // (cnn_q8-relaxed.wasm where relaxed SIMD runs: node --experimental-wasm-relaxed-simd in Node 20).
 // Op-by-op timing adds a call per op, so the total is a little above a plain forward pass.
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import { calibrate, counterInput } from '@cnn/core';
 import { findModel } from '@cnn/cli';
@@ -13,20 +14,50 @@ import { createWasmBackend, hasRelaxedSimd } from '@cnn/kernels/wasm';
 import { createInt8WasmBackend } from '@cnn/kernels/wasm/q8';
 import { winogradTileSides } from '@cnn/kernels/testing';
 
-const argv = process.argv.slice(2).filter((a) => a !== '--');
-const args = Object.fromEntries(argv.reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]?.startsWith('--') ? 'true' : all[i + 1]]] : acc), []));
-const name = args.model ?? 'efficientnet_b0';
-const passes = Number(args.passes ?? 20);
-const top = Number(args.top ?? 12);
-const threads = Number(args.threads ?? 1);
-const winograd = args.winograd === 'off' ? false : args.winograd ?? 'accurate';
+const usage = 'node benchmarks/profile.mjs [--model efficientnet_b0] [--passes 20] [--top 12] [--threads 1] [--winograd accurate|fast|off] [--int8]';
+let args;
+try {
+  ({ values: args } = parseArgs({
+    // `pnpm bench:profile -- --flag` hands the `--` on
+    args: process.argv.slice(2).filter((a, i) => i > 0 || a !== '--'),
+    options: {
+      model: { type: 'string', default: 'efficientnet_b0' },
+      passes: { type: 'string', default: '20' },
+      top: { type: 'string', default: '12' },
+      threads: { type: 'string', default: '1' },
+      winograd: { type: 'string', default: 'accurate' },
+      int8: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  }));
+} catch (e) {
+  console.error(`profile: ${e.message}\n${usage}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const name = args.model;
+const [passes, top, threads] = [args.passes, args.top, args.threads].map(Number);
+for (const [flag, v] of [['--passes', passes], ['--top', top], ['--threads', threads]]) {
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`profile: ${flag} expects a positive integer, got '${args[flag.slice(2)]}'\n${usage}`);
+    process.exit(2);
+  }
+}
+if (!['accurate', 'fast', 'off'].includes(args.winograd)) {
+  console.error(`profile: --winograd expects accurate, fast or off, got '${args.winograd}'\n${usage}`);
+  process.exit(2);
+}
+const winograd = args.winograd === 'off' ? false : args.winograd;
 
 const model = findModel(name).create().useGeneratedWeights(1);
 const backend = createWasmBackend({ threads, winograd });
 const shape = [1, ...model.architecture.inputShape];
 // The plan's input is NHWC and this is NCHW data: the values do not matter for timing.
 const input = counterInput(shape, 1);
-const int8 = args.int8 !== undefined;
+const int8 = args.int8;
 const binaryFile = hasRelaxedSimd() ? 'cnn_q8-relaxed.wasm' : 'cnn_q8.wasm';
 const plan = int8 ? (await calibrate(model, backend, [counterInput(shape, 2), counterInput(shape, 3)], { reduceRange: true })).plan : model.plan();
 const exe = int8
