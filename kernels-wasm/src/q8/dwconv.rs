@@ -203,7 +203,6 @@ unsafe fn rows_3x3(a: &ConvArgs, dot: impl Fn(v128, v128, v128) -> v128 + Copy) 
     let bb = block_bytes(9);
     let e = Epilogue::new(a.y_zero, a.lo, a.hi, a.residual_zero, a.residual_mult);
     let small = a.small_range != 0;
-    let es = requant::Small::new(a.y_zero, a.lo, a.hi, a.residual_zero, a.residual_mult);
     let scratch = core::ptr::addr_of_mut!(SCRATCH) as *mut v128;
     // columns left and right of the image: zero-point codes in every row
     let zp = v128_load64_zero(zeros as *const u64);
@@ -280,7 +279,7 @@ unsafe fn rows_3x3(a: &ConvArgs, dot: impl Fn(v128, v128, v128) -> v128 + Copy) 
                         let (a2, a3) = pixel(ox1);
                         let (o0, o1) = ((m_row + ox) * c + ch, (m_row + ox1) * c + ch);
                         let (r0, r1) = if residual.is_null() { (residual, residual) } else { (residual.add(o0), residual.add(o1)) };
-                        requant::store8x2_small([a0, a1, a2, a3], mult0, mult1, &es, r0, r1, y.add(o0), y.add(o1));
+                        requant::store8x2_small([a0, a1, a2, a3], mult0, mult1, &e, r0, r1, y.add(o0), y.add(o1));
                     }
                     continue;
                 }

@@ -288,7 +288,6 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
     let residual = a.residual as usize as *const u8;
     let e = Epilogue::new(a.y_zero, a.lo, a.hi, a.residual_zero, a.residual_mult);
     let small = a.small_range != 0;
-    let es = requant::Small::new(a.y_zero, a.lo, a.hi, a.residual_zero, a.residual_mult);
     let mut ind = [zeros; MAX_TAPS * MR];
     // each tap's cell relative to the window's top-left one (no division per tap and pixel)
     let (in_h, in_w) = (a.in_h as isize, a.in_w as isize);
@@ -379,7 +378,7 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
                             let [a0, a1, a2, a3] = [acc[2 * p], acc[2 * p + 1], acc[2 * q], acc[2 * q + 1]];
                             let (o0, o1) = ((m0 + p) * out_c + c0, (m0 + q) * out_c + c0);
                             let (r0, r1) = if residual.is_null() { (residual, residual) } else { (residual.add(o0), residual.add(o1)) };
-                            requant::store8x2_small([a0, a1, a2, a3], mult_lo, mult_hi, &es, r0, r1, y.add(o0), y.add(o1));
+                            requant::store8x2_small([a0, a1, a2, a3], mult_lo, mult_hi, &e, r0, r1, y.add(o0), y.add(o1));
                         }
                         continue;
                     }

@@ -17,6 +17,9 @@ pub struct Epilogue {
     pub magic_less_zero: v128,
     pub residual_zero: v128,
     pub residual_mult: v128,
+    /// the clamp as codes [lo, hi] in every byte, for `store8x2_small`
+    pub lo_codes: v128,
+    pub hi_codes: v128,
 }
 
 impl Epilogue {
@@ -27,6 +30,8 @@ impl Epilogue {
             magic_less_zero: i32x4_splat(MAGIC.to_bits() as i32 - y_zero),
             residual_zero: i32x4_splat(residual_zero),
             residual_mult: f32x4_splat(residual_mult),
+            lo_codes: u8x16_splat(lo as u8),
+            hi_codes: u8x16_splat(hi as u8),
         }
     }
 }
@@ -60,15 +65,11 @@ fn round_clamp(v: v128, e: &Epilogue) -> v128 {
 /// bytes at `y`.
 #[inline(always)]
 pub unsafe fn store8(acc_lo: v128, acc_hi: v128, mult_lo: v128, mult_hi: v128, e: &Epilogue, residual: *const u8, y: *mut u8, nc: usize) {
-    let mut lo = f32x4_mul(f32x4_convert_i32x4(acc_lo), mult_lo);
-    let mut hi = f32x4_mul(f32x4_convert_i32x4(acc_hi), mult_hi);
+    let mut v = [f32x4_mul(f32x4_convert_i32x4(acc_lo), mult_lo), f32x4_mul(f32x4_convert_i32x4(acc_hi), mult_hi)];
     if !residual.is_null() {
-        let r = u16x8_extend_low_u8x16(v128_load64_zero(residual as *const u64));
-        let r_lo = f32x4_convert_i32x4(i32x4_sub(u32x4_extend_low_u16x8(r), e.residual_zero));
-        let r_hi = f32x4_convert_i32x4(i32x4_sub(u32x4_extend_high_u16x8(r), e.residual_zero));
-        lo = f32x4_add(lo, f32x4_mul(r_lo, e.residual_mult));
-        hi = f32x4_add(hi, f32x4_mul(r_hi, e.residual_mult));
+        v = add_residual(v, residual, e);
     }
+    let [lo, hi] = v;
     // in [0, 255]: the narrows (signed saturation to i16, then unsigned to u8) keep them
     let bytes = u8x16_narrow_i16x8(i16x8_narrow_i32x4(round_clamp(lo, e), round_clamp(hi, e)), i16x8_splat(0));
     if nc >= 8 {
@@ -80,42 +81,19 @@ pub unsafe fn store8(acc_lo: v128, acc_hi: v128, mult_lo: v128, mult_hi: v128, e
     }
 }
 
-/// What the short epilogue (`store8x2_small`) shares.
-pub struct Small {
-    magic: v128,
-    magic_less_zero: v128,
-    lo: v128,
-    hi: v128,
-    residual_zero: v128,
-    residual_mult: v128,
-}
-
-impl Small {
-    pub fn new(y_zero: i32, lo: i32, hi: i32, residual_zero: i32, residual_mult: f32) -> Self {
-        Small {
-            magic: f32x4_splat(MAGIC),
-            magic_less_zero: i32x4_splat(MAGIC.to_bits() as i32 - y_zero),
-            lo: u8x16_splat(lo as u8),
-            hi: u8x16_splat(hi as u8),
-            residual_zero: i32x4_splat(residual_zero),
-            residual_mult: f32x4_splat(residual_mult),
-        }
-    }
-}
-
-/// v (channels 0-3, 4-7) plus the residual's 8 codes at `r`, dequantised as `store8` does.
+/// v (channels 0-3, 4-7) plus the residual's 8 codes at `r`, dequantised: (code - zero) * mult.
 #[inline(always)]
-unsafe fn add_residual(v: [v128; 2], r: *const u8, zero: v128, mult: v128) -> [v128; 2] {
+unsafe fn add_residual(v: [v128; 2], r: *const u8, e: &Epilogue) -> [v128; 2] {
     let r = u16x8_extend_low_u8x16(v128_load64_zero(r as *const u64));
-    let r_lo = f32x4_convert_i32x4(i32x4_sub(u32x4_extend_low_u16x8(r), zero));
-    let r_hi = f32x4_convert_i32x4(i32x4_sub(u32x4_extend_high_u16x8(r), zero));
-    [f32x4_add(v[0], f32x4_mul(r_lo, mult)), f32x4_add(v[1], f32x4_mul(r_hi, mult))]
+    let r_lo = f32x4_convert_i32x4(i32x4_sub(u32x4_extend_low_u16x8(r), e.residual_zero));
+    let r_hi = f32x4_convert_i32x4(i32x4_sub(u32x4_extend_high_u16x8(r), e.residual_zero));
+    [f32x4_add(v[0], f32x4_mul(r_lo, e.residual_mult)), f32x4_add(v[1], f32x4_mul(r_hi, e.residual_mult))]
 }
 
 /// round_half_even(v) + y_zero, for |v| < 2^22 (no clamp needed for the magic number's trick).
 #[inline(always)]
-fn round_small(v: v128, s: &Small) -> v128 {
-    i32x4_sub(f32x4_add(v, s.magic), s.magic_less_zero)
+fn round_small(v: v128, e: &Epilogue) -> v128 {
+    i32x4_sub(f32x4_add(v, f32x4_splat(MAGIC)), e.magic_less_zero)
 }
 
 /// Two pixels' 8 channels (a: pixel 0's channels 0-3, 4-7, then pixel 1's), requantised as
@@ -124,16 +102,16 @@ fn round_small(v: v128, s: &Small) -> v128 {
 /// so the clamp to [lo, hi] runs once on the 16 bytes (after the narrows, which saturate to
 /// [0, 255] and so keep the clamp's result): 23 instructions for two pixels where store8 takes 30.
 #[inline(always)]
-pub unsafe fn store8x2_small(a: [v128; 4], mult_lo: v128, mult_hi: v128, s: &Small, r0: *const u8, r1: *const u8, y0: *mut u8, y1: *mut u8) {
+pub unsafe fn store8x2_small(a: [v128; 4], mult_lo: v128, mult_hi: v128, e: &Epilogue, r0: *const u8, r1: *const u8, y0: *mut u8, y1: *mut u8) {
     let mut v0 = [f32x4_mul(f32x4_convert_i32x4(a[0]), mult_lo), f32x4_mul(f32x4_convert_i32x4(a[1]), mult_hi)];
     let mut v1 = [f32x4_mul(f32x4_convert_i32x4(a[2]), mult_lo), f32x4_mul(f32x4_convert_i32x4(a[3]), mult_hi)];
     if !r0.is_null() {
-        v0 = add_residual(v0, r0, s.residual_zero, s.residual_mult);
-        v1 = add_residual(v1, r1, s.residual_zero, s.residual_mult);
+        v0 = add_residual(v0, r0, e);
+        v1 = add_residual(v1, r1, e);
     }
-    let p0 = i16x8_narrow_i32x4(round_small(v0[0], s), round_small(v0[1], s));
-    let p1 = i16x8_narrow_i32x4(round_small(v1[0], s), round_small(v1[1], s));
-    let bytes = u8x16_min(u8x16_max(u8x16_narrow_i16x8(p0, p1), s.lo), s.hi);
+    let p0 = i16x8_narrow_i32x4(round_small(v0[0], e), round_small(v0[1], e));
+    let p1 = i16x8_narrow_i32x4(round_small(v1[0], e), round_small(v1[1], e));
+    let bytes = u8x16_min(u8x16_max(u8x16_narrow_i16x8(p0, p1), e.lo_codes), e.hi_codes);
     v128_store64_lane::<0>(bytes, y0 as *mut u64);
     v128_store64_lane::<1>(bytes, y1 as *mut u64);
 }
