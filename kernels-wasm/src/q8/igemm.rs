@@ -1,24 +1,33 @@
 //! Dense and grouped int8 convolution (1x1, k x k, linear as 1x1) as an indirect GEMM: a tile
-//! of 4 output pixels walks, per kernel tap, one input row pointer per pixel (a padded tap
+//! of 4 or 6 output pixels walks, per kernel tap, one input row pointer per pixel (a padded tap
 //! points at a row of zero-point bytes), so there is no im2col copy.
 //!
 //! Packed weights, per group and per block of 8 output channels (tails zero-filled):
 //!   [header: bias' 8 x i32, multiplier 8 x f32][tap][quad of 4 input channels][channel 0-7][4 x i8]
 //! where bias' = bias - x_zero * sum(weights), so the microkernels multiply raw uint8 codes.
 //! One layout serves both instruction sets:
-//! - `igemm_4x8c4_wasmrelaxedsimd_dot`: i16x8.relaxed_dot_i8x16_i7x16_s (16 multiplies) then a
-//!   pairwise add into i32, for inputs whose codes (and zero point) are all <= 127: the i7 operand;
+//! - `igemm_Mx8c4_wasmrelaxedsimd_dot`: relaxed SIMD's 4-way dot (16 multiplies), fused with its
+//!   add (6 pixels) or split in three (4 pixels), for inputs whose codes (and zero point) are all
+//!   <= 127: the i7 operand;
 //! - `igemm_2x8c4_wasmsimd_dot16x2`: i32x4.dot_i16x8_s on codes widened to i16, 8 per instruction.
 use super::requant::{self, Epilogue, HEADER_BYTES};
 use super::ConvArgs;
 use core::arch::wasm32::*;
 
 const NR: usize = 8;
-/// Pixels per tile: 4 x 2 sums + 2 weight vectors + 1 splat fit V8's 15 vector registers on
-/// x64. The fused dot's latency would like more sums in flight, but 5x8 and 6x8 spilled (rustc
-/// orders the splats before the second weight vector's dots) and 10x4 in two passes ran out of
-/// general registers for its input pointers; 3x8 was a fifth slower (README, Int8).
+/// Pixels per tile with the split dot (and the plain-SIMD binary): 4 x 2 sums, 2 weight vectors,
+/// a splat, the split form's vector of ones and its product fit V8's 15 vector registers on x64.
 const MR: usize = 4;
+/// Pixels per tile with the fused dot-add. Where it is one instruction (vpdpbusd with AVX-VNNI)
+/// each sum waits 5 cycles on its own dot, and 8 sums in flight held the 3x3s to 1.6 dots a cycle;
+/// 6 x 2 sums, 2 weight vectors and one splat are 15 vectors. That fits only when each pixel's
+/// splat meets both its dots before the next splat is loaded: build.sh has LLVM schedule in source
+/// order (`-pre-RA-sched=source`), where its default hoisted all the splats above the second
+/// weight vector's dots and spilled. 7 pixels spill (README, Int8).
+const MR_FUSED: usize = 6;
+/// Room for the widest tile's sums, rounded up to whole pairs of pixels (the plain-SIMD kernel
+/// runs pixels in pairs).
+const ACC: usize = 2 * MR_FUSED;
 /// Pointer-table capacity in taps (11 x 11 = 121 fits; q8.ts refuses larger kernels).
 pub const MAX_TAPS: usize = 128;
 /// Weight bytes visited per pass over the pixels, sized to stay in L2.
@@ -133,18 +142,18 @@ pub unsafe fn probe_fused_dot() -> u32 {
             127, -127, 0, -1, 13, -13, 26, -26, 39, -39, 52, -52, 65, -65, 78, -78, 91, -91, 104, -104, 117, -117, 127, -128, 1,
             -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6,
         ];
-        static X: [u8; 32] = [
+        static X: [u8; 8 * MR_FUSED] = [
             127, 1, 64, 0, 5, 127, 99, 12, 3, 127, 126, 2, 50, 0, 127, 7, 8, 9, 10, 11, 120, 121, 122, 123, 0, 0, 1, 1, 127, 127,
-            126, 126,
+            126, 126, 17, 0, 127, 3, 99, 100, 101, 102, 60, 61, 0, 1, 2, 127, 126, 9,
         ];
         let (w, x) = (core::hint::black_box(W.as_ptr() as *const u8), core::hint::black_box(X.as_ptr()));
-        let ind: [*const u8; MR] = core::array::from_fn(|p| x.add(8 * p));
-        let start = [i32x4_splat(core::hint::black_box(1000)); 2 * MR];
+        let ind: [*const u8; MR_FUSED] = core::array::from_fn(|p| x.add(8 * p));
+        let start = [i32x4_splat(core::hint::black_box(1000)); ACC];
         let (mut fused, mut split) = (start, start);
-        igemm_4x8c4_wasmrelaxedsimd_dot(&mut fused, ind.as_ptr(), 1, 2, w, dot_i7_add_fused);
-        igemm_4x8c4_wasmrelaxedsimd_dot(&mut split, ind.as_ptr(), 1, 2, w, dot_i7_add);
+        igemm_Mx8c4_wasmrelaxedsimd_dot::<MR_FUSED>(&mut fused, ind.as_ptr(), 1, 2, w, dot_i7_add_fused);
+        igemm_Mx8c4_wasmrelaxedsimd_dot::<MR_FUSED>(&mut split, ind.as_ptr(), 1, 2, w, dot_i7_add);
         let mut ok = true;
-        for i in 0..2 * MR {
+        for i in 0..2 * MR_FUSED {
             ok &= u32x4_all_true(i32x4_eq(fused[i], split[i]));
         }
         return ok as u32;
@@ -153,19 +162,21 @@ pub unsafe fn probe_fused_dot() -> u32 {
     0
 }
 
-/// acc[2p], acc[2p+1] (channels 0-3, 4-7 of pixel p) += sum over taps and quads; 4 pixels.
+/// acc[2p], acc[2p+1] (channels 0-3, 4-7 of pixel p) += sum over taps and quads; M pixels.
 /// `dot` is `dot_i7_add` or `dot_i7_add_fused`.
 #[cfg(target_feature = "relaxed-simd")]
 #[inline(always)]
-unsafe fn igemm_4x8c4_wasmrelaxedsimd_dot(acc: &mut [v128; 2 * MR], ind: *const *const u8, taps: usize, quads: usize, mut w: *const u8, dot: impl Fn(v128, v128, v128) -> v128) {
+#[allow(non_snake_case)]
+unsafe fn igemm_Mx8c4_wasmrelaxedsimd_dot<const M: usize>(acc: &mut [v128; ACC], ind: *const *const u8, taps: usize, quads: usize, mut w: *const u8, dot: impl Fn(v128, v128, v128) -> v128) {
     let mut c = *acc;
     for t in 0..taps {
-        let a: [*const u8; MR] = core::array::from_fn(|p| *ind.add(t * MR + p));
+        let a: [*const u8; M] = core::array::from_fn(|p| *ind.add(t * M + p));
         for q in 0..quads {
             let w0 = v128_load(w as *const v128);
             let w1 = v128_load(w.add(16) as *const v128);
             w = w.add(4 * NR);
-            for p in 0..MR {
+            // pixel by pixel: one splat live at a time (the order LLVM keeps with source scheduling)
+            for p in 0..M {
                 let x = v128_load32_splat(a[p].add(4 * q) as *const u32);
                 c[2 * p] = dot(w0, x, c[2 * p]);
                 c[2 * p + 1] = dot(w1, x, c[2 * p + 1]);
@@ -175,15 +186,16 @@ unsafe fn igemm_4x8c4_wasmrelaxedsimd_dot(acc: &mut [v128; 2 * MR], ind: *const 
     *acc = c;
 }
 
-/// The plain-SIMD microkernel for pixels `p0` and `p0 + 1` of the tile: each product vector
+/// The plain-SIMD microkernel for pixels `p0` and `p0 + 1` of a tile of M: each product vector
 /// holds two channels' partial sums (input channels 0-1 and 2-3 of the quad), folded at the end
-/// and added to acc.
+/// and added to acc. (With p0 + 1 = M, past an odd tile's end, it reads the next tap's first
+/// pointer and sums into acc's spare pair, never stored.)
 #[inline(always)]
-unsafe fn igemm_2x8c4_wasmsimd_dot16x2(acc: &mut [v128; 2 * MR], ind: *const *const u8, p0: usize, taps: usize, quads: usize, mut w: *const u8) {
+unsafe fn igemm_2x8c4_wasmsimd_dot16x2<const M: usize>(acc: &mut [v128; ACC], ind: *const *const u8, p0: usize, taps: usize, quads: usize, mut w: *const u8) {
     let mut c = [i32x4_splat(0); 8];
     for t in 0..taps {
-        let a0 = *ind.add(t * MR + p0);
-        let a1 = *ind.add(t * MR + p0 + 1);
+        let a0 = *ind.add(t * M + p0);
+        let a1 = *ind.add(t * M + p0 + 1);
         for q in 0..quads {
             let wa = v128_load(w as *const v128);
             let wb = v128_load(w.add(16) as *const v128);
@@ -246,11 +258,30 @@ unsafe fn mark_hot(x: *const u8, pixels: usize, channels: usize) -> *const u8 {
     hot
 }
 
+/// Output pixels per tile of `conv2d` as the dot form now set makes it (the unit of its count of
+/// relaxed tiles).
+pub unsafe fn tile_pixels() -> usize {
+    #[cfg(target_feature = "relaxed-simd")]
+    if FUSED_DOT {
+        return MR_FUSED;
+    }
+    MR
+}
+
 pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
+    #[cfg(target_feature = "relaxed-simd")]
+    if FUSED_DOT {
+        return conv2d_tiles::<MR_FUSED, true>(a);
+    }
+    conv2d_tiles::<MR, false>(a)
+}
+
+/// `conv2d` by tiles of M output pixels; FUSED: relaxed SIMD's dot-add as one instruction.
+unsafe fn conv2d_tiles<const M: usize, const FUSED: bool>(a: &ConvArgs) -> u32 {
     let x = a.x as usize as *const u8;
     let in_pixels = (a.n * a.in_h * a.in_w) as usize;
     // Relaxed SIMD's dot takes codes up to 127 (reduce_range calibration makes them so); a
-    // tensor beyond its calibrated range has a few above. Then each tile of 4 output pixels
+    // tensor beyond its calibrated range has a few above. Then each tile of output pixels
     // whose window meets such a pixel runs the plain-SIMD form (the same exact sums), the
     // others the relaxed one. `hot` is null when every code fits.
     #[cfg(target_feature = "relaxed-simd")]
@@ -263,8 +294,6 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
     } else {
         (false, core::ptr::null())
     };
-    #[cfg(target_feature = "relaxed-simd")]
-    let fused = FUSED_DOT;
     #[cfg(not(target_feature = "relaxed-simd"))]
     let (relaxed, hot): (bool, *const u8) = {
         let _ = in_pixels;
@@ -288,7 +317,7 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
     let residual = a.residual as usize as *const u8;
     let e = Epilogue::new(a.y_zero, a.lo, a.hi, a.residual_zero, a.residual_mult);
     let small = a.small_range != 0;
-    let mut ind = [zeros; MAX_TAPS * MR];
+    let mut ind = [zeros; MAX_TAPS * MR_FUSED];
     // each tap's cell relative to the window's top-left one (no division per tap and pixel)
     let (in_h, in_w) = (a.in_h as isize, a.in_w as isize);
     let (kw, dh, dw) = (a.kernel_w as usize, a.dilation_h as isize, a.dilation_w as isize);
@@ -309,11 +338,11 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
             let cb1 = (cb0 + chunk).min(blocks);
             let mut m0 = 0;
             while m0 < pixels {
-                let valid = (pixels - m0).min(MR);
+                let valid = (pixels - m0).min(M);
                 let mut tile_hot = 0u8;
                 if pointwise {
                     // output pixel m reads input pixel m
-                    for p in 0..MR {
+                    for p in 0..M {
                         let m = m0 + p.min(valid - 1);
                         ind[p] = x.add(m * in_c + g * in_c_g);
                         if !hot.is_null() {
@@ -321,7 +350,7 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
                         }
                     }
                 } else {
-                    for p in 0..MR {
+                    for p in 0..M {
                         let m = m0 + p.min(valid - 1); // tail pixels repeat the last one, never stored
                         let b = m / out_hw;
                         let oy = ((m % out_hw) / a.out_w as usize) as isize;
@@ -333,7 +362,7 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
                         let inside = iy0 >= 0 && ix0 >= 0 && iy0 + reach_h < in_h && ix0 + reach_w < in_w;
                         for t in 0..taps {
                             let (iy, ix) = (iy0 + tap_dy[t], ix0 + tap_dx[t]);
-                            ind[t * MR + p] = if inside || (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
+                            ind[t * M + p] = if inside || (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
                                 let at = (iy * in_w + ix) as usize;
                                 if !hot.is_null() {
                                     tile_hot |= *hot.add(image_pixel + at);
@@ -354,19 +383,18 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
                     let w = block.add(HEADER_BYTES);
                     let [bias_lo, bias_hi, mult_lo, mult_hi] = requant::header(block);
                     // the sums start from the bias
-                    let mut acc = [bias_lo, bias_hi, bias_lo, bias_hi, bias_lo, bias_hi, bias_lo, bias_hi];
+                    let mut acc: [v128; ACC] = core::array::from_fn(|i| if i % 2 == 0 { bias_lo } else { bias_hi });
                     #[cfg(target_feature = "relaxed-simd")]
                     if tile_relaxed {
-                        if fused {
-                            igemm_4x8c4_wasmrelaxedsimd_dot(&mut acc, ind.as_ptr(), taps, quads, w, dot_i7_add_fused);
+                        if FUSED {
+                            igemm_Mx8c4_wasmrelaxedsimd_dot::<M>(&mut acc, ind.as_ptr(), taps, quads, w, dot_i7_add_fused);
                         } else {
-                            igemm_4x8c4_wasmrelaxedsimd_dot(&mut acc, ind.as_ptr(), taps, quads, w, dot_i7_add);
+                            igemm_Mx8c4_wasmrelaxedsimd_dot::<M>(&mut acc, ind.as_ptr(), taps, quads, w, dot_i7_add);
                         }
                     }
                     if !tile_relaxed {
-                        igemm_2x8c4_wasmsimd_dot16x2(&mut acc, ind.as_ptr(), 0, taps, quads, w);
-                        if valid > 2 {
-                            igemm_2x8c4_wasmsimd_dot16x2(&mut acc, ind.as_ptr(), 2, taps, quads, w);
+                        for p0 in (0..valid).step_by(2) {
+                            igemm_2x8c4_wasmsimd_dot16x2::<M>(&mut acc, ind.as_ptr(), p0, taps, quads, w);
                         }
                     }
                     let c0 = g * out_c_g + cb * NR;
@@ -388,7 +416,7 @@ pub unsafe fn conv2d(a: &ConvArgs) -> u32 {
                         requant::store8(acc[2 * p], acc[2 * p + 1], mult_lo, mult_hi, &e, r, y.add(off), nc);
                     }
                 }
-                m0 += MR;
+                m0 += M;
             }
             cb0 = cb1;
         }

@@ -105,6 +105,13 @@ pub unsafe extern "C" fn q8_set_fused_dot(on: u32) -> u32 {
     igemm::set_fused_dot(on != 0) as u32
 }
 
+/// Output pixels per tile of `q8_conv2d` as the dot form now set makes it (4, or 6 with the fused
+/// dot-add): the unit of the relaxed-tile count it returns.
+#[no_mangle]
+pub unsafe extern "C" fn q8_tile_pixels() -> u32 {
+    igemm::tile_pixels() as u32
+}
+
 /// Bytes `q8_dwconv2d_pack` writes for `channels` channels of `taps` taps.
 #[no_mangle]
 pub extern "C" fn q8_dwconv2d_packed_bytes(channels: u32, taps: u32) -> u32 {

@@ -107,11 +107,11 @@ function expectSame(kernels: Q8WasmKernels, p: ref.Q8Conv2dParams): [number, num
 }
 
 /**
- * The tiles (4 output pixels in order, per group) whose windows read no input pixel holding a
- * code above 127: those the relaxed binary runs with relaxed SIMD's dot (all of them when every
+ * The tiles (`size` output pixels in order, per group) whose windows read no input pixel holding
+ * a code above 127: those the relaxed binary runs with relaxed SIMD's dot (all of them when every
  * code fits, none when the zero point is above 127).
  */
-function coolTiles(p: ref.Q8Conv2dParams): number {
+function coolTiles(p: ref.Q8Conv2dParams, size: number): number {
   const [n, h, w, c] = p.input.shape;
   if (p.input.quant.zeroPoint > 127) return 0;
   const hot = Array.from({ length: n * h * w }, (_, i) => p.input.data.subarray(i * c, (i + 1) * c).some((v) => v > 127));
@@ -123,9 +123,9 @@ function coolTiles(p: ref.Q8Conv2dParams): number {
   const outW = Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
   const pixels = n * outH * outW;
   let cool = 0;
-  for (let m0 = 0; m0 < pixels; m0 += 4) {
+  for (let m0 = 0; m0 < pixels; m0 += size) {
     let any = false;
-    for (let m = m0; m < Math.min(m0 + 4, pixels); m++) {
+    for (let m = m0; m < Math.min(m0 + size, pixels); m++) {
       const b = Math.floor(m / (outH * outW));
       const oy = Math.floor((m % (outH * outW)) / outW);
       const ox = m % outW;
@@ -213,7 +213,18 @@ for (const file of binaries) {
       expect(kernels.fusedDot).toBe(kernels.fusedDotSafe);
     });
 
+    it('tiles 6 pixels with the fused dot-add, 4 with the split form', () => {
+      expect(kernels.tilePixels).toBe(kernels.fusedDot ? 6 : 4);
+      if (kernels.fusedDotSafe) {
+        kernels.useFusedDot(false);
+        expect(kernels.tilePixels).toBe(4);
+        kernels.useFusedDot(true);
+        expect(kernels.tilePixels).toBe(6);
+      }
+    });
+
     it('dense and grouped convolutions equal the reference bit for bit (random shapes)', () => {
+      const size = kernels.tilePixels;
       let relaxedRuns = 0;
       let mixedRuns = 0;
       fc.assert(
@@ -223,8 +234,8 @@ for (const file of binaries) {
           const plan = ref.planConv2d(p);
           const depthwise = plan.groups === plan.inC && plan.groups === plan.outC; // 1 -> 1 channel included
           // relaxed SIMD on the binary that has it, on every tile whose window holds codes <= 127
-          expect(relaxed).toBe(kernels.relaxedSimd ? (depthwise ? coolDwRows(p) : coolTiles(p)) : 0);
-          expect(tiles).toBe(depthwise ? plan.n * plan.outH * Math.ceil(plan.outC / 8) : plan.groups * Math.ceil((plan.n * plan.outH * plan.outW) / 4));
+          expect(relaxed).toBe(kernels.relaxedSimd ? (depthwise ? coolDwRows(p) : coolTiles(p, size)) : 0);
+          expect(tiles).toBe(depthwise ? plan.n * plan.outH * Math.ceil(plan.outC / 8) : plan.groups * Math.ceil((plan.n * plan.outH * plan.outW) / size));
           if (relaxed === tiles) relaxedRuns++;
           else if (relaxed > 0) mixedRuns++;
         }),
@@ -286,10 +297,12 @@ for (const file of binaries) {
       const p = convParams({ n: 2, h: 24, w: 24, groups: 1, inCg: 32, outCg: 40, kernel: 3, stride: 1, padding: 1, dilation: 1, residual: true, activation: 'relu', xZero: 3, xMax: 127, hot: 0, seed: 5 });
       const pixel = (24 + 13) * 24 + 9; // image 1, row 13, column 9
       p.input.data[pixel * 32 + 31] = 200;
+      const size = kernels.tilePixels;
       const [relaxed, tiles] = expectSame(kernels, p);
-      expect(tiles).toBe((2 * 24 * 24) / 4);
-      // it feeds output rows 12-14, columns 8-10 of image 1: one tile of 4 pixels (columns 8-11) per row
-      expect(coolTiles(p)).toBe(tiles - 3);
+      expect(tiles).toBe((2 * 24 * 24) / size);
+      // it feeds output rows 12-14, columns 8-10 of image 1: one tile per row (columns 8-11 by
+      // 4 pixels, 6-11 by 6)
+      expect(coolTiles(p, size)).toBe(tiles - 3);
       expect(relaxed).toBe(kernels.relaxedSimd ? tiles - 3 : 0);
     });
 

@@ -39,6 +39,8 @@ export interface Q8Exports {
   q8_probe_fused_dot(): number;
   /** turns the fused dot-add on (1) or off (0); returns whether it is on */
   q8_set_fused_dot(on: number): number;
+  /** output pixels per q8_conv2d tile with the dot form now set: 4, or 6 with the fused dot-add (absent before 2026-12-05: 4) */
+  q8_tile_pixels?(): number;
   __heap_base: WebAssembly.Global;
 }
 
@@ -54,6 +56,11 @@ export function probeFusedDot(ex: Q8Exports): boolean {
   // (a binary from before the probe has neither export: it runs the split form)
   if (typeof ex.q8_probe_fused_dot !== 'function' || typeof ex.q8_set_fused_dot !== 'function') return false;
   return ex.q8_probe_fused_dot() === 1;
+}
+
+/** Output pixels per q8_conv2d tile with the dot form now set (4 on binaries without the export). */
+export function q8TilePixels(ex: Q8Exports): number {
+  return typeof ex.q8_tile_pixels === 'function' ? ex.q8_tile_pixels() : 4;
 }
 
 /** A convolution with its weights packed in wasm memory: write an input, execute, read the output. */
@@ -73,9 +80,10 @@ export interface PreparedQ8Conv2d {
    */
   execute(): number;
   /**
-   * igemm and im2col: tiles of 4 output pixels, per group. Depthwise: output rows times groups
-   * of 8 channels (a 3x3 depthwise runs relaxed SIMD's dot by such rows, each row whose three
-   * input rows hold no code above 127 in its channels).
+   * igemm and im2col: tiles of `Q8WasmKernels.tilePixels` output pixels (as the dot form is set
+   * now), per group. Depthwise: output rows times groups of 8 channels (a 3x3 depthwise runs
+   * relaxed SIMD's dot by such rows, each row whose three input rows hold no code above 127 in
+   * its channels).
    */
   readonly tiles: number;
   /** The output of the last execute(), copied out. */
@@ -91,6 +99,11 @@ export interface Q8WasmKernels {
   readonly fusedDot: boolean;
   /** Turns the fused dot-add on or off where it is safe; returns whether it is on. */
   useFusedDot(on: boolean): boolean;
+  /**
+   * Output pixels per igemm tile: 6 with the fused dot-add (one instruction where it is fast,
+   * so more sums in flight), 4 with the split form and on the plain binary.
+   */
+  readonly tilePixels: number;
   prepareConv2d(p: Q8Conv2dParams): PreparedQ8Conv2d;
   conv2d(p: Q8Conv2dParams): Q8Tensor;
   linear(p: Q8LinearParams): Q8Tensor;
@@ -280,6 +293,10 @@ class Kernels implements Q8WasmKernels {
     return this.fused;
   }
 
+  get tilePixels(): number {
+    return q8TilePixels(this.ex);
+  }
+
   useFusedDot(on: boolean): boolean {
     this.fused = this.fusedDotSafe && this.ex.q8_set_fused_dot(on ? 1 : 0) === 1;
     return this.fused;
@@ -307,7 +324,9 @@ class Kernels implements Q8WasmKernels {
     };
     const prepared: PreparedQ8Conv2d = {
       kernel: layer.depthwise ? 'depthwise' : layer.im2col ? 'im2col' : 'igemm',
-      tiles: layer.depthwise ? plan.n * plan.outH * Math.ceil(plan.outC / 8) : plan.groups * Math.ceil((plan.n * plan.outH * plan.outW) / 4),
+      get tiles() {
+        return layer.depthwise ? plan.n * plan.outH * Math.ceil(plan.outC / 8) : plan.groups * Math.ceil((plan.n * plan.outH * plan.outW) / q8TilePixels(ex));
+      },
       setInput(input, res) {
         live();
         if (input.length !== p.input.data.length) throw new ShapeError(`q8 conv2d (wasm): expected an input of ${p.input.data.length} bytes, got ${input.length}`);
