@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Model, type Architecture } from './model.js';
-import { planArena, viewConcatInputs, type PlanPass } from './compile.js';
+import { Model, buildGraph, type Architecture } from './model.js';
+import { lowerGraph, planArena, viewConcatInputs, type PlanPass } from './compile.js';
+import { unfoldedWeight } from './folded-weights.js';
 import { Tensor } from './tensor.js';
 import { ShapeError } from './errors.js';
 import type { Backend, ExecutionPlan } from './plan.js';
@@ -58,6 +59,44 @@ describe('lowerGraph', () => {
     expect(c1.activation).toBe('relu');
     expect(c2.activation).toBe('relu');
     expect(c2.residual?.id).toBe(plan.input.id);
+  });
+
+  it("keeps a folded batch norm's factors beside the model's weights until the plan's weights are read", () => {
+    const model = new Model(block).useGeneratedWeights();
+    const plan = model.plan();
+    const c1 = plan.ops[0] as Extract<(typeof plan.ops)[number], { kind: 'conv2d' }>;
+    const raw = model.getWeights().get('conv1.weight')!.data;
+    const parts = unfoldedWeight(c1);
+    // the model's own array, not a scaled copy, and bn1's factors: (planning and freezing read neither)
+    expect(parts.weight).toBe(raw);
+    const bn = ['weight', 'running_var'].map((k) => model.getWeights().get(`bn1.${k}`)!.data);
+    expect(parts.scale![2]).toBe(bn[0][2] / Math.sqrt(bn[1][2] + 1e-5));
+    // read, the weights are the folded ones: fround(w * s) per output channel (rows of 4 * 3 * 3)
+    const folded = c1.weight;
+    expect(folded).not.toBe(raw);
+    expect(folded).toBe(c1.weight);
+    for (let i = 0; i < raw.length; i += 7) expect(folded[i]).toBe(Math.fround(raw[i] * parts.scale![Math.floor(i / 36)]));
+    // the unfolded parts still describe the same weights after the read
+    expect(unfoldedWeight(c1).weight).toBe(raw);
+    // a layer without a folded affine has no factors (fc: a linear layer without batch norm)
+    const fc = plan.ops[3] as Extract<(typeof plan.ops)[number], { kind: 'linear' }>;
+    expect(unfoldedWeight(fc)).toEqual({ weight: fc.weight });
+    expect(Object.isFrozen(c1)).toBe(true);
+  });
+
+  it('scales in place, once, weights decoded for this compile alone', () => {
+    const model = new Model(block).useGeneratedWeights();
+    const fresh = new Map([...model.getWeights()].map(([k, t]) => [k, { shape: t.shape, data: t.data.slice(), fresh: true }]));
+    const raw = fresh.get('conv2.weight')!.data;
+    const before = raw.slice();
+    const plan = lowerGraph(buildGraph(block, block.inputShape), fresh, { batch: 1, outputs: ['logits'] });
+    const c2 = plan.ops[1] as Extract<(typeof plan.ops)[number], { kind: 'conv2d' }>;
+    const { scale } = unfoldedWeight(c2);
+    expect([...raw]).toEqual([...before]);
+    expect(c2.weight).toBe(raw);
+    expect(raw[5]).toBe(Math.fround(before[5] * scale![0]));
+    // now final: no factors left to apply twice
+    expect(unfoldedWeight(c2)).toEqual({ weight: raw, scale: undefined });
   });
 
   it('keeps a tapped value materialised and returns taps without running the head', async () => {

@@ -34,6 +34,7 @@ export type { ArchitectureFunction, FeatureInfo, ImageNetPresetOptions, Variant 
 export { validatePlan } from './validate-plan.js';
 export { assertPlanChecked, isPlanChecked } from './plan-check.js';
 export { compilePlan, slotLifetimes } from './scratch.js';
+export { unfoldedWeight, type UnfoldedWeight } from './folded-weights.js';
 export { encodeSafetensors, float32ToFloat16, INT8_LAYOUT, INT8_METADATA } from './convert.js';
 export type { StorageDtype } from './convert.js';
 export * from './quantize/index.js';

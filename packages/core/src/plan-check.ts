@@ -11,7 +11,8 @@ const checked = new WeakSet<ExecutionPlan>();
 function freeze(value: unknown): void {
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || Object.isFrozen(value)) return;
   Object.freeze(value);
-  for (const v of Object.values(value)) freeze(v);
+  // data properties only: a folded `weight` is a getter that scales on first read (folded-weights.ts)
+  for (const d of Object.values(Object.getOwnPropertyDescriptors(value))) if ('value' in d) freeze(d.value);
 }
 
 /** Records `plan` as valid and freezes it; only for plans the compiler made or validatePlan passed. */

@@ -5,7 +5,7 @@
 // Field types: 'ptr' (a byte address in wasm memory, 0 for none), 'u32', 'f32'.
 
 /** Bumped whenever an export's signature, a descriptor or a packed layout changes. */
-export const ABI_VERSION = 10;
+export const ABI_VERSION = 11;
 
 /** u32 words per descriptor: a header of ARGS_WORD words, then the op's arguments. */
 export const DESC_WORDS = 32;

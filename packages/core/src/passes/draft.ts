@@ -1,6 +1,6 @@
 // The one representation every compile pass reads and rewrites: plan ops whose slots are still
 // value ids (no arena offsets yet), the values they name, and the values the caller asked for.
-import { OP_SLOTS, type ChannelAffineOp, type FloatOpKind, type PlanOp, type SlotField } from '../plan.js';
+import { OP_SLOTS, type ChannelAffineOp, type Conv2dOp, type FloatOpKind, type LinearOp, type PlanOp, type SlotField } from '../plan.js';
 
 export type ValueRef = number;
 export type Nhwc = [number, number, number, number];
@@ -26,8 +26,16 @@ export interface AffineFold {
   readonly shift: Float64Array;
   readonly into: readonly ('conv2d' | 'linear')[];
 }
-/** Drafts hold float ops only: int8 ops come after planning (quantize/plan.ts). */
-export type DraftOp = DraftOf<Exclude<Extract<PlanOp, { kind: FloatOpKind }>, ChannelAffineOp>> | (DraftOf<ChannelAffineOp> & { fold?: AffineFold });
+/**
+ * Drafts hold float ops only: int8 ops come after planning (quantize/plan.ts). A convolution or
+ * linear layer into which an affine folded keeps the factors beside its unscaled weights
+ * (`foldScale`, per output channel: the layer's weights are fround(weight[c][...] * foldScale[c]));
+ * emit.ts makes the plan op's `weight` apply them on first read (folded-weights.ts).
+ */
+export type DraftOp =
+  | (DraftOf<Exclude<Extract<PlanOp, { kind: FloatOpKind }>, ChannelAffineOp | Conv2dOp | LinearOp>>)
+  | (DraftOf<Conv2dOp | LinearOp> & { foldScale?: Float64Array })
+  | (DraftOf<ChannelAffineOp> & { fold?: AffineFold });
 export type DraftOpOf<K extends PlanOp['kind']> = Extract<DraftOp, { kind: K }>;
 
 export interface Draft {

@@ -4,6 +4,7 @@ import { OP_SLOTS, type ExecutionPlan, type PlanOp, type Slot } from '../plan.js
 import type { Draft, DraftOp, ValueRef } from './draft.js';
 import type { Buffers } from './liveness.js';
 import type { Arena } from './arena.js';
+import { defineFoldedWeight } from '../folded-weights.js';
 
 export function emitPlan(draft: Draft, { bufferOf }: Buffers, arena: Arena): ExecutionPlan {
   const slots: (Slot | undefined)[] = [];
@@ -26,14 +27,19 @@ export function emitPlan(draft: Draft, { bufferOf }: Buffers, arena: Arena): Exe
     batch: draft.batch,
     input: slots[draft.input]!,
     outputs: draft.outputs.map((v) => slots[v]!),
-    ops: draft.ops.map((op) => withSlots(op, slots)),
+    ops: draft.ops.map((op) => withSlots(op, slots, draft.owned)),
     arenaSize: arena.size,
   };
 }
 
-function withSlots(op: DraftOp, slots: readonly (Slot | undefined)[]): PlanOp {
+function withSlots(op: DraftOp, slots: readonly (Slot | undefined)[], owned: WeakSet<Float32Array>): PlanOp {
   const planOp: Record<string, unknown> = { ...op };
   if (op.kind === 'channelAffine') delete planOp.fold;
+  if ((op.kind === 'conv2d' || op.kind === 'linear') && op.foldScale) {
+    delete planOp.foldScale;
+    delete planOp.weight;
+    defineFoldedWeight(planOp, op.weight, op.foldScale, owned.has(op.weight));
+  }
   for (const field of OP_SLOTS[op.kind]) {
     const ref = planOp[field] as number | undefined;
     if (ref === undefined) delete planOp[field];

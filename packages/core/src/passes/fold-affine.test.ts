@@ -3,37 +3,43 @@ import { foldChannelAffines } from './fold-affine.js';
 import { affine, conv, draftOf, relu } from './fixture.test-helper.js';
 
 describe('foldChannelAffines', () => {
-  it('folds a batch norm into the convolution before it: W·s, b·s + t', () => {
+  it('folds a batch norm into the convolution before it: b·s + t now, W·s as factors beside W', () => {
     const layer = conv(0, 1, 2, 3, 1) as { weight: Float32Array; bias: Float32Array };
     const [weight, bias] = [layer.weight, layer.bias];
     const d = draftOf([2, 2, 2], [layer as never, affine(1, 2, 2, 0.5, 4)], [2]);
     foldChannelAffines(d);
     expect(d.ops.map((o) => o.kind)).toEqual(['conv2d']);
-    // into new arrays: the plan reads the model's own weights, which the fold must leave as they were
-    expect([...weight, ...bias]).toEqual([3, 0, 0, 3, 1, 1]);
-    expect((d.ops[0] as { weight: Float32Array }).weight).not.toBe(weight);
     const c = d.ops[0] as Extract<(typeof d.ops)[number], { kind: 'conv2d' }>;
-    expect([...c.weight]).toEqual([1.5, 0, 0, 1.5]);
+    // the model's own arrays stay as they were: the weights are read as they are, the bias is new
+    expect([...weight, ...bias]).toEqual([3, 0, 0, 3, 1, 1]);
+    expect(c.weight).toBe(weight);
+    expect([...c.foldScale!]).toEqual([0.5, 0.5]);
+    expect(c.bias).not.toBe(bias);
     expect([...c.bias]).toEqual([4.5, 4.5]);
     expect(d.outputs).toEqual([1]);
     expect(d.values[2]).toBeUndefined();
   });
 
-  it('folds in place into arrays decoded for this compile alone (draft.owned)', () => {
+  it('folds the bias in place into arrays decoded for this compile alone (draft.owned)', () => {
     const layer = conv(0, 1, 2, 3, 1) as { weight: Float32Array; bias: Float32Array };
     const d = draftOf([2, 2, 2], [layer as never, affine(1, 2, 2, 0.5, 4)], [2], [layer.weight, layer.bias]);
     foldChannelAffines(d);
-    const c = d.ops[0] as { weight: Float32Array; bias: Float32Array };
+    const c = d.ops[0] as { weight: Float32Array; bias: Float32Array; foldScale?: Float64Array };
     expect(c.weight).toBe(layer.weight);
     expect(c.bias).toBe(layer.bias);
-    expect([...c.weight, ...c.bias]).toEqual([1.5, 0, 0, 1.5, 4.5, 4.5]);
+    expect([...c.weight, ...c.bias]).toEqual([3, 0, 0, 3, 4.5, 4.5]);
+    expect([...c.foldScale!]).toEqual([0.5, 0.5]);
   });
 
   it('folds in double precision and chains a second affine into the same layer', () => {
     const d = draftOf([1, 1, 1, 1], [conv(0, 1, 1, 1 / 3), affine(1, 2, 1, 3, 0), affine(2, 3, 1, 1 / 3, 0, ['conv2d', 'linear'])], [3]);
     foldChannelAffines(d);
     expect(d.ops).toHaveLength(1);
-    expect((d.ops[0] as { weight: Float32Array }).weight[0]).toBe(Math.fround(Math.fround(Math.fround(1 / 3) * 3) * (1 / 3)));
+    // the first factor goes into a new array (rounded to float32), the second waits beside it
+    const c = d.ops[0] as { weight: Float32Array; foldScale?: Float64Array };
+    expect(c.weight[0]).toBe(Math.fround(Math.fround(1 / 3) * 3));
+    expect([...c.foldScale!]).toEqual([1 / 3]);
+    expect(d.owned.has(c.weight)).toBe(true);
   });
 
   it('keeps the affine when the convolution result is read elsewhere or asked for', () => {

@@ -1,6 +1,8 @@
 // Pass 3: a channel affine (a batch norm, a layer scale) right after a convolution or linear
 // layer whose result nothing else reads folds into that layer's weights:
-// (Wx + b)·s + t = (sW)x + (s·b + t), in double precision.
+// (Wx + b)·s + t = (sW)x + (s·b + t), in double precision. The bias is folded here; the weights
+// keep the factors beside them (`foldScale`) until something reads them (folded-weights.ts).
+import { scaleRows } from '../folded-weights.js';
 import { Fuser, type Draft } from './draft.js';
 
 export function foldChannelAffines(draft: Draft): void {
@@ -13,20 +15,18 @@ export function foldChannelAffines(draft: Draft): void {
     const { scale, shift } = op.fold;
     // in place only into arrays decoded for this compile alone; the model's own ones stay as they are
     const into = (w: Float32Array) => (draft.owned.has(w) ? w : new Float32Array(w.length));
-    p.weight = scaleRows(p.weight, p.weight.length / scale.length, scale, into(p.weight));
+    if (p.foldScale) {
+      // a second affine: the first one's factors go in first (each product rounds to float32, as
+      // when they folded one after the other)
+      const scaled = scaleRows(p.weight, p.foldScale, into(p.weight));
+      draft.owned.add(scaled);
+      p.weight = scaled;
+    }
+    p.foldScale = scale;
     const bias = into(p.bias);
     for (let c = 0; c < scale.length; c++) bias[c] = p.bias[c] * scale[c] + shift[c];
     p.bias = bias;
     fuser.absorb(i, op.input);
   });
   fuser.finish();
-}
-
-/** out[c][j] = w[c][j] * scale[c] over rows of `per` floats (`out` may be `w`; a small function of its own: V8 optimises it early). */
-function scaleRows(w: Float32Array, per: number, scale: Float64Array, out: Float32Array): Float32Array {
-  for (let c = 0, at = 0; c < scale.length; c++) {
-    const s = scale[c];
-    for (const end = at + per; at < end; at++) out[at] = w[at] * s;
-  }
-  return out;
 }
