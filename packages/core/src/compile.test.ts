@@ -84,19 +84,18 @@ describe('lowerGraph', () => {
     expect(Object.isFrozen(c1)).toBe(true);
   });
 
-  it('scales in place, once, weights decoded for this compile alone', () => {
+  it('leaves weights decoded for this compile alone unscaled too: a read scales into a new array', () => {
     const model = new Model(block).useGeneratedWeights();
     const fresh = new Map([...model.getWeights()].map(([k, t]) => [k, { shape: t.shape, data: t.data.slice(), fresh: true }]));
     const raw = fresh.get('conv2.weight')!.data;
     const before = raw.slice();
     const plan = lowerGraph(buildGraph(block, block.inputShape), fresh, { batch: 1, outputs: ['logits'] });
     const c2 = plan.ops[1] as Extract<(typeof plan.ops)[number], { kind: 'conv2d' }>;
-    const { scale } = unfoldedWeight(c2);
+    const { weight, scale } = unfoldedWeight(c2);
+    expect(weight).toBe(raw);
+    expect(c2.weight).not.toBe(raw);
     expect([...raw]).toEqual([...before]);
-    expect(c2.weight).toBe(raw);
-    expect(raw[5]).toBe(Math.fround(before[5] * scale![0]));
-    // now final: no factors left to apply twice
-    expect(unfoldedWeight(c2)).toEqual({ weight: raw, scale: undefined });
+    expect(c2.weight[5]).toBe(Math.fround(before[5] * scale![0]));
   });
 
   it('keeps a tapped value materialised and returns taps without running the head', async () => {

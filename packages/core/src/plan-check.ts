@@ -12,7 +12,7 @@ function freeze(value: unknown): void {
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || Object.isFrozen(value)) return;
   Object.freeze(value);
   // data properties only: a folded `weight` is a getter that scales on first read (folded-weights.ts)
-  for (const d of Object.values(Object.getOwnPropertyDescriptors(value))) if ('value' in d) freeze(d.value);
+  for (const d of Object.values(Object.getOwnPropertyDescriptors(value))) freeze(d.value);
 }
 
 /** Records `plan` as valid and freezes it; only for plans the compiler made or validatePlan passed. */

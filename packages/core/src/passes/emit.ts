@@ -27,19 +27,17 @@ export function emitPlan(draft: Draft, { bufferOf }: Buffers, arena: Arena): Exe
     batch: draft.batch,
     input: slots[draft.input]!,
     outputs: draft.outputs.map((v) => slots[v]!),
-    ops: draft.ops.map((op) => withSlots(op, slots, draft.owned)),
+    ops: draft.ops.map((op) => withSlots(op, slots)),
     arenaSize: arena.size,
   };
 }
 
-function withSlots(op: DraftOp, slots: readonly (Slot | undefined)[], owned: WeakSet<Float32Array>): PlanOp {
+function withSlots(op: DraftOp, slots: readonly (Slot | undefined)[]): PlanOp {
   const planOp: Record<string, unknown> = { ...op };
-  if (op.kind === 'channelAffine') delete planOp.fold;
-  if ((op.kind === 'conv2d' || op.kind === 'linear') && op.foldScale) {
-    delete planOp.foldScale;
-    delete planOp.weight;
-    defineFoldedWeight(planOp, op.weight, op.foldScale, owned.has(op.weight));
-  }
+  delete planOp.fold;
+  delete planOp.foldScale;
+  const scale = (op as { foldScale?: Float64Array }).foldScale;
+  if (scale) defineFoldedWeight(planOp, planOp.weight as Float32Array, scale);
   for (const field of OP_SLOTS[op.kind]) {
     const ref = planOp[field] as number | undefined;
     if (ref === undefined) delete planOp[field];

@@ -31,15 +31,16 @@ describe('foldChannelAffines', () => {
     expect([...c.foldScale!]).toEqual([0.5, 0.5]);
   });
 
-  it('folds in double precision and chains a second affine into the same layer', () => {
-    const d = draftOf([1, 1, 1, 1], [conv(0, 1, 1, 1 / 3), affine(1, 2, 1, 3, 0), affine(2, 3, 1, 1 / 3, 0, ['conv2d', 'linear'])], [3]);
+  it('folds in double precision and chains a second affine into the same layer (factors multiplied)', () => {
+    const layer = conv(0, 1, 1, 1 / 3, 1) as { weight: Float32Array };
+    const d = draftOf([1, 1, 1, 1], [layer as never, affine(1, 2, 1, 3, 0.5), affine(2, 3, 1, 0.1, 2, ['conv2d', 'linear'])], [3]);
     foldChannelAffines(d);
     expect(d.ops).toHaveLength(1);
-    // the first factor goes into a new array (rounded to float32), the second waits beside it
-    const c = d.ops[0] as { weight: Float32Array; foldScale?: Float64Array };
-    expect(c.weight[0]).toBe(Math.fround(Math.fround(1 / 3) * 3));
-    expect([...c.foldScale!]).toEqual([1 / 3]);
-    expect(d.owned.has(c.weight)).toBe(true);
+    const c = d.ops[0] as { weight: Float32Array; bias: Float32Array; foldScale?: Float64Array };
+    expect(c.weight).toBe(layer.weight);
+    expect([...c.foldScale!]).toEqual([3 * 0.1]);
+    // the bias folds one affine after the other: (1 * 3 + 0.5) rounded to float32, then * 0.1 + 2
+    expect(c.bias[0]).toBe(Math.fround(Math.fround(1 * 3 + 0.5) * 0.1 + 2));
   });
 
   it('keeps the affine when the convolution result is read elsewhere or asked for', () => {

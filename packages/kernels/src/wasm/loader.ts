@@ -44,7 +44,7 @@ export interface KernelExports {
   linear_pack_weights(dst: Ptr, weight: Ptr, rows: U32, inF: U32): void;
   /** Winograd F(4x4, 3x3) convolutions (kernels-wasm/src/winograd.rs). */
   conv2d_winograd_pack_weights(dst: Ptr, weight: Ptr, bias: Ptr, outC: U32, inC: U32): void;
-  /** rows of `per` floats at `weight`, each times its f64 factor at `scale` (a folded batch norm), rounded to f32 in place */
+  /** rows of `per` floats at `weight`, each times its f64 factor at `scale` (a folded batch norm), rounded to f32 in place (ABI 11 on) */
   scale_rows(weight: Ptr, rows: U32, per: U32, scale: Ptr): void;
   /**
    * Decides each op's work items for `threads` threads (flags bit 0: share even tiny ops);
@@ -66,7 +66,6 @@ const REQUIRED_FUNCTIONS = [
   'dwconv2d_pack_weights',
   'linear_pack_weights',
   'conv2d_winograd_pack_weights',
-  'scale_rows',
   'plan_prepare',
   'plan_run',
 ] as const;

@@ -5,7 +5,7 @@
 // the same functions the Rust packers and kernels use); what is decided here and only here is
 // which convolutions take Winograd and how a Winograd op is split into bands (the descriptor's
 // `winograd_band`, which the kernels obey).
-import { ShapeError, activationCode, fakeQuantizeScales, pixelStride, unfoldedWeight, type Conv2dOp, type FloatOpKind, type PlanOp, type Slot, type UnfoldedWeight } from '@cnn/core';
+import { ShapeError, activationCode, fakeQuantizeScales, pixelStride, unfoldedWeight, type Conv2dOp, type FloatOpKind, type LinearOp, type PlanOp, type Slot } from '@cnn/core';
 import {
   LINEAR_ROWS,
   MR,
@@ -211,7 +211,7 @@ function planConv(op: Conv2dOp, config: PlanConfig, room: number, tile: 0 | 2 | 
   return {
     weightFloats: p.weightFloats,
     scratchFloats: w ? w.sharedFloats + config.threads * w.threadFloats : 0,
-    stagingFloats: convStagingFloats(p, 1),
+    stagingFloats: stagingFloats(p.unit, p.inCg * p.taps),
     // conv2d reads whole kernel rows (kw * inC floats) from the zero row when groups == 1.
     zeroFloats: p.depthwise ? 0 : op.groups === 1 ? kw * inC : p.inCg,
     fill: (k, heap, at, staging, capacity) => fillConvWeights(k, heap, op, p, winograd, { at, staging, capacity }),
@@ -220,47 +220,50 @@ function planConv(op: Conv2dOp, config: PlanConfig, room: number, tile: 0 | 2 | 
 }
 
 /**
- * Floats staged per slice at most (when one unit of output channels fits): a slice is copied in,
- * scaled and packed while it stays in L2. Slices as large as the arena (tens of MB for
- * ResNet-50) went through DRAM three times: ResNet-50's scaling took 28 ms, its packing 70.
+ * Floats staged per slice at most (when one unit of rows fits): a slice is copied in, scaled and
+ * packed while it stays in L2. Slices as large as the arena (tens of MB for ResNet-50) went
+ * through DRAM three times: ResNet-50's scaling took 28 ms, its packing 70.
  */
-const STAGING_SLICE_FLOATS = 64 * 1024;
+const SLICE_FLOATS = 65536;
 
-/** Staging for `units` units of output channels: their raw weights, bias and folded factors (f64, two floats each). */
-function convStagingFloats(p: ReturnType<typeof convPacking>, units: number): number {
-  const channels = units * p.unit;
-  return alignUp(channels * p.inCg * p.taps, ALIGN_FLOATS) + alignUp(channels, ALIGN_FLOATS) + 2 * channels;
-}
+/** Staging for one unit of `unit` rows of `per` floats: the rows, their biases and folded factors (f64: two floats each). */
+const stagingFloats = (unit: number, per: number) => alignUp(unit * per, ALIGN_FLOATS) + 3 * unit + ALIGN_FLOATS;
 
 /**
- * Copies rows [r0, r0 + rows) of a layer's weights (rows of `per` floats) to `staging`, scaled
- * by their folded factors if the plan still holds them apart (`unfoldedWeight`): the binary
- * scales them there (`scale_rows`, from f64 factors staged at `scaleAt`, 8-byte aligned), the
- * same products the plan's own `weight` would give, without a scaled copy in JavaScript.
+ * Stages a layer's rows (output channels of `per` floats) slice by slice, whole units of `unit`
+ * rows at a time, and packs each: `pack(r0, rows, biasAt)` with the rows at `staging` and their
+ * biases at `biasAt`. When the plan keeps a folded scale apart (`unfoldedWeight`), the binary
+ * scales the staged rows (`scale_rows`, from f64 factors staged after the biases): the products
+ * the plan's own `weight` would give, without a scaled copy in JavaScript. `heap` views the
+ * whole memory.
  */
-function stageRows(k: KernelExports, heap: Float32Array, parts: UnfoldedWeight, r0: number, rows: number, per: number, staging: number, scaleAt: number): void {
-  heap.set(parts.weight.subarray(r0 * per, (r0 + rows) * per), staging);
-  if (!parts.scale) return;
-  new Float64Array(heap.buffer, heap.byteOffset + bytes(scaleAt), rows).set(parts.scale.subarray(r0, r0 + rows));
-  k.scale_rows(bytes(staging), rows, per, bytes(scaleAt));
+function fillRows(k: KernelExports, heap: Float32Array, op: Conv2dOp | LinearOp, per: number, unit: number, staging: number, capacity: number, pack: (r0: number, rows: number, biasAt: number) => void): void {
+  const { weight, scale } = unfoldedWeight(op);
+  const total = op.bias.length;
+  const perSlice = Math.max(1, Math.floor(Math.min(capacity, SLICE_FLOATS) / stagingFloats(unit, per))) * unit;
+  for (let r0 = 0; r0 < total; r0 += perSlice) {
+    const rows = Math.min(perSlice, total - r0);
+    const biasAt = staging + alignUp(rows * per, ALIGN_FLOATS);
+    heap.set(weight.subarray(r0 * per, (r0 + rows) * per), staging);
+    heap.set(op.bias.subarray(r0, r0 + rows), biasAt);
+    if (scale) {
+      const at = alignUp(biasAt + rows, 2);
+      new Float64Array(heap.buffer, bytes(at), rows).set(scale.subarray(r0, r0 + rows));
+      k.scale_rows(bytes(staging), rows, per, bytes(at));
+    }
+    pack(r0, rows, biasAt);
+  }
 }
 
 /** Slices of whole units of output channels, each staged raw and packed by the binary into its own run of blocks. */
 function fillConvWeights(k: KernelExports, heap: Float32Array, op: Conv2dOp, p: ReturnType<typeof convPacking>, winograd: boolean, to: { at: number; staging: number; capacity: number }): void {
   const [kh, kw] = op.kernel;
-  const rowFloats = p.inCg * p.taps;
-  const parts = unfoldedWeight(op);
-  const perSlice = Math.max(1, Math.floor(Math.min(to.capacity, STAGING_SLICE_FLOATS) / convStagingFloats(p, 1)));
-  for (let c0 = 0; c0 < p.outC; c0 += perSlice * p.unit) {
-    const cs = Math.min(perSlice * p.unit, p.outC - c0);
-    const biasAt = to.staging + alignUp(cs * rowFloats, ALIGN_FLOATS);
-    stageRows(k, heap, parts, c0, cs, rowFloats, to.staging, biasAt + alignUp(cs, ALIGN_FLOATS));
-    heap.set(op.bias.subarray(c0, c0 + cs), biasAt);
+  fillRows(k, heap, op, p.inCg * p.taps, p.unit, to.staging, to.capacity, (c0, cs, biasAt) => {
     const [d, w, b] = [to.at + (c0 / p.unit) * p.unitFloats, to.staging, biasAt].map(bytes);
     if (p.depthwise) k.dwconv2d_pack_weights(d, w, b, cs, kh, kw);
     else if (winograd) k.conv2d_winograd_pack_weights(d, w, b, cs, op.input.shape[3]);
     else k.conv2d_pack_weights(d, w, b, cs, p.inCg, kh, kw, op.groups === 1 ? 1 : cs / (p.outC / op.groups));
-  }
+  });
 }
 
 function describeConv(op: Conv2dOp, depthwise: boolean, at: { packed: number; zeros: number; slot: (s: Slot) => number; scratch: number; band: number; tile: number }): Descriptor {
@@ -281,18 +284,11 @@ function planLinear(op: Extract<PlanOp, { kind: 'linear' }>): OpPlan {
   const biasOffset = alignUp(linearPackedFloats(outF, inF), ALIGN_FLOATS);
   return {
     weightFloats: biasOffset + op.bias.length,
-    stagingFloats: alignUp(LINEAR_ROWS * inF, ALIGN_FLOATS) + 2 * LINEAR_ROWS,
+    stagingFloats: stagingFloats(LINEAR_ROWS, inF),
     zeroFloats: 0,
     fill(k, heap, at, staging, capacity) {
-      // Slices of whole blocks of rows, staged raw (scaled there by their folded factors, if
-      // any) and packed by the kernel binary.
-      const parts = unfoldedWeight(op);
-      const perSlice = Math.max(1, Math.floor(Math.min(capacity, STAGING_SLICE_FLOATS) / (alignUp(LINEAR_ROWS * inF, ALIGN_FLOATS) + 2 * LINEAR_ROWS))) * LINEAR_ROWS;
-      for (let r0 = 0; r0 < outF; r0 += perSlice) {
-        const rows = Math.min(perSlice, outF - r0);
-        stageRows(k, heap, parts, r0, rows, inF, staging, staging + alignUp(rows * inF, ALIGN_FLOATS));
-        k.linear_pack_weights(bytes(at + (r0 / LINEAR_ROWS) * blockFloats), bytes(staging), rows, inF);
-      }
+      // Slices of whole blocks of rows, staged raw and packed by the kernel binary.
+      fillRows(k, heap, op, inF, LINEAR_ROWS, staging, capacity, (r0, rows) => k.linear_pack_weights(bytes(at + (r0 / LINEAR_ROWS) * blockFloats), bytes(staging), rows, inF));
       heap.set(op.bias, at + biasOffset);
     },
     describe: (at, slot) =>
