@@ -69,6 +69,9 @@ describe('lowerGraph', () => {
     const parts = unfoldedWeight(c1);
     // the model's own array, not a scaled copy, and bn1's factors: (planning and freezing read neither)
     expect(parts.weight).toBe(raw);
+    // not scaled yet: a change to the model's array shows in the first read
+    const first = raw[0];
+    raw[0] = first + 1;
     const bn = ['weight', 'running_var'].map((k) => model.getWeights().get(`bn1.${k}`)!.data);
     expect(parts.scale![2]).toBe(bn[0][2] / Math.sqrt(bn[1][2] + 1e-5));
     // read, the weights are the folded ones: fround(w * s) per output channel (rows of 4 * 3 * 3)
@@ -76,6 +79,7 @@ describe('lowerGraph', () => {
     expect(folded).not.toBe(raw);
     expect(folded).toBe(c1.weight);
     for (let i = 0; i < raw.length; i += 7) expect(folded[i]).toBe(Math.fround(raw[i] * parts.scale![Math.floor(i / 36)]));
+    raw[0] = first;
     // the unfolded parts still describe the same weights after the read
     expect(unfoldedWeight(c1).weight).toBe(raw);
     // a layer without a folded affine has no factors (fc: a linear layer without batch norm)
