@@ -25,9 +25,10 @@ const MR: usize = 4;
 /// order (`-pre-RA-sched=source`), where its default hoisted all the splats above the second
 /// weight vector's dots and spilled. 7 pixels spill (README, Int8).
 const MR_FUSED: usize = 6;
-/// Room for the widest tile's sums, rounded up to whole pairs of pixels (the plain-SIMD kernel
-/// runs pixels in pairs).
+/// Room for the widest tile's sums. Both widths are even: the plain-SIMD fallback runs a tile's
+/// pixels in pairs.
 const ACC: usize = 2 * MR_FUSED;
+const _: () = assert!(MR % 2 == 0 && MR_FUSED % 2 == 0);
 /// Pointer-table capacity in taps (11 x 11 = 121 fits; q8.ts refuses larger kernels).
 pub const MAX_TAPS: usize = 128;
 /// Weight bytes visited per pass over the pixels, sized to stay in L2.
@@ -186,10 +187,9 @@ unsafe fn igemm_Mx8c4_wasmrelaxedsimd_dot<const M: usize>(acc: &mut [v128; ACC],
     *acc = c;
 }
 
-/// The plain-SIMD microkernel for pixels `p0` and `p0 + 1` of a tile of M: each product vector
-/// holds two channels' partial sums (input channels 0-1 and 2-3 of the quad), folded at the end
-/// and added to acc. (With p0 + 1 = M, past an odd tile's end, it reads the next tap's first
-/// pointer and sums into acc's spare pair, never stored.)
+/// The plain-SIMD microkernel for pixels `p0` and `p0 + 1` of a tile of M (even): each product
+/// vector holds two channels' partial sums (input channels 0-1 and 2-3 of the quad), folded at
+/// the end and added to acc.
 #[inline(always)]
 unsafe fn igemm_2x8c4_wasmsimd_dot16x2<const M: usize>(acc: &mut [v128; ACC], ind: *const *const u8, p0: usize, taps: usize, quads: usize, mut w: *const u8) {
     let mut c = [i32x4_splat(0); 8];

@@ -48,7 +48,8 @@ export interface Draft {
   outputs: ValueRef[];
   /**
    * Weight arrays the plan may modify in place (decoded for this compile alone: WeightTensor.fresh).
-   * Every other weight is the model's own array, read without a copy: a fold writes a new one.
+   * Every other weight is the model's own array, read without a copy: a fold writes a new bias
+   * (and leaves the weights as they are, with `foldScale` beside them).
    */
   readonly owned: WeakSet<Float32Array>;
 }
