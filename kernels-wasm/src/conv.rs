@@ -1,8 +1,8 @@
 //! Dense and grouped convolution as an indirect GEMM ("igemm"): the microkernel keeps an
 //! MR-pixel x 8-channel output tile in f32x4 accumulators and walks, for each kernel tap,
-//! one input row pointer per pixel. 1x1 stride-1 convolutions take plain NHWC rows (a GEMM);
-//! other shapes fill a small per-tile pointer table, where a padded tap points at a
-//! caller-provided zero row. There is no im2col copy.
+//! one input row pointer per pixel. 1x1 stride-1 convolutions take plain NHWC rows (a GEMM,
+//! `conv1x1_nhwc_f32`); other shapes fill a small per-tile pointer table, where a padded tap
+//! points at a caller-provided zero row. There is no im2col copy.
 //! (3x3 stride-1 convolutions with enough channels take Winograd F(4x4, 3x3) instead, in
 //! winograd.rs, which shares this file's microkernel and `Conv2dArgs`.)
 //!
@@ -230,6 +230,7 @@ pub(crate) use igemm_4x8_wasmrelaxedsimd_fma_splat as igemm;
 /// See `bench_igemm_peak` in lib.rs. Each pixel reads its own row: with one row shared by all
 /// MR pixels the compiler merges their splats and products (MR times fewer multiplies), which
 /// made the plain-SIMD "ceiling" exceed the CPU's multiply-add peak.
+#[cfg(not(any(feature = "train", feature = "q8", target_feature = "atomics")))]
 pub unsafe fn bench_igemm_l1(table: *const f32, k: usize, iters: usize) -> f32 {
     let ind: [*const f32; MR] = core::array::from_fn(|p| table.add(p * k));
     let mut acc = [f32x4_splat(0.0); 2 * MR];
@@ -273,12 +274,16 @@ pub unsafe fn store_tile_8(
     }
 }
 
-/// `store_tile_8` for a full igemm tile (MR pixels of 8 channels), no residual, inlined,
-/// with the activation chosen once per tile instead of once per vector, for none, relu, relu6,
-/// hardswish and silu; false (nothing stored) for the others. MobileNetV2's 112x112 16->96
+/// `store_tile_8` for a full igemm tile (MR pixels of 8 channels), no residual, with the
+/// activation chosen once per tile instead of once per vector: none, relu and relu6 inline,
+/// hardswish and silu out of line (`store_full_tile_out`, one copy of their arithmetic for both
+/// convolution functions); false (nothing stored) for the others. MobileNetV2's 112x112 16->96
 /// expansion 1.48 -> 1.15 ms, its stem 0.80 -> 0.68 (bench:profile, relaxed SIMD). Residuals:
-/// no further gain. Each activation here costs the binary gzip budget (every conv tile shape
-/// shares this one copy; the depthwise strips, which gained 3%, were left to store_tile_8).
+/// no further gain.
+///
+/// Callers pass `store_tile_8` a copy of the sums, never the sums themselves: a reference to
+/// them on the rare path made them live at an address on every path, and V8 then stored the
+/// tile to its stack and loaded it back before each store (the expansion 1.14 -> 1.07 ms).
 #[inline(always)]
 unsafe fn store_full_tile(acc: &[v128; 2 * MR], rows: &[usize; MR], y: *mut f32, row_stride: usize, c0: usize, act: u32) -> bool {
     #[inline(always)]
@@ -291,13 +296,37 @@ unsafe fn store_full_tile(acc: &[v128; 2 * MR], rows: &[usize; MR], y: *mut f32,
     }
     match act {
         ACT_NONE => each(acc, rows, y, row_stride, c0, |v| v),
-        ACT_RELU => each(acc, rows, y, row_stride, c0, |v| activation::apply(v, ACT_RELU)),
-        ACT_RELU6 => each(acc, rows, y, row_stride, c0, |v| activation::apply(v, ACT_RELU6)),
-        ACT_HARDSWISH => each(acc, rows, y, row_stride, c0, |v| activation::apply(v, ACT_HARDSWISH)),
-        ACT_SILU => each(acc, rows, y, row_stride, c0, |v| activation::apply(v, ACT_SILU)),
+        ACT_RELU | ACT_RELU6 => {
+            // relu6_of's min(max(v, 0), 6), with +inf in place of 6 for relu
+            let hi = splat(if act == ACT_RELU6 { 6.0 } else { f32::INFINITY });
+            each(acc, rows, y, row_stride, c0, |v| f32x4_pmin(f32x4_pmax(v, splat(0.0)), hi))
+        }
+        ACT_HARDSWISH | ACT_SILU => {
+            let spilled = *acc;
+            store_full_tile_out(&spilled, rows, y, row_stride, c0, act == ACT_SILU)
+        }
         _ => return false,
     }
     true
+}
+
+/// `store_full_tile` for hardswish and SiLU, out of line (one copy of their arithmetic serves
+/// every caller), the tile taken from memory: a few loads beside the activation's arithmetic.
+#[inline(never)]
+unsafe fn store_full_tile_out(acc: &[v128; 2 * MR], rows: &[usize; MR], y: *mut f32, row_stride: usize, c0: usize, silu: bool) {
+    #[inline(always)]
+    unsafe fn each(acc: &[v128; 2 * MR], rows: &[usize; MR], y: *mut f32, row_stride: usize, c0: usize, f: impl Fn(v128) -> v128) {
+        for p in 0..MR {
+            let dst = y.add(rows[p] * row_stride + c0);
+            store(dst, f(acc[2 * p]));
+            store(dst.add(4), f(acc[2 * p + 1]));
+        }
+    }
+    if silu {
+        each(acc, rows, y, row_stride, c0, |v| activation::apply(v, ACT_SILU));
+    } else {
+        each(acc, rows, y, row_stride, c0, |v| activation::apply(v, ACT_HARDSWISH));
+    }
 }
 
 /// One convolution as JS writes it into an op descriptor (pointers are byte offsets).
@@ -362,6 +391,9 @@ pub unsafe fn conv2d_nhwc_f32(a: &Conv2dArgs, tiles: (usize, usize), blocks: (us
         && a.pad_left == 0
         && a.in_h == a.out_h
         && a.in_w == a.out_w;
+    if pointwise {
+        return conv1x1_nhwc_f32(a, tiles, blocks);
+    }
     let table_once = taps <= MAX_TAPS;
     let row_mode = groups == 1 && a.dilation_w == 1 && kernel_w > 1 && kernel_h <= MAX_TAPS;
     let edge_ok = kernel_h * MR * kernel_w * in_c <= ROW_EDGE_FLOATS;
@@ -384,12 +416,7 @@ pub unsafe fn conv2d_nhwc_f32(a: &Conv2dArgs, tiles: (usize, usize), blocks: (us
                 rows[p] = m0 + p.min(valid - 1);
             }
             // (taps, floats per tap) of the filled table, or None to fill it per block.
-            let table = if pointwise {
-                for p in 0..MR {
-                    ind[p] = x_group.add(rows[p] * in_c);
-                }
-                Some((1, k))
-            } else if row_mode
+            let table = if row_mode
                 && fill_row_table(&mut ind, &mut edge, edge_ok, &geo, x, zeros, &rows, kernel_h) {
                 Some((kernel_h, kernel_w * k))
             } else if table_once {
@@ -420,7 +447,59 @@ pub unsafe fn conv2d_nhwc_f32(a: &Conv2dArgs, tiles: (usize, usize), blocks: (us
                 let nc = NR.min(out_c_g - cb * NR);
                 let full = valid == MR && nc == NR && residual.is_null();
                 if !(full && store_full_tile(&acc, &rows, y, a.y_stride as usize, c0, a.activation)) {
-                    store_tile_8(&acc, &rows, valid, y, residual, a.y_stride as usize, c0, nc, a.activation);
+                    let spilled = acc;
+                    store_tile_8(&spilled, &rows, valid, y, residual, a.y_stride as usize, c0, nc, a.activation);
+                }
+            }
+            m0 += MR;
+        }
+        j0 = j1;
+    }
+}
+
+/// `conv2d_nhwc_f32` for 1x1 stride-1 convolutions without padding: a GEMM over NHWC rows, in
+/// a function of its own without the pointer tables and row-mode scratch, where V8 keeps more
+/// of the loop state in registers: MobileNetV2's 1x1s 12.8 -> 12.4-12.6 ms over the copy above
+/// (its 112x112 16->96 expansion 1.07 -> 1.00; bench:profile, relaxed SIMD, Node 20).
+#[inline(never)]
+unsafe fn conv1x1_nhwc_f32(a: &Conv2dArgs, tiles: (usize, usize), blocks: (usize, usize)) {
+    let x = a.x as *const f32;
+    let y = a.y as *mut f32;
+    let residual = a.residual as *const f32;
+    let packed = a.packed as *const f32;
+    let groups = a.groups as usize;
+    let in_c = a.in_c as usize;
+    let k = in_c / groups;
+    let out_c_g = a.out_c as usize / groups;
+    let blocks_g = out_c_g.div_ceil(NR);
+    let bstride = block_floats(k, 1);
+    let chunk = (WEIGHT_CHUNK_FLOATS / bstride).max(1);
+    let m_total = (a.n * a.out_h * a.out_w) as usize;
+    let row_stride = a.y_stride as usize;
+    let (m_lo, m_hi) = (tiles.0 * MR, (tiles.1 * MR).min(m_total));
+    let mut j0 = blocks.0;
+    while j0 < blocks.1 {
+        let g = j0 / blocks_g;
+        let j1 = blocks.1.min((g + 1) * blocks_g).min(j0 + chunk);
+        let w_group = packed.add(g * blocks_g * bstride);
+        let mut m0 = m_lo;
+        while m0 < m_hi {
+            let valid = MR.min(m_hi - m0);
+            // Tail pixels repeat the last valid one; only valid pixels are stored.
+            let rows: [usize; MR] = core::array::from_fn(|p| m0 + p.min(valid - 1));
+            let ind: [*const f32; MR] = core::array::from_fn(|p| x.add(rows[p] * in_c + g * k));
+            for j in j0..j1 {
+                let cb = j - g * blocks_g;
+                let wb = w_group.add(cb * bstride);
+                let (b0, b1) = (load(wb), load(wb.add(4)));
+                let mut acc: [v128; 2 * MR] = core::array::from_fn(|i| if i % 2 == 0 { b0 } else { b1 });
+                igemm(&mut acc, ind.as_ptr(), 1, k, wb.add(NR));
+                let c0 = g * out_c_g + cb * NR;
+                let nc = NR.min(out_c_g - cb * NR);
+                let full = valid == MR && nc == NR && residual.is_null();
+                if !(full && store_full_tile(&acc, &rows, y, row_stride, c0, a.activation)) {
+                    let spilled = acc;
+                    store_tile_8(&spilled, &rows, valid, y, residual, row_stride, c0, nc, a.activation);
                 }
             }
             m0 += MR;

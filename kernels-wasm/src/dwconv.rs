@@ -196,10 +196,10 @@ dwconv_rowtile_microkernel!(dwconv_rowtile_4c_wasmrelaxedsimd_fma, madd = madd_w
 use dwconv_rowtile_4c_wasmrelaxedsimd_fma as rowtile;
 
 /// Epilogue of a row tile: + residual, activation, store `nc` (1..=4) channels of each pixel.
-/// Not inlined: one copy serves every tile shape. Four full channels without a residual (most
-/// tiles) choose the activation once per tile for none, relu, relu6 and hardswish instead of
-/// once per vector: MobileNetV2's depthwise 3x3s 2.24 -> 1.7 ms (bench:profile, relaxed SIMD;
-/// 1.6 inlined into every tile shape, which cost the binary 0.5 kB of its gzip budget).
+/// Not inlined: one copy serves every tile shape (the wide tiles store none, relu and relu6
+/// inline instead: `rowtiles`). Four full channels without a residual choose hardswish once
+/// per tile instead of once per vector (the choice per tile took MobileNetV2's depthwise 3x3s
+/// from 2.24 to 1.7 ms when this function stored every activation).
 #[inline(never)]
 unsafe fn store_rowtile(
     acc: &[v128],
@@ -218,9 +218,6 @@ unsafe fn store_rowtile(
     }
     if nc >= 4 && residual.is_null() {
         match act {
-            ACT_NONE => return each(acc, y, off, c, |v| v),
-            ACT_RELU => return each(acc, y, off, c, |v| activation::apply(v, ACT_RELU)),
-            ACT_RELU6 => return each(acc, y, off, c, |v| activation::apply(v, ACT_RELU6)),
             ACT_HARDSWISH => return each(acc, y, off, c, |v| activation::apply(v, ACT_HARDSWISH)),
             _ => {}
         }
@@ -237,7 +234,11 @@ unsafe fn store_rowtile(
 
 /// Row tiles of P pixels over both 4-channel halves of a block (the second half finds the
 /// first one's cache lines in L1), from column `ox` while P fit before `ox1`; returns the
-/// first column left over.
+/// first column left over. Tiles of 4+ pixels with 4 channels, no residual and none, relu or
+/// relu6 (`RowTiles::clamp`) store inline; the rest call `store_rowtile` with a copy of the
+/// sums, so that the sums themselves never need an address: passing them by reference kept V8
+/// storing them to its stack and back on every tile. MobileNetV2's depthwise 3x3s 1.78 -> 1.63
+/// ms, the stride-2 ones 0.67 -> 0.64 (bench:profile, relaxed SIMD, Node 20).
 #[inline(always)]
 unsafe fn rowtiles<const P: usize, const KW: usize, const S: usize>(
     mut ox: usize,
@@ -249,7 +250,14 @@ unsafe fn rowtiles<const P: usize, const KW: usize, const S: usize>(
         let off = (t.out_row + ox) * t.c + t.ch0;
         for half in 0..t.halves {
             let acc = rowtile::<P, KW, S>(origin.add(4 * half), t.w.add(4 * half), t.bias[half], t.krows, t.row_step, t.c);
-            store_rowtile(&acc, t.y, t.residual, off + 4 * half, t.c, t.nc - 4 * half, t.act);
+            if P >= 4 && t.clamp && t.nc - 4 * half >= 4 {
+                for (p, &v) in acc.iter().enumerate() {
+                    store(t.y.add(off + 4 * half + p * t.c), f32x4_pmin(f32x4_pmax(v, t.lo), t.hi));
+                }
+            } else {
+                let spilled = acc;
+                store_rowtile(&spilled, t.y, t.residual, off + 4 * half, t.c, t.nc - 4 * half, t.act);
+            }
         }
         ox += P;
     }
@@ -275,6 +283,11 @@ struct RowTiles {
     residual: *const f32,
     nc: usize,
     act: u32,
+    /// no residual and a clamp activation (none, relu, relu6): the wide tiles store inline,
+    /// max(v, lo) then min(v, hi)
+    clamp: bool,
+    lo: v128,
+    hi: v128,
 }
 
 /// The interior columns [ox0, ox1) of one output row and block: tiles of PB pixels, then
@@ -322,11 +335,12 @@ pub unsafe fn dwconv2d_nhwc_f32(a: &DwConv2dArgs, rows: (usize, usize), blocks: 
     let tap_step = dw as usize * c;
     let pixel_step = sw as usize * c;
     let kw_u = kw as usize;
-    // 3x3 and 5x5, stride 1 or 2, no dilation, rows of 8+ interior pixels: the row-tile
-    // microkernels (on 7-pixel rows the 8-channel strips measured faster). With stride 2,
-    // 4-pixel tiles beat 8 (3x3) and 6 (5x5) ones: 1.4x and 1.15x the strips
-    // (benchmarks/kernels.mjs, MobileNetV2 112x112x96 s2, EfficientNet-B0 56x56x144 s2).
-    let rowtile_shape = (kw == 3 || kw == 5) && dw == 1 && (sw == 1 || sw == 2) && ox_hi >= ox_lo + 8;
+    // 3x3 and 5x5, stride 1 or 2, no dilation, rows of 4+ interior pixels: the row-tile
+    // microkernels. With stride 2, 4-pixel tiles beat 8 (3x3) and 6 (5x5) ones: 1.4x and 1.15x
+    // the strips (benchmarks/kernels.mjs, MobileNetV2 112x112x96 s2, EfficientNet-B0 56x56x144
+    // s2). Rows of 4-7 interior pixels (MobileNetV2's 7x7x960 3x3s) went to the 8-channel strips
+    // until the row tiles stored inline (below): 0.081 -> 0.063 ms a layer with them.
+    let rowtile_shape = (kw == 3 || kw == 5) && dw == 1 && (sw == 1 || sw == 2) && ox_hi >= ox_lo + 4;
     for r in rows.0..rows.1 {
         let b = r / out_h;
         let oy = r - b * out_h;
@@ -370,6 +384,9 @@ pub unsafe fn dwconv2d_nhwc_f32(a: &DwConv2dArgs, rows: (usize, usize), blocks: 
                         residual,
                         nc,
                         act: a.activation,
+                        clamp: residual.is_null() && matches!(a.activation, ACT_NONE | ACT_RELU | ACT_RELU6),
+                        lo: splat(if a.activation == ACT_NONE { f32::NEG_INFINITY } else { 0.0 }),
+                        hi: splat(if a.activation == ACT_RELU6 { 6.0 } else { f32::INFINITY }),
                     };
                     match (kw_u, sw) {
                         (3, 1) => rowtile_run::<8, 3, 1>(ox_lo, ox_hi, &t),

@@ -66,10 +66,12 @@ pub extern "C" fn cnn_kernels_features() -> u32 {
     (cfg!(target_feature = "relaxed-simd") as u32) | ((cfg!(target_feature = "atomics") as u32) << 1)
 }
 
-/// The compute ceiling this binary reaches on one thread, for benchmarks: the igemm 4x8
+/// The compute ceiling this binary reaches on one thread, for benchmarks (single-threaded
+/// binaries only: benchmarks/kernels.mjs measures one thread; the threaded ones, at their gzip
+/// budget, leave both benchmark exports out): the igemm 4x8
 /// microkernel on L1-resident operands (4 rows of `k` floats from `table`, then k x 8 weights),
 /// `iters` times; 64 k flops per round. Returns a value that keeps the work alive.
-#[cfg(not(any(feature = "train", feature = "q8")))]
+#[cfg(not(any(feature = "train", feature = "q8", target_feature = "atomics")))]
 #[no_mangle]
 pub unsafe extern "C" fn bench_igemm_peak(table: *const f32, k: u32, iters: u32) -> f32 {
     conv::bench_igemm_l1(table, k as usize, iters as usize)
@@ -80,7 +82,7 @@ pub unsafe extern "C" fn bench_igemm_peak(table: *const f32, k: u32, iters: u32)
 /// and ARM cores) and no memory traffic, `iters` rounds of 96 flops. Baseline binaries issue a
 /// multiply and an add per step, relaxed-SIMD ones one fused instruction. Returns a value that
 /// keeps the work alive.
-#[cfg(not(any(feature = "train", feature = "q8")))]
+#[cfg(not(any(feature = "train", feature = "q8", target_feature = "atomics")))]
 #[no_mangle]
 pub extern "C" fn bench_madd_peak(iters: u32) -> f32 {
     use simd::*;

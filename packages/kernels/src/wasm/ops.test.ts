@@ -109,6 +109,7 @@ describe('wasm conv2d matches the js reference', () => {
     ['3x3 pad 1, odd channels 5 -> 6, batch 2, relu', { n: 2, inHW: [7, 9], inC: 5, outC: 6, kernel: [3, 3], padding: [1, 1], activation: 'relu' }],
     ['1x1 stride 1 (GEMM path), 17 -> 10, batch 3, residual', { n: 3, inHW: [5, 7], inC: 17, outC: 10, kernel: [1, 1], residual: true }],
     ['1x1 GEMM with many output blocks (weight chunking), 520 -> 70', { inHW: [3, 5], inC: 520, outC: 70, kernel: [1, 1], activation: 'relu' }],
+    ['1x1 grouped (4 groups of 6 -> 5 channels), batch 2, residual, relu6', { n: 2, inHW: [3, 7], inC: 24, outC: 20, kernel: [1, 1], groups: 4, residual: true, activation: 'relu6' }],
     ['1x1 stride 2 (downsample), 12 -> 24', { inHW: [9, 8], inC: 12, outC: 24, kernel: [1, 1], stride: [2, 2] }],
     ['7x7 stride 2 pad 3 (stem), 3 -> 8', { inHW: [15, 13], inC: 3, outC: 8, kernel: [7, 7], stride: [2, 2], padding: [3, 3], activation: 'relu' }],
     ['7x7 stride 2 pad 3 on a wide image (whole kernel rows as one run), batch 2', { n: 2, inHW: [12, 40], inC: 3, outC: 64, kernel: [7, 7], stride: [2, 2], padding: [3, 3], activation: 'relu' }],
