@@ -126,7 +126,7 @@ describe('wasm conv2d matches the js reference', () => {
     ['depthwise 3x3 pad 1, 13 channels', { inHW: [8, 9], inC: 13, outC: 13, kernel: [3, 3], padding: [1, 1], groups: 13, activation: 'relu6' }],
     ['depthwise 5x5 stride 2 pad 2, 24 channels, residual, batch 2', { n: 2, inHW: [11, 10], inC: 24, outC: 24, kernel: [5, 5], stride: [2, 2], padding: [2, 2], groups: 24, residual: true }],
     ['depthwise 3x3 stride 2 on a wide image (4-pixel tiles), 20 channels, silu', { inHW: [7, 30], inC: 20, outC: 20, kernel: [3, 3], stride: [2, 2], padding: [1, 1], groups: 20, activation: 'silu' }],
-    ['depthwise 3x3 stride 1 on a wide image (8-pixel row tiles + single pixels), 12 channels, residual', { inHW: [5, 37], inC: 12, outC: 12, kernel: [3, 3], padding: [1, 1], groups: 12, residual: true, activation: 'relu6' }],
+    ['depthwise 3x3 stride 1 on a wide image (6- and 4-pixel row tiles + single pixels), 12 channels, residual', { inHW: [5, 37], inC: 12, outC: 12, kernel: [3, 3], padding: [1, 1], groups: 12, residual: true, activation: 'relu6' }],
     ['depthwise 3x3 stride 2 on a wide odd image (4-pixel stride-2 row tiles), padding only at the end, 9 channels, residual, relu', { n: 2, inHW: [9, 41], inC: 9, outC: 9, kernel: [3, 3], stride: [2, 2], padEnd: [1, 1], groups: 9, residual: true, activation: 'relu' }],
     ['depthwise 5x5 stride 2 pad 2 on a wide odd image (4-pixel stride-2 row tiles), 13 channels, residual, relu6', { inHW: [9, 37], inC: 13, outC: 13, kernel: [5, 5], stride: [2, 2], padding: [2, 2], groups: 13, residual: true, activation: 'relu6' }],
     ['depthwise 5x5 stride 1 on a wide image (6-pixel row tiles), 21 channels, batch 2', { n: 2, inHW: [6, 29], inC: 21, outC: 21, kernel: [5, 5], padding: [2, 2], groups: 21 }],
@@ -150,7 +150,7 @@ describe('wasm conv2d matches the js reference', () => {
   // Full tiles without a residual take their own epilogue with the activation chosen once per
   // tile (conv: none, relu, relu6, hardswish, silu; depthwise row tiles: the first four), the
   // rest the general one; inputs in [-12, 12] reach both clips of relu6 and of hardswish. Shapes: a 1x1 GEMM (4-pixel tiles, two 8-channel blocks and a partial third),
-  // a 3x3 in row mode, depthwise 3x3 row tiles at stride 1 (8 pixels) and 2 (4 pixels), 5x5
+  // a 3x3 in row mode, depthwise 3x3 row tiles at stride 1 (6 pixels) and 2 (4 pixels), 5x5
   // at stride 1 (6 pixels), each with a channel tail, and a 7x7 depthwise (4-pixel strips and
   // single edge pixels, as in MobileNetV2's last stage).
   for (const activation of ACTIVATIONS) {
