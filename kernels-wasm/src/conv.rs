@@ -274,6 +274,16 @@ pub unsafe fn store_tile_8(
     }
 }
 
+/// Stores a full tile's MR pixels x 8 channels, each vector through `f`.
+#[inline(always)]
+unsafe fn each(acc: &[v128; 2 * MR], rows: &[usize; MR], y: *mut f32, row_stride: usize, c0: usize, f: impl Fn(v128) -> v128) {
+    for p in 0..MR {
+        let dst = y.add(rows[p] * row_stride + c0);
+        store(dst, f(acc[2 * p]));
+        store(dst.add(4), f(acc[2 * p + 1]));
+    }
+}
+
 /// `store_tile_8` for a full igemm tile (MR pixels of 8 channels), no residual, with the
 /// activation chosen once per tile instead of once per vector: none, relu and relu6 inline,
 /// hardswish and silu out of line (`store_full_tile_out`, one copy of their arithmetic for both
@@ -286,14 +296,6 @@ pub unsafe fn store_tile_8(
 /// tile to its stack and loaded it back before each store (the expansion 1.14 -> 1.07 ms).
 #[inline(always)]
 unsafe fn store_full_tile(acc: &[v128; 2 * MR], rows: &[usize; MR], y: *mut f32, row_stride: usize, c0: usize, act: u32) -> bool {
-    #[inline(always)]
-    unsafe fn each(acc: &[v128; 2 * MR], rows: &[usize; MR], y: *mut f32, row_stride: usize, c0: usize, f: impl Fn(v128) -> v128) {
-        for p in 0..MR {
-            let dst = y.add(rows[p] * row_stride + c0);
-            store(dst, f(acc[2 * p]));
-            store(dst.add(4), f(acc[2 * p + 1]));
-        }
-    }
     match act {
         ACT_NONE => each(acc, rows, y, row_stride, c0, |v| v),
         ACT_RELU | ACT_RELU6 => {
@@ -314,14 +316,6 @@ unsafe fn store_full_tile(acc: &[v128; 2 * MR], rows: &[usize; MR], y: *mut f32,
 /// every caller), the tile taken from memory: a few loads beside the activation's arithmetic.
 #[inline(never)]
 unsafe fn store_full_tile_out(acc: &[v128; 2 * MR], rows: &[usize; MR], y: *mut f32, row_stride: usize, c0: usize, silu: bool) {
-    #[inline(always)]
-    unsafe fn each(acc: &[v128; 2 * MR], rows: &[usize; MR], y: *mut f32, row_stride: usize, c0: usize, f: impl Fn(v128) -> v128) {
-        for p in 0..MR {
-            let dst = y.add(rows[p] * row_stride + c0);
-            store(dst, f(acc[2 * p]));
-            store(dst.add(4), f(acc[2 * p + 1]));
-        }
-    }
     if silu {
         each(acc, rows, y, row_stride, c0, |v| activation::apply(v, ACT_SILU));
     } else {
