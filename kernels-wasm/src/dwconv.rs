@@ -341,6 +341,10 @@ pub unsafe fn dwconv2d_nhwc_f32(a: &DwConv2dArgs, rows: (usize, usize), blocks: 
     // s2). Rows of 4-7 interior pixels (MobileNetV2's 7x7x960 3x3s) went to the 8-channel strips
     // until the row tiles stored inline (below): 0.081 -> 0.063 ms a layer with them.
     let rowtile_shape = (kw == 3 || kw == 5) && dw == 1 && (sw == 1 || sw == 2) && ox_hi >= ox_lo + 4;
+    // The row tiles' inline store (`RowTiles::clamp`), decided once per op.
+    let clamp = residual.is_null() && matches!(a.activation, ACT_NONE | ACT_RELU | ACT_RELU6);
+    let lo = splat(if a.activation == ACT_NONE { f32::NEG_INFINITY } else { 0.0 });
+    let hi = splat(if a.activation == ACT_RELU6 { 6.0 } else { f32::INFINITY });
     for r in rows.0..rows.1 {
         let b = r / out_h;
         let oy = r - b * out_h;
@@ -384,9 +388,9 @@ pub unsafe fn dwconv2d_nhwc_f32(a: &DwConv2dArgs, rows: (usize, usize), blocks: 
                         residual,
                         nc,
                         act: a.activation,
-                        clamp: residual.is_null() && matches!(a.activation, ACT_NONE | ACT_RELU | ACT_RELU6),
-                        lo: splat(if a.activation == ACT_NONE { f32::NEG_INFINITY } else { 0.0 }),
-                        hi: splat(if a.activation == ACT_RELU6 { 6.0 } else { f32::INFINITY }),
+                        clamp,
+                        lo,
+                        hi,
                     };
                     match (kw_u, sw) {
                         // 3x3: 6-pixel tiles (9 sums and weights + 8 inputs a row) spill less in
